@@ -1,0 +1,94 @@
+"""What every command shares: options, opening the database as a user, output and exit codes.
+
+Exit codes: 0 done; 1 data problems or conflicts (nothing applied); 2 unusable input or a
+refused request; 3 an internal error (a bug: the message says so).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from engine.config import Settings, load_settings
+from engine.db.audit import plain
+from engine.db.session import Database
+from engine.errors import BackofficeError
+from engine.security.roles import Actor
+from engine.security.users import resolve_actor
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+UserOption = Annotated[
+    str | None, typer.Option("--user", "-u", help="Act as this user (default: BACKOFFICE_USER).")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON only.")]
+
+
+class _Flags:
+    """Root-level flags (`backoffice --database-url ... COMMAND`)."""
+
+    database_url: str | None = None
+
+
+flags = _Flags()
+
+
+def settings(**overrides: Any) -> Settings:
+    return load_settings(database_url=flags.database_url, **overrides)
+
+
+def open_database(config: Settings | None = None) -> Database:
+    return Database.open(config or settings())
+
+
+@contextmanager
+def acting_as(user: str | None, source: str = "cli") -> Iterator[tuple[Database, Actor, Any]]:
+    """Open the database, resolve the acting user and give a unit of work in their name."""
+    config = settings(user=user)
+    db = open_database(config)
+    try:
+        with db.reading() as session:
+            actor = resolve_actor(session, config.user)
+        with db.unit_of_work(actor, source=source) as session:
+            yield db, actor, session
+    finally:
+        db.dispose()
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, default=plain, indent=2, ensure_ascii=False) + "\n")
+
+
+def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn expected failures into a message and exit code; anything else into exit 3."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except BackofficeError as exc:
+            err.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+        except Exception as exc:  # a bug: say so, show the trace only when asked
+            if os.environ.get("BACKOFFICE_DEBUG"):
+                traceback.print_exc()
+            err.print(
+                f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"
+                "Nothing was saved. Run again with BACKOFFICE_DEBUG=1 for details and report it.",
+                markup=True, soft_wrap=True,
+            )
+            raise typer.Exit(3) from None
+
+    return wrapper

@@ -1,0 +1,118 @@
+"""Settings: `config/backoffice.toml` < environment `BACKOFFICE_*` < command-line flags.
+
+One object, `Settings`, holds everything the engine is configured with. The defaults file is
+committed; per-machine choices come from the environment; a flag on one command wins over
+both. Secrets are `SecretStr` fields that only the environment may set, so a password can
+never end up committed in a TOML file or printed by `config show`.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def config_dir() -> Path:
+    """The folder holding `backoffice.toml` and `roles.toml` (BACKOFFICE_CONFIG_DIR overrides)."""
+    return Path(os.environ.get("BACKOFFICE_CONFIG_DIR", PROJECT_DIR / "config"))
+
+
+class WorkbookLimits(BaseModel):
+    """Limits that make a workbook 'hostile': checked before any parsing."""
+
+    max_file_bytes: int = 200 * 1024 * 1024
+    max_uncompressed_bytes: int = 1024 * 1024 * 1024
+    max_compression_ratio: int = 200
+    max_members: int = 2000
+    max_rows: int = 1_048_576
+    max_columns: int = 200
+    allow_macros: bool = False
+
+
+SECRET_FIELDS = ("database_password", "smtp_password", "graph_client_secret", "ews_password")
+
+
+class Settings(BaseSettings):
+    """Effective settings of one run."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="BACKOFFICE_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    database_url: str = "sqlite:///var/backoffice.db"
+    user: str = ""
+    output_dir: Path = Path("out")
+    busy_timeout_seconds: float = 30
+    workbook: WorkbookLimits = Field(default_factory=WorkbookLimits)
+
+    # Secrets: environment only (see `_TomlWithoutSecrets`).
+    database_password: SecretStr | None = None
+    smtp_password: SecretStr | None = None
+    graph_client_secret: SecretStr | None = None
+    ews_password: SecretStr | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # First wins: flags (init kwargs), then environment, then the TOML file.
+        return (init_settings, env_settings, _TomlWithoutSecrets(settings_cls))
+
+    def masked(self) -> dict[str, Any]:
+        """The settings as plain data, secrets shown as '********' (or null when unset)."""
+        data = self.model_dump(mode="json")
+        for name in SECRET_FIELDS:
+            data[name] = "********" if getattr(self, name) is not None else None
+        data["database_url"] = mask_url(self.database_url)
+        return data
+
+
+class _TomlWithoutSecrets(TomlConfigSettingsSource):
+    """Reads `config/backoffice.toml`, refusing any secret written into it."""
+
+    def __init__(self, settings_cls: type[BaseSettings]):
+        path = config_dir() / "backoffice.toml"
+        super().__init__(settings_cls, toml_file=path if path.exists() else None)
+
+    def _read_file(self, file_path: Path) -> dict[str, Any]:
+        with open(file_path, "rb") as fh:
+            data = tomllib.load(fh)
+        leaked = sorted(set(data) & set(SECRET_FIELDS))
+        if leaked:
+            raise ValueError(
+                f"{file_path}: secrets may not be stored in the settings file ({', '.join(leaked)}); "
+                "remove them and set BACKOFFICE_<NAME> in the environment instead."
+            )
+        return data
+
+
+def mask_url(url: str) -> str:
+    """Hide a password embedded in a database URL."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL we can parse: show it as given
+        return url
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings with command-line overrides applied (None means 'flag not given')."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})

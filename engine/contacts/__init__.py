@@ -1,0 +1,1 @@
+"""Contacts: the shared party master (organisations, people, addresses) every module uses."""

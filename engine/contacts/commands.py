@@ -1,0 +1,109 @@
+"""`backoffice contacts ...`: add, list and show contacts from the command line."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from engine.cli_support import (
+    JsonOption,
+    UserOption,
+    acting_as,
+    err,
+    handles_errors,
+    out,
+    print_json,
+)
+from engine.contacts import services
+
+contacts_app = typer.Typer(help="The shared contacts: organisations and people.", no_args_is_help=True)
+
+Text = Annotated[str | None, typer.Option()]
+
+
+@contacts_app.command("add")
+@handles_errors
+def add(
+    kind: Annotated[str, typer.Option(help="organisation or person")],
+    country: Annotated[str, typer.Option(help="ISO country code, e.g. GB")],
+    name: Annotated[str | None, typer.Option(help="Organisation name.")] = None,
+    first_name: Text = None,
+    last_name: Text = None,
+    organisation: Annotated[int | None, typer.Option(help="Id of the organisation a person belongs to.")] = None,
+    job_title: Text = None,
+    email: Text = None,
+    phone: Text = None,
+    website: Text = None,
+    tags: Annotated[str | None, typer.Option(help="Comma-separated tags.")] = None,
+    opt_out: Annotated[bool, typer.Option("--opt-out", help="Never send mailings.")] = False,
+    line1: Annotated[str | None, typer.Option(help="Billing address: street.")] = None,
+    city: Text = None,
+    postcode: Text = None,
+    as_json: JsonOption = False,
+    user: UserOption = None,
+) -> None:
+    """Add an organisation or a person (warns about possible duplicates)."""
+    data = {
+        "kind": kind, "name": name, "first_name": first_name, "last_name": last_name,
+        "organisation_id": organisation, "job_title": job_title, "email": email, "phone": phone,
+        "website": website, "country": country, "tags": tags, "opt_out": opt_out,
+    }
+    addresses = []
+    if line1 or city or postcode:
+        addresses.append({"kind": "billing", "line1": line1, "city": city, "postcode": postcode,
+                          "country": country})
+    with acting_as(user) as (_db, actor, session):
+        contact, duplicates = services.add_contact(session, actor, data, addresses)
+        result = services.as_dict(contact)
+    result["possible_duplicates"] = [d.__dict__ for d in duplicates]
+    if as_json:
+        print_json(result)
+        return
+    out.print(f"added contact #{result['id']}: {result['name']}")
+    for d in duplicates:
+        err.print(f"[yellow]warning:[/] looks like #{d.contact_id} {d.name} ({d.reason})")
+
+
+@contacts_app.command("list")
+@handles_errors
+def list_(
+    kind: Annotated[str | None, typer.Option(help="organisation or person")] = None,
+    search: Annotated[str | None, typer.Option(help="Part of a name or e-mail.")] = None,
+    tag: Annotated[str | None, typer.Option(help="Only contacts with this tag.")] = None,
+    as_json: JsonOption = False,
+    user: UserOption = None,
+) -> None:
+    """List contacts."""
+    with acting_as(user) as (_db, actor, session):
+        rows = [
+            {"id": c.id, "kind": c.kind, "name": c.name, "email": c.email, "country": c.country,
+             "organisation_id": c.organisation_id, "tags": c.tags, "opt_out": c.opt_out}
+            for c in services.list_contacts(session, actor, kind=kind, search=search, tag=tag)
+        ]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("id", "kind", "name", "e-mail", "country", "tags")
+    for r in rows:
+        table.add_row(str(r["id"]), r["kind"], r["name"], r["email"] or "", r["country"], r["tags"] or "")
+    out.print(table)
+    out.print(f"{len(rows)} contacts")
+
+
+@contacts_app.command("show")
+@handles_errors
+def show(contact_id: int, as_json: JsonOption = False, user: UserOption = None) -> None:
+    """Show one contact with its addresses."""
+    with acting_as(user) as (_db, actor, session):
+        actor.require("read", "contacts")
+        data = services.as_dict(services.get_contact(session, contact_id))
+    if as_json:
+        print_json(data)
+        return
+    for key, value in data.items():
+        if key != "addresses" and value not in (None, ""):
+            out.print(f"{key:>16}: {value}")
+    for a in data["addresses"]:
+        out.print(f"{a['kind']:>16}: {a['line1']}, {a['postcode'] or ''} {a['city']}, {a['country']}")

@@ -1,0 +1,65 @@
+"""Contacts tables: one party table for organisations and people, plus postal addresses.
+
+One table for both kinds means every other module (an invoice, a letter, a complaint) refers
+to "a contact" with one foreign key, and a customer's name and address are typed once.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from engine.db.base import Base, Record
+
+CONTACT_KINDS = ("organisation", "person")
+ADDRESS_KINDS = ("billing", "shipping")
+
+
+class Contact(Record, Base):
+    __tablename__ = "contacts"
+    __table_args__ = (
+        CheckConstraint("kind IN ('organisation', 'person')", name="kind"),
+        CheckConstraint("organisation_id IS NULL OR kind = 'person'", name="only_people_belong"),
+    )
+
+    kind: Mapped[str] = mapped_column(String(12), nullable=False, index=True)
+    # Organisations: their name. People: "First Last", kept by the services.
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    first_name: Mapped[str | None] = mapped_column(String(100))
+    last_name: Mapped[str | None] = mapped_column(String(100))
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="RESTRICT"), index=True
+    )
+    job_title: Mapped[str | None] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    website: Mapped[str | None] = mapped_column(String(200))
+    country: Mapped[str] = mapped_column(String(2), nullable=False)
+    tags: Mapped[str | None] = mapped_column(String(400))
+    opt_out: Mapped[bool] = mapped_column(default=False, nullable=False)
+    notes: Mapped[str | None] = mapped_column(Text)
+    # Normalised name for duplicate detection ("ACME Ltd." and "acme" match).
+    name_key: Mapped[str] = mapped_column(String(200), nullable=False, index=True)
+
+    organisation: Mapped[Contact | None] = relationship(remote_side="Contact.id")
+    addresses: Mapped[list[Address]] = relationship(
+        back_populates="contact", cascade="all, delete-orphan", order_by="Address.id"
+    )
+
+
+class Address(Record, Base):
+    __tablename__ = "addresses"
+    __table_args__ = (CheckConstraint("kind IN ('billing', 'shipping')", name="kind"),)
+
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    kind: Mapped[str] = mapped_column(String(10), nullable=False, default="billing")
+    line1: Mapped[str] = mapped_column(String(200), nullable=False)
+    line2: Mapped[str | None] = mapped_column(String(200))
+    city: Mapped[str] = mapped_column(String(100), nullable=False)
+    postcode: Mapped[str | None] = mapped_column(String(20), index=True)
+    region: Mapped[str | None] = mapped_column(String(100))
+    country: Mapped[str] = mapped_column(String(2), nullable=False)
+
+    contact: Mapped[Contact] = relationship(back_populates="addresses")

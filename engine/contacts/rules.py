@@ -1,0 +1,104 @@
+"""Validation rules and duplicate keys for contacts. Pure functions, no database.
+
+`name_key` makes "ACME Ltd.", "Acme limited" and "acme" the same key, so that a second
+record for the same customer is noticed when it is typed, not months later in the ledger.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from typing import Any
+
+import pycountry
+from email_validator import EmailNotValidError, validate_email
+
+from engine.contacts.models import ADDRESS_KINDS, CONTACT_KINDS
+from engine.problems import Problem
+
+LEGAL_FORMS = {
+    "ltd", "limited", "plc", "llc", "inc", "incorporated", "corp", "corporation", "co",
+    "gmbh", "ag", "kg", "ohg", "ug", "sa", "sas", "sarl", "sl", "srl", "spa", "bv", "nv",
+    "ab", "as", "asa", "oy", "aps", "kft", "sro", "sp", "zoo", "pty", "the", "and", "&",
+}
+
+
+def strip_accents(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def name_key(name: str) -> str:
+    """Normalised name: no accents, case, punctuation or legal form ('Müller GmbH' -> 'muller')."""
+    words = re.findall(r"[a-z0-9]+", strip_accents(name).casefold())
+    kept = [w for w in words if w not in LEGAL_FORMS]
+    return " ".join(kept or words)
+
+
+def postcode_key(postcode: str | None) -> str:
+    return re.sub(r"[^A-Z0-9]", "", (postcode or "").upper())
+
+
+def normalise_tags(tags: str | None) -> str | None:
+    """'VIP, export ,vip' -> 'export, vip' (lower case, unique, sorted)."""
+    if not tags:
+        return None
+    unique = sorted({t.strip().lower() for t in re.split(r"[,;]", tags) if t.strip()})
+    return ", ".join(unique) or None
+
+
+def is_country(code: str | None) -> bool:
+    return bool(code) and len(code) == 2 and pycountry.countries.get(alpha_2=code.upper()) is not None
+
+
+def country_codes() -> list[str]:
+    return sorted(c.alpha_2 for c in pycountry.countries)
+
+
+def check_email(value: str | None) -> str | None:
+    """The problem with an e-mail address, or None if it is acceptable."""
+    if not value:
+        return None
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        return f"{value!r} is not a valid e-mail address ({exc})"
+    return None
+
+
+def check_contact(data: Mapping[str, Any]) -> list[Problem]:
+    problems: list[Problem] = []
+    kind = data.get("kind")
+    if kind not in CONTACT_KINDS:
+        problems.append(Problem("kind", "invalid", f"kind must be one of {', '.join(CONTACT_KINDS)}"))
+    if kind == "person":
+        if not (data.get("last_name") or "").strip():
+            problems.append(Problem("last_name", "required", "a person needs a last name"))
+    elif not (data.get("name") or "").strip():
+        problems.append(Problem("name", "required", "an organisation needs a name"))
+    if kind == "organisation" and data.get("organisation_id"):
+        problems.append(Problem("organisation_id", "invalid", "only a person can belong to an organisation"))
+    if not is_country(data.get("country")):
+        problems.append(Problem("country", "invalid",
+                                f"{data.get('country')!r} is not an ISO country code such as GB, DE or FR"))
+    if (message := check_email(data.get("email"))) is not None:
+        problems.append(Problem("email", "invalid", message))
+    return problems
+
+
+def check_address(data: Mapping[str, Any]) -> list[Problem]:
+    problems: list[Problem] = []
+    if data.get("kind", "billing") not in ADDRESS_KINDS:
+        problems.append(Problem("kind", "invalid", f"address kind must be one of {', '.join(ADDRESS_KINDS)}"))
+    for required in ("line1", "city"):
+        if not (data.get(required) or "").strip():
+            problems.append(Problem(required, "required", f"an address needs {required}"))
+    if not is_country(data.get("country")):
+        problems.append(Problem("country", "invalid",
+                                f"{data.get('country')!r} is not an ISO country code such as GB, DE or FR"))
+    return problems
+
+
+def display_name(first_name: str | None, last_name: str | None) -> str:
+    return " ".join(p.strip() for p in (first_name, last_name) if p and p.strip())

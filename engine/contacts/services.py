@@ -1,0 +1,181 @@
+"""Contact operations. Each runs inside the caller's unit of work (one transaction).
+
+Services take the acting user, check the role, validate every field, and either make the
+change or raise `ValidationFailed` with all the problems found. A possible duplicate is a
+warning, not an error: it is returned so the door it came through can show it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from engine.contacts import rules
+from engine.contacts.models import Address, Contact
+from engine.db.base import flush_guarded
+from engine.errors import NotFound, StaleRecordError, ValidationFailed
+from engine.security.roles import Actor
+
+CONTACT_FIELDS = (
+    "kind", "name", "first_name", "last_name", "organisation_id", "job_title", "email",
+    "phone", "website", "country", "tags", "opt_out", "notes",
+)
+ADDRESS_FIELDS = ("kind", "line1", "line2", "city", "postcode", "region", "country")
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """An existing contact that looks like the one being created, and why."""
+
+    contact_id: int
+    name: str
+    reason: str
+
+
+def prepare_contact(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Normalise input: trim text, upper-case the country, tidy tags, derive a person's name."""
+    clean = {k: (v.strip() or None) if isinstance(v, str) else v for k, v in data.items()}
+    if clean.get("country"):
+        clean["country"] = clean["country"].upper()
+    if "tags" in clean:
+        clean["tags"] = rules.normalise_tags(clean["tags"])
+    if clean.get("email"):
+        clean["email"] = clean["email"].lower()
+    if clean.get("kind") == "person":
+        clean["name"] = rules.display_name(clean.get("first_name"), clean.get("last_name"))
+    return clean
+
+
+def find_duplicates(
+    session: Session,
+    *,
+    name: str,
+    email: str | None,
+    postcodes: list[str],
+    exclude_id: int | None = None,
+) -> list[Duplicate]:
+    """Contacts with the same normalised name and postcode, or the same e-mail."""
+    key = rules.name_key(name)
+    wanted = {rules.postcode_key(p) for p in postcodes if p}
+    found: dict[int, Duplicate] = {}
+    if email:
+        for contact in session.scalars(select(Contact).where(Contact.email == email.lower())):
+            found[contact.id] = Duplicate(contact.id, contact.name, f"same e-mail {email.lower()}")
+    if wanted:
+        query = select(Contact).where(Contact.name_key == key).options(selectinload(Contact.addresses))
+        for contact in session.scalars(query):
+            shared = wanted & {rules.postcode_key(a.postcode) for a in contact.addresses}
+            if shared and contact.id not in found:
+                found[contact.id] = Duplicate(
+                    contact.id, contact.name, f"same name and postcode {sorted(shared)[0]}"
+                )
+    found.pop(exclude_id, None)  # type: ignore[arg-type]
+    return sorted(found.values(), key=lambda d: d.contact_id)
+
+
+def add_contact(
+    session: Session,
+    actor: Actor,
+    data: Mapping[str, Any],
+    addresses: list[Mapping[str, Any]] = (),  # type: ignore[assignment]
+) -> tuple[Contact, list[Duplicate]]:
+    actor.require("write", "contacts")
+    values = prepare_contact({k: v for k, v in data.items() if k in CONTACT_FIELDS})
+    address_values = [prepare_contact(a) for a in addresses]
+    problems = [str(p) for p in rules.check_contact(values)]
+    for n, address in enumerate(address_values, 1):
+        problems += [f"address {n} {p}" for p in rules.check_address(address)]
+    if values.get("organisation_id"):
+        org = session.get(Contact, values["organisation_id"])
+        if org is None or org.kind != "organisation":
+            problems.append(f"organisation_id: no organisation #{values['organisation_id']}")
+    if problems:
+        raise ValidationFailed(problems)
+
+    duplicates = find_duplicates(
+        session, name=values["name"], email=values.get("email"),
+        postcodes=[a.get("postcode") for a in address_values],
+    )
+    contact = Contact(**values, name_key=rules.name_key(values["name"]), updated_by=actor.login)
+    contact.addresses = [Address(**a, updated_by=actor.login) for a in address_values]
+    session.add(contact)
+    session.flush()
+    return contact, duplicates
+
+
+def update_contact(
+    session: Session,
+    actor: Actor,
+    contact_id: int,
+    expected_version: int,
+    changes: Mapping[str, Any],
+) -> Contact:
+    """Apply field changes made from version `expected_version` of the contact."""
+    actor.require("write", "contacts")
+    contact = get_contact(session, contact_id)
+    if contact.version != expected_version:
+        raise StaleRecordError(contact.label(), expected_version, contact.version)
+    merged = {f: getattr(contact, f) for f in CONTACT_FIELDS} | dict(changes)
+    values = prepare_contact(merged)
+    problems = rules.check_contact(values)
+    if problems:
+        raise ValidationFailed([str(p) for p in problems])
+    for field in CONTACT_FIELDS:
+        if getattr(contact, field) != values.get(field):
+            setattr(contact, field, values.get(field))
+    contact.name_key = rules.name_key(values["name"])
+    contact.updated_by = actor.login
+    flush_guarded(session, contact, expected_version)
+    return contact
+
+
+def delete_contact(session: Session, actor: Actor, contact_id: int, expected_version: int) -> None:
+    actor.require("write", "contacts")
+    contact = get_contact(session, contact_id)
+    if contact.version != expected_version:
+        raise StaleRecordError(contact.label(), expected_version, contact.version)
+    members = session.scalar(select(Contact.id).where(Contact.organisation_id == contact_id).limit(1))
+    if members is not None:
+        raise ValidationFailed([f"{contact.name} has people belonging to it; move or delete them first"])
+    session.delete(contact)
+    flush_guarded(session, contact, expected_version)
+
+
+def get_contact(session: Session, contact_id: int) -> Contact:
+    contact = session.get(Contact, contact_id, options=[selectinload(Contact.addresses)])
+    if contact is None:
+        raise NotFound(f"there is no contact #{contact_id}; `backoffice contacts list` shows them.")
+    return contact
+
+
+def contacts_query(kind: str | None = None, search: str | None = None, tag: str | None = None) -> Select:
+    query = select(Contact).order_by(Contact.name, Contact.id)
+    if kind:
+        query = query.where(Contact.kind == kind)
+    if search:
+        pattern = f"%{search.lower()}%"
+        query = query.where(or_(Contact.name_key.like(f"%{rules.name_key(search)}%"),
+                                Contact.email.like(pattern)))
+    if tag:
+        query = query.where(Contact.tags.like(f"%{tag.lower()}%"))
+    return query
+
+
+def list_contacts(session: Session, actor: Actor, **filters: str | None) -> list[Contact]:
+    actor.require("read", "contacts")
+    return list(session.scalars(contacts_query(**filters)))
+
+
+def as_dict(contact: Contact) -> dict[str, Any]:
+    data = {f: getattr(contact, f) for f in ("id", "version", *CONTACT_FIELDS)}
+    data["organisation"] = contact.organisation.name if contact.organisation else None
+    data["addresses"] = [
+        {"id": a.id, **{f: getattr(a, f) for f in ADDRESS_FIELDS}} for a in contact.addresses
+    ]
+    data["updated_at"] = contact.updated_at.isoformat()
+    data["updated_by"] = contact.updated_by
+    return data

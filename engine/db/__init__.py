@@ -1,0 +1,1 @@
+"""The central database: tables' common columns, sessions, migrations and the audit log."""

@@ -1,0 +1,158 @@
+"""The audit log: one append-only row per changed record, whatever door the change came through.
+
+Changes made with the ORM are captured automatically after each flush (`install_audit`), so
+a service cannot forget to audit. Bulk paths that bypass the ORM call `write_audit` with
+the same row shape. The database itself refuses UPDATE and DELETE on `audit_log` (triggers
+created by the migration), so not even an administrator with SQL access can quietly edit
+history.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Index, Integer, String, event, insert, inspect
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from engine.db.base import COMMON_COLUMNS, Base, Record, UTCDateTime, utcnow
+
+SOURCES = ("cli", "workbook", "addin", "api", "system")
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_table_record", "table_name", "record_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(64), nullable=False)
+    source: Mapped[str] = mapped_column(String(16), nullable=False)
+    table_name: Mapped[str] = mapped_column(String(64), nullable=False)
+    record_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    action: Mapped[str] = mapped_column(String(8), nullable=False)  # insert, update, delete, read
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    workbook_id: Mapped[str | None] = mapped_column(String(64))
+    sheet: Mapped[str | None] = mapped_column(String(64))
+    row_number: Mapped[int | None] = mapped_column(Integer)
+
+
+@dataclass
+class AuditContext:
+    """Who is acting and through which door; kept in `session.info['audit']`."""
+
+    actor: str
+    source: str = "cli"
+    workbook_id: str | None = None
+    # (table, record id) -> (sheet, row) for changes that came from a workbook row
+    origins: dict[tuple[str, int], tuple[str, int]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.source not in SOURCES:
+            raise ValueError(f"unknown audit source {self.source!r}")
+
+
+def plain(value: Any) -> Any:
+    """A value as JSON: money and dates as exact strings, never floats."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value
+
+
+def write_audit(
+    connection: Connection,
+    context: AuditContext,
+    rows: list[dict[str, Any]],
+) -> None:
+    """Append audit rows: each dict has table_name, record_id, action, changes (+ sheet, row_number)."""
+    if not rows:
+        return
+    now = utcnow()
+    payload = [
+        {
+            "at": now,
+            "actor": context.actor,
+            "source": context.source,
+            "workbook_id": context.workbook_id,
+            "sheet": None,
+            "row_number": None,
+            **row,
+            "changes": {k: [plain(o), plain(n)] for k, (o, n) in row["changes"].items()},
+        }
+        for row in rows
+    ]
+    connection.execute(insert(AuditEntry), payload)
+
+
+def _column_changes(obj: Record, action: str) -> dict[str, tuple[Any, Any]]:
+    state = inspect(obj)
+    changes: dict[str, tuple[Any, Any]] = {}
+    for attr in state.mapper.column_attrs:
+        name = attr.key
+        if name in COMMON_COLUMNS:
+            continue
+        if action == "insert":
+            value = getattr(obj, name)
+            if value is not None:
+                changes[name] = (None, value)
+        elif action == "delete":
+            value = state.dict.get(name)
+            changes[name] = (value, None)
+        else:
+            hist = state.attrs[name].history
+            if hist.has_changes():
+                old = hist.deleted[0] if hist.deleted else None
+                new = hist.added[0] if hist.added else None
+                if old != new:
+                    changes[name] = (old, new)
+    return changes
+
+
+def _after_flush(session: Session, _flush_context) -> None:
+    context: AuditContext | None = session.info.get("audit")
+    if context is None:
+        raise RuntimeError("a change was flushed outside a unit of work; nothing is saved unaudited")
+    rows = []
+    for action, objects in (("insert", session.new), ("update", session.dirty), ("delete", session.deleted)):
+        for obj in objects:
+            if not isinstance(obj, Record):
+                continue
+            changes = _column_changes(obj, action)
+            if action == "update" and not changes:
+                continue
+            table = obj.__tablename__  # type: ignore[attr-defined]
+            sheet, row = context.origins.get((table, obj.id), (None, None))
+            rows.append(
+                {"table_name": table, "record_id": obj.id, "action": action,
+                 "changes": changes, "sheet": sheet, "row_number": row}
+            )
+    write_audit(session.connection(), context, rows)
+
+
+def install_audit(session_factory) -> None:
+    """Audit every ORM change made through sessions of this factory."""
+    event.listen(session_factory, "after_flush", _after_flush)
+
+
+# Sensitive reads (e.g. a medical reason) are audited too, with action "read".
+def audit_read(session: Session, table: str, record_id: int, fields: list[str]) -> None:
+    context: AuditContext = session.info["audit"]
+    write_audit(
+        session.connection(),
+        context,
+        [{"table_name": table, "record_id": record_id, "action": "read",
+          "changes": {f: (None, None) for f in fields}}],
+    )
+
+
+__all__ = ["AuditContext", "AuditEntry", "audit_read", "install_audit", "plain", "write_audit"]

@@ -1,0 +1,81 @@
+"""The unit of work: one transaction per service call, audited, all or nothing.
+
+    db = Database.open(settings)
+    with db.unit_of_work(actor, source="cli") as session:
+        services.add_contact(session, ...)
+
+Everything flushed inside the block is audited with the actor and source; leaving the block
+normally commits, an exception rolls everything back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine.config import Settings
+from engine.db.audit import AuditContext, install_audit
+from engine.db.engine import READ_ONLY, create_db_engine
+from engine.errors import StaleRecordError
+from engine.security.roles import Actor
+
+
+class Database:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.sessions = sessionmaker(engine, expire_on_commit=False)
+        self.read_sessions = sessionmaker(
+            engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
+        install_audit(self.sessions)
+        install_audit(self.read_sessions)
+
+    @classmethod
+    def open(cls, settings: Settings, *, migrate: bool = True) -> Database:
+        """Connect; bring an empty database to the current schema; refuse a mismatched one."""
+        from engine.db.migrate import ensure_current
+
+        db = cls(create_db_engine(settings.database_url, settings.busy_timeout_seconds))
+        if migrate:
+            ensure_current(db.engine)
+        return db
+
+    @contextmanager
+    def unit_of_work(
+        self, actor: Actor | str, source: str = "cli", workbook_id: str | None = None
+    ) -> Iterator[Session]:
+        login = actor if isinstance(actor, str) else actor.login
+        context = AuditContext(actor=login, source=source, workbook_id=workbook_id)
+        with self.sessions() as session:
+            session.info["audit"] = context
+            session.info["actor"] = actor
+            try:
+                yield session
+                session.commit()
+            except StaleDataError as exc:
+                session.rollback()
+                raise StaleRecordError(_stale_table(exc), None, None) from exc
+            except BaseException:
+                session.rollback()
+                raise
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A read-only session: any attempt to write fails at flush time."""
+        with self.read_sessions() as session:  # closing ends the transaction, keeps loaded objects
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _stale_table(exc: StaleDataError) -> str:
+    # "UPDATE statement on table 'contacts' expected to update 1 row(s); 0 were matched."
+    text = str(exc)
+    if "table '" in text:
+        return "a record in " + text.split("table '", 1)[1].split("'", 1)[0]
+    return "a record"

@@ -1,0 +1,8 @@
+"""Imports every module's tables so `Base.metadata` is complete (migrations, tests)."""
+
+from engine.contacts.models import Address, Contact
+from engine.db.audit import AuditEntry
+from engine.db.base import Base
+from engine.security.models import User
+
+__all__ = ["Address", "AuditEntry", "Base", "Contact", "User"]

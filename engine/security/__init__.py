@@ -1,0 +1,1 @@
+"""Users, roles and what each role may read, write and see."""

@@ -1,0 +1,86 @@
+"""Shared fixtures: every database test runs on a real SQLite file and a real PostgreSQL.
+
+PostgreSQL comes from BACKOFFICE_TEST_PG_URL; each test gets a fresh schema, dropped after.
+With CI=true an unreachable or unset PostgreSQL fails the run instead of skipping it.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from engine.config import Settings
+from engine.db.session import Database
+from engine.security.roles import SYSTEM, Actor, load_roles
+
+PG_URL = os.environ.get("BACKOFFICE_TEST_PG_URL")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _postgres_unavailable(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"PostgreSQL tests must run in CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def pg_admin_engine() -> Iterator[sa.Engine | None]:
+    if not PG_URL:
+        yield None
+        return
+    engine = sa.create_engine(PG_URL)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path, pg_admin_engine) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'backoffice.db'}"
+        return
+    if pg_admin_engine is None:
+        _postgres_unavailable("BACKOFFICE_TEST_PG_URL is not set")
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    try:
+        with pg_admin_engine.begin() as conn:
+            conn.execute(sa.schema.CreateSchema(schema))
+    except sa.exc.OperationalError as exc:
+        _postgres_unavailable(f"cannot reach PostgreSQL at BACKOFFICE_TEST_PG_URL: {exc}")
+    url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with pg_admin_engine.begin() as conn:
+            conn.execute(sa.schema.DropSchema(schema, cascade=True))
+
+
+@pytest.fixture
+def settings(database_url) -> Settings:
+    return Settings(database_url=database_url)
+
+
+@pytest.fixture
+def db(settings) -> Iterator[Database]:
+    database = Database.open(settings)
+    yield database
+    database.dispose()
+
+
+def actor_with(*roles: str, login: str = "tester") -> Actor:
+    known = load_roles()
+    return Actor(login, tuple(known[r] for r in roles))
+
+
+@pytest.fixture
+def admin() -> Actor:
+    return actor_with("admin", login="admin")
+
+
+@pytest.fixture
+def system() -> Actor:
+    return SYSTEM

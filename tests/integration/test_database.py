@@ -1,0 +1,233 @@
+"""The central database on SQLite and PostgreSQL: migrations, versions, audit log, users."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import sqlalchemy as sa
+from alembic.runtime.migration import MigrationContext
+
+from engine.config import Settings
+from engine.contacts import services
+from engine.contacts.models import Contact
+from engine.db import migrate
+from engine.db.audit import AuditEntry
+from engine.db.session import Database
+from engine.errors import (
+    PermissionDenied,
+    SchemaMismatch,
+    StaleRecordError,
+    UnknownUser,
+    ValidationFailed,
+)
+from engine.security.users import add_user, resolve_actor
+from tests.conftest import actor_with
+
+ACME = {"kind": "organisation", "name": "Acme Ltd", "country": "GB", "email": "info@acme.example"}
+
+
+def _add(db, actor, data=ACME, addresses=()):
+    with db.unit_of_work(actor) as session:
+        contact, duplicates = services.add_contact(session, actor, data, list(addresses))
+    return contact, duplicates
+
+
+def test_an_empty_database_is_migrated_to_head_on_first_use(db):
+    tables = set(sa.inspect(db.engine).get_table_names())
+    assert {"contacts", "addresses", "users", "audit_log", "alembic_version"} <= tables
+    assert migrate.status(db.engine)["state"] == "up to date"
+
+
+def test_migrations_go_down_to_empty_and_up_again(db):
+    migrate.reset(db.engine)
+    assert migrate.current_revision(db.engine) == migrate.head_revision()
+
+
+def test_a_database_newer_than_the_code_is_refused(db, settings):
+    with db.engine.begin() as conn:
+        MigrationContext.configure(conn).stamp(migrate.ScriptDirectory.from_config(
+            migrate.alembic_config(db.engine)), "base")
+        conn.execute(sa.text("CREATE TABLE IF NOT EXISTS alembic_version (version_num varchar(32))"))
+        conn.execute(sa.text("INSERT INTO alembic_version VALUES ('9999_future')"))
+    with pytest.raises(SchemaMismatch, match="newer than this Backoffice"):
+        Database.open(settings)
+
+
+def test_a_database_with_foreign_tables_is_refused(settings):
+    engine = sa.create_engine(settings.database_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE payroll (id integer)"))
+    engine.dispose()
+    with pytest.raises(SchemaMismatch, match="no Backoffice schema"):
+        Database.open(settings)
+
+
+def test_every_business_table_has_the_common_columns(db):
+    inspector = sa.inspect(db.engine)
+    for table in ("contacts", "addresses", "users"):
+        names = {c["name"] for c in inspector.get_columns(table)}
+        assert {"id", "version", "created_at", "updated_at", "updated_by"} <= names, table
+
+
+def test_an_update_from_a_stale_version_is_refused_and_names_the_record(db, admin):
+    contact, _ = _add(db, admin)
+    with db.unit_of_work(admin) as session:
+        services.update_contact(session, admin, contact.id, 1, {"phone": "+44 1"})
+    with pytest.raises(StaleRecordError, match=rf"contacts #{contact.id} was changed by someone else"):
+        with db.unit_of_work(admin) as session:
+            services.update_contact(session, admin, contact.id, 1, {"phone": "+44 2"})
+    with db.reading() as session:
+        assert session.get(Contact, contact.id).phone == "+44 1"
+
+
+def test_two_writers_at_once_never_lose_an_update(db, admin):
+    """SQLite queues the second writer (it then sees the new version); PostgreSQL lets both
+    read version 1 and the second UPDATE ... WHERE version = 1 fails as a named conflict."""
+    contact, _ = _add(db, admin)
+    first_has_updated, outcome = threading.Event(), {}
+
+    def first_writer():
+        with db.unit_of_work(admin) as session:
+            services.update_contact(session, admin, contact.id, 1, {"phone": "from first"})
+            first_has_updated.set()
+            time.sleep(0.5)
+
+    def second_writer():
+        first_has_updated.wait(5)
+        try:
+            with db.unit_of_work(admin) as session:
+                current = session.get(Contact, contact.id)
+                services.update_contact(session, admin, contact.id, current.version, {"website": "https://b.example"})
+            outcome["second"] = "saved"
+        except StaleRecordError as exc:
+            outcome["second"] = str(exc)
+
+    threads = [threading.Thread(target=first_writer), threading.Thread(target=second_writer)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    with db.reading() as session:
+        final = session.get(Contact, contact.id)
+    assert final.phone == "from first"
+    if outcome["second"] == "saved":
+        assert (final.website, final.version) == ("https://b.example", 3)
+    else:
+        assert f"contacts #{contact.id} was changed by someone else" in outcome["second"]
+        assert (final.website, final.version) == (None, 2)
+
+
+def test_create_update_delete_write_one_audit_row_each_with_old_and_new(db, admin):
+    contact, _ = _add(db, admin)
+    with db.unit_of_work(admin, source="api") as session:
+        services.update_contact(session, admin, contact.id, 1, {"phone": "+44 20 1234", "name": "Acme Tools"})
+    with db.unit_of_work(admin) as session:
+        services.delete_contact(session, admin, contact.id, 2)
+    with db.reading() as session:
+        rows = session.scalars(sa.select(AuditEntry).where(AuditEntry.record_id == contact.id,
+                                                            AuditEntry.table_name == "contacts")).all()
+    assert [r.action for r in rows] == ["insert", "update", "delete"]
+    assert rows[0].changes["name"] == [None, "Acme Ltd"] and rows[0].actor == "admin"
+    assert rows[1].source == "api"
+    assert rows[1].changes == {"name": ["Acme Ltd", "Acme Tools"], "phone": [None, "+44 20 1234"],
+                               "name_key": ["acme", "acme tools"]}
+    assert rows[2].changes["name"] == ["Acme Tools", None]
+    assert all(r.at.tzinfo is not None for r in rows)
+
+
+def test_an_update_that_changes_nothing_writes_no_audit_row(db, admin):
+    contact, _ = _add(db, admin)
+    with db.unit_of_work(admin) as session:
+        services.update_contact(session, admin, contact.id, 1, {"name": "Acme Ltd"})
+    with db.reading() as session:
+        assert session.scalar(sa.select(sa.func.count(AuditEntry.id)).where(
+            AuditEntry.table_name == "contacts")) == 1
+        assert session.get(Contact, contact.id).version == 1
+
+
+@pytest.mark.parametrize("statement", ["UPDATE audit_log SET actor = 'mallory'", "DELETE FROM audit_log"])
+def test_the_database_refuses_to_alter_or_delete_audit_rows(db, admin, statement):
+    _add(db, admin)
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"):
+        with db.engine.begin() as conn:
+            conn.execute(sa.text(statement))
+    with db.reading() as session:
+        assert session.scalar(sa.select(AuditEntry.actor).limit(1)) == "admin"
+
+
+def test_a_failed_unit_of_work_leaves_no_trace(db, admin):
+    with pytest.raises(ValidationFailed):
+        with db.unit_of_work(admin) as session:
+            services.add_contact(session, admin, ACME)
+            services.add_contact(session, admin, {"kind": "person", "country": "GB"})
+    with db.reading() as session:
+        assert session.scalar(sa.select(sa.func.count(Contact.id))) == 0
+        assert session.scalar(sa.select(sa.func.count(AuditEntry.id))) == 0
+
+
+def test_duplicates_are_found_by_normalised_name_and_postcode_or_by_email(db, admin):
+    original, none = _add(db, admin, ACME, [{"line1": "1 High St", "city": "Leeds", "postcode": "LS1 4AP", "country": "GB"}])
+    assert none == []
+    _, by_name = _add(db, admin, {"kind": "organisation", "name": "ACME limited", "country": "GB"},
+                      [{"line1": "2 Low St", "city": "Leeds", "postcode": "ls14ap", "country": "GB"}])
+    _, by_email = _add(db, admin, {"kind": "person", "last_name": "Roe", "country": "GB", "email": "INFO@acme.example"})
+    _, other_postcode = _add(db, admin, {"kind": "organisation", "name": "Acme", "country": "GB"},
+                             [{"line1": "3 St", "city": "York", "postcode": "YO1 7HH", "country": "GB"}])
+    assert [(d.contact_id, d.reason) for d in by_name] == [(original.id, "same name and postcode LS14AP")]
+    assert [d.contact_id for d in by_email] == [original.id]
+    assert other_postcode == []
+
+
+def test_an_unknown_user_is_refused(db):
+    with db.reading() as session:
+        with pytest.raises(UnknownUser, match="'ghost' is not known"):
+            resolve_actor(session, "ghost")
+        with pytest.raises(UnknownUser, match="--user"):
+            resolve_actor(session, None)
+
+
+def test_a_forbidden_action_is_refused_and_changes_nothing(db):
+    staff = actor_with("staff", login="stef")
+    with pytest.raises(PermissionDenied, match="'stef' .* may not write contacts"):
+        _add(db, staff)
+    with db.reading() as session:
+        assert session.scalar(sa.select(sa.func.count(Contact.id))) == 0
+
+
+def test_the_first_user_must_be_an_admin_and_later_users_need_one(db, admin):
+    from engine.errors import BackofficeError
+    from engine.security.roles import SYSTEM
+
+    with pytest.raises(BackofficeError, match="first user must have the admin role"):
+        with db.unit_of_work(SYSTEM) as session:
+            add_user(session, None, "bob", "Bob", ["sales"], None)
+    with db.unit_of_work(SYSTEM) as session:
+        add_user(session, None, "ada", "Ada", ["admin"], "ada@example.org")
+    with pytest.raises(UnknownUser, match="users exist already"):
+        with db.unit_of_work(SYSTEM) as session:
+            add_user(session, None, "eve", "Eve", ["admin"], None)
+    with db.reading() as session:
+        ada = resolve_actor(session, "ada")
+    with db.unit_of_work(ada) as session:
+        add_user(session, ada, "bob", "Bob", ["sales"], None)
+    with pytest.raises(PermissionDenied):
+        with db.unit_of_work(ada) as session:
+            add_user(session, actor_with("sales"), "carl", "Carl", ["sales"], None)
+
+
+def test_time_stamps_are_utc(db, admin):
+    contact, _ = _add(db, admin)
+    with db.reading() as session:
+        stored = session.get(Contact, contact.id)
+    assert stored.created_at.utcoffset().total_seconds() == 0
+
+
+def test_sqlite_is_set_up_for_several_writers(tmp_path):
+    db = Database.open(Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}", busy_timeout_seconds=7))
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 7000
+    db.dispose()

@@ -1,0 +1,37 @@
+from engine.contacts import rules
+
+
+def test_name_key_ignores_case_accents_punctuation_and_legal_form():
+    assert rules.name_key("Müller GmbH") == rules.name_key("MULLER") == "muller"
+    assert rules.name_key("ACME Ltd.") == rules.name_key("acme limited")
+    assert rules.name_key("Acme Tools") != rules.name_key("Acme")
+
+
+def test_name_key_keeps_a_name_made_only_of_legal_words():
+    assert rules.name_key("AB") == "ab"
+    assert rules.name_key("The Co Ltd") == "the co ltd"
+
+
+def test_postcode_key_ignores_spaces_and_case():
+    assert rules.postcode_key("sw1a 1aa") == rules.postcode_key("SW1A1AA")
+
+
+def test_tags_are_lower_case_unique_and_sorted():
+    assert rules.normalise_tags("VIP, export ,vip;Export") == "export, vip"
+    assert rules.normalise_tags(" , ") is None
+
+
+def test_every_problem_of_a_contact_is_reported_not_only_the_first():
+    problems = rules.check_contact({"kind": "organisation", "name": "", "country": "XX", "email": "nope"})
+    assert {p.field for p in problems} == {"name", "country", "email"}
+
+
+def test_a_person_needs_a_last_name_and_cannot_be_an_organisations_member_if_organisation():
+    assert [p.field for p in rules.check_contact({"kind": "person", "first_name": "A", "country": "GB"})] == ["last_name"]
+    org = {"kind": "organisation", "name": "X", "country": "GB", "organisation_id": 3}
+    assert [p.code for p in rules.check_contact(org)] == ["invalid"]
+
+
+def test_country_codes_are_iso_alpha2():
+    assert rules.is_country("DE") and not rules.is_country("XX") and not rules.is_country("DEU")
+    assert "GB" in rules.country_codes()

@@ -1,0 +1,50 @@
+"""Settings precedence: config file < BACKOFFICE_* environment < command-line flags."""
+
+import pytest
+
+from engine.config import Settings, load_settings
+
+
+@pytest.fixture
+def config_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("BACKOFFICE_CONFIG_DIR", str(tmp_path))
+    for name in ("BACKOFFICE_DATABASE_URL", "BACKOFFICE_USER", "BACKOFFICE_OUTPUT_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / "backoffice.toml").write_text(
+        'database_url = "sqlite:///from-file.db"\nuser = "filey"\noutput_dir = "file-out"\n'
+        "[workbook]\nmax_rows = 10\n"
+    )
+    return tmp_path
+
+
+def test_file_values_are_used_when_nothing_overrides_them(config_dir):
+    s = load_settings()
+    assert (s.database_url, s.user, s.workbook.max_rows) == ("sqlite:///from-file.db", "filey", 10)
+
+
+def test_environment_overrides_the_file(config_dir, monkeypatch):
+    monkeypatch.setenv("BACKOFFICE_USER", "envy")
+    monkeypatch.setenv("BACKOFFICE_WORKBOOK__MAX_ROWS", "20")
+    s = load_settings()
+    assert (s.user, s.workbook.max_rows, s.database_url) == ("envy", 20, "sqlite:///from-file.db")
+
+
+def test_flags_override_environment_and_file(config_dir, monkeypatch):
+    monkeypatch.setenv("BACKOFFICE_USER", "envy")
+    s = load_settings(user="flaggy", database_url=None)
+    assert s.user == "flaggy"
+    assert s.database_url == "sqlite:///from-file.db"  # a flag not given changes nothing
+
+
+def test_a_secret_in_the_settings_file_is_refused(config_dir):
+    (config_dir / "backoffice.toml").write_text('smtp_password = "hunter2"\n')
+    with pytest.raises(ValueError, match="secrets may not be stored"):
+        Settings()
+
+
+def test_secrets_from_the_environment_are_masked_when_shown(config_dir, monkeypatch):
+    monkeypatch.setenv("BACKOFFICE_SMTP_PASSWORD", "hunter2")
+    monkeypatch.setenv("BACKOFFICE_DATABASE_URL", "postgresql+psycopg://bo:s3cret@db.example/bo")
+    shown = str(load_settings().masked())
+    assert "hunter2" not in shown and "s3cret" not in shown
+    assert load_settings().smtp_password.get_secret_value() == "hunter2"
