@@ -51,3 +51,14 @@ class PermissionDenied(BackofficeError):
 
 class SchemaMismatch(BackofficeError):
     """The database schema and the code disagree (newer, older or not ours)."""
+
+
+class UnusableInput(BackofficeError):
+    """A file that cannot be used at all: unreadable, hostile, or not one of our workbooks.
+
+    Nothing is read from it and nothing is written anywhere; exit code 2.
+    """
+
+    def __init__(self, path: object, reason: str):
+        self.path, self.reason = str(path), reason
+        super().__init__(f"{path}: {reason}")
