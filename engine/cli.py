@@ -24,6 +24,7 @@ from engine.cli_support import (
 from engine.contacts.commands import contacts_app
 from engine.db import migrate
 from engine.db.audit_query import audit_entries, entry_as_dict
+from engine.sheets.commands import register as register_workbook_commands
 
 app = typer.Typer(
     help="Backoffice: keep records in Excel workbooks; the database checks, merges and audits them.",
@@ -36,6 +37,7 @@ app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(contacts_app, name="contacts")
+register_workbook_commands(app)
 
 
 @app.callback()
@@ -174,6 +176,7 @@ def demo(
 ) -> None:
     """Fill a fresh database with sample data and run the main job end to end."""
     from engine.demo import build_demo
+    from engine.demo_job import run_main_job
     from engine.security.roles import SYSTEM
 
     config = settings()
@@ -186,16 +189,24 @@ def demo(
         summary = build_demo(session)
     result = {"database": config.masked()["database_url"], "already_present": summary.already_present,
               "created": summary.created}
+    if not summary.already_present:
+        path, synced = run_main_job(db, config)
+        result["main_job"] = {"workbook": str(path), **synced.as_json()}
+    db.dispose()
     if as_json:
         print_json(result)
         return
     if summary.already_present:
         err.print("The database already holds data: nothing changed (use --reset to rebuild).")
-    else:
-        out.print(f"Demo data in {result['database']}:")
-        for name, count in summary.created.items():
-            out.print(f"  {name:<16} {count:>6}")
-    out.print("Try: backoffice contacts list --user mia")
+        return
+    out.print(f"Demo data in {result['database']}:")
+    for name, count in summary.created.items():
+        out.print(f"  {name:<16} {count:>6}")
+    job = result["main_job"]
+    out.print(f"Main job: exported {job['workbook']} for mia, changed a phone number and added a person, "
+              f"synced: {job['status']} ({job['inserted']} inserted, {job['updated']} updated).")
+    out.print("Next: open the workbook, edit it, then `backoffice sync " + job["workbook"] + " --user mia`;"
+              " `backoffice audit --limit 5 --user admin` shows what changed.")
 
 
 if __name__ == "__main__":

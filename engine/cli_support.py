@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from engine.config import Settings, load_settings
 from engine.db.audit import plain
@@ -25,8 +26,17 @@ from engine.errors import BackofficeError
 from engine.security.roles import Actor
 from engine.security.users import resolve_actor
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+# Markup off: messages quote what users typed, and "[red]" in a cell must print as typed.
+out = Console(highlight=False, markup=False)
+err = Console(stderr=True, highlight=False, markup=False)
+
+
+def say_error(message: str, label: str = "error") -> None:
+    err.print(Text.assemble((f"{label}: ", "bold red"), message), soft_wrap=True)
+
+
+def say_warning(message: str) -> None:
+    err.print(Text.assemble(("warning: ", "yellow"), message), soft_wrap=True)
 
 UserOption = Annotated[
     str | None, typer.Option("--user", "-u", help="Act as this user (default: BACKOFFICE_USER).")
@@ -79,16 +89,13 @@ def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         except typer.Exit:
             raise
         except BackofficeError as exc:
-            err.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+            say_error(str(exc))
             raise typer.Exit(exc.exit_code) from None
         except Exception as exc:  # a bug: say so, show the trace only when asked
             if os.environ.get("BACKOFFICE_DEBUG"):
                 traceback.print_exc()
-            err.print(
-                f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"
-                "Nothing was saved. Run again with BACKOFFICE_DEBUG=1 for details and report it.",
-                markup=True, soft_wrap=True,
-            )
+            say_error(f"{type(exc).__name__}: {exc}\nNothing was saved. Run again with "
+                      "BACKOFFICE_DEBUG=1 for details and report it.", label="internal error")
             raise typer.Exit(3) from None
 
     return wrapper

@@ -3,6 +3,7 @@
 from engine.contacts.models import Address, Contact
 from engine.db.audit import AuditEntry
 from engine.db.base import Base
+from engine.db.installation import Installation
 from engine.security.models import User
 
-__all__ = ["Address", "AuditEntry", "Base", "Contact", "User"]
+__all__ = ["Address", "AuditEntry", "Base", "Contact", "Installation", "User"]

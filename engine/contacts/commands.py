@@ -11,10 +11,10 @@ from engine.cli_support import (
     JsonOption,
     UserOption,
     acting_as,
-    err,
     handles_errors,
     out,
     print_json,
+    say_warning,
 )
 from engine.contacts import services
 
@@ -63,7 +63,7 @@ def add(
         return
     out.print(f"added contact #{result['id']}: {result['name']}")
     for d in duplicates:
-        err.print(f"[yellow]warning:[/] looks like #{d.contact_id} {d.name} ({d.reason})")
+        say_warning(f"looks like #{d.contact_id} {d.name} ({d.reason})")
 
 
 @contacts_app.command("list")

@@ -29,9 +29,12 @@ def strip_accents(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+_WORD = re.compile(r"[a-z0-9]+")
+
+
 def name_key(name: str) -> str:
     """Normalised name: no accents, case, punctuation or legal form ('Müller GmbH' -> 'muller')."""
-    words = re.findall(r"[a-z0-9]+", strip_accents(name).casefold())
+    words = _WORD.findall(name.lower() if name.isascii() else strip_accents(name).casefold())
     kept = [w for w in words if w not in LEGAL_FORMS]
     return " ".join(kept or words)
 
@@ -44,21 +47,36 @@ def normalise_tags(tags: str | None) -> str | None:
     """'VIP, export ,vip' -> 'export, vip' (lower case, unique, sorted)."""
     if not tags:
         return None
+    if tags.islower() and "," not in tags and ";" not in tags:
+        return tags.strip() or None  # one tag, already tidy: the common case
     unique = sorted({t.strip().lower() for t in re.split(r"[,;]", tags) if t.strip()})
     return ", ".join(unique) or None
 
 
+COUNTRY_CODES = frozenset(c.alpha_2 for c in pycountry.countries)
+
+# The WHATWG "valid e-mail address" (what browsers accept): plain ASCII addresses are checked
+# with this fast pattern; anything else goes to email-validator, which knows the full rules.
+_PLAIN_EMAIL = re.compile(
+    r"[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
+    r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)+"
+)
+
+
 def is_country(code: str | None) -> bool:
-    return bool(code) and len(code) == 2 and pycountry.countries.get(alpha_2=code.upper()) is not None
+    return bool(code) and code.upper() in COUNTRY_CODES
 
 
 def country_codes() -> list[str]:
-    return sorted(c.alpha_2 for c in pycountry.countries)
+    return sorted(COUNTRY_CODES)
 
 
 def check_email(value: str | None) -> str | None:
     """The problem with an e-mail address, or None if it is acceptable."""
     if not value:
+        return None
+    if value.isascii() and _PLAIN_EMAIL.fullmatch(value) and ".." not in value and ".@" not in value \
+            and not value.startswith("."):
         return None
     try:
         validate_email(value, check_deliverability=False)
@@ -102,3 +120,17 @@ def check_address(data: Mapping[str, Any]) -> list[Problem]:
 
 def display_name(first_name: str | None, last_name: str | None) -> str:
     return " ".join(p.strip() for p in (first_name, last_name) if p and p.strip())
+
+
+def normalise_contact(values: dict[str, Any]) -> dict[str, Any]:
+    """Tidy a contact's (already trimmed) fields in place, as they are stored: upper-case
+    country, lower-case e-mail, sorted tags, and a person's display name."""
+    if values.get("country"):
+        values["country"] = values["country"].upper()
+    if values.get("email"):
+        values["email"] = values["email"].lower()
+    if "tags" in values:
+        values["tags"] = normalise_tags(values["tags"])
+    if values.get("kind") == "person":
+        values["name"] = display_name(values.get("first_name"), values.get("last_name"))
+    return values

@@ -39,15 +39,7 @@ class Duplicate:
 def prepare_contact(data: Mapping[str, Any]) -> dict[str, Any]:
     """Normalise input: trim text, upper-case the country, tidy tags, derive a person's name."""
     clean = {k: (v.strip() or None) if isinstance(v, str) else v for k, v in data.items()}
-    if clean.get("country"):
-        clean["country"] = clean["country"].upper()
-    if "tags" in clean:
-        clean["tags"] = rules.normalise_tags(clean["tags"])
-    if clean.get("email"):
-        clean["email"] = clean["email"].lower()
-    if clean.get("kind") == "person":
-        clean["name"] = rules.display_name(clean.get("first_name"), clean.get("last_name"))
-    return clean
+    return rules.normalise_contact(clean)
 
 
 def find_duplicates(

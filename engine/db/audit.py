@@ -56,8 +56,13 @@ class AuditContext:
             raise ValueError(f"unknown audit source {self.source!r}")
 
 
+_JSON_NATIVE = (str, int, bool, type(None))
+
+
 def plain(value: Any) -> Any:
     """A value as JSON: money and dates as exact strings, never floats."""
+    if value.__class__ in _JSON_NATIVE:
+        return value
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime):

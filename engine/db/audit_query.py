@@ -20,8 +20,9 @@ def audit_entries(
     since: date | None = None,
     limit: int | None = None,
 ) -> list[AuditEntry]:
+    """Matching entries, oldest first; with `limit`, the most recent `limit` of them."""
     actor.require("read", "audit")
-    query = select(AuditEntry).order_by(AuditEntry.id)
+    query = select(AuditEntry).order_by(AuditEntry.id.desc())
     if table:
         query = query.where(AuditEntry.table_name == table)
     if record_id is not None:
@@ -30,7 +31,7 @@ def audit_entries(
         query = query.where(AuditEntry.at >= datetime.combine(since, time.min, tzinfo=UTC))
     if limit:
         query = query.limit(limit)
-    return list(session.scalars(query))
+    return list(reversed(session.scalars(query).all()))
 
 
 def entry_as_dict(entry: AuditEntry) -> dict[str, Any]:

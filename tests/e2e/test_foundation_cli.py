@@ -6,6 +6,10 @@ def test_demo_fills_a_fresh_database_and_a_second_run_changes_nothing(backoffice
     assert first.code == 0, first.stderr
     created = first.json()["created"]
     assert created["organisations"] >= 50 and created["people"] >= 100
+    job = first.json()["main_job"]
+    assert (job["status"], job["inserted"], job["updated"]) == ("applied", 1, 1)
+    latest = backoffice("audit", "--limit", "2", "--json", user="admin").json()
+    assert [(e["source"], e["sheet"]) for e in latest] == [("workbook", "People")] * 2
     audit_rows = len(backoffice("audit", "--json", user="admin").json())
     again = backoffice("demo", "--json")
     assert again.code == 0 and again.json()["already_present"] is True

@@ -1,0 +1,43 @@
+"""The demo's main job, end to end, as an office worker does it: export a workbook, edit it,
+sync it back, and see the result in the database and the audit log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import python_calamine
+from xlsxwriter.utility import xl_col_to_name
+
+from engine.config import Settings
+from engine.db.session import Database
+from engine.office.xlsx_patch import CellPatch, SheetPatch, patch_xlsx
+from engine.security.users import resolve_actor
+from engine.sheets.exporting import new_workbook
+from engine.sheets.roundtrip import FileResult, RoundTrip
+
+DEMO_USER = "mia"
+
+
+def run_main_job(db: Database, settings: Settings) -> tuple[Path, FileResult]:
+    """Export the contacts workbook for the demo manager, change a phone number and add a
+    person in it (as Excel would save them), then sync it back."""
+    with db.reading() as session:
+        actor = resolve_actor(session, DEMO_USER)
+    path = settings.output_dir / f"contacts-{DEMO_USER}.xlsx"
+    new_workbook(db, actor, "contacts", path)
+
+    rows = python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_name("People").to_python()
+    header = rows[0]
+    column = {label: xl_col_to_name(header.index(label)) for label in header}
+    first, new = 2, len(rows) + 1
+    while first <= len(rows) and rows[first - 1][0] == "":
+        first += 1
+    edits = {
+        f"{column['Phone']}{first}": CellPatch(value="+44 20 7946 0018"),
+        f"{column['First name']}{new}": CellPatch(value="Grace"),
+        f"{column['Last name']}{new}": CellPatch(value="Hopper"),
+        f"{column['Country']}{new}": CellPatch(value="US"),
+        f"{column['E-mail']}{new}": CellPatch(value="grace.hopper@example.org"),
+    }
+    patch_xlsx(path, path, {"People": SheetPatch(cells=edits)})
+    return path, RoundTrip(db, settings, actor).sync(path)

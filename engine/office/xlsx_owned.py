@@ -1,0 +1,104 @@
+"""Sheets the engine owns entirely (such as `Issues` or `_backoffice`): written whole.
+
+Such a sheet holds only values we put there, so it is generated from scratch each time and
+replaces the previous version; the rest of the workbook is left as it is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.office.xlsx_cells import (
+    cell_ref,
+    cell_xml,
+    escape_attribute,
+    parse_ref,
+    range_text,
+)
+from engine.office.xlsx_styles import DATE_FORMAT, DATETIME_FORMAT, Styles
+from engine.office.xlsx_workbook import SHEET_STATES, Workbook
+
+
+@dataclass
+class OwnedSheet:
+    """A sheet we own entirely; created if absent, replaced whole if present."""
+
+    rows: list[list[Any]]  # values, row 1 first
+    state: str = "visible"  # "visible" | "hidden" | "veryHidden"
+    links: dict[str, str] = field(default_factory=dict)  # cell ref -> "'People'!C7"
+    column_widths: dict[int, float] = field(default_factory=dict)  # 1-based column -> width
+    bold_first_row: bool = False
+
+
+def write_owned_sheet(book: Workbook, styles: Styles, name: str, sheet: OwnedSheet) -> None:
+    if sheet.state not in SHEET_STATES:
+        raise ValueError(f"sheet state must be one of {SHEET_STATES}, not {sheet.state!r}")
+    existing = book.find(name)
+    if existing is None:
+        part = book.add_worksheet(name, sheet.state)
+    else:
+        part = book.worksheet_part(name)
+        book.set_state(name, sheet.state)
+    book.package.write(part, b"".join(_sheet_xml(book, styles, sheet)))
+    book.package.check_well_formed(part)
+
+
+def _sheet_xml(book: Workbook, styles: Styles, sheet: OwnedSheet) -> Iterator[bytes]:
+    yield (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        f'<worksheet xmlns="{book.main_ns}" xmlns:r="{book.rel_namespace}">'
+    ).encode()
+    width = max((len(row) for row in sheet.rows), default=0)
+    if sheet.rows and width:
+        yield f'<dimension ref="{range_text(1, 1, len(sheet.rows), width)}"/>'.encode()
+    if sheet.column_widths:
+        yield b"<cols>"
+        for column, size in sorted(sheet.column_widths.items()):
+            yield f'<col min="{column}" max="{column}" width="{float(size)!r}" customWidth="1"/>'.encode()
+        yield b"</cols>"
+    yield b"<sheetData>"
+    for number, values in enumerate(sheet.rows, start=1):
+        bold = sheet.bold_first_row and number == 1
+        cells = [
+            cell_xml(
+                "", cell_ref(number, column), _style(styles, value, bold), value, book.date1904
+            )
+            for column, value in enumerate(values, start=1)
+            if value is not None
+        ]
+        if cells:
+            yield f'<row r="{number}">{"".join(cells)}</row>'.encode()
+    yield b"</sheetData>"
+    if sheet.links:
+        yield b"<hyperlinks>"
+        for ref, location in sorted(sheet.links.items(), key=lambda item: parse_ref(item[0])):
+            row, column = parse_ref(ref)
+            display = _display(sheet.rows, row, column) or location
+            yield (
+                f'<hyperlink ref="{cell_ref(row, column)}" location="{escape_attribute(location)}" '
+                f'display="{escape_attribute(display)}"/>'
+            ).encode()
+        yield b"</hyperlinks>"
+    yield b'<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
+    yield b"</worksheet>"
+
+
+def _style(styles: Styles, value: Any, bold: bool) -> int:
+    number_format = None
+    if isinstance(value, dt.datetime):
+        number_format = DATETIME_FORMAT
+    elif isinstance(value, dt.date):
+        number_format = DATE_FORMAT
+    if not bold and number_format is None:
+        return 0
+    return styles.derived(0, bold=bold, number_format=number_format)
+
+
+def _display(rows: list[list[Any]], row: int, column: int) -> str:
+    if row <= len(rows) and column <= len(rows[row - 1]):
+        value = rows[row - 1][column - 1]
+        return "" if value is None else str(value)
+    return ""

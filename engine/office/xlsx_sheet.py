@@ -1,0 +1,276 @@
+"""Rewrite cells of one worksheet's XML without ever building a tree of it.
+
+A 100,000-row sheet is tens of megabytes of XML; a DOM of it costs seconds and hundreds of
+megabytes. So the sheet is split into head (before `<sheetData>`), rows and tail; only rows
+with edited cells are parsed (a regular expression per row) and written anew, every other
+row is passed through as the original bytes. Cells are handled in xlsx_cell_edits, formulas
+that depend on overwritten cells in xlsx_formulas.
+"""
+
+from __future__ import annotations
+
+import re
+from array import array
+from dataclasses import dataclass
+
+from engine.office.xlsx_cell_edits import (
+    R_ATTRIBUTE,
+    UNCHANGED,
+    CellEdit,
+    CellElement,
+    CellWriter,
+    StylePlan,
+    parse_cell,
+    style_of,
+)
+from engine.office.xlsx_cells import cell_ref, parse_range, range_text
+from engine.office.xlsx_formulas import FormulaGuard
+from engine.office.xlsx_package import NotPatchable, get_attribute, root_prefix
+
+_SPANS_ATTRIBUTE = re.compile(rb"""\sspans\s*=\s*["'][^"']*["']""")
+
+
+@dataclass
+class SheetLayout:
+    """Where the rows are: xml[:body_start] is the head, xml[tail_start:] the tail."""
+
+    xml: bytes
+    prefix: str
+    body_start: int
+    body_end: int
+    tail_start: int
+    self_closed: bool  # <sheetData/>
+
+    @classmethod
+    def of(cls, xml: bytes) -> SheetLayout:
+        declared = re.match(rb"(?:\xef\xbb\xbf)?\s*<\?xml[^>]*encoding\s*=\s*[\"']([\w.-]+)", xml)
+        if xml[:2] in (b"\xff\xfe", b"\xfe\xff") or (
+            declared and declared.group(1).lower() not in (b"utf-8", b"utf8")
+        ):
+            raise NotPatchable("the sheet is not stored as UTF-8")
+        if not re.search(rb"<(?:[\w.-]+:)?worksheet[\s>]", xml[:4096]):
+            raise NotPatchable("the part is not a worksheet (a chart or dialog sheet?)")
+        prefix = root_prefix(xml[:4096], b"worksheet")
+        opening = re.search(rb"<" + re.escape(prefix.encode()) + rb"sheetData\b[^>]*?(/?)>", xml)
+        if not opening:
+            raise NotPatchable("the worksheet has no <sheetData>")
+        if opening.group(1):
+            return cls(xml, prefix, opening.start(), opening.start(), opening.end(), True)
+        closing = xml.find(b"</" + prefix.encode() + b"sheetData>", opening.end())
+        if closing < 0:
+            raise NotPatchable("the worksheet's <sheetData> is not closed")
+        return cls(xml, prefix, opening.end(), closing, closing, False)
+
+    @property
+    def tail(self) -> bytes:
+        return self.xml[self.tail_start :]
+
+
+class SheetRewriter:
+    """One pass over a sheet's rows applying `edits` ((row, column) -> CellEdit)."""
+
+    def __init__(
+        self,
+        layout: SheetLayout,
+        edits: dict[tuple[int, int], CellEdit],
+        plan: StylePlan,
+        date1904: bool,
+    ):
+        self.layout, self.plan = layout, plan
+        p = re.escape(layout.prefix.encode())
+        self._row_start = re.compile(rb"<" + p + rb"row\b([^>]*?)(/?)>")
+        self._row_end = b"</" + layout.prefix.encode() + b"row>"
+        self.formulas = FormulaGuard(layout.prefix)
+        self.cells = CellWriter(layout.prefix, plan, self.formulas, date1904)
+        rows = layout.xml[layout.body_start : layout.body_end]
+        written = [key for key, edit in edits.items() if edit.value is not UNCHANGED]
+        for first in self.formulas.array_firsts_to_drop(rows, written):
+            edit = edits.setdefault(first, CellEdit())
+            edit.drop_formula = edit.value is UNCHANGED
+        self._by_row: dict[int, dict[int, CellEdit]] = {}
+        for (row, column), edit in edits.items():
+            self._by_row.setdefault(row, {})[column] = edit
+        self._columns = {column for _, column in edits}
+        # row number and offset of every row passed (compact: one entry per row of the sheet)
+        self._seen_rows, self._seen_offsets = array("l"), array("q")
+        # column -> (rows passed already searched, (ref, style) of the nearest cell above)
+        self._above: dict[int, tuple[int, tuple[str, int] | None]] = {}
+        self._grown = (0, 0)  # (last row, last column) of the cells we created
+
+    @property
+    def formulas_removed(self) -> bool:
+        return self.formulas.removed
+
+    def chunks(self, tail: bytes | None = None) -> list:
+        """The new sheet XML as byte chunks (untouched rows are views of the old bytes).
+
+        `tail`, if given, replaces everything after the rows (see SheetLayout.tail).
+        """
+        layout, xml = self.layout, self.layout.xml
+        view = memoryview(xml)
+        out: list = []
+        emitted = layout.body_start
+        targets = sorted(self._by_row)
+        next_target, previous = 0, 0
+        for match in self._row_start.finditer(xml, layout.body_start, layout.body_end):
+            found = R_ATTRIBUTE.search(match.group(1))
+            number = int(found.group(1)) if found else previous + 1
+            if number <= previous:
+                raise NotPatchable(f"row {number} comes after row {previous}: rows out of order")
+            previous, start = number, match.start()
+            while next_target < len(targets) and targets[next_target] < number:
+                out += [view[emitted:start], self._new_row(targets[next_target])]
+                emitted, next_target = start, next_target + 1
+            edited = next_target < len(targets) and targets[next_target] == number
+            end = match.end() if match.group(2) else -1
+            if edited or self.formulas.pending:
+                end = end if end >= 0 else xml.index(self._row_end, start) + len(self._row_end)
+                edited = edited or self.formulas.row_has_orphans(xml, start, end, number)
+            if edited:
+                out += [view[emitted:start], self._rewrite_row(xml[start:end], number)]
+                emitted = end
+                if next_target < len(targets) and targets[next_target] == number:
+                    next_target += 1
+            self._seen_rows.append(number)
+            self._seen_offsets.append(start)
+        out.append(view[emitted : layout.body_end])
+        out += [self._new_row(row) for row in targets[next_target:]]
+        head = self._grown_head(xml[: layout.body_start])
+        tail = layout.tail if tail is None else tail
+        if layout.self_closed:  # <sheetData/> becomes <sheetData>...</sheetData>
+            head += xml[layout.body_start : layout.tail_start][:-2].rstrip() + b">"
+            tail = b"</" + layout.prefix.encode() + b"sheetData>" + tail
+        return [head, *(chunk for chunk in out if len(chunk)), tail]
+
+    # -- rows ------------------------------------------------------------------------------
+
+    def _new_row(self, number: int) -> bytes:
+        cells = [
+            self._new_cell(number, column, edit)
+            for column, edit in sorted(self._by_row[number].items())
+            if edit.creates_cell
+        ]
+        if not cells:
+            return b""
+        p = self.layout.prefix.encode()
+        return b"<" + p + b'row r="%d">' % number + b"".join(cells) + self._row_end
+
+    def _rewrite_row(self, row: bytes, number: int) -> bytes:
+        edits = self._by_row.get(number, {})
+        if edits and not self.formulas.pending:
+            quick = self._edit_in_place(row, number, edits)
+            if quick is not None:
+                return quick
+        opening = self._row_start.match(row)
+        start_tag, inner = opening.group(0), row[opening.end() : len(row) - len(self._row_end)]
+        if opening.group(2):
+            start_tag, inner = start_tag[:-2].rstrip() + b">", b""
+        pieces: list[tuple[int, bytes]] = []
+        position, column = 0, 0
+        for match in self.cells.pattern.finditer(inner):
+            cell = parse_cell(match, column)
+            column = cell.column
+            edit = edits.get(column)
+            text = self.cells.edited(cell, number, edit) if edit else self.cells.kept(cell, number)
+            pieces.append((column, inner[position : match.start()] + text))
+            position = match.end()
+        existing = {column for column, _ in pieces}
+        added = [
+            (column, self._new_cell(number, column, edit))
+            for column, edit in sorted(edits.items())
+            if column not in existing and edit.creates_cell
+        ]
+        if added:
+            pieces = sorted(pieces + added, key=lambda piece: piece[0])
+            start_tag = _SPANS_ATTRIBUTE.sub(b"", start_tag)
+        for column, text in pieces:
+            if column in self._columns:
+                self._remember(number, column, text)
+        return start_tag + b"".join(text for _, text in pieces) + inner[position:] + self._row_end
+
+    def _edit_in_place(self, row: bytes, number: int, edits: dict[int, CellEdit]) -> bytes | None:
+        """The row with its edited cells replaced, if they all exist and are easy to find.
+
+        The common case (a value into an existing cell) without parsing the row's other
+        cells; None sends the row to the general path.
+        """
+        opening = b"<" + self.layout.prefix.encode() + b"c"
+        located = []
+        for column, edit in sorted(edits.items()):
+            at = row.find(b' r="' + cell_ref(number, column).encode() + b'"')
+            start = row.rfind(opening, 0, at) if at > 0 else -1
+            match = self.cells.pattern.match(row, start) if start >= 0 else None
+            if match is None or not match.start(1) <= at < match.end(1):
+                return None
+            if located and match.start() < located[-1][0].end():
+                return None
+            located.append((match, column, edit))
+        pieces, position = [], 0
+        for match, column, edit in located:
+            cell = CellElement(column, match.group(1), match.group(2), True, match.group(0))
+            text = self.cells.edited(cell, number, edit)
+            pieces += [row[position : match.start()], text]
+            position = match.end()
+            self._remember(number, column, text)
+        pieces.append(row[position:])
+        return b"".join(pieces)
+
+    # -- new cells and the style they take from the cell above ------------------------------
+
+    def _new_cell(self, number: int, column: int, edit: CellEdit) -> bytes:
+        ref = cell_ref(number, column)
+        style = self.plan.style_for(ref, self._style_above(column), edit)
+        self._grown = (max(self._grown[0], number), max(self._grown[1], column))
+        self._above[column] = (len(self._seen_rows), (ref, style))
+        return self.cells.new(ref, style, edit)
+
+    def _remember(self, number: int, column: int, text: bytes) -> None:
+        """This row's cell is now the nearest above for the column (the row is about to pass)."""
+        style = style_of(text[: text.index(b">")])
+        self._above[column] = (len(self._seen_rows) + 1, (cell_ref(number, column), style))
+
+    def _style_above(self, column: int) -> int:
+        """The style of the nearest cell above in the column; each row is searched once."""
+        searched, found = self._above.get(column, (0, None))
+        for index in range(len(self._seen_rows) - 1, searched - 1, -1):
+            hit = self._cell_in_row(index, column)
+            if hit is not None:
+                found = hit
+                break
+        self._above[column] = (len(self._seen_rows), found)
+        return self.plan.unmarked(*found) if found else 0
+
+    def _cell_in_row(self, index: int, column: int) -> tuple[str, int] | None:
+        number, start = self._seen_rows[index], self._seen_offsets[index]
+        xml = self.layout.xml
+        opening = self._row_start.match(xml, start)
+        if opening.group(2):
+            return None
+        end = xml.index(self._row_end, opening.end())
+        previous = 0
+        for match in self.cells.pattern.finditer(xml, opening.end(), end):
+            cell = parse_cell(match, previous)
+            previous = cell.column
+            if cell.column >= column:
+                return (cell_ref(number, column), cell.style) if cell.column == column else None
+        return None
+
+    def _grown_head(self, head: bytes) -> bytes:
+        """Widen `<dimension ref>` if we wrote cells outside it."""
+        if self._grown == (0, 0):
+            return head
+        found = re.search(
+            rb"<" + re.escape(self.layout.prefix.encode()) + rb"dimension\b[^>]*>", head
+        )
+        if not found:
+            return head
+        try:
+            top, left, bottom, right = parse_range(get_attribute(found.group(0), "ref") or "")
+        except ValueError:
+            return head
+        rows, columns = self._grown
+        if rows <= bottom and columns <= right:
+            return head
+        new_ref = range_text(top, left, max(bottom, rows), max(right, columns)).encode()
+        tag = re.sub(rb"""ref\s*=\s*["'][^"']*["']""", b'ref="' + new_ref + b'"', found.group(0))
+        return head[: found.start()] + tag + head[found.end() :]

@@ -1,0 +1,124 @@
+"""Writing a patched package: new and edited parts deflated, untouched members copied raw.
+
+A member we do not touch is copied with its compressed bytes as they are (no inflate and
+deflate again): the content is identical by construction and a workbook with several big
+sheets is not recompressed for one edited cell. The standard library has no public call for
+that, so the copy writes a local header with `ZipInfo.FileHeader` and registers the entry in
+the archive's central directory list, exactly as `ZipFile.writestr` does; whenever anything
+looks unusual (encryption, an unknown compression, a damaged header) the member is read
+and written the ordinary way instead.
+"""
+
+from __future__ import annotations
+
+import struct
+import zipfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+COMPRESS_LEVEL = 6
+_WRITE_BATCH = 1 << 20
+_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")  # zipfile.structFileHeader
+_LOCAL_SIGNATURE = b"PK\x03\x04"
+_NAME_LENGTH, _EXTRA_LENGTH = 10, 11  # indexes in the local header
+_ENCRYPTED = 0x1
+
+
+class PackageWriter:
+    """A new zip file that members are added to in order; use as a context manager."""
+
+    def __init__(self, destination: Path, source: Path):
+        self.out = zipfile.ZipFile(destination, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
+        self.source = open(source, "rb")  # noqa: SIM115 - closed in close()
+
+    def __enter__(self) -> PackageWriter:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        try:
+            self.out.close()
+        finally:
+            self.source.close()
+
+    def copy(self, info: zipfile.ZipInfo, read: Callable[[], bytes]) -> None:
+        """Copy an untouched member; `read` gives its content if it cannot be copied raw."""
+        if not self._copy_raw(info):
+            self.write(_same_entry(info, info.compress_type), read())
+
+    def write(self, info: zipfile.ZipInfo, data: bytes | Iterable[bytes]) -> None:
+        """Write a member from its content: bytes, or chunks for a big part."""
+        if info.compress_type == zipfile.ZIP_DEFLATED:
+            for name in ("compress_level", "_compresslevel"):  # Python 3.13+, then 3.11/3.12
+                if hasattr(info, name):
+                    setattr(info, name, COMPRESS_LEVEL)
+                    break
+        if isinstance(data, bytes):
+            self.out.writestr(info, data)
+            return
+        chunks = list(data)
+        info.file_size = sum(len(chunk) for chunk in chunks)
+        with self.out.open(info, "w") as stream:
+            batch, size = [], 0
+            for chunk in chunks:  # a few big writes cost less than many small ones
+                batch.append(chunk)
+                size += len(chunk)
+                if size >= _WRITE_BATCH:
+                    stream.write(b"".join(batch))
+                    batch, size = [], 0
+            stream.write(b"".join(batch))
+
+    def _copy_raw(self, info: zipfile.ZipInfo) -> bool:
+        plain = info.compress_type in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+        if info.is_dir() or info.flag_bits & _ENCRYPTED or not plain:
+            return False
+        if not all(
+            hasattr(self.out, name) for name in ("fp", "filelist", "NameToInfo", "start_dir")
+        ):
+            return False
+        self.source.seek(info.header_offset)
+        header = self.source.read(_LOCAL_HEADER.size)
+        if len(header) != _LOCAL_HEADER.size:
+            return False
+        fields = _LOCAL_HEADER.unpack(header)
+        if fields[0] != _LOCAL_SIGNATURE:
+            return False
+        self.source.seek(
+            info.header_offset + _LOCAL_HEADER.size + fields[_NAME_LENGTH] + fields[_EXTRA_LENGTH]
+        )
+        raw = self.source.read(info.compress_size)
+        if len(raw) != info.compress_size:
+            return False
+        entry = _same_entry(info, info.compress_type)
+        entry.CRC, entry.compress_size, entry.file_size = (
+            info.CRC,
+            info.compress_size,
+            info.file_size,
+        )
+        self.out.fp.seek(self.out.start_dir)
+        entry.header_offset = self.out.fp.tell()
+        self.out.fp.write(entry.FileHeader())
+        self.out.fp.write(raw)
+        self.out.filelist.append(entry)
+        self.out.NameToInfo[entry.filename] = entry
+        self.out.start_dir = self.out.fp.tell()
+        return True
+
+
+def _same_entry(info: zipfile.ZipInfo, compress_type: int) -> zipfile.ZipInfo:
+    """A fresh entry with the member's name, time and attributes (no stale extra fields)."""
+    entry = zipfile.ZipInfo(info.filename, info.date_time)
+    entry.compress_type = compress_type if not info.is_dir() else zipfile.ZIP_STORED
+    entry.external_attr = info.external_attr
+    entry.create_system = info.create_system
+    entry.comment = info.comment
+    return entry
+
+
+def new_entry(name: str, replacing: zipfile.ZipInfo | None = None) -> zipfile.ZipInfo:
+    """A deflated entry for a rewritten part (dated like the member it replaces) or a new one."""
+    entry = _same_entry(replacing, zipfile.ZIP_DEFLATED) if replacing else zipfile.ZipInfo(name)
+    entry.compress_type = zipfile.ZIP_DEFLATED
+    return entry

@@ -1,0 +1,169 @@
+"""Writing results back into the user's workbook: problem marks, the Issues sheet, refreshed
+values and the new base snapshot. Only the parts we own are rewritten (see xlsx_patch);
+everything else the user put in the file survives byte for byte."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from xlsxwriter.utility import xl_col_to_name
+
+from engine.office.xlsx_patch import CellPatch, OwnedSheet, SheetPatch, patch_xlsx
+from engine.sheets.issues import CellIssue
+from engine.sheets.meta import ISSUES_SHEET, META_SHEET, SheetBase, WorkbookMeta
+from engine.sheets.read import SheetInput, WorkbookInput
+from engine.sheets.values import canonical, is_blank
+
+ISSUES_HEADER = ["Sheet", "Cell", "Column", "Record", "Problem", "Message"]
+
+
+def now_text() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def issues_sheet(issues: list[CellIssue]) -> OwnedSheet:
+    if not issues:
+        return OwnedSheet(rows=[ISSUES_HEADER, ["", "", "", "", "", f"No problems found ({now_text()})."]],
+                          column_widths={1: 16, 2: 8, 3: 18, 4: 9, 5: 14, 6: 90}, bold_first_row=True)
+    rows: list[list[Any]] = [ISSUES_HEADER]
+    links = {}
+    for n, issue in enumerate(issues, start=2):
+        rows.append([issue.sheet, issue.cell or "", issue.column or "", issue.record_id or "",
+                     "conflict" if issue.conflict else issue.code, issue.message])
+        if issue.cell:
+            links[f"B{n}"] = f"'{issue.sheet}'!{issue.cell}"
+    return OwnedSheet(rows=rows, links=links, column_widths={1: 16, 2: 8, 3: 18, 4: 9, 5: 14, 6: 90},
+                      bold_first_row=True)
+
+
+def annotate(book: WorkbookInput, issues: list[CellIssue], dst: Path | None = None) -> None:
+    """Mark every problem at its cell with a note; list them all on the Issues sheet.
+
+    The previous run's marks are cleared first, so fixed cells lose their colour.
+    """
+    notes: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for issue in issues:
+        if issue.cell:
+            notes[(issue.sheet, issue.cell)].append(issue.message)
+    patches = {name: SheetPatch(clear_marks=True) for name in book.sheets}
+    for (sheet, cell), messages in notes.items():
+        patches.setdefault(sheet, SheetPatch(clear_marks=True)).cells[cell] = CellPatch(
+            mark="problem", note="\n".join(messages))
+    _write(book, patches, issues, book.meta, dst)
+
+
+def _write(book: WorkbookInput, patches: dict[str, SheetPatch], issues: list[CellIssue],
+           meta: WorkbookMeta, dst: Path | None) -> None:
+    # Marks on sheets we do not patch this time are carried over untouched.
+    patches = {name: p for name, p in patches.items() if name in book.package.sheet_names}
+    result = patch_xlsx(book.path, dst or book.path, patches,
+                        owned={ISSUES_SHEET: issues_sheet(issues)},
+                        previous_marks=meta.marks)
+    meta.marks = result.marks
+    patch_xlsx(dst or book.path, dst or book.path, {},
+               owned={META_SHEET: OwnedSheet(rows=meta.to_rows(), state="veryHidden")})
+
+
+@dataclass
+class RefreshedSheet:
+    patch: SheetPatch
+    base: SheetBase
+    changed_cells: int
+
+
+def refresh_sheet(
+    data: SheetInput,
+    old_base: SheetBase | None,
+    db: dict[int, tuple[int, dict[str, Any]]],
+    computed: dict[int, dict[str, Any]],
+    inserted_ids: dict[int, int],
+    keep_edits: bool,
+) -> RefreshedSheet:
+    """Bring one sheet up to the database.
+
+    After a sync (`keep_edits=False`) every cell ends equal to the database. For `refresh`
+    (`keep_edits=True`) the user's unsynced edits stay; a cell the database changed is
+    written and marked, and a cell both changed differently is marked as a conflict.
+    """
+    spec = data.spec
+    patch = SheetPatch(clear_marks=True)
+    keys = [c.key for c in data.columns if not c.computed]
+    base = SheetBase(columns=keys)
+    old_rows = old_base.rows if old_base else {}
+    old_cols = old_base.columns if old_base else []
+    pos = data.positions
+    changed = 0
+
+    def put(row: int, key: str, value: Any, mark: str | None = None, note: str | None = None) -> None:
+        nonlocal changed
+        if key not in pos:
+            return
+        ref = f"{xl_col_to_name(pos[key])}{row}"
+        patch.cells[ref] = CellPatch(value=value, mark=mark, note=note) if mark else CellPatch(value=value)
+        changed += 1
+
+    def mark(row: int, key: str, kind: str, note: str) -> None:
+        if key in pos:
+            patch.cells[f"{xl_col_to_name(pos[key])}{row}"] = CellPatch(mark=kind, note=note)
+
+    shown: set[int] = set()
+    for row in data.rows:
+        rid = row.record_id or inserted_ids.get(row.row)
+        if rid is None:
+            continue
+        if rid not in db:
+            for key in ("id", "version", *keys, *(c.key for c in data.columns if c.computed)):
+                put(row.row, key, None)
+            if not row.deleted and row.record_id is not None:
+                mark(row.row, keys[0] if keys else "id", "changed", f"Record {rid} was deleted in the database.")
+            continue
+        shown.add(rid)
+        version, values = db[rid]
+        if row.record_id is None:
+            put(row.row, "id", rid)
+        if row.version != version:
+            put(row.row, "version", version)
+        old = dict(zip(old_cols, old_rows.get(rid, (0, []))[1], strict=False))
+        for key in keys:
+            db_text, wb_value = canonical(values.get(key)), row.values.get(key)
+            edited = keep_edits and key in old and canonical(wb_value) != old[key]
+            if edited:
+                if db_text != old[key] and db_text != canonical(wb_value):
+                    mark(row.row, key, "problem", f"Conflict: the database now has {db_text!r}; "
+                                                  f"you typed {canonical(wb_value)!r}. Keep one and sync.")
+            elif canonical(wb_value) != db_text:
+                by_others = key in old and db_text != old[key]
+                put(row.row, key, values.get(key), "changed" if by_others else None,
+                    f"Changed in the database (was {old[key]!r})." if by_others else None)
+        for key, value in computed.get(rid, {}).items():
+            if canonical(value) != canonical(None if is_blank(row.computed.get(key)) else row.computed.get(key)):
+                put(row.row, key, value)
+        base.rows[rid] = (version, [canonical(values.get(k)) for k in keys])
+
+    next_row = data.last_row + 1
+    for rid, (version, values) in db.items():
+        if rid in shown or rid in old_rows:
+            continue  # already shown, or removed by the user and not yet synced
+        put(next_row, "id", rid)
+        put(next_row, "version", version)
+        for key in keys:
+            put(next_row, key, values.get(key), "changed", "Added in the database.") if key == keys[0] else put(next_row, key, values.get(key))
+        for key, value in computed.get(rid, {}).items():
+            put(next_row, key, value)
+        base.rows[rid] = (version, [canonical(values.get(k)) for k in keys])
+        next_row += 1
+    if next_row > data.last_row + 1:
+        patch.table_last_row = next_row - 1 + 100
+    del spec
+    return RefreshedSheet(patch, base, changed)
+
+
+def write_refresh(book: WorkbookInput, sheets: dict[str, RefreshedSheet], meta: WorkbookMeta,
+                  dst: Path, issues: list[CellIssue] | None = None) -> None:
+    meta.base = {name: s.base for name, s in sheets.items()}
+    meta.refreshed_at = datetime.now(UTC).isoformat()
+    _write(book, {name: s.patch for name, s in sheets.items()}, issues or [], meta, dst)

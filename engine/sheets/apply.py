@@ -1,0 +1,130 @@
+"""Applying a checked plan to the database: bulk inserts, version-guarded updates, deletes,
+and one audit row per changed record, all inside the caller's transaction.
+
+Bulk paths use SQLAlchemy Core (executemany), not the ORM: 100,000 new rows from a workbook
+are one statement's worth of work. New ids are allocated up front (the sequence on
+PostgreSQL; under the SQLite write lock, max(id)+1...) so they can be written back into the
+workbook without a slow INSERT ... RETURNING.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Table, delete, func, insert, select, text, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from engine.db.audit import AuditContext, write_audit
+from engine.db.base import COMMON_COLUMNS, utcnow
+from engine.sheets.issues import CellIssue
+from engine.sheets.merge import SheetPlan
+from engine.sheets.spec import SheetSpec
+
+
+class ApplyConflict(Exception):
+    """A row changed between our read and our write; the whole sync is rolled back."""
+
+    def __init__(self, issues: list[CellIssue]):
+        self.issues = issues
+        super().__init__("; ".join(str(i) for i in issues))
+
+
+@dataclass
+class Applied:
+    inserted_ids: dict[int, int] = field(default_factory=dict)   # workbook row -> new id
+    updated: int = 0
+    deleted: int = 0
+
+
+def load_rows(connection: Connection, spec: SheetSpec) -> dict[int, tuple[int, dict[str, Any]]]:
+    """Every record of the sheet's scope: id -> (version, all stored values)."""
+    table: Table = spec.model.__table__
+    query = select(table).where(*(table.c[k] == v for k, v in spec.scope.items())).order_by(
+        *(table.c[k] for k in spec.order_by))
+    rows = {}
+    for row in connection.execute(query).mappings():
+        values = dict(row)
+        rows[values["id"]] = (values["version"], values)
+    return rows
+
+
+def allocate_ids(connection: Connection, table: Table, count: int) -> list[int]:
+    if count == 0:
+        return []
+    if connection.dialect.name == "postgresql":
+        sequence = connection.execute(select(func.pg_get_serial_sequence(table.name, "id"))).scalar_one()
+        return list(connection.execute(
+            text("SELECT nextval(:seq) FROM generate_series(1, :n)"), {"seq": sequence, "n": count}).scalars())
+    start = (connection.execute(select(func.max(table.c.id))).scalar() or 0) + 1
+    return list(range(start, start + count))
+
+
+def apply_plan(
+    connection: Connection,
+    spec: SheetSpec,
+    plan: SheetPlan,
+    db: dict[int, tuple[int, dict[str, Any]]],
+    context: AuditContext,
+    progress: Callable[[int], None] = lambda n: None,
+) -> Applied:
+    table: Table = spec.model.__table__
+    derive = spec.derive or (lambda row: row)
+    stored = {c for c in table.columns.keys() if c not in COMMON_COLUMNS}
+    now, who = utcnow(), context.actor
+    applied = Applied()
+    audit: list[dict[str, Any]] = []
+
+    ids = allocate_ids(connection, table, len(plan.inserts))
+    new_rows = []
+    for new_id, ins in zip(ids, plan.inserts, strict=True):
+        derived = ins.stored if ins.stored is not None else derive({**spec.scope, **ins.values})
+        values = {k: v for k, v in derived.items() if k in stored}
+        new_rows.append({**values, "id": new_id, "version": 1, "created_at": now, "updated_at": now, "updated_by": who})
+        applied.inserted_ids[ins.row] = new_id
+        audit.append({"table_name": table.name, "record_id": new_id, "action": "insert", "sheet": spec.name,
+                      "row_number": ins.row, "changes": {k: (None, v) for k, v in values.items() if v is not None}})
+    if new_rows:
+        try:
+            connection.execute(insert(table), new_rows)
+        except IntegrityError as exc:
+            raise ApplyConflict([CellIssue(spec.name, None, None, None, "integrity",
+                                           f"the database refused the new rows: {exc.orig}")]) from exc
+    progress(len(new_rows))
+
+    for upd in plan.updates:
+        before = db[upd.record_id][1]
+        derived = upd.stored if upd.stored is not None else derive({**spec.scope, **before, **upd.changes})
+        after = {k: v for k, v in derived.items() if k in stored}
+        changes = {k: (before.get(k), v) for k, v in after.items() if before.get(k) != v}
+        result = connection.execute(
+            update(table).where(table.c.id == upd.record_id, table.c.version == upd.version).values(
+                **{k: new for k, (_old, new) in changes.items()},
+                version=upd.version + 1, updated_at=now, updated_by=who))
+        if result.rowcount != 1:
+            raise ApplyConflict([CellIssue(spec.name, None, None, upd.record_id, "conflict",
+                                           f"record {upd.record_id} was changed by someone else while syncing; "
+                                           "sync again", conflict=True)])
+        applied.updated += 1
+        audit.append({"table_name": table.name, "record_id": upd.record_id, "action": "update",
+                      "sheet": spec.name, "row_number": upd.row, "changes": changes})
+    progress(len(plan.updates))
+
+    for gone in plan.deletes:
+        before = db[gone.record_id][1]
+        try:
+            result = connection.execute(delete(table).where(table.c.id == gone.record_id, table.c.version == gone.version))
+        except IntegrityError as exc:
+            raise ApplyConflict([CellIssue(spec.name, None, None, gone.record_id, "in-use",
+                                           f"record {gone.record_id} cannot be deleted: other records refer to it")]) from exc
+        if result.rowcount != 1:
+            raise ApplyConflict([CellIssue(spec.name, None, None, gone.record_id, "conflict",
+                                           f"record {gone.record_id} was changed by someone else while syncing",
+                                           conflict=True)])
+        applied.deleted += 1
+        audit.append({"table_name": table.name, "record_id": gone.record_id, "action": "delete", "sheet": spec.name,
+                      "changes": {k: (before.get(k), None) for k in stored if before.get(k) is not None}})
+    write_audit(connection, context, audit)
+    return applied

@@ -1,0 +1,98 @@
+"""Validation of what a sync would write: types were checked on reading; here come required
+columns, references (foreign keys), uniqueness and the module's own rules, on the rows as they
+would be after the merge. Every problem is reported at its cell."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
+
+from engine.sheets.issues import CellIssue
+from engine.sheets.merge import DbRows, SheetPlan
+from engine.sheets.read import SheetInput
+from engine.sheets.values import canonical
+
+
+def check_plan(data: SheetInput, plan: SheetPlan, db: DbRows, lookups: Mapping[str, set]) -> list[CellIssue]:
+    spec = data.spec
+    issues: list[CellIssue] = []
+    present = [c for c in data.columns if not c.computed]
+
+    def problem(row: int, key: str | None, record_id: int | None, code: str, message: str) -> None:
+        if key is not None and key not in data.positions:
+            key = None
+        issues.append(CellIssue(spec.name, data.cell(row, key), data.label(key), record_id, code, message))
+
+    derive = spec.derive or (lambda values: values)
+    scope = dict(spec.scope)
+
+    def check_row(row: int, record_id: int | None, full: dict[str, Any], changed: set[str]) -> dict[str, Any]:
+        """Check one row as it would be stored; returns that stored form."""
+        stored = derive({**scope, **full})
+        for column in present:
+            value = full.get(column.key)
+            if column.key not in changed:
+                continue
+            if column.required and value is None:
+                problem(row, column.key, record_id, "required", f"{column.label} is required")
+            elif value is not None and column.references and lookups.get(column.references) is not None:
+                if _lookup_key(value) not in lookups[column.references]:
+                    problem(row, column.key, record_id, "reference",
+                            f"{value!r} is not a valid {column.label}: pick one from the drop-down")
+        if spec.rule is not None:
+            for p in spec.rule(stored):
+                if p.field in changed or p.field not in data.positions:
+                    problem(row, p.field, record_id, p.code, p.message)
+        return stored
+
+    for insert in plan.inserts:
+        # A cell missing from `values` already has a reading problem: don't report it twice.
+        insert.stored = check_row(insert.row, None, insert.values, set(insert.values))
+    for update in plan.updates:
+        full = {**db[update.record_id][1], **update.changes}
+        update.stored = check_row(update.row, update.record_id, full, set(update.changes))
+
+    issues += _check_unique(data, plan, db)
+    return issues
+
+
+def _lookup_key(value: Any) -> Any:
+    return value.upper() if isinstance(value, str) else value
+
+
+def _check_unique(data: SheetInput, plan: SheetPlan, db: DbRows) -> list[CellIssue]:
+    unique = [c for c in data.columns if c.unique and not c.computed]
+    if not unique:
+        return []
+    deleted = {d.record_id for d in plan.deletes}
+    issues = []
+    for column in unique:
+        final: dict[int | tuple, Any] = {rid: vals.get(column.key) for rid, (_v, vals) in db.items() if rid not in deleted}
+        rows_of: dict[int | tuple, int] = {}
+        for update in plan.updates:
+            if column.key in update.changes:
+                final[update.record_id] = update.changes[column.key]
+                rows_of[update.record_id] = update.row
+        for insert in plan.inserts:
+            final[("new", insert.row)] = insert.values.get(column.key)
+            rows_of[("new", insert.row)] = insert.row
+        holders: dict[str, list] = defaultdict(list)
+        for key, value in final.items():
+            if value is not None:
+                holders[canonical(value).casefold()].append(key)
+        for value, keys in holders.items():
+            if len(keys) < 2:
+                continue
+            for key in keys:
+                if key in rows_of:
+                    others = [k for k in keys if k != key]
+                    issues.append(CellIssue(
+                        data.spec.name, data.cell(rows_of[key], column.key), column.label,
+                        key if isinstance(key, int) else None, "unique",
+                        f"{column.label} {value!r} is already used (also by {_describe(others)}); it must be unique"))
+    return issues
+
+
+def _describe(keys: list) -> str:
+    return ", ".join(f"new row {k[1]}" if isinstance(k, tuple) else f"record {k}" for k in keys)

@@ -1,0 +1,171 @@
+"""Writing a new workbook from the database (`backoffice workbook new`) and empty layouts.
+
+Each sheet is an Excel Table: ID and Version first (locked), then the spec's columns with
+number formats and drop-downs, a frozen header and spare rows for new records. Drop-down
+lists live on a very hidden `_lists` sheet; the base snapshot on a very hidden
+`_backoffice` sheet. Text is always written as text, so a value such as "=HYPERLINK(...)"
+typed into the database can never become a formula in someone's Excel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+from xlsxwriter.utility import xl_col_to_name
+from xlsxwriter.worksheet import Worksheet
+
+from engine.sheets.meta import ID, LISTS_SHEET, META_SHEET, VERSION, SheetBase, WorkbookMeta
+from engine.sheets.spec import Column, SheetSpec
+from engine.sheets.values import canonical
+
+SPARE_ROWS = 100
+NUMBER_FORMATS = {"integer": "0", "decimal": "General", "money": "#,##0.00", "date": "yyyy-mm-dd"}
+
+
+@dataclass
+class SheetData:
+    """What to write into one sheet: its spec, the visible columns and the records."""
+
+    spec: SheetSpec
+    columns: Sequence[Column]
+    records: list[tuple[int, int, dict[str, Any]]]   # (id, version, values by column key)
+    new_rows: list[dict[str, Any]] = field(default_factory=list)   # rows without id: inserted on sync
+
+
+def write_workbook(
+    path: Path,
+    meta: WorkbookMeta,
+    sheets: list[SheetData],
+    lookups: dict[str, list[Any]],
+    spare_rows: int = SPARE_ROWS,
+) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book = xlsxwriter.Workbook(str(path), {
+        "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
+    })
+    book.set_properties({"title": f"Backoffice: {meta.module}", "comments": f"workbook {meta.workbook_id}"})
+    styles = _Styles(book)
+    list_ranges = _list_ranges(lookups)
+    for n, sheet in enumerate(sheets):
+        meta.base[sheet.spec.name] = _write_sheet(book, styles, sheet, list_ranges, spare_rows)
+        if n == 0:
+            book.worksheets()[0].activate()
+    _write_lists(book, lookups)
+    meta_sheet = book.add_worksheet(META_SHEET)
+    for r, row in enumerate(meta.to_rows()):
+        for c, value in enumerate(row):
+            meta_sheet.write_string(r, c, str(value))
+    meta_sheet.very_hidden()
+    meta_sheet.protect()
+    book.close()
+
+
+class _Styles:
+    def __init__(self, book: xlsxwriter.Workbook):
+        self.header = book.add_format({"bold": True, "locked": True})
+        self.locked = book.add_format({"locked": True, "font_color": "#595959", "num_format": "0"})
+        self.editable = {
+            kind: book.add_format({"locked": False, "num_format": NUMBER_FORMATS.get(kind, "@" if kind == "text" else "General")})
+            for kind in ("text", "integer", "decimal", "money", "date", "bool", "choice")
+        }
+        self.computed = {
+            kind: book.add_format({"locked": True, "italic": True, "font_color": "#595959",
+                                   "num_format": NUMBER_FORMATS.get(kind, "General")})
+            for kind in ("text", "integer", "decimal", "money", "date", "bool", "choice")
+        }
+
+    def for_column(self, column: Column):
+        return (self.editable if column.editable else self.computed)[column.type]
+
+
+def _list_ranges(lookups: dict[str, list[Any]]) -> dict[str, str]:
+    """Lookup name -> the range on `_lists` that a drop-down takes its values from."""
+    ranges = {}
+    for c, (name, values) in enumerate(sorted(lookups.items())):
+        col = xl_col_to_name(c)
+        ranges[name] = f"={LISTS_SHEET}!${col}$2:${col}${max(len(values), 1) + 1}"
+    return ranges
+
+
+def _write_lists(book: xlsxwriter.Workbook, lookups: dict[str, list[Any]]) -> None:
+    """Drop-down sources, on a very hidden sheet after the data sheets."""
+    if not lookups:
+        return
+    sheet = book.add_worksheet(LISTS_SHEET)
+    for c, (name, values) in enumerate(sorted(lookups.items())):
+        sheet.write_string(0, c, name)
+        for r, value in enumerate(values, start=1):
+            _write_value(sheet, r, c, value, None)
+    sheet.very_hidden()
+    sheet.protect()
+
+
+def _write_sheet(book, styles: _Styles, data: SheetData, list_ranges: dict[str, str], spare_rows: int) -> SheetBase:
+    spec, columns = data.spec, list(data.columns)
+    sheet = book.add_worksheet(spec.name)
+    last_row = max(len(data.records) + len(data.new_rows) + spare_rows, 1)  # a Table needs a data row
+    headers = [ID, VERSION, *(c.label for c in columns)]
+    sheet.add_table(0, 0, last_row, len(headers) - 1, {
+        "name": spec.name, "style": "Table Style Light 9",
+        "columns": [{"header": h} for h in headers],
+    })
+    sheet.set_column(0, 1, 9, styles.locked)
+    for c, column in enumerate(columns, start=2):
+        sheet.set_column(c, c, column.width, styles.for_column(column))
+        _add_validation(sheet, c, column, last_row, list_ranges)
+    base = SheetBase(columns=[c.key for c in columns if not c.computed])
+    for r, (record_id, version, values) in enumerate(data.records, start=1):
+        sheet.write_number(r, 0, record_id, styles.locked)
+        sheet.write_number(r, 1, version, styles.locked)
+        for c, column in enumerate(columns, start=2):
+            _write_value(sheet, r, c, values.get(column.key), styles.for_column(column))
+        base.rows[record_id] = (version, [canonical(values.get(c.key)) for c in columns if not c.computed])
+    for r, values in enumerate(data.new_rows, start=len(data.records) + 1):
+        for c, column in enumerate(columns, start=2):
+            _write_value(sheet, r, c, values.get(column.key), styles.for_column(column))
+    sheet.freeze_panes(1, 0)
+    sheet.protect("", {
+        "format_cells": True, "format_columns": True, "format_rows": True, "sort": True,
+        "autofilter": True, "insert_rows": True,
+    })
+    return base
+
+
+def _add_validation(sheet: Worksheet, c: int, column: Column, last_row: int, list_ranges: dict[str, str]) -> None:
+    if not column.editable or last_row < 1:
+        return
+    rule: dict[str, Any] | None = None
+    if column.type == "choice":
+        rule = {"validate": "list", "source": list(column.choices)}
+    elif column.lookup and column.lookup in list_ranges:
+        rule = {"validate": "list", "source": list_ranges[column.lookup]}
+    elif column.type == "date":
+        rule = {"validate": "date", "criteria": ">=", "value": date(1900, 1, 1)}
+    if rule:
+        rule |= {"error_title": column.label, "error_message": f"Choose a valid {column.label}.",
+                 "ignore_blank": True}
+        sheet.data_validation(1, c, last_row, c, rule)
+
+
+def _write_value(sheet: Worksheet, r: int, c: int, value: Any, style) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool):
+        sheet.write_boolean(r, c, value, style)
+    elif isinstance(value, int | float | Decimal):
+        sheet.write_number(r, c, float(value), style)
+    elif isinstance(value, date):
+        sheet.write_datetime(r, c, value, style)
+    else:
+        sheet.write_string(r, c, str(value), style)  # never a formula, whatever it starts with
+
+
+def column_letters(columns: Iterable[Column]) -> dict[str, str]:
+    """Column key -> Excel letter in our layout (ID in A, Version in B)."""
+    return {c.key: xl_col_to_name(i) for i, c in enumerate(columns, start=2)}

@@ -1,0 +1,139 @@
+"""The three-way cell merge: workbook against its base snapshot and the database. Pure.
+
+Per cell, with b the value at export (base), w the workbook's and d the database's:
+w == b -> nothing to apply (a database change, if any, is kept); d == b -> apply w;
+w == d -> both made the same change; otherwise both changed it differently: a conflict
+showing both values. Rows without an id are inserts; base rows missing from the sheet are
+deletes where the sheet allows it. Values are compared in their canonical text form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.sheets.issues import CellIssue
+from engine.sheets.meta import SheetBase
+from engine.sheets.read import SheetInput
+from engine.sheets.values import canonical
+
+
+@dataclass
+class Insert:
+    row: int
+    values: dict[str, Any]
+    stored: dict[str, Any] | None = None       # the row as it will be stored (set by the checks)
+
+
+@dataclass
+class Update:
+    row: int
+    record_id: int
+    version: int                               # the database version the change applies to
+    changes: dict[str, Any]                    # column key -> new value
+    stored: dict[str, Any] | None = None       # the whole record as it will be stored
+
+
+@dataclass
+class Delete:
+    record_id: int
+    version: int
+
+
+@dataclass
+class SheetPlan:
+    sheet: str
+    inserts: list[Insert] = field(default_factory=list)
+    updates: list[Update] = field(default_factory=list)
+    deletes: list[Delete] = field(default_factory=list)
+    issues: list[CellIssue] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.inserts or self.updates or self.deletes)
+
+
+DbRows = dict[int, tuple[int, dict[str, Any]]]   # id -> (version, values by column key)
+
+
+def merge_sheet(
+    data: SheetInput,
+    base: SheetBase | None,
+    db: DbRows,
+    writable: set[str],
+) -> SheetPlan:
+    """Plan the changes a workbook sheet asks for; `writable` are the column keys the user may change."""
+    spec = data.spec
+    plan = SheetPlan(spec.name)
+    base_rows = base.rows if base else {}
+    base_cols = base.columns if base else []
+    seen: set[int] = set()
+
+    def issue(row: int | None, key: str | None, record_id, code: str, message: str, **extra) -> None:
+        plan.issues.append(CellIssue(
+            spec.name, data.cell(row, key) if row else None, data.label(key), record_id, code, message, **extra))
+
+    for row in data.rows:
+        if row.record_id is None:
+            if not spec.can_insert:
+                issue(row.row, None, None, "insert", "new rows cannot be added to this sheet")
+            else:
+                plan.inserts.append(Insert(row.row, dict(row.values)))
+            continue
+        rid = row.record_id
+        if rid in seen:
+            issue(row.row, "id", rid, "duplicate-id", f"ID {rid} appears twice; each record has one row")
+            continue
+        seen.add(rid)
+        if rid not in base_rows:
+            issue(row.row, "id", rid, "unknown-id",
+                  f"ID {rid} was not exported in this workbook; leave ID empty for a new record")
+            continue
+        base_version, base_values = base_rows[rid]
+        if row.version != base_version:
+            issue(row.row, "version", rid, "read-only", "Version is managed by Backoffice; undo this change")
+            continue
+        base_of = dict(zip(base_cols, base_values, strict=False))
+        edited = {k: v for k, v in row.values.items() if k in base_of and canonical(v) != base_of[k]}
+        if rid not in db:
+            if edited or row.deleted:
+                issue(row.row, next(iter(edited), None), rid, "deleted",
+                      "this record was deleted in the database after the workbook was made", conflict=True)
+            continue
+        if row.deleted:
+            _plan_delete(plan, issue, spec, row.row, rid, base_version, db[rid][0])
+            continue
+        db_version, db_values = db[rid]
+        changes: dict[str, Any] = {}
+        for key, new in edited.items():
+            current = canonical(db_values.get(key))
+            if key not in writable:
+                issue(row.row, key, rid, "read-only", f"you may not change {data.label(key)}; undo this change")
+            elif current == base_of[key]:
+                changes[key] = new
+            elif current == canonical(new):
+                continue  # both made the same change
+            else:
+                issue(row.row, key, rid, "conflict",
+                      f"changed in the workbook to {canonical(new)!r} and in the database to {current!r} "
+                      f"(was {base_of[key]!r}); keep one and sync again",
+                      conflict=True, values={"base": base_of[key], "workbook": canonical(new), "database": current})
+        if changes:
+            plan.updates.append(Update(row.row, rid, db_version, changes))
+
+    for rid, (base_version, _values) in base_rows.items():
+        if rid in seen or rid not in db:
+            continue
+        _plan_delete(plan, issue, spec, None, rid, base_version, db[rid][0])
+    return plan
+
+
+def _plan_delete(plan: SheetPlan, issue, spec, row: int | None, rid: int, base_version: int, db_version: int) -> None:
+    if not spec.can_delete:
+        issue(row, None, rid, "delete",
+              f"record {rid} is missing from the sheet, but rows cannot be deleted here; put it back")
+    elif db_version != base_version:
+        issue(row, None, rid, "conflict", f"record {rid} was deleted in the workbook but changed in the "
+              "database since; refresh the workbook and decide again", conflict=True)
+    else:
+        plan.deletes.append(Delete(rid, db_version))

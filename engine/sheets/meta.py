@@ -1,0 +1,109 @@
+"""The hidden `_backoffice` sheet: which workbook this is, for whom, and its base snapshot.
+
+The base snapshot is every exported record's values as they were when the workbook was made
+(or last refreshed). Comparing it with the workbook and the database tells, per cell, who
+changed what: the three-way merge. It is stored compressed, in chunks under Excel's cell
+limit, so a 100,000-row workbook carries it in a few dozen cells, not a million.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+META_SHEET = "_backoffice"
+LISTS_SHEET = "_lists"
+ISSUES_SHEET = "Issues"
+MAGIC = "Backoffice workbook"
+CHUNK = 32000  # Excel keeps at most 32,767 characters in a cell
+ID, VERSION = "ID", "Version"
+
+
+@dataclass
+class SheetBase:
+    """Base snapshot of one sheet: column keys, and per record id its version and values."""
+
+    columns: list[str]
+    rows: dict[int, tuple[int, list[str]]] = field(default_factory=dict)
+
+
+@dataclass
+class WorkbookMeta:
+    workbook_id: str
+    installation_id: str | None      # None for an empty layout, usable in any installation
+    module: str
+    spec: str                        # the spec fingerprint it was made from
+    user: str | None
+    roles: list[str]
+    created_at: str
+    refreshed_at: str
+    base: dict[str, SheetBase] = field(default_factory=dict)
+    marks: dict[str, dict[str, int]] = field(default_factory=dict)  # our cell marks (see xlsx_patch)
+
+    def to_rows(self) -> list[list[Any]]:
+        rows: list[list[Any]] = [
+            [MAGIC, "Managed by Backoffice: do not edit this sheet."],
+            ["workbook_id", self.workbook_id],
+            ["installation_id", self.installation_id or ""],
+            ["module", self.module],
+            ["spec", self.spec],
+            ["user", self.user or ""],
+            ["roles", " ".join(self.roles)],
+            ["created_at", self.created_at],
+            ["refreshed_at", self.refreshed_at],
+        ]
+        base = {name: {"columns": b.columns, "rows": {str(k): [v, vals] for k, (v, vals) in b.rows.items()}}
+                for name, b in self.base.items()}
+        rows += [["base", chunk] for chunk in _pack(base)]
+        rows += [["marks", chunk] for chunk in _pack(self.marks)]
+        return rows
+
+    @classmethod
+    def from_rows(cls, rows: list[list[Any]]) -> WorkbookMeta:
+        """Parse the sheet; raises ValueError when it is not ours or is damaged."""
+        if not rows or not rows[0] or rows[0][0] != MAGIC:
+            raise ValueError("its _backoffice sheet is not one Backoffice wrote")
+        values: dict[str, str] = {}
+        chunks: dict[str, list[str]] = {"base": [], "marks": []}
+        for row in rows[1:]:
+            if len(row) < 2 or not row[0]:
+                continue
+            key, value = str(row[0]), "" if row[1] is None else str(row[1])
+            if key in chunks:
+                chunks[key].append(value)
+            else:
+                values[key] = value
+        base_data = _unpack(chunks["base"]) or {}
+        base = {
+            name: SheetBase(d["columns"], {int(k): (int(v), list(vals)) for k, (v, vals) in d["rows"].items()})
+            for name, d in base_data.items()
+        }
+        try:
+            return cls(
+                workbook_id=values["workbook_id"], installation_id=values.get("installation_id") or None,
+                module=values["module"], spec=values["spec"], user=values.get("user") or None,
+                roles=values.get("roles", "").split(), created_at=values.get("created_at", ""),
+                refreshed_at=values.get("refreshed_at", ""), base=base,
+                marks=_unpack(chunks["marks"]) or {},
+            )
+        except KeyError as missing:
+            raise ValueError(f"its _backoffice sheet lacks {missing}") from None
+
+
+def _pack(data: Any) -> list[str]:
+    if not data:
+        return []
+    text = base64.b64encode(zlib.compress(json.dumps(data, separators=(",", ":")).encode(), 6)).decode()
+    return [text[i:i + CHUNK] for i in range(0, len(text), CHUNK)]
+
+
+def _unpack(chunks: list[str]) -> Any:
+    if not chunks:
+        return None
+    try:
+        return json.loads(zlib.decompress(base64.b64decode("".join(chunks))))
+    except (ValueError, zlib.error) as exc:
+        raise ValueError(f"its base snapshot is damaged ({exc})") from None

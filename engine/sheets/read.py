@@ -1,0 +1,217 @@
+"""Reading a workbook back: the guard, our `_backoffice` sheet, then each sheet's rows, typed.
+
+Values come from python-calamine (fast); cells it would silently turn into '' — Excel error
+values and formulas never calculated — are found by a scan of the sheet XML and reported at
+their cell. Every problem is collected; nothing stops at the first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from xlsxwriter.utility import xl_col_to_name
+
+from engine.config import WorkbookLimits
+from engine.errors import BackofficeError, UnusableInput
+from engine.office.sheet_scan import special_cells
+from engine.office.xlsx_guard import PackageInfo, check_package, open_calamine, read_rows
+from engine.sheets.issues import CellIssue
+from engine.sheets.meta import ID, ISSUES_SHEET, LISTS_SHEET, META_SHEET, VERSION, WorkbookMeta
+from engine.sheets.spec import Column, SheetSpec, WorkbookSpec
+from engine.sheets.values import CellError, converter, is_blank
+
+
+@dataclass
+class RowInput:
+    row: int                          # Excel row number (1 = header)
+    record_id: int | None
+    version: int | None
+    values: dict[str, Any]            # column key -> typed value (cells with problems left out)
+    computed: dict[str, Any] = field(default_factory=dict)   # computed columns as shown (raw)
+    deleted: bool = False             # every editable cell emptied: a request to delete the record
+    invalid: bool = False
+
+
+@dataclass
+class SheetInput:
+    spec: SheetSpec
+    columns: list[Column]             # the spec columns present in the sheet, in sheet order
+    positions: dict[str, int]         # column key -> 0-based column index ("id" -> 0, "version" -> 1)
+    rows: list[RowInput] = field(default_factory=list)
+    last_row: int = 1                 # the last non-blank row
+
+    def cell(self, row: int | None, key: str | None) -> str | None:
+        if row is None:
+            return None
+        index = self.positions.get(key or "", None)
+        return f"{xl_col_to_name(index if index is not None else 0)}{row}"
+
+    def label(self, key: str | None) -> str | None:
+        if key in (None, ""):
+            return None
+        if key == "id":
+            return ID
+        if key == "version":
+            return VERSION
+        return next((c.label for c in self.spec.columns if c.key == key), key)
+
+
+@dataclass
+class WorkbookInput:
+    path: Path
+    meta: WorkbookMeta
+    package: PackageInfo
+    sheets: dict[str, SheetInput]
+    issues: list[CellIssue]
+
+
+def read_workbook(path: Path, spec_for, limits: WorkbookLimits, allow_macros: bool = False) -> WorkbookInput:
+    """Read one of our workbooks. `spec_for(module)` gives the WorkbookSpec; raises UnusableInput."""
+    package = check_package(path, limits, allow_macros=allow_macros)
+    if META_SHEET not in package.sheet_names:
+        raise UnusableInput(path, "not a Backoffice workbook (it has no _backoffice sheet); "
+                                  "get one with `backoffice workbook new MODULE`")
+    book = open_calamine(path, package)
+    try:
+        return _read(path, book, package, spec_for, limits)
+    finally:
+        book.close()
+
+
+def _read(path: Path, book, package: PackageInfo, spec_for, limits: WorkbookLimits) -> WorkbookInput:
+    try:
+        meta = WorkbookMeta.from_rows(read_rows(path, book, META_SHEET, skip_empty_area=False))
+    except ValueError as exc:
+        raise UnusableInput(path, f"not a usable Backoffice workbook: {exc}") from None
+    try:
+        spec: WorkbookSpec = spec_for(meta.module)
+    except BackofficeError:
+        raise UnusableInput(path, f"made for a {meta.module!r} workbook, which this Backoffice does not have") from None
+    if meta.spec != spec.fingerprint:
+        raise UnusableInput(path, f"made for an older layout of the {meta.module} workbook; "
+                                  f"get a new one with `backoffice workbook new {meta.module}` and copy your edits into it")
+    issues: list[CellIssue] = []
+    sheets: dict[str, SheetInput] = {}
+    ours = {s.name for s in spec.sheets} | {META_SHEET, LISTS_SHEET, ISSUES_SHEET}
+    unknown = [n for n in package.sheet_names if n not in ours]
+    for sheet_spec in spec.sheets:
+        base = meta.base.get(sheet_spec.name)
+        if sheet_spec.name not in package.sheet_names:
+            if base is not None:
+                hint = f" (the workbook has sheets {', '.join(unknown)}: was it renamed?)" if unknown else ""
+                issues.append(CellIssue(sheet_spec.name, None, None, None, "missing-sheet",
+                                        f"sheet {sheet_spec.name!r} is missing{hint}; rename it back"))
+            continue
+        rows = read_rows(path, book, sheet_spec.name, skip_empty_area=False)
+        if len(rows) > limits.max_rows:
+            raise UnusableInput(path, f"sheet {sheet_spec.name!r} has {len(rows)} rows, over the limit of {limits.max_rows}")
+        special = special_cells(path, package.sheet_parts[sheet_spec.name])
+        sheets[sheet_spec.name] = _read_sheet(sheet_spec, base.columns if base else None, rows,
+                                              special, package.date1904, issues)
+    return WorkbookInput(path, meta, package, sheets, issues)
+
+
+def _read_sheet(spec: SheetSpec, expected: list[str] | None, rows: list[list[Any]], special,
+                date1904: bool, issues: list[CellIssue]) -> SheetInput:
+    header = [str(v).strip() if v is not None else "" for v in (rows[0] if rows else [])]
+    by_label = {c.label: c for c in spec.columns}
+    positions: dict[str, int] = {}
+    columns: list[Column] = []
+    for index, label in enumerate(header):
+        ref = f"{xl_col_to_name(index)}1"
+        if label == ID:
+            positions["id"] = index
+        elif label == VERSION:
+            positions["version"] = index
+        elif label in by_label:
+            positions[by_label[label].key] = index
+            columns.append(by_label[label])
+        elif label:
+            issues.append(CellIssue(spec.name, ref, label, None, "unknown-column",
+                                    f"unknown column {label!r}: rename it back or move it to another sheet"))
+    data = SheetInput(spec, columns, positions)
+    for key, label in (("id", ID), ("version", VERSION)):
+        if key not in positions:
+            issues.append(CellIssue(spec.name, "A1", label, None, "missing-column",
+                                    f"column {label!r} is missing; it must stay as exported"))
+    for key in expected or []:
+        if key not in positions:
+            label = next(c.label for c in spec.columns if c.key == key)
+            issues.append(CellIssue(spec.name, None, label, None, "missing-column",
+                                    f"column {label!r} is missing (renamed or deleted?); put it back"))
+    if "id" not in positions:
+        return data
+    bad_cells = {cell.ref: cell for cell in special}
+    editable = [c.key for c in columns if c.editable]
+    stored = [(c.key, positions[c.key], converter(c, date1904)) for c in columns if not c.computed]
+    shown = [(c.key, positions[c.key]) for c in columns if c.computed]
+    id_at, version_at = positions["id"], positions.get("version")
+    width = max(positions.values()) + 1
+    for r, raw in enumerate(rows[1:], start=2):
+        if raw.count("") == len(raw) or all(is_blank(v) for v in raw):
+            continue
+        data.last_row = r
+        if len(raw) < width:
+            raw = raw + [""] * (width - len(raw))
+        row = RowInput(r, None, None, {})
+        if bad_cells:
+            _mark_special(data, row, bad_cells, issues)
+        row.record_id = _managed(data, row, "id", raw[id_at], issues)
+        if version_at is not None:
+            row.version = _managed(data, row, "version", raw[version_at], issues)
+        values = row.values
+        for key, index, convert_cell in stored:
+            if key in values:
+                continue  # an Excel error or uncalculated formula, already reported
+            try:
+                values[key] = convert_cell(raw[index])
+            except CellError as exc:
+                row.invalid = True
+                issues.append(CellIssue(spec.name, data.cell(r, key), data.label(key), row.record_id,
+                                        exc.code, str(exc)))
+        for key in [k for k, v in values.items() if v is _BAD]:
+            del values[key]
+        for key, index in shown:
+            row.computed[key] = raw[index]
+        if row.record_id is None and all(values.get(k) is None for k in editable) and not row.invalid:
+            continue  # only computed cells filled in: nothing to do
+        row.deleted = row.record_id is not None and not row.invalid and all(values.get(k) is None for k in editable)
+        data.rows.append(row)
+    return data
+
+
+_BAD = object()  # placeholder for a cell that already has a reading problem
+
+
+def _mark_special(data: SheetInput, row: RowInput, bad_cells, issues: list[CellIssue]) -> None:
+    """Report Excel errors and uncalculated formulas in this row; their values are not used."""
+    for key, index in data.positions.items():
+        ref = f"{xl_col_to_name(index)}{row.row}"
+        if ref in bad_cells:
+            row.invalid = True
+            row.values[key] = _BAD
+            issues.append(CellIssue(data.spec.name, ref, data.label(key), None, bad_cells[ref].kind,
+                                    _special_message(bad_cells[ref])))
+
+
+def _managed(data: SheetInput, row: RowInput, key: str, value: Any, issues: list[CellIssue]) -> int | None:
+    """The ID or Version cell: a whole number Backoffice wrote, or empty for a new row."""
+    if row.values.get(key) is _BAD:
+        row.values.pop(key)
+        return None
+    if value.__class__ is float and value.is_integer():
+        return int(value)
+    if is_blank(value):
+        return None
+    row.invalid = True
+    issues.append(CellIssue(data.spec.name, data.cell(row.row, key), data.label(key), None, "read-only",
+                            f"{data.label(key)} is managed by Backoffice; undo this change"))
+    return None
+
+
+def _special_message(cell) -> str:
+    if cell.kind == "error":
+        return f"the cell shows the Excel error {cell.text}: fix the formula or type the value"
+    return "the formula here was never calculated: open the file in Excel, let it calculate, save, and sync again"

@@ -1,0 +1,117 @@
+"""Sheet specs: how a module's tables appear in a workbook.
+
+A spec is the single place a column is described: its Excel label, type, whether staff may
+edit it, the drop-down it offers, the records it must point at, and its sensitivity. Export,
+reading, validation, merge, permissions and layouts are all derived from it, so no column
+list is ever written twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from engine.problems import Problem
+
+TYPES = ("text", "integer", "decimal", "money", "date", "bool", "choice")
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str                          # the table column (or computed name)
+    label: str                        # the header staff see in Excel
+    type: str = "text"
+    editable: bool = True
+    required: bool = False
+    unique: bool = False
+    choices: tuple[str, ...] = ()     # for type "choice": the allowed values
+    lookup: str | None = None         # drop-down source, see WorkbookSpec.lookups
+    references: str | None = None     # a lookup whose keys the value must be one of (foreign key)
+    sensitivity: str | None = None    # e.g. "hr": left out unless the role sees it
+    width: float = 16
+    computed: bool = False            # filled from the database, never read back
+
+    def __post_init__(self) -> None:
+        if self.type not in TYPES:
+            raise ValueError(f"column {self.key}: unknown type {self.type!r}")
+        if self.computed and self.editable:
+            object.__setattr__(self, "editable", False)
+
+
+RowRule = Callable[[Mapping[str, Any]], list[Problem]]
+Derive = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class SheetSpec:
+    name: str                          # sheet name and Excel Table name
+    model: Any                         # the SQLAlchemy mapped class
+    area: str                          # permission area, e.g. "contacts"
+    columns: tuple[Column, ...]
+    scope: Mapping[str, Any] = field(default_factory=dict)   # fixed values (kind = 'person')
+    can_insert: bool = True
+    can_delete: bool = False
+    derive: Derive | None = None       # the row as stored: normalised, derived columns filled in
+    rule: RowRule | None = None        # the module's rules, on the stored row (all problems)
+    # Values of computed columns, from the loaded rows (id -> stored values) -> id -> {key: value}
+    computed: Callable[[Session, dict[int, dict[str, Any]]], dict[int, dict[str, Any]]] | None = None
+    order_by: tuple[str, ...] = ("id",)
+
+    def visible_columns(self, sees: Callable[[str | None], bool]) -> tuple[Column, ...]:
+        return tuple(c for c in self.columns if sees(c.sensitivity))
+
+    @property
+    def stored_columns(self) -> tuple[Column, ...]:
+        return tuple(c for c in self.columns if not c.computed)
+
+
+Lookup = Callable[[Session], list[Any]]
+
+
+@dataclass(frozen=True)
+class WorkbookSpec:
+    module: str                        # "contacts"
+    title: str
+    sheets: tuple[SheetSpec, ...]
+    lookups: Mapping[str, Lookup] = field(default_factory=dict)
+
+    def sheet(self, name: str) -> SheetSpec:
+        return next(s for s in self.sheets if s.name == name)
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes whenever a sheet or column changes: a workbook made from an older spec is
+        recognised and refused rather than misread."""
+        shape = [
+            [s.name, s.area, [[c.key, c.label, c.type, c.editable, c.choices, c.sensitivity]
+                              for c in s.columns]]
+            for s in self.sheets
+        ]
+        return hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:16]
+
+
+_REGISTRY: dict[str, Callable[[], WorkbookSpec]] = {}
+
+
+def register(module: str, factory: Callable[[], WorkbookSpec]) -> None:
+    _REGISTRY[module] = factory
+
+
+def workbook_spec(module: str) -> WorkbookSpec:
+    import engine.workbooks  # noqa: F401  (registers every module's specs)
+    from engine.errors import BackofficeError
+
+    if module not in _REGISTRY:
+        raise BackofficeError(f"there is no workbook for {module!r}; choose from: {', '.join(sorted(_REGISTRY))}.")
+    return _REGISTRY[module]()
+
+
+def modules() -> list[str]:
+    import engine.workbooks  # noqa: F401
+
+    return sorted(_REGISTRY)

@@ -1,0 +1,73 @@
+"""Fixtures for the workbook round trip: a small contacts database and workbook helpers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+import python_calamine
+
+from engine.contacts import services
+from engine.security.roles import SYSTEM
+from engine.security.users import add_user, resolve_actor
+
+
+@pytest.fixture
+def people_db(db):
+    """Three organisations, two people, two addresses; users for several roles."""
+    with db.unit_of_work(SYSTEM, source="system") as session:
+        for login, roles in (("ada", ["admin"]), ("sam", ["sales"]), ("stef", ["staff"]), ("wes", ["warehouse"])):
+            add_user(session, SYSTEM, login, login.title(), roles, None)
+        acme, _ = services.add_contact(session, SYSTEM, {"kind": "organisation", "name": "Acme Ltd", "country": "GB",
+                                                         "email": "info@acme.example"},
+                                       [{"kind": "billing", "line1": "1 High St", "city": "Leeds", "postcode": "LS1 4AP",
+                                         "country": "GB"}])
+        services.add_contact(session, SYSTEM, {"kind": "organisation", "name": "Bolt GmbH", "country": "DE"})
+        services.add_contact(session, SYSTEM, {"kind": "organisation", "name": "=HYPERLINK(\"http://x\")", "country": "FR"})
+        services.add_contact(session, SYSTEM, {"kind": "person", "first_name": "Jo", "last_name": "Smith",
+                                               "organisation_id": acme.id, "country": "GB"},
+                             [{"kind": "shipping", "line1": "2 Low St", "city": "York", "country": "GB"}])
+        services.add_contact(session, SYSTEM, {"kind": "person", "first_name": "Kim", "last_name": "Lee", "country": "DE"})
+    return db
+
+
+@pytest.fixture
+def actor_for(people_db):
+    def get(login: str):
+        with people_db.reading() as session:
+            return resolve_actor(session, login)
+    return get
+
+
+def read_sheet(path: Path, sheet: str) -> list[list[Any]]:
+    return python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_name(sheet).to_python()
+
+
+def find_row(path: Path, sheet: str, column: str, value: Any) -> int:
+    """Excel row number of the first row whose `column` (header label) holds `value`."""
+    rows = read_sheet(path, sheet)
+    index = rows[0].index(column)
+    for n, row in enumerate(rows[1:], start=2):
+        if row[index] == value:
+            return n
+    raise AssertionError(f"{value!r} not found in {sheet}.{column}")
+
+
+def column_letter(path: Path, sheet: str, label: str) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(read_sheet(path, sheet)[0].index(label) + 1)
+
+
+def edit(path: Path, sheet: str, cells: dict[str, Any]) -> None:
+    """Edit cells as a person would in Excel (openpyxl load, change, save)."""
+    book = openpyxl.load_workbook(path)
+    for ref, value in cells.items():
+        book[sheet][ref] = value
+    book.save(path)
+
+
+def edit_by_label(path: Path, sheet: str, row: int, values: dict[str, Any]) -> None:
+    edit(path, sheet, {f"{column_letter(path, sheet, label)}{row}": v for label, v in values.items()})

@@ -1,0 +1,227 @@
+"""The workbook round trip on contacts, against SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import openpyxl
+import pytest
+import sqlalchemy as sa
+
+from engine.contacts import services
+from engine.contacts.models import Address, Contact
+from engine.db.audit import AuditEntry
+from engine.errors import UnusableInput
+from engine.sheets.exporting import new_workbook
+from engine.sheets.roundtrip import RoundTrip
+from tests.integration.conftest import column_letter, edit, edit_by_label, find_row, read_sheet
+
+
+@pytest.fixture
+def exported(people_db, actor_for, settings, tmp_path):
+    path = tmp_path / "contacts.xlsx"
+    new_workbook(people_db, actor_for("ada"), "contacts", path)
+    return path
+
+
+@pytest.fixture
+def trip(people_db, actor_for, settings):
+    return lambda login="ada": RoundTrip(people_db, settings, actor_for(login))
+
+
+def contact_named(db, name):
+    with db.reading() as session:
+        return session.scalar(sa.select(Contact).where(Contact.name == name))
+
+
+def audit_count(db):
+    with db.reading() as session:
+        return session.scalar(sa.select(sa.func.count(AuditEntry.id)))
+
+
+def test_export_has_a_table_per_sheet_locked_ids_frozen_header_and_a_very_hidden_meta_sheet(exported):
+    book = openpyxl.load_workbook(exported)
+    assert book.sheetnames[:0] == [] and {"Organisations", "People", "Addresses"} <= set(book.sheetnames)
+    assert book["_backoffice"].sheet_state == "veryHidden"
+    people = book["People"]
+    assert list(people.tables) == ["People"]
+    assert people.freeze_panes == "A2"
+    assert people.protection.sheet is True
+    assert people["A2"].protection.locked and not people["C2"].protection.locked
+    validations = {str(dv.sqref).split(":")[0][:1]: dv.formula1 for dv in people.data_validations.dataValidation}
+    assert any("_lists" in (f or "") for f in validations.values())
+    header = [c.value for c in people[1]]
+    assert header[:4] == ["ID", "Version", "First name", "Last name"]
+
+
+def test_text_that_looks_like_a_formula_is_written_as_text(exported):
+    book = openpyxl.load_workbook(exported)
+    sheet = book["Organisations"]
+    cells = [c for row in sheet.iter_rows() for c in row if isinstance(c.value, str) and c.value.startswith("=")]
+    assert cells and all(c.data_type == "s" for c in cells)
+
+
+def test_an_edit_in_the_workbook_is_saved_audited_and_syncing_again_changes_nothing(exported, trip, people_db):
+    row = find_row(exported, "Organisations", "Name", "Bolt GmbH")
+    edit_by_label(exported, "Organisations", row, {"Phone": "+49 30 1234"})
+    result = trip().sync(exported)
+    assert (result.status, result.updated, result.problems) == ("applied", 1, [])
+    bolt = contact_named(people_db, "Bolt GmbH")
+    assert (bolt.phone, bolt.version, bolt.updated_by) == ("+49 30 1234", 2, "ada")
+    with people_db.reading() as session:
+        entry = session.scalars(sa.select(AuditEntry).where(AuditEntry.record_id == bolt.id)
+                                .order_by(AuditEntry.id.desc())).first()
+    assert (entry.source, entry.sheet, entry.row_number, entry.changes["phone"]) == (
+        "workbook", "Organisations", row, [None, "+49 30 1234"])
+    assert entry.workbook_id
+    assert read_sheet(exported, "Organisations")[row - 1][1] == 2  # the new version is written back
+    before = audit_count(people_db)
+    again = trip().sync(exported)
+    assert (again.status, audit_count(people_db)) == ("unchanged", before)
+
+
+def test_new_rows_are_inserted_and_get_their_ids_in_the_workbook(exported, trip, people_db):
+    rows = read_sheet(exported, "People")
+    new_row = len(rows) + 1
+    edit_by_label(exported, "People", new_row, {"First name": "Ann", "Last name": "Bauer", "Country": "de"})
+    result = trip().sync(exported)
+    assert (result.status, result.inserted) == ("applied", 1)
+    ann = contact_named(people_db, "Ann Bauer")
+    assert (ann.kind, ann.country) == ("person", "DE")
+    assert read_sheet(exported, "People")[new_row - 1][:2] == [ann.id, 1]
+    assert trip().sync(exported).status == "unchanged"
+
+
+def test_a_database_change_is_kept_and_shown_after_sync(exported, trip, people_db, actor_for):
+    bolt = contact_named(people_db, "Bolt GmbH")
+    with people_db.unit_of_work(actor_for("ada")) as session:
+        services.update_contact(session, actor_for("ada"), bolt.id, 1, {"website": "https://bolt.example"})
+    row = find_row(exported, "Organisations", "Name", "Bolt GmbH")
+    edit_by_label(exported, "Organisations", row, {"Phone": "+49 1"})
+    assert trip().sync(exported).status == "applied"
+    bolt = contact_named(people_db, "Bolt GmbH")
+    assert (bolt.website, bolt.phone, bolt.version) == ("https://bolt.example", "+49 1", 3)
+    website = read_sheet(exported, "Organisations")[0].index("Website")
+    assert read_sheet(exported, "Organisations")[row - 1][website] == "https://bolt.example"
+
+
+def test_a_conflict_is_rejected_marked_at_its_cell_and_nothing_is_applied(exported, trip, people_db, actor_for):
+    bolt = contact_named(people_db, "Bolt GmbH")
+    with people_db.unit_of_work(actor_for("ada")) as session:
+        services.update_contact(session, actor_for("ada"), bolt.id, 1, {"phone": "+49 from db"})
+    row = find_row(exported, "Organisations", "Name", "Bolt GmbH")
+    other = find_row(exported, "Organisations", "Name", "Acme Ltd")
+    edit_by_label(exported, "Organisations", row, {"Phone": "+49 from workbook"})
+    edit_by_label(exported, "Organisations", other, {"Phone": "+44 fine"})
+    before = audit_count(people_db)
+    result = trip().sync(exported)
+    assert result.status == "rejected" and result.exit_code == 1
+    [conflict] = result.conflicts
+    cell = f"{column_letter(exported, 'Organisations', 'Phone')}{row}"
+    assert (conflict.sheet, conflict.cell, conflict.record_id) == ("Organisations", cell, bolt.id)
+    assert conflict.values == {"base": "", "workbook": "+49 from workbook", "database": "+49 from db"}
+    assert audit_count(people_db) == before
+    assert contact_named(people_db, "Acme Ltd").phone is None  # all or nothing
+    book = openpyxl.load_workbook(exported)
+    marked = book["Organisations"][cell]
+    assert marked.fill.fgColor.rgb.endswith("FFC7CE") and "+49 from db" in marked.comment.text
+    assert book["Organisations"][cell].value == "+49 from workbook"  # the user's edit is kept
+    issues = [[c.value for c in r] for r in book["Issues"].iter_rows()]
+    assert issues[1][:3] == ["Organisations", cell, "Phone"]
+    assert book["Issues"]["B2"].hyperlink.location == f"'Organisations'!{cell}"
+
+
+def test_every_problem_is_reported_and_marks_clear_once_fixed(exported, trip, people_db):
+    rows = read_sheet(exported, "Organisations")
+    new = len(rows) + 1
+    bolt = find_row(exported, "Organisations", "Name", "Bolt GmbH")
+    edit_by_label(exported, "Organisations", bolt, {"E-mail": "not an address", "Country": "XX"})
+    edit_by_label(exported, "Organisations", new, {"Name": None, "Country": "GB", "Website": "x"})
+    result = trip().validate(exported)
+    assert result.status == "invalid" and result.exit_code == 1
+    found = {(p.cell[0] if p.cell else None, p.code) for p in result.problems}
+    email, country, name = (column_letter(exported, "Organisations", c) for c in ("E-mail", "Country", "Name"))
+    assert {(email, "invalid"), (country, "reference"), (name, "required")} <= found
+    assert trip().sync(exported).status == "rejected"
+    edit_by_label(exported, "Organisations", bolt, {"E-mail": "sales@bolt.example", "Country": "DE"})
+    edit_by_label(exported, "Organisations", new, {"Name": "Cog SARL", "Country": "FR"})
+    fixed = trip().sync(exported)
+    assert (fixed.status, fixed.inserted, fixed.updated) == ("applied", 1, 1)
+    book = openpyxl.load_workbook(exported)
+    cell = book["Organisations"][f"{email}{bolt}"]
+    assert cell.comment is None and not (cell.fill.fgColor.rgb or "").endswith("FFC7CE")
+    assert "No problems" in str(book["Issues"]["F2"].value)
+
+
+def test_type_errors_excel_errors_and_uncalculated_formulas_are_problems_not_blanks(exported, trip):
+    acme = find_row(exported, "People", "Last name", "Smith")
+    org, first, last = (column_letter(exported, "People", c) for c in ("Organisation ID", "First name", "Last name"))
+    edit(exported, "People", {f"{org}{acme}": "ACME", f"{first}{acme}": "#REF!", f"{last}{acme}": "=UPPER(\"x\")"})
+    result = trip().validate(exported)
+    codes = {p.cell: p.code for p in result.problems}
+    assert codes == {f"{org}{acme}": "type", f"{first}{acme}": "error", f"{last}{acme}": "uncalculated"}
+
+
+def test_removing_rows_deletes_only_where_the_sheet_allows_it(exported, trip, people_db):
+    street = find_row(exported, "Addresses", "Street", "2 Low St")
+    values = {label: None for label in ("Kind", "Street", "City", "Country", "Contact ID")}
+    edit_by_label(exported, "Addresses", street, values)
+    result = trip().sync(exported)
+    assert (result.status, result.deleted) == ("applied", 1)
+    with people_db.reading() as session:
+        assert session.scalar(sa.select(sa.func.count(Address.id))) == 1
+    kim = find_row(exported, "People", "Last name", "Lee")
+    edit_by_label(exported, "People", kim, {label: None for label in (
+        "First name", "Last name", "Country", "Job title", "E-mail", "Phone", "Tags", "No mailings", "Organisation ID")})
+    refused = trip().sync(exported)
+    assert refused.status == "rejected" and [p.code for p in refused.problems] == ["delete"]
+
+
+def test_dry_run_lists_the_diff_and_changes_nothing(exported, trip, people_db):
+    row = find_row(exported, "Organisations", "Name", "Bolt GmbH")
+    edit_by_label(exported, "Organisations", row, {"Phone": "+49 2"})
+    before_file, before_audit = exported.read_bytes(), audit_count(people_db)
+    result = trip().sync(exported, dry_run=True)
+    assert result.updated == 1
+    [change] = result.changes
+    assert change["action"] == "update" and change["cells"][0]["new"] == "+49 2" and change["cells"][0]["old"] == ""
+    assert exported.read_bytes() == before_file and audit_count(people_db) == before_audit
+    assert contact_named(people_db, "Bolt GmbH").phone is None
+
+
+def test_refresh_keeps_unsynced_edits_and_marks_what_the_database_changed(exported, trip, people_db, actor_for):
+    bolt = contact_named(people_db, "Bolt GmbH")
+    with people_db.unit_of_work(actor_for("ada")) as session:
+        services.update_contact(session, actor_for("ada"), bolt.id, 1, {"website": "https://bolt.example"})
+        services.add_contact(session, actor_for("ada"), {"kind": "organisation", "name": "Dyna AB", "country": "SE"})
+    row = find_row(exported, "Organisations", "Name", "Bolt GmbH")
+    edit_by_label(exported, "Organisations", row, {"Phone": "+49 unsynced"})
+    trip().refresh(exported)
+    rows = read_sheet(exported, "Organisations")
+    header = rows[0]
+    assert rows[row - 1][header.index("Phone")] == "+49 unsynced"
+    assert rows[row - 1][header.index("Website")] == "https://bolt.example"
+    assert any(r[header.index("Name")] == "Dyna AB" for r in rows)
+    website = openpyxl.load_workbook(exported)["Organisations"][f"{column_letter(exported, 'Organisations', 'Website')}{row}"]
+    assert website.fill.fgColor.rgb.endswith("FFEB9C")
+    assert trip().sync(exported).status == "applied"
+    assert contact_named(people_db, "Bolt GmbH").phone == "+49 unsynced"
+
+
+def test_a_user_may_only_sync_what_their_role_may_write(exported, trip, people_db):
+    row = find_row(exported, "Organisations", "Name", "Bolt GmbH")
+    edit_by_label(exported, "Organisations", row, {"Phone": "+49 3"})
+    result = trip("stef").sync(exported)
+    assert result.status == "rejected" and {p.code for p in result.problems} == {"read-only"}
+    assert contact_named(people_db, "Bolt GmbH").phone is None
+
+
+def test_a_workbook_from_another_installation_or_a_foreign_file_is_unusable(exported, trip, tmp_path, people_db):
+    with people_db.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE installation SET installation_id = 'elsewhere'"))
+    with pytest.raises(UnusableInput, match="another Backoffice installation"):
+        trip().sync(exported)
+    plain = tmp_path / "plain.xlsx"
+    book = openpyxl.Workbook()
+    book.active["A1"] = "hello"
+    book.save(plain)
+    with pytest.raises(UnusableInput, match="not a Backoffice workbook"):
+        trip().validate(plain)

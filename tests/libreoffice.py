@@ -1,0 +1,38 @@
+"""Opening files in real, headless LibreOffice, as an office user's other client would."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ALL_SHEETS_CSV = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1"
+
+
+def soffice() -> str:
+    found = shutil.which("soffice") or shutil.which("libreoffice")
+    if not found:
+        pytest.fail("LibreOffice (soffice) is not installed; .ci/run installs it")
+    return found
+
+
+def sheets_as_rows(workbook: Path, workdir: Path) -> dict[str, list[list[str]]]:
+    """Every sheet of the workbook as LibreOffice reads it (values after its own recalculation)."""
+    out = workdir / f"lo-{workbook.stem}"
+    out.mkdir(parents=True, exist_ok=True)
+    profile = (workdir / "lo-profile").resolve().as_uri()
+    done = subprocess.run(
+        [soffice(), "--headless", "--norestore", f"-env:UserInstallation={profile}",
+         "--convert-to", ALL_SHEETS_CSV, "--outdir", str(out), str(workbook)],
+        capture_output=True, text=True, timeout=180,
+    )
+    assert done.returncode == 0, done.stderr
+    sheets = {}
+    for path in out.glob(f"{workbook.stem}-*.csv"):
+        with open(path, newline="", encoding="utf-8") as fh:
+            sheets[path.stem.removeprefix(f"{workbook.stem}-")] = list(csv.reader(fh))
+    assert sheets, f"LibreOffice could not read {workbook.name}: {done.stdout} {done.stderr}"
+    return sheets

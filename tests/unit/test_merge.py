@@ -1,0 +1,108 @@
+"""The three-way cell merge, on small inline sheets (no files, no database)."""
+
+from engine.sheets.merge import merge_sheet
+from engine.sheets.meta import SheetBase
+from engine.sheets.read import RowInput, SheetInput
+from engine.sheets.spec import Column, SheetSpec
+
+NAME, CITY = Column("name", "Name"), Column("city", "City")
+
+
+def sheet(rows, can_delete=False, can_insert=True):
+    spec = SheetSpec("Places", model=None, area="contacts", columns=(NAME, CITY),
+                     can_delete=can_delete, can_insert=can_insert)
+    data = SheetInput(spec, [NAME, CITY], {"id": 0, "version": 1, "name": 2, "city": 3})
+    data.rows = rows
+    return data
+
+
+BASE = SheetBase(["name", "city"], {1: (1, ["Acme", "Leeds"]), 2: (1, ["Bolt", "York"])})
+DB = {1: (1, {"name": "Acme", "city": "Leeds"}), 2: (1, {"name": "Bolt", "city": "York"})}
+BOTH = {"name", "city"}
+
+
+def row(n, rid, name, city, version=1, **kw):
+    return RowInput(n, rid, version if rid else None, {"name": name, "city": city}, **kw)
+
+
+def test_a_cell_changed_only_in_the_workbook_is_applied():
+    plan = merge_sheet(sheet([row(2, 1, "Acme", "Hull"), row(3, 2, "Bolt", "York")]), BASE, DB, BOTH)
+    assert [(u.record_id, u.changes, u.version) for u in plan.updates] == [(1, {"city": "Hull"}, 1)]
+    assert plan.issues == []
+
+
+def test_a_cell_changed_only_in_the_database_is_kept():
+    db = {**DB, 1: (2, {"name": "Acme", "city": "Bath"})}
+    plan = merge_sheet(sheet([row(2, 1, "Acme", "Leeds"), row(3, 2, "Bolt", "York")]), BASE, db, BOTH)
+    assert plan.empty and plan.issues == []
+
+
+def test_both_changed_to_the_same_value_is_fine_and_changes_nothing():
+    db = {**DB, 1: (2, {"name": "Acme", "city": "Hull"})}
+    plan = merge_sheet(sheet([row(2, 1, "Acme", "Hull"), row(3, 2, "Bolt", "York")]), BASE, db, BOTH)
+    assert plan.empty and plan.issues == []
+
+
+def test_both_changed_differently_is_a_conflict_at_the_cell_showing_both_values():
+    db = {**DB, 1: (2, {"name": "Acme", "city": "Bath"})}
+    plan = merge_sheet(sheet([row(7, 1, "Acme", "Hull"), row(3, 2, "Bolt", "York")]), BASE, db, BOTH)
+    [conflict] = plan.issues
+    assert (conflict.cell, conflict.conflict, conflict.record_id) == ("D7", True, 1)
+    assert conflict.values == {"base": "Leeds", "workbook": "Hull", "database": "Bath"}
+    assert "Hull" in conflict.message and "Bath" in conflict.message
+
+
+def test_different_cells_of_one_row_changed_on_each_side_merge_cleanly():
+    db = {**DB, 1: (2, {"name": "Acme Ltd", "city": "Leeds"})}
+    plan = merge_sheet(sheet([row(2, 1, "Acme", "Hull"), row(3, 2, "Bolt", "York")]), BASE, db, BOTH)
+    assert [(u.changes, u.version) for u in plan.updates] == [({"city": "Hull"}, 2)]
+
+
+def test_a_record_deleted_in_the_database_but_edited_in_the_workbook_is_a_conflict():
+    db = {2: DB[2]}
+    plan = merge_sheet(sheet([row(2, 1, "Acme", "Hull"), row(3, 2, "Bolt", "York")]), BASE, db, BOTH)
+    assert [(i.code, i.conflict, i.record_id) for i in plan.issues] == [("deleted", True, 1)]
+
+
+def test_rows_without_id_are_inserts():
+    plan = merge_sheet(sheet([row(2, 1, "Acme", "Leeds"), row(3, 2, "Bolt", "York"),
+                              row(4, None, "Cog", "Ely")]), BASE, DB, BOTH)
+    assert [(i.row, i.values) for i in plan.inserts] == [(4, {"name": "Cog", "city": "Ely"})]
+
+
+def test_a_removed_row_is_deleted_only_where_the_sheet_allows_it():
+    rows = [row(2, 1, "Acme", "Leeds")]
+    allowed = merge_sheet(sheet(rows, can_delete=True), BASE, DB, BOTH)
+    assert [(d.record_id, d.version) for d in allowed.deletes] == [(2, 1)]
+    refused = merge_sheet(sheet(rows, can_delete=False), BASE, DB, BOTH)
+    assert refused.deletes == [] and [i.code for i in refused.issues] == ["delete"]
+
+
+def test_a_row_emptied_of_its_values_is_a_delete_request():
+    plan = merge_sheet(sheet([row(2, 1, "Acme", "Leeds"), row(3, 2, None, None, deleted=True)], can_delete=True),
+                       BASE, DB, BOTH)
+    assert [d.record_id for d in plan.deletes] == [2]
+
+
+def test_deleting_a_record_changed_in_the_database_since_is_a_conflict():
+    db = {**DB, 2: (3, {"name": "Bolt", "city": "Wells"})}
+    plan = merge_sheet(sheet([row(2, 1, "Acme", "Leeds")], can_delete=True), BASE, db, BOTH)
+    assert plan.deletes == [] and [i.conflict for i in plan.issues] == [True]
+
+
+def test_an_edited_version_a_foreign_id_and_a_doubled_id_are_problems():
+    rows = [row(2, 1, "Acme", "Leeds", version=5), row(3, 2, "Bolt", "York"), row(4, 2, "Bolt", "York"),
+            row(5, 99, "Zed", "Ayr")]
+    codes = [(i.cell, i.code) for i in merge_sheet(sheet(rows), BASE, DB, BOTH).issues]
+    assert codes == [("B2", "read-only"), ("A4", "duplicate-id"), ("A5", "unknown-id")]
+
+
+def test_a_column_the_user_may_not_write_is_refused_at_the_cell():
+    plan = merge_sheet(sheet([row(2, 1, "Acme", "Hull"), row(3, 2, "Bolt", "York")]), BASE, DB, {"name"})
+    assert plan.updates == [] and [(i.cell, i.code) for i in plan.issues] == [("D2", "read-only")]
+
+
+def test_new_rows_on_a_sheet_that_takes_none_are_problems():
+    plan = merge_sheet(sheet([row(2, 1, "Acme", "Leeds"), row(3, 2, "Bolt", "York"), row(4, None, "Cog", "Ely")],
+                             can_insert=False), BASE, DB, BOTH)
+    assert plan.inserts == [] and [i.code for i in plan.issues] == ["insert"]
