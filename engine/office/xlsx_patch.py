@@ -7,11 +7,12 @@ our own sheets, and the table's range. Every other zip member is copied unchange
 pictures, charts, pivots, conditional formats, defined names, macros, other sheets and the
 user's comments survive.
 
-Marks are fills on cells. Their bookkeeping is the caller's: `patch_xlsx` returns, for every
-marked cell, the style the cell had before we marked it; passed back as `previous_marks` on
-the next patch, it lets us put exactly that style back when the mark goes, unless the user
-restyled the cell meanwhile (then the cell no longer has our marked style and is left alone).
-Notes are Excel comments by the author "Backoffice"; they are found again by that author.
+Marks are fills on cells. `patch_xlsx` returns, for every marked cell, the style the cell had
+before we marked it; passed back as `previous_marks` on the next patch, it lets us put exactly
+that style back when the mark goes. A cell wears our mark as long as its fill is ours (see
+xlsx_marks: Excel renumbers styles when it saves, so indexes alone are not trusted); a cell
+the user gave another fill is left alone, and `clear_marks` finds marked cells wherever rows
+were moved since. Notes are Excel comments by the author "Backoffice", found again by author.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any
 from engine.office.xlsx_cell_edits import UNCHANGED, CellEdit
 from engine.office.xlsx_cells import cell_ref, is_date, parse_range, parse_ref, range_text
 from engine.office.xlsx_comments import NoteChanges, update_notes
+from engine.office.xlsx_marks import Marks
 from engine.office.xlsx_owned import OwnedSheet, write_owned_sheet
 from engine.office.xlsx_package import (
     NotPatchable,
@@ -133,9 +135,11 @@ def _patch_sheet(
     layout = SheetLayout.of(book.package.read(part))
     marks = result.marks.setdefault(name, {})
     edits: dict[tuple[int, int], CellEdit] = {}
-    if patch.clear_marks:
-        for ref in previous:
-            edits[parse_ref(ref)] = CellEdit(clear=True)
+    plan = _MarkPlan(Marks(styles), marks, previous)
+    clear_styles: set[int] = set()
+    if patch.clear_marks:  # every cell wearing our mark, wherever the user moved it since
+        marks.clear()
+        clear_styles = plan.marks.styles_with_marks()
     notes = NoteChanges(remove_all=patch.clear_marks)
     for ref, cell in patch.cells.items():
         row, column = parse_ref(ref)
@@ -147,17 +151,16 @@ def _patch_sheet(
             notes.write[cell_ref(row, column)] = str(cell.note)
         if cell.value is UNCHANGED and cell.mark is UNCHANGED:
             continue
-        edit = edits.setdefault((row, column), CellEdit())
-        edit.value, edit.mark = cell.value, cell.mark
+        edits[(row, column)] = CellEdit(cell.value, cell.mark, clear=patch.clear_marks)
 
     outcome = update_notes(book, part, layout.prefix, layout.tail, notes)
     if outcome.skipped:
         result.notes_skipped[name] = outcome.skipped
     if patch.table_last_row is not None:
         _resize_table(book, part, patch.table_last_row)
-    if not edits and outcome.tail == layout.tail:
+    if not edits and not clear_styles and outcome.tail == layout.tail:
         return False
-    rewriter = SheetRewriter(layout, edits, _MarkPlan(styles, marks, previous), book.date1904)
+    rewriter = SheetRewriter(layout, edits, plan, book.date1904, clear_styles)
     book.package.write(part, rewriter.chunks(outcome.tail))
     return rewriter.formulas_removed
 
@@ -165,32 +168,30 @@ def _patch_sheet(
 class _MarkPlan:
     """Decides each edited cell's style: our marks on and off, a date format where none is."""
 
-    def __init__(self, styles: Styles, marks: dict[str, int], previous: dict[str, int]):
-        self.styles, self.marks, self.previous = styles, marks, previous
+    def __init__(self, marks: Marks, result: dict[str, int], previous: dict[str, int]):
+        self.marks, self.result, self.previous = marks, result, previous
 
     def style_for(self, ref: str, current: int, edit: CellEdit) -> int:
         style = current
-        if ref in self.previous and (edit.clear or edit.mark is not UNCHANGED):
-            original = self.previous[ref]
-            if current in self.styles.existing_marks(original):
-                style = original  # still our mark: put the user's style back
-            self.marks.pop(ref, None)
+        if edit.clear or edit.mark is not UNCHANGED:
+            if self.marks.kind(current):  # still wears our mark: back to the user's format
+                style = self.marks.unmarked(current, self.previous.get(ref))
+            self.result.pop(ref, None)
         if style == 0 and edit.value is not UNCHANGED and is_date(edit.value):
             with_time = isinstance(edit.value, dt.datetime | dt.time)
-            style = self.styles.derived(
+            style = self.marks.styles.derived(
                 0, number_format=DATETIME_FORMAT if with_time else DATE_FORMAT
             )
         if isinstance(edit.mark, str):
-            self.marks[ref] = style
-            style = self.styles.marked(style, edit.mark)
+            self.result[ref] = style
+            style = self.marks.marked(style, edit.mark)
         return style
 
     def unmarked(self, ref: str, style: int) -> int:
         """A new cell copies the style of the cell above, but never our mark on it."""
-        original = self.marks.get(ref)
-        if original is not None and style in self.styles.existing_marks(original):
-            return original
-        return style
+        if not self.marks.kind(style):
+            return style
+        return self.marks.unmarked(style, self.result.get(ref, self.previous.get(ref)))
 
 
 def _resize_table(book: Workbook, sheet_part: str, last_row: int) -> None:

@@ -75,7 +75,9 @@ class SheetRewriter:
         edits: dict[tuple[int, int], CellEdit],
         plan: StylePlan,
         date1904: bool,
+        clear_styles: set[int] = frozenset(),
     ):
+        """`clear_styles`: formats wearing our mark; every cell using one gets a clear edit."""
         self.layout, self.plan = layout, plan
         p = re.escape(layout.prefix.encode())
         self._row_start = re.compile(rb"<" + p + rb"row\b([^>]*?)(/?)>")
@@ -96,6 +98,11 @@ class SheetRewriter:
         # column -> (rows passed already searched, (ref, style) of the nearest cell above)
         self._above: dict[int, tuple[int, tuple[str, int] | None]] = {}
         self._grown = (0, 0)  # (last row, last column) of the cells we created
+        self._clear_styles = clear_styles
+        self._marked = None
+        if clear_styles:
+            numbers = b"|".join(b"%d" % style for style in sorted(clear_styles))
+            self._marked = re.compile(rb"""\ss\s*=\s*["'](?:""" + numbers + rb""")["']""")
 
     @property
     def formulas_removed(self) -> bool:
@@ -123,9 +130,13 @@ class SheetRewriter:
                 emitted, next_target = start, next_target + 1
             edited = next_target < len(targets) and targets[next_target] == number
             end = match.end() if match.group(2) else -1
-            if edited or self.formulas.pending:
+            if edited or self.formulas.pending or self._marked:
                 end = end if end >= 0 else xml.index(self._row_end, start) + len(self._row_end)
-                edited = edited or self.formulas.row_has_orphans(xml, start, end, number)
+                edited = (
+                    edited
+                    or bool(self._marked and self._marked.search(xml, start, end))
+                    or self.formulas.row_has_orphans(xml, start, end, number)
+                )
             if edited:
                 out += [view[emitted:start], self._rewrite_row(xml[start:end], number)]
                 emitted = end
@@ -157,10 +168,12 @@ class SheetRewriter:
 
     def _rewrite_row(self, row: bytes, number: int) -> bytes:
         edits = self._by_row.get(number, {})
-        if edits and not self.formulas.pending:
-            quick = self._edit_in_place(row, number, edits)
-            if quick is not None:
-                return quick
+        if not self.formulas.pending:
+            marked = self._marked_cells(row, number) if self._marked else {}
+            if marked is not None and (edits or marked):
+                quick = self._edit_in_place(row, number, marked | edits)
+                if quick is not None:
+                    return quick
         opening = self._row_start.match(row)
         start_tag, inner = opening.group(0), row[opening.end() : len(row) - len(self._row_end)]
         if opening.group(2):
@@ -171,6 +184,8 @@ class SheetRewriter:
             cell = parse_cell(match, column)
             column = cell.column
             edit = edits.get(column)
+            if edit is None and cell.style in self._clear_styles:
+                edit = CellEdit(clear=True)
             text = self.cells.edited(cell, number, edit) if edit else self.cells.kept(cell, number)
             pieces.append((column, inner[position : match.start()] + text))
             position = match.end()
@@ -187,6 +202,21 @@ class SheetRewriter:
             if column in self._columns:
                 self._remember(number, column, text)
         return start_tag + b"".join(text for _, text in pieces) + inner[position:] + self._row_end
+
+    def _marked_cells(self, row: bytes, number: int) -> dict[int, CellEdit] | None:
+        """Clear edits for the row's cells wearing our mark; None if one is hard to place."""
+        opening = b"<" + self.layout.prefix.encode() + b"c"
+        found = {}
+        for hit in self._marked.finditer(row):
+            start = row.rfind(opening, 0, hit.start())
+            match = self.cells.pattern.match(row, start) if start >= 0 else None
+            if match is None or not match.start(1) <= hit.start() < match.end(1):
+                return None
+            cell = parse_cell(match, 0)
+            if not cell.has_ref:
+                return None
+            found[cell.column] = CellEdit(clear=True)
+        return found
 
     def _edit_in_place(self, row: bytes, number: int, edits: dict[int, CellEdit]) -> bytes | None:
         """The row with its edited cells replaced, if they all exist and are easy to find.

@@ -3,7 +3,7 @@
 Existing fills, fonts and cell formats are never changed or reordered (cells all over the
 workbook point at them by index). A mark is a copy of the cell's own format with our fill, so
 number format, font, borders and alignment stay what the user chose; the copy is appended
-once and reused, also on later runs, because it is found again by its exact text.
+once and reused (see xlsx_marks for how marks are recognised again).
 """
 
 from __future__ import annotations
@@ -72,22 +72,6 @@ class Styles:
         """The format `base` with the fill of a mark of `kind` ("problem" or "changed")."""
         return self.derived(base, fill=MARK_FILLS[kind])
 
-    def existing_marks(self, base: int) -> set[int]:
-        """Indexes of our mark formats derived from `base` that exist already (none are added)."""
-        found = set()
-        for rgb in MARK_FILLS.values():
-            key = (base, rgb, False, None)
-            if key not in self._derived:
-                fill = self._find("fills", _fill_text(self.prefix, rgb))
-                index = None
-                if fill is not None:
-                    index = self._find("cellXfs", self._xf_with(base, fillId=fill, applyFill=1))
-                if index is None:
-                    continue
-                self._derived[key] = index
-            found.add(self._derived[key])
-        return found
-
     def derived(
         self,
         base: int,
@@ -96,13 +80,18 @@ class Styles:
         bold: bool = False,
         number_format: int | None = None,
     ) -> int:
-        """A format like `base` with a solid fill, bold font and/or number format; appended once."""
+        """A format like `base` with a solid fill ("" for none), bold font and/or number format.
+
+        Appended once per run, and reused across runs when its text is found again.
+        """
         key = (base, fill, bold, number_format)
         if key not in self._derived:
             for section in _ITEM_OF:  # a format points into all of these: they must exist
                 self.items(section)
             changes: dict[str, int] = {}
-            if fill:
+            if fill == "":  # no fill at all
+                changes |= {"fillId": 0, "applyFill": 0}
+            elif fill:
                 changes |= {
                     "fillId": self._append("fills", _fill_text(self.prefix, fill)),
                     "applyFill": 1,
@@ -157,12 +146,6 @@ class Styles:
             while len(self._items[section]) < len(defaults):
                 self._append(section, defaults[len(self._items[section])], reuse=False)
         return self._items[section]
-
-    def _find(self, section: str, text: str) -> int | None:
-        try:
-            return self.items(section).index(text)
-        except ValueError:
-            return None
 
     def _append(self, section: str, text: str, reuse: bool = True) -> int:
         items = self.items(section)

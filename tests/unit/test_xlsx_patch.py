@@ -439,6 +439,73 @@ def test_a_cell_restyled_by_the_user_keeps_their_style_when_our_mark_goes(tmp_pa
     assert cell.number_format == "yyyy-mm-dd" and cell.fill.fgColor.rgb != PROBLEM
 
 
+def test_marks_are_cleared_after_another_program_saved_and_moved_them(tmp_path):
+    src = people_workbook(tmp_path / "in.xlsx")
+    marked = patch_xlsx(
+        src,
+        tmp_path / "out.xlsx",
+        {
+            "People": SheetPatch(
+                cells={"B2": CellPatch(mark="problem"), "C3": CellPatch(mark="changed")}
+            )
+        },
+    )
+    book = openpyxl.load_workbook(tmp_path / "out.xlsx")  # rewrites every style on save
+    book["People"].insert_rows(1)  # and the marked cells move down a row
+    book.save(tmp_path / "out.xlsx")
+
+    patch_xlsx(
+        tmp_path / "out.xlsx",
+        tmp_path / "out.xlsx",
+        {"People": SheetPatch(clear_marks=True)},
+        previous_marks=marked.marks,
+    )
+
+    sheet = openpyxl.load_workbook(tmp_path / "out.xlsx")["People"]
+    fills = {cell.coordinate: cell.fill.fgColor.rgb for row in sheet.iter_rows() for cell in row}
+    assert PROBLEM not in fills.values() and CHANGED not in fills.values()
+    assert sheet["B3"].font.b and sheet["C4"].number_format == "yyyy-mm-dd"
+
+
+def test_excels_own_bad_cell_style_is_not_taken_for_our_mark(tmp_path):
+    book = openpyxl.Workbook()
+    book.active.title = "People"
+    book.active["A1"] = "flagged by the user"
+    book.active["A1"].style = "Bad"  # Excel's built-in style: the same light red as our mark
+    book.save(tmp_path / "book.xlsx")
+
+    patch_xlsx(
+        tmp_path / "book.xlsx", tmp_path / "book.xlsx", {"People": SheetPatch(clear_marks=True)}
+    )
+
+    assert (
+        openpyxl.load_workbook(tmp_path / "book.xlsx")["People"]["A1"].fill.fgColor.rgb == PROBLEM
+    )
+
+
+def test_a_value_written_while_clearing_marks_leaves_the_cell_unmarked(tmp_path):
+    src = people_workbook(tmp_path / "in.xlsx")
+    marked = patch_xlsx(
+        src,
+        tmp_path / "out.xlsx",
+        {
+            "People": SheetPatch(
+                cells={"B2": CellPatch(mark="problem"), "B3": CellPatch(mark="problem")}
+            )
+        },
+    )
+    patch_xlsx(
+        tmp_path / "out.xlsx",
+        tmp_path / "out.xlsx",
+        {"People": SheetPatch(clear_marks=True, cells={"B2": CellPatch(value="Annie")})},
+        previous_marks=marked.marks,
+    )
+
+    sheet = openpyxl.load_workbook(tmp_path / "out.xlsx")["People"]
+    assert sheet["B2"].value == "Annie" and sheet["B2"].font.b
+    assert sheet["B2"].fill.fgColor.rgb != PROBLEM and sheet["B3"].fill.fgColor.rgb != PROBLEM
+
+
 def test_remarking_keeps_the_original_style_and_untouched_marks_carry_forward(tmp_path):
     src = people_workbook(tmp_path / "in.xlsx")
     bold = openpyxl.load_workbook(src)["People"]["B2"].style_id
