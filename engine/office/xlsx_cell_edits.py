@@ -25,6 +25,9 @@ _DROPPED_WITH_VALUE = {b"r", b"s", b"t", b"cm", b"vm"}
 _OTHER_ATTRIBUTE = re.compile(rb"""\s(?!(?:r|s|t|cm|vm)\s*=)[\w:.-]+\s*=""")
 
 
+_PLAIN_VALUES = (int, str)  # exactly these classes: bool and dates take the general path
+
+
 @dataclass(slots=True)
 class CellEdit:
     """What to do to one cell: a value, our mark on or off, or drop its (array) formula."""
@@ -87,6 +90,11 @@ class CellWriter:
     def edited(self, cell: CellElement, row: int, edit: CellEdit) -> bytes:
         ref = cell_ref(row, cell.column)
         current = cell.style
+        if (edit.value.__class__ in _PLAIN_VALUES and edit.mark is UNCHANGED and not edit.clear
+                and not cell.content and not _OTHER_ATTRIBUTE.search(cell.attributes)):
+            # The bulk of a sync: a number or text into an empty cell (a new row's ID and
+            # Version). No formula to drop, no mark, no date format to add: style as it is.
+            return self._value_cell(ref, current, edit.value, "")
         style = self.plan.style_for(ref, current, edit)
         formula = self.formulas.find(cell.content)
         if edit.value is not UNCHANGED:

@@ -12,6 +12,7 @@ import datetime as dt
 import math
 import re
 from decimal import Decimal
+from functools import lru_cache
 from numbers import Integral, Real
 from typing import Any
 
@@ -29,6 +30,7 @@ _EPOCH_1904 = dt.datetime(1904, 1, 1)
 _FIRST_REAL_1900_DAY = dt.datetime(1900, 3, 1)  # before it, Excel's phantom 29 Feb 1900
 
 
+@lru_cache(maxsize=16384)
 def column_number(letters: str) -> int:
     """'A' -> 1, 'AA' -> 27."""
     number = 0
@@ -37,6 +39,7 @@ def column_number(letters: str) -> int:
     return number
 
 
+@lru_cache(maxsize=16384)  # called for every cell written; a sheet has few distinct columns
 def column_letters(number: int) -> str:
     """1 -> 'A', 27 -> 'AA'."""
     letters = ""

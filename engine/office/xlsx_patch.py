@@ -22,6 +22,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,8 +81,13 @@ def patch_xlsx(
     sheets: dict[str, SheetPatch],
     owned: dict[str, OwnedSheet] | None = None,
     previous_marks: dict[str, dict[str, int]] | None = None,
+    owned_after: Callable[[PatchResult], dict[str, OwnedSheet]] | None = None,
 ) -> PatchResult:
     """Write `sheets` patches and `owned` sheets from `src` into `dst` (which may be `src`).
+
+    `owned_after`, if given, is called once the sheets are patched, with the result (the new
+    marks), and returns more owned sheets to write in the same pass: the round trip keeps its
+    record of marks in a sheet it owns, so this saves rewriting a large file twice.
 
     All or nothing: on any error `dst` is left as it was. Raises WorkbookPatchError when the
     file cannot be patched safely, ValueError/TypeError for a request that makes no sense.
@@ -101,6 +107,9 @@ def patch_xlsx(
         for name, patch in sheets.items():
             previous = previous_marks.get(name, {})
             formulas_removed |= _patch_sheet(book, styles, name, patch, result, previous)
+        result.marks = {sheet: marks for sheet, marks in result.marks.items() if marks}
+        if owned_after is not None:
+            owned = {**owned, **owned_after(result)}
         for name, sheet in owned.items():
             write_owned_sheet(book, styles, name, sheet)
         if owned:
@@ -118,7 +127,6 @@ def patch_xlsx(
         package.close()
     _copy_mode(dst if dst.exists() else src, temporary)
     os.replace(temporary, dst)
-    result.marks = {sheet: marks for sheet, marks in result.marks.items() if marks}
     return result
 
 

@@ -12,7 +12,8 @@ from typing import Any
 
 from xlsxwriter.utility import xl_col_to_name
 
-from engine.office.xlsx_patch import CellPatch, OwnedSheet, SheetPatch, patch_xlsx
+from engine.office.xlsx_patch import CellPatch, OwnedSheet, PatchResult, SheetPatch, patch_xlsx
+from engine.sheets.export import SPARE_ROWS
 from engine.sheets.issues import CellIssue
 from engine.sheets.meta import ISSUES_SHEET, META_SHEET, SheetBase, WorkbookMeta
 from engine.sheets.read import SheetInput, WorkbookInput
@@ -60,19 +61,19 @@ def _write(book: WorkbookInput, patches: dict[str, SheetPatch], issues: list[Cel
            meta: WorkbookMeta, dst: Path | None) -> None:
     # Marks on sheets we do not patch this time are carried over untouched.
     patches = {name: p for name, p in patches.items() if name in book.package.sheet_names}
-    result = patch_xlsx(book.path, dst or book.path, patches,
-                        owned={ISSUES_SHEET: issues_sheet(issues)},
-                        previous_marks=meta.marks)
-    meta.marks = result.marks
-    patch_xlsx(dst or book.path, dst or book.path, {},
-               owned={META_SHEET: OwnedSheet(rows=meta.to_rows(), state="veryHidden")})
+
+    def meta_sheet(result: PatchResult) -> dict[str, OwnedSheet]:
+        meta.marks = result.marks
+        return {META_SHEET: OwnedSheet(rows=meta.to_rows(), state="veryHidden")}
+
+    patch_xlsx(book.path, dst or book.path, patches, owned={ISSUES_SHEET: issues_sheet(issues)},
+               previous_marks=meta.marks, owned_after=meta_sheet)
 
 
 @dataclass
 class RefreshedSheet:
     patch: SheetPatch
     base: SheetBase
-    changed_cells: int
 
 
 def refresh_sheet(
@@ -82,67 +83,78 @@ def refresh_sheet(
     computed: dict[int, dict[str, Any]],
     inserted_ids: dict[int, int],
     keep_edits: bool,
+    clear_marks: bool = True,
 ) -> RefreshedSheet:
     """Bring one sheet up to the database.
 
     After a sync (`keep_edits=False`) every cell ends equal to the database. For `refresh`
     (`keep_edits=True`) the user's unsynced edits stay; a cell the database changed is
     written and marked, and a cell both changed differently is marked as a conflict.
+    Records others added are appended; rows of records others deleted are emptied and marked.
     """
-    spec = data.spec
-    patch = SheetPatch(clear_marks=True)
     keys = [c.key for c in data.columns if not c.computed]
+    computed_keys = [c.key for c in data.columns if c.computed]
+    letter = {key: xl_col_to_name(index) for key, index in data.positions.items()}
+    patch = SheetPatch(clear_marks=clear_marks)
+    cells = patch.cells
     base = SheetBase(columns=keys)
     old_rows = old_base.rows if old_base else {}
-    old_cols = old_base.columns if old_base else []
-    pos = data.positions
-    changed = 0
+    old_columns = old_base.columns if old_base else []
 
     def put(row: int, key: str, value: Any, mark: str | None = None, note: str | None = None) -> None:
-        nonlocal changed
-        if key not in pos:
-            return
-        ref = f"{xl_col_to_name(pos[key])}{row}"
-        patch.cells[ref] = CellPatch(value=value, mark=mark, note=note) if mark else CellPatch(value=value)
-        changed += 1
+        if key in letter:
+            cells[f"{letter[key]}{row}"] = CellPatch(value=value, mark=mark, note=note) if mark else CellPatch(value)
 
-    def mark(row: int, key: str, kind: str, note: str) -> None:
-        if key in pos:
-            patch.cells[f"{xl_col_to_name(pos[key])}{row}"] = CellPatch(mark=kind, note=note)
+    def flag(row: int, key: str, kind: str, note: str) -> None:
+        if key in letter:
+            cells[f"{letter[key]}{row}"] = CellPatch(mark=kind, note=note)
 
     shown: set[int] = set()
     for row in data.rows:
         rid = row.record_id or inserted_ids.get(row.row)
         if rid is None:
-            continue
+            continue  # a new row not synced yet (refresh): left as typed
+        r = row.row
         if rid not in db:
-            for key in ("id", "version", *keys, *(c.key for c in data.columns if c.computed)):
-                put(row.row, key, None)
+            for key in ("id", "version", *keys, *computed_keys):
+                put(r, key, None)
             if not row.deleted and row.record_id is not None:
-                mark(row.row, keys[0] if keys else "id", "changed", f"Record {rid} was deleted in the database.")
+                flag(r, keys[0] if keys else "id", "changed", f"Record {rid} was deleted in the database.")
             continue
         shown.add(rid)
         version, values = db[rid]
-        if row.record_id is None:
-            put(row.row, "id", rid)
-        if row.version != version:
-            put(row.row, "version", version)
-        old = dict(zip(old_cols, old_rows.get(rid, (0, []))[1], strict=False))
-        for key in keys:
-            db_text, wb_value = canonical(values.get(key)), row.values.get(key)
-            edited = keep_edits and key in old and canonical(wb_value) != old[key]
-            if edited:
-                if db_text != old[key] and db_text != canonical(wb_value):
-                    mark(row.row, key, "problem", f"Conflict: the database now has {db_text!r}; "
-                                                  f"you typed {canonical(wb_value)!r}. Keep one and sync.")
-            elif canonical(wb_value) != db_text:
-                by_others = key in old and db_text != old[key]
-                put(row.row, key, values.get(key), "changed" if by_others else None,
-                    f"Changed in the database (was {old[key]!r})." if by_others else None)
         for key, value in computed.get(rid, {}).items():
-            if canonical(value) != canonical(None if is_blank(row.computed.get(key)) else row.computed.get(key)):
-                put(row.row, key, value)
-        base.rows[rid] = (version, [canonical(values.get(k)) for k in keys])
+            shown_value = row.computed.get(key)
+            if canonical(value) != canonical(None if is_blank(shown_value) else shown_value):
+                put(r, key, value)
+        previous = old_rows.get(rid)
+        if previous is not None and previous[0] == version and row.version == version and old_columns == keys:
+            # Nobody changed the record since the workbook's base: the database still equals
+            # the base, so nothing to write and the base entry stands (the common case).
+            base.rows[rid] = previous
+            continue
+        if row.record_id is None:
+            put(r, "id", rid)
+        if row.version != version:
+            put(r, "version", version)
+        texts = [canonical(values.get(key)) for key in keys]
+        base.rows[rid] = (version, texts)
+        old: dict[str, str] | None = None   # the old base of this row, looked up only if needed
+        for key, db_text in zip(keys, texts, strict=True):
+            typed = canonical(row.values.get(key))
+            if typed == db_text:
+                continue
+            if old is None:
+                old = dict(zip(old_columns, old_rows.get(rid, (0, []))[1], strict=False))
+            was = old.get(key)
+            if keep_edits and was is not None and typed != was:   # the user's unsynced edit
+                if db_text != was:
+                    flag(r, key, "problem", f"Conflict: the database now has {db_text!r}; you typed "
+                                            f"{typed!r}. Keep one and sync.")
+            elif was is not None and db_text != was:             # someone else changed it
+                put(r, key, values.get(key), "changed", f"Changed in the database (was {was!r}).")
+            else:                                                # stored in its tidy form
+                put(r, key, values.get(key))
 
     next_row = data.last_row + 1
     for rid, (version, values) in db.items():
@@ -150,16 +162,18 @@ def refresh_sheet(
             continue  # already shown, or removed by the user and not yet synced
         put(next_row, "id", rid)
         put(next_row, "version", version)
-        for key in keys:
-            put(next_row, key, values.get(key), "changed", "Added in the database.") if key == keys[0] else put(next_row, key, values.get(key))
+        for n, key in enumerate(keys):
+            if n == 0:
+                put(next_row, key, values.get(key), "changed", "Added in the database.")
+            else:
+                put(next_row, key, values.get(key))
         for key, value in computed.get(rid, {}).items():
             put(next_row, key, value)
         base.rows[rid] = (version, [canonical(values.get(k)) for k in keys])
         next_row += 1
     if next_row > data.last_row + 1:
-        patch.table_last_row = next_row - 1 + 100
-    del spec
-    return RefreshedSheet(patch, base, changed)
+        patch.table_last_row = next_row - 1 + SPARE_ROWS
+    return RefreshedSheet(patch, base)
 
 
 def write_refresh(book: WorkbookInput, sheets: dict[str, RefreshedSheet], meta: WorkbookMeta,

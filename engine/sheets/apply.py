@@ -17,11 +17,13 @@ from sqlalchemy import Table, delete, func, insert, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from engine.db.audit import AuditContext, write_audit
+from engine.db.audit import JSON_NATIVE, AuditContext, plain, write_audit, write_audit_json
 from engine.db.base import COMMON_COLUMNS, utcnow
 from engine.sheets.issues import CellIssue
 from engine.sheets.merge import SheetPlan
 from engine.sheets.spec import SheetSpec
+
+CHUNK = 5000  # rows per INSERT batch
 
 
 class ApplyConflict(Exception):
@@ -62,6 +64,13 @@ def allocate_ids(connection: Connection, table: Table, count: int) -> list[int]:
     return list(range(start, start + count))
 
 
+def _check_derive_contract(spec: SheetSpec, plan: SheetPlan, stored: set[str]) -> None:
+    """A spec's derive must give table columns only (the bulk insert takes its rows as they are)."""
+    sample = next((i.stored for i in plan.inserts if i.stored is not None), None)
+    if sample is not None and not set(sample) <= stored:
+        raise AssertionError(f"sheet {spec.name}: derive gave non-columns {sorted(set(sample) - stored)}")
+
+
 def apply_plan(
     connection: Connection,
     spec: SheetSpec,
@@ -70,29 +79,41 @@ def apply_plan(
     context: AuditContext,
     progress: Callable[[int], None] = lambda n: None,
 ) -> Applied:
+    """Apply the plan; `db` (the sheet's records as loaded) is updated to match, so the
+    workbook can be refreshed without reading 100,000 rows back."""
     table: Table = spec.model.__table__
     derive = spec.derive or (lambda row: row)
     stored = {c for c in table.columns.keys() if c not in COMMON_COLUMNS}
+    _check_derive_contract(spec, plan, stored)
     now, who = utcnow(), context.actor
     applied = Applied()
     audit: list[dict[str, Any]] = []
 
     ids = allocate_ids(connection, table, len(plan.inserts))
-    new_rows = []
-    for new_id, ins in zip(ids, plan.inserts, strict=True):
-        derived = ins.stored if ins.stored is not None else derive({**spec.scope, **ins.values})
-        values = {k: v for k, v in derived.items() if k in stored}
-        new_rows.append({**values, "id": new_id, "version": 1, "created_at": now, "updated_at": now, "updated_by": who})
-        applied.inserted_ids[ins.row] = new_id
-        audit.append({"table_name": table.name, "record_id": new_id, "action": "insert", "sheet": spec.name,
-                      "row_number": ins.row, "changes": {k: (None, v) for k, v in values.items() if v is not None}})
-    if new_rows:
+    common = {"version": 1, "created_at": now, "updated_at": now, "updated_by": who}
+    for start in range(0, len(plan.inserts), CHUNK):  # bounded memory, whatever the size
+        new_rows, new_audit = [], []
+        for new_id, ins in zip(ids[start:start + CHUNK], plan.inserts[start:start + CHUNK], strict=True):
+            row = ins.stored if ins.stored is not None else derive({**spec.scope, **ins.values})
+            ins.stored = None  # handed over to the insert below
+            new_audit.append({
+                "table_name": table.name, "record_id": new_id, "action": "insert", "sheet": spec.name,
+                "row_number": ins.row,
+                "changes": {k: [None, v if v.__class__ in JSON_NATIVE else plain(v)]
+                            for k, v in row.items() if v is not None},
+            })
+            row.update(common)
+            row["id"] = new_id
+            new_rows.append(row)
+            applied.inserted_ids[ins.row] = new_id
+            db[new_id] = (1, row)
         try:
             connection.execute(insert(table), new_rows)
         except IntegrityError as exc:
             raise ApplyConflict([CellIssue(spec.name, None, None, None, "integrity",
                                            f"the database refused the new rows: {exc.orig}")]) from exc
-    progress(len(new_rows))
+        write_audit_json(connection, context, new_audit)
+        progress(len(new_rows))
 
     for upd in plan.updates:
         before = db[upd.record_id][1]
@@ -108,6 +129,8 @@ def apply_plan(
                                            f"record {upd.record_id} was changed by someone else while syncing; "
                                            "sync again", conflict=True)])
         applied.updated += 1
+        db[upd.record_id] = (upd.version + 1, {**before, **after, "version": upd.version + 1,
+                                               "updated_at": now, "updated_by": who})
         audit.append({"table_name": table.name, "record_id": upd.record_id, "action": "update",
                       "sheet": spec.name, "row_number": upd.row, "changes": changes})
     progress(len(plan.updates))
@@ -124,6 +147,7 @@ def apply_plan(
                                            f"record {gone.record_id} was changed by someone else while syncing",
                                            conflict=True)])
         applied.deleted += 1
+        del db[gone.record_id]
         audit.append({"table_name": table.name, "record_id": gone.record_id, "action": "delete", "sheet": spec.name,
                       "changes": {k: (before.get(k), None) for k in stored if before.get(k) is not None}})
     write_audit(connection, context, audit)

@@ -129,6 +129,10 @@ def _write_sheet(book, styles: _Styles, data: SheetData, list_ranges: dict[str, 
     for r, values in enumerate(data.new_rows, start=len(data.records) + 1):
         for c, column in enumerate(columns, start=2):
             _write_value(sheet, r, c, values.get(column.key), styles.for_column(column))
+    # Empty ID and Version cells in new and spare rows: a sync fills them in place.
+    for r in range(len(data.records) + 1, last_row + 1):
+        sheet.write_blank(r, 0, None, styles.locked)
+        sheet.write_blank(r, 1, None, styles.locked)
     sheet.freeze_panes(1, 0)
     sheet.protect("", {
         "format_cells": True, "format_columns": True, "format_rows": True, "sort": True,

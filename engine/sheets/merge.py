@@ -67,6 +67,8 @@ def merge_sheet(
     plan = SheetPlan(spec.name)
     base_rows = base.rows if base else {}
     base_cols = base.columns if base else []
+    # (key, position in the base's value list) for each base column the sheet has
+    compared = [(key, n) for n, key in enumerate(base_cols) if key in data.positions]
     seen: set[int] = set()
 
     def issue(row: int | None, key: str | None, record_id, code: str, message: str, **extra) -> None:
@@ -93,8 +95,9 @@ def merge_sheet(
         if row.version != base_version:
             issue(row.row, "version", rid, "read-only", "Version is managed by Backoffice; undo this change")
             continue
-        base_of = dict(zip(base_cols, base_values, strict=False))
-        edited = {k: v for k, v in row.values.items() if k in base_of and canonical(v) != base_of[k]}
+        values = row.values
+        edited = {key: values[key] for key, n in compared
+                  if key in values and canonical(values[key]) != base_values[n]}
         if rid not in db:
             if edited or row.deleted:
                 issue(row.row, next(iter(edited), None), rid, "deleted",
@@ -103,6 +106,9 @@ def merge_sheet(
         if row.deleted:
             _plan_delete(plan, issue, spec, row.row, rid, base_version, db[rid][0])
             continue
+        if not edited:
+            continue
+        base_of = dict(zip(base_cols, base_values, strict=False))
         db_version, db_values = db[rid]
         changes: dict[str, Any] = {}
         for key, new in edited.items():

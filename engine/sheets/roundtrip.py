@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from engine.config import Settings
 from engine.db.installation import installation_id
 from engine.db.session import Database
-from engine.errors import PermissionDenied, UnusableInput
+from engine.errors import UnusableInput
 from engine.security.roles import Actor
 from engine.sheets import annotate
 from engine.sheets.apply import Applied, ApplyConflict, apply_plan, load_rows
@@ -113,11 +113,13 @@ class RoundTrip:
                     if all(p.empty for p in plans.values()):
                         # Nothing to save; the file is rewritten only if the database moved on
                         # or old marks need clearing.
-                        self._refresh_into(session, book, spec, applied, keep_edits=False, target=path)
+                        self._refresh_into(session, book, spec, applied, keep_edits=False, target=path,
+                                           db_rows=db_rows)
                         return self._result(path, plans, [], "unchanged")
                     temp = _temp_beside(path)
                     try:
-                        self._refresh_into(session, book, spec, applied, keep_edits=False, target=temp)
+                        self._refresh_into(session, book, spec, applied, keep_edits=False, target=temp,
+                                           db_rows=db_rows)
                         session.commit()
                         os.replace(temp, path)
                     finally:
@@ -132,7 +134,6 @@ class RoundTrip:
     def refresh(self, path: Path) -> FileResult:
         book, spec = self._read(path)
         with self.db.reading() as session:
-            self._require_read(spec)
             self._refresh_into(session, book, spec, Applied(), keep_edits=True, target=path)
         return FileResult(str(path), "unchanged")
 
@@ -199,22 +200,26 @@ class RoundTrip:
         return total
 
     def _refresh_into(self, session: Session, book: WorkbookInput, spec: WorkbookSpec, applied: Applied,
-                      keep_edits: bool, target: Path) -> None:
-        """Write the refreshed workbook to `target` (skipped when nothing would change)."""
+                      keep_edits: bool, target: Path, db_rows: dict | None = None) -> None:
+        """Write the refreshed workbook to `target` (skipped when nothing would change).
+
+        `db_rows`, the records as loaded and then updated by the apply step, spares a reload.
+        """
         connection = session.connection()
         sheets = {}
         for name, data in book.sheets.items():
             sheet = spec.sheet(name)
-            db = load_rows(connection, sheet)
+            db = db_rows[name] if db_rows is not None else load_rows(connection, sheet)
             computed = sheet.computed(session, {k: v for k, (_ver, v) in db.items()}) if sheet.computed else {}
             inserted = {row: rid for (n, row), rid in applied.inserted_ids.items() if n == name}
-            sheets[name] = annotate.refresh_sheet(data, book.meta.base.get(name), db, computed, inserted, keep_edits)
+            sheets[name] = annotate.refresh_sheet(data, book.meta.base.get(name), db, computed, inserted, keep_edits,
+                                                  clear_marks=bool(book.meta.marks))
         if book.meta.installation_id is None:  # an empty layout: bind it to this database now
             book.meta.installation_id = installation_id(session)
             book.meta.workbook_id = uuid.uuid4().hex
             book.meta.user, book.meta.roles = self.actor.login, self.actor.role_names
         nothing_new = target == book.path and not book.meta.marks and not any(
-            s.changed_cells or s.patch.cells for s in sheets.values())
+            s.patch.cells for s in sheets.values())
         if nothing_new and ISSUES_SHEET not in book.package.sheet_names:
             return
         self.progress("writing the workbook", 0)
@@ -257,6 +262,3 @@ def _describe_changes(book: WorkbookInput, plans: dict[str, SheetPlan]) -> list[
         for gone in plan.deletes:
             changes.append({"sheet": name, "record_id": gone.record_id, "action": "delete"})
     return changes
-
-
-__all__ = ["FileResult", "PermissionDenied", "RoundTrip"]

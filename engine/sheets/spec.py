@@ -56,7 +56,7 @@ class SheetSpec:
     scope: Mapping[str, Any] = field(default_factory=dict)   # fixed values (kind = 'person')
     can_insert: bool = True
     can_delete: bool = False
-    derive: Derive | None = None       # the row as stored: normalised, derived columns filled in
+    derive: Derive | None = None       # the row as stored (table columns only): normalised, derived filled in
     rule: RowRule | None = None        # the module's rules, on the stored row (all problems)
     # Values of computed columns, from the loaded rows (id -> stored values) -> id -> {key: value}
     computed: Callable[[Session, dict[int, dict[str, Any]]], dict[int, dict[str, Any]]] | None = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zipfile
+
 import openpyxl
 import pytest
 import sqlalchemy as sa
@@ -11,6 +13,7 @@ from engine.contacts.models import Address, Contact
 from engine.db.audit import AuditEntry
 from engine.errors import UnusableInput
 from engine.sheets.exporting import new_workbook
+from engine.sheets.meta import WorkbookMeta
 from engine.sheets.roundtrip import RoundTrip
 from tests.integration.conftest import column_letter, edit, edit_by_label, find_row, read_sheet
 
@@ -225,3 +228,34 @@ def test_a_workbook_from_another_installation_or_a_foreign_file_is_unusable(expo
     book.save(plain)
     with pytest.raises(UnusableInput, match="not a Backoffice workbook"):
         trip().validate(plain)
+
+
+def test_columns_a_role_may_not_see_are_not_in_its_workbook_at_all(people_db, actor_for, tmp_path, monkeypatch):
+    """A spec column marked sensitive ("hr" here, on the contacts' notes) is left out of the
+    file made for a role that does not see it, and kept for one that does."""
+    from engine.contacts.models import Contact
+    from engine.sheets import spec as specs
+    from engine.sheets.spec import Column, SheetSpec, WorkbookSpec
+
+    def private_notes() -> WorkbookSpec:
+        sheet = SheetSpec(name="Organisations", model=Contact, area="contacts", scope={"kind": "organisation"},
+                          columns=(Column("name", "Name", required=True),
+                                   Column("country", "Country", required=True),
+                                   Column("notes", "Private notes", sensitivity="hr")))
+        return WorkbookSpec(module="private-notes", title="Notes", sheets=(sheet,))
+
+    specs.modules()  # registers the real modules first
+    monkeypatch.setitem(specs._REGISTRY, "private-notes", private_notes)
+    with people_db.unit_of_work(actor_for("ada")) as session:
+        bolt = session.scalar(sa.select(Contact).where(Contact.name == "Bolt GmbH"))
+        services.update_contact(session, actor_for("ada"), bolt.id, 1, {"notes": "salary talk"})
+    for login, visible in (("sam", False), ("ada", True)):
+        path = tmp_path / f"{login}.xlsx"
+        new_workbook(people_db, actor_for(login), "private-notes", path)
+        header = read_sheet(path, "Organisations")[0]
+        assert ("Private notes" in header) is visible
+        base = WorkbookMeta.from_rows(read_sheet(path, "_backoffice")).base["Organisations"]
+        assert ("notes" in base.columns) is visible  # not even in the hidden snapshot
+        with zipfile.ZipFile(path) as package:
+            raw = b"".join(package.read(name) for name in package.namelist())
+        assert (b"salary talk" in raw) is visible
