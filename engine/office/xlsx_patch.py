@@ -39,7 +39,7 @@ from engine.office.xlsx_package import (
     get_attribute,
     set_attribute,
 )
-from engine.office.xlsx_sheet import SheetLayout, SheetRewriter
+from engine.office.xlsx_sheet import SheetLayout, SheetRewriter, fill_empty_cells
 from engine.office.xlsx_styles import DATE_FORMAT, DATETIME_FORMAT, MAIN_NS, MARK_FILLS, Styles
 from engine.office.xlsx_workbook import Workbook
 
@@ -168,6 +168,8 @@ def _patch_sheet(
         _resize_table(book, part, patch.table_last_row)
     if not edits and not clear_styles and outcome.tail == layout.tail:
         return False
+    if not clear_styles:
+        layout = fill_empty_cells(layout, edits, book.date1904)
     rewriter = SheetRewriter(layout, edits, plan, book.date1904, clear_styles)
     book.package.write(part, rewriter.chunks(outcome.tail))
     return rewriter.formulas_removed
