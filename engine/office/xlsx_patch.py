@@ -54,7 +54,7 @@ __all__ = [
 ]
 
 
-@dataclass
+@dataclass(slots=True)  # one per written cell: 200,000 in a large sync
 class CellPatch:
     value: Any = UNCHANGED  # None empties the cell; str, int, float, Decimal, bool, date, datetime
     mark: str | None | object = UNCHANGED  # "problem" | "changed" | None (remove our mark)

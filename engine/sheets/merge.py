@@ -18,7 +18,7 @@ from engine.sheets.read import SheetInput
 from engine.sheets.values import canonical
 
 
-@dataclass
+@dataclass(slots=True)
 class Insert:
     row: int
     values: dict[str, Any]
@@ -80,7 +80,7 @@ def merge_sheet(
             if not spec.can_insert:
                 issue(row.row, None, None, "insert", "new rows cannot be added to this sheet")
             else:
-                plan.inserts.append(Insert(row.row, dict(row.values)))
+                plan.inserts.append(Insert(row.row, row.values))  # shared, never changed
             continue
         rid = row.record_id
         if rid in seen:

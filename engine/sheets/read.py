@@ -23,7 +23,7 @@ from engine.sheets.spec import Column, SheetSpec, WorkbookSpec
 from engine.sheets.values import CellError, converter, is_blank
 
 
-@dataclass
+@dataclass(slots=True)  # one per row read
 class RowInput:
     row: int                          # Excel row number (1 = header)
     record_id: int | None

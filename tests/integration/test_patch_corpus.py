@@ -8,10 +8,8 @@ pivot tables, macros, other sheets...), and LibreOffice still opens a handful of
 
 from __future__ import annotations
 
-import csv
 import posixpath
 import shutil
-import subprocess
 import zipfile
 from pathlib import Path
 from urllib.parse import unquote
@@ -27,6 +25,7 @@ from engine.office.xlsx_patch import (
     WorkbookPatchError,
     patch_xlsx,
 )
+from tests.libreoffice import sheets_as_rows
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 FILES = (
@@ -214,40 +213,7 @@ def test_libreoffice_opens_the_patched_file(name, tmp_path):
         owned={"_backoffice_test": OwnedSheet(rows=[["owned"]], state="hidden")},
     )
 
-    sheets = libreoffice_csv(work, tmp_path)
+    sheets = sheets_as_rows(work, tmp_path)
     assert sheet in sheets and "_backoffice_test" in sheets
     cells = [value for row in sheets[sheet] for value in row]
     assert BEYOND in cells  # the existing cell may be inside a pivot table LibreOffice refreshes
-
-
-def libreoffice_csv(workbook: Path, workdir: Path) -> dict[str, list[list[str]]]:
-    """Every sheet of `workbook` as LibreOffice reads it, one CSV per sheet."""
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
-    if not soffice:
-        pytest.fail("LibreOffice (soffice) is not installed; .ci/run installs it")
-    out = workdir / "csv"
-    profile = (workdir / "lo").resolve().as_uri()  # a profile of its own: runs never collide
-    all_sheets = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1"
-    done = subprocess.run(
-        [
-            soffice,
-            f"-env:UserInstallation={profile}",
-            "--headless",
-            "--norestore",
-            "--convert-to",
-            all_sheets,
-            "--outdir",
-            str(out),
-            str(workbook),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    sheets = {}
-    for csv_path in out.glob(f"{workbook.stem}-*.csv"):
-        with open(csv_path, newline="", encoding="utf-8") as handle:
-            sheets[csv_path.stem.removeprefix(f"{workbook.stem}-")] = list(csv.reader(handle))
-    assert sheets, f"LibreOffice could not open {workbook.name}: {done.stdout} {done.stderr}"
-    return sheets

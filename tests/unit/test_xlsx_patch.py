@@ -822,3 +822,26 @@ def test_a_value_that_cannot_be_stored_leaves_the_file_untouched(tmp_path):
         patch_xlsx(path, path, {"People": SheetPatch(cells={"B2": CellPatch(value=float("nan"))})})
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["book.xlsx"]
+
+
+def test_many_ids_written_into_empty_cells_take_the_bulk_path_and_keep_their_style(tmp_path):
+    """A sync fills the empty ID/Version cells of thousands of new rows: done in one pass
+    (fill_empty_cells), with the same result as the row-by-row path."""
+    import xlsxwriter
+
+    path = tmp_path / "new-rows.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("People")
+    locked = book.add_format({"locked": True, "num_format": "0"})
+    for r in range(1, 1501):
+        sheet.write_blank(r, 0, None, locked)
+        sheet.write_string(r, 1, f"name {r}")
+    book.close()
+    cells = {f"A{r}": CellPatch(value=r * 10) for r in range(2, 1502)}
+    cells["C5"] = CellPatch(value="a new cell beyond the used range")
+    patch_xlsx(path, path, {"People": SheetPatch(cells=cells)})
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("People").to_python(skip_empty_area=False)
+    assert [row[0] for row in rows[1:]] == [float(r * 10) for r in range(2, 1502)]
+    assert rows[4][2] == "a new cell beyond the used range" and rows[1][1] == "name 1"
+    styled = openpyxl.load_workbook(path)["People"]["A700"]
+    assert styled.number_format == "0" and styled.protection.locked
