@@ -107,8 +107,12 @@ class RoundTrip:
                 try:
                     applied = self._apply(session, spec, plans, db_rows)
                 except ApplyConflict as conflict:
+                    # Someone saved between our read and our write. Merge again against what
+                    # they saved, so the conflict is shown at its cell with both values.
                     session.rollback()
-                    issues = conflict.issues
+                    with self.db.reading() as again:
+                        plans, issues, _db = self._plan(again, book, spec)
+                    issues = issues or conflict.issues
                 else:
                     if all(p.empty for p in plans.values()):
                         # Nothing to save; the file is rewritten only if the database moved on

@@ -231,3 +231,15 @@ def test_sqlite_is_set_up_for_several_writers(tmp_path):
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 7000
     db.dispose()
+
+
+def test_the_migrations_build_exactly_the_tables_the_models_declare(db):
+    """A model changed without a migration (or the reverse) fails here."""
+    from alembic.autogenerate import compare_metadata
+
+    import engine.models  # noqa: F401
+    from engine.db.base import Base
+
+    with db.engine.connect() as conn:
+        differences = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert differences == []

@@ -259,3 +259,34 @@ def test_columns_a_role_may_not_see_are_not_in_its_workbook_at_all(people_db, ac
         with zipfile.ZipFile(path) as package:
             raw = b"".join(package.read(name) for name in package.namelist())
         assert (b"salary talk" in raw) is visible
+
+
+def test_two_workbooks_syncing_the_same_cell_at_once_one_wins_the_other_is_rejected(
+        people_db, actor_for, trip, tmp_path):
+    """Two people sync edits of the same cell at the same moment: one is applied, the other
+    is a conflict at its cell, and the database holds exactly the winner's value."""
+    import threading
+
+    paths = [tmp_path / "one.xlsx", tmp_path / "two.xlsx"]
+    for n, path in enumerate(paths):
+        new_workbook(people_db, actor_for("ada"), "contacts", path)
+        row = find_row(path, "Organisations", "Name", "Bolt GmbH")
+        edit_by_label(path, "Organisations", row, {"Phone": f"+49 {n}"})
+    results = {}
+    start = threading.Barrier(2)
+
+    def sync(path):
+        start.wait()
+        results[path.name] = trip().sync(path)
+
+    threads = [threading.Thread(target=sync, args=(p,)) for p in paths]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    statuses = sorted(r.status for r in results.values())
+    assert statuses == ["applied", "rejected"]
+    winner = next(name for name, r in results.items() if r.status == "applied")
+    loser = next(r for r in results.values() if r.status == "rejected")
+    assert loser.conflicts and loser.conflicts[0].column == "Phone"
+    assert contact_named(people_db, "Bolt GmbH").phone == ("+49 0" if winner == "one.xlsx" else "+49 1")
