@@ -97,12 +97,18 @@ def check_contact(data: Mapping[str, Any]) -> list[Problem]:
         problems.append(Problem("name", "required", "an organisation needs a name"))
     if kind == "organisation" and data.get("organisation_id"):
         problems.append(Problem("organisation_id", "invalid", "only a person can belong to an organisation"))
-    if not is_country(data.get("country")):
-        problems.append(Problem("country", "invalid",
-                                f"{data.get('country')!r} is not an ISO country code such as GB, DE or FR"))
+    problems += _check_country(data.get("country"))
     if (message := check_email(data.get("email"))) is not None:
         problems.append(Problem("email", "invalid", message))
     return problems
+
+
+def _check_country(code: str | None) -> list[Problem]:
+    if not code:
+        return [Problem("country", "required", "a country is required (an ISO code such as GB, DE or FR)")]
+    if not is_country(code):
+        return [Problem("country", "invalid", f"{code!r} is not an ISO country code such as GB, DE or FR")]
+    return []
 
 
 def check_address(data: Mapping[str, Any]) -> list[Problem]:
@@ -112,10 +118,7 @@ def check_address(data: Mapping[str, Any]) -> list[Problem]:
     for required in ("line1", "city"):
         if not (data.get(required) or "").strip():
             problems.append(Problem(required, "required", f"an address needs {required}"))
-    if not is_country(data.get("country")):
-        problems.append(Problem("country", "invalid",
-                                f"{data.get('country')!r} is not an ISO country code such as GB, DE or FR"))
-    return problems
+    return problems + _check_country(data.get("country"))
 
 
 def display_name(first_name: str | None, last_name: str | None) -> str:

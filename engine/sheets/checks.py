@@ -30,11 +30,13 @@ def check_plan(data: SheetInput, plan: SheetPlan, db: DbRows, lookups: Mapping[s
     def check_row(row: int, record_id: int | None, full: dict[str, Any], changed: set[str]) -> dict[str, Any]:
         """Check one row as it would be stored; returns that stored form."""
         stored = derive({**scope, **full})
+        reported: set[str] = set()   # one problem per cell is enough
         for column in present:
             value = full.get(column.key)
             if column.key not in changed:
                 continue
             if column.required and value is None:
+                reported.add(column.key)
                 problem(row, column.key, record_id, "required", f"{column.label} is required")
             elif value is not None and column.references and lookups.get(column.references) is not None:
                 if _lookup_key(value) not in lookups[column.references]:
@@ -42,7 +44,7 @@ def check_plan(data: SheetInput, plan: SheetPlan, db: DbRows, lookups: Mapping[s
                             f"{value!r} is not a valid {column.label}: pick one from the drop-down")
         if spec.rule is not None:
             for p in spec.rule(stored):
-                if p.field in changed or p.field not in data.positions:
+                if p.field not in reported and (p.field in changed or p.field not in data.positions):
                     problem(row, p.field, record_id, p.code, p.message)
         return stored
 

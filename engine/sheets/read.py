@@ -144,13 +144,15 @@ def _read_sheet(spec: SheetSpec, expected: list[str] | None, rows: list[list[Any
     if "id" not in positions:
         return data
     bad_cells = {cell.ref: cell for cell in special}
+    # calamine reads an error cell as "": a row holding only errors must not pass as blank
+    rows_with_bad_cells = {int(ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")) for ref in bad_cells}
     editable = [c.key for c in columns if c.editable]
     stored = [(c.key, positions[c.key], converter(c, date1904)) for c in columns if not c.computed]
     shown = [(c.key, positions[c.key]) for c in columns if c.computed]
     id_at, version_at = positions["id"], positions.get("version")
     width = max(positions.values()) + 1
     for r, raw in enumerate(rows[1:], start=2):
-        if raw.count("") == len(raw) or all(is_blank(v) for v in raw):
+        if (raw.count("") == len(raw) or all(is_blank(v) for v in raw)) and r not in rows_with_bad_cells:
             continue
         data.last_row = r
         if len(raw) < width:

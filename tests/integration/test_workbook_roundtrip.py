@@ -158,9 +158,14 @@ def test_type_errors_excel_errors_and_uncalculated_formulas_are_problems_not_bla
     acme = find_row(exported, "People", "Last name", "Smith")
     org, first, last = (column_letter(exported, "People", c) for c in ("Organisation ID", "First name", "Last name"))
     edit(exported, "People", {f"{org}{acme}": "ACME", f"{first}{acme}": "#REF!", f"{last}{acme}": "=UPPER(\"x\")"})
+    lone = len(read_sheet(exported, "People")) + 1
+    edit(exported, "People", {f"{first}{lone}": "#N/A"})   # a new row holding only an error
     result = trip().validate(exported)
     codes = {p.cell: p.code for p in result.problems}
-    assert codes == {f"{org}{acme}": "type", f"{first}{acme}": "error", f"{last}{acme}": "uncalculated"}
+    country = column_letter(exported, "People", "Country")
+    assert codes == {f"{org}{acme}": "type", f"{first}{acme}": "error", f"{last}{acme}": "uncalculated",
+                     f"{first}{lone}": "error", f"{last}{lone}": "required", f"{country}{lone}": "required"}
+    assert len(result.problems) == 6  # one problem per cell
 
 
 def test_removing_rows_deletes_only_where_the_sheet_allows_it(exported, trip, people_db):
