@@ -63,7 +63,8 @@ class CellPatch:
 
 @dataclass
 class SheetPatch:
-    cells: dict[str, CellPatch] = field(default_factory=dict)  # "C7" -> patch
+    # "C7" or (row, column) -> patch; a large refresh passes tuples, sparing 200,000 parses
+    cells: dict[str | tuple[int, int], CellPatch] = field(default_factory=dict)
     clear_marks: bool = False  # first remove every mark and note of ours on this sheet
     table_last_row: int | None = None  # the sheet's Excel Table (and autoFilter) ends at this row
 
@@ -150,7 +151,7 @@ def _patch_sheet(
         clear_styles = plan.marks.styles_with_marks()
     notes = NoteChanges(remove_all=patch.clear_marks)
     for ref, cell in patch.cells.items():
-        row, column = parse_ref(ref)
+        row, column = ref if ref.__class__ is tuple else parse_ref(ref)
         if cell.mark is not UNCHANGED and cell.mark is not None and cell.mark not in MARK_FILLS:
             raise ValueError(f"{name}!{ref}: a mark is one of {sorted(MARK_FILLS)} or None")
         if cell.note is None:

@@ -16,7 +16,7 @@ import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-COMPRESS_LEVEL = 6
+COMPRESS_LEVEL = 3  # a 40 MB sheet: 0.18 s at level 3 against 0.40 s at 6, for 14% more bytes
 _WRITE_BATCH = 1 << 20
 _LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")  # zipfile.structFileHeader
 _LOCAL_SIGNATURE = b"PK\x03\x04"

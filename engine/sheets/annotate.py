@@ -10,8 +10,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from xlsxwriter.utility import xl_col_to_name
-
 from engine.office.xlsx_patch import CellPatch, OwnedSheet, PatchResult, SheetPatch, patch_xlsx
 from engine.sheets.export import SPARE_ROWS
 from engine.sheets.issues import CellIssue
@@ -94,7 +92,7 @@ def refresh_sheet(
     """
     keys = [c.key for c in data.columns if not c.computed]
     computed_keys = [c.key for c in data.columns if c.computed]
-    letter = {key: xl_col_to_name(index) for key, index in data.positions.items()}
+    column_of = {key: index + 1 for key, index in data.positions.items()}  # 1-based, as the patcher counts
     patch = SheetPatch(clear_marks=clear_marks)
     cells = patch.cells
     base = SheetBase(columns=keys)
@@ -102,12 +100,12 @@ def refresh_sheet(
     old_columns = old_base.columns if old_base else []
 
     def put(row: int, key: str, value: Any, mark: str | None = None, note: str | None = None) -> None:
-        if key in letter:
-            cells[f"{letter[key]}{row}"] = CellPatch(value=value, mark=mark, note=note) if mark else CellPatch(value)
+        if key in column_of:
+            cells[(row, column_of[key])] = CellPatch(value=value, mark=mark, note=note) if mark else CellPatch(value)
 
     def flag(row: int, key: str, kind: str, note: str) -> None:
-        if key in letter:
-            cells[f"{letter[key]}{row}"] = CellPatch(mark=kind, note=note)
+        if key in column_of:
+            cells[(row, column_of[key])] = CellPatch(mark=kind, note=note)
 
     shown: set[int] = set()
     for row in data.rows:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, delete, func, insert, select, text, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -62,6 +62,13 @@ def allocate_ids(connection: Connection, table: Table, count: int) -> list[int]:
             text("SELECT nextval(:seq) FROM generate_series(1, :n)"), {"seq": sequence, "n": count}).scalars())
     start = (connection.execute(select(func.max(table.c.id))).scalar() or 0) + 1
     return list(range(start, start + count))
+
+
+def _execute_counted(connection: Connection, statement, rows: list[dict[str, Any]]) -> int:
+    """Rows matched by an executemany UPDATE/DELETE (one by one where the driver cannot count)."""
+    if connection.dialect.supports_sane_multi_rowcount:
+        return connection.execute(statement, rows).rowcount
+    return sum(connection.execute(statement, row).rowcount for row in rows)
 
 
 def _check_derive_contract(spec: SheetSpec, plan: SheetPlan, stored: set[str]) -> None:
@@ -115,24 +122,31 @@ def apply_plan(
         write_audit_json(connection, context, new_audit)
         progress(len(new_rows))
 
+    # Updates that change the same columns go in one executemany, each guarded by its
+    # version; if fewer rows match than were sent, someone else saved in between.
+    batches: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for upd in plan.updates:
         before = db[upd.record_id][1]
         derived = upd.stored if upd.stored is not None else derive({**spec.scope, **before, **upd.changes})
-        after = {k: v for k, v in derived.items() if k in stored}
-        changes = {k: (before.get(k), v) for k, v in after.items() if before.get(k) != v}
-        result = connection.execute(
-            update(table).where(table.c.id == upd.record_id, table.c.version == upd.version).values(
-                **{k: new for k, (_old, new) in changes.items()},
-                version=upd.version + 1, updated_at=now, updated_by=who))
-        if result.rowcount != 1:
-            raise ApplyConflict([CellIssue(spec.name, None, None, upd.record_id, "conflict",
-                                           f"record {upd.record_id} was changed by someone else while syncing; "
-                                           "sync again", conflict=True)])
-        applied.updated += 1
-        db[upd.record_id] = (upd.version + 1, {**before, **after, "version": upd.version + 1,
-                                               "updated_at": now, "updated_by": who})
+        changes = {k: (before.get(k), v) for k, v in derived.items() if k in stored and before.get(k) != v}
+        if not changes:
+            continue
+        batches.setdefault(tuple(sorted(changes)), []).append(
+            {"_id": upd.record_id, "_version": upd.version, **{k: new for k, (_old, new) in changes.items()}})
+        db[upd.record_id] = (upd.version + 1, {**before, **{k: new for k, (_old, new) in changes.items()},
+                                               "version": upd.version + 1, "updated_at": now, "updated_by": who})
         audit.append({"table_name": table.name, "record_id": upd.record_id, "action": "update",
                       "sheet": spec.name, "row_number": upd.row, "changes": changes})
+    for columns, rows in batches.items():
+        statement = update(table).where(table.c.id == bindparam("_id"), table.c.version == bindparam("_version"))
+        statement = statement.values(version=bindparam("_version") + 1, updated_at=now, updated_by=who,
+                                     **{k: bindparam(k) for k in columns})
+        matched = _execute_counted(connection, statement, rows)
+        if matched != len(rows):
+            raise ApplyConflict([CellIssue(spec.name, None, None, None, "conflict",
+                                           "records were changed by someone else while syncing; sync again",
+                                           conflict=True)])
+        applied.updated += len(rows)
     progress(len(plan.updates))
 
     for gone in plan.deletes:

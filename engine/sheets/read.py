@@ -20,7 +20,7 @@ from engine.office.xlsx_guard import PackageInfo, check_package, open_calamine, 
 from engine.sheets.issues import CellIssue
 from engine.sheets.meta import ID, ISSUES_SHEET, LISTS_SHEET, META_SHEET, VERSION, WorkbookMeta
 from engine.sheets.spec import Column, SheetSpec, WorkbookSpec
-from engine.sheets.values import CellError, converter, is_blank
+from engine.sheets.values import convert_column
 
 
 @dataclass(slots=True)  # one per row read
@@ -146,71 +146,72 @@ def _read_sheet(spec: SheetSpec, expected: list[str] | None, rows: list[list[Any
     bad_cells = {cell.ref: cell for cell in special}
     # calamine reads an error cell as "": a row holding only errors must not pass as blank
     rows_with_bad_cells = {int(ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")) for ref in bad_cells}
-    editable = [c.key for c in columns if c.editable]
-    stored = [(c.key, positions[c.key], converter(c, date1904)) for c in columns if not c.computed]
-    shown = [(c.key, positions[c.key]) for c in columns if c.computed]
-    id_at, version_at = positions["id"], positions.get("version")
     width = max(positions.values()) + 1
+    numbers, lines = [], []
     for r, raw in enumerate(rows[1:], start=2):
-        if (raw.count("") == len(raw) or all(is_blank(v) for v in raw)) and r not in rows_with_bad_cells:
+        if raw.count("") == len(raw) and r not in rows_with_bad_cells:
+            continue  # (a row of spaces only is dropped below, once its cells are typed)
+        numbers.append(r)
+        lines.append(raw if len(raw) >= width else raw + [""] * (width - len(raw)))
+    if not numbers:
+        return data
+    data.last_row = numbers[-1]
+
+    # Column by column: each column's cells converted in one pass (see convert_column).
+    failed: dict[int, dict[str, tuple[str, str]]] = {}   # row index -> key -> (code, message)
+    if bad_cells:
+        index_of_row = {r: i for i, r in enumerate(numbers)}
+        key_of_letters = {xl_col_to_name(i): k for k, i in positions.items()}
+        for ref, cell in bad_cells.items():
+            letters = ref.rstrip("0123456789")
+            key, i = key_of_letters.get(letters), index_of_row.get(int(ref[len(letters):]))
+            if key is not None and i is not None:
+                failed.setdefault(i, {})[key] = (cell.kind, _special_message(cell))
+    managed = {}
+    for key in ("id", "version"):
+        if key in positions:
+            cells = [line[positions[key]] for line in lines]
+            managed[key], errors = convert_column(_MANAGED, cells)
+            for i in errors:
+                failed.setdefault(i, {}).setdefault(key, (
+                    "read-only", f"{data.label(key)} is managed by Backoffice; undo this change"))
+    stored_keys = [c.key for c in columns if not c.computed]
+    converted = []
+    for column in columns:
+        if column.computed:
             continue
-        data.last_row = r
-        if len(raw) < width:
-            raw = raw + [""] * (width - len(raw))
-        row = RowInput(r, None, None, {})
-        if bad_cells:
-            _mark_special(data, row, bad_cells, issues)
-        row.record_id = _managed(data, row, "id", raw[id_at], issues)
-        if version_at is not None:
-            row.version = _managed(data, row, "version", raw[version_at], issues)
-        values = row.values
-        for key, index, convert_cell in stored:
-            if key in values:
-                continue  # an Excel error or uncalculated formula, already reported
-            try:
-                values[key] = convert_cell(raw[index])
-            except CellError as exc:
-                row.invalid = True
-                issues.append(CellIssue(spec.name, data.cell(r, key), data.label(key), row.record_id,
-                                        exc.code, str(exc)))
-        for key in [k for k, v in values.items() if v is _BAD]:
-            del values[key]
+        cells = [line[positions[column.key]] for line in lines]
+        values, errors = convert_column(column, cells, date1904)
+        converted.append(values)
+        for i, exc in errors.items():
+            failed.setdefault(i, {}).setdefault(column.key, (exc.code, str(exc)))
+    shown = [(c.key, positions[c.key]) for c in columns if c.computed]
+    editable = [n for n, key in enumerate(stored_keys) if next(c for c in columns if c.key == key).editable]
+    ids = managed.get("id", [None] * len(numbers))
+    versions = managed.get("version", [None] * len(numbers))
+
+    for i, (r, values_tuple) in enumerate(zip(numbers, zip(*converted, strict=True) if converted
+                                                 else ((),) * len(numbers), strict=True)):
+        row = RowInput(r, ids[i], versions[i], dict(zip(stored_keys, values_tuple, strict=True)))
         for key, index in shown:
-            row.computed[key] = raw[index]
-        if row.record_id is None and all(values.get(k) is None for k in editable) and not row.invalid:
+            row.computed[key] = lines[i][index]
+        problems = failed.get(i)
+        if problems:
+            row.invalid = True
+            for key, (code, message) in problems.items():
+                row.values.pop(key, None)
+                if key == "id":
+                    row.record_id = None
+                issues.append(CellIssue(spec.name, data.cell(r, key), data.label(key), row.record_id, code, message))
+        cleared = values_tuple.count(None) >= len(editable) and all(values_tuple[n] is None for n in editable)
+        if cleared and row.record_id is None and not row.invalid:
             continue  # only computed cells filled in: nothing to do
-        row.deleted = row.record_id is not None and not row.invalid and all(values.get(k) is None for k in editable)
+        row.deleted = cleared and row.record_id is not None and not row.invalid
         data.rows.append(row)
     return data
 
 
-_BAD = object()  # placeholder for a cell that already has a reading problem
-
-
-def _mark_special(data: SheetInput, row: RowInput, bad_cells, issues: list[CellIssue]) -> None:
-    """Report Excel errors and uncalculated formulas in this row; their values are not used."""
-    for key, index in data.positions.items():
-        ref = f"{xl_col_to_name(index)}{row.row}"
-        if ref in bad_cells:
-            row.invalid = True
-            row.values[key] = _BAD
-            issues.append(CellIssue(data.spec.name, ref, data.label(key), None, bad_cells[ref].kind,
-                                    _special_message(bad_cells[ref])))
-
-
-def _managed(data: SheetInput, row: RowInput, key: str, value: Any, issues: list[CellIssue]) -> int | None:
-    """The ID or Version cell: a whole number Backoffice wrote, or empty for a new row."""
-    if row.values.get(key) is _BAD:
-        row.values.pop(key)
-        return None
-    if value.__class__ is float and value.is_integer():
-        return int(value)
-    if is_blank(value):
-        return None
-    row.invalid = True
-    issues.append(CellIssue(data.spec.name, data.cell(row.row, key), data.label(key), None, "read-only",
-                            f"{data.label(key)} is managed by Backoffice; undo this change"))
-    return None
+_MANAGED = Column("managed", "ID", type="integer")
 
 
 def _special_message(cell) -> str:

@@ -87,6 +87,41 @@ def converter(column: Column, date1904: bool = False) -> Callable[[Any], Any]:
     raise AssertionError(kind)
 
 
+_SLOW = object()  # a cell the quick column pass left to the full converter
+
+
+def convert_column(column: Column, cells: list[Any], date1904: bool = False) -> tuple[list[Any], dict[int, CellError]]:
+    """A whole column of cells in the column's type, and the problems by position.
+
+    The common cells (text that is text, whole numbers, booleans, empty cells) are converted
+    by one list comprehension; only the rest go through `converter` one by one. A column of
+    100,000 cells costs milliseconds instead of a function call per cell.
+    """
+    kind = column.type
+    if kind == "text":
+        values = [v.strip() or None if v.__class__ is str else _SLOW for v in cells]
+    elif kind == "integer":
+        values = [int(v) if v.__class__ is float and v.is_integer() else (None if v == "" else _SLOW)
+                  for v in cells]
+    elif kind == "bool":
+        values = [v if v.__class__ is bool else (None if v == "" else _SLOW) for v in cells]
+    else:
+        values = [None if v == "" else _SLOW for v in cells]
+    problems: dict[int, CellError] = {}
+    convert_cell = converter(column, date1904)
+    position = -1
+    while True:
+        try:
+            position = values.index(_SLOW, position + 1)
+        except ValueError:
+            return values, problems
+        try:
+            values[position] = convert_cell(cells[position])
+        except CellError as exc:
+            values[position] = None
+            problems[position] = exc
+
+
 def _text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))  # a postcode or phone typed as a number
