@@ -29,9 +29,7 @@ def run_main_job(db: Database, settings: Settings) -> tuple[Path, FileResult]:
     rows = python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_name("People").to_python()
     header = rows[0]
     column = {label: xl_col_to_name(header.index(label)) for label in header}
-    first, new = 2, len(rows) + 1
-    while first <= len(rows) and rows[first - 1][0] == "":
-        first += 1
+    first, new = 2, len(rows) + 1   # the first person's row, and the first empty row of the table
     edits = {
         f"{column['Phone']}{first}": CellPatch(value="+44 20 7946 0018"),
         f"{column['First name']}{new}": CellPatch(value="Grace"),

@@ -15,6 +15,7 @@ from engine.sheets.values import canonical
 
 
 def check_plan(data: SheetInput, plan: SheetPlan, db: DbRows, lookups: Mapping[str, set]) -> list[CellIssue]:
+    """Every problem of the planned inserts and updates; also sets each one's `stored` row."""
     spec = data.spec
     issues: list[CellIssue] = []
     present = [c for c in data.columns if not c.computed]
@@ -40,6 +41,7 @@ def check_plan(data: SheetInput, plan: SheetPlan, db: DbRows, lookups: Mapping[s
                 problem(row, column.key, record_id, "required", f"{column.label} is required")
             elif value is not None and column.references and lookups.get(column.references) is not None:
                 if _lookup_key(value) not in lookups[column.references]:
+                    reported.add(column.key)
                     problem(row, column.key, record_id, "reference",
                             f"{value!r} is not a valid {column.label}: pick one from the drop-down")
         if spec.rule is not None:

@@ -171,19 +171,8 @@ class RoundTrip:
             db_rows[name] = db = load_rows(connection, sheet)
             may_write = self.actor.may("write", sheet.area)
             writable = {c.key for c in sheet.columns if c.editable and may_write and self.actor.sees(c.sensitivity)}
-            plan = merge_sheet(data, book.meta.base.get(name), {k: (v, vals) for k, (v, vals) in db.items()}, writable)
-            for ins in plan.inserts if may_write else []:
-                for key, value in ins.values.items():
-                    if value is not None and key not in writable:
-                        plan.issues.append(CellIssue(name, data.cell(ins.row, key), data.label(key), None,
-                                                     "permission", f"you may not fill in {data.label(key)}"))
-            if not may_write:
-                for ins in plan.inserts:
-                    plan.issues.append(CellIssue(name, data.cell(ins.row, None), None, None, "permission",
-                                                 f"you may not add {sheet.area} records; remove this row"))
-                for gone in plan.deletes:
-                    plan.issues.append(CellIssue(name, None, None, gone.record_id, "permission",
-                                                 f"you may not delete {sheet.area} records; put record {gone.record_id} back"))
+            plan = merge_sheet(data, book.meta.base.get(name), db, writable)
+            plan.issues += _permission_issues(data, plan, may_write, writable)
             issues += plan.issues
             issues += check_plan(data, plan, db, lookups)
             plans[name] = plan
@@ -241,6 +230,21 @@ class RoundTrip:
             result.updated = sum(len(p.updates) for p in plans.values())
             result.deleted = sum(len(p.deletes) for p in plans.values())
         return result
+
+
+def _permission_issues(data, plan: SheetPlan, may_write: bool, writable: set[str]) -> list[CellIssue]:
+    """New rows and deletions the user's role does not allow (merge_sheet covers the updates)."""
+    name, area = data.spec.name, data.spec.area
+    if not may_write:
+        return [CellIssue(name, data.cell(ins.row, None), None, None, "permission",
+                          f"you may not add {area} records; remove this row") for ins in plan.inserts] + [
+                CellIssue(name, None, None, gone.record_id, "permission",
+                          f"you may not delete {area} records; put record {gone.record_id} back")
+                for gone in plan.deletes]
+    return [CellIssue(name, data.cell(ins.row, key), data.label(key), None, "permission",
+                      f"you may not fill in {data.label(key)}")
+            for ins in plan.inserts for key, value in ins.values.items()
+            if value is not None and key not in writable]
 
 
 def _temp_beside(path: Path) -> Path:

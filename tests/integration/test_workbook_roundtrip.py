@@ -217,8 +217,12 @@ def test_refresh_keeps_unsynced_edits_and_marks_what_the_database_changed(export
 def test_a_user_may_only_sync_what_their_role_may_write(exported, trip, people_db):
     row = find_row(exported, "Organisations", "Name", "Bolt GmbH")
     edit_by_label(exported, "Organisations", row, {"Phone": "+49 3"})
+    new_row = len(read_sheet(exported, "Organisations")) + 1
+    edit_by_label(exported, "Organisations", new_row, {"Name": "Sneaky Ltd", "Country": "GB"})
     result = trip("stef").sync(exported)
-    assert result.status == "rejected" and {p.code for p in result.problems} == {"read-only"}
+    assert result.status == "rejected"
+    assert sorted((p.code, p.cell[1:] if p.cell else None) for p in result.problems) == [
+        ("permission", str(new_row)), ("read-only", str(row))]
     assert contact_named(people_db, "Bolt GmbH").phone is None
 
 
