@@ -15,11 +15,12 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String, event, insert, inspect
+from sqlalchemy import JSON, Index, Integer, String, event, inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db.base import COMMON_COLUMNS, Base, Record, UTCDateTime, utcnow
+from engine.db.bulk import insert_many
 
 SOURCES = ("cli", "workbook", "addin", "api", "system")
 
@@ -95,7 +96,7 @@ def write_audit_json(connection: Connection, context: AuditContext, rows: list[d
         return
     common = {"at": utcnow(), "actor": context.actor, "source": context.source,
               "workbook_id": context.workbook_id, "sheet": None, "row_number": None}
-    connection.execute(insert(AuditEntry), [{**common, **row} for row in rows])
+    insert_many(connection, AuditEntry.__table__, [{**common, **row} for row in rows])
 
 
 def _column_changes(obj: Record, action: str) -> dict[str, tuple[Any, Any]]:

@@ -13,12 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import Table, bindparam, delete, func, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from engine.db.audit import JSON_NATIVE, AuditContext, plain, write_audit, write_audit_json
 from engine.db.base import COMMON_COLUMNS, utcnow
+from engine.db.bulk import insert_many
 from engine.sheets.issues import CellIssue
 from engine.sheets.merge import SheetPlan
 from engine.sheets.spec import SheetSpec
@@ -115,7 +116,7 @@ def apply_plan(
             applied.inserted_ids[ins.row] = new_id
             db[new_id] = (1, row)
         try:
-            connection.execute(insert(table), new_rows)
+            insert_many(connection, table, new_rows)
         except IntegrityError as exc:
             raise ApplyConflict([CellIssue(spec.name, None, None, None, "integrity",
                                            f"the database refused the new rows: {exc.orig}")]) from exc
