@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
 from engine.sheets.meta import ID, LISTS_SHEET, META_SHEET, VERSION, SheetBase, WorkbookMeta
-from engine.sheets.spec import Column, SheetSpec
+from engine.sheets.spec import TYPES, Column, SheetSpec
 from engine.sheets.values import canonical
 
 SPARE_ROWS = 100
@@ -44,12 +44,16 @@ def write_workbook(
     sheets: list[SheetData],
     lookups: dict[str, list[Any]],
     spare_rows: int = SPARE_ROWS,
+    created: datetime | None = None,
 ) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     book = xlsxwriter.Workbook(str(path), {
         "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
     })
-    book.set_properties({"title": f"Backoffice: {meta.module}", "comments": f"workbook {meta.workbook_id}"})
+    properties = {"title": f"Backoffice: {meta.module}", "comments": f"workbook {meta.workbook_id}"}
+    if created is not None:  # a fixed date keeps the committed layouts byte-stable
+        properties["created"] = created
+    book.set_properties(properties)
     styles = _Styles(book)
     list_ranges = _list_ranges(lookups)
     for n, sheet in enumerate(sheets):
@@ -67,17 +71,19 @@ def write_workbook(
 
 
 class _Styles:
+    """Cell formats: grey locked ID/Version, unlocked editable cells (text columns in Excel's
+    Text format, so a typed postcode stays "01234"), italic grey computed columns."""
+
     def __init__(self, book: xlsxwriter.Workbook):
-        self.header = book.add_format({"bold": True, "locked": True})
         self.locked = book.add_format({"locked": True, "font_color": "#595959", "num_format": "0"})
         self.editable = {
             kind: book.add_format({"locked": False, "num_format": NUMBER_FORMATS.get(kind, "@" if kind == "text" else "General")})
-            for kind in ("text", "integer", "decimal", "money", "date", "bool", "choice")
+            for kind in TYPES
         }
         self.computed = {
             kind: book.add_format({"locked": True, "italic": True, "font_color": "#595959",
                                    "num_format": NUMBER_FORMATS.get(kind, "General")})
-            for kind in ("text", "integer", "decimal", "money", "date", "bool", "choice")
+            for kind in TYPES
         }
 
     def for_column(self, column: Column):

@@ -44,12 +44,15 @@ def _meta(spec: WorkbookSpec, installation: str | None, actor: Actor | None) -> 
     )
 
 
+LAYOUT_DATE = datetime(2026, 1, 1, tzinfo=UTC)
+
+
 def write_layout(module: str, folder: Path) -> Path:
     """The empty layout of a module's workbook (every column, no records, no lists)."""
     spec = workbook_spec(module)
     path = folder / f"{module}.xlsx"
     sheets = [SheetData(s, s.columns, []) for s in spec.sheets]
-    write_workbook(path, _meta(spec, None, None), sheets, lookups={})
+    write_workbook(path, _meta(spec, None, None), sheets, lookups={}, created=LAYOUT_DATE)
     return path
 
 
