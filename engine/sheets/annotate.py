@@ -135,15 +135,16 @@ def refresh_sheet(
             put(r, "id", rid)
         if row.version != version:
             put(r, "version", version)
-        texts = []
+        texts = [v if v.__class__ is str else canonical(v) for v in map(values.get, keys)]
+        base.rows[rid] = (version, texts)
+        try:
+            if row.values.items() <= values.items():
+                continue  # every cell already shows what is stored (the common case after a sync)
+        except TypeError:  # an unhashable value: compare cell by cell below
+            pass
         old: dict[str, str] | None = None   # the old base of this row, looked up only if needed
-        for key in keys:
-            stored, in_cell = values.get(key), row.values.get(key)
-            db_text = stored if stored.__class__ is str else canonical(stored)
-            texts.append(db_text)
-            if in_cell == stored and in_cell.__class__ is stored.__class__:
-                continue  # the cell already shows what is stored (the common case)
-            typed = canonical(in_cell)
+        for key, db_text in zip(keys, texts, strict=True):
+            typed = canonical(row.values.get(key))
             if typed == db_text:
                 continue
             if old is None:
@@ -157,7 +158,6 @@ def refresh_sheet(
                 put(r, key, values.get(key), "changed", f"Changed in the database (was {was!r}).")
             else:                                                # stored in its tidy form
                 put(r, key, values.get(key))
-        base.rows[rid] = (version, texts)
 
     next_row = data.last_row + 1
     for rid, (version, values) in db.items():
