@@ -21,17 +21,16 @@ OPT_OUT = Column("opt_out", "No mailings", type="bool", width=11)
 def _derive_contact(row: dict[str, Any]) -> dict[str, Any]:
     """The contact as stored: the same normalisation as `prepare_contact` (cells are already
     trimmed by the reader), plus the duplicate-detection key."""
-    values = rules.normalise_contact(dict(row))
+    values = rules.normalise_contact(row)  # a fresh dict from the caller: tidied in place
     values["opt_out"] = bool(values.get("opt_out"))
     values["name_key"] = rules.name_key(values.get("name") or "")
     return values
 
 
 def _derive_address(row: dict[str, Any]) -> dict[str, Any]:
-    values = dict(row)
-    if values.get("country"):
-        values["country"] = values["country"].upper()
-    return values
+    if row.get("country"):
+        row["country"] = row["country"].upper()
+    return row
 
 
 def _names_by_id(session: Session, ids: set[int]) -> dict[int, str]:

@@ -7,6 +7,7 @@ is refused with a message saying what to do, before anything reads or writes it.
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -27,9 +28,14 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
+@cache
+def _scripts() -> ScriptDirectory:
+    """The migrations shipped with this code (read once per process)."""
+    return ScriptDirectory.from_config(alembic_config(None))  # type: ignore[arg-type]
+
+
 def head_revision() -> str:
-    script = ScriptDirectory.from_config(alembic_config(None))  # type: ignore[arg-type]
-    head = script.get_current_head()
+    head = _scripts().get_current_head()
     assert head is not None, "the package ships no migrations"
     return head
 
@@ -73,8 +79,7 @@ def ensure_current(engine: Engine) -> None:
 
 
 def _is_known(revision: str) -> bool:
-    script = ScriptDirectory.from_config(alembic_config(None))  # type: ignore[arg-type]
-    return any(rev.revision == revision for rev in script.walk_revisions())
+    return any(rev.revision == revision for rev in _scripts().walk_revisions())
 
 
 def _refuse_newer(revision: str | None) -> None:

@@ -56,7 +56,9 @@ class SheetSpec:
     scope: Mapping[str, Any] = field(default_factory=dict)   # fixed values (kind = 'person')
     can_insert: bool = True
     can_delete: bool = False
-    derive: Derive | None = None       # the row as stored (table columns only): normalised, derived filled in
+    # The row as stored (table columns only): normalised, derived columns filled in. It gets
+    # a fresh dict of its own and may change it in place.
+    derive: Derive | None = None
     rule: RowRule | None = None        # the module's rules, on the stored row (all problems)
     # Values of computed columns, from the loaded rows (id -> stored values) -> id -> {key: value}
     computed: Callable[[Session, dict[int, dict[str, Any]]], dict[int, dict[str, Any]]] | None = None
