@@ -149,15 +149,4 @@ def install_audit(session_factory) -> None:
     event.listen(session_factory, "after_flush", _after_flush)
 
 
-# Sensitive reads (e.g. a medical reason) are audited too, with action "read".
-def audit_read(session: Session, table: str, record_id: int, fields: list[str]) -> None:
-    context: AuditContext = session.info["audit"]
-    write_audit(
-        session.connection(),
-        context,
-        [{"table_name": table, "record_id": record_id, "action": "read",
-          "changes": {f: (None, None) for f in fields}}],
-    )
-
-
-__all__ = ["AuditContext", "AuditEntry", "audit_read", "install_audit", "plain", "write_audit"]
+__all__ = ["AuditContext", "AuditEntry", "install_audit", "plain", "write_audit"]

@@ -119,7 +119,8 @@ def apply_plan(
             insert_many(connection, table, new_rows)
         except IntegrityError as exc:
             raise ApplyConflict([CellIssue(spec.name, None, None, None, "integrity",
-                                           f"the database refused the new rows: {exc.orig}")]) from exc
+                                           f"the database refused the new rows ({exc.orig}); nothing was saved: "
+                                           "look for a value another record already has, fix it and sync again")]) from exc
         write_audit_json(connection, context, new_audit)
         progress(len(new_rows))
 

@@ -439,17 +439,15 @@ def test_a_cell_restyled_by_the_user_keeps_their_style_when_our_mark_goes(tmp_pa
     assert cell.number_format == "yyyy-mm-dd" and cell.fill.fgColor.rgb != PROBLEM
 
 
+def mark_cells(src, dst, marks: dict[str, str]):
+    """Mark cells of the People sheet ("B2" -> "problem"); returns the PatchResult."""
+    cells = {ref: CellPatch(mark=kind) for ref, kind in marks.items()}
+    return patch_xlsx(src, dst, {"People": SheetPatch(cells=cells)})
+
+
 def test_marks_are_cleared_after_another_program_saved_and_moved_them(tmp_path):
     src = people_workbook(tmp_path / "in.xlsx")
-    marked = patch_xlsx(
-        src,
-        tmp_path / "out.xlsx",
-        {
-            "People": SheetPatch(
-                cells={"B2": CellPatch(mark="problem"), "C3": CellPatch(mark="changed")}
-            )
-        },
-    )
+    marked = mark_cells(src, tmp_path / "out.xlsx", {"B2": "problem", "C3": "changed"})
     book = openpyxl.load_workbook(tmp_path / "out.xlsx")  # rewrites every style on save
     book["People"].insert_rows(1)  # and the marked cells move down a row
     book.save(tmp_path / "out.xlsx")
@@ -485,15 +483,7 @@ def test_excels_own_bad_cell_style_is_not_taken_for_our_mark(tmp_path):
 
 def test_a_value_written_while_clearing_marks_leaves_the_cell_unmarked(tmp_path):
     src = people_workbook(tmp_path / "in.xlsx")
-    marked = patch_xlsx(
-        src,
-        tmp_path / "out.xlsx",
-        {
-            "People": SheetPatch(
-                cells={"B2": CellPatch(mark="problem"), "B3": CellPatch(mark="problem")}
-            )
-        },
-    )
+    marked = mark_cells(src, tmp_path / "out.xlsx", {"B2": "problem", "B3": "problem"})
     patch_xlsx(
         tmp_path / "out.xlsx",
         tmp_path / "out.xlsx",
