@@ -222,6 +222,7 @@ def _preload(stage: str) -> None:
         import openpyxl  # noqa: F401
         import pandas  # noqa: F401
     elif stage not in ("floor", "read_checks"):
+        import engine.db.migrate  # noqa: F401  (Alembic: the biggest import)
         import engine.office.xlsx_patch  # noqa: F401
         import engine.sheets.roundtrip  # noqa: F401
 

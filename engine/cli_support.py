@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.text import Text
 
 from engine.config import Settings, load_settings
-from engine.db.audit import plain
+from engine.db.json_values import plain
 from engine.db.session import Database
 from engine.errors import BackofficeError
 from engine.security.roles import Actor

@@ -86,18 +86,22 @@ def check_email(value: str | None) -> str | None:
 
 
 def check_contact(data: Mapping[str, Any]) -> list[Problem]:
+    """Every problem of a contact as it would be stored (run once per row of a sync: kept lean)."""
     problems: list[Problem] = []
     kind = data.get("kind")
-    if kind not in CONTACT_KINDS:
-        problems.append(Problem("kind", "invalid", f"kind must be one of {', '.join(CONTACT_KINDS)}"))
     if kind == "person":
         if not (data.get("last_name") or "").strip():
             problems.append(Problem("last_name", "required", "a person needs a last name"))
-    elif not (data.get("name") or "").strip():
-        problems.append(Problem("name", "required", "an organisation needs a name"))
-    if kind == "organisation" and data.get("organisation_id"):
-        problems.append(Problem("organisation_id", "invalid", "only a person can belong to an organisation"))
-    problems += _check_country(data.get("country"))
+    elif kind == "organisation":
+        if not (data.get("name") or "").strip():
+            problems.append(Problem("name", "required", "an organisation needs a name"))
+        if data.get("organisation_id"):
+            problems.append(Problem("organisation_id", "invalid", "only a person can belong to an organisation"))
+    else:
+        problems.append(Problem("kind", "invalid", f"kind must be one of {', '.join(CONTACT_KINDS)}"))
+    country = data.get("country")
+    if not country or country.upper() not in COUNTRY_CODES:
+        problems += _check_country(country)
     if (message := check_email(data.get("email"))) is not None:
         problems.append(Problem("email", "invalid", message))
     return problems
@@ -128,12 +132,15 @@ def display_name(first_name: str | None, last_name: str | None) -> str:
 def normalise_contact(values: dict[str, Any]) -> dict[str, Any]:
     """Tidy a contact's (already trimmed) fields in place, as they are stored: upper-case
     country, lower-case e-mail, sorted tags, and a person's display name."""
-    if values.get("country"):
-        values["country"] = values["country"].upper()
-    if values.get("email"):
-        values["email"] = values["email"].lower()
+    get = values.get
+    if country := get("country"):
+        values["country"] = country.upper()
+    if email := get("email"):
+        values["email"] = email.lower()
     if "tags" in values:
         values["tags"] = normalise_tags(values["tags"])
-    if values.get("kind") == "person":
-        values["name"] = display_name(values.get("first_name"), values.get("last_name"))
+    if get("kind") == "person":
+        first, last = get("first_name"), get("last_name")
+        # trimmed already, so the common case needs no display_name
+        values["name"] = f"{first} {last}" if first and last else display_name(first, last)
     return values

@@ -9,10 +9,8 @@ history.
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Index, Integer, String, event, inspect
@@ -57,41 +55,10 @@ class AuditContext:
             raise ValueError(f"unknown audit source {self.source!r}")
 
 
-JSON_NATIVE = (str, int, bool, type(None))
-
-
-def plain(value: Any) -> Any:
-    """A value as JSON: money and dates as exact strings, never floats."""
-    if value.__class__ in JSON_NATIVE:
-        return value
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, enum.Enum):
-        return value.value
-    return value
-
-
-def write_audit(
-    connection: Connection,
-    context: AuditContext,
-    rows: list[dict[str, Any]],
-) -> None:
+def write_audit(connection: Connection, context: AuditContext, rows: list[dict[str, Any]]) -> None:
     """Append audit rows: each dict has table_name, record_id, action, changes as
-    {field: (old, new)} (+ sheet, row_number)."""
-    write_audit_json(connection, context, [
-        {**row, "changes": {k: [plain(o), plain(n)] for k, (o, n) in row["changes"].items()}} for row in rows
-    ])
-
-
-def write_audit_json(connection: Connection, context: AuditContext, rows: list[dict[str, Any]]) -> None:
-    """Like `write_audit`, with changes already as JSON: {field: [old, new]} (see `plain`).
-
-    The bulk path of a workbook sync builds them directly: a million `plain` calls saved.
-    """
+    {field: (old, new)} (+ sheet, row_number). Values are stored in their exact JSON form
+    (see `engine.db.json_values.plain`) by the engine's JSON serialiser."""
     if not rows:
         return
     common = {"at": utcnow(), "actor": context.actor, "source": context.source,
@@ -149,4 +116,4 @@ def install_audit(session_factory) -> None:
     event.listen(session_factory, "after_flush", _after_flush)
 
 
-__all__ = ["AuditContext", "AuditEntry", "install_audit", "plain", "write_audit"]
+__all__ = ["AuditContext", "AuditEntry", "install_audit", "write_audit"]

@@ -12,6 +12,8 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from engine.db.json_values import dump_json
+
 # Execution option marking connections of read-only sessions.
 READ_ONLY = "backoffice_read_only"
 
@@ -19,11 +21,11 @@ READ_ONLY = "backoffice_read_only"
 def create_db_engine(url: str, busy_timeout_seconds: float = 30) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, json_serializer=dump_json)
 
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": busy_timeout_seconds})
+    engine = create_engine(url, connect_args={"timeout": busy_timeout_seconds}, json_serializer=dump_json)
     timeout_ms = int(busy_timeout_seconds * 1000)
 
     @event.listens_for(engine, "connect")

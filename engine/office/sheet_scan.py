@@ -32,6 +32,8 @@ _DTD = re.compile(  # <!DOCTYPE / <!ENTITY in UTF-8 or UTF-16 (either byte order
     rb"<\x00?!\x00?(?:DOCTYPE|ENTITY|D\x00O\x00C\x00T\x00Y\x00P\x00E|E\x00N\x00T\x00I\x00T\x00Y)",
     re.I,
 )
+# A part that opens with its root element: optional UTF-8 mark, optional XML declaration.
+_PLAIN_START = re.compile(rb"(?:\xef\xbb\xbf)?(?:<\?xml\s[^<>]*\?>)?\s*<[A-Za-z_]")
 _DIMENSION = re.compile(rb"""<(?:[\w.-]+:)?dimension\s[^>]*?\bref\s*=\s*["']([^"']+)["']""")
 _CORNER = re.compile(rb"\$?([A-Za-z]{1,3})\$?([0-9]{1,7})$")
 _ATTR_R = re.compile(rb"""\sr\s*=\s*["']([A-Za-z]{1,3}[0-9]{1,7})["']""")
@@ -63,8 +65,18 @@ def iter_member(
             yield block
 
 
-def has_entity_declarations(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
-    """Whether a part holds <!DOCTYPE or <!ENTITY: streamed, with an overlap between chunks."""
+def has_entity_declarations(zf: zipfile.ZipFile, info: zipfile.ZipInfo, prolog_only: bool = False) -> bool:
+    """Whether a part holds <!DOCTYPE or <!ENTITY: streamed, with an overlap between chunks.
+
+    `prolog_only`: a part whose root element comes straight after the XML declaration, as
+    every spreadsheet program writes it, is passed without reading further. XML allows a
+    document type declaration (and so any entity declaration) only before the root element;
+    one after it is no declaration to any parser. Worksheets are checked that way: a 40 MB
+    sheet is not inflated once more only to look for what cannot matter there. Any other
+    start (a comment, a DOCTYPE, UTF-16) gets the full scan.
+    """
+    if prolog_only and _PLAIN_START.match(b"".join(iter_member(zf, info, limit=HEAD_BYTES))):
+        return False
     tail = b""
     for block in iter_member(zf, info):
         data = tail + block

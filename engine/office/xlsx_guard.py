@@ -186,9 +186,10 @@ class _Package:
             self.fail(MACROS)
         names, parts, linked, date1904 = self.sheets(main)
         # Every part calamine or openpyxl may parse: XML by name, and whatever the workbook links.
+        worksheets = {member.lower() for member in parts.values()}
         for key, info in self.members.items():
             scan = key.endswith((".xml", ".rels", ".vml")) or key in linked
-            if scan and sheet_scan.has_entity_declarations(self.zf, info):
+            if scan and sheet_scan.has_entity_declarations(self.zf, info, prolog_only=key in worksheets):
                 self.fail(f"{ENTITIES} (in {info.filename}): {FRESH_COPY}")
         dimensions: dict[str, tuple[int, int]] = {}
         for name, member in parts.items():

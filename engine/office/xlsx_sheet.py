@@ -306,6 +306,7 @@ class SheetRewriter:
         return head[: found.start()] + tag + head[found.end() :]
 
 
+_SLICE = 4 << 20
 _PLAIN = (int, str)  # exactly these classes (bool and dates need styles, so the general path)
 
 
@@ -314,7 +315,7 @@ def fill_empty_cells(layout: SheetLayout, edits: dict[tuple[int, int], CellEdit]
 
     A sync writes the ID and Version of every new row: 200,000 such cells in a 100,000-row
     sheet. Each is an empty `<c r="A7" s="3"/>` left by the export; here it becomes
-    `<c r="A7" s="3"><v>123</v></c>` by one regular-expression substitution, instead of a
+    `<c r="A7" s="3"><v>123</v></c>` by a regular-expression substitution, instead of a
     row-by-row rewrite. The edits done are removed from `edits`; anything unusual (a formula
     anywhere in the rows, a mark, other attributes) is left to SheetRewriter.
     """
@@ -323,23 +324,37 @@ def fill_empty_cells(layout: SheetLayout, edits: dict[tuple[int, int], CellEdit]
     p = layout.prefix.encode()
     if len(plain) < 1000 or layout.xml.find(b"<" + p + b"f", layout.body_start, layout.body_end) >= 0:
         return layout
-    empty_cell = re.compile(rb'<' + re.escape(p) + rb'c r="([A-Z]{1,3})([0-9]{1,7})"(?: s="([0-9]+)")?\s*/>')
+    empty_cell = re.compile(rb'<' + re.escape(p) + rb'c r="([A-Z]{1,3})([0-9]{1,7})"(?: s="[0-9]+")?\s*/>')
     columns: dict[bytes, int] = {}
     prefix = layout.prefix
 
     def fill(match: re.Match) -> bytes:
-        letters = match.group(1)
+        # Called once per empty cell of the sheet: kept to the bare minimum of work.
+        letters, digits = match.group(1, 2)
         column = columns.get(letters)
         if column is None:
             column = columns[letters] = column_number(letters.decode())
-        key = (int(match.group(2)), column)
+        key = (int(digits), column)
         edit = plain.pop(key, None)
         if edit is None:
             return match.group(0)
         del edits[key]
-        ref = (letters + match.group(2)).decode()
-        return cell_xml(prefix, ref, int(match.group(3) or 0), edit.value, date1904).encode("utf-8")
+        value = edit.value
+        if value.__class__ is int:  # `<c r="A7" s="3"/>` -> `<c r="A7" s="3"><v>123</v></c>`
+            return b"%s><%sv>%d</%sv></%sc>" % (match.group(0)[:-2].rstrip(), p, value, p, p)
+        style = re.search(rb's="([0-9]+)"', match.group(0))
+        ref = (letters + digits).decode()
+        return cell_xml(prefix, ref, int(style.group(1)) if style else 0, value, date1904).encode("utf-8")
 
-    # Cells only ever stand inside <sheetData>: substituting over the whole part spares two
-    # copies of a sheet that may be 50 MB.
-    return SheetLayout.of(empty_cell.sub(fill, layout.xml))
+    # Slice by slice (a few MB of whole rows each): one substitution over a 40 MB sheet would
+    # hold 400,000 pieces at once before joining them, a peak of memory for nothing.
+    xml, end = layout.xml, layout.body_end
+    row_end = b"</" + p + b"row>"
+    parts, start = [xml[: layout.body_start]], layout.body_start
+    while start < end:
+        cut = xml.find(row_end, min(start + _SLICE, end), end)
+        cut = end if cut < 0 else cut + len(row_end)
+        parts.append(empty_cell.sub(fill, xml[start:cut]))
+        start = cut
+    parts.append(xml[end:])
+    return SheetLayout.of(b"".join(parts))

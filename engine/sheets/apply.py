@@ -17,7 +17,7 @@ from sqlalchemy import Table, bindparam, delete, func, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from engine.db.audit import JSON_NATIVE, AuditContext, plain, write_audit, write_audit_json
+from engine.db.audit import AuditContext, write_audit
 from engine.db.base import COMMON_COLUMNS, utcnow
 from engine.db.bulk import insert_many
 from engine.sheets.issues import CellIssue
@@ -107,8 +107,7 @@ def apply_plan(
             new_audit.append({
                 "table_name": table.name, "record_id": new_id, "action": "insert", "sheet": spec.name,
                 "row_number": ins.row,
-                "changes": {k: [None, v if v.__class__ in JSON_NATIVE else plain(v)]
-                            for k, v in row.items() if v is not None},
+                "changes": {k: (None, v) for k, v in row.items() if v is not None},
             })
             row.update(common)
             row["id"] = new_id
@@ -121,7 +120,7 @@ def apply_plan(
             raise ApplyConflict([CellIssue(spec.name, None, None, None, "integrity",
                                            f"the database refused the new rows ({exc.orig}); nothing was saved: "
                                            "look for a value another record already has, fix it and sync again")]) from exc
-        write_audit_json(connection, context, new_audit)
+        write_audit(connection, context, new_audit)
         progress(len(new_rows))
 
     # Updates that change the same columns go in one executemany, each guarded by its

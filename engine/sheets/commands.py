@@ -25,7 +25,7 @@ from engine.cli_support import (
     settings,
 )
 from engine.config import PROJECT_DIR
-from engine.db.audit import plain
+from engine.db.json_values import plain
 from engine.errors import UnusableInput
 from engine.security.users import resolve_actor
 from engine.sheets.exporting import new_workbook, write_layouts

@@ -190,24 +190,33 @@ def _read_sheet(spec: SheetSpec, expected: list[str] | None, rows: list[list[Any
     ids = managed.get("id", [None] * len(numbers))
     versions = managed.get("version", [None] * len(numbers))
 
-    for i, (r, values_tuple) in enumerate(zip(numbers, zip(*converted, strict=True) if converted
-                                                 else ((),) * len(numbers), strict=True)):
-        row = RowInput(r, ids[i], versions[i], dict(zip(stored_keys, values_tuple, strict=True)))
-        for key, index in shown:
-            row.computed[key] = lines[i][index]
-        problems = failed.get(i)
-        if problems:
-            row.invalid = True
-            for key, (code, message) in problems.items():
-                row.values.pop(key, None)
-                if key == "id":
-                    row.record_id = None
-                issues.append(CellIssue(spec.name, data.cell(r, key), data.label(key), row.record_id, code, message))
-        cleared = values_tuple.count(None) >= len(editable) and all(values_tuple[n] is None for n in editable)
-        if cleared and row.record_id is None and not row.invalid:
-            continue  # only computed cells filled in: nothing to do
-        row.deleted = cleared and row.record_id is not None and not row.invalid
-        data.rows.append(row)
+    # The rows, built in bulk; then the few that need more are visited one by one.
+    typed = list(zip(*converted, strict=True)) if converted else [()] * len(numbers)
+    rows_in = [RowInput(r, record_id, version, dict(zip(stored_keys, values, strict=True)))
+               for r, record_id, version, values in zip(numbers, ids, versions, typed, strict=True)]
+    for key, index in shown:
+        for row, line in zip(rows_in, lines, strict=True):
+            row.computed[key] = line[index]
+    for i in sorted(failed):
+        row = rows_in[i]
+        row.invalid = True
+        for key, (code, message) in failed[i].items():
+            row.values.pop(key, None)
+            if key == "id":
+                row.record_id = None
+            issues.append(CellIssue(spec.name, data.cell(row.row, key), data.label(key), row.record_id, code, message))
+    # Every editable cell empty: a request to delete the record, or (new row) nothing to do.
+    skipped = set()
+    for i, values in enumerate(typed):
+        if values.count(None) >= len(editable) and all(values[n] is None for n in editable):
+            row = rows_in[i]
+            if row.invalid:
+                continue
+            if row.record_id is None:
+                skipped.add(i)  # only computed cells filled in
+            else:
+                row.deleted = True
+    data.rows = [row for i, row in enumerate(rows_in) if i not in skipped] if skipped else rows_in
     return data
 
 

@@ -269,6 +269,8 @@ def _permission_issues(data, plan: SheetPlan, may_write: bool, writable: set[str
                 CellIssue(name, None, None, gone.record_id, "permission",
                           f"you may not delete {area} records; put record {gone.record_id} back")
                 for gone in plan.deletes]
+    if all(c.key in writable for c in data.columns if not c.computed):
+        return []
     return [CellIssue(name, data.cell(ins.row, key), data.label(key), None, "permission",
                       f"you may not fill in {data.label(key)}")
             for ins in plan.inserts for key, value in ins.values.items()

@@ -255,6 +255,20 @@ def test_entity_declaration_across_a_chunk_boundary_is_found(tmp_path):
     assert refusal(package(tmp_path / "late.xlsx", sheet=sheet)).startswith("contains XML entity")
 
 
+def test_a_worksheet_is_searched_for_declarations_wherever_its_root_does_not_come_first(tmp_path):
+    """Sheets are checked only up to their root element when it comes straight after the XML
+    declaration (as Excel writes them); any other opening gets the full search, so a comment
+    holding something that looks like a start tag cannot hide a DOCTYPE behind it."""
+    body = BILLION_LAUGHS.split("]>", 1)[1]
+    hidden = '<?xml version="1.0"?><!-- <a> --><!DOCTYPE lolz [<!ENTITY lol "lol">]>' + body
+    assert refusal(package(tmp_path / "comment.xlsx", sheet=hidden)).startswith("contains XML entity")
+    after_root = body.replace("<sheetData>", "<sheetData><!-- <!DOCTYPE x> -->")  # no declaration to XML
+    with zipfile.ZipFile(package(tmp_path / "plain.xlsx", sheet='<?xml version="1.0"?>' + after_root)) as zf:
+        info = zf.getinfo("xl/worksheets/sheet1.xml")
+        assert not sheet_scan.has_entity_declarations(zf, info, prolog_only=True)
+        assert sheet_scan.has_entity_declarations(zf, info)
+
+
 def test_zip_bomb_by_compression_ratio(tmp_path):
     path = package(tmp_path / "bomb.xlsx", parts={"xl/media/zeros.xml": b"\0" * (50 << 20)})
     reason = refusal(path)

@@ -814,10 +814,16 @@ def test_a_value_that_cannot_be_stored_leaves_the_file_untouched(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["book.xlsx"]
 
 
-def test_many_ids_written_into_empty_cells_take_the_bulk_path_and_keep_their_style(tmp_path):
+@pytest.mark.parametrize("slice_bytes", [4 << 20, 1000])
+def test_many_ids_written_into_empty_cells_take_the_bulk_path_and_keep_their_style(tmp_path, monkeypatch, slice_bytes):
     """A sync fills the empty ID/Version cells of thousands of new rows: done in one pass
-    (fill_empty_cells), with the same result as the row-by-row path."""
+    (fill_empty_cells), with the same result as the row-by-row path, whether the rows are
+    substituted in one slice or in many."""
     import xlsxwriter
+
+    from engine.office import xlsx_sheet
+
+    monkeypatch.setattr(xlsx_sheet, "_SLICE", slice_bytes)
 
     path = tmp_path / "new-rows.xlsx"
     book = xlsxwriter.Workbook(str(path))
@@ -828,10 +834,12 @@ def test_many_ids_written_into_empty_cells_take_the_bulk_path_and_keep_their_sty
         sheet.write_string(r, 1, f"name {r}")
     book.close()
     cells = {f"A{r}": CellPatch(value=r * 10) for r in range(2, 1502)}
+    cells["A900"] = CellPatch(value="=text, not a formula")
     cells["C5"] = CellPatch(value="a new cell beyond the used range")
     patch_xlsx(path, path, {"People": SheetPatch(cells=cells)})
     rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("People").to_python(skip_empty_area=False)
-    assert [row[0] for row in rows[1:]] == [float(r * 10) for r in range(2, 1502)]
+    assert [row[0] for row in rows[1:]] == [float(r * 10) if r != 900 else "=text, not a formula"
+                                            for r in range(2, 1502)]
     assert rows[4][2] == "a new cell beyond the used range" and rows[1][1] == "name 1"
     styled = openpyxl.load_workbook(path)["People"]["A700"]
     assert styled.number_format == "0" and styled.protection.locked
