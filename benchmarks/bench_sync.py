@@ -8,7 +8,8 @@ For a generated contacts-like workbook (People sheet: 10 columns) on SQLite:
   (c) sync   = `backoffice sync` of a fresh workbook: all inserts, ids written back
   (d) resync = `backoffice sync` of that workbook after 1% of its cells were edited
   (v) validate alone, against calamine read + type checks
-Each stage runs in its own process so peak memory (max RSS) is its own. Targets (issue 3):
+Each stage runs in its own process so peak memory (max RSS) is its own, three times from the
+same files; the fastest run counts (noise on a shared machine only adds time). Targets (issue 3):
 (c) <= 4x (a), (b) >= 4x (c), (d) <= (c), validate <= 2x read+checks, peak (c) < 600 MB.
 Also runs 10,000 rows to show how time grows with rows.
 """
@@ -91,6 +92,7 @@ def stage_read_checks(folder: Path) -> None:
 def stage_floor(folder: Path) -> None:
     source = folder / "fresh.xlsx"
     typed = _typed_rows(source)
+    (folder / "floor.db").unlink(missing_ok=True)  # a fresh database for every run
     con = sqlite3.connect(folder / "floor.db")
     con.execute("CREATE TABLE people (id INTEGER PRIMARY KEY, first TEXT, last TEXT, org INTEGER, job TEXT, "
                 "email TEXT, phone TEXT, country TEXT, tags TEXT, opt_out INTEGER)")
@@ -182,16 +184,32 @@ def run_stage(name: str, folder: Path, rows: int) -> dict:
     return measured
 
 
-def bench(rows: int, naive: bool) -> dict[str, dict]:
+def best_of(repeat: int, name: str, folder: Path, rows: int, state: tuple[str, ...] = ()) -> dict:
+    """The fastest of `repeat` runs (a shared machine's noise only ever adds time), each from
+    the same starting files: `state` names the files a stage changes, restored before each run."""
+    saved = {f: (folder / f).read_bytes() for f in state}
+    runs = []
+    for _ in range(repeat):
+        for f, data in saved.items():
+            (folder / f).write_bytes(data)
+            for suffix in ("-wal", "-shm"):
+                (folder / f"{f}{suffix}").unlink(missing_ok=True)
+        runs.append(run_stage(name, folder, rows))
+    best = min(runs, key=lambda r: r["seconds"])
+    return {**best, "peak_mb": max(r["peak_mb"] for r in runs), "runs": [r["seconds"] for r in runs]}
+
+
+def bench(rows: int, naive: bool, repeat: int) -> dict[str, dict]:
     folder = Path(tempfile.mkdtemp(prefix=f"bench-{rows}-"))
     try:
         run_stage("make", folder, rows)
         shutil.copy(folder / "fresh.xlsx", folder / "synced.xlsx")
         shutil.copy(folder / "fresh.xlsx", folder / "naive.xlsx")
-        results = {name: run_stage(name, folder, rows) for name in ("read_checks", "floor", "validate", "sync")}
+        results = {name: best_of(repeat, name, folder, rows) for name in ("read_checks", "floor", "validate")}
+        results["sync"] = best_of(repeat, "sync", folder, rows, state=("bench.db", "synced.xlsx"))
         run_stage("edit", folder, rows)
-        results["resync"] = run_stage("resync", folder, rows)
-        if naive:
+        results["resync"] = best_of(repeat, "resync", folder, rows, state=("bench.db", "edited.xlsx"))
+        if naive:  # minutes per run: once is enough to show the distance
             results["naive"] = run_stage("naive", folder, rows)
         return results
     finally:
@@ -200,14 +218,17 @@ def bench(rows: int, naive: bool) -> dict[str, dict]:
 
 def report(rows: int, r: dict[str, dict]) -> None:
     t = {k: v["seconds"] for k, v in r.items()}
+    spread = {k: f"   runs {min(v['runs']):.2f}-{max(v['runs']):.2f}" if len(v.get("runs", [])) > 1 else ""
+              for k, v in r.items()}
     print(f"\n{rows:,} rows x 10 columns (SQLite)")
-    print(f"  (a) floor: calamine + checks + executemany + re-zip   {t['floor']:7.2f} s")
+    print(f"  (a) floor: calamine + checks + executemany + re-zip   {t['floor']:7.2f} s{spread['floor']}")
     if "naive" in t:
         print(f"  (b) naive: pandas/openpyxl + to_sql + openpyxl save  {t['naive']:7.2f} s")
-    print(f"  (c) backoffice sync, fresh workbook (all inserts)    {t['sync']:7.2f} s   peak {r['sync']['peak_mb']:.0f} MB")
-    print(f"  (d) backoffice sync after 1% of cells edited         {t['resync']:7.2f} s")
-    print(f"  (v) backoffice validate                              {t['validate']:7.2f} s")
-    print(f"      calamine read + type checks                      {t['read_checks']:7.2f} s")
+    print(f"  (c) backoffice sync, fresh workbook (all inserts)    {t['sync']:7.2f} s{spread['sync']}"
+          f"   peak {r['sync']['peak_mb']:.0f} MB")
+    print(f"  (d) backoffice sync after 1% of cells edited         {t['resync']:7.2f} s{spread['resync']}")
+    print(f"  (v) backoffice validate                              {t['validate']:7.2f} s{spread['validate']}")
+    print(f"      calamine read + type checks                      {t['read_checks']:7.2f} s{spread['read_checks']}")
     print(f"  ratios: (c)/(a) = {t['sync'] / t['floor']:.2f} (target <= 4)", end="")
     if "naive" in t:
         print(f";  (b)/(c) = {t['naive'] / t['sync']:.2f} (target >= 4)", end="")
@@ -233,6 +254,7 @@ def main() -> None:
     parser.add_argument("--stage")
     parser.add_argument("--dir", type=Path)
     parser.add_argument("--quick", action="store_true", help="skip the naive path")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per stage; the fastest counts")
     args = parser.parse_args()
     if args.stage:
         _preload(args.stage)  # imports are start-up cost, not the work measured
@@ -244,10 +266,10 @@ def main() -> None:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": peak}))
         return
-    small = bench(10_000, naive=not args.quick)
+    small = bench(10_000, naive=not args.quick, repeat=args.repeat)
     report(10_000, small)
     if args.rows != 10_000:
-        large = bench(args.rows, naive=not args.quick)
+        large = bench(args.rows, naive=not args.quick, repeat=args.repeat)
         report(args.rows, large)
         growth = large["sync"]["seconds"] / small["sync"]["seconds"]
         print(f"\ngrowth: {args.rows // 10_000}x the rows took {growth:.1f}x the sync time (linear = {args.rows / 10_000:.0f}x)")

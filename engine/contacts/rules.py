@@ -32,8 +32,15 @@ def strip_accents(text: str) -> str:
 _WORD = re.compile(r"[a-z0-9]+")
 
 
+_TIDY = re.compile(r"[a-z0-9]+(?: [a-z0-9]+)*")  # already a key, unless a word is a legal form
+
+
 def name_key(name: str) -> str:
     """Normalised name: no accents, case, punctuation or legal form ('Müller GmbH' -> 'muller')."""
+    if name.isascii():
+        lower = name.lower()
+        if _TIDY.fullmatch(lower) and LEGAL_FORMS.isdisjoint(lower.split(" ")):
+            return lower  # the common case, once per row of a sync
     words = _WORD.findall(name.lower() if name.isascii() else strip_accents(name).casefold())
     kept = [w for w in words if w not in LEGAL_FORMS]
     return " ".join(kept or words)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
@@ -20,11 +21,14 @@ OPT_OUT = Column("opt_out", "No mailings", type="bool", width=11)
 
 def _derive_contact(row: dict[str, Any]) -> dict[str, Any]:
     """The contact as stored: the same normalisation as `prepare_contact` (cells are already
-    trimmed by the reader), plus the duplicate-detection key."""
+    trimmed by the reader)."""
     values = rules.normalise_contact(row)  # a fresh dict from the caller: tidied in place
     values["opt_out"] = bool(values.get("opt_out"))
-    values["name_key"] = rules.name_key(values.get("name") or "")
     return values
+
+
+def _contact_keys(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {"name_key": rules.name_key(values.get("name") or "")}
 
 
 def _derive_address(row: dict[str, Any]) -> dict[str, Any]:
@@ -61,7 +65,7 @@ def contacts_workbook() -> WorkbookSpec:
             EMAIL, PHONE, Column("website", "Website", width=26), COUNTRY, TAGS, OPT_OUT,
             Column("notes", "Notes", width=30),
         ),
-        rule=rules.check_contact, derive=_derive_contact, order_by=("name", "id"),
+        rule=rules.check_contact, derive=_derive_contact, search_keys=_contact_keys, order_by=("name", "id"),
     )
     people = SheetSpec(
         name="People", model=Contact, area="contacts", scope={"kind": "person"},
@@ -74,7 +78,7 @@ def contacts_workbook() -> WorkbookSpec:
             Column("job_title", "Job title", width=22),
             EMAIL, PHONE, COUNTRY, TAGS, OPT_OUT,
         ),
-        rule=rules.check_contact, derive=_derive_contact, computed=_organisation_names,
+        rule=rules.check_contact, derive=_derive_contact, search_keys=_contact_keys, computed=_organisation_names,
         order_by=("last_name", "first_name", "id"),
     )
     addresses = SheetSpec(

@@ -152,18 +152,21 @@ def _cell_ref(piece: bytes, pos: int, prefix: bytes) -> tuple[str, int]:
     return (found.group(1).decode("ascii").upper() if found else ""), start
 
 
-def _scan_piece(piece: bytes, prefix: bytes, base: int, out: list[tuple[int, SpecialCell]]) -> None:
-    """Append the special cells of a run of complete cells (`base` = its offset in the member)."""
+def _scan_piece(piece: bytes, prefix: bytes, base: int, out: list[tuple[int, SpecialCell]], end: int | None = None) -> None:
+    """Append the special cells of the complete cells in `piece[:end]` (`base` = its offset in the member)."""
     error, formula, value, has_formula = _patterns(prefix)
-    if b'"e"' in piece or b"'e'" in piece:
-        for m in error.finditer(piece):
+    end = len(piece) if end is None else end
+    # A lone byte search first: most sheets hold hardly any "e" outside their first lines,
+    # and quotes are everywhere, so looking for '"e"' straight away is the slow way.
+    if piece.find(b"e", 0, end) >= 0 and (piece.find(b'"e"', 0, end) >= 0 or piece.find(b"'e'", 0, end) >= 0):
+        for m in error.finditer(piece, 0, end):
             v = value.search(m.group(2))
             if v:  # an error cell with no value is handled as a formula below (or ignored)
                 ref = _ATTR_R.search(m.group(1))
                 name = ref.group(1).decode("ascii").upper() if ref else ""
                 out.append((base + m.start(), SpecialCell(name, "error", _text(v.group(1)))))
-    if has_formula.search(piece):
-        for m in formula.finditer(piece):
+    if has_formula.search(piece, 0, end):
+        for m in formula.finditer(piece, 0, end):
             ref, start = _cell_ref(piece, m.start(), prefix)
             text = _text(m.group(1) or b"")
             out.append((base + max(start, 0), SpecialCell(ref, "uncalculated", text)))
@@ -208,7 +211,7 @@ def special_cells(zf_or_path: zipfile.ZipFile | str | Path, member: str) -> list
                 searched = 0
             cut = _last_boundary(piece, prefix, searched)
             if cut:
-                _scan_piece(piece[:cut], prefix, offset, found)
+                _scan_piece(piece, prefix, offset, found, end=cut)
                 carry, offset = piece[cut:], offset + cut
             elif len(piece) > _MAX_CARRY:
                 carry, offset = piece[-_KEEP_TAIL:], offset + len(piece) - _KEEP_TAIL

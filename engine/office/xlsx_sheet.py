@@ -325,6 +325,8 @@ def fill_empty_cells(layout: SheetLayout, edits: dict[tuple[int, int], CellEdit]
     if len(plain) < 1000 or layout.xml.find(b"<" + p + b"f", layout.body_start, layout.body_end) >= 0:
         return layout
     empty_cell = re.compile(rb'<' + re.escape(p) + rb'c r="([A-Z]{1,3})([0-9]{1,7})"(?: s="[0-9]+")?\s*/>')
+    if not _mostly_empty(layout, list(plain), empty_cell):
+        return layout  # values into filled cells (a resync's new versions): not for this pass
     columns: dict[bytes, int] = {}
     prefix = layout.prefix
 
@@ -358,3 +360,21 @@ def fill_empty_cells(layout: SheetLayout, edits: dict[tuple[int, int], CellEdit]
         start = cut
     parts.append(xml[end:])
     return SheetLayout.of(b"".join(parts))
+
+
+def _mostly_empty(layout: SheetLayout, keys: list[tuple[int, int]], empty_cell: re.Pattern) -> bool:
+    """Whether most of a sample of the cells to write are empty `<c .../>` elements.
+
+    The fill pass reads the whole sheet; it pays off for the ID and Version cells of new rows,
+    not for new versions written over old ones. Eight cells spread over the edits are looked
+    up in one forward pass (rows come in order), so deciding costs at most one read.
+    """
+    sample = sorted(keys[:: max(1, len(keys) // 8)][:8])
+    xml, at, empty = layout.xml, layout.body_start, 0
+    opening = b"<" + layout.prefix.encode() + b'c r="'
+    for row, column in sample:
+        at = xml.find(opening + cell_ref(row, column).encode() + b'"', at, layout.body_end)
+        if at < 0:
+            break  # not there (a cell to create): the rest would be searched for in vain
+        empty += empty_cell.match(xml, at) is not None
+    return empty * 2 >= len(sample)

@@ -29,25 +29,26 @@ def check_plan(data: SheetInput, plan: SheetPlan, db: DbRows, lookups: Mapping[s
     scope = dict(spec.scope)
 
     # Only columns with something to check are visited, once per row: 100,000 rows add up.
-    checked = [(c, lookups.get(c.references) if c.references else None) for c in present]
-    checked = [(c, valid) for c, valid in checked if c.required or valid is not None]
+    checked = [(c.key, c.label, c.required, lookups.get(c.references) if c.references else None) for c in present]
+    checked = [(key, label, required, valid) for key, label, required, valid in checked
+               if required or valid is not None]
 
     def check_row(row: int, record_id: int | None, full: dict[str, Any], changed: Container[str]) -> dict[str, Any]:
         """Check one row as it would be stored; returns that stored form."""
         stored = derive({**scope, **full})
         reported: set[str] = set()   # one problem per cell is enough
-        for column, valid in checked:
-            if column.key not in changed:
+        for key, label, required, valid in checked:
+            if key not in changed:
                 continue
-            value = full.get(column.key)
+            value = full.get(key)
             if value is None:
-                if column.required:
-                    reported.add(column.key)
-                    problem(row, column.key, record_id, "required", f"{column.label} is required")
-            elif valid is not None and _lookup_key(value) not in valid:
-                reported.add(column.key)
-                problem(row, column.key, record_id, "reference",
-                        f"{value!r} is not a valid {column.label}: pick one from the drop-down")
+                if required:
+                    reported.add(key)
+                    problem(row, key, record_id, "required", f"{label} is required")
+            elif valid is not None and (value.upper() if value.__class__ is str else value) not in valid:
+                reported.add(key)
+                problem(row, key, record_id, "reference",
+                        f"{value!r} is not a valid {label}: pick one from the drop-down")
         if spec.rule is not None:
             for p in spec.rule(stored):
                 if p.field not in reported and (p.field in changed or p.field not in data.positions):
@@ -63,10 +64,6 @@ def check_plan(data: SheetInput, plan: SheetPlan, db: DbRows, lookups: Mapping[s
 
     issues += _check_unique(data, plan, db)
     return issues
-
-
-def _lookup_key(value: Any) -> Any:
-    return value.upper() if isinstance(value, str) else value
 
 
 def _check_unique(data: SheetInput, plan: SheetPlan, db: DbRows) -> list[CellIssue]:

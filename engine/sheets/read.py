@@ -147,15 +147,15 @@ def _read_sheet(spec: SheetSpec, expected: list[str] | None, rows: list[list[Any
     # calamine reads an error cell as "": a row holding only errors must not pass as blank
     rows_with_bad_cells = {int(ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")) for ref in bad_cells}
     width = max(positions.values()) + 1
-    numbers, lines = [], []
-    for r, raw in enumerate(rows[1:], start=2):
-        if raw.count("") == len(raw) and r not in rows_with_bad_cells:
-            continue  # (a row of spaces only is dropped below, once its cells are typed)
-        numbers.append(r)
-        lines.append(raw if len(raw) >= width else raw + [""] * (width - len(raw)))
-    if not numbers:
+    # Blank rows are skipped (a row of spaces only is dropped below, once its cells are typed).
+    kept = [(r, raw) for r, raw in enumerate(rows[1:], start=2)
+            if raw.count("") != len(raw) or r in rows_with_bad_cells]
+    if not kept:
         return data
+    numbers = [r for r, _ in kept]
+    lines = [raw if len(raw) >= width else raw + [""] * (width - len(raw)) for _, raw in kept]
     data.last_row = numbers[-1]
+    cells_of = list(zip(*lines, strict=False))  # column -> its cells (columns past `width` unused)
 
     # Column by column: each column's cells converted in one pass (see convert_column).
     failed: dict[int, dict[str, tuple[str, str]]] = {}   # row index -> key -> (code, message)
@@ -170,8 +170,7 @@ def _read_sheet(spec: SheetSpec, expected: list[str] | None, rows: list[list[Any
     managed = {}
     for key in ("id", "version"):
         if key in positions:
-            cells = [line[positions[key]] for line in lines]
-            managed[key], errors = convert_column(_MANAGED, cells)
+            managed[key], errors = convert_column(_MANAGED, cells_of[positions[key]])
             for i in errors:
                 failed.setdefault(i, {}).setdefault(key, (
                     "read-only", f"{data.label(key)} is managed by Backoffice; undo this change"))
@@ -180,8 +179,7 @@ def _read_sheet(spec: SheetSpec, expected: list[str] | None, rows: list[list[Any
     for column in columns:
         if column.computed:
             continue
-        cells = [line[positions[column.key]] for line in lines]
-        values, errors = convert_column(column, cells, date1904)
+        values, errors = convert_column(column, cells_of[positions[column.key]], date1904)
         converted.append(values)
         for i, exc in errors.items():
             failed.setdefault(i, {}).setdefault(column.key, (exc.code, str(exc)))
@@ -195,8 +193,8 @@ def _read_sheet(spec: SheetSpec, expected: list[str] | None, rows: list[list[Any
     rows_in = [RowInput(r, record_id, version, dict(zip(stored_keys, values, strict=True)))
                for r, record_id, version, values in zip(numbers, ids, versions, typed, strict=True)]
     for key, index in shown:
-        for row, line in zip(rows_in, lines, strict=True):
-            row.computed[key] = line[index]
+        for row, cell in zip(rows_in, cells_of[index], strict=True):
+            row.computed[key] = cell
     for i in sorted(failed):
         row = rows_in[i]
         row.invalid = True

@@ -60,6 +60,9 @@ class SheetSpec:
     # a fresh dict of its own and may change it in place.
     derive: Derive | None = None
     rule: RowRule | None = None        # the module's rules, on the stored row (all problems)
+    # Columns kept only to find records again (duplicate-detection keys): no rule looks at
+    # them, so they are worked out when a row is saved, not for every row a validate checks.
+    search_keys: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
     # Values of computed columns, from the loaded rows (id -> stored values) -> id -> {key: value}
     computed: Callable[[Session, dict[int, dict[str, Any]]], dict[int, dict[str, Any]]] | None = None
     order_by: tuple[str, ...] = ("id",)

@@ -9,7 +9,7 @@ snapshot so that comparisons never depend on float rounding.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -90,7 +90,7 @@ def converter(column: Column, date1904: bool = False) -> Callable[[Any], Any]:
 _SLOW = object()  # a cell the quick column pass left to the full converter
 
 
-def convert_column(column: Column, cells: list[Any], date1904: bool = False) -> tuple[list[Any], dict[int, CellError]]:
+def convert_column(column: Column, cells: Sequence[Any], date1904: bool = False) -> tuple[list[Any], dict[int, CellError]]:
     """A whole column of cells in the column's type, and the problems by position.
 
     The common cells (text that is text, whole numbers, booleans, empty cells) are converted

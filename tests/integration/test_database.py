@@ -243,3 +243,30 @@ def test_the_migrations_build_exactly_the_tables_the_models_declare(db):
     with db.engine.connect() as conn:
         differences = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert differences == []
+
+
+def test_bulk_and_orm_writes_store_time_stamps_and_json_alike(db):
+    """The bulk path (a workbook sync) goes through the same column types as the ORM: the same
+    stored form of a time stamp, and JSON with exact values (money as text, never a float)."""
+    from decimal import Decimal
+
+    from engine.db.audit import AuditContext, write_audit
+    from engine.db.base import utcnow
+
+    actor = actor_with("admin", login="ada")
+    _add(db, actor)
+    with db.unit_of_work(actor) as session:
+        write_audit(session.connection(), AuditContext("ada", "workbook"), [{
+            "table_name": "contacts", "record_id": 1, "action": "update",
+            "changes": {"price": (Decimal("0.10"), Decimal("19.99")), "when": (None, utcnow())}}])
+    with db.engine.connect() as conn:
+        stamps = conn.execute(sa.text("SELECT at FROM audit_log")).scalars().all()  # written in bulk
+        stamps += conn.execute(sa.text("SELECT created_at FROM contacts")).scalars().all()  # by the ORM
+        raw = conn.execute(sa.text("SELECT changes FROM audit_log ORDER BY id DESC")).scalars().first()
+    assert len({type(s) for s in stamps}) == 1
+    if db.engine.dialect.name == "sqlite":  # text: one format for every row, whichever path wrote it
+        assert len({len(s) for s in stamps}) == 1 and not any(s.endswith("+00:00") for s in stamps)
+    with db.reading() as session:
+        entry = session.scalars(sa.select(AuditEntry).order_by(AuditEntry.id.desc())).first()
+    assert entry.changes["price"] == ["0.10", "19.99"] and entry.changes["when"][1].endswith("+00:00")
+    assert "19.99" in (raw if isinstance(raw, str) else str(raw))

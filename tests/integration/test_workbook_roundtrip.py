@@ -93,6 +93,18 @@ def test_new_rows_are_inserted_and_get_their_ids_in_the_workbook(exported, trip,
     assert trip().sync(exported).status == "unchanged"
 
 
+def test_rows_saved_from_a_workbook_get_their_search_keys(exported, trip, people_db):
+    """The duplicate-detection key is worked out when a row is saved (not while checking):
+    new rows and renamed records both get it."""
+    row = find_row(exported, "Organisations", "Name", "Bolt GmbH")
+    edit_by_label(exported, "Organisations", row, {"Name": "Blitz & Donner GmbH"})
+    new_row = len(read_sheet(exported, "People")) + 1
+    edit_by_label(exported, "People", new_row, {"First name": "Zoë", "Last name": "Ångström", "Country": "SE"})
+    assert trip().sync(exported).status == "applied"
+    assert contact_named(people_db, "Blitz & Donner GmbH").name_key == "blitz donner"
+    assert contact_named(people_db, "Zoë Ångström").name_key == "zoe angstrom"
+
+
 def test_a_database_change_is_kept_and_shown_after_sync(exported, trip, people_db, actor_for):
     bolt = contact_named(people_db, "Bolt GmbH")
     with people_db.unit_of_work(actor_for("ada")) as session:

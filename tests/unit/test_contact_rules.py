@@ -1,3 +1,8 @@
+import re
+
+from hypothesis import given
+from hypothesis import strategies as st
+
 from engine.contacts import rules
 
 
@@ -35,3 +40,11 @@ def test_a_person_needs_a_last_name_and_cannot_be_an_organisations_member_if_org
 def test_country_codes_are_iso_alpha2():
     assert rules.is_country("DE") and not rules.is_country("XX") and not rules.is_country("DEU")
     assert "GB" in rules.country_codes()
+
+
+@given(st.lists(st.sampled_from(list("abcAB z09,.-&ü") + ["ltd", " gmbh", "The ", "  "]), max_size=12).map("".join))
+def test_name_key_shortcut_for_tidy_names_agrees_with_the_full_rule(name):
+    """name_key returns a tidy lower-case ASCII name as it is; the full rule must agree."""
+    words = re.findall(r"[a-z0-9]+", rules.strip_accents(name).casefold())
+    kept = [w for w in words if w not in rules.LEGAL_FORMS]
+    assert rules.name_key(name) == " ".join(kept or words)

@@ -843,3 +843,7 @@ def test_many_ids_written_into_empty_cells_take_the_bulk_path_and_keep_their_sty
     assert rows[4][2] == "a new cell beyond the used range" and rows[1][1] == "name 1"
     styled = openpyxl.load_workbook(path)["People"]["A700"]
     assert styled.number_format == "0" and styled.protection.locked
+    # A resync then writes new values over those (now filled) cells: the rows are rewritten.
+    patch_xlsx(path, path, {"People": SheetPatch(cells={f"A{r}": CellPatch(value=r + 1) for r in range(2, 1502)})})
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("People").to_python(skip_empty_area=False)
+    assert [row[0] for row in rows[1:]] == [float(r + 1) for r in range(2, 1502)]
