@@ -4,6 +4,16 @@ from engine.contacts.models import Address, Contact
 from engine.db.audit import AuditEntry
 from engine.db.base import Base
 from engine.db.installation import Installation
+from engine.inventory.models import (
+           CostLayer,
+           Item,
+           ItemCost,
+           Location,
+           Lot,
+           StockBalance,
+           StockMovement,
+)
 from engine.security.models import User
 
-__all__ = ["Address", "AuditEntry", "Base", "Contact", "Installation", "User"]
+__all__ = ["Address", "AuditEntry", "Base", "Contact", "CostLayer", "Installation", "Item", "ItemCost",
+           "Location", "Lot", "StockBalance", "StockMovement", "User"]

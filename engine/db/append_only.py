@@ -1,41 +1,55 @@
-"""Database triggers that make `audit_log` append-only, for SQLite and PostgreSQL.
+"""Database triggers that make a table append-only, for SQLite and PostgreSQL.
 
-Used by migrations. With these in place an UPDATE, DELETE (or, on PostgreSQL, TRUNCATE) of
-audit rows fails inside the database, whoever sends it.
+Used by migrations, for the audit log and the stock movement ledger. With these in place an
+UPDATE, DELETE (or, on PostgreSQL, TRUNCATE) of their rows fails inside the database,
+whoever sends it: history is corrected by new rows, never rewritten.
 """
 
 from alembic import op
 
-MESSAGE = "audit_log is append-only: audit rows cannot be changed or deleted"
-
-_SQLITE = [
-    f"""CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
-        BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END""",
-    f"""CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
-        BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END""",
-]
-
-_POSTGRES = [
-    f"""CREATE FUNCTION audit_log_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN RAISE EXCEPTION '{MESSAGE}' USING ERRCODE = 'insufficient_privilege'; END $$""",
-    """CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
-        FOR EACH ROW EXECUTE FUNCTION audit_log_refuse_change()""",
-    """CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
-        FOR EACH STATEMENT EXECUTE FUNCTION audit_log_refuse_change()""",
-]
+AUDIT_MESSAGE = "audit_log is append-only: audit rows cannot be changed or deleted"
 
 
-def protect_audit_log() -> None:
+def _sqlite(table: str, message: str) -> list[str]:
+    return [
+        f"""CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table}
+        BEGIN SELECT RAISE(ABORT, '{message}'); END""",
+        f"""CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table}
+        BEGIN SELECT RAISE(ABORT, '{message}'); END""",
+    ]
+
+
+def _postgres(table: str, message: str) -> list[str]:
+    return [
+        f"""CREATE FUNCTION {table}_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION '{message}' USING ERRCODE = 'insufficient_privilege'; END $$""",
+        f"""CREATE TRIGGER {table}_no_change BEFORE UPDATE OR DELETE ON {table}
+        FOR EACH ROW EXECUTE FUNCTION {table}_refuse_change()""",
+        f"""CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
+        FOR EACH STATEMENT EXECUTE FUNCTION {table}_refuse_change()""",
+    ]
+
+
+def make_append_only(table: str, message: str) -> None:
+    """(Migration step.) `table` and `message` are fixed texts of the migration, never input."""
     dialect = op.get_bind().dialect.name
-    for statement in _POSTGRES if dialect == "postgresql" else _SQLITE:
+    for statement in _postgres(table, message) if dialect == "postgresql" else _sqlite(table, message):
         op.execute(statement)
 
 
-def unprotect_audit_log() -> None:
+def allow_changes(table: str) -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP TRIGGER audit_log_no_truncate ON audit_log")
-        op.execute("DROP TRIGGER audit_log_no_change ON audit_log")
-        op.execute("DROP FUNCTION audit_log_refuse_change()")
+        op.execute(f"DROP TRIGGER {table}_no_truncate ON {table}")
+        op.execute(f"DROP TRIGGER {table}_no_change ON {table}")
+        op.execute(f"DROP FUNCTION {table}_refuse_change()")
     else:
-        op.execute("DROP TRIGGER audit_log_no_update")
-        op.execute("DROP TRIGGER audit_log_no_delete")
+        op.execute(f"DROP TRIGGER {table}_no_update")
+        op.execute(f"DROP TRIGGER {table}_no_delete")
+
+
+def protect_audit_log() -> None:
+    make_append_only("audit_log", AUDIT_MESSAGE)
+
+
+def unprotect_audit_log() -> None:
+    allow_changes("audit_log")

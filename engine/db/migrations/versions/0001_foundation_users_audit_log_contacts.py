@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import engine.db.base
-from engine.db.audit_triggers import protect_audit_log, unprotect_audit_log
+from engine.db.append_only import protect_audit_log, unprotect_audit_log
 
 revision = '0001'
 down_revision = None

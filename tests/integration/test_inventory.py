@@ -1,0 +1,179 @@
+"""Stock postings on a real SQLite file and a real PostgreSQL: balances, costing, lots,
+reversals, stock takes, the queries, and two writers racing for the last units."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+from decimal import Decimal as D
+
+import pytest
+import sqlalchemy as sa
+
+from engine.errors import ValidationFailed
+from engine.inventory import queries
+from engine.inventory.models import Item, Location, Lot, StockMovement
+from engine.inventory.services import (
+    Count,
+    Movement,
+    post_movement,
+    post_stock_take,
+    reverse_movement,
+)
+from tests.conftest import actor_with
+
+CLERK = actor_with("warehouse", login="wes")
+
+
+@pytest.fixture
+def stock_db(db):
+    """Two warehouses (one with a bin), a FIFO item, an average item, a lot-tracked item."""
+    with db.unit_of_work(CLERK) as session:
+        main = Location(code="MAIN", name="Main warehouse", kind="warehouse")
+        east = Location(code="EAST", name="East warehouse", kind="warehouse")
+        session.add_all([main, east])
+        session.flush()
+        session.add(Location(code="MAIN-A1", name="Bin A1", kind="bin", warehouse_id=main.id))
+        session.add_all([
+            Item(sku="CAP-1", name="Astro condenser", valuation="fifo", reorder_point=D(60), reorder_quantity=D(200)),
+            Item(sku="BOLT-8", name="Bolt M8", valuation="average"),
+            Item(sku="GLUE", name="Epoxy glue", valuation="fifo", lot_tracked=True),
+        ])
+    return db
+
+
+def ids(session, sku, *codes):
+    item = session.scalars(sa.select(Item).where(Item.sku == sku)).one()
+    return item.id, *(session.scalars(sa.select(Location.id).where(Location.code == c)).one() for c in codes)
+
+
+def post(db, kind, reason, sku, quantity, on, frm=None, to=None, **extra):
+    with db.unit_of_work(CLERK) as session:
+        item, *places = ids(session, sku, *(c for c in (frm, to) if c))
+        places = iter(places)
+        request = Movement(kind, reason, item, D(quantity), on, from_location_id=next(places) if frm else None,
+                           to_location_id=next(places) if to else None, **extra)
+        return post_movement(session, CLERK, request).id
+
+
+def houston_electronics(db, sku):
+    """The textbook's purchases and sale (see tests/unit/test_valuation.py)."""
+    post(db, "receipt", "received", sku, 100, date(2026, 1, 1), to="MAIN", unit_cost=D(10))
+    post(db, "receipt", "received", sku, 200, date(2026, 4, 15), to="MAIN", unit_cost=D(11))
+    post(db, "receipt", "received", sku, 300, date(2026, 8, 24), to="MAIN", unit_cost=D(12))
+    post(db, "issue", "sold", sku, 550, date(2026, 9, 10), frm="MAIN")
+    post(db, "receipt", "received", sku, 400, date(2026, 11, 27), to="MAIN", unit_cost=D(13))
+
+
+def value_of(db, sku, as_of):
+    with db.reading() as session:
+        return next((v for v in queries.stock_value(session, as_of) if v.sku == sku), None)
+
+
+def test_fifo_and_moving_average_postings_equal_the_textbook(stock_db):
+    houston_electronics(stock_db, "CAP-1")
+    houston_electronics(stock_db, "BOLT-8")
+    fifo, average = value_of(stock_db, "CAP-1", date(2026, 12, 31)), value_of(stock_db, "BOLT-8", date(2026, 12, 31))
+    assert (fifo.quantity, fifo.value) == (D(450), D(5800))
+    assert average.quantity == D(450) and average.value.quantize(D(1)) == D(5767)
+    with stock_db.reading() as session:
+        sale = session.scalars(sa.select(StockMovement).where(StockMovement.kind == "issue")
+                               .order_by(StockMovement.id)).all()
+    assert [m.value for m in sale] == [D(-6200), D("-6233.3333")]
+    # value as of any date: before the sale, after it
+    assert value_of(stock_db, "CAP-1", date(2026, 9, 9)).value == D(6800)
+    assert value_of(stock_db, "CAP-1", date(2026, 9, 10)).value == D(600)
+
+
+def test_stock_never_goes_below_zero_and_the_refusal_says_what_is_there(stock_db):
+    post(stock_db, "receipt", "received", "BOLT-8", 5, date(2026, 3, 1), to="MAIN", unit_cost=D("0.25"))
+    with pytest.raises(ValidationFailed) as refused:
+        post(stock_db, "issue", "issued", "BOLT-8", 6, date(2026, 3, 2), frm="MAIN")
+    assert "not enough BOLT-8 at MAIN: 5 on hand, 6 wanted" in str(refused.value)
+    with pytest.raises(ValidationFailed):
+        post(stock_db, "transfer", "moved", "BOLT-8", 1, date(2026, 3, 2), frm="EAST", to="MAIN")
+    with stock_db.reading() as session:
+        [held] = queries.on_hand(session, sku="BOLT-8")
+        assert (held.location, held.quantity) == ("MAIN", D(5))
+        assert session.scalar(sa.select(sa.func.count()).select_from(StockMovement)) == 1
+
+
+def test_transfers_move_stock_between_places_and_keep_its_value(stock_db):
+    post(stock_db, "receipt", "received", "CAP-1", 10, date(2026, 3, 1), to="MAIN", unit_cost=D(10))
+    post(stock_db, "transfer", "moved", "CAP-1", 4, date(2026, 3, 2), frm="MAIN", to="MAIN-A1")
+    with stock_db.reading() as session:
+        assert [(h.location, h.quantity) for h in queries.on_hand(session, sku="CAP-1")] == [
+            ("MAIN", D(6)), ("MAIN-A1", D(4))]
+        assert [h.location for h in queries.on_hand(session, location="MAIN")] == ["MAIN", "MAIN-A1"]
+    assert value_of(stock_db, "CAP-1", date(2026, 3, 2)).value == D(100)
+
+
+def test_a_lot_that_is_not_available_cannot_be_issued(stock_db):
+    with stock_db.unit_of_work(CLERK) as session:
+        glue, = ids(session, "GLUE")
+        session.add(Lot(item_id=glue, lot_number="L1", status="quarantined"))
+    with stock_db.reading() as session:
+        lot = session.scalars(sa.select(Lot.id)).one()
+    post(stock_db, "receipt", "received", "GLUE", 3, date(2026, 3, 1), to="MAIN", unit_cost=D(4), lot_id=lot)
+    with pytest.raises(ValidationFailed, match="lot L1 of GLUE is quarantined"):
+        post(stock_db, "issue", "issued", "GLUE", 1, date(2026, 3, 2), frm="MAIN", lot_id=lot)
+    with pytest.raises(ValidationFailed, match="tracked by lot"):
+        post(stock_db, "receipt", "received", "GLUE", 3, date(2026, 3, 1), to="MAIN", unit_cost=D(4))
+
+
+def test_posted_movements_cannot_be_changed_and_a_reversal_undoes_one(stock_db):
+    received = post(stock_db, "receipt", "received", "CAP-1", 10, date(2026, 3, 1), to="MAIN", unit_cost=D(10))
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"):
+        with stock_db.engine.begin() as conn:
+            conn.execute(sa.text("UPDATE stock_movements SET quantity = 1"))
+    with stock_db.unit_of_work(CLERK) as session:
+        reverse_movement(session, CLERK, received, date(2026, 3, 3))
+    with stock_db.reading() as session:
+        assert queries.on_hand(session, sku="CAP-1") == []
+    assert value_of(stock_db, "CAP-1", date(2026, 3, 3)) is None
+
+
+def test_a_stock_take_posts_counted_adjustments_for_the_differences(stock_db):
+    post(stock_db, "receipt", "received", "BOLT-8", 10, date(2026, 3, 1), to="MAIN", unit_cost=D(2))
+    post(stock_db, "receipt", "received", "CAP-1", 5, date(2026, 3, 1), to="MAIN", unit_cost=D(10))
+    with stock_db.unit_of_work(CLERK) as session:
+        bolt, main = ids(session, "BOLT-8", "MAIN")
+        cap, = ids(session, "CAP-1")
+        posted = post_stock_take(session, CLERK, [Count(bolt, main, D(7)), Count(cap, main, D(5))], date(2026, 3, 31))
+        assert [(m.reason, m.quantity, m.value) for m in posted] == [("counted", D(-3), D(-6))]
+
+
+def test_the_reorder_list_names_items_at_or_below_their_point(stock_db):
+    post(stock_db, "receipt", "received", "CAP-1", 60, date(2026, 3, 1), to="MAIN", unit_cost=D(10))
+    with stock_db.reading() as session:
+        [row] = queries.reorder_list(session)
+    assert (row.sku, row.on_hand, row.suggested) == ("CAP-1", D(60), D(200))
+    post(stock_db, "receipt", "received", "CAP-1", 1, date(2026, 3, 2), to="MAIN", unit_cost=D(10))
+    with stock_db.reading() as session:
+        assert queries.reorder_list(session) == []
+
+
+def test_two_writers_issuing_the_last_units_at_once_one_wins(stock_db):
+    """Two real connections, each in its own transaction, both wanting the last 5 units: the
+    database's locks let exactly one through, and stock never goes below zero."""
+    post(stock_db, "receipt", "received", "BOLT-8", 5, date(2026, 3, 1), to="MAIN", unit_cost=D(1))
+    barrier, outcomes = threading.Barrier(2), []
+
+    def issue():
+        barrier.wait()
+        try:
+            post(stock_db, "issue", "issued", "BOLT-8", 5, date(2026, 3, 2), frm="MAIN")
+            outcomes.append("posted")
+        except ValidationFailed as refused:
+            outcomes.append(str(refused))
+
+    workers = [threading.Thread(target=issue) for _ in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(30)
+    assert sorted(outcomes)[0] == "not enough BOLT-8 at MAIN: 0 on hand, 5 wanted; stock never goes below zero"
+    assert sorted(outcomes)[1] == "posted"
+    with stock_db.reading() as session:
+        assert queries.on_hand(session, sku="BOLT-8") == []
+        assert session.scalar(sa.select(sa.func.count()).where(StockMovement.kind == "issue")) == 1
