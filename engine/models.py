@@ -5,15 +5,16 @@ from engine.db.audit import AuditEntry
 from engine.db.base import Base
 from engine.db.installation import Installation
 from engine.inventory.models import (
-           CostLayer,
-           Item,
-           ItemCost,
-           Location,
-           Lot,
-           StockBalance,
-           StockMovement,
+    CostLayer,
+    Item,
+    ItemCost,
+    Location,
+    Lot,
+    StockBalance,
+    StockCount,
+    StockMovement,
 )
 from engine.security.models import User
 
 __all__ = ["Address", "AuditEntry", "Base", "Contact", "CostLayer", "Installation", "Item", "ItemCost",
-           "Location", "Lot", "StockBalance", "StockMovement", "User"]
+           "Location", "Lot", "StockBalance", "StockCount", "StockMovement", "User"]

@@ -49,6 +49,8 @@ class AuditContext:
     workbook_id: str | None = None
     # (table, record id) -> (sheet, row) for changes that came from a workbook row
     origins: dict[tuple[str, int], tuple[str, int]] = field(default_factory=dict)
+    # (sheet, row) of the workbook row a service is posting right now (new records' origin)
+    posting_row: tuple[str, int] | None = None
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:
@@ -103,7 +105,7 @@ def _after_flush(session: Session, _flush_context) -> None:
             if action == "update" and not changes:
                 continue
             table = obj.__tablename__  # type: ignore[attr-defined]
-            sheet, row = context.origins.get((table, obj.id), (None, None))
+            sheet, row = context.origins.get((table, obj.id)) or context.posting_row or (None, None)
             rows.append(
                 {"table_name": table, "record_id": obj.id, "action": action,
                  "changes": changes, "sheet": sheet, "row_number": row}

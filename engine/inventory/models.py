@@ -162,3 +162,19 @@ class CostLayer(Base):
     received_on: Mapped[date] = mapped_column(Date, nullable=False)
     remaining: Mapped[Decimal] = mapped_column(Exact(QUANTITY), nullable=False)
     unit_cost: Mapped[Decimal] = mapped_column(Exact(MONEY), nullable=False)
+
+
+class StockCount(Record, Base):
+    """One line of a stock take as counted, with what the system held at that moment and the
+    `counted` adjustment it posted (none when the count agreed)."""
+
+    __tablename__ = "stock_counts"
+    __table_args__ = (CheckConstraint("counted >= 0", name="not_negative"),)
+
+    counted_on: Mapped[date] = mapped_column(Date, nullable=False)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="RESTRICT"), nullable=False, index=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id", ondelete="RESTRICT"), nullable=False)
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("lots.id", ondelete="RESTRICT"))
+    system_quantity: Mapped[Decimal] = mapped_column(Exact(QUANTITY), nullable=False)
+    counted: Mapped[Decimal] = mapped_column(Exact(QUANTITY), nullable=False)
+    movement_id: Mapped[int | None] = mapped_column(ForeignKey("stock_movements.id", ondelete="RESTRICT"))

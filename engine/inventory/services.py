@@ -36,6 +36,7 @@ from engine.inventory.models import (
     Location,
     Lot,
     StockBalance,
+    StockCount,
     StockMovement,
 )
 from engine.security.roles import Actor
@@ -299,25 +300,34 @@ class Count:
     lot_id: int | None = None
 
 
-def post_stock_take(session: Session, actor: Actor, counts: list[Count], moved_on: date,
-                    reference: str = "stock take") -> list[StockMovement]:
-    """A `counted` adjustment for every line whose count differs from the system quantity."""
+def post_stock_take(session: Session, actor: Actor, counts: list[Count], counted_on: date,
+                    reference: str = "stock take") -> list[StockCount]:
+    """Record every counted line, and post a `counted` adjustment where the count differs
+    from the system quantity. The system quantity is read under the item's lock, so a
+    movement posted meanwhile by someone else is never counted twice."""
     actor.require("write", AREA)
-    negative = [c for c in counts if c.counted < 0]
-    if negative:
-        raise ValidationFailed([f"a count cannot be below zero (item id {c.item_id})" for c in negative])
-    posted = []
+    problems = [f"a count cannot be below zero (item id {c.item_id})" for c in counts if c.counted < 0]
+    if problems:
+        raise ValidationFailed(problems)
+    recorded = []
     for count in sorted(counts, key=lambda c: (c.item_id, c.location_id, c.lot_id or 0)):
-        system = system_quantity(session, count.item_id, count.location_id, count.lot_id)
+        _lock(session, ItemCost, {"item_id": count.item_id}, select(ItemCost).where(ItemCost.item_id == count.item_id))
+        system = _balance(session, count.item_id, count.location_id, count.lot_id or 0).quantity
         difference = count.counted - system
-        if difference == 0:
-            continue
-        posted.append(post_movement(session, actor, Movement(
-            "adjustment", "counted", count.item_id, difference, moved_on,
-            from_location_id=count.location_id if difference < 0 else None,
-            to_location_id=count.location_id if difference > 0 else None,
-            lot_id=count.lot_id, reference=reference)))
-    return posted
+        movement = None
+        if difference != 0:
+            movement = post_movement(session, actor, Movement(
+                "adjustment", "counted", count.item_id, difference, counted_on,
+                from_location_id=count.location_id if difference < 0 else None,
+                to_location_id=count.location_id if difference > 0 else None,
+                lot_id=count.lot_id, reference=reference))
+        line = StockCount(counted_on=counted_on, item_id=count.item_id, location_id=count.location_id,
+                          lot_id=count.lot_id, system_quantity=system, counted=count.counted,
+                          movement_id=movement.id if movement else None, updated_by=actor.login)
+        session.add(line)
+        session.flush()
+        recorded.append(line)
+    return recorded
 
 
 def system_quantity(session: Session, item_id: int, location_id: int, lot_id: int | None = None) -> Decimal:

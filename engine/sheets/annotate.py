@@ -56,7 +56,7 @@ def annotate(book: WorkbookInput, issues: list[CellIssue], dst: Path | None = No
 
 
 def _write(book: WorkbookInput, patches: dict[str, SheetPatch], issues: list[CellIssue],
-           meta: WorkbookMeta, dst: Path | None) -> None:
+           meta: WorkbookMeta, dst: Path | None, reports: dict[str, OwnedSheet] | None = None) -> None:
     # Marks on sheets we do not patch this time are carried over untouched.
     patches = {name: p for name, p in patches.items() if name in book.package.sheet_names}
 
@@ -64,7 +64,7 @@ def _write(book: WorkbookInput, patches: dict[str, SheetPatch], issues: list[Cel
         meta.marks = result.marks
         return {META_SHEET: OwnedSheet(rows=meta.to_rows(), state="veryHidden")}
 
-    patch_xlsx(book.path, dst or book.path, patches, owned={ISSUES_SHEET: issues_sheet(issues)},
+    patch_xlsx(book.path, dst or book.path, patches, owned={**(reports or {}), ISSUES_SHEET: issues_sheet(issues)},
                previous_marks=meta.marks, owned_after=meta_sheet)
 
 
@@ -180,7 +180,9 @@ def refresh_sheet(
 
 
 def write_refresh(book: WorkbookInput, sheets: dict[str, RefreshedSheet], meta: WorkbookMeta,
-                  dst: Path, issues: list[CellIssue] | None = None) -> None:
+                  dst: Path, issues: list[CellIssue] | None = None,
+                  reports: dict[str, OwnedSheet] | None = None) -> None:
+    """Write the refreshed sheets, a new base, and the read-only report sheets rewritten."""
     meta.base = {name: s.base for name, s in sheets.items()}
     meta.refreshed_at = datetime.now(UTC).isoformat()
-    _write(book, {name: s.patch for name, s in sheets.items()}, issues or [], meta, dst)
+    _write(book, {name: s.patch for name, s in sheets.items()}, issues or [], meta, dst, reports or {})

@@ -22,7 +22,7 @@ from engine.db.base import COMMON_COLUMNS, utcnow
 from engine.db.bulk import insert_many
 from engine.sheets.issues import CellIssue
 from engine.sheets.merge import SheetPlan
-from engine.sheets.spec import SheetSpec
+from engine.sheets.spec import RowRefused, SheetSpec
 
 CHUNK = 5000  # rows per INSERT batch
 
@@ -182,4 +182,23 @@ def apply_plan(
         audit.append({"table_name": table.name, "record_id": gone.record_id, "action": "delete", "sheet": spec.name,
                       "changes": {k: (before.get(k), None) for k in stored if before.get(k) is not None}})
     write_audit(connection, context, audit)
+    return applied
+
+
+def post_plan(session, actor, spec: SheetSpec, plan: SheetPlan, context: AuditContext,
+              cell_of: Callable[[int, str | None], str | None]) -> Applied:
+    """The new rows of a posting sheet (see SheetSpec.post), through the module's service,
+    one by one in sheet order; a refused row becomes a problem at its cell."""
+    derive = spec.derive or (lambda row: row)
+    applied = Applied()
+    try:
+        for ins in plan.inserts:
+            values = ins.stored if ins.stored is not None else derive({**spec.scope, **ins.values})
+            context.posting_row = (spec.name, ins.row)  # the audit row names its workbook row
+            applied.inserted_ids[ins.row] = spec.post(session, actor, ins.row, values)
+    except RowRefused as refused:
+        raise ApplyConflict([CellIssue(spec.name, cell_of(refused.row, refused.key), None, None, "refused",
+                                       refused.message)]) from refused
+    finally:
+        context.posting_row = None
     return applied

@@ -29,6 +29,15 @@ NUMBER_FORMATS = {"integer": "0", "decimal": "General", "money": "#,##0.00", "da
 
 
 @dataclass
+class ReportData:
+    """A read-only sheet to write: its name, (label, width) columns and rows of values."""
+
+    name: str
+    columns: Sequence[tuple[str, float]]
+    rows: list[list[Any]]
+
+
+@dataclass
 class SheetData:
     """What to write into one sheet: its spec, the visible columns and the records."""
 
@@ -45,6 +54,7 @@ def write_workbook(
     lookups: dict[str, list[Any]],
     spare_rows: int = SPARE_ROWS,
     created: datetime | None = None,
+    reports: Sequence[ReportData] = (),
 ) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     book = xlsxwriter.Workbook(str(path), {
@@ -60,6 +70,8 @@ def write_workbook(
         meta.base[sheet.spec.name] = _write_sheet(book, styles, sheet, list_ranges, spare_rows)
         if n == 0:
             book.worksheets()[0].activate()
+    for report in reports:
+        _write_report(book, styles, report)
     _write_lists(book, lookups)
     meta_sheet = book.add_worksheet(META_SHEET)
     for r, row in enumerate(meta.to_rows()):
@@ -76,6 +88,7 @@ class _Styles:
 
     def __init__(self, book: xlsxwriter.Workbook):
         self.locked = book.add_format({"locked": True, "font_color": "#595959", "num_format": "0"})
+        self.header = book.add_format({"bold": True})
         self.editable = {
             kind: book.add_format({"locked": False, "num_format": NUMBER_FORMATS.get(kind, "@" if kind == "text" else "General")})
             for kind in TYPES
@@ -118,7 +131,7 @@ def _write_sheet(book, styles: _Styles, data: SheetData, list_ranges: dict[str, 
     last_row = max(len(data.records) + len(data.new_rows) + spare_rows, 1)  # a Table needs a data row
     headers = [ID, VERSION, *(c.label for c in columns)]
     sheet.add_table(0, 0, last_row, len(headers) - 1, {
-        "name": spec.name, "style": "Table Style Light 9",
+        "name": spec.name.replace(" ", "_"), "style": "Table Style Light 9",  # no spaces in Table names
         "columns": [{"header": h} for h in headers],
     })
     sheet.set_column(0, 1, 9, styles.locked)
@@ -145,6 +158,19 @@ def _write_sheet(book, styles: _Styles, data: SheetData, list_ranges: dict[str, 
         "autofilter": True, "insert_rows": True,
     })
     return base
+
+
+def _write_report(book, styles: _Styles, report: ReportData) -> None:
+    """A read-only sheet: bold header, frozen, protected (rewritten on every sync and refresh)."""
+    sheet = book.add_worksheet(report.name)
+    for c, (label, width) in enumerate(report.columns):
+        sheet.set_column(c, c, width)
+        sheet.write_string(0, c, label, styles.header)
+    for r, row in enumerate(report.rows, start=1):
+        for c, value in enumerate(row):
+            _write_value(sheet, r, c, value, None)
+    sheet.freeze_panes(1, 0)
+    sheet.protect("", {"format_columns": True, "sort": True, "autofilter": True})
 
 
 def _add_validation(sheet: Worksheet, c: int, column: Column, last_row: int, list_ranges: dict[str, str]) -> None:

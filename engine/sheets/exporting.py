@@ -10,7 +10,7 @@ from engine.db.installation import installation_id
 from engine.db.session import Database
 from engine.security.roles import Actor
 from engine.sheets.apply import load_rows
-from engine.sheets.export import SheetData, write_workbook
+from engine.sheets.export import ReportData, SheetData, write_workbook
 from engine.sheets.meta import WorkbookMeta
 from engine.sheets.spec import WorkbookSpec, modules, workbook_spec
 
@@ -28,10 +28,12 @@ def new_workbook(db: Database, actor: Actor, module: str, out: Path) -> dict[str
             rows = load_rows(connection, sheet)
             computed = sheet.computed(session, {k: v for k, (_ver, v) in rows.items()}) if sheet.computed else {}
             records = [(rid, version, {**values, **computed.get(rid, {})}) for rid, (version, values) in rows.items()]
-            sheets.append(SheetData(sheet, columns, records))
+            offered = sheet.prefill(session) if sheet.prefill else []
+            sheets.append(SheetData(sheet, columns, records, new_rows=offered))
         lookups = {name: fn(session) for name, fn in spec.lookups.items()}
         meta = _meta(spec, installation_id(session), actor)
-    write_workbook(out, meta, sheets, lookups)
+        reports = [ReportData(r.name, r.columns, r.rows(session)) for r in spec.reports if actor.may("read", r.area)]
+    write_workbook(out, meta, sheets, lookups, reports=reports)
     return {s.spec.name: len(s.records) for s in sheets}
 
 
@@ -52,7 +54,8 @@ def write_layout(module: str, folder: Path) -> Path:
     spec = workbook_spec(module)
     path = folder / f"{module}.xlsx"
     sheets = [SheetData(s, s.columns, []) for s in spec.sheets]
-    write_workbook(path, _meta(spec, None, None), sheets, lookups={}, created=LAYOUT_DATE)
+    reports = [ReportData(r.name, r.columns, []) for r in spec.reports]
+    write_workbook(path, _meta(spec, None, None), sheets, lookups={}, created=LAYOUT_DATE, reports=reports)
     return path
 
 

@@ -77,6 +77,8 @@ def merge_sheet(
 
     for row in data.rows:
         if row.record_id is None:
+            if spec.new_rows_need and row.values.get(spec.new_rows_need) is None and not row.invalid:
+                continue  # offered for filling in (a count line), not filled in yet
             if not spec.can_insert:
                 issue(row.row, None, None, "insert", "new rows cannot be added to this sheet")
             else:
@@ -98,6 +100,11 @@ def merge_sheet(
         values = row.values
         edited = {key: values[key] for key, n in compared
                   if key in values and canonical(values[key]) != base_values[n]}
+        if edited and not spec.can_update:
+            for key in edited:
+                issue(row.row, key, rid, "posted", f"{data.label(key)} of a posted row cannot be changed; "
+                      "undo this change, and add a new row that corrects it")
+            continue
         if rid not in db:
             if edited or row.deleted:
                 issue(row.row, next(iter(edited), None), rid, "deleted",

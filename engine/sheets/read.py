@@ -94,7 +94,7 @@ def _read(path: Path, book, package: PackageInfo, spec_for, limits: WorkbookLimi
                                   f"get a new one with `backoffice workbook new {meta.module}` and copy your edits into it")
     issues: list[CellIssue] = []
     sheets: dict[str, SheetInput] = {}
-    ours = {s.name for s in spec.sheets} | {META_SHEET, LISTS_SHEET, ISSUES_SHEET}
+    ours = {s.name for s in spec.sheets} | {r.name for r in spec.reports} | {META_SHEET, LISTS_SHEET, ISSUES_SHEET}
     unknown = [n for n in package.sheet_names if n not in ours]
     for sheet_spec in spec.sheets:
         base = meta.base.get(sheet_spec.name)

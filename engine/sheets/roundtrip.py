@@ -28,9 +28,10 @@ from engine.config import Settings
 from engine.db.installation import installation_id
 from engine.db.session import Database
 from engine.errors import UnusableInput
+from engine.office.xlsx_owned import OwnedSheet
 from engine.security.roles import Actor
 from engine.sheets import annotate
-from engine.sheets.apply import Applied, ApplyConflict, apply_plan, load_rows
+from engine.sheets.apply import Applied, ApplyConflict, apply_plan, load_rows, post_plan
 from engine.sheets.checks import check_plan
 from engine.sheets.issues import CellIssue
 from engine.sheets.merge import SheetPlan, merge_sheet
@@ -132,7 +133,7 @@ class RoundTrip:
             plans, issues, db_rows = self._plan(session, book, spec)
             if not issues:
                 try:
-                    applied = self._apply(session, spec, plans, db_rows)
+                    applied = self._apply(session, book, spec, plans, db_rows)
                 except ApplyConflict as conflict:
                     # Someone saved between our read and our write. Merge again against what
                     # they saved, so the conflict is shown at its cell with both values.
@@ -207,14 +208,19 @@ class RoundTrip:
             self.progress(f"checked {name}", len(data.rows))
         return plans, issues, db_rows
 
-    def _apply(self, session: Session, spec: WorkbookSpec, plans, db_rows) -> Applied:
+    def _apply(self, session: Session, book: WorkbookInput, spec: WorkbookSpec, plans, db_rows) -> Applied:
         total = Applied()
         context = session.info["audit"]
         for name, plan in plans.items():
             if plan.empty:
                 continue
-            done = apply_plan(session.connection(), spec.sheet(name), plan, db_rows[name], context,
-                              progress=lambda n, name=name: self.progress(f"saving {name}", n))
+            sheet = spec.sheet(name)
+            if sheet.post is not None:
+                done = post_plan(session, self.actor, sheet, plan, context, book.sheets[name].cell)
+                db_rows[name] = load_rows(session.connection(), sheet)  # as the service stored them
+            else:
+                done = apply_plan(session.connection(), sheet, plan, db_rows[name], context,
+                                  progress=lambda n, name=name: self.progress(f"saving {name}", n))
             total.inserted_ids.update({(name, row): rid for row, rid in done.inserted_ids.items()})
             total.updated += done.updated
             total.deleted += done.deleted
@@ -241,10 +247,17 @@ class RoundTrip:
             book.meta.user, book.meta.roles = self.actor.login, self.actor.role_names
         nothing_new = target == book.path and not book.meta.marks and not any(
             s.patch.cells for s in sheets.values())
-        if nothing_new and ISSUES_SHEET not in book.package.sheet_names:
+        if nothing_new and ISSUES_SHEET not in book.package.sheet_names and not (keep_edits and spec.reports):
             return
         self.progress("writing the workbook", 0)
-        annotate.write_refresh(book, sheets, book.meta, target)
+        annotate.write_refresh(book, sheets, book.meta, target, reports=self._reports(session, spec))
+
+    def _reports(self, session: Session, spec: WorkbookSpec) -> dict[str, OwnedSheet]:
+        """The read-only sheets, rebuilt from the database (those the user's role may read)."""
+        return {r.name: OwnedSheet(rows=[[label for label, _ in r.columns], *r.rows(session)],
+                                   column_widths={n: width for n, (_, width) in enumerate(r.columns, start=1)},
+                                   bold_first_row=True)
+                for r in spec.reports if self.actor.may("read", r.area)}
 
     def _result(self, path: Path, plans: dict[str, SheetPlan], issues: list[CellIssue], status: str,
                 applied: Applied | None = None, counts: bool = True) -> FileResult:

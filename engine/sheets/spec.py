@@ -63,6 +63,17 @@ class SheetSpec:
     # Columns kept only to find records again (duplicate-detection keys): no rule looks at
     # them, so they are worked out when a row is saved, not for every row a validate checks.
     search_keys: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
+    # False: rows once saved are locked (a posted movement); an edit is refused at its cell.
+    can_update: bool = True
+    # New rows are posted by the module's service, one by one in sheet order, instead of a
+    # bulk insert: post(session, actor, workbook row, stored values) -> the new record's id.
+    # It raises RowRefused to refuse a row (the whole sync is then rolled back).
+    post: Callable[[Session, Any, int, dict[str, Any]], int] | None = None
+    # New rows offered for filling in when the workbook is made (a count sheet lists every
+    # place holding stock); they are left alone on sync until their editable cells change.
+    prefill: Callable[[Session], list[dict[str, Any]]] | None = None
+    # A new row whose cell in this column is empty is not filled in yet: left alone on sync.
+    new_rows_need: str | None = None
     # Values of computed columns, from the loaded rows (id -> stored values) -> id -> {key: value}
     computed: Callable[[Session, dict[int, dict[str, Any]]], dict[int, dict[str, Any]]] | None = None
     order_by: tuple[str, ...] = ("id",)
@@ -78,12 +89,32 @@ class SheetSpec:
 Lookup = Callable[[Session], list[Any]]
 
 
+class RowRefused(Exception):
+    """A module's `post` refuses one workbook row; `key` names the column to mark (or None)."""
+
+    def __init__(self, row: int, key: str | None, message: str):
+        self.row, self.key, self.message = row, key, message
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class ReportSheet:
+    """A read-only sheet the workbook shows (on hand, a reorder list): rewritten from the
+    database on every export, sync and refresh; typing into it changes nothing."""
+
+    name: str
+    area: str                                       # permission area needed to read it
+    columns: tuple[tuple[str, float], ...]          # (label, width)
+    rows: Callable[[Session], list[list[Any]]]      # the rows under the header
+
+
 @dataclass(frozen=True)
 class WorkbookSpec:
     module: str                        # "contacts"
     title: str
     sheets: tuple[SheetSpec, ...]
     lookups: Mapping[str, Lookup] = field(default_factory=dict)
+    reports: tuple[ReportSheet, ...] = ()
 
     def sheet(self, name: str) -> SheetSpec:
         return next(s for s in self.sheets if s.name == name)
@@ -97,6 +128,8 @@ class WorkbookSpec:
                               for c in s.columns]]
             for s in self.sheets
         ]
+        if self.reports:  # (only when there are some: older specs keep their fingerprints)
+            shape.append(["reports", [[r.name, [label for label, _ in r.columns]] for r in self.reports]])
         return hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:16]
 
 

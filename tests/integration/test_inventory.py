@@ -139,8 +139,10 @@ def test_a_stock_take_posts_counted_adjustments_for_the_differences(stock_db):
     with stock_db.unit_of_work(CLERK) as session:
         bolt, main = ids(session, "BOLT-8", "MAIN")
         cap, = ids(session, "CAP-1")
-        posted = post_stock_take(session, CLERK, [Count(bolt, main, D(7)), Count(cap, main, D(5))], date(2026, 3, 31))
-        assert [(m.reason, m.quantity, m.value) for m in posted] == [("counted", D(-3), D(-6))]
+        lines = post_stock_take(session, CLERK, [Count(bolt, main, D(7)), Count(cap, main, D(5))], date(2026, 3, 31))
+        assert [(c.system_quantity, c.counted) for c in lines] == [(D(5), D(5)), (D(10), D(7))]
+        [adjustment] = [session.get(StockMovement, c.movement_id) for c in lines if c.movement_id]
+        assert (adjustment.reason, adjustment.quantity, adjustment.value) == ("counted", D(-3), D(-6))
 
 
 def test_the_reorder_list_names_items_at_or_below_their_point(stock_db):

@@ -39,3 +39,29 @@ def test_libreoffice_reads_exported_annotated_and_refreshed_workbooks(people_db,
     refreshed = sheets_as_rows(path, tmp_path / "refreshed")
     cog = next(row for row in refreshed["Organisations"] if row[2] == "Cog SARL")
     assert cog[0].isdigit() and cog[1] == "1"
+
+
+def test_libreoffice_reads_the_inventory_workbook_after_movements_are_posted(db, settings, tmp_path):
+    from datetime import date
+    from decimal import Decimal
+
+    from engine.inventory.models import Item, Location
+    from engine.security.roles import SYSTEM
+    from engine.security.users import add_user, resolve_actor
+
+    with db.unit_of_work(SYSTEM, source="system") as session:
+        add_user(session, SYSTEM, "wes", "Wes", ["warehouse"], None)
+        session.add_all([Location(code="MAIN", name="Main", kind="warehouse"),
+                         Item(sku="BOLT-8", name="Bolt M8", reorder_point=Decimal(10))])
+    with db.reading() as session:
+        wes = resolve_actor(session, "wes")
+    path = tmp_path / "inventory.xlsx"
+    new_workbook(db, wes, "inventory", path)
+    row = len(read_sheet(path, "Movements")) + 1
+    edit_by_label(path, "Movements", row, {"Date": date(2026, 3, 2), "Kind": "receipt", "Reason": "received",
+                                           "Item ID": 1, "Quantity": 4, "To ID": 1, "Unit cost": 0.5})
+    assert RoundTrip(db, settings, wes).sync(path).status == "applied"
+    opened = sheets_as_rows(path, tmp_path / "lo")
+    assert opened["On hand"][1][:5] == ["BOLT-8", "Bolt M8", "MAIN", "", "4"]
+    assert opened["Reorder"][1][0] == "BOLT-8"
+    assert opened["Movements"][1][:2] == ["1", "1"]
