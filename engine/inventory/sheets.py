@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from engine.contacts.models import Contact
 from engine.errors import NotFound, ValidationFailed
 from engine.inventory import queries
+from engine.inventory.batch import MovementsRefused, post_movements
 from engine.inventory.models import (
     LOCATION_KINDS,
     LOT_STATUSES,
@@ -36,9 +37,9 @@ from engine.inventory.models import (
     StockCount,
     StockMovement,
 )
-from engine.inventory.services import Count, Movement, post_movement, post_stock_take
+from engine.inventory.services import Count, Movement, post_stock_take
 from engine.problems import Problem
-from engine.sheets.spec import Column, ReportSheet, RowRefused, SheetSpec, WorkbookSpec, register
+from engine.sheets.spec import Column, ReportSheet, RowsRefused, SheetSpec, WorkbookSpec, register
 
 AREA = "inventory"
 
@@ -109,15 +110,21 @@ def _check_movement(row: dict[str, Any]) -> list[Problem]:
     return problems
 
 
-def post_movement_row(session: Session, actor, row: int, values: dict[str, Any]) -> int:
-    """A new row of the Movements sheet, posted (see SheetSpec.post)."""
-    request = Movement(**{k: values.get(k) for k in MOVEMENT_FIELDS})
+def post_movement_rows(session: Session, actor, sheet: str, rows: list[tuple[int, dict[str, Any]]]) -> list[int]:
+    """New rows of the Movements sheet, posted as one batch (see SheetSpec.post)."""
+    requests = [Movement(**{k: values.get(k) for k in MOVEMENT_FIELDS}) for _, values in rows]
     try:
-        return post_movement(session, actor, request).id
-    except (ValidationFailed, NotFound) as refused:
-        message = "; ".join(refused.problems) if isinstance(refused, ValidationFailed) else str(refused)
-        key = "quantity" if "not enough" in message else "lot_id" if "lot" in message else None
-        raise RowRefused(row, key, message) from None
+        return post_movements(session, actor, requests, origins=[(sheet, row) for row, _ in rows])
+    except MovementsRefused as refused:
+        raise RowsRefused([(rows[n][0], _column_of(message), message)
+                           for n, problems in sorted(refused.refused.items()) for message in problems]) from None
+
+
+def _column_of(message: str) -> str | None:
+    """The cell to mark for a refusal: the quantity when stock is short, the lot for lots."""
+    if "not enough" in message:
+        return "quantity"
+    return "lot_id" if "lot" in message else None
 
 
 def _movement_details(session: Session, rows: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
@@ -141,15 +148,23 @@ def _offer_count_lines(session: Session) -> list[dict[str, Any]]:
             for item, place, lot, held, sku, code in session.execute(query)]
 
 
-def post_count_row(session: Session, actor, row: int, values: dict[str, Any]) -> int:
-    """A counted line of the Stock take sheet: recorded, and adjusted where it differs."""
-    count = Count(values["item_id"], values["location_id"], values["counted"], values.get("lot_id"))
-    try:
-        [line] = post_stock_take(session, actor, [count], values["counted_on"], reference=f"stock take, row {row}")
-    except (ValidationFailed, NotFound) as refused:
-        message = "; ".join(refused.problems) if isinstance(refused, ValidationFailed) else str(refused)
-        raise RowRefused(row, "counted", message) from None
-    return line.id
+def post_count_rows(session: Session, actor, sheet: str, rows: list[tuple[int, dict[str, Any]]]) -> list[int]:
+    """Counted lines of the Stock take sheet: recorded, and adjusted where they differ."""
+    context, ids, refused = session.info["audit"], [], []
+    for row, values in rows:
+        count = Count(values["item_id"], values["location_id"], values["counted"], values.get("lot_id"))
+        context.posting_row = (sheet, row)  # the audit rows name the workbook row
+        try:
+            [line] = post_stock_take(session, actor, [count], values["counted_on"], reference=f"stock take, row {row}")
+            ids.append(line.id)
+        except (ValidationFailed, NotFound) as exc:
+            message = "; ".join(exc.problems) if isinstance(exc, ValidationFailed) else str(exc)
+            refused.append((row, "counted", message))
+        finally:
+            context.posting_row = None
+    if refused:
+        raise RowsRefused(refused)
+    return ids
 
 
 def _count_details(session: Session, rows: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
@@ -211,7 +226,7 @@ def inventory_workbook() -> WorkbookSpec:
         derive=_derive_lot,
     )
     movements = SheetSpec(
-        name="Movements", model=StockMovement, area=AREA, can_update=False, post=post_movement_row,
+        name="Movements", model=StockMovement, area=AREA, can_update=False, post=post_movement_rows,
         order_by=("moved_on", "id"),
         columns=(
             Column("moved_on", "Date", type="date", required=True, width=11),
@@ -234,7 +249,7 @@ def inventory_workbook() -> WorkbookSpec:
     )
 
     stock_take = SheetSpec(
-        name="Stock take", model=StockCount, area=AREA, can_update=False, post=post_count_row,
+        name="Stock take", model=StockCount, area=AREA, can_update=False, post=post_count_rows,
         prefill=_offer_count_lines, new_rows_need="counted", order_by=("counted_on", "id"),
         columns=(
             Column("counted_on", "Date", type="date", required=True, width=11),

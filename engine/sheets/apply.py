@@ -22,7 +22,7 @@ from engine.db.base import COMMON_COLUMNS, utcnow
 from engine.db.bulk import insert_many
 from engine.sheets.issues import CellIssue
 from engine.sheets.merge import SheetPlan
-from engine.sheets.spec import RowRefused, SheetSpec
+from engine.sheets.spec import RowsRefused, SheetSpec
 
 CHUNK = 5000  # rows per INSERT batch
 
@@ -185,20 +185,16 @@ def apply_plan(
     return applied
 
 
-def post_plan(session, actor, spec: SheetSpec, plan: SheetPlan, context: AuditContext,
+def post_plan(session, actor, spec: SheetSpec, plan: SheetPlan,
               cell_of: Callable[[int, str | None], str | None]) -> Applied:
-    """The new rows of a posting sheet (see SheetSpec.post), through the module's service,
-    one by one in sheet order; a refused row becomes a problem at its cell."""
+    """The new rows of a posting sheet (see SheetSpec.post), through the module's service, in
+    sheet order; every refused row becomes a problem at its cell."""
     derive = spec.derive or (lambda row: row)
-    applied = Applied()
+    rows = [(ins.row, ins.stored if ins.stored is not None else derive({**spec.scope, **ins.values}))
+            for ins in plan.inserts]
     try:
-        for ins in plan.inserts:
-            values = ins.stored if ins.stored is not None else derive({**spec.scope, **ins.values})
-            context.posting_row = (spec.name, ins.row)  # the audit row names its workbook row
-            applied.inserted_ids[ins.row] = spec.post(session, actor, ins.row, values)
-    except RowRefused as refused:
-        raise ApplyConflict([CellIssue(spec.name, cell_of(refused.row, refused.key), None, None, "refused",
-                                       refused.message)]) from refused
-    finally:
-        context.posting_row = None
-    return applied
+        ids = spec.post(session, actor, spec.name, rows)
+    except RowsRefused as refused:
+        raise ApplyConflict([CellIssue(spec.name, cell_of(row, key), None, None, "refused", message)
+                             for row, key, message in refused.refused]) from refused
+    return Applied(inserted_ids={row: new_id for (row, _), new_id in zip(rows, ids, strict=True)})

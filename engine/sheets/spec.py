@@ -65,10 +65,10 @@ class SheetSpec:
     search_keys: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
     # False: rows once saved are locked (a posted movement); an edit is refused at its cell.
     can_update: bool = True
-    # New rows are posted by the module's service, one by one in sheet order, instead of a
-    # bulk insert: post(session, actor, workbook row, stored values) -> the new record's id.
-    # It raises RowRefused to refuse a row (the whole sync is then rolled back).
-    post: Callable[[Session, Any, int, dict[str, Any]], int] | None = None
+    # New rows are posted by the module's service, in sheet order, instead of a bulk insert:
+    # post(session, actor, sheet name, [(workbook row, stored values)]) -> the new ids, in
+    # order. It raises RowsRefused naming every refused row (the sync is then rolled back).
+    post: Callable[[Session, Any, str, list[tuple[int, dict[str, Any]]]], list[int]] | None = None
     # New rows offered for filling in when the workbook is made (a count sheet lists every
     # place holding stock); they are left alone on sync until their editable cells change.
     prefill: Callable[[Session], list[dict[str, Any]]] | None = None
@@ -89,12 +89,12 @@ class SheetSpec:
 Lookup = Callable[[Session], list[Any]]
 
 
-class RowRefused(Exception):
-    """A module's `post` refuses one workbook row; `key` names the column to mark (or None)."""
+class RowsRefused(Exception):
+    """A module's `post` refuses workbook rows: (row, column key to mark or None, message)."""
 
-    def __init__(self, row: int, key: str | None, message: str):
-        self.row, self.key, self.message = row, key, message
-        super().__init__(message)
+    def __init__(self, refused: list[tuple[int, str | None, str]]):
+        self.refused = refused
+        super().__init__("; ".join(message for _, _, message in refused))
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,13 @@ reversals, stock takes, the queries, and two writers racing for the last units."
 from __future__ import annotations
 
 import threading
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal as D
 
 import pytest
 import sqlalchemy as sa
 
+from engine.db.audit import AuditEntry
 from engine.errors import ValidationFailed
 from engine.inventory import queries
 from engine.inventory.models import Item, Location, Lot, StockMovement
@@ -179,3 +180,92 @@ def test_two_writers_issuing_the_last_units_at_once_one_wins(stock_db):
     with stock_db.reading() as session:
         assert queries.on_hand(session, sku="BOLT-8") == []
         assert session.scalar(sa.select(sa.func.count()).where(StockMovement.kind == "issue")) == 1
+
+
+def test_a_batch_posts_exactly_what_posting_one_by_one_would(db, tmp_path):
+    """The same random day of receipts, issues, transfers and adjustments, posted one by one
+    into one database and as one batch into another: every figure must agree."""
+    import random
+
+    from engine.config import Settings
+    from engine.db.session import Database
+    from engine.inventory.batch import post_movements
+    from engine.inventory.models import CostLayer, ItemCost, StockBalance
+
+    other = Database.open(Settings(database_url=f"sqlite:///{tmp_path / 'batch.db'}"))
+    rng = random.Random(4)
+    setups = []
+    for target in (db, other):
+        with target.unit_of_work(CLERK) as session:
+            session.add_all([Location(code=c, name=c, kind="warehouse") for c in ("A", "B")])
+            session.add_all([Item(sku=f"I{n}", name=f"Item {n}", valuation=("fifo", "average")[n % 2],
+                                  standard_cost=D("1.5")) for n in range(4)])
+        setups.append(target)
+    held = {}
+    requests = []
+    for _ in range(120):
+        item, where = rng.randint(1, 4), rng.randint(1, 2)
+        on = date(2026, 1, 1) + timedelta(days=rng.randint(0, 60))  # back-dated too: FIFO order is by date
+        stock = held.get((item, where), D(0))
+        roll = rng.random()
+        if roll < 0.45 or stock == 0:
+            quantity = D(rng.randint(1, 20))
+            requests.append(Movement("receipt", "received", item, quantity, on, to_location_id=where,
+                                     unit_cost=D(rng.randint(100, 999)) / 100))
+            held[(item, where)] = stock + quantity
+        elif roll < 0.8:
+            quantity = D(rng.randint(1, int(stock)))
+            requests.append(Movement("issue", "issued", item, quantity, on, from_location_id=where))
+            held[(item, where)] = stock - quantity
+        elif roll < 0.9:
+            quantity = D(rng.randint(1, int(stock)))
+            requests.append(Movement("transfer", "moved", item, quantity, on, from_location_id=where,
+                                     to_location_id=3 - where))
+            held[(item, where)] = stock - quantity
+            held[(item, 3 - where)] = held.get((item, 3 - where), D(0)) + quantity
+        else:
+            change = D(rng.choice([-1, 1]))
+            requests.append(Movement("adjustment", "found" if change > 0 else "damaged", item, change, on,
+                                     from_location_id=where if change < 0 else None,
+                                     to_location_id=where if change > 0 else None))
+            held[(item, where)] = stock + change
+    for request in requests:
+        with db.unit_of_work(CLERK) as session:
+            post_movement(session, CLERK, request)
+    with other.unit_of_work(CLERK) as session:
+        post_movements(session, CLERK, requests)
+
+    def figures(target):
+        with target.reading() as session:
+            return (session.execute(sa.select(StockMovement.id, StockMovement.value).order_by(StockMovement.id)).all(),
+                    session.execute(sa.select(StockBalance.item_id, StockBalance.location_id, StockBalance.quantity)
+                                    .order_by(StockBalance.item_id, StockBalance.location_id)).all(),
+                    session.execute(sa.select(ItemCost.item_id, ItemCost.quantity, ItemCost.value)
+                                    .order_by(ItemCost.item_id)).all(),
+                    session.execute(sa.select(CostLayer.item_id, CostLayer.received_on, CostLayer.remaining,
+                                              CostLayer.unit_cost)
+                                    .order_by(CostLayer.item_id, CostLayer.received_on, CostLayer.id)).all())
+
+    one_by_one, batch = figures(db), figures(other)
+    for name, a, b in zip(("values", "balances", "costs", "layers"), one_by_one, batch, strict=True):
+        assert [tuple(r) for r in a] == [tuple(r) for r in b], name
+    with other.reading() as session:
+        entries = session.scalar(sa.select(sa.func.count()).where(AuditEntry.table_name == "stock_movements"))
+    assert entries == len(requests)
+    other.dispose()
+
+
+def test_a_batch_reports_every_refused_movement_and_posts_none(stock_db):
+    from engine.inventory.batch import MovementsRefused, post_movements
+
+    with stock_db.unit_of_work(CLERK) as session:
+        bolt, main = ids(session, "BOLT-8", "MAIN")
+        requests = [Movement("receipt", "received", bolt, D(2), date(2026, 3, 1), to_location_id=main, unit_cost=D(1)),
+                    Movement("issue", "issued", bolt, D(3), date(2026, 3, 2), from_location_id=main),
+                    Movement("issue", "received", bolt, D(1), date(2026, 3, 2), from_location_id=main)]
+        with pytest.raises(MovementsRefused) as refused:
+            post_movements(session, CLERK, requests)
+    assert sorted(refused.value.refused) == [1, 2]
+    assert "2 on hand, 3 wanted" in refused.value.refused[1][0]
+    with stock_db.reading() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(StockMovement)) == 0
