@@ -113,6 +113,8 @@ class _State:
 
     def post(self, item: Item, m: Movement, new_id: int, rows: list, layers_new: list) -> list[str]:
         """Apply one movement to the figures; the problems if it cannot be posted."""
+        if m.reverses_id is not None or m.value is not None:
+            return ["a reversal is posted on its own: `backoffice stock reverse MOVEMENT_ID`"]
         changes = _balance_changes(m)
         short = [(key, self.balances[(item.id, *key)][1], -delta) for key, delta in changes.items()
                  if self.balances[(item.id, *key)][1] + delta < 0]
@@ -128,9 +130,10 @@ class _State:
             self.balances[(item.id, *key)][1] += delta
         cost[0] += inbound
         cost[1] += value
-        if item.valuation == "fifo" and value > 0:
+        if item.valuation == "fifo" and inbound > 0:
             self.new_layer_count += 1
-            layer = _Layer((m.moved_on, 1, self.new_layer_count), None, new_id, inbound, valuation.money(value / inbound))
+            layer = _Layer((m.moved_on, 1, self.new_layer_count), None, new_id, inbound,
+                           valuation.money(value / inbound))
             bisect.insort(self.layers[item.id], layer, key=lambda x: x.key)
             layers_new.append(layer)
         rows.append({**{k: getattr(m, k) for k in _FIELDS}, "id": new_id, "value": value})

@@ -42,6 +42,7 @@ from engine.inventory.models import (
 from engine.security.roles import Actor
 
 AREA = "inventory"
+LOSSES = ("damaged", "scrapped", "expired")  # adjustment reasons that only take stock away
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class Movement:
     cost_centre: str | None = None
     reference: str | None = None
     reverses_id: int | None = None
+    value: Decimal | None = None    # a reversal's exact value; otherwise worked out when posting
 
 
 # -- looking things up by the names people use --------------------------------------------
@@ -94,6 +96,9 @@ def find_lot(session: Session, item: Item, lot_number: str | None, *, create_for
         lot = Lot(item_id=item.id, lot_number=lot_number, expires_on=expires_on, status="available")
         session.add(lot)
         session.flush()
+    elif lot is not None and expires_on is not None and lot.expires_on != expires_on:
+        raise ValidationFailed([f"lot {lot_number} of {item.sku} expires on {lot.expires_on or 'no date'}, "
+                                f"not {expires_on}: leave the expiry out, or give the lot another number"])
     if lot is None:
         raise NotFound(f"item {item.sku} has no lot {lot_number!r}")
     return lot
@@ -138,7 +143,7 @@ def post_movement(session: Session, actor: Actor, request: Movement) -> StockMov
     )
     session.add(movement)
     session.flush()
-    if item.valuation == "fifo" and value > 0:
+    if item.valuation == "fifo" and inbound > 0:  # free stock too: it must be issuable
         session.add(CostLayer(item_id=item.id, movement_id=movement.id, received_on=request.moved_on,
                               remaining=inbound, unit_cost=_unit_cost_in(value, inbound)))
         session.flush()
@@ -154,6 +159,10 @@ def _check(session: Session, item: Item, m: Movement) -> list[str]:
     if m.kind == "adjustment":
         if m.quantity == 0:
             problems.append("an adjustment changes the quantity: it cannot be 0")
+        elif m.reason in LOSSES and m.quantity > 0:
+            problems.append(f"{m.reason} stock is a loss: the change must be below 0 (it is {m.quantity})")
+        elif m.reason == "found" and m.quantity < 0:
+            problems.append(f"found stock is a gain: the change must be above 0 (it is {m.quantity})")
     elif m.quantity <= 0:
         problems.append(f"the quantity of a {m.kind} must be more than 0 (it is {m.quantity})")
     needs_from = m.kind in ("issue", "transfer") or (m.kind == "adjustment" and m.quantity < 0)
@@ -197,6 +206,12 @@ def _value(session: Session, item: Item, cost: ItemCost, m: Movement, change: De
     last units takes exactly the value left, so no rounding residue stays in stock."""
     if change == 0:  # a transfer
         return Decimal(0)
+    if m.value is not None and change > 0:
+        return m.value
+    if m.value is not None and item.valuation == "fifo":
+        return _take_own_layer(session, item, m, -change)
+    if m.value is not None and change < 0:
+        return m.value
     if change > 0:
         unit = m.unit_cost if m.unit_cost is not None else inbound_cost(session, item, cost)
         return valuation.money(change * unit)
@@ -211,6 +226,17 @@ def _value(session: Session, item: Item, cost: ItemCost, m: Movement, change: De
     for key, units in taken:
         by_id[key].remaining -= units
     return -cost.value if cost.quantity + change == 0 else -spent
+
+
+def _take_own_layer(session: Session, item: Item, m: Movement, quantity: Decimal) -> Decimal:
+    """Reversing a FIFO receipt takes the stock out of that receipt's own layer, at its value."""
+    layer = session.scalars(select(CostLayer).where(CostLayer.movement_id == m.reverses_id)
+                            .with_for_update().execution_options(populate_existing=True)).first()
+    if layer is None or layer.remaining < quantity:
+        raise ValidationFailed([f"part of what movement {m.reverses_id} received has been issued already; "
+                                "it cannot be reversed: post an adjustment for what is left instead"])
+    layer.remaining -= quantity
+    return m.value
 
 
 def inbound_cost(session: Session, item: Item, cost: ItemCost) -> Decimal:
@@ -273,6 +299,9 @@ def reverse_movement(session: Session, actor: Actor, movement_id: int, moved_on:
         raise NotFound(f"no stock movement {movement_id}")
     if original.reverses_id is not None or original.reason == "reversed":
         raise ValidationFailed([f"movement {movement_id} is itself a reversal; post a new movement instead"])
+    already = session.scalars(select(StockMovement.id).where(StockMovement.reverses_id == movement_id)).first()
+    if already is not None:
+        raise ValidationFailed([f"movement {movement_id} was already reversed by movement {already}"])
     text = reference or f"reverses movement {movement_id}"
     if original.kind == "transfer":
         request = Movement("transfer", "moved", original.item_id, original.quantity, moved_on,
@@ -281,12 +310,14 @@ def reverse_movement(session: Session, actor: Actor, movement_id: int, moved_on:
         return post_movement(session, actor, request)
     change = {"receipt": original.quantity, "issue": -original.quantity}.get(original.kind, original.quantity)
     location = original.to_location_id if change > 0 else original.from_location_id
-    unit = abs(original.value) / abs(change)
+    # The mirror carries the original's value exactly: stock coming back in at what it cost
+    # when it left, stock going out at what it cost when it came (its own FIFO layer).
     request = Movement("adjustment", "reversed", original.item_id, -change, moved_on,
                        from_location_id=location if change > 0 else None,
                        to_location_id=location if change < 0 else None,
-                       lot_id=original.lot_id, unit_cost=unit if change < 0 else None,
-                       reference=text, reverses_id=original.id)
+                       lot_id=original.lot_id,
+                       unit_cost=valuation.money(abs(original.value) / abs(change)) if change < 0 else None,
+                       reference=text, reverses_id=original.id, value=-original.value)
     return post_movement(session, actor, request)
 
 

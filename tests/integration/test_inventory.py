@@ -269,3 +269,35 @@ def test_a_batch_reports_every_refused_movement_and_posts_none(stock_db):
     assert "2 on hand, 3 wanted" in refused.value.refused[1][0]
     with stock_db.reading() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(StockMovement)) == 0
+
+
+def test_reversals_mirror_the_original_exactly_and_only_once(stock_db):
+    """Reversing a FIFO issue brings the stock back at exactly what it cost (5/3 a unit is no
+    problem); reversing a FIFO receipt takes its own layer out; nothing is reversed twice."""
+    post(stock_db, "receipt", "received", "CAP-1", 1, date(2026, 3, 1), to="MAIN", unit_cost=D(1))
+    post(stock_db, "receipt", "received", "CAP-1", 2, date(2026, 3, 2), to="MAIN", unit_cost=D(2))
+    issue = post(stock_db, "issue", "issued", "CAP-1", 3, date(2026, 3, 3), frm="MAIN")
+    with stock_db.unit_of_work(CLERK) as session:
+        assert reverse_movement(session, CLERK, issue, date(2026, 3, 4)).value == D(5)
+    with pytest.raises(ValidationFailed, match="already reversed"):
+        with stock_db.unit_of_work(CLERK) as session:
+            reverse_movement(session, CLERK, issue, date(2026, 3, 5))
+    assert value_of(stock_db, "CAP-1", date(2026, 3, 4)).value == D(5)
+
+    first = post(stock_db, "receipt", "received", "BOLT-8", 10, date(2026, 3, 1), to="EAST", unit_cost=D(10))
+    post(stock_db, "receipt", "received", "BOLT-8", 10, date(2026, 3, 2), to="EAST", unit_cost=D(12))
+    with stock_db.unit_of_work(CLERK) as session:
+        assert reverse_movement(session, CLERK, first, date(2026, 3, 3)).value == D(-100)
+    assert value_of(stock_db, "BOLT-8", date(2026, 3, 3)).value == D(120)
+
+    late = post(stock_db, "receipt", "received", "CAP-1", 4, date(2026, 3, 6), to="EAST", unit_cost=D(12))
+    with stock_db.unit_of_work(CLERK) as session:
+        assert reverse_movement(session, CLERK, late, date(2026, 3, 7)).value == D(-48)
+    assert value_of(stock_db, "CAP-1", date(2026, 3, 7)).value == D(5)   # the 12-a-unit layer is gone
+
+
+def test_free_stock_can_be_issued_and_losses_go_down_only(stock_db):
+    post(stock_db, "receipt", "received", "CAP-1", 2, date(2026, 3, 1), to="MAIN", unit_cost=D(0))
+    post(stock_db, "issue", "issued", "CAP-1", 2, date(2026, 3, 2), frm="MAIN")
+    with pytest.raises(ValidationFailed, match="damaged stock is a loss"):
+        post(stock_db, "adjustment", "damaged", "CAP-1", 1, date(2026, 3, 2), to="MAIN")
