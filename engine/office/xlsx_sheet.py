@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from array import array
 from dataclasses import dataclass
+from decimal import Decimal
 
 from engine.office.xlsx_cell_edits import (
     R_ATTRIBUTE,
@@ -307,7 +308,7 @@ class SheetRewriter:
 
 
 _SLICE = 4 << 20
-_PLAIN = (int, str)  # exactly these classes (bool and dates need styles, so the general path)
+_PLAIN = (int, str, Decimal)  # exactly these classes (bool and dates need styles: the general path)
 
 
 def fill_empty_cells(layout: SheetLayout, edits: dict[tuple[int, int], CellEdit], date1904: bool) -> SheetLayout:
@@ -344,6 +345,8 @@ def fill_empty_cells(layout: SheetLayout, edits: dict[tuple[int, int], CellEdit]
         value = edit.value
         if value.__class__ is int:  # `<c r="A7" s="3"/>` -> `<c r="A7" s="3"><v>123</v></c>`
             return b"%s><%sv>%d</%sv></%sc>" % (match.group(0)[:-2].rstrip(), p, value, p, p)
+        if value.__class__ is Decimal and value.is_finite():
+            return b"%s><%sv>%s</%sv></%sc>" % (match.group(0)[:-2].rstrip(), p, str(value).encode(), p, p)
         style = re.search(rb's="([0-9]+)"', match.group(0))
         ref = (letters + digits).decode()
         return cell_xml(prefix, ref, int(style.group(1)) if style else 0, value, date1904).encode("utf-8")

@@ -148,10 +148,18 @@ def _write_sheet(book, styles: _Styles, data: SheetData, list_ranges: dict[str, 
     for r, values in enumerate(data.new_rows, start=len(data.records) + 1):
         for c, column in enumerate(columns, start=2):
             _write_value(sheet, r, c, values.get(column.key), styles.for_column(column))
-    # Empty ID and Version cells in new and spare rows: a sync fills them in place.
+    # Empty ID, Version and computed cells in new and spare rows: a sync fills them in place
+    # (a cell that exists is filled by one fast pass; a missing one means rewriting its row).
+    computed = [(c, column.key, styles.for_column(column)) for c, column in enumerate(columns, start=2)
+                if column.computed]
+    offered = len(data.records) + len(data.new_rows)
     for r in range(len(data.records) + 1, last_row + 1):
         sheet.write_blank(r, 0, None, styles.locked)
         sheet.write_blank(r, 1, None, styles.locked)
+        shown = data.new_rows[r - len(data.records) - 1] if r <= offered else {}
+        for c, key, style in computed:
+            if shown.get(key) is None:
+                sheet.write_blank(r, c, None, style)
     sheet.freeze_panes(1, 0)
     sheet.protect("", {
         "format_cells": True, "format_columns": True, "format_rows": True, "sort": True,
