@@ -174,17 +174,17 @@ class _State:
               origins: list[tuple[str, int]] | None) -> None:
         connection, now = self.session.connection(), utcnow()
         common = {"version": 1, "created_at": now, "updated_at": now, "updated_by": actor.login}
-        for chunk in _chunks(rows):
+        for start in range(0, len(rows), CHUNK):  # a chunk at a time: audit rows are not all held at once
+            chunk = rows[start:start + CHUNK]
             insert_many(connection, StockMovement.__table__, [{**row, **common} for row in chunk])
-        audit = []
-        for n, row in enumerate(rows):
-            entry = {"table_name": "stock_movements", "record_id": row["id"], "action": "insert",
-                     "changes": {k: (None, v) for k, v in row.items() if v is not None and k != "id"}}
-            if origins is not None:
-                entry["sheet"], entry["row_number"] = origins[n]
-            audit.append(entry)
-        for chunk in _chunks(audit):
-            write_audit(connection, self.session.info["audit"], chunk)
+            audit = []
+            for n, row in enumerate(chunk, start=start):
+                entry = {"table_name": "stock_movements", "record_id": row["id"], "action": "insert",
+                         "changes": {k: (None, v) for k, v in row.items() if v is not None and k != "id"}}
+                if origins is not None:
+                    entry["sheet"], entry["row_number"] = origins[n]
+                audit.append(entry)
+            write_audit(connection, self.session.info["audit"], audit)
         _update(connection, StockBalance, "id", "quantity",
                 [(bid, now_q) for bid, now_q, was in self.balances.values() if now_q != was])
         _update(connection, ItemCost, "item_id", ("quantity", "value"),
