@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from engine.contacts.models import Contact
 from engine.contacts.services import add_contact
+from engine.inventory.demo import seed_inventory
 from engine.security.roles import SYSTEM
 from engine.security.users import add_user, user_count
 
@@ -103,6 +104,7 @@ def seed_contacts(session: Session, summary: DemoSummary, organisations: int = 6
 DEMO_STEPS: list[tuple[str, Callable[[Session, DemoSummary], None]]] = [
     ("users", seed_users),
     ("contacts", seed_contacts),
+    ("inventory", seed_inventory),
 ]
 
 

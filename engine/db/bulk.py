@@ -27,10 +27,8 @@ def insert_many(connection: Connection, table: Table, rows: Sequence[dict[str, A
     if dialect.name != "sqlite":
         connection.execute(insert(table), rows)
         return
-    keys = list(rows[0])
-    compiled = insert(table).compile(dialect=dialect, column_keys=keys)
-    order = list(compiled.positiontup or ())
-    if sorted(order) != sorted(keys) or "RETURNING" in compiled.string.upper():
+    statement, order = _compiled(table, tuple(rows[0]), dialect)
+    if statement is None:
         connection.execute(insert(table), rows)  # not the plain statement expected: play safe
         return
     columns = [list(map(itemgetter(name), rows)) for name in order]
@@ -38,7 +36,22 @@ def insert_many(connection: Connection, table: Table, rows: Sequence[dict[str, A
         process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
         if process is not None:
             columns[n] = _converted(columns[n], process)
-    connection.exec_driver_sql(compiled.string, list(zip(*columns, strict=True)))
+    connection.exec_driver_sql(statement, list(zip(*columns, strict=True)))
+
+
+_COMPILED: dict[tuple, tuple[str | None, list[str]]] = {}
+
+
+def _compiled(table: Table, keys: tuple[str, ...], dialect) -> tuple[str | None, list[str]]:
+    """The INSERT's SQL and its parameter order, compiled once per table and set of columns
+    (every audited flush inserts audit rows: compiling each time was a tenth of a posting)."""
+    cache_key = (table, keys, dialect.name)
+    if cache_key not in _COMPILED:
+        compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
+        order = list(compiled.positiontup or ())
+        plain = sorted(order) == sorted(keys) and "RETURNING" not in compiled.string.upper()
+        _COMPILED[cache_key] = (compiled.string if plain else None, order)
+    return _COMPILED[cache_key]
 
 
 def _converted(values: list[Any], process: Callable[[Any], Any]) -> list[Any]:

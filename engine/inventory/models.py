@@ -17,6 +17,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+import engine.contacts.models  # noqa: F401  (items and movements refer to contacts)
 from engine.db.base import Base, Record
 from engine.db.exact import Exact
 

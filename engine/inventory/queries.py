@@ -94,11 +94,10 @@ def reorder_list(session: Session) -> list[Reorder]:
     query = (select(Item, quantity, Contact.name)
              .outerjoin(ItemCost, ItemCost.item_id == Item.id)
              .outerjoin(Contact, Contact.id == Item.preferred_supplier_id)
-             .where(Item.active.is_(True), Item.reorder_point > 0)
+             .where(Item.active.is_(True), Item.reorder_point > 0, quantity <= Item.reorder_point)
              .order_by(Item.sku))
     rows = []
     for item, held, supplier in session.execute(query):
-        if held <= item.reorder_point:
-            suggested = max(item.reorder_quantity, item.reorder_point - held)
-            rows.append(Reorder(item.sku, item.name, held, item.reorder_point, suggested, supplier))
+        suggested = max(item.reorder_quantity, item.reorder_point - held)
+        rows.append(Reorder(item.sku, item.name, held, item.reorder_point, suggested, supplier))
     return rows

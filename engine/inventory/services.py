@@ -185,6 +185,9 @@ def _check(session: Session, item: Item, m: Movement) -> list[str]:
             problems.append(f"that lot does not belong to item {item.sku}")
         elif m.kind == "issue" and lot.status != "available":
             problems.append(f"lot {lot.lot_number} of {item.sku} is {lot.status}: it cannot be issued")
+        elif m.kind == "issue" and lot.expires_on is not None and lot.expires_on < m.moved_on:
+            problems.append(f"lot {lot.lot_number} of {item.sku} expired on {lot.expires_on}: it cannot be "
+                            "issued; write it off with reason expired")
     return problems
 
 

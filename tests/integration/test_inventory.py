@@ -118,6 +118,14 @@ def test_a_lot_that_is_not_available_cannot_be_issued(stock_db):
     post(stock_db, "receipt", "received", "GLUE", 3, date(2026, 3, 1), to="MAIN", unit_cost=D(4), lot_id=lot)
     with pytest.raises(ValidationFailed, match="lot L1 of GLUE is quarantined"):
         post(stock_db, "issue", "issued", "GLUE", 1, date(2026, 3, 2), frm="MAIN", lot_id=lot)
+    with stock_db.unit_of_work(CLERK) as session:
+        session.add(Lot(item_id=glue, lot_number="L2", expires_on=date(2026, 3, 31)))
+    with stock_db.reading() as session:
+        old = session.scalars(sa.select(Lot.id).where(Lot.lot_number == "L2")).one()
+    post(stock_db, "receipt", "received", "GLUE", 3, date(2026, 3, 1), to="MAIN", unit_cost=D(4), lot_id=old)
+    post(stock_db, "issue", "issued", "GLUE", 1, date(2026, 3, 31), frm="MAIN", lot_id=old)
+    with pytest.raises(ValidationFailed, match="expired on 2026-03-31"):
+        post(stock_db, "issue", "issued", "GLUE", 1, date(2026, 4, 1), frm="MAIN", lot_id=old)
     with pytest.raises(ValidationFailed, match="tracked by lot"):
         post(stock_db, "receipt", "received", "GLUE", 3, date(2026, 3, 1), to="MAIN", unit_cost=D(4))
 
