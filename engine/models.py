@@ -14,7 +14,9 @@ from engine.inventory.models import (
     StockCount,
     StockMovement,
 )
+from engine.ledger.models import Account, FiscalPeriod, JournalEntry, JournalLine, LedgerCounter
 from engine.security.models import User
 
-__all__ = ["Address", "AuditEntry", "Base", "Contact", "CostLayer", "Installation", "Item", "ItemCost",
-           "Location", "Lot", "StockBalance", "StockCount", "StockMovement", "User"]
+__all__ = ["Account", "Address", "AuditEntry", "Base", "Contact", "CostLayer", "FiscalPeriod", "Installation",
+           "Item", "ItemCost", "JournalEntry", "JournalLine", "LedgerCounter", "Location", "Lot", "StockBalance",
+           "StockCount", "StockMovement", "User"]

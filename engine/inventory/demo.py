@@ -1,8 +1,8 @@
 """Sample stock for the demo: three warehouses with bins, about 200 items and a year of
 movements, so the on-hand, valuation and reorder reports have something real to show.
 
-The year is simulated day by day and every movement goes through `post_movement` (as the
-system), exactly as a clerk's would: the balances, cost layers and audit log come out as
+The year is simulated day by day and every movement goes through the stock services (as the
+system, in batches: `batch.post_movements`, which gives what posting them one by one would): the balances, cost layers and audit log come out as
 production would build them. A running tally of what is where, kept here alongside, is what
 stops any issue asking for more than is on hand. Items are reordered at their reorder point
 and arrive after a lead time, so the items with an order still on its way end the year at or
@@ -24,8 +24,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.contacts.models import Contact
+from engine.inventory.batch import post_movements
 from engine.inventory.models import Item, Location, Lot
-from engine.inventory.services import Count, Movement, post_movement, post_stock_take
+from engine.inventory.services import Count, Movement, post_stock_take
 from engine.security.roles import SYSTEM
 
 if TYPE_CHECKING:
@@ -130,6 +131,7 @@ def seed_inventory(session: Session, summary: DemoSummary) -> None:
 class _Year:
     def __init__(self, session: Session, rng: random.Random):
         self.session, self.rng, self.posted, self.serial = session, rng, 0, itertools.count(1)
+        self.pending: list[Movement] = []                                         # queued for _flush
         self.held: dict[tuple[int, int, int], Decimal] = defaultdict(Decimal)   # (plan, bin, lot id or 0)
         self.lots: dict[int, list[Lot]] = defaultdict(list)                      # plan -> lots, oldest first
         self.arrivals: dict[date, list[tuple[int, Decimal]]] = defaultdict(list)
@@ -201,12 +203,18 @@ class _Year:
             if self.rng.random() < 0.08:
                 self._damage(day)
             if day == STOCK_TAKE:
+                self._flush()  # the count compares with the books as they are that day
                 self._stock_take(day)
             self._reorder(day)
             day += timedelta(days=1)
+        self._flush()
+
+    def _flush(self) -> None:
+        post_movements(self.session, SYSTEM, self.pending)
+        self.pending = []
 
     def _post(self, request: Movement, plan: int) -> None:
-        post_movement(self.session, SYSTEM, request)
+        self.pending.append(request)  # posted in batches (see _flush): the same result, much faster
         lot = request.lot_id or 0
         if request.from_location_id is not None:
             self.held[plan, request.from_location_id, lot] -= abs(request.quantity)
