@@ -44,6 +44,14 @@ class WorkbookLimits(BaseModel):
 SECRET_FIELDS = ("database_password", "smtp_password", "graph_client_secret", "ews_password")
 
 
+class LedgerSettings(BaseModel):
+    """The books: the one base currency every amount is in, and the account that closing
+    entries move each period's result into."""
+
+    base_currency: str = "EUR"
+    retained_earnings: str = "3200"
+
+
 class Settings(BaseSettings):
     """Effective settings of one run."""
 
@@ -56,6 +64,7 @@ class Settings(BaseSettings):
     output_dir: Path = Path("out")
     busy_timeout_seconds: float = 30
     workbook: WorkbookLimits = Field(default_factory=WorkbookLimits)
+    ledger: LedgerSettings = Field(default_factory=LedgerSettings)
 
     # Secrets: environment only (see `_TomlWithoutSecrets`).
     database_password: SecretStr | None = None

@@ -31,6 +31,7 @@ from engine.security.roles import Actor
 
 AREA = "ledger"
 CENT = Decimal(1).scaleb(-AMOUNT)
+LIMIT = Decimal(10) ** 14  # far beyond any real amount, inside the 64-bit column at 4 places
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def post_entry(session: Session, actor: Actor, entry_date: date, lines: list[Lin
     """Post a balanced entry; returns it (numbered JE-YYYY-NNNNN)."""
     actor.require("write", AREA)
     accounts = _accounts(session, {line.account for line in lines})
-    problems = check_entry(lines, accounts) + _period_problems(session, entry_date)
+    problems = check_entry(lines, accounts, closing=source == "close") + _period_problems(session, entry_date)
     if problems:
         raise ValidationFailed(problems)
     entry = JournalEntry(number=_next_number(session, f"JE-{entry_date.year}"), entry_date=entry_date, memo=memo,
@@ -65,8 +66,9 @@ def post_entry(session: Session, actor: Actor, entry_date: date, lines: list[Lin
     return entry
 
 
-def check_entry(lines: list[Line], accounts: dict[str, Account]) -> list[str]:
-    """Every problem of an entry's lines (pure: the accounts are looked up by the caller)."""
+def check_entry(lines: list[Line], accounts: dict[str, Account], closing: bool = False) -> list[str]:
+    """Every problem of an entry's lines (pure: the accounts are looked up by the caller).
+    A closing entry may still empty an account closed to new postings."""
     problems = []
     if len(lines) < 2:
         problems.append("an entry needs at least two lines")
@@ -74,13 +76,15 @@ def check_entry(lines: list[Line], accounts: dict[str, Account]) -> list[str]:
         account = accounts.get(line.account)
         if account is None:
             problems.append(f"line {n}: there is no account {line.account!r}")
-        elif not account.active:
+        elif not account.active and not closing:
             problems.append(f"line {n}: account {line.account} is closed to postings")
         elif getattr(account, "has_children", False):
             problems.append(f"line {n}: account {line.account} ({account.name}) has sub-accounts; post to one of them")
         for side, amount in (("debit", line.debit), ("credit", line.credit)):
             if amount < 0:
                 problems.append(f"line {n}: a {side} cannot be below zero")
+            elif amount >= LIMIT:
+                problems.append(f"line {n}: {amount} is too large")
             elif amount != amount.quantize(CENT):
                 problems.append(f"line {n}: {amount} has more than {AMOUNT} decimal places")
         if (line.debit > 0) == (line.credit > 0):
@@ -129,6 +133,7 @@ def reverse_entry(session: Session, actor: Actor, entry_id: int, entry_date: dat
                   memo: str | None = None) -> JournalEntry:
     """Post the mirror of an entry (debits and credits swapped), dated `entry_date` (default:
     the original's date). Each entry is reversed at most once."""
+    actor.require("write", AREA)
     original = session.get(JournalEntry, entry_id)
     if original is None:
         raise NotFound(f"no journal entry {entry_id}")
@@ -192,7 +197,7 @@ def _closing_lines(session: Session, period: FiscalPeriod, retained_earnings: st
         .join(JournalLine, JournalLine.account_id == Account.id)
         .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
         .where(Account.type.in_(("income", "expense")), JournalEntry.entry_date >= period.starts_on,
-               JournalEntry.entry_date <= period.ends_on, JournalEntry.source != "close")
+               JournalEntry.entry_date <= period.ends_on)  # an earlier closing was reversed on reopening
         .group_by(Account.code).order_by(Account.code)).all()
     lines, net = [], Decimal(0)
     for code, debit, credit in totals:

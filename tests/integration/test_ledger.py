@@ -164,3 +164,17 @@ def test_property_an_unbalanced_entry_is_refused_and_changes_nothing(books, line
         post(books, date(2026, 6, 15), *broken)
     with books.reading() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(JournalLine)) == count
+
+
+def test_a_period_closed_reopened_and_closed_again_ends_with_its_result_closed_once(books):
+    post(books, date(2026, 1, 10), Line("1100", debit=D("100")), Line("4100", credit=D("100")))
+    for step in (close_period, reopen_period, close_period):
+        with books.unit_of_work(ALEX) as session:
+            if step is close_period:
+                step(session, ALEX, "2026-01", ROLES["retained_earnings"])
+            else:
+                step(session, ALEX, "2026-01")
+    with books.reading() as session:
+        totals = balances(session, date(2026, 1, 31))
+        by_code = {code: totals.get(i, D(0)) for i, code in session.execute(sa.select(Account.id, Account.code))}
+    assert (by_code["4100"], by_code["3200"]) == (0, D(-100))

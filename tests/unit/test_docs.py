@@ -5,7 +5,7 @@ from pathlib import Path
 import typer.main
 
 from engine.cli import app
-from engine.config import Settings, WorkbookLimits
+from engine.config import LedgerSettings, Settings, WorkbookLimits
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
@@ -32,8 +32,9 @@ def test_every_command_is_in_the_readme():
 
 
 def test_every_setting_is_in_the_readme():
-    names = [n for n in Settings.model_fields if n != "workbook"]
+    names = [n for n in Settings.model_fields if n not in ("workbook", "ledger")]
     names += [f"workbook.{n}" for n in WorkbookLimits.model_fields]
+    names += [f"ledger.{n}" for n in LedgerSettings.model_fields]
     secrets = [n for n in names if n.endswith(("password", "secret"))]
     missing = [n for n in names if n not in secrets and f"`{n}`" not in README]
     missing += [n for n in secrets if f"BACKOFFICE_{n.upper()}" not in README]
