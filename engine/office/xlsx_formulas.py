@@ -15,7 +15,6 @@ from __future__ import annotations
 import html
 import re
 
-from openpyxl.formula.translate import Translator
 
 from engine.office.xlsx_cells import escape_text, parse_range
 from engine.office.xlsx_package import get_attribute
@@ -73,6 +72,8 @@ class FormulaGuard:
             return content
         text, origin, _ = self._orphans[si]
         p = self.prefix
+        from openpyxl.formula.translate import Translator  # only here: openpyxl is a slow import
+
         try:
             translated = Translator("=" + text, origin=origin).translate_formula(ref)[1:]
             plain = f"<{p}f>{escape_text(translated)}</{p}f>".encode()
