@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from engine.contacts.models import Contact
 from engine.contacts.services import add_contact
 from engine.inventory.demo import seed_inventory
+from engine.ledger.demo import seed_ledger
 from engine.security.roles import SYSTEM
 from engine.security.users import add_user, user_count
 
@@ -105,6 +106,7 @@ DEMO_STEPS: list[tuple[str, Callable[[Session, DemoSummary], None]]] = [
     ("users", seed_users),
     ("contacts", seed_contacts),
     ("inventory", seed_inventory),
+    ("ledger", seed_ledger),
 ]
 
 

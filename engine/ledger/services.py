@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from engine.contacts.models import Contact
 from engine.errors import NotFound, PermissionDenied, ValidationFailed
 from engine.ledger.models import (
     AMOUNT,
@@ -50,7 +51,10 @@ def post_entry(session: Session, actor: Actor, entry_date: date, lines: list[Lin
     """Post a balanced entry; returns it (numbered JE-YYYY-NNNNN)."""
     actor.require("write", AREA)
     accounts = _accounts(session, {line.account for line in lines})
-    problems = check_entry(lines, accounts, closing=source == "close") + _period_problems(session, entry_date)
+    contacts = {x.contact_id for x in lines if x.contact_id is not None}
+    known = set(session.scalars(select(Contact.id).where(Contact.id.in_(contacts)))) if contacts else set()
+    problems = [f"there is no contact {c}" for c in sorted(contacts - known)]
+    problems += check_entry(lines, accounts, closing=source == "close") + _period_problems(session, entry_date)
     if problems:
         raise ValidationFailed(problems)
     entry = JournalEntry(number=_next_number(session, f"JE-{entry_date.year}"), entry_date=entry_date, memo=memo,
@@ -137,6 +141,9 @@ def reverse_entry(session: Session, actor: Actor, entry_id: int, entry_date: dat
     original = session.get(JournalEntry, entry_id)
     if original is None:
         raise NotFound(f"no journal entry {entry_id}")
+    if original.source == "close":
+        raise ValidationFailed([f"entry {original.number} closes a period: reopen the period instead "
+                                "(`backoffice ledger reopen`), which reverses it"])
     already = session.scalars(select(JournalEntry.number).where(JournalEntry.reverses_id == entry_id)).first()
     if already is not None:
         raise ValidationFailed([f"entry {original.number} was already reversed by {already}"])
@@ -154,6 +161,8 @@ def reverse_entry(session: Session, actor: Actor, entry_id: int, entry_date: dat
 def open_year(session: Session, actor: Actor, year: int) -> list[FiscalPeriod]:
     """Create the twelve monthly periods of `year` (those missing), open."""
     actor.require("write", AREA)
+    if not 1900 <= year <= 9998:
+        raise ValidationFailed([f"{year} is not a year the books can be kept for"])
     existing = set(session.scalars(select(FiscalPeriod.name).where(FiscalPeriod.name.like(f"{year}-%"))))
     made = []
     for month in range(1, 13):
@@ -214,6 +223,16 @@ def _closing_lines(session: Session, period: FiscalPeriod, retained_earnings: st
     return [x for x in lines if x.debit or x.credit]
 
 
+def _reverse_closing(session: Session, actor: Actor, period: FiscalPeriod) -> None:
+    entry = session.get(JournalEntry, period.closing_entry_id)
+    codes = dict(session.execute(select(Account.id, Account.code)).all())
+    lines = [Line(codes[x.account_id], debit=x.credit, credit=x.debit, description=x.description)
+             for x in session.scalars(select(JournalLine).where(JournalLine.entry_id == entry.id)
+                                      .order_by(JournalLine.line_number))]
+    post_entry(session, actor, entry.entry_date, lines, memo=f"reopening {period.name}", source="reversal",
+               reverses_id=entry.id)
+
+
 def reopen_period(session: Session, actor: Actor, name: str) -> FiscalPeriod:
     """Reopen a closed period (accountants only): its closing entry is reversed, and later
     periods must be reopened first. Audited like every change."""
@@ -231,7 +250,7 @@ def reopen_period(session: Session, actor: Actor, name: str) -> FiscalPeriod:
     period.updated_by = actor.login
     session.flush()
     if period.closing_entry_id is not None:
-        reverse_entry(session, actor, period.closing_entry_id, memo=f"reopening {name}")
+        _reverse_closing(session, actor, period)
         period.closing_entry_id = None
     session.flush()
     return period

@@ -178,3 +178,14 @@ def test_a_period_closed_reopened_and_closed_again_ends_with_its_result_closed_o
         totals = balances(session, date(2026, 1, 31))
         by_code = {code: totals.get(i, D(0)) for i, code in session.execute(sa.select(Account.id, Account.code))}
     assert (by_code["4100"], by_code["3200"]) == (0, D(-100))
+
+
+def test_a_closing_entry_is_undone_only_by_reopening_its_period(books):
+    post(books, date(2026, 1, 10), Line("1100", debit=D("100")), Line("4100", credit=D("100")))
+    with books.unit_of_work(ALEX) as session:
+        closing = close_period(session, ALEX, "2026-01", ROLES["retained_earnings"]).closing_entry_id
+    with pytest.raises(ValidationFailed, match="reopen the period instead"):
+        with books.unit_of_work(ALEX) as session:
+            reverse_entry(session, ALEX, closing, date(2026, 2, 1))
+    with pytest.raises(ValidationFailed, match="no contact 999"):
+        post(books, date(2026, 2, 1), Line("1200", debit=D(1), contact_id=999), Line("4100", credit=D(1)))

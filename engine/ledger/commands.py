@@ -1,0 +1,331 @@
+"""`backoffice ledger ...`: the accountant's door to the books.
+
+Thin, like every command group: parse what was typed (amounts straight from the text into
+Decimals, never floats, so 0.10 + 0.20 is exactly 0.30), call `engine.ledger.services` (which
+checks permissions, balance, accounts and periods) or `engine.ledger.reports`, print the
+result. Tables round to cents with thousands separators for reading; `--json` keeps the
+exact amounts as strings, so a script never sees a float.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, is_dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.cli_support import (
+    JsonOption,
+    UserOption,
+    acting_as,
+    handles_errors,
+    out,
+    print_json,
+    settings,
+)
+from engine.contacts.models import Contact
+from engine.errors import BackofficeError, NotFound, ValidationFailed
+from engine.inventory.commands import cents, parse_date, parse_number
+from engine.inventory.valuation import money
+from engine.ledger.chart import install_chart
+from engine.ledger.models import AMOUNT, Account, FiscalPeriod, JournalEntry, JournalLine
+from engine.ledger.services import (
+    AREA,
+    Line,
+    close_period,
+    open_year,
+    post_entry,
+    reopen_period,
+    reverse_entry,
+)
+
+ledger_app = typer.Typer(help="The books: chart of accounts, periods, journal entries, closing and reports.",
+                         no_args_is_help=True)
+
+Day = Annotated[str, typer.Option(metavar="DATE", help="YYYY-MM-DD.")]
+From = Annotated[str, typer.Option("--from", metavar="DATE", help="First day, YYYY-MM-DD.")]
+To = Annotated[str, typer.Option("--to", metavar="DATE", help="Last day, YYYY-MM-DD (included).")]
+Period = Annotated[str, typer.Argument(metavar="PERIOD", help="A month, e.g. 2026-03.")]
+
+
+def exact(data: Any) -> Any:
+    """Report data as JSON-ready values: every amount an exact string to the 4 places kept."""
+    if is_dataclass(data):
+        data = asdict(data)
+    if isinstance(data, dict):
+        return {k: exact(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [exact(v) for v in data]
+    return str(money(data)) if isinstance(data, Decimal) else data
+
+
+def parse_line(text: str) -> Line:
+    """ACCOUNT:DEBIT:CREDIT[:CONTACT] as a `Line`; one of DEBIT and CREDIT is left empty."""
+    parts = text.split(":")
+    if len(parts) not in (3, 4) or not parts[0].strip():
+        raise BackofficeError(f"--line {text!r} should be ACCOUNT:DEBIT:CREDIT or ACCOUNT:DEBIT:CREDIT:CONTACT, "
+                              "e.g. 6200:450: or 1100::450")
+    debit, credit = (parse_number(p, f"--line {text!r}: amount", AMOUNT) if p.strip() else Decimal(0)
+                     for p in parts[1:3])
+    contact = parts[3].strip() if len(parts) == 4 else ""
+    if contact and not contact.isdigit():
+        raise BackofficeError(f"--line {text!r}: the contact {contact!r} should be a contact id (a number)")
+    return Line(parts[0].strip(), debit=debit, credit=credit, contact_id=int(contact) if contact else None)
+
+
+def entry_as_dict(session: Session, entry: JournalEntry) -> dict:
+    rows = session.execute(select(JournalLine, Account.code, Account.name)
+                           .join(Account, Account.id == JournalLine.account_id)
+                           .where(JournalLine.entry_id == entry.id).order_by(JournalLine.line_number)).all()
+    reverses = session.get(JournalEntry, entry.reverses_id).number if entry.reverses_id else None
+    return {"id": entry.id, "number": entry.number, "entry_date": entry.entry_date.isoformat(), "memo": entry.memo,
+            "source": entry.source, "reverses": reverses, "posted_by": entry.updated_by,
+            "lines": [{"line": x.line_number, "account": code, "name": name, "debit": str(money(x.debit)),
+                       "credit": str(money(x.credit)), "contact_id": x.contact_id, "description": x.description}
+                      for x, code, name in rows]}
+
+
+def show_entry(result: dict, as_json: bool) -> None:
+    if as_json:
+        print_json(result)
+        return
+    undoes = f", reverses {result['reverses']}" if result["reverses"] and result["reverses"] not in result["memo"] else ""
+    memo = f": {result['memo']}" if result["memo"] else ""
+    out.print(f"posted {result['number']} on {result['entry_date']}{memo}{undoes}", soft_wrap=True)
+    table = Table("account", "name", "debit", "credit", "contact")
+    for x in result["lines"]:
+        table.add_row(x["account"], x["name"], cents(x["debit"]) if Decimal(x["debit"]) else "",
+                      cents(x["credit"]) if Decimal(x["credit"]) else "", str(x["contact_id"] or ""))
+    out.print(table)
+
+
+@ledger_app.command("chart")
+@handles_errors
+def chart(install: Annotated[bool, typer.Option("--install", help="Add the default chart's missing accounts.")]
+          = False, as_json: JsonOption = False, user: UserOption = None) -> None:
+    """The chart of accounts as a tree; --install adds the default chart's missing accounts."""
+    with acting_as(user) as (_db, actor, session):
+        actor.require("read", AREA)
+        added = install_chart(session, actor) if install else None
+        accounts = list(session.scalars(select(Account).order_by(Account.code)))
+    codes = {a.id: a.code for a in accounts}
+    parents = {a.code: codes.get(a.parent_id) for a in accounts}
+
+    def depth(code: str | None) -> int:
+        return 0 if parents.get(code) is None else 1 + depth(parents[code])
+
+    rows = [{"code": a.code, "name": a.name, "type": a.type, "parent": parents[a.code], "active": a.active,
+             "postable": a.code not in parents.values()} for a in accounts]
+    if as_json:
+        print_json({"added": added, "accounts": rows})
+        return
+    table = Table("code", "account", "type", "takes postings")
+    for r in rows:
+        table.add_row(r["code"], "  " * depth(r["code"]) + r["name"], r["type"],
+                      ("yes" if r["postable"] else "no (heading)") if r["active"] else "closed")
+    out.print(table)
+    out.print(f"{len(rows)} accounts" + (f", {added} added" if install else ""))
+
+
+@ledger_app.command("periods")
+@handles_errors
+def periods(year: Annotated[int | None, typer.Argument(metavar="YEAR", help="Open this year's 12 months.")] = None,
+            list_: Annotated[bool, typer.Option("--list", help="List the periods and their status.")] = False,
+            as_json: JsonOption = False, user: UserOption = None) -> None:
+    """Open a year's twelve monthly periods (YEAR), or list the periods (--list)."""
+    if (year is None) == (not list_):
+        raise BackofficeError("give a YEAR to open (e.g. `ledger periods 2026`) or --list, not both")
+    if year is not None and not 1900 < year < 3000:
+        raise BackofficeError(f"YEAR {year} is not a year the books can hold")
+    with acting_as(user) as (_db, actor, session):
+        if year is not None:
+            made = [p.name for p in open_year(session, actor, year)]
+        else:
+            actor.require("read", AREA)
+            rows = [{"name": p.name, "starts_on": p.starts_on.isoformat(), "ends_on": p.ends_on.isoformat(),
+                     "status": p.status, "closing_entry": number}
+                    for p, number in session.execute(
+                        select(FiscalPeriod, JournalEntry.number)
+                        .outerjoin(JournalEntry, JournalEntry.id == FiscalPeriod.closing_entry_id)
+                        .order_by(FiscalPeriod.starts_on))]
+    if year is not None:
+        if as_json:
+            print_json({"year": year, "opened": made})
+        else:
+            out.print(f"opened {len(made)} periods of {year}" + (f" ({made[0]} to {made[-1]})" if made else
+                                                                 ": all twelve were open already"))
+        return
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("period", "from", "to", "status", "closing entry")
+    for r in rows:
+        table.add_row(r["name"], r["starts_on"], r["ends_on"], r["status"], r["closing_entry"] or "")
+    out.print(table)
+
+
+@ledger_app.command("post")
+@handles_errors
+def post(on: Annotated[str, typer.Option("--date", metavar="DATE", help="Date of the entry, YYYY-MM-DD.")],
+         line: Annotated[list[str], typer.Option(metavar="ACCOUNT:DEBIT:CREDIT[:CONTACT]", help=(
+             "A line (repeatable): 6200:450: debits 450 to 6200, 1100::450 credits 450 to 1100."))],
+         memo: Annotated[str, typer.Option(help="What the entry is for.")] = "",
+         as_json: JsonOption = False, user: UserOption = None) -> None:
+    """Post a balanced journal entry (refused, with every problem named, if it is not)."""
+    entry_date, lines = parse_date(on, "--date"), [parse_line(x) for x in line]
+    with acting_as(user) as (_db, actor, session):
+        for x in lines:
+            if x.contact_id is not None and session.get(Contact, x.contact_id) is None:
+                raise NotFound(f"--line {x.account}: no contact {x.contact_id}; `backoffice contacts list` shows them")
+        result = entry_as_dict(session, post_entry(session, actor, entry_date, lines, memo=memo))
+    show_entry(result, as_json)
+
+
+@ledger_app.command("reverse")
+@handles_errors
+def reverse(number: Annotated[str, typer.Argument(metavar="ENTRY_NUMBER", help="e.g. JE-2026-00017.")],
+            on: Annotated[str | None, typer.Option("--date", metavar="DATE", help=(
+                "Date of the reversal (default: the entry's own date)."))] = None,
+            as_json: JsonOption = False, user: UserOption = None) -> None:
+    """Post the mirror image of an entry (posted entries are never changed)."""
+    entry_date = parse_date(on, "--date") if on else None
+    with acting_as(user) as (_db, actor, session):
+        actor.require("write", AREA)
+        entry = session.scalars(select(JournalEntry).where(JournalEntry.number == number.strip().upper())).first()
+        if entry is None:
+            raise NotFound(f"there is no journal entry {number!r} (entries are numbered like JE-2026-00017)")
+        if entry.source == "close":  # reversed here, its period would stay closed and could not be reopened
+            raise ValidationFailed([f"{entry.number} is a closing entry: `backoffice ledger reopen` undoes it"])
+        result = entry_as_dict(session, reverse_entry(session, actor, entry.id, entry_date))
+    show_entry(result, as_json)
+
+
+@ledger_app.command("close")
+@handles_errors
+def close(period: Period, user: UserOption = None) -> None:
+    """Close a month: its income and expenses move into retained earnings; then it is locked."""
+    into = settings().ledger.retained_earnings
+    with acting_as(user) as (_db, actor, session):
+        closed = close_period(session, actor, period.strip(), into)
+        number = session.get(JournalEntry, closed.closing_entry_id).number if closed.closing_entry_id else None
+    moved = f"closing entry {number} moved the result into {into}" if number else "no income or expenses to move"
+    out.print(f"closed {closed.name}: {moved}")
+
+
+@ledger_app.command("reopen")
+@handles_errors
+def reopen(period: Period, user: UserOption = None) -> None:
+    """Reopen a closed month (accountants only): its closing entry is reversed."""
+    with acting_as(user) as (_db, actor, session):
+        name = reopen_period(session, actor, period.strip()).name
+    out.print(f"reopened {name}: postings dated in it are accepted again; close it again when done")
+
+
+def _report(user: str | None, name: str, *args: Any) -> Any:
+    """Run one report of `engine.ledger.reports` for a reader of the ledger (imported here, so
+    the posting commands work even while a report is being changed)."""
+    from engine.ledger import reports
+
+    with acting_as(user) as (_db, actor, session):
+        actor.require("read", AREA)
+        return getattr(reports, name)(session, *args)
+
+
+@ledger_app.command("trial-balance")
+@handles_errors
+def trial_balance(as_of: Day, as_json: JsonOption = False, user: UserOption = None) -> None:
+    """Every account's debit or credit balance at the end of a day, and the totals."""
+    day = parse_date(as_of, "--as-of")
+    tb = _report(user, "trial_balance", day)
+    if as_json:
+        print_json({"as_of": day.isoformat(), **exact(tb)})
+        return
+    table = Table("code", "account", "debit", "credit", title=f"Trial balance at the end of {day.isoformat()}")
+    for r in tb.rows:
+        table.add_row(r.code, r.name, cents(r.debit) if r.debit else "", cents(r.credit) if r.credit else "")
+    table.add_section()
+    table.add_row("", "total", cents(tb.total_debit), cents(tb.total_credit))
+    out.print(table)
+
+
+@ledger_app.command("account")
+@handles_errors
+def account(code: Annotated[str, typer.Argument(metavar="CODE", help="Account code, e.g. 1100.")],
+            start: From, end: To, as_json: JsonOption = False, user: UserOption = None) -> None:
+    """The general ledger of one account: opening balance, every line, running balance."""
+    first, last = parse_date(start, "--from"), parse_date(end, "--to")
+    gl = _report(user, "general_ledger", code.strip(), first, last)
+    if as_json:
+        print_json({"start": first.isoformat(), "end": last.isoformat(), **exact(gl)})
+        return
+    table = Table("date", "entry", "memo", "debit", "credit", "balance",
+                  title=f"{gl.code} {gl.name}, {first.isoformat()} to {last.isoformat()}")
+    table.add_row("", "", "opening balance", "", "", cents(gl.opening))
+    for x in gl.lines:
+        table.add_row(x.entry_date.isoformat(), x.number, x.description or x.memo,
+                      cents(x.debit) if x.debit else "", cents(x.credit) if x.credit else "", cents(x.balance))
+    table.add_section()
+    table.add_row("", "", "closing balance", "", "", cents(gl.closing))
+    out.print(table)
+
+
+@ledger_app.command("pnl")
+@handles_errors
+def pnl(start: From, end: To, as_json: JsonOption = False, user: UserOption = None) -> None:
+    """Profit and loss for a span of days, beside the span just before it."""
+    first, last = parse_date(start, "--from"), parse_date(end, "--to")
+    p = _report(user, "profit_and_loss", first, last)
+    if as_json:
+        print_json(exact(p))
+        return
+    table = Table("code", "account", f"{p.start} to {p.end}", f"{p.previous_start} to {p.previous_end}",
+                  title="Profit and loss", title_justify="left")
+    for heading, rows, total in (("Income", p.income, p.total_income), ("Expenses", p.expenses, p.total_expenses)):
+        table.add_row("", heading)
+        for r in rows:
+            table.add_row(r.code, r.name, cents(r.amount), cents(r.previous))
+        table.add_row("", f"total {heading.lower()}", cents(total), cents(sum((r.previous for r in rows), Decimal(0))))
+        table.add_section()
+    table.add_row("", "result (profit if positive)", cents(p.result), cents(p.previous_result))
+    out.print(table)
+
+
+@ledger_app.command("balance-sheet")
+@handles_errors
+def balance_sheet(as_of: Day, as_json: JsonOption = False, user: UserOption = None) -> None:
+    """Assets, liabilities and equity at the end of a day (with the year's result so far)."""
+    day = parse_date(as_of, "--as-of")
+    b = _report(user, "balance_sheet", day)
+    if as_json:
+        print_json(exact(b))
+        return
+    table = Table("code", "account", "amount", title=f"Balance sheet at the end of {day.isoformat()}",
+                  title_justify="left")
+    for heading, rows in (("Assets", b.assets), ("Liabilities", b.liabilities), ("Equity", b.equity)):
+        table.add_row("", heading)
+        for r in rows:
+            table.add_row(r.code, r.name, cents(r.amount))
+        table.add_section()
+    table.add_row("", "current earnings (not yet closed)", cents(b.current_earnings))
+    table.add_row("", "total assets", cents(b.total_assets))
+    table.add_row("", "total liabilities and equity", cents(b.total_liabilities_and_equity))
+    out.print(table)
+
+
+@ledger_app.command("export-beancount")
+@handles_errors
+def export_beancount(out_file: Annotated[Path, typer.Option("--out", metavar="FILE", help=(
+        "The .beancount file to write."))], user: UserOption = None) -> None:
+    """Write the books as a beancount file, to check them with `bean-check` or browse them."""
+    from engine.ledger.beancount import export_beancount as export
+
+    currency = settings().ledger.base_currency
+    with acting_as(user) as (_db, actor, session):
+        actor.require("read", AREA)
+        count = export(session, out_file, currency)
+    out.print(f"wrote {count} entries in {currency} to {out_file}; check it with `bean-check {out_file}`")
