@@ -15,7 +15,6 @@ from __future__ import annotations
 import html
 import re
 
-
 from engine.office.xlsx_cells import escape_text, parse_range
 from engine.office.xlsx_package import get_attribute
 
