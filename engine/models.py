@@ -14,9 +14,19 @@ from engine.inventory.models import (
     StockCount,
     StockMovement,
 )
-from engine.ledger.models import Account, FiscalPeriod, JournalEntry, JournalLine, LedgerCounter
+from engine.ledger.models import (
+    Account,
+    Allocation,
+    FiscalPeriod,
+    Invoice,
+    InvoiceLine,
+    JournalEntry,
+    JournalLine,
+    LedgerCounter,
+    Payment,
+)
 from engine.security.models import User
 
-__all__ = ["Account", "Address", "AuditEntry", "Base", "Contact", "CostLayer", "FiscalPeriod", "Installation",
+__all__ = ["Account", "Address", "Allocation", "Invoice", "InvoiceLine", "Payment", "AuditEntry", "Base", "Contact", "CostLayer", "FiscalPeriod", "Installation",
            "Item", "ItemCost", "JournalEntry", "JournalLine", "LedgerCounter", "Location", "Lot", "StockBalance",
            "StockCount", "StockMovement", "User"]

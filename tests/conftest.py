@@ -84,3 +84,25 @@ def admin() -> Actor:
 @pytest.fixture
 def system() -> Actor:
     return SYSTEM
+
+
+def at_once(call, times: int = 2, refusal: type[Exception] = Exception) -> list[str]:
+    """Run `call` in `times` threads released together (each with its own connection);
+    returns what each gave: its result as text, or the message it was refused with."""
+    import threading
+
+    barrier, outcomes = threading.Barrier(times), []
+
+    def run():
+        barrier.wait()
+        try:
+            outcomes.append(str(call()))
+        except refusal as refused:
+            outcomes.append(str(refused))
+
+    workers = [threading.Thread(target=run) for _ in range(times)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    return sorted(outcomes)

@@ -15,6 +15,7 @@ from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column
 
 import engine.contacts.models  # noqa: F401  (lines may name a contact)
+import engine.inventory.models  # noqa: F401  (invoice lines may name an item)
 from engine.db.base import Base, Record
 from engine.db.exact import Exact
 
@@ -96,3 +97,77 @@ class LedgerCounter(Base):
 
     series: Mapped[str] = mapped_column(String(16), primary_key=True)
     last: Mapped[int] = mapped_column(nullable=False, default=0)
+
+
+INVOICE_KINDS = ("sales", "purchase")      # a sales invoice we send, a purchase bill we receive
+INVOICE_STATUSES = ("draft", "posted")
+PAYMENT_KINDS = ("received", "paid")        # from a customer, to a supplier
+
+
+class Invoice(Record, Base):
+    """A sales invoice or a purchase bill. Posting it numbers it and posts its journal entry;
+    a posted invoice is never changed (a credit note corrects it)."""
+
+    __tablename__ = "invoices"
+    __table_args__ = (
+        CheckConstraint(f"kind IN {INVOICE_KINDS}", name="kind"),
+        CheckConstraint(f"status IN {INVOICE_STATUSES}", name="status"),
+        CheckConstraint("due_on >= issued_on", name="due_after_issue"),
+    )
+
+    kind: Mapped[str] = mapped_column(String(8), nullable=False)
+    number: Mapped[str | None] = mapped_column(String(32), unique=True)        # given when posted
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="RESTRICT"), nullable=False, index=True)
+    issued_on: Mapped[date] = mapped_column(Date, nullable=False)
+    due_on: Mapped[date] = mapped_column(Date, nullable=False)
+    status: Mapped[str] = mapped_column(String(8), nullable=False, default="draft")
+    reference: Mapped[str | None] = mapped_column(String(64))                  # e.g. the supplier's bill number
+    net: Mapped[Decimal] = mapped_column(Exact(AMOUNT), nullable=False, default=Decimal(0))
+    tax: Mapped[Decimal] = mapped_column(Exact(AMOUNT), nullable=False, default=Decimal(0))
+    gross: Mapped[Decimal] = mapped_column(Exact(AMOUNT), nullable=False, default=Decimal(0))
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entries.id", ondelete="RESTRICT"), unique=True)
+
+
+class InvoiceLine(Record, Base):
+    __tablename__ = "invoice_lines"
+    __table_args__ = (
+        UniqueConstraint("invoice_id", "line_number"),
+        CheckConstraint("quantity > 0 AND unit_price >= 0 AND tax_rate >= 0", name="not_negative"),
+    )
+
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="RESTRICT"), nullable=False)
+    line_number: Mapped[int] = mapped_column(nullable=False)
+    description: Mapped[str] = mapped_column(String(400), nullable=False)
+    quantity: Mapped[Decimal] = mapped_column(Exact(4), nullable=False)
+    unit_price: Mapped[Decimal] = mapped_column(Exact(AMOUNT), nullable=False)
+    tax_rate: Mapped[Decimal] = mapped_column(Exact(4), nullable=False, default=Decimal(0))   # 0.2000 = 20%
+    account_code: Mapped[str] = mapped_column(String(16), nullable=False)    # income (sales) or expense/stock
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id", ondelete="RESTRICT"))
+
+
+class Payment(Record, Base):
+    """Money received from a customer or paid to a supplier, posted when recorded."""
+
+    __tablename__ = "payments"
+    __table_args__ = (CheckConstraint(f"kind IN {PAYMENT_KINDS}", name="kind"),
+                      CheckConstraint("amount > 0", name="positive"))
+
+    kind: Mapped[str] = mapped_column(String(8), nullable=False)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="RESTRICT"), nullable=False, index=True)
+    paid_on: Mapped[date] = mapped_column(Date, nullable=False)
+    amount: Mapped[Decimal] = mapped_column(Exact(AMOUNT), nullable=False)
+    bank_account: Mapped[str] = mapped_column(String(16), nullable=False)
+    reference: Mapped[str | None] = mapped_column(String(64))
+    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id", ondelete="RESTRICT"), nullable=False,
+                                          unique=True)
+
+
+class Allocation(Record, Base):
+    """How much of a payment settles which invoice (a payment may settle several)."""
+
+    __tablename__ = "allocations"
+    __table_args__ = (CheckConstraint("amount > 0", name="positive"),)
+
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id", ondelete="RESTRICT"), nullable=False, index=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="RESTRICT"), nullable=False, index=True)
+    amount: Mapped[Decimal] = mapped_column(Exact(AMOUNT), nullable=False)

@@ -3,7 +3,6 @@ reversals, stock takes, the queries, and two writers racing for the last units."
 
 from __future__ import annotations
 
-import threading
 from datetime import date, timedelta
 from decimal import Decimal as D
 
@@ -21,7 +20,7 @@ from engine.inventory.services import (
     post_stock_take,
     reverse_movement,
 )
-from tests.conftest import actor_with
+from tests.conftest import actor_with, at_once
 
 CLERK = actor_with("warehouse", login="wes")
 
@@ -168,23 +167,9 @@ def test_two_writers_issuing_the_last_units_at_once_one_wins(stock_db):
     """Two real connections, each in its own transaction, both wanting the last 5 units: the
     database's locks let exactly one through, and stock never goes below zero."""
     post(stock_db, "receipt", "received", "BOLT-8", 5, date(2026, 3, 1), to="MAIN", unit_cost=D(1))
-    barrier, outcomes = threading.Barrier(2), []
-
-    def issue():
-        barrier.wait()
-        try:
-            post(stock_db, "issue", "issued", "BOLT-8", 5, date(2026, 3, 2), frm="MAIN")
-            outcomes.append("posted")
-        except ValidationFailed as refused:
-            outcomes.append(str(refused))
-
-    workers = [threading.Thread(target=issue) for _ in range(2)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(30)
-    assert sorted(outcomes)[0] == "not enough BOLT-8 at MAIN: 0 on hand, 5 wanted; stock never goes below zero"
-    assert sorted(outcomes)[1] == "posted"
+    outcomes = at_once(lambda: post(stock_db, "issue", "issued", "BOLT-8", 5, date(2026, 3, 2), frm="MAIN") and "posted",
+                       refusal=ValidationFailed)
+    assert outcomes == ["not enough BOLT-8 at MAIN: 0 on hand, 5 wanted; stock never goes below zero", "posted"]
     with stock_db.reading() as session:
         assert queries.on_hand(session, sku="BOLT-8") == []
         assert session.scalar(sa.select(sa.func.count()).where(StockMovement.kind == "issue")) == 1

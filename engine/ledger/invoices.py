@@ -1,0 +1,183 @@
+"""Sales invoices, purchase bills and payments: each posts its journal entry through
+`services.post_entry`, so the ledger's rules (balanced, open period, leaf accounts) hold
+for them too.
+
+    sales invoice   Dr receivables (gross, the customer)   Cr income (net)   Cr output tax
+    purchase bill   Dr expense/stock (net)   Dr input tax   Cr payables (gross, the supplier)
+    payment in      Dr bank   Cr receivables (the customer)
+    payment out     Dr payables (the supplier)   Cr bank
+
+An invoice is posted once: its row is locked while it is posted, so two people posting the
+same draft at the same moment get one entry and one clear refusal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.contacts.models import Contact
+from engine.errors import NotFound, ValidationFailed
+from engine.ledger.chart import ROLES
+from engine.ledger.models import Allocation, Invoice, InvoiceLine, Payment
+from engine.ledger.services import AREA, Line, _next_number, post_entry
+from engine.security.roles import Actor
+
+CENT = Decimal("0.01")  # invoices are in whole cents: what a customer is asked to pay
+
+
+@dataclass(frozen=True)
+class LineIn:
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    account_code: str
+    tax_rate: Decimal = Decimal(0)
+    item_id: int | None = None
+
+
+def create_invoice(session: Session, actor: Actor, kind: str, contact_id: int, issued_on: date, due_on: date,
+                   lines: list[LineIn], reference: str | None = None) -> Invoice:
+    """A draft invoice (or bill): checked, not yet in the ledger."""
+    actor.require("write", AREA)
+    problems = []
+    if session.get(Contact, contact_id) is None:
+        problems.append(f"there is no contact {contact_id}")
+    if due_on < issued_on:
+        problems.append("the due date comes before the invoice date")
+    if not lines:
+        problems.append("an invoice needs at least one line")
+    for n, line in enumerate(lines, start=1):
+        if line.quantity <= 0:
+            problems.append(f"line {n}: the quantity must be more than 0")
+        if line.unit_price < 0 or line.tax_rate < 0:
+            problems.append(f"line {n}: prices and tax rates cannot be below zero")
+    if problems:
+        raise ValidationFailed(problems)
+    invoice = Invoice(kind=kind, contact_id=contact_id, issued_on=issued_on, due_on=due_on, status="draft",
+                      reference=reference, updated_by=actor.login)
+    session.add(invoice)
+    session.flush()
+    session.add_all([InvoiceLine(invoice_id=invoice.id, line_number=n, description=x.description, quantity=x.quantity,
+                                 unit_price=x.unit_price, tax_rate=x.tax_rate, account_code=x.account_code,
+                                 item_id=x.item_id, updated_by=actor.login)
+                     for n, x in enumerate(lines, start=1)])
+    session.flush()
+    return invoice
+
+
+def post_invoice(session: Session, actor: Actor, invoice_id: int) -> Invoice:
+    """Number the invoice and post its entry; refused if it was posted already."""
+    actor.require("write", AREA)
+    invoice = session.scalars(select(Invoice).where(Invoice.id == invoice_id).with_for_update()
+                              .execution_options(populate_existing=True)).first()
+    if invoice is None:
+        raise NotFound(f"no invoice {invoice_id}")
+    if invoice.status == "posted":
+        raise ValidationFailed([f"invoice {invoice.number} is posted already; nothing was posted again"])
+    lines = session.scalars(select(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id)
+                            .order_by(InvoiceLine.line_number)).all()
+    nets = [(x.quantity * x.unit_price).quantize(CENT) for x in lines]
+    taxes = [(net * x.tax_rate).quantize(CENT) for net, x in zip(nets, lines, strict=True)]
+    invoice.net, invoice.tax = sum(nets, Decimal(0)), sum(taxes, Decimal(0))
+    invoice.gross = invoice.net + invoice.tax
+    sales = invoice.kind == "sales"
+    series = f"{'INV' if sales else 'BILL'}-{invoice.issued_on.year}"
+    invoice.number = _next_number(session, series)
+    text = f"{'invoice' if sales else 'bill'} {invoice.number}"
+    entry_lines = [Line(x.account_code, **{"credit" if sales else "debit": net}, description=x.description)
+                   for x, net in zip(lines, nets, strict=True) if net]
+    if invoice.tax:
+        entry_lines.append(Line(ROLES["output_tax" if sales else "input_tax"],
+                                **{"credit" if sales else "debit": invoice.tax}, description=f"tax on {text}"))
+    if invoice.gross:
+        entry_lines.append(Line(ROLES["receivables" if sales else "payables"],
+                                **{"debit" if sales else "credit": invoice.gross},
+                                contact_id=invoice.contact_id, description=text))
+    entry = post_entry(session, actor, invoice.issued_on, entry_lines, memo=text, source=invoice.kind)
+    invoice.entry_id, invoice.status, invoice.updated_by = entry.id, "posted", actor.login
+    session.flush()
+    return invoice
+
+
+def open_balance(session: Session, invoice: Invoice, as_of: date | None = None) -> Decimal:
+    """What is still owed on a posted invoice (by payments made up to `as_of`)."""
+    query = select(func.coalesce(func.sum(Allocation.amount), Decimal(0))).join(
+        Payment, Payment.id == Allocation.payment_id).where(Allocation.invoice_id == invoice.id)
+    if as_of is not None:
+        query = query.where(Payment.paid_on <= as_of)
+    return invoice.gross - session.scalar(query)
+
+
+def record_payment(session: Session, actor: Actor, kind: str, contact_id: int, paid_on: date, amount: Decimal,
+                   allocations: list[tuple[int, Decimal]], bank_account: str = ROLES["bank"],
+                   reference: str | None = None) -> Payment:
+    """Post a payment and settle invoices with it (partly or wholly); what is not allocated
+    stays on the contact's account, as a credit to use later."""
+    actor.require("write", AREA)
+    problems = [] if amount > 0 else ["a payment is more than 0"]
+    wanted = "sales" if kind == "received" else "purchase"
+    for invoice_id, share in allocations:
+        invoice = session.scalars(select(Invoice).where(Invoice.id == invoice_id).with_for_update()).first()
+        if invoice is None or invoice.status != "posted":
+            problems.append(f"invoice {invoice_id} is not a posted invoice")
+        elif invoice.kind != wanted or invoice.contact_id != contact_id:
+            problems.append(f"{invoice.number} is not a {wanted} invoice of this contact")
+        elif share <= 0 or share > open_balance(session, invoice):
+            problems.append(f"{invoice.number}: {share} is more than is open ({open_balance(session, invoice)})")
+    if sum((share for _, share in allocations), Decimal(0)) > amount:
+        problems.append("more is allocated to invoices than was paid")
+    if problems:
+        raise ValidationFailed(problems)
+    party = ROLES["receivables" if kind == "received" else "payables"]
+    lines = ([Line(bank_account, debit=amount), Line(party, credit=amount, contact_id=contact_id)] if kind == "received"
+             else [Line(party, debit=amount, contact_id=contact_id), Line(bank_account, credit=amount)])
+    entry = post_entry(session, actor, paid_on, lines, memo=f"payment {kind} {reference or ''}".strip(),
+                       source="payment")
+    payment = Payment(kind=kind, contact_id=contact_id, paid_on=paid_on, amount=amount, bank_account=bank_account,
+                      reference=reference, entry_id=entry.id, updated_by=actor.login)
+    session.add(payment)
+    session.flush()
+    session.add_all([Allocation(payment_id=payment.id, invoice_id=i, amount=share, updated_by=actor.login)
+                     for i, share in allocations])
+    session.flush()
+    return payment
+
+
+@dataclass(frozen=True)
+class AgingRow:
+    contact_id: int
+    contact: str
+    current: Decimal       # not yet due
+    days_1_30: Decimal
+    days_31_60: Decimal
+    days_61_90: Decimal
+    over_90: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.current + self.days_1_30 + self.days_31_60 + self.days_61_90 + self.over_90
+
+
+def aging(session: Session, kind: str, as_of: date) -> list[AgingRow]:
+    """Open balances of posted invoices (kind "sales": receivables; "purchase": payables) by
+    how many days past their due date they are on `as_of`."""
+    buckets: dict[int, list[Decimal]] = {}
+    names = {}
+    query = (select(Invoice, Contact.name).join(Contact, Contact.id == Invoice.contact_id)
+             .where(Invoice.kind == kind, Invoice.status == "posted", Invoice.issued_on <= as_of)
+             .order_by(Contact.name, Invoice.due_on))
+    for invoice, name in session.execute(query):
+        owed = open_balance(session, invoice, as_of)
+        if owed == 0:
+            continue
+        late = (as_of - invoice.due_on).days
+        slot = 0 if late <= 0 else 1 if late <= 30 else 2 if late <= 60 else 3 if late <= 90 else 4
+        row = buckets.setdefault(invoice.contact_id, [Decimal(0)] * 5)
+        row[slot] += owed
+        names[invoice.contact_id] = name
+    return [AgingRow(cid, names[cid], *row) for cid, row in buckets.items()]
