@@ -26,6 +26,7 @@ from engine.db import migrate
 from engine.db.audit_query import audit_entries, entry_as_dict
 from engine.inventory.commands import stock_app
 from engine.ledger.commands import ledger_app
+from engine.ledger.invoice_commands import register_invoice_commands
 from engine.sheets.commands import register as register_workbook_commands
 
 app = typer.Typer(
@@ -40,6 +41,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(contacts_app, name="contacts")
 app.add_typer(stock_app, name="stock")
+register_invoice_commands(ledger_app)
 app.add_typer(ledger_app, name="ledger")
 register_workbook_commands(app)
 

@@ -77,3 +77,22 @@ def test_post_refuse_report_close_and_reopen(ledger, tmp_path):
     loader = pytest.importorskip("beancount.loader")
     _entries, errors, _options = loader.load_file(str(books))
     assert errors == []
+
+
+def test_invoice_post_pay_and_age(ledger, backoffice):
+    """A sales invoice written and posted, posted again (refused), paid in part, and aged."""
+    customer = ok(backoffice("contacts", "add", "--kind", "organisation", "--name", "Acme Ltd", "--country", "GB",
+                             "--json", user="ada"))["id"]
+    invoice = ok(ledger("invoice", "--customer", str(customer), "--date", "2026-02-01", "--terms", "14",
+                        "--line", "3:19.99:4100:0.2:Widgets: blue", "--post", "--json"))
+    assert (invoice["number"], invoice["gross"], invoice["due_on"]) == ("INV-2026-00001", "71.9600", "2026-02-15")
+    again = ledger("post-invoice", str(invoice["id"]))
+    assert again.code == 1 and "posted already" in again.stderr
+    paid = ok(ledger("pay", "--customer", str(customer), "--date", "2026-03-01", "--amount", "50",
+                     "--invoice", "INV-2026-00001:50", "--json"))
+    assert paid["settles"] == {"INV-2026-00001": "50.0000"}
+    [row] = ok(ledger("aging", "--as-of", "2026-04-30", "--json"))
+    assert (row["contact"], row["days_61_90"], row["total"]) == ("Acme Ltd", "21.9600", "21.9600")
+    too_much = ledger("pay", "--customer", str(customer), "--date", "2026-03-02", "--amount", "30",
+                      "--invoice", "INV-2026-00001:30")
+    assert too_much.code == 1 and "more than is open" in too_much.stderr
