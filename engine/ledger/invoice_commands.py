@@ -1,4 +1,4 @@
-"""`backoffice ledger invoice|post-invoice|pay|aging`: invoices, bills and payments from the
+"""`backoffice ledger invoice|post-invoice|pay|aging|statement`: invoices, bills and payments from the
 command line, through `engine.ledger.invoices` (which posts their entries)."""
 
 from __future__ import annotations
@@ -13,7 +13,14 @@ from sqlalchemy import select
 from engine.cli_support import JsonOption, UserOption, acting_as, handles_errors, out, print_json
 from engine.errors import BackofficeError, NotFound
 from engine.inventory.commands import cents, money_text, parse_date, parse_number
-from engine.ledger.invoices import LineIn, aging, create_invoice, post_invoice, record_payment
+from engine.ledger.invoices import (
+    LineIn,
+    aging,
+    create_invoice,
+    post_invoice,
+    record_payment,
+    statement,
+)
 from engine.ledger.models import AMOUNT, Invoice
 
 LineText = Annotated[list[str], typer.Option(
@@ -142,3 +149,32 @@ def register_invoice_commands(app: typer.Typer) -> None:
         for r in rows:
             table.add_row(r.contact, *(cents(getattr(r, f)) for f in fields))
         out.print(table)
+
+    @app.command("statement")
+    @handles_errors
+    def statement_(
+        customer: Annotated[int, typer.Argument(metavar="CUSTOMER", help="The customer's contact id.")],
+        start: Annotated[str, typer.Option("--from", metavar="DATE", help="First day, YYYY-MM-DD.")],
+        end: Annotated[str, typer.Option("--to", metavar="DATE", help="Last day, YYYY-MM-DD.")],
+        as_json: JsonOption = False, user: UserOption = None,
+    ) -> None:
+        """A customer's statement: opening balance, invoices and payments, what is owed."""
+        first, last = parse_date(start, "--from"), parse_date(end, "--to")
+        with acting_as(user) as (_db, actor, session):
+            actor.require("read", "ledger")
+            sheet = statement(session, customer, first, last)
+        if as_json:
+            print_json({"contact": sheet.contact, "from": first.isoformat(), "to": last.isoformat(),
+                        "opening": money_text(sheet.opening), "closing": money_text(sheet.closing),
+                        "lines": [{"date": x.entry_date.isoformat(), "number": x.number, "memo": x.memo,
+                                   "debit": money_text(x.debit), "credit": money_text(x.credit),
+                                   "balance": money_text(x.balance)} for x in sheet.lines]})
+            return
+        table = Table("Date", "Entry", "Memo", "Charged", "Paid", "Balance",
+                      title=f"Statement for {sheet.contact}, {first} to {last}")
+        table.add_row("", "", "opening balance", "", "", cents(sheet.opening))
+        for x in sheet.lines:
+            table.add_row(str(x.entry_date), x.number, x.memo, cents(x.debit) if x.debit else "",
+                          cents(x.credit) if x.credit else "", cents(x.balance))
+        out.print(table)
+        out.print(f"owed on {last}: {cents(sheet.closing)}")

@@ -23,7 +23,15 @@ from sqlalchemy.orm import Session
 from engine.contacts.models import Contact
 from engine.errors import NotFound, ValidationFailed
 from engine.ledger.chart import ROLES
-from engine.ledger.models import Allocation, Invoice, InvoiceLine, Payment
+from engine.ledger.models import (
+    Account,
+    Allocation,
+    Invoice,
+    InvoiceLine,
+    JournalEntry,
+    JournalLine,
+    Payment,
+)
 from engine.ledger.services import AREA, Line, _next_number, post_entry
 from engine.security.roles import Actor
 
@@ -181,3 +189,50 @@ def aging(session: Session, kind: str, as_of: date) -> list[AgingRow]:
         row[slot] += owed
         names[invoice.contact_id] = name
     return [AgingRow(cid, names[cid], *row) for cid, row in buckets.items()]
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    entry_date: date
+    number: str
+    memo: str
+    debit: Decimal     # what was charged (an invoice)
+    credit: Decimal    # what was paid or credited
+    balance: Decimal   # owed after this line
+
+
+@dataclass(frozen=True)
+class Statement:
+    contact: str
+    start: date
+    end: date
+    opening: Decimal
+    lines: list[StatementLine]
+    closing: Decimal
+
+
+def statement(session: Session, contact_id: int, start: date, end: date) -> Statement:
+    """A customer's statement: what they owed at the start, every invoice and payment posted
+    to their receivable in the span, and what they owe at the end. Read from the ledger
+    itself, so it always agrees with the books."""
+    contact = session.get(Contact, contact_id)
+    if contact is None:
+        raise NotFound(f"there is no contact {contact_id}")
+    account = session.scalar(select(Account.id).where(Account.code == ROLES["receivables"]))
+    mine = (JournalLine.account_id == account) & (JournalLine.contact_id == contact_id)
+    debits, credits = session.execute(  # two sums: each keeps its column's exact type
+        select(func.coalesce(func.sum(JournalLine.debit), Decimal(0)),
+               func.coalesce(func.sum(JournalLine.credit), Decimal(0)))
+        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+        .where(mine, JournalEntry.entry_date < start)).one()
+    opening = debits - credits
+    balance, lines = opening, []
+    for entry_date, number, memo, debit, credit in session.execute(
+            select(JournalEntry.entry_date, JournalEntry.number, JournalEntry.memo, JournalLine.debit,
+                   JournalLine.credit)
+            .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+            .where(mine, JournalEntry.entry_date >= start, JournalEntry.entry_date <= end)
+            .order_by(JournalEntry.entry_date, JournalEntry.number)):
+        balance += debit - credit
+        lines.append(StatementLine(entry_date, number, memo, debit, credit, balance))
+    return Statement(contact.name, start, end, opening, lines, balance)

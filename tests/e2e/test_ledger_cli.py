@@ -93,6 +93,8 @@ def test_invoice_post_pay_and_age(ledger, backoffice):
     assert paid["settles"] == {"INV-2026-00001": "50.0000"}
     [row] = ok(ledger("aging", "--as-of", "2026-04-30", "--json"))
     assert (row["contact"], row["days_61_90"], row["total"]) == ("Acme Ltd", "21.9600", "21.9600")
+    sheet = ok(ledger("statement", str(customer), "--from", "2026-01-01", "--to", "2026-12-31", "--json"))
+    assert (sheet["opening"], sheet["closing"], len(sheet["lines"])) == ("0.0000", "21.9600", 2)
     too_much = ledger("pay", "--customer", str(customer), "--date", "2026-03-02", "--amount", "30",
                       "--invoice", "INV-2026-00001:30")
     assert too_much.code == 1 and "more than is open" in too_much.stderr

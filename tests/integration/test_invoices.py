@@ -20,6 +20,7 @@ from engine.ledger.invoices import (
     open_balance,
     post_invoice,
     record_payment,
+    statement,
 )
 from engine.ledger.models import Invoice, JournalEntry, JournalLine
 from engine.ledger.reports import trial_balance
@@ -120,3 +121,17 @@ def test_a_purchase_bill_and_its_payment_clear_the_payable(books):
     assert (rows["1300"].debit, rows["1400"].debit, rows["2100"].debit + rows["2100"].credit) == (
         D("45"), D("8.55"), 0)
     assert rows["1100"].credit == D("53.55")
+
+
+def test_a_customer_statement_agrees_with_the_books(books):
+    db, ids = books
+    early, late = draft(db, ids["customer"], issued=date(2026, 1, 5), due=date(2026, 2, 4)), draft(db, ids["customer"])
+    with db.unit_of_work(ALEX) as session:
+        post_invoice(session, ALEX, early)
+        post_invoice(session, ALEX, late)
+        record_payment(session, ALEX, "received", ids["customer"], date(2026, 3, 10), D("50"), [(late, D("50"))])
+    with db.reading() as session:
+        sheet = statement(session, ids["customer"], date(2026, 2, 1), date(2026, 3, 31))
+    assert (sheet.contact, sheet.opening, sheet.closing) == ("Acme Ltd", D("77.96"), D("105.92"))
+    assert [(x.number, x.debit, x.credit, x.balance) for x in sheet.lines] == [
+        ("JE-2026-00002", D("77.96"), 0, D("155.92")), ("JE-2026-00003", 0, D("50"), D("105.92"))]
