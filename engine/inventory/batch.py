@@ -28,7 +28,7 @@ from engine.db.base import utcnow
 from engine.db.bulk import insert_many
 from engine.inventory import valuation
 from engine.inventory.models import CostLayer, Item, ItemCost, Lot, StockBalance, StockMovement
-from engine.inventory.services import AREA, Movement, _balance_changes, _check, _shortage
+from engine.inventory.services import AREA, Movement, balance_changes, check_movement, shortage
 from engine.security.roles import Actor
 from engine.sheets.apply import allocate_ids
 
@@ -62,21 +62,21 @@ def post_movements(session: Session, actor: Actor, requests: list[Movement],
         return []
     state = _State(session, requests)
     refused: dict[int, list[str]] = {}
-    rows, layers_new = [], []
+    rows: list[dict] = []
     ids = allocate_ids(session.connection(), StockMovement.__table__, len(requests))
     for n, (request, new_id) in enumerate(zip(requests, ids, strict=True)):
         item = state.items.get(request.item_id)
         if item is None:
             refused[n] = [f"no item with id {request.item_id}"]
             continue
-        problems = _check(session, item, request)
+        problems = check_movement(session, item, request)
         if not problems:
-            problems = state.post(item, request, new_id, rows, layers_new)
+            problems = state.post(item, request, new_id, rows)
         if problems:
             refused[n] = problems
     if refused:
         raise MovementsRefused(refused)
-    state.write(actor, rows, layers_new, origins)
+    state.write(actor, rows, origins)
     return ids
 
 
@@ -87,12 +87,12 @@ class _State:
         self.session = session
         item_ids = sorted({r.item_id for r in requests})
         self.items = {i.id: i for i in _in(session, select(Item), Item.id, item_ids)}
-        _in(session, select(Lot), Lot.id, sorted({r.lot_id for r in requests if r.lot_id}))  # for _check
+        _in(session, select(Lot), Lot.id, sorted({r.lot_id for r in requests if r.lot_id}))  # for check_movement
         _ensure(session, ItemCost, [{"item_id": i} for i in self.items])
         self.costs = {c.item_id: [c.quantity, c.value] for c in _in(
             session, select(ItemCost).order_by(ItemCost.item_id).with_for_update(), ItemCost.item_id, list(self.items))}
         keys = sorted({(r.item_id, *key) for r in requests if r.item_id in self.items
-                       for key in _balance_changes(r) if key[0] is not None})
+                       for key in balance_changes(r) if key[0] is not None})
         _ensure(session, StockBalance, [{"item_id": i, "location_id": loc, "lot_key": lot} for i, loc, lot in keys])
         self.balances: dict[tuple[int, int, int], list] = {}
         for chunk in _chunks(keys):
@@ -111,15 +111,15 @@ class _State:
                                                      layer.remaining, layer.unit_cost))
         self.new_layer_count = 0
 
-    def post(self, item: Item, m: Movement, new_id: int, rows: list, layers_new: list) -> list[str]:
+    def post(self, item: Item, m: Movement, new_id: int, rows: list) -> list[str]:
         """Apply one movement to the figures; the problems if it cannot be posted."""
         if m.reverses_id is not None or m.value is not None:
             return ["a reversal is posted on its own: `backoffice stock reverse MOVEMENT_ID`"]
-        changes = _balance_changes(m)
+        changes = balance_changes(m)
         short = [(key, self.balances[(item.id, *key)][1], -delta) for key, delta in changes.items()
                  if self.balances[(item.id, *key)][1] + delta < 0]
         if short:
-            return [_shortage(self.session, item, key, on_hand, wanted) for key, on_hand, wanted in short]
+            return [shortage(self.session, item, key, on_hand, wanted) for key, on_hand, wanted in short]
         cost = self.costs[item.id]
         inbound = sum(changes.values(), Decimal(0))
         try:
@@ -135,7 +135,6 @@ class _State:
             layer = _Layer((m.moved_on, 1, self.new_layer_count), None, new_id, inbound,
                            valuation.money(value / inbound))
             bisect.insort(self.layers[item.id], layer, key=lambda x: x.key)
-            layers_new.append(layer)
         rows.append({**{k: getattr(m, k) for k in _FIELDS}, "id": new_id, "value": value})
         return []
 
@@ -170,8 +169,7 @@ class _State:
                                      .order_by(CostLayer.received_on.desc(), CostLayer.id.desc())).first()
         return _Layer((), None, None, Decimal(0), found[0]) if found else None
 
-    def write(self, actor: Actor, rows: list[dict], layers_new: list[_Layer],
-              origins: list[tuple[str, int]] | None) -> None:
+    def write(self, actor: Actor, rows: list[dict], origins: list[tuple[str, int]] | None) -> None:
         connection, now = self.session.connection(), utcnow()
         common = {"version": 1, "created_at": now, "updated_at": now, "updated_by": actor.login}
         for start in range(0, len(rows), CHUNK):  # a chunk at a time: audit rows are not all held at once

@@ -112,16 +112,16 @@ def post_movement(session: Session, actor: Actor, request: Movement) -> StockMov
     item = session.get(Item, request.item_id)
     if item is None:
         raise NotFound(f"no item with id {request.item_id}")
-    problems = _check(session, item, request)
+    problems = check_movement(session, item, request)
     if problems:
         raise ValidationFailed(problems)
     cost = _lock(session, ItemCost, {"item_id": item.id}, select(ItemCost).where(ItemCost.item_id == item.id))
-    changes = _balance_changes(request)
+    changes = balance_changes(request)
     balances = {key: _balance(session, item.id, *key) for key in sorted(changes)}
     short = [(key, balances[key].quantity, -delta) for key, delta in changes.items()
              if balances[key].quantity + delta < 0]
     if short:
-        raise ValidationFailed([_shortage(session, item, key, on_hand, wanted) for key, on_hand, wanted in short])
+        raise ValidationFailed([shortage(session, item, key, on_hand, wanted) for key, on_hand, wanted in short])
 
     inbound = sum(changes.values(), Decimal(0))
     try:
@@ -150,7 +150,7 @@ def post_movement(session: Session, actor: Actor, request: Movement) -> StockMov
     return movement
 
 
-def _check(session: Session, item: Item, m: Movement) -> list[str]:
+def check_movement(session: Session, item: Item, m: Movement) -> list[str]:
     """Every problem of the request itself (stock levels are checked under the locks)."""
     problems = []
     if REASONS.get(m.reason) != m.kind:
@@ -191,7 +191,7 @@ def _check(session: Session, item: Item, m: Movement) -> list[str]:
     return problems
 
 
-def _balance_changes(m: Movement) -> dict[tuple[int, int], Decimal]:
+def balance_changes(m: Movement) -> dict[tuple[int, int], Decimal]:
     """(location id, lot key) -> change of quantity there."""
     lot_key = m.lot_id or 0
     if m.kind == "receipt":
@@ -279,7 +279,7 @@ def _lock(session: Session, model, key: dict, query):
     return session.scalars(locked).one()
 
 
-def _shortage(session: Session, item: Item, key: tuple[int, int], on_hand: Decimal, wanted: Decimal) -> str:
+def shortage(session: Session, item: Item, key: tuple[int, int], on_hand: Decimal, wanted: Decimal) -> str:
     location = session.get(Location, key[0])
     where = location.code if location else f"location {key[0]}"
     lot = session.get(Lot, key[1]) if key[1] else None
