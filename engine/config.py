@@ -50,6 +50,8 @@ class LedgerSettings(BaseModel):
 
     base_currency: str = "EUR"
     retained_earnings: str = "3200"
+    # Post every stock movement's value to the books (inventory, cost of goods, adjustments).
+    perpetual_inventory: bool = False
 
 
 class Settings(BaseSettings):

@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine.config import Settings
+from engine.config import LedgerSettings, Settings
 from engine.db.audit import AuditContext, install_audit
 from engine.db.engine import READ_ONLY, create_db_engine
 from engine.errors import StaleRecordError
@@ -33,6 +33,7 @@ class Database:
         )
         install_audit(self.sessions)
         install_audit(self.read_sessions)
+        self.ledger = LedgerSettings()  # how the books are kept (services read it from session.info)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> Database:
@@ -40,6 +41,7 @@ class Database:
         from engine.db.migrate import ensure_current
 
         db = cls(create_db_engine(settings.database_url, settings.busy_timeout_seconds))
+        db.ledger = settings.ledger
         if migrate:
             ensure_current(db.engine)
         return db
@@ -53,6 +55,7 @@ class Database:
         with self.sessions() as session:
             session.info["audit"] = context
             session.info["actor"] = actor
+            session.info["ledger"] = self.ledger
             try:
                 yield session
                 session.commit()

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import NotFound, ValidationFailed
 from engine.inventory import valuation
+from engine.inventory.accounting import post_stock_value
 from engine.inventory.models import (
     REASONS,
     CostLayer,
@@ -143,6 +144,7 @@ def post_movement(session: Session, actor: Actor, request: Movement) -> StockMov
     )
     session.add(movement)
     session.flush()
+    post_stock_value(session, [(request.moved_on, request.kind, value)])
     if item.valuation == "fifo" and inbound > 0:  # free stock too: it must be issuable
         session.add(CostLayer(item_id=item.id, movement_id=movement.id, received_on=request.moved_on,
                               remaining=inbound, unit_cost=_unit_cost_in(value, inbound)))

@@ -26,6 +26,7 @@ DEFAULT_CHART = [
     ("1500", "Equipment", "asset", "1000"),
     ("2000", "Liabilities", "liability", None),
     ("2100", "Accounts payable", "liability", "2000"),
+    ("2150", "Goods received, not invoiced", "liability", "2000"),
     ("2200", "VAT payable", "liability", "2000"),
     ("2300", "Wages payable", "liability", "2000"),
     ("2400", "Loans", "liability", "2000"),
@@ -50,8 +51,8 @@ DEFAULT_CHART = [
 
 ROLES = {
     "bank": "1100", "receivables": "1200", "inventory": "1300", "input_tax": "1400",
-    "payables": "2100", "output_tax": "2200", "retained_earnings": "3200", "sales": "4100",
-    "cost_of_goods": "5100", "stock_adjustments": "5200",
+    "payables": "2100", "received_not_invoiced": "2150", "output_tax": "2200",
+    "retained_earnings": "3200", "sales": "4100", "cost_of_goods": "5100", "stock_adjustments": "5200",
 }
 
 
