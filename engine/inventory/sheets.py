@@ -130,8 +130,7 @@ def _column_of(message: str) -> str | None:
 def _movement_details(session: Session, rows: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
     """Computed columns of Movements: the item's SKU and the value the posting gave."""
     skus = dict(session.execute(select(Item.id, Item.sku)).all())
-    values = dict(session.execute(select(StockMovement.id, StockMovement.value)).all())
-    return {rid: {"sku": skus.get(v.get("item_id")), "value": values.get(rid)} for rid, v in rows.items()}
+    return {rid: {"sku": skus.get(v.get("item_id")), "value": v.get("value")} for rid, v in rows.items()}
 
 
 # -- Stock take ----------------------------------------------------------------------------
