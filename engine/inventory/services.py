@@ -364,10 +364,3 @@ def post_stock_take(session: Session, actor: Actor, counts: list[Count], counted
         session.flush()
         recorded.append(line)
     return recorded
-
-
-def system_quantity(session: Session, item_id: int, location_id: int, lot_id: int | None = None) -> Decimal:
-    found = session.scalars(select(StockBalance.quantity).where(
-        StockBalance.item_id == item_id, StockBalance.location_id == location_id,
-        StockBalance.lot_key == (lot_id or 0))).first()
-    return found if found is not None else Decimal(0)

@@ -147,13 +147,17 @@ def reverse_entry(session: Session, actor: Actor, entry_id: int, entry_date: dat
     already = session.scalars(select(JournalEntry.number).where(JournalEntry.reverses_id == entry_id)).first()
     if already is not None:
         raise ValidationFailed([f"entry {original.number} was already reversed by {already}"])
-    codes = dict(session.execute(select(Account.id, Account.code)).all())
-    lines = [Line(codes[x.account_id], debit=x.credit, credit=x.debit, contact_id=x.contact_id,
-                  description=x.description)
-             for x in session.scalars(select(JournalLine).where(JournalLine.entry_id == entry_id)
-                                      .order_by(JournalLine.line_number))]
-    return post_entry(session, actor, entry_date or original.entry_date, lines,
+    return post_entry(session, actor, entry_date or original.entry_date, _mirror_lines(session, entry_id),
                       memo=memo or f"reverses {original.number}", source="reversal", reverses_id=entry_id)
+
+
+def _mirror_lines(session: Session, entry_id: int) -> list[Line]:
+    """An entry's lines with debits and credits swapped: what undoes it."""
+    codes = dict(session.execute(select(Account.id, Account.code)).all())
+    return [Line(codes[x.account_id], debit=x.credit, credit=x.debit, contact_id=x.contact_id,
+                 description=x.description)
+            for x in session.scalars(select(JournalLine).where(JournalLine.entry_id == entry_id)
+                                     .order_by(JournalLine.line_number))]
 
 
 # -- periods ------------------------------------------------------------------------------
@@ -224,13 +228,10 @@ def _closing_lines(session: Session, period: FiscalPeriod, retained_earnings: st
 
 
 def _reverse_closing(session: Session, actor: Actor, period: FiscalPeriod) -> None:
+    """The one way a closing entry is undone (reverse_entry refuses it): by reopening."""
     entry = session.get(JournalEntry, period.closing_entry_id)
-    codes = dict(session.execute(select(Account.id, Account.code)).all())
-    lines = [Line(codes[x.account_id], debit=x.credit, credit=x.debit, description=x.description)
-             for x in session.scalars(select(JournalLine).where(JournalLine.entry_id == entry.id)
-                                      .order_by(JournalLine.line_number))]
-    post_entry(session, actor, entry.entry_date, lines, memo=f"reopening {period.name}", source="reversal",
-               reverses_id=entry.id)
+    post_entry(session, actor, entry.entry_date, _mirror_lines(session, entry.id), memo=f"reopening {period.name}",
+               source="reversal", reverses_id=entry.id)
 
 
 def reopen_period(session: Session, actor: Actor, name: str) -> FiscalPeriod:

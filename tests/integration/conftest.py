@@ -12,6 +12,7 @@ import python_calamine
 from engine.contacts import services
 from engine.security.roles import SYSTEM
 from engine.security.users import add_user, resolve_actor
+from tests.conftest import actor_with
 
 
 @pytest.fixture
@@ -71,3 +72,27 @@ def edit(path: Path, sheet: str, cells: dict[str, Any]) -> None:
 
 def edit_by_label(path: Path, sheet: str, row: int, values: dict[str, Any]) -> None:
     edit(path, sheet, {f"{column_letter(path, sheet, label)}{row}": v for label, v in values.items()})
+
+
+# -- the books: the default chart and 2026's periods, kept by accountant alex ------------------
+
+ACCOUNTANT = actor_with("accountant", login="alex")
+
+
+@pytest.fixture
+def books(db):
+    from engine.ledger.chart import install_chart
+    from engine.ledger.services import open_year
+
+    with db.unit_of_work(ACCOUNTANT) as session:
+        install_chart(session, ACCOUNTANT)
+        open_year(session, ACCOUNTANT, 2026)
+    return db
+
+
+def post_lines(db, on, *lines, memo=""):
+    """Post one journal entry as the accountant; returns its id."""
+    from engine.ledger.services import post_entry
+
+    with db.unit_of_work(ACCOUNTANT) as session:
+        return post_entry(session, ACCOUNTANT, on, list(lines), memo=memo).id

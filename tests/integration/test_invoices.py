@@ -12,7 +12,6 @@ import sqlalchemy as sa
 
 from engine.contacts import services as contacts
 from engine.errors import ValidationFailed
-from engine.ledger.chart import install_chart
 from engine.ledger.invoices import (
     LineIn,
     aging,
@@ -24,21 +23,20 @@ from engine.ledger.invoices import (
 )
 from engine.ledger.models import Invoice, JournalEntry, JournalLine
 from engine.ledger.reports import trial_balance
-from engine.ledger.services import open_year
-from tests.conftest import actor_with, at_once
+from tests.conftest import at_once
+from tests.integration.conftest import ACCOUNTANT
 
-ALEX = actor_with("accountant", login="alex")
+ALEX = ACCOUNTANT
 
 
 @pytest.fixture
-def books(db):
-    with db.unit_of_work(ALEX) as session:
-        install_chart(session, ALEX)
-        open_year(session, ALEX, 2026)
+def invoicing(books):
+    """The books, a customer and a supplier."""
+    with books.unit_of_work(ALEX) as session:
         customer, _ = contacts.add_contact(session, ALEX, {"kind": "organisation", "name": "Acme Ltd", "country": "GB"})
         supplier, _ = contacts.add_contact(session, ALEX, {"kind": "organisation", "name": "Bolt GmbH", "country": "DE"})
         ids = {"customer": customer.id, "supplier": supplier.id}
-    return db, ids
+    return books, ids
 
 
 def draft(db, contact, kind="sales", lines=None, issued=date(2026, 3, 1), due=date(2026, 3, 31)):
@@ -48,8 +46,8 @@ def draft(db, contact, kind="sales", lines=None, issued=date(2026, 3, 1), due=da
         return create_invoice(session, ALEX, kind, contact, issued, due, lines).id
 
 
-def test_posting_a_sales_invoice_posts_receivable_income_and_tax(books):
-    db, ids = books
+def test_posting_a_sales_invoice_posts_receivable_income_and_tax(invoicing):
+    db, ids = invoicing
     invoice_id = draft(db, ids["customer"])
     with db.unit_of_work(ALEX) as session:
         invoice = post_invoice(session, ALEX, invoice_id)
@@ -65,8 +63,8 @@ def test_posting_a_sales_invoice_posts_receivable_income_and_tax(books):
         assert balance.total_debit == balance.total_credit
 
 
-def test_an_invoice_is_posted_once(books):
-    db, ids = books
+def test_an_invoice_is_posted_once(invoicing):
+    db, ids = invoicing
     invoice_id = draft(db, ids["customer"])
     with db.unit_of_work(ALEX) as session:
         post_invoice(session, ALEX, invoice_id)
@@ -75,9 +73,9 @@ def test_an_invoice_is_posted_once(books):
             post_invoice(session, ALEX, invoice_id)
 
 
-def test_the_same_invoice_posted_twice_at_once_is_posted_once(books):
+def test_the_same_invoice_posted_twice_at_once_is_posted_once(invoicing):
     """Two real connections post the same draft at the same moment: one entry, one refusal."""
-    db, ids = books
+    db, ids = invoicing
     invoice_id = draft(db, ids["customer"])
 
     def post():
@@ -90,8 +88,8 @@ def test_the_same_invoice_posted_twice_at_once_is_posted_once(books):
         assert session.scalar(sa.select(sa.func.count()).where(JournalEntry.source == "sales")) == 1
 
 
-def test_partial_payments_settle_invoices_and_the_rest_ages(books):
-    db, ids = books
+def test_partial_payments_settle_invoices_and_the_rest_ages(invoicing):
+    db, ids = invoicing
     first, second = draft(db, ids["customer"]), draft(db, ids["customer"], issued=date(2026, 1, 5), due=date(2026, 1, 20))
     with db.unit_of_work(ALEX) as session:
         post_invoice(session, ALEX, first)
@@ -108,8 +106,8 @@ def test_partial_payments_settle_invoices_and_the_rest_ages(books):
             record_payment(session, ALEX, "received", ids["customer"], date(2026, 3, 11), D("100"), [(second, D("60"))])
 
 
-def test_a_purchase_bill_and_its_payment_clear_the_payable(books):
-    db, ids = books
+def test_a_purchase_bill_and_its_payment_clear_the_payable(invoicing):
+    db, ids = invoicing
     bill = draft(db, ids["supplier"], kind="purchase",
                  lines=[LineIn("Stock", D(10), D("4.5"), "1300", tax_rate=D("0.19"))])
     with db.unit_of_work(ALEX) as session:
@@ -123,8 +121,8 @@ def test_a_purchase_bill_and_its_payment_clear_the_payable(books):
     assert rows["1100"].credit == D("53.55")
 
 
-def test_a_customer_statement_agrees_with_the_books(books):
-    db, ids = books
+def test_a_customer_statement_agrees_with_the_books(invoicing):
+    db, ids = invoicing
     early, late = draft(db, ids["customer"], issued=date(2026, 1, 5), due=date(2026, 2, 4)), draft(db, ids["customer"])
     with db.unit_of_work(ALEX) as session:
         post_invoice(session, ALEX, early)

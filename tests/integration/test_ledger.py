@@ -12,35 +12,25 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.errors import PermissionDenied, ValidationFailed
-from engine.ledger.chart import ROLES, install_chart
+from engine.ledger.chart import ROLES
 from engine.ledger.models import Account, FiscalPeriod, JournalEntry, JournalLine
 from engine.ledger.services import (
     Line,
     balances,
     close_period,
-    open_year,
     post_entry,
     reopen_period,
     reverse_entry,
 )
 from tests.conftest import actor_with
+from tests.integration.conftest import ACCOUNTANT, post_lines
 
-ALEX = actor_with("accountant", login="alex")
+ALEX = ACCOUNTANT
 WES = actor_with("warehouse", login="wes")
 MIA = actor_with("manager", login="mia")
 
 
-@pytest.fixture
-def books(db):
-    with db.unit_of_work(ALEX) as session:
-        install_chart(session, ALEX)
-        open_year(session, ALEX, 2026)
-    return db
-
-
-def post(db, on, *lines, memo=""):
-    with db.unit_of_work(ALEX) as session:
-        return post_entry(session, ALEX, on, list(lines), memo=memo).id
+post = post_lines  # one entry, posted by the accountant (see tests/integration/conftest.py)
 
 
 def total_balance(db, on=date(2026, 12, 31)):

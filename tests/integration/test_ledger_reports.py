@@ -18,7 +18,6 @@ from hypothesis import strategies as st
 from engine.config import Settings
 from engine.errors import NotFound, ValidationFailed
 from engine.ledger.beancount import account_names, export_beancount
-from engine.ledger.chart import install_chart
 from engine.ledger.models import Account
 from engine.ledger.reports import (
     Row,
@@ -31,30 +30,18 @@ from engine.ledger.reports import (
 from engine.ledger.services import (
     Line,
     close_period,
-    open_year,
-    post_entry,
     reopen_period,
     reverse_entry,
 )
-from tests.conftest import actor_with
+from tests.integration.conftest import ACCOUNTANT, post_lines
 
-ALEX = actor_with("accountant", login="alex")
+ALEX = ACCOUNTANT
 LEDGER = Settings().ledger
 EUR, RETAINED = LEDGER.base_currency, LEDGER.retained_earnings
 SALE_MEMO = 'Sale to "Müller & Söhne" \\ invoice 7'
 
 
-@pytest.fixture
-def books(db):
-    with db.unit_of_work(ALEX) as session:
-        install_chart(session, ALEX)
-        open_year(session, ALEX, 2026)
-    return db
-
-
-def post(db, on, *lines, memo=""):
-    with db.unit_of_work(ALEX) as session:
-        return post_entry(session, ALEX, on, list(lines), memo=memo).id
+post = post_lines  # one entry, posted by the accountant (see tests/integration/conftest.py)
 
 
 def dr(code, amount):
