@@ -6,6 +6,7 @@ valuation on any date.
     issue        Dr cost of goods      Cr inventory
     adjustment   Dr inventory          Cr stock adjustments (or the other way round for a loss)
     transfer     nothing: the stock's value does not change
+    reversal     the mirror of its original's entry (against the original's account)
 
 Movements of one day are posted as one entry (a 100,000-row workbook makes a few hundred
 entries, not 100,000). The engine posts these entries itself, as the system, on the clerk's

@@ -144,7 +144,10 @@ def post_movement(session: Session, actor: Actor, request: Movement) -> StockMov
     )
     session.add(movement)
     session.flush()
-    post_stock_value(session, [(request.moved_on, request.kind, value)])
+    # A reversal is booked against the account its original was (a returned receipt clears
+    # goods received not invoiced, not stock adjustments).
+    booked_as = request.kind if request.reverses_id is None else session.get(StockMovement, request.reverses_id).kind
+    post_stock_value(session, [(request.moved_on, booked_as, value)])
     if item.valuation == "fifo" and inbound > 0:  # free stock too: it must be issuable
         session.add(CostLayer(item_id=item.id, movement_id=movement.id, received_on=request.moved_on,
                               remaining=inbound, unit_cost=_unit_cost_in(value, inbound)))

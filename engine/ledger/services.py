@@ -19,7 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from engine.contacts.models import Contact
-from engine.errors import NotFound, PermissionDenied, ValidationFailed
+from engine.errors import NotFound, ValidationFailed
 from engine.ledger.models import (
     AMOUNT,
     Account,
@@ -46,6 +46,27 @@ class Line:
     description: str | None = None
 
 
+@dataclass(frozen=True)
+class EntryProblem:
+    """One reason an entry is refused, with the line (1-based; None: the entry as a whole)
+    and the field it is about, so a workbook can mark the very cell."""
+
+    message: str
+    line: int | None = None
+    field: str | None = None    # account, debit, credit, contact_id or entry_date
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}" if self.line else self.message
+
+
+class EntryRefused(ValidationFailed):
+    """`post_entry` refused an entry; `found` holds every problem with its line and field."""
+
+    def __init__(self, found: list[EntryProblem]):
+        self.found = found
+        super().__init__([str(p) for p in found])
+
+
 def post_entry(session: Session, actor: Actor, entry_date: date, lines: list[Line], memo: str = "",
                source: str = "manual", reverses_id: int | None = None) -> JournalEntry:
     """Post a balanced entry; returns it (numbered JE-YYYY-NNNNN)."""
@@ -53,10 +74,11 @@ def post_entry(session: Session, actor: Actor, entry_date: date, lines: list[Lin
     accounts = _accounts(session, {line.account for line in lines})
     contacts = {x.contact_id for x in lines if x.contact_id is not None}
     known = set(session.scalars(select(Contact.id).where(Contact.id.in_(contacts)))) if contacts else set()
-    problems = [f"there is no contact {c}" for c in sorted(contacts - known)]
+    problems = [EntryProblem(f"there is no contact {x.contact_id}", n, "contact_id")
+                for n, x in enumerate(lines, start=1) if x.contact_id is not None and x.contact_id not in known]
     problems += check_entry(lines, accounts, closing=source == "close") + _period_problems(session, entry_date)
     if problems:
-        raise ValidationFailed(problems)
+        raise EntryRefused(problems)
     entry = JournalEntry(number=_next_number(session, f"JE-{entry_date.year}"), entry_date=entry_date, memo=memo,
                          source=source, reverses_id=reverses_id, updated_by=actor.login)
     session.add(entry)
@@ -70,33 +92,34 @@ def post_entry(session: Session, actor: Actor, entry_date: date, lines: list[Lin
     return entry
 
 
-def check_entry(lines: list[Line], accounts: dict[str, Account], closing: bool = False) -> list[str]:
+def check_entry(lines: list[Line], accounts: dict[str, Account], closing: bool = False) -> list[EntryProblem]:
     """Every problem of an entry's lines (pure: the accounts are looked up by the caller).
     A closing entry may still empty an account closed to new postings."""
     problems = []
     if len(lines) < 2:
-        problems.append("an entry needs at least two lines")
+        problems.append(EntryProblem("an entry needs at least two lines"))
     for n, line in enumerate(lines, start=1):
         account = accounts.get(line.account)
         if account is None:
-            problems.append(f"line {n}: there is no account {line.account!r}")
+            problems.append(EntryProblem(f"there is no account {line.account!r}", n, "account"))
         elif not account.active and not closing:
-            problems.append(f"line {n}: account {line.account} is closed to postings")
+            problems.append(EntryProblem(f"account {line.account} is closed to postings", n, "account"))
         elif getattr(account, "has_children", False):
-            problems.append(f"line {n}: account {line.account} ({account.name}) has sub-accounts; post to one of them")
+            problems.append(EntryProblem(f"account {line.account} ({account.name}) has sub-accounts; "
+                                         "post to one of them", n, "account"))
         for side, amount in (("debit", line.debit), ("credit", line.credit)):
             if amount < 0:
-                problems.append(f"line {n}: a {side} cannot be below zero")
+                problems.append(EntryProblem(f"a {side} cannot be below zero", n, side))
             elif amount >= LIMIT:
-                problems.append(f"line {n}: {amount} is too large")
+                problems.append(EntryProblem(f"{amount} is too large", n, side))
             elif amount != amount.quantize(CENT):
-                problems.append(f"line {n}: {amount} has more than {AMOUNT} decimal places")
+                problems.append(EntryProblem(f"{amount} has more than {AMOUNT} decimal places", n, side))
         if (line.debit > 0) == (line.credit > 0):
-            problems.append(f"line {n}: give either a debit or a credit")
+            problems.append(EntryProblem("give either a debit or a credit", n, "debit"))
     debits, credits = sum((x.debit for x in lines), Decimal(0)), sum((x.credit for x in lines), Decimal(0))
     if debits != credits:
-        problems.append(f"the entry does not balance: debits {debits} and credits {credits} "
-                        f"differ by {debits - credits}")
+        problems.append(EntryProblem(f"the entry does not balance: debits {debits} and credits {credits} "
+                                     f"differ by {debits - credits}"))
     return problems
 
 
@@ -108,13 +131,15 @@ def _accounts(session: Session, codes: set[str]) -> dict[str, Account]:
     return found
 
 
-def _period_problems(session: Session, on: date) -> list[str]:
+def _period_problems(session: Session, on: date) -> list[EntryProblem]:
     period = period_of(session, on)
     if period is None:
-        return [f"there is no fiscal period for {on}; open the year first (`backoffice ledger periods {on.year}`)"]
+        return [EntryProblem(f"there is no fiscal period for {on}; open the year first "
+                             f"(`backoffice ledger periods {on.year}`)", field="entry_date")]
     if period.status == "closed":
-        return [f"period {period.name} is closed: nothing can be posted dated {on}; "
-                "post it in an open period, or ask an accountant to reopen the period"]
+        return [EntryProblem(f"period {period.name} is closed: nothing can be posted dated {on}; "
+                             "post it in an open period, or ask an accountant to reopen the period",
+                             field="entry_date")]
     return []
 
 
@@ -235,10 +260,10 @@ def _reverse_closing(session: Session, actor: Actor, period: FiscalPeriod) -> No
 
 
 def reopen_period(session: Session, actor: Actor, name: str) -> FiscalPeriod:
-    """Reopen a closed period (accountants only): its closing entry is reversed, and later
-    periods must be reopened first. Audited like every change."""
-    if not any(role in actor.role_names for role in ("accountant", "admin")):
-        raise PermissionDenied(f"user {actor.login!r} may not reopen a period: it needs the accountant role")
+    """Reopen a closed period (a role that `can` reopen-periods: accountant, admin): its
+    closing entry is reversed, and later periods must be reopened first. Audited like every
+    change."""
+    actor.require_capability("reopen-periods")
     period = _period(session, name)
     if period.status != "closed":
         raise ValidationFailed([f"period {name} is open already"])

@@ -17,6 +17,10 @@ from engine.errors import BackofficeError, PermissionDenied
 
 AREAS = ("contacts", "inventory", "ledger", "staff", "quality", "admin", "users", "audit")
 ACTIONS = ("read", "write")
+# Single acts weightier than writing an area, granted by name (`can` in roles.toml).
+CAPABILITIES = {
+    "reopen-periods": "reopen a closed fiscal period (its closing entry is reversed)",
+}
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,7 @@ class Role:
     read: frozenset[str]
     write: frozenset[str]
     sees: frozenset[str]
+    can: frozenset[str] = frozenset()
 
     def allows(self, action: str, area: str) -> bool:
         granted = self.write if action == "write" else self.read | self.write
@@ -46,12 +51,17 @@ def load_roles(path: Path | None = None) -> dict[str, Role]:
                     f"{path}: role {name!r} names unknown areas in {key}: {sorted(unknown)}; "
                     f"use any of {', '.join(AREAS)} or '*'."
                 )
+        unknown = set(spec.get("can", [])) - set(CAPABILITIES)
+        if unknown:
+            raise BackofficeError(f"{path}: role {name!r} names unknown capabilities in can: {sorted(unknown)}; "
+                                  f"use any of {', '.join(CAPABILITIES)}.")
         roles[name] = Role(
             name=name,
             description=spec.get("description", ""),
             read=frozenset(spec.get("read", [])),
             write=frozenset(spec.get("write", [])),
             sees=frozenset(spec.get("sees", [])),
+            can=frozenset(spec.get("can", [])),
         )
     return roles
 
@@ -87,10 +97,21 @@ class Actor:
                 f"{area}; ask an administrator for a role that allows it."
             )
 
+    def can(self, capability: str) -> bool:
+        return any(capability in r.can for r in self.roles)
+
+    def require_capability(self, capability: str) -> None:
+        if not self.can(capability):
+            holders = [r.name for r in load_roles().values() if capability in r.can]
+            raise PermissionDenied(
+                f"user {self.login!r} (roles: {', '.join(self.role_names)}) may not {CAPABILITIES[capability]}; "
+                f"it needs a role that can {capability} ({', '.join(holders) or 'none has it'})."
+            )
+
     def sees(self, sensitivity: str | None) -> bool:
         """Whether a field of this sensitivity class is visible (None: not sensitive)."""
         return sensitivity is None or any(sensitivity in r.sees for r in self.roles)
 
 
 SYSTEM = Actor("system", (Role("system", "the engine itself", frozenset("*"), frozenset("*"),
-                               frozenset({"finance", "hr"})),))
+                               frozenset({"finance", "hr"}), frozenset(CAPABILITIES)),))

@@ -14,7 +14,7 @@ from engine.errors import ValidationFailed
 from engine.inventory import queries
 from engine.inventory.batch import post_movements
 from engine.inventory.models import Item, Location
-from engine.inventory.services import Movement, post_movement
+from engine.inventory.services import Movement, post_movement, reverse_movement
 from engine.ledger.chart import ROLES, install_chart
 from engine.ledger.reports import trial_balance
 from engine.ledger.services import open_year
@@ -72,3 +72,24 @@ def test_with_perpetual_inventory_stock_cannot_move_in_a_closed_or_missing_perio
         with perpetual.unit_of_work(WES) as session:
             post_movement(session, WES, Movement("receipt", "received", 1, D(1), date(2027, 1, 4), to_location_id=1,
                                                  unit_cost=D(1)))
+
+
+def test_a_reversed_receipt_clears_goods_received_and_a_reversed_issue_the_cost_of_goods(perpetual):
+    """A mistake taken back leaves no trace on stock adjustments: the reversal undoes the very
+    accounts its original was booked to."""
+    on = date(2026, 4, 2)
+    with perpetual.unit_of_work(WES) as session:
+        wrong = post_movement(session, WES, Movement("receipt", "received", 1, D(40), on, to_location_id=1,
+                                                     unit_cost=D("2.5"))).id
+        post_movement(session, WES, Movement("receipt", "received", 2, D(10), on, to_location_id=1,
+                                             unit_cost=D("0.5")))
+        sold = post_movement(session, WES, Movement("issue", "sold", 2, D(4), on, from_location_id=1)).id
+    with perpetual.unit_of_work(WES) as session:
+        reverse_movement(session, WES, wrong, on)
+        reverse_movement(session, WES, sold, on)
+    with perpetual.reading() as session:
+        touched = {r.code: r.debit - r.credit for r in trial_balance(session, on).rows}
+    assert ROLES["stock_adjustments"] not in touched
+    assert touched[ROLES["inventory"]] == D(5) == -touched[ROLES["received_not_invoiced"]]
+    assert touched.get(ROLES["cost_of_goods"], D(0)) == 0
+    assert inventory_account(perpetual, on) == (D(5), D(5))
