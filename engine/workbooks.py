@@ -2,3 +2,4 @@
 
 import engine.contacts.sheets  # noqa: F401
 import engine.inventory.sheets  # noqa: F401
+import engine.ledger.sheets  # noqa: F401

@@ -96,8 +96,6 @@ def check_entry(lines: list[Line], accounts: dict[str, Account], closing: bool =
     """Every problem of an entry's lines (pure: the accounts are looked up by the caller).
     A closing entry may still empty an account closed to new postings."""
     problems = []
-    if len(lines) < 2:
-        problems.append(EntryProblem("an entry needs at least two lines"))
     for n, line in enumerate(lines, start=1):
         account = accounts.get(line.account)
         if account is None:
@@ -107,6 +105,14 @@ def check_entry(lines: list[Line], accounts: dict[str, Account], closing: bool =
         elif getattr(account, "has_children", False):
             problems.append(EntryProblem(f"account {line.account} ({account.name}) has sub-accounts; "
                                          "post to one of them", n, "account"))
+    return problems + check_lines(lines)
+
+
+def check_lines(lines: list[Line]) -> list[EntryProblem]:
+    """The problems an entry's lines have whatever the chart holds: two lines at least, one
+    side per line, amounts in range and in cents (to 4 places), debits equal to credits."""
+    problems = [] if len(lines) >= 2 else [EntryProblem("an entry needs at least two lines")]
+    for n, line in enumerate(lines, start=1):
         for side, amount in (("debit", line.debit), ("credit", line.credit)):
             if amount < 0:
                 problems.append(EntryProblem(f"a {side} cannot be below zero", n, side))

@@ -92,6 +92,7 @@ def refresh_sheet(
     """
     keys = [c.key for c in data.columns if not c.computed]
     computed_keys = [c.key for c in data.columns if c.computed]
+    entered = data.spec.entered_keys
     column_of = {key: index + 1 for key, index in data.positions.items()}  # 1-based, as the patcher counts
     patch = SheetPatch(clear_marks=clear_marks)
     cells = patch.cells
@@ -121,7 +122,11 @@ def refresh_sheet(
             continue
         shown.add(rid)
         version, values = db[rid]
+        if entered:  # shown as a stored column, from what the module computed
+            values = {**values, **{key: computed.get(rid, {}).get(key) for key in entered}}
         for key, value in computed.get(rid, {}).items():
+            if key in entered:
+                continue
             shown_value = row.computed.get(key)
             if canonical(value) != canonical(None if is_blank(shown_value) else shown_value):
                 put(r, key, value)
@@ -163,6 +168,8 @@ def refresh_sheet(
     for rid, (version, values) in db.items():
         if rid in shown or rid in old_rows:
             continue  # already shown, or removed by the user and not yet synced
+        if entered:
+            values = {**values, **{key: computed.get(rid, {}).get(key) for key in entered}}
         put(next_row, "id", rid)
         put(next_row, "version", version)
         for n, key in enumerate(keys):

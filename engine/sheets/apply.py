@@ -22,6 +22,7 @@ from engine.db.base import COMMON_COLUMNS, utcnow
 from engine.db.bulk import insert_many
 from engine.sheets.issues import CellIssue
 from engine.sheets.merge import SheetPlan
+from engine.sheets.read import SheetInput
 from engine.sheets.spec import RowsRefused, SheetSpec
 
 CHUNK = 5000  # rows per INSERT batch
@@ -185,8 +186,7 @@ def apply_plan(
     return applied
 
 
-def post_plan(session, actor, spec: SheetSpec, plan: SheetPlan,
-              cell_of: Callable[[int, str | None], str | None]) -> Applied:
+def post_plan(session, actor, spec: SheetSpec, plan: SheetPlan, data: SheetInput) -> Applied:
     """The new rows of a posting sheet (see SheetSpec.post), through the module's service, in
     sheet order; every refused row becomes a problem at its cell."""
     derive = spec.derive or (lambda row: row)
@@ -195,6 +195,6 @@ def post_plan(session, actor, spec: SheetSpec, plan: SheetPlan,
     try:
         ids = spec.post(session, actor, spec.name, rows)
     except RowsRefused as refused:
-        raise ApplyConflict([CellIssue(spec.name, cell_of(row, key), None, None, "refused", message)
+        raise ApplyConflict([CellIssue(spec.name, data.cell(row, key), data.label(key), None, "refused", message)
                              for row, key, message in refused.refused]) from refused
     return Applied(inserted_ids={row: new_id for (row, _), new_id in zip(rows, ids, strict=True)})

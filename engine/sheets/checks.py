@@ -62,6 +62,9 @@ def check_plan(data: SheetInput, plan: SheetPlan, db: DbRows, lookups: Mapping[s
         full = {**db[update.record_id][1], **update.changes}
         update.stored = check_row(update.row, update.record_id, full, update.changes)
 
+    if spec.check_new is not None and plan.inserts:
+        for row, key, message in spec.check_new([(i.row, i.stored) for i in plan.inserts]):
+            problem(row, key, None, "invalid", message)
     issues += _check_unique(data, plan, db)
     return issues
 

@@ -70,6 +70,7 @@ def merge_sheet(
     # (key, position in the base's value list) for each base column the sheet has
     compared = [(key, n) for n, key in enumerate(base_cols) if key in data.positions]
     seen: set[int] = set()
+    set_once = {c.key for c in spec.columns if c.set_once}
 
     def issue(row: int | None, key: str | None, record_id, code: str, message: str, **extra) -> None:
         plan.issues.append(CellIssue(
@@ -104,6 +105,12 @@ def merge_sheet(
             for key in edited:
                 issue(row.row, key, rid, "posted", f"{data.label(key)} of a posted row cannot be changed; "
                       "undo this change, and add a new row that corrects it")
+            continue
+        fixed = [key for key in edited if key in set_once]
+        if fixed:
+            for key in fixed:
+                issue(row.row, key, rid, "set-once", f"{data.label(key)} cannot be changed once saved: other "
+                      f"records name this one by it; undo this change (add a new record if it must differ)")
             continue
         if rid not in db:
             if edited or row.deleted:

@@ -216,7 +216,7 @@ class RoundTrip:
                 continue
             sheet = spec.sheet(name)
             if sheet.post is not None:
-                done = post_plan(session, self.actor, sheet, plan, book.sheets[name].cell)
+                done = post_plan(session, self.actor, sheet, plan, book.sheets[name])
                 db_rows[name] = load_rows(session.connection(), sheet)  # as the service stored them
             else:
                 done = apply_plan(session.connection(), sheet, plan, db_rows[name], context,

@@ -35,12 +35,21 @@ class Column:
     sensitivity: str | None = None    # e.g. "hr": left out unless the role sees it
     width: float = 16
     computed: bool = False            # filled from the database, never read back
+    # Typed in on new rows and handed to the sheet's `post`, but not a column of its table:
+    # a journal line's entry label and date belong to its entry, its account is typed by
+    # code. Saved rows show it from the sheet's `computed`, and it is locked there.
+    entered: bool = False
+    # Typed on a new row, locked once saved: others name the record by it (an account's code
+    # is what postings, invoices and settings name). Changing it is refused at the cell.
+    set_once: bool = False
 
     def __post_init__(self) -> None:
         if self.type not in TYPES:
             raise ValueError(f"column {self.key}: unknown type {self.type!r}")
         if self.computed and self.editable:
             object.__setattr__(self, "editable", False)
+        if self.computed and self.entered:
+            raise ValueError(f"column {self.key}: entered columns are read back; computed ones are not")
 
 
 RowRule = Callable[[Mapping[str, Any]], list[Problem]]
@@ -74,16 +83,27 @@ class SheetSpec:
     prefill: Callable[[Session], list[dict[str, Any]]] | None = None
     # A new row whose cell in this column is empty is not filled in yet: left alone on sync.
     new_rows_need: str | None = None
+    # A rule over all new rows together, as they would be stored (rows that belong together,
+    # like the lines of one journal entry): [(workbook row, stored values)] -> [(row, column
+    # key or None, message)]. Pure, so validate shows these problems before any sync.
+    check_new: Callable[[list[tuple[int, dict[str, Any]]]], list[tuple[int, str | None, str]]] | None = None
     # Values of computed columns, from the loaded rows (id -> stored values) -> id -> {key: value}
     computed: Callable[[Session, dict[int, dict[str, Any]]], dict[int, dict[str, Any]]] | None = None
     order_by: tuple[str, ...] = ("id",)
+
+    def __post_init__(self) -> None:
+        entered = [c.key for c in self.columns if c.entered]
+        if entered and (self.post is None or self.can_update or self.computed is None):
+            # Only the module's service knows where an entered value goes, and only a locked
+            # row can show it back from `computed` without a way to change it.
+            raise ValueError(f"sheet {self.name}: entered columns {entered} need post, computed and can_update=False")
 
     def visible_columns(self, sees: Callable[[str | None], bool]) -> tuple[Column, ...]:
         return tuple(c for c in self.columns if sees(c.sensitivity))
 
     @property
-    def stored_columns(self) -> tuple[Column, ...]:
-        return tuple(c for c in self.columns if not c.computed)
+    def entered_keys(self) -> frozenset[str]:
+        return frozenset(c.key for c in self.columns if c.entered)
 
 
 Lookup = Callable[[Session], list[Any]]
@@ -124,7 +144,8 @@ class WorkbookSpec:
         """Changes whenever a sheet or column changes: a workbook made from an older spec is
         recognised and refused rather than misread."""
         shape = [
-            [s.name, s.area, [[c.key, c.label, c.type, c.editable, c.choices, c.sensitivity]
+            [s.name, s.area, [[c.key, c.label, c.type, c.editable, c.choices, c.sensitivity,
+                               *(["entered"] * c.entered), *(["set once"] * c.set_once)]
                               for c in s.columns]]
             for s in self.sheets
         ]

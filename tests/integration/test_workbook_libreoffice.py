@@ -65,3 +65,29 @@ def test_libreoffice_reads_the_inventory_workbook_after_movements_are_posted(db,
     assert opened["On hand"][1][:5] == ["BOLT-8", "Bolt M8", "MAIN", "", "4"]
     assert opened["Reorder"][1][0] == "BOLT-8"
     assert opened["Movements"][1][:2] == ["1", "1"]
+
+
+def test_libreoffice_reads_the_ledger_workbook_after_an_entry_is_posted(db, settings, tmp_path):
+    from datetime import date
+
+    from engine.ledger.chart import install_chart
+    from engine.ledger.services import open_year
+    from engine.security.roles import SYSTEM
+    from engine.security.users import add_user, resolve_actor
+
+    with db.unit_of_work(SYSTEM, source="system") as session:
+        add_user(session, SYSTEM, "alex", "Alex", ["accountant"], None)
+        install_chart(session, SYSTEM)
+        open_year(session, SYSTEM, date.today().year)
+    with db.reading() as session:
+        alex = resolve_actor(session, "alex")
+    path = tmp_path / "ledger.xlsx"
+    new_workbook(db, alex, "ledger", path)
+    row = len(read_sheet(path, "Journal")) + 1
+    edit_by_label(path, "Journal", row, {"Entry": "A", "Date": date.today(), "Account": "1100", "Debit": 250})
+    edit_by_label(path, "Journal", row + 1, {"Entry": "A", "Account": "3100", "Credit": 250})
+    assert RoundTrip(db, settings, alex).sync(path).status == "applied"
+    opened = sheets_as_rows(path, tmp_path / "lo")
+    assert [line[2] for line in opened["Journal"][1:3]] == [f"JE-{date.today().year}-00001"] * 2
+    assert opened["Trial balance"][1][:5] == ["1100", "Bank", "asset", "250", ""]
+    assert opened["Accounts"][0][:4] == ["ID", "Version", "Code", "Name"]

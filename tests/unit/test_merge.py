@@ -1,5 +1,7 @@
 """The three-way cell merge, on small inline sheets (no files, no database)."""
 
+import pytest
+
 from engine.sheets.merge import merge_sheet
 from engine.sheets.meta import SheetBase
 from engine.sheets.read import RowInput, SheetInput
@@ -106,3 +108,26 @@ def test_new_rows_on_a_sheet_that_takes_none_are_problems():
     plan = merge_sheet(sheet([row(2, 1, "Acme", "Leeds"), row(3, 2, "Bolt", "York"), row(4, None, "Cog", "Ely")],
                              can_insert=False), BASE, DB, BOTH)
     assert plan.inserts == [] and [i.code for i in plan.issues] == ["insert"]
+
+
+def test_a_set_once_column_is_typed_on_new_rows_and_locked_on_saved_ones():
+    code = Column("name", "Name", set_once=True)
+    spec = SheetSpec("Places", model=None, area="contacts", columns=(code, CITY))
+    data = SheetInput(spec, [code, CITY], {"id": 0, "version": 1, "name": 2, "city": 3})
+    data.rows = [row(2, 1, "Acme Ltd", "Hull"), row(3, 2, "Bolt", "Bath"), row(4, None, "Cog", "Ely")]
+    plan = merge_sheet(data, BASE, DB, BOTH)
+    [locked] = plan.issues
+    assert (locked.cell, locked.code) == ("C2", "set-once")            # the whole row 2 waits
+    assert [(u.record_id, u.changes) for u in plan.updates] == [(2, {"city": "Bath"})]
+    assert [i.values["name"] for i in plan.inserts] == ["Cog"]
+
+
+def test_entered_columns_belong_only_to_locked_sheets_that_post_their_rows():
+    entered = Column("label", "Label", entered=True)
+    with pytest.raises(ValueError, match="entered columns"):
+        SheetSpec("Lines", model=None, area="ledger", columns=(entered,))
+    with pytest.raises(ValueError, match="entered columns"):
+        SheetSpec("Lines", model=None, area="ledger", columns=(entered,), post=lambda *a: [], can_update=True,
+                  computed=lambda session, rows: {})
+    SheetSpec("Lines", model=None, area="ledger", columns=(entered,), post=lambda *a: [], can_update=False,
+              computed=lambda session, rows: {})
