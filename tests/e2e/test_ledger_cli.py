@@ -5,7 +5,11 @@ clerk who may not post, and the beancount export. Amounts are small enough to ch
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
+
+from tests.integration.conftest import edit_by_label, read_sheet
 
 
 @pytest.fixture
@@ -98,3 +102,23 @@ def test_invoice_post_pay_and_age(ledger, backoffice):
     too_much = ledger("pay", "--customer", str(customer), "--date", "2026-03-02", "--amount", "30",
                       "--invoice", "INV-2026-00001:30")
     assert too_much.code == 1 and "more than is open" in too_much.stderr
+
+
+def test_an_entry_typed_into_the_ledger_workbook_reaches_the_reports(ledger, backoffice, tmp_path):
+    """The accountant's round trip from the shell: make the workbook, type an entry as two
+    rows, validate, sync, and find it in the trial balance."""
+    path = tmp_path / "ledger.xlsx"
+    made = backoffice("workbook", "new", "ledger", "--out", str(path), user="alex")
+    assert made.code == 0, made.stderr
+    row = len(read_sheet(path, "Journal")) + 1
+    edit_by_label(path, "Journal", row, {"Entry": "A", "Date": date(2026, 2, 3), "Memo": "van bought",
+                                         "Account": "1500", "Debit": 8000})
+    edit_by_label(path, "Journal", row + 1, {"Entry": "A", "Account": "1100", "Credit": 7900})
+    checked = backoffice("validate", str(path), "--json", user="alex")
+    assert checked.code == 1 and "differ by 100" in checked.stdout
+    edit_by_label(path, "Journal", row + 1, {"Credit": 8000})
+    synced = ok(backoffice("sync", str(path), "--json", user="alex"))
+    assert (synced["status"], synced["inserted"]) == ("applied", 2)
+    tb = ok(ledger("trial-balance", "--as-of", "2026-02-28", "--json"))
+    assert tb["total_debit"] == "8000.0000"
+    assert read_sheet(path, "Journal")[row - 1][2] == "JE-2026-00001"
