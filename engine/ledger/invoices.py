@@ -78,6 +78,12 @@ def create_invoice(session: Session, actor: Actor, kind: str, contact_id: int, i
     return invoice
 
 
+def line_amounts(quantity: Decimal, unit_price: Decimal, tax_rate: Decimal) -> tuple[Decimal, Decimal]:
+    """A line's net and tax, each rounded to the cent line by line, as the invoice prints them."""
+    net = (quantity * unit_price).quantize(CENT)
+    return net, (net * tax_rate).quantize(CENT)
+
+
 def post_invoice(session: Session, actor: Actor, invoice_id: int) -> Invoice:
     """Number the invoice and post its entry; refused if it was posted already."""
     actor.require("write", AREA)
@@ -89,8 +95,7 @@ def post_invoice(session: Session, actor: Actor, invoice_id: int) -> Invoice:
         raise ValidationFailed([f"invoice {invoice.number} is posted already; nothing was posted again"])
     lines = session.scalars(select(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id)
                             .order_by(InvoiceLine.line_number)).all()
-    nets = [(x.quantity * x.unit_price).quantize(CENT) for x in lines]
-    taxes = [(net * x.tax_rate).quantize(CENT) for net, x in zip(nets, lines, strict=True)]
+    nets, taxes = zip(*(line_amounts(x.quantity, x.unit_price, x.tax_rate) for x in lines), strict=True)
     invoice.net, invoice.tax = sum(nets, Decimal(0)), sum(taxes, Decimal(0))
     invoice.gross = invoice.net + invoice.tax
     sales = invoice.kind == "sales"

@@ -32,10 +32,10 @@ from engine.inventory.models import Item
 from engine.ledger import reports
 from engine.ledger.chart import ROLES
 from engine.ledger.invoices import (
-    CENT,
     LineIn,
     aging,
     create_invoice,
+    line_amounts,
     open_balance,
     post_invoice,
     record_payment,
@@ -327,7 +327,7 @@ def _invoice_details(session: Session, rows: dict[int, dict[str, Any]]) -> dict[
         details[rid] = {
             "invoice": invoice.number or f"draft {invoice.id}", "kind": invoice.kind, "contact_id": invoice.contact_id,
             "issued_on": invoice.issued_on, "due_on": invoice.due_on, "reference": invoice.reference,
-            "net": (values["quantity"] * values["unit_price"]).quantize(CENT),
+            "net": line_amounts(values["quantity"], values["unit_price"], values["tax_rate"])[0],
             "open": open_balance(session, invoice) if first and posted else None,
         }
     return details
