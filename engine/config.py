@@ -54,6 +54,12 @@ class LedgerSettings(BaseModel):
     perpetual_inventory: bool = False
 
 
+class StaffSettings(BaseModel):
+    """Staff records: how long a leaver's records are kept before they may be purged."""
+
+    retention_years: int = Field(default=6, ge=0, le=100)
+
+
 class Settings(BaseSettings):
     """Effective settings of one run."""
 
@@ -67,6 +73,7 @@ class Settings(BaseSettings):
     busy_timeout_seconds: float = 30
     workbook: WorkbookLimits = Field(default_factory=WorkbookLimits)
     ledger: LedgerSettings = Field(default_factory=LedgerSettings)
+    staff: StaffSettings = Field(default_factory=StaffSettings)
 
     # Secrets: environment only (see `_TomlWithoutSecrets`).
     database_password: SecretStr | None = None

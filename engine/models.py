@@ -26,7 +26,9 @@ from engine.ledger.models import (
     Payment,
 )
 from engine.security.models import User
+from engine.staff.models import Contract, Department, Employee, LeaveRequest, LeaveType, StaffCost
 
 __all__ = ["Account", "Address", "Allocation", "Invoice", "InvoiceLine", "Payment", "AuditEntry", "Base", "Contact", "CostLayer", "FiscalPeriod", "Installation",
            "Item", "ItemCost", "JournalEntry", "JournalLine", "LedgerCounter", "Location", "Lot", "StockBalance",
-           "StockCount", "StockMovement", "User"]
+           "StockCount", "StockMovement", "User", "Contract", "Department", "Employee", "LeaveRequest", "LeaveType",
+           "StaffCost"]

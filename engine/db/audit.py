@@ -60,12 +60,18 @@ class AuditContext:
 def write_audit(connection: Connection, context: AuditContext, rows: list[dict[str, Any]]) -> None:
     """Append audit rows: each dict has table_name, record_id, action, changes as
     {field: (old, new)} (+ sheet, row_number). Values are stored in their exact JSON form
-    (see `engine.db.json_values.plain`) by the engine's JSON serialiser."""
+    (see `engine.db.json_values.plain`) by the engine's JSON serialiser; the values of
+    sensitive fields (config/policies.toml) are never stored, only that they changed."""
     if not rows:
         return
+    # (imported here: the policies check the full schema, and the schema imports this module)
+    from engine.security.policies import load_policies
+
+    policies = load_policies()
     common = {"at": utcnow(), "actor": context.actor, "source": context.source,
               "workbook_id": context.workbook_id, "sheet": None, "row_number": None}
-    insert_many(connection, AuditEntry.__table__, [{**common, **row} for row in rows])
+    insert_many(connection, AuditEntry.__table__, [
+        {**common, **row, "changes": policies.hide_values(row["table_name"], row["changes"])} for row in rows])
 
 
 def _column_changes(obj: Record, action: str) -> dict[str, tuple[Any, Any]]:

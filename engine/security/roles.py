@@ -15,11 +15,13 @@ from pathlib import Path
 from engine.config import config_dir
 from engine.errors import BackofficeError, PermissionDenied
 
-AREAS = ("contacts", "inventory", "ledger", "staff", "quality", "admin", "users", "audit")
+# `team`: a manager's own reports (their Team workbook, their leave decisions); `staff`: everyone.
+AREAS = ("contacts", "inventory", "ledger", "staff", "team", "quality", "admin", "users", "audit")
 ACTIONS = ("read", "write")
 # Single acts weightier than writing an area, granted by name (`can` in roles.toml).
 CAPABILITIES = {
     "reopen-periods": "reopen a closed fiscal period (its closing entry is reversed)",
+    "purge-staff": "purge a leaver's identifying and sensitive data after the retention period",
 }
 
 

@@ -1,0 +1,81 @@
+"""Leave: working days of a request, balances per year with carry-over, and the rules a
+request must pass (no overlap with the employee's other requests, within the balance for
+types that keep one). Pure functions first, then the ones that read the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.staff.models import Employee, LeaveRequest, LeaveType
+
+HALF = Decimal("0.5")
+COUNTED = ("requested", "approved")   # a rejected request takes nothing
+
+
+def working_days(starts_on: date, ends_on: date, half_day_start: bool = False, half_day_end: bool = False) -> Decimal:
+    """Monday to Friday between the dates, both included; a half day at either end counts a
+    half (on a one-day request, either flag makes it a half day)."""
+    if ends_on < starts_on:
+        return Decimal(0)
+    whole = sum(1 for n in range((ends_on - starts_on).days + 1) if (starts_on + timedelta(n)).weekday() < 5)
+    days = Decimal(whole)
+    if starts_on == ends_on:
+        return days * HALF if (half_day_start or half_day_end) else days
+    if half_day_start and starts_on.weekday() < 5:
+        days -= HALF
+    if half_day_end and ends_on.weekday() < 5:
+        days -= HALF
+    return days
+
+
+def shown(days: Decimal) -> str:
+    """Days as people write them: 15, 2.5 (not 15.0)."""
+    return format(days.normalize(), "f")
+
+
+@dataclass(frozen=True)
+class Balance:
+    year: int
+    allowance: Decimal
+    carried_over: Decimal
+    taken: Decimal       # approved
+    requested: Decimal   # waiting for a decision
+
+    @property
+    def remaining(self) -> Decimal:
+        """What can still be asked for: pending requests are counted as if approved."""
+        return self.allowance + self.carried_over - self.taken - self.requested
+
+
+def balance(session: Session, employee: Employee, kind: LeaveType, year: int) -> Balance:
+    """The year's balance of one leave type. Unused days of the year before carry over, up
+    to the type's `carry_over_days`; the first year is the year the employee started."""
+    carried = Decimal(0)
+    if year > employee.start_date.year and kind.carry_over_days > 0:
+        before = balance(session, employee, kind, year - 1)
+        carried = min(max(before.allowance + before.carried_over - before.taken, Decimal(0)), kind.carry_over_days)
+    totals = dict(session.execute(
+        select(LeaveRequest.status, func.sum(LeaveRequest.days))
+        .where(LeaveRequest.employee_id == employee.id, LeaveRequest.leave_type_id == kind.id,
+               LeaveRequest.starts_on >= date(year, 1, 1), LeaveRequest.starts_on <= date(year, 12, 31),
+               LeaveRequest.status.in_(COUNTED))
+        .group_by(LeaveRequest.status)).all())
+    return Balance(year, kind.yearly_allowance, carried, totals.get("approved") or Decimal(0),
+                   totals.get("requested") or Decimal(0))
+
+
+def overlapping(session: Session, employee_id: int, starts_on: date, ends_on: date,
+                leaving_out: int | None = None) -> list[LeaveRequest]:
+    """The employee's requested or approved leave that shares a day with the dates."""
+    query = select(LeaveRequest).where(
+        LeaveRequest.employee_id == employee_id, LeaveRequest.status.in_(COUNTED),
+        LeaveRequest.starts_on <= ends_on, LeaveRequest.ends_on >= starts_on)
+    if leaving_out is not None:
+        query = query.where(LeaveRequest.id != leaving_out)
+    return list(session.scalars(query.order_by(LeaveRequest.starts_on)))
