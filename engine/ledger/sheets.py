@@ -111,19 +111,23 @@ def disagreements(group: Group, keys: dict[str, str], what: str) -> Refusals:
     return refused
 
 
-def at_rows(group: Group, problems: list[EntryProblem], columns: dict[str, str], whole: str | None,
-            what: str) -> Refusals:
-    """An entry's problems at the cells they are about: a line's at its row (`columns` maps
-    the problem's field to the sheet's column), the entry's own at every row of the group."""
+# An entry problem's field -> the Journal column that shows it.
+JOURNAL_COLUMNS = {"account": "account", "debit": "debit", "credit": "credit", "contact_id": "contact_id",
+                   "entry_date": "entry_date"}
+
+
+def entry_refusals(group: Group, problems: list[EntryProblem]) -> Refusals:
+    """An entry's problems at the cells they are about: a line's at its row and column, the
+    date's at the entry's first row, the entry's own (it does not balance) at every row."""
     refused = []
     for p in problems:
+        text = f"entry {group.label!r}: {p.message}"
         if p.line is not None and p.line <= len(group.rows):
-            refused.append((group.rows[p.line - 1][0], columns.get(p.field or ""), f"{what} {group.label!r}: "
-                                                                                   f"{p.message}"))
-        elif p.field in columns:
-            refused.append((group.first_row, columns[p.field], f"{what} {group.label!r}: {p.message}"))
+            refused.append((group.rows[p.line - 1][0], JOURNAL_COLUMNS.get(p.field or ""), text))
+        elif p.field in JOURNAL_COLUMNS:
+            refused.append((group.first_row, JOURNAL_COLUMNS[p.field], text))
         else:
-            refused += [(row, whole, f"{what} {group.label!r}: {p.message}") for row, _ in group.rows]
+            refused += [(row, "entry", text) for row, _ in group.rows]
     return refused
 
 
@@ -185,10 +189,6 @@ def _normal_side(kind: str, net: Decimal) -> Decimal:
 
 # -- Journal -------------------------------------------------------------------------------
 
-JOURNAL_COLUMNS = {"account": "account", "debit": "debit", "credit": "credit", "contact_id": "contact_id",
-                   "entry_date": "entry_date"}
-
-
 def _line(values: dict[str, Any]) -> Line:
     return Line(values.get("account") or "", debit=values.get("debit") or Decimal(0),
                 credit=values.get("credit") or Decimal(0), contact_id=values.get("contact_id"),
@@ -204,7 +204,7 @@ def check_entries(rows: Rows) -> Refusals:
         if group.shared("entry_date") is None:
             refused.append((group.first_row, "entry_date", f"entry {group.label!r} needs a date"))
         lines = [_line(values) for _, values in group.rows]
-        refused += at_rows(group, check_lines(lines), JOURNAL_COLUMNS, "entry", "entry")
+        refused += entry_refusals(group, check_lines(lines))
     return refused
 
 
@@ -218,7 +218,7 @@ def post_journal_rows(session: Session, actor, sheet: str, rows: Rows) -> list[i
             entry = post_entry(session, actor, group.shared("entry_date"), [_line(v) for _, v in group.rows],
                                memo=group.shared("memo") or "")
         except EntryRefused as refusal:
-            raise GroupRefused(at_rows(group, refusal.found, JOURNAL_COLUMNS, "entry", "entry")) from None
+            raise GroupRefused(entry_refusals(group, refusal.found)) from None
         return list(session.scalars(select(JournalLine.id).where(JournalLine.entry_id == entry.id)
                                     .order_by(JournalLine.line_number)))
 
