@@ -23,11 +23,13 @@ from engine.cli_support import (
 )
 from engine.contacts.commands import contacts_app
 from engine.db import migrate
-from engine.db.audit_query import audit_entries, entry_as_dict
+from engine.db.audit_query import audit_entries, describe_changes, entry_as_dict
 from engine.inventory.commands import stock_app
 from engine.ledger.commands import ledger_app
 from engine.ledger.invoice_commands import register_invoice_commands
+from engine.reports.commands import report_app
 from engine.sheets.commands import register as register_workbook_commands
+from engine.staff.commands import staff_app
 
 app = typer.Typer(
     help="Backoffice: keep records in Excel workbooks; the database checks, merges and audits them.",
@@ -41,9 +43,11 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(contacts_app, name="contacts")
 app.add_typer(stock_app, name="stock")
+app.add_typer(staff_app, name="staff")
 register_invoice_commands(ledger_app)
 app.add_typer(ledger_app, name="ledger")
 register_workbook_commands(app)
+app.add_typer(report_app, name="report")
 
 
 @app.callback()
@@ -168,7 +172,7 @@ def audit(
         return
     grid = Table("when (UTC)", "who", "via", "record", "action", "changes")
     for r in rows:
-        changes = "; ".join(f"{k}: {o!r} -> {n!r}" for k, (o, n) in r["changes"].items())
+        changes = describe_changes(r["changes"])
         grid.add_row(r["at"][:19], r["actor"], r["source"], f"{r['table']} #{r['record_id']}",
                      r["action"], changes)
     out.print(grid)

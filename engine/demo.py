@@ -20,6 +20,7 @@ from engine.inventory.demo import seed_inventory
 from engine.ledger.demo import seed_ledger
 from engine.security.roles import SYSTEM
 from engine.security.users import add_user, user_count
+from engine.staff.demo import seed_staff
 
 SEED = 20261127
 
@@ -105,6 +106,7 @@ def seed_contacts(session: Session, summary: DemoSummary, organisations: int = 6
 DEMO_STEPS: list[tuple[str, Callable[[Session, DemoSummary], None]]] = [
     ("users", seed_users),
     ("contacts", seed_contacts),
+    ("staff", seed_staff),
     ("inventory", seed_inventory),
     ("ledger", seed_ledger),
 ]

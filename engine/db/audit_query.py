@@ -41,3 +41,16 @@ def entry_as_dict(entry: AuditEntry) -> dict[str, Any]:
         "changes": entry.changes, "workbook_id": entry.workbook_id, "sheet": entry.sheet,
         "row": entry.row_number,
     }
+
+
+def describe_changes(changes: dict[str, Any]) -> str:
+    """One line for people: `field: old -> new` per change; a read row (which holds the
+    fields handed out, never their values) as `read: medical_reason`."""
+    parts = []
+    for field, change in changes.items():
+        if field == "fields_read":
+            parts.append(f"read: {', '.join(change)}")
+        else:
+            old, new = change
+            parts.append(f"{field}: {old!r} -> {new!r}")
+    return "; ".join(parts)

@@ -124,10 +124,12 @@ def _patterns(prefix: bytes) -> tuple[re.Pattern[bytes], ...]:
         re.S,
     )
     # Cell children come in the order f, v, is, extLst: a formula not followed by <v> has no
-    # value. An empty self-closing <v/> (openpyxl writes one for every formula) has none either.
+    # value. An empty self-closing <v/> (openpyxl writes one for every formula) has none either,
+    # nor has an empty <v></v> (openpyxl with lxml), unless the cell is text (t="str": a
+    # formula that worked out to ""), which `_scan_piece` checks.
     formula = re.compile(
         rb"<" + p + rb"f(?:\s[^>]*)?(?:/>|>([^<]*(?:<!\[CDATA\[.*?\]\]>[^<]*)*)</" + p + rb"f>)"
-        rb"(?!\s*<" + p + rb"v(?:\s[^>/]*)?>)",
+        rb"(?!\s*<" + p + rb"v(?:\s[^>/]*)?>(?!</" + p + rb"v>))",
         re.S,
     )
     value = re.compile(rb"<" + p + rb"v(?:\s[^>]*)?>([^<]*)</" + p + rb"v>")
@@ -168,8 +170,23 @@ def _scan_piece(piece: bytes, prefix: bytes, base: int, out: list[tuple[int, Spe
     if has_formula.search(piece, 0, end):
         for m in formula.finditer(piece, 0, end):
             ref, start = _cell_ref(piece, m.start(), prefix)
+            if _is_text_cell(piece, start) and _empty_value_follows(piece, m.end(), prefix):
+                continue  # a formula whose result is the empty text
             text = _text(m.group(1) or b"")
             out.append((base + max(start, 0), SpecialCell(ref, "uncalculated", text)))
+
+
+_TEXT_TYPE = re.compile(rb"""\st\s*=\s*["'](?:str|inlineStr)["']""")
+
+
+def _is_text_cell(piece: bytes, start: int) -> bool:
+    """Whether the cell opening at `start` is declared as text (t="str")."""
+    return bool(_TEXT_TYPE.search(piece, start, piece.find(b">", start)))
+
+
+def _empty_value_follows(piece: bytes, at: int, prefix: bytes) -> bool:
+    rest = piece[at:at + 64].lstrip()
+    return rest.startswith(b"<" + prefix + b"v>") and rest[len(prefix) + 3:].startswith(b"</" + prefix + b"v>")
 
 
 def _last_boundary(piece: bytes, prefix: bytes, start: int) -> int:

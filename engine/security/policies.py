@@ -95,3 +95,17 @@ def _check_fields_exist(path: Path, fields: Iterable[tuple[str, str]]) -> None:
         if known is None or column not in known.c:
             raise BackofficeError(f"{path}: there is no field {table}.{column}; check the spelling "
                                   "(tables and columns as in the database)")
+
+
+def read_audited(session, table: str, values_by_id: dict[int, dict[str, Any]]) -> None:
+    """Write an audit row for every audited field about to be handed out (a medical reason
+    shown, exported or printed), naming the reader (the session's acting user); the value
+    itself is not logged. `values_by_id`: record id -> the values handed out."""
+    from engine.db.audit import write_audit
+
+    policies = load_policies()
+    rows = [{"table_name": table, "record_id": rid, "action": "read",
+             "changes": {"fields_read": sorted(column for column, value in values.items()
+                                               if value is not None and policies.audited(table, column))}}
+            for rid, values in values_by_id.items()]
+    write_audit(session.connection(), session.info["audit"], [row for row in rows if row["changes"]["fields_read"]])

@@ -5,6 +5,7 @@ everything else the user put in the file survives byte for byte."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Set
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -82,6 +83,7 @@ def refresh_sheet(
     inserted_ids: dict[int, int],
     keep_edits: bool,
     clear_marks: bool = True,
+    out_of_reach: Set[int] = frozenset(),
 ) -> RefreshedSheet:
     """Bring one sheet up to the database.
 
@@ -89,6 +91,8 @@ def refresh_sheet(
     (`keep_edits=True`) the user's unsynced edits stay; a cell the database changed is
     written and marked, and a cell both changed differently is marked as a conflict.
     Records others added are appended; rows of records others deleted are emptied and marked.
+    Rows of records that exist but are not among those the user may see (`out_of_reach`: a
+    report who moved to another team) are emptied too, so the file keeps nothing of them.
     """
     keys = [c.key for c in data.columns if not c.computed]
     computed_keys = [c.key for c in data.columns if c.computed]
@@ -117,7 +121,10 @@ def refresh_sheet(
         if rid not in db:
             for key in ("id", "version", *keys, *computed_keys):
                 put(r, key, None)
-            if not row.deleted and row.record_id is not None:
+            if rid in out_of_reach:   # emptied to the last cell: the file keeps nothing of it
+                put(r, keys[0] if keys else "id", None, "changed",
+                    f"Record {rid} is not among the records you may see: removed from this workbook.")
+            elif not row.deleted and row.record_id is not None:
                 flag(r, keys[0] if keys else "id", "changed", f"Record {rid} was deleted in the database.")
             continue
         shown.add(rid)

@@ -10,6 +10,7 @@ workbook without a slow INSERT ... RETURNING.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,8 +44,9 @@ class Applied:
     deleted: int = 0
 
 
-def load_rows(connection: Connection, spec: SheetSpec) -> dict[int, tuple[int, dict[str, Any]]]:
-    """Every record of the sheet's scope: id -> (version, stored values).
+def load_rows(connection: Connection, spec: SheetSpec, limit: Any = None) -> dict[int, tuple[int, dict[str, Any]]]:
+    """Every record of the sheet's scope: id -> (version, stored values); `limit`, the
+    sheet's `rows_limit` for the user, keeps those they may see.
 
     Only what a merge, a check or a refresh looks at: the id, the version and the business
     columns. Time stamps and who saved last are left out (parsing 200,000 time stamps was
@@ -54,6 +56,8 @@ def load_rows(connection: Connection, spec: SheetSpec) -> dict[int, tuple[int, d
     columns = [table.c.id, table.c.version, *(c for c in table.c if c.key not in COMMON_COLUMNS)]
     query = select(*columns).where(*(table.c[k] == v for k, v in spec.scope.items())).order_by(
         *(table.c[k] for k in spec.order_by))
+    if limit is not None:
+        query = query.where(limit)
     result = connection.execute(query)
     keys = list(result.keys())
     rows = {}
@@ -192,9 +196,45 @@ def post_plan(session, actor, spec: SheetSpec, plan: SheetPlan, data: SheetInput
     derive = spec.derive or (lambda row: row)
     rows = [(ins.row, ins.stored if ins.stored is not None else derive({**spec.scope, **ins.values}))
             for ins in plan.inserts]
-    try:
+    with _refusals_at_cells(spec, data):
         ids = spec.post(session, actor, spec.name, rows)
+    return Applied(inserted_ids={row: new_id for (row, _), new_id in zip(rows, ids, strict=True)})
+
+
+def update_plan(session, actor, spec: SheetSpec, plan: SheetPlan, data: SheetInput) -> Applied:
+    """Changes to saved rows that go through the module's service (see SheetSpec.update).
+
+    The records are first locked and checked to be at the versions the merge compared
+    against, as the bulk update's `WHERE version = :v` would: the service then decides on
+    exactly what the user saw. Every refused row becomes a problem at its cell.
+    """
+    if not plan.updates:
+        return Applied()
+    table: Table = spec.model.__table__
+    wanted = {upd.record_id: upd for upd in plan.updates}
+    found = dict(session.execute(select(table.c.id, table.c.version).where(table.c.id.in_(list(wanted)))
+                                 .with_for_update()).all())
+    moved = [upd for rid, upd in wanted.items() if found.get(rid) != upd.version]
+    if moved:
+        raise ApplyConflict([CellIssue(spec.name, data.cell(upd.row, next(iter(upd.changes), None)),
+                                       data.label(next(iter(upd.changes), None)), upd.record_id, "conflict",
+                                       f"record {upd.record_id} was changed by someone else while syncing; "
+                                       "sync again", conflict=True) for upd in moved])
+    with _refusals_at_cells(spec, data):
+        spec.update(session, actor, spec.name, plan.updates)
+    return Applied(updated=len(plan.updates))
+
+
+@contextmanager
+def _refusals_at_cells(spec: SheetSpec, data: SheetInput):
+    """A module's refusals (RowsRefused), and what the database refuses of its writes, as
+    problems at their cells: the whole sync is then rolled back."""
+    try:
+        yield
     except RowsRefused as refused:
         raise ApplyConflict([CellIssue(spec.name, data.cell(row, key), data.label(key), None, "refused", message)
                              for row, key, message in refused.refused]) from refused
-    return Applied(inserted_ids={row: new_id for (row, _), new_id in zip(rows, ids, strict=True)})
+    except IntegrityError as exc:
+        raise ApplyConflict([CellIssue(spec.name, None, None, None, "integrity",
+                                       f"the database refused the changes ({exc.orig}); nothing was saved: "
+                                       "look for a value another record already has, fix it and sync again")]) from exc

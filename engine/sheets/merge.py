@@ -9,6 +9,7 @@ deletes where the sheet allows it. Values are compared in their canonical text f
 
 from __future__ import annotations
 
+from collections.abc import Set
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,8 +62,14 @@ def merge_sheet(
     base: SheetBase | None,
     db: DbRows,
     writable: set[str],
+    out_of_reach: Set[int] = frozenset(),
 ) -> SheetPlan:
-    """Plan the changes a workbook sheet asks for; `writable` are the column keys the user may change."""
+    """Plan the changes a workbook sheet asks for; `writable` are the column keys the user may change.
+
+    `out_of_reach`: records that exist but are not among the rows this user may see (the
+    sheet's `rows_for`), so missing from `db`: a change to one is refused as not theirs,
+    rather than mistaken for a record deleted meanwhile.
+    """
     spec = data.spec
     plan = SheetPlan(spec.name)
     base_rows = base.rows if base else {}
@@ -70,7 +77,7 @@ def merge_sheet(
     # (key, position in the base's value list) for each base column the sheet has
     compared = [(key, n) for n, key in enumerate(base_cols) if key in data.positions]
     seen: set[int] = set()
-    set_once = {c.key for c in spec.columns if c.set_once}
+    set_once = {c.key: c.locked_because for c in spec.columns if c.set_once}
 
     def issue(row: int | None, key: str | None, record_id, code: str, message: str, **extra) -> None:
         plan.issues.append(CellIssue(
@@ -101,6 +108,12 @@ def merge_sheet(
         values = row.values
         edited = {key: values[key] for key, n in compared
                   if key in values and canonical(values[key]) != base_values[n]}
+        if rid in out_of_reach:
+            if edited or row.deleted:
+                issue(row.row, next(iter(edited), None), rid, "permission",
+                      f"record {rid} is outside the records you may see, so you may not change it; "
+                      "undo this change")
+            continue
         if edited and not spec.can_update:
             for key in edited:
                 issue(row.row, key, rid, "posted", f"{data.label(key)} of a posted row cannot be changed; "
@@ -109,8 +122,9 @@ def merge_sheet(
         fixed = [key for key in edited if key in set_once]
         if fixed:
             for key in fixed:
-                issue(row.row, key, rid, "set-once", f"{data.label(key)} cannot be changed once saved: other "
-                      f"records name this one by it; undo this change (add a new record if it must differ)")
+                issue(row.row, key, rid, "set-once", f"{data.label(key)} cannot be changed once saved: " + (
+                      set_once[key] or "other records name this one by it; undo this change (add a new record "
+                                       "if it must differ)"))
             continue
         if rid not in db:
             if edited or row.deleted:

@@ -204,6 +204,9 @@ def _read_sheet(spec: SheetSpec, expected: list[str] | None, rows: list[list[Any
                 row.record_id = None
             issues.append(CellIssue(spec.name, data.cell(row.row, key), data.label(key), row.record_id, code, message))
     # Every editable cell empty: a request to delete the record, or (new row) nothing to do.
+    # A sheet with nothing editable (a listing, like a manager's Team) has no cell to clear:
+    # its saved rows are never taken for deletions, and a new row typed into it is kept, to
+    # be refused.
     skipped = set()
     for i, values in enumerate(typed):
         if values.count(None) >= len(editable) and all(values[n] is None for n in editable):
@@ -211,8 +214,9 @@ def _read_sheet(spec: SheetSpec, expected: list[str] | None, rows: list[list[Any
             if row.invalid:
                 continue
             if row.record_id is None:
-                skipped.add(i)  # only computed cells filled in
-            else:
+                if editable or values.count(None) == len(values):
+                    skipped.add(i)  # only computed cells filled in
+            elif editable:
                 row.deleted = True
     data.rows = [row for i, row in enumerate(rows_in) if i not in skipped] if skipped else rows_in
     return data

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.config import Settings
@@ -29,15 +30,24 @@ from engine.db.installation import installation_id
 from engine.db.session import Database
 from engine.errors import UnusableInput
 from engine.office.xlsx_owned import OwnedSheet
+from engine.office.xlsx_patch import SheetPatch
+from engine.security.policies import read_audited
 from engine.security.roles import Actor
 from engine.sheets import annotate
-from engine.sheets.apply import Applied, ApplyConflict, apply_plan, load_rows, post_plan
+from engine.sheets.apply import (
+    Applied,
+    ApplyConflict,
+    apply_plan,
+    load_rows,
+    post_plan,
+    update_plan,
+)
 from engine.sheets.checks import check_plan
 from engine.sheets.issues import CellIssue
-from engine.sheets.merge import SheetPlan, merge_sheet
-from engine.sheets.meta import ISSUES_SHEET
-from engine.sheets.read import WorkbookInput, read_workbook
-from engine.sheets.spec import WorkbookSpec, workbook_spec
+from engine.sheets.merge import DbRows, SheetPlan, merge_sheet
+from engine.sheets.meta import ISSUES_SHEET, SheetBase
+from engine.sheets.read import SheetInput, WorkbookInput, read_workbook
+from engine.sheets.spec import SheetSpec, WorkbookSpec, audited_keys, workbook_spec
 from engine.sheets.values import canonical
 
 
@@ -166,7 +176,12 @@ class RoundTrip:
     @without_cyclic_gc
     def refresh(self, path: Path) -> FileResult:
         book, spec = self._read(path)
-        with self.db.reading() as session:
+        self._require_read(spec)  # a refresh only hands out data: all of it must be the user's to read
+        # Handing over an audited value (a medical reason) writes an audit row: a unit of work then.
+        audits = any(audited_keys(spec.sheet(name), data.columns) for name, data in book.sheets.items())
+        opened = (self.db.unit_of_work(self.actor, source="workbook", workbook_id=book.meta.workbook_id)
+                  if audits else self.db.reading())
+        with opened as session:
             self._refresh_into(session, book, spec, Applied(), keep_edits=True, target=path)
         return FileResult(str(path), "unchanged")
 
@@ -181,7 +196,7 @@ class RoundTrip:
             raise UnusableInput(path, "made by another Backoffice installation (its workbook id does not "
                                       "belong to this database); get a workbook from this one")
         spec = workbook_spec(book.meta.module)
-        self._require_read(spec)
+        book.issues += _unseen_columns(book, self.actor)
         return book, spec
 
     def _require_read(self, spec: WorkbookSpec) -> None:
@@ -189,24 +204,41 @@ class RoundTrip:
             self.actor.require("read", sheet.area)
 
     def _plan(self, session: Session, book: WorkbookInput, spec: WorkbookSpec):
-        connection = session.connection()
-        lookups = {name: {v.upper() if isinstance(v, str) else v for v in fn(session)}
-                   for name, fn in spec.lookups.items()}
+        """Merge and check every sheet. A sheet of an area the user may not read (someone
+        else's workbook) is checked against its base alone: every change in it is refused at
+        its cell, and nothing about it is read from the database."""
+        lookups: dict[str, set] | None = None   # read once, and only for a sheet the user may read
         plans: dict[str, SheetPlan] = {}
         issues: list[CellIssue] = list(book.issues)
         db_rows = {}
         for name, data in book.sheets.items():
-            sheet = spec.sheet(name)
-            db_rows[name] = db = load_rows(connection, sheet)
+            sheet, base = spec.sheet(name), book.meta.base.get(name)
+            if not self.actor.may("read", sheet.area):
+                plans[name] = plan = _refuse_every_change(data, base)
+                db_rows[name] = {}
+                issues += plan.issues
+                continue
+            if lookups is None:
+                lookups = {name: {v.upper() if isinstance(v, str) else v for v in values}
+                           for name, values in spec.lookup_values(session, self.actor).items()}
+            db_rows[name] = db = self._load(session, sheet)
+            out_of_reach = _out_of_reach(session, sheet, data, base, db)
             may_write = self.actor.may("write", sheet.area)
             writable = {c.key for c in sheet.columns if c.editable and may_write and self.actor.sees(c.sensitivity)}
-            plan = merge_sheet(data, book.meta.base.get(name), db, writable)
+            plan = merge_sheet(data, base, db, writable, out_of_reach)
             plan.issues += _permission_issues(data, plan, may_write, writable)
             issues += plan.issues
             issues += check_plan(data, plan, db, lookups)
             plans[name] = plan
             self.progress(f"checked {name}", len(data.rows))
         return plans, issues, db_rows
+
+    def _load(self, session: Session, sheet: SheetSpec) -> DbRows:
+        """The sheet's rows the user may see (its `rows_for`)."""
+        db = load_rows(session.connection(), sheet, sheet.rows_limit(session, self.actor))
+        if sheet.update is not None and sheet.entered_keys:
+            db = _with_entered(session, sheet, db)
+        return db
 
     def _apply(self, session: Session, book: WorkbookInput, spec: WorkbookSpec, plans, db_rows) -> Applied:
         total = Applied()
@@ -215,9 +247,10 @@ class RoundTrip:
             if plan.empty:
                 continue
             sheet = spec.sheet(name)
-            if sheet.post is not None:
-                done = post_plan(session, self.actor, sheet, plan, book.sheets[name])
-                db_rows[name] = load_rows(session.connection(), sheet)  # as the service stored them
+            if sheet.post is not None or sheet.update is not None:
+                done = self._through_services(session, sheet, plan, book.sheets[name], db_rows[name])
+                # as the services stored them
+                db_rows[name] = load_rows(session.connection(), sheet, sheet.rows_limit(session, self.actor))
             else:
                 done = apply_plan(session.connection(), sheet, plan, db_rows[name], context,
                                   progress=lambda n, name=name: self.progress(f"saving {name}", n))
@@ -226,21 +259,51 @@ class RoundTrip:
             total.deleted += done.deleted
         return total
 
+    def _through_services(self, session: Session, sheet: SheetSpec, plan: SheetPlan, data: SheetInput,
+                          db: DbRows) -> Applied:
+        """A sheet some of whose writes go through the module's services (`update`, `post`);
+        the rest in bulk. Changes to saved rows come first: a request rejected in the same
+        sync no longer stands in the way of a new one for the same days."""
+        done = update_plan(session, self.actor, sheet, plan, data) if sheet.update is not None else Applied()
+        rest = SheetPlan(sheet.name, inserts=[] if sheet.post is not None else plan.inserts,
+                         updates=[] if sheet.update is not None else plan.updates, deletes=plan.deletes)
+        if not rest.empty:
+            bulk = apply_plan(session.connection(), sheet, rest, db, session.info["audit"])
+            done.inserted_ids.update(bulk.inserted_ids)
+            done.updated += bulk.updated
+            done.deleted += bulk.deleted
+        if sheet.post is not None and plan.inserts:
+            done.inserted_ids.update(post_plan(session, self.actor, sheet, plan, data).inserted_ids)
+        return done
+
     def _refresh_into(self, session: Session, book: WorkbookInput, spec: WorkbookSpec, applied: Applied,
                       keep_edits: bool, target: Path, db_rows: dict | None = None) -> None:
         """Write the refreshed workbook to `target` (skipped when nothing would change).
 
         `db_rows`, the records as loaded and then updated by the apply step, spares a reload.
         """
-        connection = session.connection()
         sheets = {}
+        handed: dict[str, dict[int, dict[str, Any]]] = {}   # table -> audited values the file gets
         for name, data in book.sheets.items():
-            sheet = spec.sheet(name)
-            db = db_rows[name] if db_rows is not None else load_rows(connection, sheet)
+            sheet, base = spec.sheet(name), book.meta.base.get(name)
+            if not self.actor.may("read", sheet.area):
+                # Someone else's workbook: nothing from the database goes into a sheet its
+                # user may not read; the sheet and its base stay as they were.
+                if base is not None:
+                    sheets[name] = annotate.RefreshedSheet(SheetPatch(clear_marks=bool(book.meta.marks)), base)
+                continue
+            db = db_rows[name] if db_rows is not None else self._load(session, sheet)
+            out_of_reach = _out_of_reach(session, sheet, data, base, db)
             computed = sheet.computed(session, {k: v for k, (_ver, v) in db.items()}) if sheet.computed else {}
             inserted = {row: rid for (n, row), rid in applied.inserted_ids.items() if n == name}
-            sheets[name] = annotate.refresh_sheet(data, book.meta.base.get(name), db, computed, inserted, keep_edits,
-                                                  clear_marks=bool(book.meta.marks))
+            audited = audited_keys(sheet, data.columns)
+            if audited:
+                handed.setdefault(sheet.model.__table__.name, {}).update(
+                    _newly_shown(data, base, db, audited, inserted))
+            sheets[name] = annotate.refresh_sheet(data, base, db, computed, inserted, keep_edits,
+                                                  clear_marks=bool(book.meta.marks), out_of_reach=out_of_reach)
+        for table, values in handed.items():
+            read_audited(session, table, values)
         if book.meta.installation_id is None:  # an empty layout: bind it to this database now
             book.meta.installation_id = installation_id(session)
             book.meta.workbook_id = uuid.uuid4().hex
@@ -254,7 +317,7 @@ class RoundTrip:
 
     def _reports(self, session: Session, spec: WorkbookSpec) -> dict[str, OwnedSheet]:
         """The read-only sheets, rebuilt from the database (those the user's role may read)."""
-        return {r.name: OwnedSheet(rows=[[label for label, _ in r.columns], *r.rows(session)],
+        return {r.name: OwnedSheet(rows=[[label for label, _ in r.columns], *r.shown_to(session, self.actor)],
                                    column_widths={n: width for n, (_, width) in enumerate(r.columns, start=1)},
                                    bold_first_row=True)
                 for r in spec.reports if self.actor.may("read", r.area)}
@@ -282,12 +345,84 @@ def _permission_issues(data, plan: SheetPlan, may_write: bool, writable: set[str
                 CellIssue(name, None, None, gone.record_id, "permission",
                           f"you may not delete {area} records; put record {gone.record_id} back")
                 for gone in plan.deletes]
-    if all(c.key in writable for c in data.columns if not c.computed):
+    if all(c.key in writable for c in data.spec.columns if c.key in data.positions and not c.computed):
         return []
     return [CellIssue(name, data.cell(ins.row, key), data.label(key), None, "permission",
                       f"you may not fill in {data.label(key)}")
             for ins in plan.inserts for key, value in ins.values.items()
             if value is not None and key not in writable]
+
+
+def _unseen_columns(book: WorkbookInput, actor: Actor) -> list[CellIssue]:
+    """Columns holding fields the user may not see (someone else's workbook, or a header
+    typed in): refused at their header, and left out of what is checked and refreshed, so
+    no database value is ever written into them."""
+    issues = []
+    for name, data in book.sheets.items():
+        hidden = [c for c in data.columns if not actor.sees(c.sensitivity)]
+        for column in hidden:
+            issues.append(CellIssue(name, data.cell(1, column.key), column.label, None, "permission",
+                                    f"your role may not see {column.label}: delete this column (its values "
+                                    "cannot be saved by you) and sync again"))
+        data.columns = [c for c in data.columns if actor.sees(c.sensitivity)]
+    return issues
+
+
+def _refuse_every_change(data: SheetInput, base: SheetBase | None) -> SheetPlan:
+    """The plan of a sheet the user may not read: merged against its base alone (as if the
+    database still held it), with nothing writable, so every edit, new row and deletion is
+    a problem at its cell and no database value is looked at."""
+    as_exported = {rid: (version, {}) for rid, (version, _values) in (base.rows.items() if base else ())}
+    plan = merge_sheet(data, base, as_exported, writable=set())
+    plan.issues += _permission_issues(data, plan, may_write=False, writable=set())
+    return plan
+
+
+def _with_entered(session: Session, sheet: SheetSpec, db: DbRows) -> DbRows:
+    """Saved rows with their entered values (a new employee's name, kept in contacts), so
+    the merge compares those cells with the database like any other."""
+    computed = sheet.computed(session, {rid: values for rid, (_v, values) in db.items()})
+    entered = sheet.entered_keys
+    return {rid: (version, {**values, **{k: computed.get(rid, {}).get(k) for k in entered}})
+            for rid, (version, values) in db.items()}
+
+
+def _out_of_reach(session: Session, sheet: SheetSpec, data: SheetInput, base: SheetBase | None,
+                  db: DbRows) -> frozenset[int]:
+    """Records the workbook shows that exist but are not among the rows the user may see
+    (someone else's workbook, or a report who moved to another team): changes to them are
+    refused as not theirs, and a refresh empties their rows, rather than either taking them
+    for records deleted meanwhile."""
+    if sheet.rows_for is None:
+        return frozenset()
+    shown = {row.record_id for row in data.rows if row.record_id is not None} | set(base.rows if base else ())
+    missing = shown - db.keys()
+    if not missing:
+        return frozenset()
+    table = sheet.model.__table__
+    return frozenset(session.scalars(select(table.c.id).where(table.c.id.in_(sorted(missing)))))
+
+
+def _newly_shown(data: SheetInput, base: SheetBase | None, db: DbRows, keys: list[str],
+                 inserted: dict[int, int]) -> dict[int, dict[str, Any]]:
+    """The audited values a refresh hands over: those the file does not show already and
+    that changed in the database since the workbook's base (or records new to the file).
+    A value the user typed themselves is not a read."""
+    rows = {row.record_id or inserted.get(row.row): row for row in data.rows}
+    position = {key: base.columns.index(key) for key in keys if base and key in base.columns}
+    handed = {}
+    for rid, (_version, values) in db.items():
+        row, before = rows.get(rid), base.rows.get(rid) if base else None
+        fresh = {}
+        for key in keys:
+            value = canonical(values.get(key))
+            if not value or (row is not None and canonical(row.values.get(key)) == value):
+                continue
+            if before is None or key not in position or before[1][position[key]] != value:
+                fresh[key] = values.get(key)
+        if fresh:
+            handed[rid] = fresh
+    return handed
 
 
 def _temp_beside(path: Path) -> Path:

@@ -1,16 +1,17 @@
 """Sheet specs: how a module's tables appear in a workbook.
 
 A spec is the single place a column is described: its Excel label, type, whether staff may
-edit it, the drop-down it offers, the records it must point at, and its sensitivity. Export,
-reading, validation, merge, permissions and layouts are all derived from it, so no column
-list is ever written twice.
+edit it, the drop-down it offers, the records it must point at, and its sensitivity (taken
+from config/policies.toml, see `with_policy`). Export, reading, validation, merge,
+permissions and layouts are all derived from it, so no column list is ever written twice.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +43,10 @@ class Column:
     # Typed on a new row, locked once saved: others name the record by it (an account's code
     # is what postings, invoices and settings name). Changing it is refused at the cell.
     set_once: bool = False
+    # Why a set-once column is locked, in the business's words, shown at the cell (a leave
+    # request's dates were checked against the balance when it was made). None: the default,
+    # that other records name this one by it.
+    locked_because: str | None = None
 
     def __post_init__(self) -> None:
         if self.type not in TYPES:
@@ -54,6 +59,9 @@ class Column:
 
 RowRule = Callable[[Mapping[str, Any]], list[Problem]]
 Derive = Callable[[dict[str, Any]], dict[str, Any]]
+# The WHERE clause limiting a sheet to the rows one user may see (a manager's own team), or
+# None for all of them: (session, actor) -> a SQLAlchemy condition on the sheet's table.
+RowsFor = Callable[[Session, Any], Any]
 
 
 @dataclass(frozen=True)
@@ -90,23 +98,88 @@ class SheetSpec:
     # Values of computed columns, from the loaded rows (id -> stored values) -> id -> {key: value}
     computed: Callable[[Session, dict[int, dict[str, Any]]], dict[int, dict[str, Any]]] | None = None
     order_by: tuple[str, ...] = ("id",)
+    # Rows limited per user (see RowsFor): a manager's Team workbook holds their own reports
+    # only. Applied wherever rows are loaded for a user (export, validate, sync, refresh), so
+    # rows outside it are neither shown nor changeable; None: every row of the scope.
+    rows_for: RowsFor | None = None
+    # Changes to saved rows that only the module's service may make (deciding a leave
+    # request checks who decides and that it is still waiting), instead of the bulk update:
+    # update(session, actor, sheet name, [merge.Update]), before the sheet's new rows are
+    # saved. Each record is still at the version the merge saw (checked and locked first).
+    # It raises RowsRefused naming every refused row; the sync is then rolled back.
+    update: Callable[[Session, Any, str, list[Any]], None] | None = None
 
     def __post_init__(self) -> None:
+        if self.model is not None:
+            object.__setattr__(self, "columns", with_policy(self.model.__table__.name, self.columns))
         entered = [c.key for c in self.columns if c.entered]
-        if entered and (self.post is None or self.can_update or self.computed is None):
-            # Only the module's service knows where an entered value goes, and only a locked
-            # row can show it back from `computed` without a way to change it.
-            raise ValueError(f"sheet {self.name}: entered columns {entered} need post, computed and can_update=False")
+        if entered and (self.post is None or self.computed is None or (self.can_update and self.update is None)):
+            # Only the module's service knows where an entered value goes; a saved row shows
+            # it back from `computed`, and only the module's `update` can change it there.
+            raise ValueError(f"sheet {self.name}: entered columns {entered} need post, computed, "
+                             "and update or can_update=False")
 
     def visible_columns(self, sees: Callable[[str | None], bool]) -> tuple[Column, ...]:
         return tuple(c for c in self.columns if sees(c.sensitivity))
+
+    def rows_limit(self, session: Session, actor: Any) -> Any:
+        """The condition limiting the rows to those `actor` may see (None: no limit)."""
+        return self.rows_for(session, actor) if self.rows_for is not None else None
 
     @property
     def entered_keys(self) -> frozenset[str]:
         return frozenset(c.key for c in self.columns if c.entered)
 
 
-Lookup = Callable[[Session], list[Any]]
+def with_policy(table: str, columns: tuple[Column, ...]) -> tuple[Column, ...]:
+    """The columns with their sensitivity as config/policies.toml declares it.
+
+    Which fields are sensitive is declared once, in the policy file: a spec column over a
+    table column takes its class from there, so no module can forget one (nor type it a
+    second time and let the two drift apart). A spec that names a different class is a
+    mistake, refused when the spec is built.
+    """
+    # (imported here: the policy file is read when a spec is built, not when this module loads)
+    from engine.security.policies import load_policies
+
+    policies = load_policies()
+    adjusted = []
+    for column in columns:
+        declared = policies.sensitivity(table, column.key)
+        if declared is not None and column.sensitivity not in (None, declared):
+            raise ValueError(f"column {table}.{column.key}: the spec says {column.sensitivity!r}, "
+                             f"config/policies.toml says {declared!r}; leave it to the policy")
+        adjusted.append(column if declared is None or column.sensitivity == declared
+                        else dataclasses.replace(column, sensitivity=declared))
+    return tuple(adjusted)
+
+
+def audited_keys(sheet: SheetSpec, columns: Iterable[Column]) -> list[str]:
+    """Keys of those `columns` whose every read is audited (policy `audit_reads`, e.g. a
+    medical reason): handing one of their values to a user writes an audit row naming them."""
+    if sheet.model is None:
+        return []
+    from engine.security.policies import load_policies
+
+    policies, table = load_policies(), sheet.model.__table__.name
+    return [c.key for c in columns if policies.audited(table, c.key)]
+
+
+@dataclass(frozen=True)
+class PerUser:
+    """Values that depend on who asks: a manager's drop-down of employees lists their own
+    team only, and so do the employees a reference check accepts and a report's rows.
+    Called with (session, actor), where a plain lookup or report gets the session only."""
+
+    values: Callable[[Session, Any], list[Any]]
+
+
+Lookup = Callable[[Session], list[Any]] | PerUser
+
+
+def asked_by(source: Lookup, session: Session, actor: Any) -> list[Any]:
+    """The values of a lookup or a report's rows, for `actor`."""
+    return source.values(session, actor) if isinstance(source, PerUser) else source(session)
 
 
 class RowsRefused(Exception):
@@ -125,7 +198,10 @@ class ReportSheet:
     name: str
     area: str                                       # permission area needed to read it
     columns: tuple[tuple[str, float], ...]          # (label, width)
-    rows: Callable[[Session], list[list[Any]]]      # the rows under the header
+    rows: Callable[[Session], list[list[Any]]] | PerUser   # the rows under the header
+
+    def shown_to(self, session: Session, actor: Any) -> list[list[Any]]:
+        return asked_by(self.rows, session, actor)
 
 
 @dataclass(frozen=True)
@@ -138,6 +214,9 @@ class WorkbookSpec:
 
     def sheet(self, name: str) -> SheetSpec:
         return next(s for s in self.sheets if s.name == name)
+
+    def lookup_values(self, session: Session, actor: Any) -> dict[str, list[Any]]:
+        return {name: asked_by(source, session, actor) for name, source in self.lookups.items()}
 
     @property
     def fingerprint(self) -> str:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import extract, func, select
 from sqlalchemy.orm import Session
 
 from engine.staff.models import Employee, LeaveRequest, LeaveType
@@ -54,20 +54,22 @@ class Balance:
 
 
 def balance(session: Session, employee: Employee, kind: LeaveType, year: int) -> Balance:
-    """The year's balance of one leave type. Unused days of the year before carry over, up
-    to the type's `carry_over_days`; the first year is the year the employee started."""
+    """The year's balance of one leave type. Unused days of each year carry over into the
+    next, up to the type's `carry_over_days`, from the year the employee started on. One
+    query: every year's days by status, worked through in order."""
+    days: dict[tuple[int, str], Decimal] = {}
+    for on_year, status, total in session.execute(
+            select(extract("year", LeaveRequest.starts_on), LeaveRequest.status, func.sum(LeaveRequest.days))
+            .where(LeaveRequest.employee_id == employee.id, LeaveRequest.leave_type_id == kind.id,
+                   LeaveRequest.starts_on <= date(year, 12, 31), LeaveRequest.status.in_(COUNTED))
+            .group_by(extract("year", LeaveRequest.starts_on), LeaveRequest.status)):
+        days[(int(on_year), status)] = total or Decimal(0)
     carried = Decimal(0)
-    if year > employee.start_date.year and kind.carry_over_days > 0:
-        before = balance(session, employee, kind, year - 1)
-        carried = min(max(before.allowance + before.carried_over - before.taken, Decimal(0)), kind.carry_over_days)
-    totals = dict(session.execute(
-        select(LeaveRequest.status, func.sum(LeaveRequest.days))
-        .where(LeaveRequest.employee_id == employee.id, LeaveRequest.leave_type_id == kind.id,
-               LeaveRequest.starts_on >= date(year, 1, 1), LeaveRequest.starts_on <= date(year, 12, 31),
-               LeaveRequest.status.in_(COUNTED))
-        .group_by(LeaveRequest.status)).all())
-    return Balance(year, kind.yearly_allowance, carried, totals.get("approved") or Decimal(0),
-                   totals.get("requested") or Decimal(0))
+    for earlier in range(employee.start_date.year, year):
+        unused = kind.yearly_allowance + carried - days.get((earlier, "approved"), Decimal(0))
+        carried = min(max(unused, Decimal(0)), kind.carry_over_days)
+    return Balance(year, kind.yearly_allowance, carried, days.get((year, "approved"), Decimal(0)),
+                   days.get((year, "requested"), Decimal(0)))
 
 
 def overlapping(session: Session, employee_id: int, starts_on: date, ends_on: date,

@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -187,9 +186,10 @@ def request_leave(session: Session, actor: Actor, employee_id: int, kind_code: s
     return request
 
 
-def decide_leave(session: Session, actor: Actor, request_id: int, approve: bool) -> LeaveRequest:
+def decide_leave(session: Session, actor: Actor, request_id: int, approve: bool,
+                 at: datetime | None = None) -> LeaveRequest:
     """Approve or reject a waiting request: its employee's managers (or HR), never the
-    employee themselves."""
+    employee themselves. `at`: when it was decided (now, unless recording a past decision)."""
     request = session.get(LeaveRequest, request_id)
     if request is None:
         raise NotFound(f"there is no leave request {request_id}")
@@ -201,21 +201,10 @@ def decide_leave(session: Session, actor: Actor, request_id: int, approve: bool)
         raise ValidationFailed([f"leave request {request_id} was {request.status} already"])
     request.status = "approved" if approve else "rejected"
     request.approver_id = me.id if me else None
-    request.decided_at = datetime.now(UTC)
+    request.decided_at = at or datetime.now(UTC)
     request.updated_by = actor.login
     session.flush()
     return request
-
-
-def read_audited(session: Session, actor: Actor, table: str, values_by_id: dict[int, dict[str, Any]]) -> None:
-    """Write an audit row for every audited field handed to `actor` (a medical reason shown,
-    exported or printed), naming the reader; the value itself is not logged."""
-    policies = load_policies()
-    rows = [{"table_name": table, "record_id": rid, "action": "read",
-             "changes": {"fields_read": sorted(column for column, value in values.items()
-                                               if value is not None and policies.audited(table, column))}}
-            for rid, values in values_by_id.items()]
-    write_audit(session.connection(), session.info["audit"], [row for row in rows if row["changes"]["fields_read"]])
 
 
 # -- purging a leaver -------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from engine.contacts.models import Contact
 from engine.db.audit import AuditEntry
 from engine.errors import PermissionDenied, ValidationFailed
+from engine.security.policies import read_audited
 from engine.security.roles import SYSTEM, Actor
 from engine.staff import leave
 from engine.staff.models import Contract, Employee, LeaveRequest, LeaveType
@@ -25,7 +26,6 @@ from engine.staff.services import (
     department_figures,
     hire,
     purge_employee,
-    read_audited,
     request_leave,
     team_of,
 )
@@ -142,7 +142,7 @@ def test_reading_a_medical_reason_is_audited_with_the_reader(db, staff):
         sick = request_leave(session, HANA, staff["ann"], "sick", date(2026, 5, 4), date(2026, 5, 5),
                              medical_reason="migraine").id
     with db.unit_of_work(HANA) as session:
-        read_audited(session, HANA, "leave_requests", {sick: {"medical_reason": "migraine", "reason": None}})
+        read_audited(session, "leave_requests", {sick: {"medical_reason": "migraine", "reason": None}})
     with db.reading() as session:
         [read] = session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "read")).all()
     assert (read.actor, read.record_id, read.changes) == ("hana", sick, {"fields_read": ["medical_reason"]})

@@ -91,3 +91,30 @@ def test_libreoffice_reads_the_ledger_workbook_after_an_entry_is_posted(db, sett
     assert [line[2] for line in opened["Journal"][1:3]] == [f"JE-{date.today().year}-00001"] * 2
     assert opened["Trial balance"][1][:5] == ["1100", "Bank", "asset", "250", ""]
     assert opened["Accounts"][0][:4] == ["ID", "Version", "Code", "Name"]
+
+
+def test_libreoffice_reads_a_managers_team_workbook(db, tmp_path):
+    from datetime import date
+    from decimal import Decimal
+
+    from engine.staff.models import LeaveType
+    from engine.staff.services import Hire, add_department, hire, request_leave
+    from tests.conftest import actor_with
+
+    hana, mo = actor_with("hr", login="hana"), actor_with("manager", login="mo")
+    year = date.today().year
+    with db.unit_of_work(hana) as session:
+        sales = add_department(session, hana, "SAL", "Sales")
+        session.add(LeaveType(code="annual", name="Annual leave", yearly_allowance=Decimal(20), needs_balance=True,
+                              updated_by="hana"))
+        boss = hire(session, hana, Hire("Mo", "Example", "GB", "E1", sales.id, date(year, 1, 1), login="mo"))
+        ann = hire(session, hana, Hire("Ann", "Example", "GB", "E2", sales.id, date(year, 1, 1), manager_id=boss.id,
+                                       national_id="QQ123456C"))
+        request_leave(session, hana, ann.id, "annual", date(year, 3, 2), date(year, 3, 6))
+    path = tmp_path / "team.xlsx"
+    new_workbook(db, mo, "team", path)
+    opened = sheets_as_rows(path, tmp_path / "lo")
+    assert opened["Team"][0][:5] == ["ID", "Version", "Number", "First name", "Last name"]
+    assert opened["Team"][1][2:5] == ["E2", "Ann", "Example"]
+    assert opened["Leave"][1][3] == "Ann Example" and opened["Balances"][1][:3] == ["E2", "Ann Example", "Annual leave"]
+    assert "QQ123456C" not in str(opened)

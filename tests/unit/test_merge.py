@@ -131,3 +131,35 @@ def test_entered_columns_belong_only_to_locked_sheets_that_post_their_rows():
                   computed=lambda session, rows: {})
     SheetSpec("Lines", model=None, area="ledger", columns=(entered,), post=lambda *a: [], can_update=False,
               computed=lambda session, rows: {})
+
+
+def test_entered_columns_on_an_updatable_sheet_need_the_modules_update():
+    entered, post, computed = Column("label", "Label", entered=True), lambda *a: [], lambda session, rows: {}
+    with pytest.raises(ValueError, match="entered columns"):
+        SheetSpec("Lines", model=None, area="staff", columns=(entered,), post=post, computed=computed)
+    SheetSpec("Lines", model=None, area="staff", columns=(entered,), post=post, computed=computed,
+              update=lambda *a: None)
+
+
+def test_a_set_once_column_says_why_it_is_locked():
+    dates = Column("name", "From", set_once=True, locked_because="the balance was checked; undo this change")
+    spec = SheetSpec("Leave", model=None, area="staff", columns=(dates, CITY))
+    data = SheetInput(spec, [dates, CITY], {"id": 0, "version": 1, "name": 2, "city": 3})
+    data.rows = [row(2, 1, "Acme Ltd", "Leeds"), row(3, 2, "Bolt", "York")]
+    [locked] = merge_sheet(data, BASE, DB, BOTH).issues
+    assert locked.message == "From cannot be changed once saved: the balance was checked; undo this change"
+
+
+def test_a_change_to_a_record_outside_the_users_rows_is_refused_as_not_theirs():
+    """Record 2 exists but is not among this user's rows (another manager's team): an edit
+    to it is refused as not theirs, not mistaken for a deletion; left alone, it is ignored."""
+    mine = {1: DB[1]}
+    plan = merge_sheet(sheet([row(2, 1, "Acme", "Hull"), row(3, 2, "Bolt", "Bath")]), BASE, mine, BOTH,
+                       out_of_reach={2})
+    [refused] = plan.issues
+    assert (refused.cell, refused.code, refused.conflict) == ("D3", "permission", False)
+    assert "outside the records you may see" in refused.message
+    assert [u.record_id for u in plan.updates] == [1]
+    untouched = merge_sheet(sheet([row(2, 1, "Acme", "Leeds"), row(3, 2, "Bolt", "York")]), BASE, mine, BOTH,
+                            out_of_reach={2})
+    assert untouched.empty and untouched.issues == []

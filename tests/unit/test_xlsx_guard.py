@@ -369,6 +369,9 @@ SPECIAL = (
     '<c r="C2"><f t="shared" ref="C2:C3" si="0">B2*2</f><v>0</v></c></row>'
     '<row r="3"><c r="C3"><f t="shared" si="0"/></c><c r="D3" t=\'e\'><v>#REF!</v></c>'
     '<c t="e" r="E3"><v>#NAME?</v></c></row>'
+    # openpyxl with lxml leaves <v></v> on a formula it never worked out; a text formula
+    # whose result is "" has the same empty value, but t="str" says it was worked out
+    '<row r="4"><c r="A4"><f>UPPER("x")</f><v></v></c><c r="B4" t="str"><f>IF(1,"","x")</f><v></v></c></row>'
 )
 EXPECTED = [
     SpecialCell("A1", "error", "#DIV/0!"),
@@ -377,6 +380,7 @@ EXPECTED = [
     SpecialCell("C3", "uncalculated", ""),
     SpecialCell("D3", "error", "#REF!"),
     SpecialCell("E3", "error", "#NAME?"),
+    SpecialCell("A4", "uncalculated", 'UPPER("x")'),
 ]
 
 

@@ -1,0 +1,103 @@
+"""`backoffice report ...`: Word reports, filled in for the reader.
+
+Thin, like every command group: the module's `reports.py` builds the context (leaving out
+what the reader's roles may not see, and auditing what must be), `engine.reports.render`
+fills the template in inside the sandbox, and LibreOffice turns it into a PDF when asked.
+The audit rows of a report are committed only once its file is written; if they cannot be,
+the file is removed again.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from engine.cli_support import (
+    JsonOption,
+    UserOption,
+    acting_as,
+    handles_errors,
+    out,
+    print_json,
+    settings,
+)
+from engine.errors import BackofficeError
+from engine.reports.render import NeedsLibreOffice, convert, render_docx, soffice, templates_dir
+
+report_app = typer.Typer(help="Word reports, holding only what the reader's roles may see.", no_args_is_help=True)
+
+Pdf = Annotated[bool, typer.Option("--pdf", help="Also convert it to PDF (needs LibreOffice).")]
+Template = Annotated[Path | None, typer.Option(
+    "--template", metavar="FILE.docx", help="Use this docxtpl template instead of the standard one.")]
+
+
+def _count(n: int, thing: str) -> str:
+    return f"{n} {thing}" + ("" if n == 1 else "s")
+
+
+def _docx_target(out_path: Path | None, default: Path) -> Path:
+    target = out_path or default
+    if target.suffix.lower() != ".docx":
+        raise BackofficeError(f"--out {target}: a Word report is a .docx file; end the name in .docx")
+    return target
+
+
+@report_app.command("staff")
+@handles_errors
+def staff(
+    year: Annotated[int | None, typer.Option(help="The year it covers (default: this year).")] = None,
+    out_path: Annotated[Path | None, typer.Option(
+        "--out", metavar="FILE.docx", help="Where to write it (default: OUTPUT_DIR/staff-YEAR.docx).")] = None,
+    pdf: Pdf = False,
+    template: Template = None,
+    as_json: JsonOption = False,
+    user: UserOption = None,
+) -> None:
+    """The staff report (Word): departments, employees, leave; sensitive fields only for roles that see them."""
+    from engine.staff.reports import staff_report_context
+
+    year = year or date.today().year
+    if not 1900 < year < 3000:
+        raise BackofficeError(f"--year {year} is not a year to report on")
+    if pdf and soffice() is None:   # say so before anything is written or audited
+        raise NeedsLibreOffice("--pdf needs LibreOffice (the `soffice` command, e.g. the libreoffice-writer "
+                               "package); run without --pdf for the Word file, which Word can save as PDF")
+    target = _docx_target(out_path, settings(user=user).output_dir / f"staff-{year}.docx")
+    written = False
+    try:
+        with acting_as(user) as (_db, actor, session):
+            context = staff_report_context(session, actor, year)
+            render_docx(template or templates_dir() / "reports" / "staff.docx", context, target)
+            written = True
+    except BaseException:
+        if written:               # the audit rows were not saved: neither is the report
+            target.unlink(missing_ok=True)
+        raise
+    pdf_path = convert(target, "pdf") if pdf else None
+    employees = sum(len(d["employees"]) for d in context["departments"])
+    if as_json:
+        print_json({"file": str(target), "pdf": str(pdf_path) if pdf_path else None, "year": year,
+                    "departments": len(context["departments"]), "employees": employees})
+        return
+    out.print(f"wrote {target}" + (f" and {pdf_path}" if pdf_path else "")
+              + f": staff report {year} on {context['scope']}, {_count(len(context['departments']), 'department')}, "
+              f"{_count(employees, 'employee')}", soft_wrap=True)
+    shown = context["extra_columns"] + (["medical reasons"] if "sick_leave" in context else [])
+    if shown:
+        out.print(f"it holds {', '.join(shown).lower()}: handle it as confidential"
+                  + ("; handing over the medical reasons was recorded in the audit log" if "sick_leave" in context
+                     else ""), soft_wrap=True)
+
+
+@report_app.command("templates")
+@handles_errors
+def templates(folder: Annotated[Path | None, typer.Option(
+        help="Where to write them (default: templates/reports).")] = None) -> None:
+    """Regenerate the standard Word report templates (committed in templates/reports/)."""
+    from engine.reports.make_templates import write_templates
+
+    for path in write_templates(folder):
+        out.print(f"wrote {path}")

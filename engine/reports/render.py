@@ -1,0 +1,125 @@
+"""Fill a docxtpl template in, safely.
+
+A template is a .docx with Jinja tags in it; whoever may edit templates must not be able to
+run Python through one, and text from the database must come out as typed. So:
+
+- the Jinja environment is sandboxed (`ImmutableSandboxedEnvironment`): a tag such as
+  `{{ ''.__class__.__mro__ }}` or `{{ people.append(x) }}` stops the report with a
+  `ReportTemplateError` (caused by Jinja's `SecurityError`) instead of reaching Python's
+  internals or changing the data;
+- autoescape is on: a name such as `R&D <Sales>` is written into the document's XML as
+  `R&amp;D &lt;Sales&gt;`, so Word shows it as typed and it cannot add XML of its own; text that
+  looks like Jinja (`{{ 7*7 }}`) is printed literally, because values are never rendered twice;
+- an undefined name fails loudly (`StrictUndefined`) rather than printing nothing: a
+  template asks `{% if x is defined %}` for what some readers do not get;
+- characters XML cannot hold (control characters such as a form feed) are replaced by spaces
+  in the values, so no value can break the file or add page breaks of its own.
+
+The report is written to a temporary file beside the target and moved into place, so a
+failed render never leaves half a report behind.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
+
+from engine.config import PROJECT_DIR
+from engine.errors import BackofficeError
+
+# Control characters XML 1.0 cannot hold (tab and line feed can; docxtpl turns them into tabs
+# and line breaks). docxtpl would also turn \a and \f into paragraphs and page breaks.
+_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+class ReportTemplateError(BackofficeError):
+    """A template that cannot be filled in: a syntax error, an unknown name, or an unsafe tag."""
+
+
+class NeedsLibreOffice(BackofficeError):
+    """PDF output was asked for but LibreOffice (soffice) is not installed."""
+
+
+def templates_dir() -> Path:
+    """The folder holding the report templates (BACKOFFICE_TEMPLATES_DIR overrides)."""
+    return Path(os.environ.get("BACKOFFICE_TEMPLATES_DIR", PROJECT_DIR / "templates"))
+
+
+def report_environment() -> SandboxedEnvironment:
+    """The Jinja environment every report is rendered in: sandboxed, autoescaped, strict."""
+    return ImmutableSandboxedEnvironment(autoescape=True, undefined=StrictUndefined)
+
+
+def xml_safe(value: Any) -> Any:
+    """`value` (and every string in it) without characters XML cannot hold."""
+    if isinstance(value, str):
+        return _NOT_IN_XML.sub(" ", value)
+    if isinstance(value, Mapping):
+        return {k: xml_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [xml_safe(v) for v in value]
+    return value
+
+
+def render_docx(template: Path, context: Mapping[str, Any], target: Path) -> Path:
+    """Fill `template` in with `context` and write the document to `target`."""
+    from docxtpl import DocxTemplate
+
+    template, target = Path(template), Path(target)
+    if not template.is_file():
+        raise ReportTemplateError(f"there is no report template {template}")
+    document = DocxTemplate(template)
+    try:
+        document.render(xml_safe(dict(context)), jinja_env=report_environment(), autoescape=True)
+    except TemplateError as exc:
+        where = f" (line {exc.lineno} of its XML)" if getattr(exc, "lineno", None) else ""
+        raise ReportTemplateError(f"the template {template.name} cannot be filled in{where}: {exc}") from exc
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, partial = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=".docx", dir=target.parent)
+    os.close(fd)
+    try:
+        document.save(partial)
+        os.replace(partial, target)
+    finally:
+        Path(partial).unlink(missing_ok=True)
+    return target
+
+
+def soffice() -> str | None:
+    """LibreOffice's command, if it is installed."""
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def convert(document: Path, to: str = "pdf", timeout: float = 180) -> Path:
+    """Convert `document` with headless LibreOffice (`to`: pdf, or a filter such as
+    "txt:Text"); the result is written beside it. A private LibreOffice profile is used, so
+    a LibreOffice the user has open neither blocks nor swallows the conversion."""
+    command = soffice()
+    if command is None:
+        raise NeedsLibreOffice(f"{'PDF' if to == 'pdf' else to} needs LibreOffice: install it (the `soffice` command, e.g. the "
+                               "libreoffice-writer package) or open the .docx in Word and save it as PDF")
+    document = Path(document)
+    result = document.with_suffix("." + to.split(":")[0])   # named as the caller named the document
+    result.unlink(missing_ok=True)   # an old copy must not pass for the new one
+    with tempfile.TemporaryDirectory(prefix="backoffice-lo-") as profile:
+        try:
+            done = subprocess.run(
+                [command, "--headless", "--norestore", f"-env:UserInstallation={Path(profile).as_uri()}",
+                 "--convert-to", to, "--outdir", str(document.parent.resolve()), str(document.resolve())],
+                capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise BackofficeError(f"LibreOffice did not convert {document.name} within {timeout:.0f} s; "
+                                  f"the Word file {document} is complete") from None
+    if done.returncode != 0 or not result.is_file():
+        raise BackofficeError(f"LibreOffice could not convert {document.name}: "
+                              f"{(done.stderr or done.stdout).strip() or 'no output'}")
+    return result

@@ -1,0 +1,234 @@
+"""The staff report and the merge fields of letters about an employee, on a real SQLite file
+and a real PostgreSQL: HR gets the sensitive fields (and reading a medical reason is
+audited with their name); a manager gets their own team and, searching every byte of every
+part of the .docx, none of the sensitive values. The template runs in a sandbox, and text
+from the database is printed as typed."""
+
+from __future__ import annotations
+
+import subprocess
+import zipfile
+from datetime import date
+from decimal import Decimal as D
+from pathlib import Path
+
+import docx
+import pytest
+import sqlalchemy as sa
+from jinja2.sandbox import SecurityError
+
+from engine.config import Settings
+from engine.db.audit import AuditEntry
+from engine.db.session import Database
+from engine.errors import PermissionDenied
+from engine.reports.make_templates import write_templates
+from engine.reports.render import ReportTemplateError, convert, render_docx, templates_dir
+from engine.security.policies import FieldPolicy, Policies
+from engine.staff.models import LeaveType
+from engine.staff.reports import employee_fields, staff_report_context
+from engine.staff.services import Hire, add_contract, add_department, hire, request_leave
+from tests.conftest import actor_with
+
+HANA = actor_with("hr", login="hana")          # HR officer
+MO = actor_with("manager", login="mo")         # heads sales
+MEG = actor_with("manager", login="meg")       # heads the lab
+ALEX = actor_with("accountant", login="alex")  # neither HR nor a manager of anyone
+YEAR = 2026
+TEMPLATE = templates_dir() / "reports" / "staff.docx"
+
+# Ann's sensitive values, each unlike anything else in the data
+ANN = {"date_of_birth": date(1971, 7, 19), "national_id": "QQ123456C", "bank_account": "GB29NWBK60161331926819"}
+SALARY = D("48250.5")
+MEDICAL = "migraine with aura"
+# ... and how they could appear in a document
+SENSITIVE = ["1971-07-19", "19.07.1971", "07/19/1971", "QQ123456C", "GB29NWBK60161331926819", "48250", "48,250",
+             "migraine", "aura", "Date of birth", "Salary", "Medical", "medical"]
+HOSTILE_DEPARTMENT = "R&D <b>& Co"
+HOSTILE_TITLE = "{{ 7*7 }} {% if true %}yes{% endif %}"
+
+
+def build_staff(db: Database) -> dict[str, int]:
+    """Sales: mo heads it, lee reports to mo, ann to lee. The lab (a hostile name): meg,
+    whose job title looks like Jinja. Annual leave (20 days) and sick leave."""
+    with db.unit_of_work(HANA) as session:
+        sales = add_department(session, HANA, "SAL", "Sales")
+        lab = add_department(session, HANA, "LAB", HOSTILE_DEPARTMENT)
+        session.add_all([LeaveType(code="annual", name="Annual leave", yearly_allowance=D(20), needs_balance=True,
+                                   updated_by="hana"),
+                         LeaveType(code="sick", name="Sick leave", updated_by="hana")])
+        session.flush()
+
+        def person(number, first, dept, boss=None, login=None, title="Clerk", **sensitive):
+            return hire(session, HANA, Hire(first, "Tester", "GB", number, dept.id, date(2025, 1, 6), job_title=title,
+                                            manager_id=boss, login=login, work_email=f"{first.lower()}@firm.example",
+                                            **sensitive))
+
+        mo = person("E1", "Mo", sales, login="mo", title="Head of sales")
+        lee = person("E2", "Lee", sales, mo.id, login="lee")
+        ann = person("E3", "Ann", sales, lee.id, **ANN)
+        meg = person("E4", "Meg", lab, login="meg", title=HOSTILE_TITLE)
+        sales.manager_id, lab.manager_id = mo.id, meg.id
+        add_contract(session, HANA, ann.id, "permanent", D(40), SALARY, "EUR", date(2025, 1, 6))
+        add_contract(session, HANA, meg.id, "permanent", D(40), D("61000"), "EUR", date(2025, 1, 6))
+        request_leave(session, HANA, ann.id, "annual", date(YEAR, 3, 2), date(YEAR, 3, 6))            # 5 days
+        sick = request_leave(session, HANA, ann.id, "sick", date(YEAR, 5, 4), date(YEAR, 5, 5), medical_reason=MEDICAL)
+        return {"mo": mo.id, "lee": lee.id, "ann": ann.id, "meg": meg.id, "sick": sick.id}
+
+
+@pytest.fixture
+def staff(db):
+    return build_staff(db)
+
+
+def report_for(db: Database, actor, target: Path, template: Path = TEMPLATE) -> dict:
+    with db.unit_of_work(actor) as session:
+        context = staff_report_context(session, actor, YEAR, today=date(YEAR, 11, 30))
+        render_docx(template, context, target)
+    return context
+
+
+def every_part(path: Path) -> bytes:
+    """Every part of the .docx, unzipped, as one byte string."""
+    with zipfile.ZipFile(path) as package:
+        return b"\n".join(package.read(name) for name in package.namelist())
+
+
+def document_text(path: Path) -> str:
+    """The text Word shows: paragraphs, table cells, footers."""
+    document = docx.Document(path)
+    cells = [cell.text for table in document.tables for row in table.rows for cell in row.cells]
+    footers = [p.text for section in document.sections for p in section.footer.paragraphs]
+    return "\n".join([p.text for p in document.paragraphs] + cells + footers)
+
+
+def audit_reads(db: Database) -> list[tuple[str, str, int, dict]]:
+    with db.reading() as session:
+        return [(e.actor, e.table_name, e.record_id, e.changes) for e in session.scalars(
+            sa.select(AuditEntry).where(AuditEntry.action == "read").order_by(AuditEntry.id))]
+
+
+def test_hrs_report_holds_salaries_and_medical_reasons_and_audits_reading_them(db, staff, tmp_path):
+    context = report_for(db, HANA, tmp_path / "hr.docx")
+    shown = document_text(tmp_path / "hr.docx")
+    assert "48,250.50 EUR" in shown and "61,000.00 EUR" in shown and "1971-07-19" in shown
+    assert MEDICAL in shown and "Sick leave and medical reasons" in shown
+    assert "Staff report 2026" in shown and "made on 2026-11-30 for hana" in shown
+    assert [d["name"] for d in context["departments"]] == [HOSTILE_DEPARTMENT, "Sales"]
+    sales = context["departments"][1]
+    assert (sales["manager"], sales["headcount"]) == ("Mo Tester", 3)
+    assert {"employee": "Ann Tester", "leave_type": "Annual leave", "taken": "0", "requested": "5",
+            "left": "15"} in sales["leave"]
+    assert audit_reads(db) == [("hana", "leave_requests", staff["sick"], {"fields_read": ["medical_reason"]})]
+
+
+def test_a_managers_report_covers_their_team_and_no_part_of_the_file_holds_a_sensitive_value(db, staff, tmp_path):
+    context = report_for(db, MO, tmp_path / "mo.docx")
+    raw, shown = every_part(tmp_path / "mo.docx"), document_text(tmp_path / "mo.docx")
+    assert "Lee Tester" in shown and "Ann Tester" in shown and "the team of Mo Tester" in shown
+    assert "Meg" not in shown and "R&D" not in shown and "61,000" not in shown     # not mo's team
+    assert [d["name"] for d in context["departments"]] == ["Sales"]
+    assert context["departments"][0]["headcount"] == 2                               # lee and ann
+    found = [value for value in SENSITIVE if value.encode() in raw or value in str(context)]
+    assert not found, f"the manager's report holds {found}"
+    assert "sick_leave" not in context and context["extra_columns"] == []
+    assert audit_reads(db) == []                      # nothing audited was handed over
+
+
+def test_merge_fields_for_a_letter_leave_out_what_the_sender_may_not_see(db, staff):
+    private = {"date_of_birth", "national_id", "bank_account", "salary"}
+    with db.unit_of_work(MO) as session:
+        by_manager = employee_fields(session, MO, staff["ann"], on=date(YEAR, 6, 1))
+    with db.unit_of_work(HANA) as session:
+        by_hr = employee_fields(session, HANA, staff["ann"], on=date(YEAR, 6, 1))
+    assert not private & by_manager.keys()
+    assert not [v for v in SENSITIVE if v in str(by_manager)]
+    assert by_manager == {k: v for k, v in by_hr.items() if k not in private}
+    assert (by_manager["name"], by_manager["manager"], by_manager["department"]) == ("Ann Tester", "Lee Tester", "Sales")
+    assert (by_manager["work_email"], by_manager["start_date"]) == ("ann@firm.example", "2025-01-06")
+    assert {k: by_hr[k] for k in private} == {"date_of_birth": "1971-07-19", "national_id": "QQ123456C",
+                                              "bank_account": "GB29NWBK60161331926819", "salary": "48,250.50 EUR"}
+    with pytest.raises(PermissionDenied, match="own team"):        # meg is not ann's manager
+        with db.unit_of_work(MEG) as session:
+            employee_fields(session, MEG, staff["ann"])
+    with pytest.raises(PermissionDenied, match="may not read team"):
+        with db.unit_of_work(ALEX) as session:
+            staff_report_context(session, ALEX, YEAR)
+
+
+def test_an_audited_merge_field_handed_over_writes_a_read_row(db, staff, monkeypatch):
+    """Were salaries read under audit, a letter's merge fields would say who got one."""
+    audited = Policies({**_policies().by_table, "contracts": {"salary": FieldPolicy("hr", audit_reads=True)}})
+    for where in ("engine.staff.reports", "engine.staff.services", "engine.security.policies"):
+        monkeypatch.setattr(f"{where}.load_policies", lambda: audited)
+    with db.unit_of_work(HANA) as session:
+        assert employee_fields(session, HANA, staff["ann"])["salary"] == "48,250.50 EUR"
+    with db.unit_of_work(MO) as session:
+        assert "salary" not in employee_fields(session, MO, staff["ann"])
+    [(reader, table, _contract, changes)] = audit_reads(db)
+    assert (reader, table, changes) == ("hana", "contracts", {"fields_read": ["salary"]})
+
+
+def _policies():
+    from engine.security.policies import load_policies
+
+    return load_policies()
+
+
+def test_text_from_the_database_is_printed_as_typed(db, staff, tmp_path):
+    report_for(db, HANA, tmp_path / "hr.docx")
+    shown = document_text(tmp_path / "hr.docx")
+    assert HOSTILE_DEPARTMENT in shown and HOSTILE_TITLE in shown       # not bold, not "49 yes"
+    with zipfile.ZipFile(tmp_path / "hr.docx") as package:
+        body = package.read("word/document.xml").decode()
+    assert "R&amp;D &lt;b&gt;&amp; Co" in body and "<b>" not in body
+
+
+def _template_saying(text: str, path: Path) -> Path:
+    document = docx.Document()
+    document.add_paragraph(text)
+    document.save(path)
+    return path
+
+
+@pytest.mark.parametrize("tag", ["{{ ''.__class__.__mro__ }}", "{{ title.__class__.__base__.__subclasses__() }}",
+                                 "{{ departments.append(1) }}", "{{ cycler.__init__.__globals__ }}"])
+def test_a_template_reaching_for_python_internals_is_stopped_by_the_sandbox(tag, tmp_path):
+    template = _template_saying(f"Report {tag}", tmp_path / "evil.docx")
+    with pytest.raises(ReportTemplateError, match="unsafe") as refused:
+        render_docx(template, {"title": "x", "departments": []}, tmp_path / "out.docx")
+    assert isinstance(refused.value.__cause__, SecurityError)
+    assert not list(tmp_path.glob("*out*"))                              # no half-written report
+
+
+def test_control_characters_in_data_cannot_break_the_file(tmp_path):
+    template = _template_saying("{{ name }}", tmp_path / "t.docx")
+    render_docx(template, {"name": "Ann\x00\x0c\x07Lee"}, tmp_path / "out.docx")
+    assert document_text(tmp_path / "out.docx").startswith("Ann   Lee")
+
+
+def test_the_committed_template_is_what_make_templates_writes(tmp_path):
+    [fresh] = write_templates(tmp_path)
+    with zipfile.ZipFile(TEMPLATE) as committed, zipfile.ZipFile(fresh) as made:
+        assert committed.namelist() == made.namelist()
+        drifted = [n for n in made.namelist() if committed.read(n) != made.read(n)]
+    assert not drifted, f"templates/reports/staff.docx has drifted ({drifted}): run `backoffice report templates`"
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_opens_the_report_and_reads_its_values(tmp_path):
+    """LibreOffice reads files, not databases: one SQLite run is enough here."""
+    from tests.libreoffice import soffice
+
+    soffice()   # fails clearly when LibreOffice is missing
+    database = Database.open(Settings(database_url=f"sqlite:///{tmp_path / 'lo.db'}"))
+    try:
+        build_staff(database)
+        report_for(database, HANA, tmp_path / "hr.docx")
+    finally:
+        database.dispose()
+    pdf = convert(tmp_path / "hr.docx", "pdf")
+    assert pdf.read_bytes().startswith(b"%PDF")
+    printed = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    text = " ".join(printed.split())          # a long value wraps inside its cell
+    for value in ("Staff report 2026", "Ann Tester", "48,250.50 EUR", MEDICAL, "R&D <b>& Co"):
+        assert value in text, f"{value!r} not in what LibreOffice printed"
