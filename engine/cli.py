@@ -27,6 +27,7 @@ from engine.db.audit_query import audit_entries, describe_changes, entry_as_dict
 from engine.inventory.commands import stock_app
 from engine.ledger.commands import ledger_app
 from engine.ledger.invoice_commands import register_invoice_commands
+from engine.mailmerge.commands import mail_app
 from engine.reports.commands import report_app
 from engine.sheets.commands import register as register_workbook_commands
 from engine.staff.commands import staff_app
@@ -48,6 +49,7 @@ register_invoice_commands(ledger_app)
 app.add_typer(ledger_app, name="ledger")
 register_workbook_commands(app)
 app.add_typer(report_app, name="report")
+app.add_typer(mail_app, name="mail")
 
 
 @app.callback()
@@ -186,7 +188,7 @@ def demo(
 ) -> None:
     """Fill a fresh database with sample data and run the main job end to end."""
     from engine.demo import build_demo
-    from engine.demo_job import run_main_job
+    from engine.demo_job import run_main_job, send_reminders
     from engine.security.roles import SYSTEM
 
     config = settings()
@@ -200,6 +202,7 @@ def demo(
     result = {"database": config.masked()["database_url"], "already_present": summary.already_present,
               "created": summary.created}
     if not summary.already_present:
+        result["reminders"] = send_reminders(db, config)
         path, synced = run_main_job(db, config)
         result["main_job"] = {"workbook": str(path), **synced.as_json()}
     db.dispose()
@@ -215,6 +218,11 @@ def demo(
     job = result["main_job"]
     out.print(f"Main job: exported {job['workbook']} for mia, changed a phone number and added a person, "
               f"synced: {job['status']} ({job['inserted']} inserted, {job['updated']} updated).")
+    reminders = result["reminders"]
+    out.print(f"Reminders: {reminders['sent']} overdue-payment reminders written to {reminders['outbox']} "
+              f"(open them in Outlook as drafts)" + (f", {reminders['letters']} letters to print in "
+                                                     f"{reminders['letters_file']}" if reminders["letters"] else "")
+              + "; `backoffice mail runs --user alex` lists the run.")
     out.print("Next: open the workbook, edit it, then `backoffice sync " + job["workbook"] + " --user mia`;"
               " `backoffice audit --limit 5 --user admin` shows what changed.")
 

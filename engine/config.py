@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import (
@@ -60,6 +60,54 @@ class StaffSettings(BaseModel):
     retention_years: int = Field(default=6, ge=0, le=100)
 
 
+class SmtpSettings(BaseModel):
+    """An SMTP server: its password comes from BACKOFFICE_SMTP_PASSWORD only."""
+
+    host: str = "localhost"
+    port: int = 587
+    security: Literal["starttls", "ssl", "none"] = "starttls"   # "none" only for a server on this machine
+    username: str = ""
+    timeout_seconds: float = 30
+    ca_file: str = ""             # PEM file of the certificate authorities to trust instead of the system's (a private CA)
+
+
+class EwsSettings(BaseModel):
+    """On-premises Exchange (EWS): its password comes from BACKOFFICE_EWS_PASSWORD only."""
+
+    url: str = ""                 # https://mail.example.com/EWS/Exchange.asmx
+    username: str = ""            # DOMAIN\\user or user@example.com
+    mailbox: str = ""             # the mailbox sending (default: mail.sender)
+    mode: Literal["drafts", "send"] = "drafts"   # save to Drafts for a person to check, or send
+    auth: Literal["ntlm", "basic"] = "ntlm"
+
+
+class GraphSettings(BaseModel):
+    """Exchange Online through Microsoft Graph, app-only (client credentials): its client
+    secret comes from BACKOFFICE_GRAPH_CLIENT_SECRET only."""
+
+    tenant_id: str = ""
+    client_id: str = ""
+    authority: str = "https://login.microsoftonline.com"
+    endpoint: str = "https://graph.microsoft.com/v1.0"
+    sender: str = ""              # the mailbox sending (default: mail.sender)
+
+
+class MailSettings(BaseModel):
+    """Mail merge: who letters come from, where drafts go, how fast, and each transport."""
+
+    transport: Literal["outbox", "smtp", "ews", "graph"] = "outbox"
+    sender: str = ""              # the From address (required to send)
+    sender_name: str = ""
+    sender_phone: str = ""
+    sender_address: list[str] = Field(default_factory=list)   # the lines printed at the top of a letter
+    country: str = ""             # the sender's country (ISO code): letters abroad get the country's name
+    outbox_dir: Path | None = None  # where the outbox drafts go (default: output_dir/outbox)
+    per_minute: int = Field(default=60, ge=1, le=100_000)   # at most this many messages a minute, per transport
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    ews: EwsSettings = Field(default_factory=EwsSettings)
+    graph: GraphSettings = Field(default_factory=GraphSettings)
+
+
 class Settings(BaseSettings):
     """Effective settings of one run."""
 
@@ -74,6 +122,7 @@ class Settings(BaseSettings):
     workbook: WorkbookLimits = Field(default_factory=WorkbookLimits)
     ledger: LedgerSettings = Field(default_factory=LedgerSettings)
     staff: StaffSettings = Field(default_factory=StaffSettings)
+    mail: MailSettings = Field(default_factory=MailSettings)
 
     # Secrets: environment only (see `_TomlWithoutSecrets`).
     database_password: SecretStr | None = None

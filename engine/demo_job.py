@@ -39,3 +39,29 @@ def run_main_job(db: Database, settings: Settings) -> tuple[Path, FileResult]:
     }
     patch_xlsx(path, path, {"People": SheetPatch(cells=edits)})
     return path, RoundTrip(db, settings, actor).sync(path)
+
+
+DEMO_SENDER = ("accounts@backoffice.example", "Backoffice Demo Ltd")
+REMINDER_DAYS = 30
+
+
+def send_reminders(db: Database, settings: Settings) -> dict:
+    """The accountant's overdue-payment reminders to the demo customers more than 30 days
+    late, written to the outbox (drafts for Outlook): nothing leaves this machine. Customers
+    without an e-mail address get a printed letter instead."""
+    from engine.mailmerge.runs import process_run, start_run
+    from engine.mailmerge.transports import outbox_folder
+    from engine.mailmerge.transports.outbox import OutboxTransport
+
+    if not settings.mail.sender:   # the demo has a sender of its own; a real set-up names its own
+        sender, name = DEMO_SENDER
+        settings = settings.model_copy(update={"mail": settings.mail.model_copy(
+            update={"sender": sender, "sender_name": settings.mail.sender_name or name})})
+    with db.reading() as session:
+        actor = resolve_actor(session, "alex")
+    run_id = start_run(db, settings, actor, "overdue_reminder", "overdue", {"days": REMINDER_DAYS}, "outbox")
+    outbox = outbox_folder(settings)
+    report = process_run(db, settings, actor, run_id, OutboxTransport(outbox))
+    return {"run": run_id, "sent": report.sent, "outbox": str(outbox.resolve()),
+            "letters": report.printed, "letters_file": report.printed_file,
+            "skipped": [s["name"] for s in report.skipped]}

@@ -25,10 +25,11 @@ from engine.ledger.models import (
     LedgerCounter,
     Payment,
 )
+from engine.mailmerge.models import MailMessage, MailRun
 from engine.security.models import User
 from engine.staff.models import Contract, Department, Employee, LeaveRequest, LeaveType, StaffCost
 
 __all__ = ["Account", "Address", "Allocation", "Invoice", "InvoiceLine", "Payment", "AuditEntry", "Base", "Contact", "CostLayer", "FiscalPeriod", "Installation",
            "Item", "ItemCost", "JournalEntry", "JournalLine", "LedgerCounter", "Location", "Lot", "StockBalance",
            "StockCount", "StockMovement", "User", "Contract", "Department", "Employee", "LeaveRequest", "LeaveType",
-           "StaffCost"]
+           "StaffCost", "MailRun", "MailMessage"]

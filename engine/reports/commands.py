@@ -95,9 +95,12 @@ def staff(
 @report_app.command("templates")
 @handles_errors
 def templates(folder: Annotated[Path | None, typer.Option(
-        help="Where to write them (default: templates/reports).")] = None) -> None:
-    """Regenerate the standard Word report templates (committed in templates/reports/)."""
-    from engine.reports.make_templates import write_templates
+        help="The templates folder to write into (default: templates/).")] = None) -> None:
+    """Regenerate the standard Word templates: reports (templates/reports/) and mail-merge
+    letters (templates/letters/), committed."""
+    from engine.reports.make_templates import write_letter_templates, write_templates
+    from engine.reports.render import templates_dir
 
-    for path in write_templates(folder):
+    root = folder or templates_dir()
+    for path in [*write_templates(root / "reports"), *write_letter_templates(root / "letters")]:
         out.print(f"wrote {path}")

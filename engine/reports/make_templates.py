@@ -19,6 +19,7 @@ from pathlib import Path
 
 from docx import Document
 from docx.enum.section import WD_ORIENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
@@ -125,15 +126,125 @@ TEMPLATES = {"staff.docx": staff_template}
 
 def write_templates(folder: Path | None = None) -> list[Path]:
     """Write every report template into `folder` (default templates/reports)."""
-    folder = folder or templates_dir() / "reports"
+    return _write(TEMPLATES, folder or templates_dir() / "reports")
+
+
+def _write(builders: dict, folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, build in TEMPLATES.items():
+    for name, build in builders.items():
         build().save(folder / name)
-        written.append(folder / name)
-    return written
+    return [folder / name for name in builders]
+
+
+# -- mail-merge letters (templates/letters/*.docx), for recipients without an e-mail address --------
+# The context of a letter is built by engine.mailmerge.recipients: contact, address (lines laid
+# out for the country), sender (name, email, phone, address lines), today, and what the
+# selection adds (overdue: invoices, total_overdue, currency, as_of). Filters: money, longdate.
+# Headers and footers hold no merge fields: a batch of letters shares them.
+
+def _letter(title: str) -> Document:
+    """An A4 letter: the sender at the top right, the recipient's address block where a
+    window envelope shows it, and the date."""
+    document = Document()
+    section = document.sections[0]
+    section.page_width, section.page_height = Cm(21.0), Cm(29.7)
+    section.left_margin, section.right_margin = Cm(2.5), Cm(2.0)
+    section.top_margin, section.bottom_margin = Cm(2.0), Cm(2.0)
+    props = document.core_properties
+    props.title, props.author, props.last_modified_by = title, "Backoffice", "Backoffice"
+    props.comments = "Made by Backoffice"
+    props.created = props.modified = FIXED_TIME
+    props.revision = 1
+    normal = document.styles["Normal"]
+    normal.font.size = Pt(11)
+    normal.paragraph_format.space_after = Pt(0)
+    for text, bold in (("{%p if sender.name %}", False), ("{{ sender.name }}", True), ("{%p endif %}", False),
+                       ("{%p if sender.address %}", False), ('{{ sender.address | join("\\n") }}', False),
+                       ("{%p endif %}", False),
+                       ("{%p if sender.email or sender.phone %}", False),
+                       ('{{ sender.email }}{% if sender.email and sender.phone %} · {% endif %}{{ sender.phone }}', False),
+                       ("{%p endif %}", False)):
+        _p(document, text, bold=bold).alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    block = _p(document, '{{ address | join("\\n") }}')
+    block.paragraph_format.space_before = Cm(2.0)
+    block.paragraph_format.space_after = Cm(1.5)
+    dated = _p(document, "{{ today | longdate }}")
+    dated.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    dated.paragraph_format.space_after = Pt(18)
+    return document
+
+
+def _gap(paragraph, after: int = 10):
+    paragraph.paragraph_format.space_after = Pt(after)
+    return paragraph
+
+
+DEAR = 'Dear {{ contact.name if contact.kind == "person" else "Sir or Madam" }},'
+
+
+def overdue_reminder_letter() -> Document:
+    """A polite payment reminder: the invoices overdue, each with its open amount, and the total."""
+    document = _letter("Payment reminder")
+    _gap(_p(document, "Payment reminder: overdue invoices", bold=True, size=13), 6)
+    _gap(_p(document, "Customer number {{ contact.id }}"), 14)
+    _gap(_p(document, DEAR))
+    _gap(_p(document, "According to our records, the following invoices were still open on "
+                      "{{ as_of | longdate }}, after their due dates:"))
+    table = _table(document, [
+        ["Invoice", "Invoice date", "Due date", "Days overdue", "Open amount"],
+        ["{%tr for i in invoices %}", "", "", "", ""],
+        ["{{ i.number }}", "{{ i.issued_on | longdate }}", "{{ i.due_on | longdate }}", "{{ i.days_overdue }}",
+         "{{ i.open_amount | money(currency) }}"],
+        ["{%tr endfor %}", "", "", "", ""],
+        ["Total", "", "", "", "{{ total_overdue | money(currency) }}"],
+    ])
+    for row in (0, 2, 4):
+        for column in (3, 4):
+            table.cell(row, column).paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    table.autofit = False
+    for n, (column, width) in enumerate(zip(table.columns, (3.4, 3.3, 3.3, 2.1, 4.4), strict=True)):
+        table._tbl.tblGrid.gridCol_lst[n].w = Cm(width)     # what LibreOffice goes by
+        for cell in column.cells:
+            cell.width = Cm(width)                          # what Word goes by
+    for cell in (c for row in table.rows for c in row.cells):
+        for run in cell.paragraphs[0].runs:
+            run.font.size = Pt(10)
+    table.cell(4, 0).paragraphs[0].runs[0].bold = True
+    table.cell(4, 4).paragraphs[0].runs[0].bold = True
+    _gap(_p(document, ""))
+    _gap(_p(document, "We would be grateful if you could pay the total of {{ total_overdue | money(currency) }} "
+                      "within the next 14 days, quoting the invoice numbers. If you have paid in the meantime, "
+                      "thank you, and please disregard this letter. If anything on an invoice is not right, or "
+                      "you would like to agree a payment plan, please get in touch with us."))
+    _gap(_p(document, "Yours sincerely,"), 36)
+    _p(document, "{{ sender.name }}")
+    return document
+
+
+def announcement_letter() -> Document:
+    """An example announcement to the contacts with a tag (the `announcement` mail's letter)."""
+    document = _letter("Announcement")
+    _gap(_p(document, "Our new catalogue", bold=True, size=13), 14)
+    _gap(_p(document, DEAR))
+    _gap(_p(document, "Our new catalogue is out, with this year's prices and the products we added since "
+                      "last year. Ask us for a copy or for a quotation: we will be glad to help."))
+    _gap(_p(document, "You receive this letter because you are on our list of contacts for {{ tag }} news. "
+                      "If you would rather not receive our mailings, tell us and we will stop sending them."))
+    _gap(_p(document, "Yours sincerely,"), 36)
+    _p(document, "{{ sender.name }}")
+    return document
+
+
+LETTER_TEMPLATES = {"overdue_reminder.docx": overdue_reminder_letter, "announcement.docx": announcement_letter}
+
+
+def write_letter_templates(folder: Path | None = None) -> list[Path]:
+    """Write every mail-merge letter template into `folder` (default templates/letters)."""
+    return _write(LETTER_TEMPLATES, folder or templates_dir() / "letters")
+
 
 
 if __name__ == "__main__":
-    for path in write_templates(Path(sys.argv[1]) if len(sys.argv) > 1 else None):
+    root = Path(sys.argv[1]) if len(sys.argv) > 1 else templates_dir()
+    for path in [*write_templates(root / "reports"), *write_letter_templates(root / "letters")]:
         print(f"wrote {path}")

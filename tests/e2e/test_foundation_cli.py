@@ -1,5 +1,7 @@
 """The foundation commands, end to end: demo, users, contacts, audit, config, db."""
 
+from pathlib import Path
+
 
 def test_demo_fills_a_fresh_database_and_a_second_run_changes_nothing(backoffice):
     first = backoffice("demo", "--json")
@@ -8,6 +10,11 @@ def test_demo_fills_a_fresh_database_and_a_second_run_changes_nothing(backoffice
     assert created["organisations"] >= 50 and created["people"] >= 100
     job = first.json()["main_job"]
     assert (job["status"], job["inserted"], job["updated"]) == ("applied", 1, 1)
+    reminders = first.json()["reminders"]       # the overdue customers' reminders, as Outlook drafts
+    drafts = sorted(Path(reminders["outbox"]).glob("*.eml"))
+    assert reminders["sent"] >= 3 and len(drafts) == reminders["sent"]
+    assert reminders["skipped"]                 # an opted-out customer: listed, not written to
+    assert all(b"X-Unsent: 1" in d.read_bytes() for d in drafts)
     latest = backoffice("audit", "--limit", "2", "--json", user="admin").json()
     assert [(e["source"], e["sheet"]) for e in latest] == [("workbook", "People")] * 2
     audit_rows = len(backoffice("audit", "--json", user="admin").json())

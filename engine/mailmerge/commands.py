@@ -1,0 +1,166 @@
+"""`backoffice mail ...`: merge a template to a selection, list runs, resume one.
+
+    backoffice mail merge overdue_reminder --to overdue --days 30 [--via smtp] [--dry-run] [--limit N]
+    backoffice mail runs
+    backoffice mail resume 12
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import func, select
+
+from engine.cli_support import (
+    JsonOption,
+    UserOption,
+    acting_as,
+    err,
+    handles_errors,
+    out,
+    print_json,
+    say_warning,
+    settings,
+)
+from engine.errors import BackofficeError
+from engine.mailmerge import recipients as chosen
+from engine.mailmerge.models import MailMessage, MailRun
+from engine.mailmerge.runs import RunReport, preview, process_run, start_run
+from engine.mailmerge.transports import make_transport
+
+mail_app = typer.Typer(help="Letters and e-mails to selected contacts, through the outbox, SMTP, Exchange or Graph.",
+                       no_args_is_help=True)
+
+TRANSPORTS = ("outbox", "smtp", "ews", "graph")
+
+
+def selection_of(to: str, days: int, as_of: str | None) -> tuple[str, dict[str, Any]]:
+    """`--to` as typed -> (selection name, its options)."""
+    name, _, rest = to.partition(":")
+    if name == "overdue":
+        return name, {"days": days, **({"as_of": as_of} if as_of else {})}
+    if name == "tag" and rest:
+        return name, {"tag": rest}
+    if name == "sheet" and rest:
+        path, _, sheet = rest.partition("#")
+        return name, {"path": str(Path(path).resolve()), **({"sheet": sheet} if sheet else {})}
+    if name in chosen.SELECTIONS and not rest:
+        return name, {}
+    raise BackofficeError(f"--to {to!r} is not a selection; use overdue (with --days), tag:TAG, "
+                          f"sheet:FILE.xlsx#SHEET, or one of: {', '.join(chosen.SELECTIONS)}")
+
+
+@mail_app.command("merge")
+@handles_errors
+def merge(
+    template: Annotated[str, typer.Argument(help="A template in templates/mail/ (and templates/letters/).")],
+    to: Annotated[str, typer.Option("--to", metavar="SELECTION",
+                                    help="overdue | tag:TAG | sheet:FILE.xlsx#SHEET")],
+    days: Annotated[int, typer.Option(help="For --to overdue: invoices more than this many days late.")] = 30,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="For --to overdue: late as of this day.")] = None,
+    via: Annotated[str | None, typer.Option(help="outbox | smtp | ews | graph (default: mail.transport).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Render previews; send nothing, store nothing.")] = False,
+    limit: Annotated[int | None, typer.Option(min=1, help="Send at most N e-mails now (resume for the rest).")] = None,
+    as_json: JsonOption = False, user: UserOption = None,
+) -> None:
+    """Merge TEMPLATE to the selected contacts: e-mails through the transport, a printed letter
+    for those without an address; opted-out contacts are skipped and listed."""
+    config = settings(user=user)
+    transport = via or config.mail.transport
+    if transport not in TRANSPORTS:
+        raise BackofficeError(f"--via {transport!r}: choose one of {', '.join(TRANSPORTS)}")
+    name, options = selection_of(to, days, as_of)
+    with acting_as(user) as (db, actor, _session):
+        if dry_run:
+            shown = preview(db, config, actor, template, name, options, limit)
+            print_json(shown) if as_json else _say_preview(shown)
+            return
+        run_id = start_run(db, config, actor, template, name, options, transport)
+        report = _process(db, config, actor, run_id, transport, limit, as_json)
+    _report(report, as_json)
+
+
+@mail_app.command("resume")
+@handles_errors
+def resume(
+    run_id: Annotated[int, typer.Argument(metavar="RUN_ID")],
+    limit: Annotated[int | None, typer.Option(min=1, help="Send at most N e-mails now.")] = None,
+    as_json: JsonOption = False, user: UserOption = None,
+) -> None:
+    """Carry on with a run that was stopped or limited: what was sent is not sent again."""
+    config = settings(user=user)
+    with acting_as(user) as (db, actor, session):
+        with db.reading() as reading:   # (read in `session`, SQLite's write lock is held until the end)
+            run = reading.get(MailRun, run_id)
+        if run is None:
+            raise BackofficeError(f"there is no mail run {run_id}; `backoffice mail runs` lists them")
+        report = _process(db, config, actor, run_id, run.transport, limit, as_json)
+    _report(report, as_json)
+
+
+@mail_app.command("runs")
+@handles_errors
+def runs(as_json: JsonOption = False, user: UserOption = None) -> None:
+    """Every mail run: template, selection, transport, and how many messages are in each state."""
+    with acting_as(user) as (_db, actor, session):
+        actor.require("read", "contacts")
+        counts: dict[int, dict[str, int]] = {}
+        for run_id, state, n in session.execute(select(MailMessage.run_id, MailMessage.state, func.count())
+                                                .group_by(MailMessage.run_id, MailMessage.state)):
+            counts.setdefault(run_id, {})[state] = n
+        rows = [{"id": r.id, "template": r.template, "selection": r.selection, "options": r.options,
+                 "transport": r.transport, "status": r.status, "started_by": r.started_by,
+                 "started_at": r.created_at.isoformat(), "messages": counts.get(r.id, {}),
+                 "skipped": len(r.skipped), "printed_file": r.printed_file}
+                for r in session.scalars(select(MailRun).order_by(MailRun.id))]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("run", "template", "selection", "via", "status", "sent", "failed", "to do", "letters", "skipped")
+    for r in rows:
+        m = r["messages"]
+        table.add_row(str(r["id"]), r["template"], r["selection"], r["transport"], r["status"], str(m.get("sent", 0)),
+                      str(m.get("failed", 0)), str(m.get("pending", 0) + m.get("sending", 0)),
+                      str(m.get("printed", 0)), str(r["skipped"]))
+    out.print(table)
+
+
+def _process(db, config, actor, run_id: int, transport: str, limit: int | None, as_json: bool) -> RunReport:
+    """Work through the run with a progress bar on a terminal (quiet with --json)."""
+    show = not as_json and sys.stderr.isatty()
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=err, disable=not show, transient=True) as bar:
+        task = bar.add_task(f"run {run_id}", total=None)
+        return process_run(db, config, actor, run_id, make_transport(config, transport), limit,
+                           progress=lambda what, done, of: bar.update(task, description=what, completed=done,
+                                                                      total=of))
+
+
+def _report(report: RunReport, as_json: bool) -> None:
+    if as_json:
+        print_json(report.as_json())
+    else:
+        out.print(f"run {report.run_id} ({report.transport}): {report.sent} sent, {len(report.failed)} failed, "
+                  f"{report.printed} letters to print, {report.left} left; {report.status}")
+        for f in report.failed:
+            say_warning(f"{f['name']} (contact {f['contact_id']}): {f['error']}")
+        for s in report.skipped:
+            out.print(f"skipped {s['name']} (contact {s['contact_id']}): {s['reason']}")
+        if report.printed_file:
+            out.print(f"letters to print: {report.printed_file}")
+        if report.left:
+            out.print(f"resume with: backoffice mail resume {report.run_id}")
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def _say_preview(shown: dict[str, Any]) -> None:
+    out.print(f"dry run: {shown['emails']} e-mails and {shown['letters']} letters would be made; nothing was sent")
+    out.print(f"previews: {shown['folder']}")
+    for s in shown["skipped"]:
+        out.print(f"skipped {s['name']} (contact {s['contact_id']}): {s['reason']}")

@@ -1,0 +1,321 @@
+"""Who a mail merge goes to, and what each letter or e-mail may say about them.
+
+`select(session, actor, selection, **options)` gives the recipients of a named selection and
+the contacts left out, each with the reason:
+
+    overdue        customers with posted sales invoices more than `days` days past due on
+                   `as_of` (default today): one recipient per customer, with those invoices
+    tag            contacts whose tags include `tag`
+    sheet          the contacts listed in a workbook sheet (`path`, `sheet`): the "ID" column
+                   of the Organisations or People sheet of a Contacts workbook, otherwise a
+                   "Contact ID" column; each row's cells are in the context as `row`
+    suppliers-with-nonconformances   needs the quality module, which is not built yet
+
+Contacts who opted out of mailings are left out and listed ("opted out"). A contact without
+an e-mail address is still a recipient, with `email` None: they get a printed letter. A
+contact with neither an e-mail address nor a postal address cannot be reached and is listed.
+
+Every recipient's context holds:
+
+    contact   id, kind, name, first_name, last_name, organisation (a person's organisation;
+              an organisation's own name), job_title, email, phone, country (ISO code),
+              country_name: as the reader's roles may see them (field policies)
+    address   the postal address block, lines laid out for the address's country
+              (billing address first, then shipping, then a person's organisation's)
+    sender    name, email, phone, address (lines): who the letters come from (`sender=`)
+    today     the date of the merge
+    plus, for `overdue`: invoices (number, issued_on, due_on, gross, open_amount [Decimal],
+    days_overdue), total_overdue (Decimal), currency, as_of, days; for `tag`: tag; for
+    `sheet`: row ({column header: cell value}) and sheet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select as sql_select
+from sqlalchemy.orm import Session, selectinload
+
+from engine.config import WorkbookLimits
+from engine.contacts.models import Contact
+from engine.errors import BackofficeError, UnusableInput
+from engine.ledger.invoices import open_balance
+from engine.ledger.models import Invoice
+from engine.mailmerge.addresses import address_block, country_name
+from engine.security.policies import load_policies
+from engine.security.roles import Actor
+
+SELECTIONS = ("overdue", "tag", "sheet", "suppliers-with-nonconformances")
+OPTED_OUT = "opted out"
+UNREACHABLE = "no e-mail address and no postal address"
+CONTACT_SHEETS = ("Organisations", "People")
+CONTACT_ID = "Contact ID"
+OPTIONS = {"overdue": ("days", "as_of", "currency"), "tag": ("tag",), "sheet": ("path", "sheet", "limits")}
+
+
+@dataclass
+class Recipient:
+    contact_id: int
+    name: str
+    email: str | None            # None: gets a printed letter
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    contact_id: int | None       # None: a sheet row naming no contact that exists
+    name: str
+    reason: str
+
+
+def select(session: Session, actor: Actor, selection: str, **options: Any) -> tuple[list[Recipient], list[Skipped]]:
+    """The recipients of `selection` (see the module's docstring) and the contacts left out.
+
+    Options for every selection: `today` (date, default today), `sender` (a mapping with
+    name, email, phone and address lines), `from_country` (the sender's ISO country: an
+    address abroad gets its country's name as last line; None: every address does).
+    `overdue`: `days` (default 0), `as_of` (default today), `currency` (default "EUR").
+    `tag`: `tag`. `sheet`: `path`, `sheet`, `limits` (WorkbookLimits for hostile files).
+    """
+    actor.require("read", "contacts")
+    common = {k: options.pop(k, None) for k in ("today", "sender", "from_country")}
+    unknown = sorted(set(options) - set(OPTIONS.get(selection, options)))
+    if unknown:
+        raise BackofficeError(f"the selection {selection!r} has no option {', '.join(unknown)}; "
+                              f"it takes {', '.join(OPTIONS[selection])}")
+    if selection == "overdue":
+        actor.require("read", "ledger")
+        found = _overdue(session, **options)
+    elif selection == "tag":
+        found = _tagged(session, **options)
+    elif selection == "sheet":
+        found = _from_sheet(session, **options)
+    elif selection == "suppliers-with-nonconformances":
+        raise BackofficeError("the selection 'suppliers-with-nonconformances' needs the quality module "
+                              "(nonconformances), which is not built yet; choose from overdue, tag or sheet")
+    else:
+        raise BackofficeError(f"there is no selection {selection!r}; choose from {', '.join(SELECTIONS)}")
+    return _recipients(actor, found, **common)
+
+
+# -- the selections: (contact, the context it adds) in the order the letters go out ----------------
+
+Found = list[tuple[Contact, dict[str, Any]]]
+# What a letter needs: the contact's addresses, and a person's organisation with its addresses.
+_WITH_ADDRESSES = (selectinload(Contact.addresses),
+                   selectinload(Contact.organisation).selectinload(Contact.addresses))
+Rejected = list[Skipped]
+
+
+def _overdue(session: Session, days: int = 0, as_of: date | None = None,
+             currency: str = "EUR") -> tuple[Found, Rejected]:
+    days = int(days)
+    if isinstance(as_of, str):
+        as_of = date.fromisoformat(as_of)
+    if days < 0:
+        raise BackofficeError(f"days {days}: the number of days overdue cannot be below 0")
+    as_of = as_of or date.today()
+    latest_due = as_of - timedelta(days=days + 1)      # more than `days` days past due on as_of
+    query = (sql_select(Invoice)
+             .where(Invoice.kind == "sales", Invoice.status == "posted", Invoice.issued_on <= as_of,
+                    Invoice.due_on <= latest_due)
+             .order_by(Invoice.contact_id, Invoice.due_on, Invoice.number))
+    by_contact: dict[int, list[dict[str, Any]]] = {}
+    for invoice in session.scalars(query):
+        owed = open_balance(session, invoice, as_of)
+        if owed <= 0:
+            continue
+        by_contact.setdefault(invoice.contact_id, []).append({
+            "number": invoice.number, "issued_on": invoice.issued_on, "due_on": invoice.due_on,
+            "gross": invoice.gross, "open_amount": owed, "days_overdue": (as_of - invoice.due_on).days,
+        })
+    found = []
+    for contact in _contacts(session, by_contact):
+        invoices = by_contact[contact.id]
+        found.append((contact, {
+            "invoices": invoices, "total_overdue": sum((i["open_amount"] for i in invoices), Decimal(0)),
+            "currency": currency, "as_of": as_of, "days": days,
+        }))
+    return found, []
+
+
+def _tagged(session: Session, tag: str | None = None) -> tuple[Found, Rejected]:
+    wanted = (tag or "").strip().lower()
+    if not wanted or "," in wanted or ";" in wanted:
+        raise BackofficeError(f"tag {tag!r}: name one tag, e.g. tag=vip")
+    query = (sql_select(Contact).where(Contact.tags.like(f"%{wanted}%")).options(*_WITH_ADDRESSES)
+             .order_by(Contact.name, Contact.id))
+    found = [(c, {"tag": wanted}) for c in session.scalars(query)
+             if wanted in {t.strip() for t in (c.tags or "").split(",")}]    # a whole tag, not part of one
+    return found, []
+
+
+def _from_sheet(session: Session, path: str | Path | None = None, sheet: str | None = None,
+                limits: WorkbookLimits | None = None) -> tuple[Found, Rejected]:
+    if not path or not sheet:
+        raise BackofficeError("the selection 'sheet' needs a workbook and a sheet name, e.g. path=list.xlsx "
+                              "sheet=People")
+    path = Path(path)
+    rows, column = _sheet_rows(path, sheet, limits or WorkbookLimits())
+    headers = [_header(v) for v in rows[0]]
+    wanted: dict[int, tuple[int, dict[str, Any]]] = {}     # contact id -> (Excel row, the row's cells)
+    rejected: Rejected = []
+    for number, row in enumerate(rows[1:], start=2):
+        raw = row[column] if column < len(row) else None
+        if raw in (None, ""):
+            continue                                      # a blank row
+        contact_id = _contact_id(raw)
+        if contact_id is None:
+            rejected.append(Skipped(None, f"row {number}", f"{sheet} row {number}: {raw!r} is not a contact ID"))
+            continue
+        if contact_id in wanted:
+            rejected.append(Skipped(contact_id, f"row {number}",
+                                    f"{sheet} row {number}: contact {contact_id} is listed already in row "
+                                    f"{wanted[contact_id][0]}; they get one letter"))
+            continue
+        cells = {h: _cell(v) for h, v in zip(headers, row, strict=False) if h}
+        wanted[contact_id] = (number, cells)
+    contacts = {c.id: c for c in _contacts(session, wanted)}
+    found: Found = []
+    for contact_id, (number, cells) in wanted.items():     # in the sheet's order
+        if contact_id not in contacts:
+            rejected.append(Skipped(contact_id, f"row {number}",
+                                    f"{sheet} row {number}: there is no contact {contact_id}"))
+            continue
+        found.append((contacts[contact_id], {"row": cells, "sheet": sheet}))
+    return found, rejected
+
+
+def _sheet_rows(path: Path, sheet: str, limits: WorkbookLimits) -> tuple[list[list[Any]], int]:
+    """The sheet's rows (through the guard that refuses hostile files) and the index of the
+    column holding contact IDs."""
+    from engine.office.xlsx_guard import check_package, open_calamine, read_rows
+    from engine.sheets.meta import ID, MAGIC, META_SHEET
+
+    package = check_package(path, limits)
+    if sheet not in package.sheet_names:
+        shown = [n for n in package.sheet_names if not n.startswith("_")]
+        raise UnusableInput(path, f"it has no sheet {sheet!r}; its sheets are {', '.join(shown)}")
+    book = open_calamine(path, package)
+    try:
+        module = None
+        if META_SHEET in package.sheet_names:
+            meta = read_rows(path, book, META_SHEET, skip_empty_area=False)
+            if meta and meta[0] and meta[0][0] == MAGIC:
+                module = next((r[1] for r in meta if len(r) > 1 and r[0] == "module"), None)
+        rows = read_rows(path, book, sheet, skip_empty_area=False)
+    finally:
+        book.close()
+    if len(rows) > limits.max_rows:
+        raise UnusableInput(path, f"sheet {sheet!r} has {len(rows)} rows, over the limit of {limits.max_rows}")
+    headers = [_header(v) for v in (rows[0] if rows else [])]
+    label = ID if module == "contacts" and sheet in CONTACT_SHEETS else CONTACT_ID
+    if label not in headers:
+        where = "" if label == ID else (" (the ID column of a Contacts workbook's Organisations or People "
+                                        "sheet also works)")
+        raise UnusableInput(path, f"sheet {sheet!r} has no {label!r} column in its first row: "
+                                  f"add one holding the contact IDs{where}")
+    return rows, headers.index(label)
+
+
+def _header(value: Any) -> str:
+    return " ".join(str(value).split()) if value is not None else ""
+
+
+def _cell(value: Any) -> Any:
+    """A cell as a template shows it: whole numbers without ".0", dates without a time of 0:00."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, datetime) and value.time() == datetime.min.time():
+        return value.date()
+    return value
+
+
+def _contact_id(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value > 0 else None
+    if isinstance(value, float):
+        return int(value) if value.is_integer() and value > 0 else None
+    text = str(value).strip().lstrip("#")
+    return int(text) if text.isdigit() and int(text) > 0 else None
+
+
+def _contacts(session: Session, ids: Iterable[int]) -> list[Contact]:
+    """The contacts with these ids, with their addresses and organisation, by name."""
+    ids = list(ids)
+    contacts: list[Contact] = []
+    for start in range(0, len(ids), 500):           # (a database takes only so many parameters)
+        contacts += session.scalars(
+            sql_select(Contact).where(Contact.id.in_(ids[start:start + 500])).options(*_WITH_ADDRESSES))
+    return sorted(contacts, key=lambda c: (c.name.casefold(), c.id))
+
+
+# -- from contacts to recipients -------------------------------------------------------------------
+
+def _recipients(actor: Actor, found: tuple[Found, Rejected], today: date | None = None,
+                sender: Mapping[str, Any] | None = None,
+                from_country: str | None = None) -> tuple[list[Recipient], list[Skipped]]:
+    contacts, skipped = found
+    skipped = list(skipped)
+    today = today or date.today()
+    sender_context = sender_fields(**dict(sender or {}))
+    recipients = []
+    for contact, extra in contacts:
+        if contact.opt_out:
+            skipped.append(Skipped(contact.id, contact.name, OPTED_OUT))
+            continue
+        address = postal_address(contact)
+        if not contact.email and address is None:
+            skipped.append(Skipped(contact.id, contact.name, UNREACHABLE))
+            continue
+        context = {
+            "contact": contact_fields(actor, contact),
+            "address": address_block(contact, address, from_country),
+            "sender": sender_context,
+            "today": today,
+            **extra,
+        }
+        recipients.append(Recipient(contact.id, contact.name, contact.email or None, context))
+    return recipients, skipped
+
+
+def postal_address(contact: Contact):
+    """Where a letter to `contact` goes: their billing address, else their shipping address,
+    else (a person) their organisation's billing or shipping address."""
+    for owner in (contact, contact.organisation if contact.kind == "person" else None):
+        if owner is None:
+            continue
+        for kind in ("billing", "shipping"):
+            for address in owner.addresses:
+                if address.kind == kind:
+                    return address
+    return None
+
+
+def contact_fields(actor: Actor, contact: Contact) -> dict[str, Any]:
+    """The merge fields of a contact, without those the actor's roles may not see."""
+    organisation = contact.organisation.name if contact.kind == "person" and contact.organisation else None
+    values = {
+        "id": contact.id, "kind": contact.kind, "name": contact.name, "first_name": contact.first_name,
+        "last_name": contact.last_name, "job_title": contact.job_title, "email": contact.email,
+        "phone": contact.phone, "country": contact.country, "tags": contact.tags,
+    }
+    values = load_policies().redact(actor, "contacts", values)
+    values["organisation"] = organisation if contact.kind == "person" else contact.name
+    if "country" in values:
+        values["country_name"] = country_name(contact.country)
+    return values
+
+
+def sender_fields(name: str = "", email: str = "", phone: str = "", address: Iterable[str] = (),
+                  **other: Any) -> dict[str, Any]:
+    """Who the letters come from, as templates use it (`sender.name`, `sender.address`, ...)."""
+    return {"name": name or "", "email": email or "", "phone": phone or "",
+            "address": [line for line in address if line], **other}

@@ -1,0 +1,272 @@
+"""Mail runs: start one (its recipients stored first), work through it, resume it.
+
+Sending one message is three steps, each its own transaction, so a run killed at any moment
+can be resumed without sending a message twice or missing one:
+
+    1. the message row becomes `sending`, with its Message-ID (committed)
+    2. the transport takes the message
+    3. the row becomes `sent` (committed), audited on the contact
+
+A resumed run takes every row still `pending`, `sending` (interrupted between 1 and 3) or
+failed for a reason that may pass (a server down). For an interrupted row it first asks the
+transport whether it already holds that Message-ID (the outbox and Exchange can tell); a
+transport that cannot tell (SMTP, Graph) gets the message again with the same Message-ID,
+which mail programs show once. One failed recipient never stops the run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from engine.config import Settings
+from engine.db.audit import write_audit
+from engine.db.installation import installation_id
+from engine.db.session import Database
+from engine.errors import BackofficeError, NotFound, ValidationFailed
+from engine.mailmerge import recipients as chosen
+from engine.mailmerge.letters import print_batch
+from engine.mailmerge.message import Attachment, Outgoing, build_message
+from engine.mailmerge.models import MailMessage, MailRun
+from engine.mailmerge.templates import MailTemplate, has_letter, render_letter
+from engine.mailmerge.transports import Transport, TransportError, make_transport
+from engine.security.roles import Actor
+
+RETRIED = ("pending", "sending", "failed")
+Progress = Callable[[str, int, int], None]   # (what, done, of)
+
+
+@dataclass
+class RunReport:
+    run_id: int
+    status: str
+    transport: str
+    sent: int = 0
+    failed: list[dict[str, Any]] = field(default_factory=list)      # [{contact_id, name, error, permanent}]
+    dropped: list[dict[str, Any]] = field(default_factory=list)
+    printed: int = 0
+    printed_file: str | None = None
+    skipped: list[dict[str, Any]] = field(default_factory=list)     # opted out, ... (at selection)
+    left: int = 0                                                   # still to send (--limit, or a resume)
+
+    def as_json(self) -> dict[str, Any]:
+        return self.__dict__ | {}
+
+
+def start_run(db: Database, settings: Settings, actor: Actor, template: str, selection: str,
+              options: dict[str, Any], transport: str) -> int:
+    """Store a run and its recipient list (every message pending); nothing is sent yet."""
+    actor.require("write", "contacts")
+    MailTemplate.load(template)   # a misspelt template stops here, before anything is stored
+    with db.unit_of_work(actor) as session:
+        recipients, skipped = _select(session, actor, settings, selection, options)
+        run = MailRun(template=template, selection=selection, options=_plain(options), transport=transport,
+                      status="running", started_by=actor.login, updated_by=actor.login,
+                      skipped=[{"contact_id": s.contact_id, "name": s.name, "reason": s.reason} for s in skipped])
+        session.add(run)
+        session.flush()
+        session.add_all([MailMessage(run_id=run.id, contact_id=r.contact_id, name=r.name, address=r.email,
+                                     channel="email" if r.email else "letter", state="pending",
+                                     updated_by=actor.login) for r in recipients])
+        return run.id
+
+
+def process_run(db: Database, settings: Settings, actor: Actor, run_id: int, transport: Transport | None = None,
+                limit: int | None = None, progress: Progress | None = None) -> RunReport:
+    """Send what is left of a run (at most `limit` e-mails), then print its letters."""
+    actor.require("write", "contacts")
+    with db.reading() as session:
+        run = session.get(MailRun, run_id)
+        if run is None:
+            raise NotFound(f"there is no mail run {run_id}; `backoffice mail runs` lists them")
+        todo = list(session.scalars(select(MailMessage).where(
+            MailMessage.run_id == run_id, MailMessage.state.in_(RETRIED), MailMessage.permanent.is_(False))
+            .order_by(MailMessage.id)))
+        template, selection, options, via = run.template, run.selection, dict(run.options), run.transport
+        domain_key = installation_id(session)[:8]
+        # The context is worked out now: an invoice paid since the run began is not in a reminder.
+        fresh = {r.contact_id: r for r in _select(session, actor, settings, selection, options)[0]} if todo else {}
+    report = RunReport(run_id, "running", via)
+    mail = MailTemplate.load(template)
+    emails = [m for m in todo if m.channel == "email"]
+    letters = [m for m in todo if m.channel == "letter"]
+    transport = transport or make_transport(settings, via)
+    pace = _Pace(settings.mail.per_minute if via != "outbox" else None)
+    try:
+        for n, message in enumerate(emails[:limit] if limit is not None else emails, start=1):
+            _send_one(db, actor, settings, run_id, template, mail, message, fresh.get(message.contact_id),
+                      transport, pace, domain_key, report)
+            if progress:
+                progress("sending", n, len(emails) if limit is None else min(limit, len(emails)))
+    finally:
+        transport.close()
+    if letters and (limit is None or limit > len(emails)):
+        _print_letters(db, actor, settings, run_id, template, letters, fresh, report)
+    return _finish(db, actor, run_id, report)
+
+
+def _send_one(db: Database, actor: Actor, settings: Settings, run_id: int, template: str, mail: MailTemplate,
+              message: MailMessage, recipient, transport: Transport, pace: _Pace, domain_key: str,
+              report: RunReport) -> None:
+    if recipient is None:
+        _settle(db, actor, message.id, "dropped", error="no longer in the selection (paid, opted out or changed "
+                                                         "since the run began)", permanent=True)
+        report.dropped.append({"contact_id": message.contact_id, "name": message.name})
+        return
+    interrupted = message.state == "sending"
+    message_id = message.message_id or _message_id(run_id, message.contact_id, domain_key, settings)
+    _settle(db, actor, message.id, "sending", message_id=message_id)
+    if interrupted and getattr(transport, "holds", None) and transport.holds(message_id):
+        _settle(db, actor, message.id, "sent", sent=True)   # it got there before the interruption
+        report.sent += 1
+        return
+    try:
+        built = _build(settings, template, mail, recipient, message_id)
+    except (ValidationFailed, BackofficeError) as refused:   # a header with a line break, a bad address
+        _fail(db, actor, message, str(refused), True, report)
+        return
+    pace.wait()
+    try:
+        transport.send(built)
+    except TransportError as failure:
+        _fail(db, actor, message, failure.reason, failure.permanent, report)
+        return
+    _settle(db, actor, message.id, "sent", sent=True, note=f"{template} via {transport.name} {message_id}")
+    report.sent += 1
+
+
+def _build(settings: Settings, template: str, mail: MailTemplate, recipient, message_id: str) -> EmailMessage:
+    if not settings.mail.sender:
+        raise BackofficeError("set mail.sender (the From address) before sending: BACKOFFICE_MAIL__SENDER")
+    subject, html, text = mail.render(recipient.context)
+    attachments = ((Attachment(f"{template}.docx", render_letter(template, recipient.context)),)
+                   if has_letter(template) else ())
+    return build_message(Outgoing(settings.mail.sender, settings.mail.sender_name, recipient.email, recipient.name,
+                                  subject, text, html, attachments, message_id))
+
+
+def _message_id(run_id: int, contact_id: int, installation: str, settings: Settings) -> str:
+    """Fixed per run and contact, unique per installation: a resent message keeps it."""
+    domain = settings.mail.sender.rpartition("@")[2] or "backoffice.invalid"
+    return f"<backoffice.{installation}.run{run_id}.c{contact_id}@{domain}>"
+
+
+def _fail(db: Database, actor: Actor, message: MailMessage, reason: str, permanent: bool, report: RunReport) -> None:
+    _settle(db, actor, message.id, "failed", error=reason, permanent=permanent)
+    report.failed.append({"contact_id": message.contact_id, "name": message.name, "error": reason,
+                          "permanent": permanent})
+
+
+def _settle(db: Database, actor: Actor, row: int, state: str, *, message_id: str | None = None,
+            sent: bool = False, error: str | None = None, permanent: bool = False, note: str | None = None) -> None:
+    """One committed step of a message's life (its own transaction); `note`: what the
+    contact's history records (the audit log, on the contact)."""
+    with db.unit_of_work(actor) as session:
+        message = session.get(MailMessage, row)
+        message.state, message.error, message.permanent, message.updated_by = state, error, permanent, actor.login
+        if message_id is not None:
+            message.message_id = message_id
+        if state == "sending":
+            message.attempts += 1
+        if sent:
+            message.sent_at = datetime.now(UTC)
+        if note:
+            write_audit(session.connection(), session.info["audit"], [
+                {"table_name": "contacts", "record_id": message.contact_id, "action": "mailed",
+                 "changes": {"mail": [None, note]}}])
+
+
+def _print_letters(db: Database, actor: Actor, settings: Settings, run_id: int, template: str,
+                   letters: list[MailMessage], fresh: dict, report: RunReport) -> None:
+    """Recipients without an e-mail address: one document of all their letters, to print."""
+    kept = [m for m in letters if m.contact_id in fresh]
+    for gone in (m for m in letters if m.contact_id not in fresh):
+        _settle(db, actor, gone.id, "dropped", error="no longer in the selection", permanent=True)
+        report.dropped.append({"contact_id": gone.contact_id, "name": gone.name})
+    if not kept:
+        return
+    target = Path(settings.output_dir) / f"letters-run-{run_id}.docx"
+    print_batch(template, [fresh[m.contact_id].context for m in kept], target, pdf=False)
+    for m in kept:
+        _settle(db, actor, m.id, "printed", note=f"{template} printed in {target.name}")
+    with db.unit_of_work(actor) as session:
+        session.get(MailRun, run_id).printed_file = str(target)
+    report.printed, report.printed_file = len(kept), str(target)
+
+
+def _finish(db: Database, actor: Actor, run_id: int, report: RunReport) -> RunReport:
+    with db.unit_of_work(actor) as session:
+        run = session.get(MailRun, run_id)
+        left = session.scalars(select(MailMessage.id).where(
+            MailMessage.run_id == run_id, MailMessage.state.in_(RETRIED), MailMessage.permanent.is_(False))).all()
+        report.left = len(left)
+        if not left and run.status != "finished":
+            run.status, run.finished_at, run.updated_by = "finished", datetime.now(UTC), actor.login
+        report.status = run.status
+        report.skipped = list(run.skipped)
+        report.printed_file = report.printed_file or run.printed_file
+    return report
+
+
+class _Pace:
+    """At most `per_minute` messages a minute (None: as fast as it goes)."""
+
+    def __init__(self, per_minute: int | None):
+        self.gap = 60 / per_minute if per_minute else 0.0
+        self.last = 0.0
+
+    def wait(self) -> None:
+        if self.gap:
+            delay = self.last + self.gap - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            self.last = time.monotonic()
+
+
+def _select(session, actor: Actor, settings: Settings, selection: str, options: dict[str, Any]):
+    """The selection's recipients, with who the letters come from (settings) and the run's
+    own options (as stored: dates as ISO text)."""
+    mail = settings.mail
+    given = {k: (date.fromisoformat(v) if k == "as_of" and isinstance(v, str) else v) for k, v in options.items()}
+    extra = {"currency": settings.ledger.base_currency} if selection == "overdue" else {}
+    return chosen.select(session, actor, selection, sender=chosen.sender_fields(
+        mail.sender_name, mail.sender, mail.sender_phone, mail.sender_address),
+        from_country=mail.country or None, **extra, **given)
+
+
+def _plain(options: dict[str, Any]) -> dict[str, Any]:
+    """Options as JSON keeps them (a path as text, a date as ISO)."""
+    return {k: (str(v) if not isinstance(v, int | float | str | bool | type(None)) else v) for k, v in options.items()}
+
+
+def preview(db: Database, settings: Settings, actor: Actor, template: str, selection: str, options: dict[str, Any],
+            limit: int | None = None) -> dict[str, Any]:
+    """A dry run: the messages rendered as .eml files (and the letters as one document) in
+    `<output_dir>/previews/<template>/`, to open and check; nothing is sent or stored."""
+    from engine.mailmerge.transports.outbox import OutboxTransport
+
+    actor.require("read", "contacts")
+    mail = MailTemplate.load(template)
+    with db.reading() as session:
+        recipients, skipped = _select(session, actor, settings, selection, options)
+    folder = Path(settings.output_dir) / "previews" / template
+    drafts, problems = OutboxTransport(folder), []
+    emails = [r for r in recipients if r.email]
+    letters = [r for r in recipients if not r.email]
+    for n, recipient in enumerate(emails[:limit] if limit else emails, start=1):
+        try:
+            drafts.send(_build(settings, template, mail, recipient, f"<preview.{n}.c{recipient.contact_id}@preview>"))
+        except (ValidationFailed, BackofficeError, TransportError) as refused:
+            problems.append({"contact_id": recipient.contact_id, "name": recipient.name, "error": str(refused)})
+    if letters:
+        print_batch(template, [r.context for r in letters], folder / "letters.docx", pdf=False)
+    return {"template": template, "selection": selection, "emails": len(emails), "letters": len(letters),
+            "folder": str(folder), "problems": problems,
+            "skipped": [{"contact_id": s.contact_id, "name": s.name, "reason": s.reason} for s in skipped]}
