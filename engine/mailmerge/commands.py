@@ -152,7 +152,8 @@ def _report(report: RunReport, as_json: bool) -> None:
         for s in report.skipped:
             out.print(f"skipped {s['name']} (contact {s['contact_id']}): {s['reason']}")
         if report.printed_file:
-            out.print(f"letters to print: {report.printed_file}")
+            out.print(f"letters to print: {report.printed_file}"
+                      + (f" (and {report.printed_pdf})" if report.printed_pdf else ""))
         if report.left:
             out.print(f"resume with: backoffice mail resume {report.run_id}")
     if report.failed:

@@ -37,6 +37,7 @@ from engine.mailmerge.message import Attachment, Outgoing, build_message
 from engine.mailmerge.models import MailMessage, MailRun
 from engine.mailmerge.templates import MailTemplate, has_letter, render_letter
 from engine.mailmerge.transports import Transport, TransportError, make_transport
+from engine.reports.render import soffice
 from engine.security.roles import Actor
 
 RETRIED = ("pending", "sending", "failed")
@@ -53,6 +54,7 @@ class RunReport:
     dropped: list[dict[str, Any]] = field(default_factory=list)
     printed: int = 0
     printed_file: str | None = None
+    printed_pdf: str | None = None
     skipped: list[dict[str, Any]] = field(default_factory=list)     # opted out, ... (at selection)
     left: int = 0                                                   # still to send (--limit, or a resume)
 
@@ -193,12 +195,14 @@ def _print_letters(db: Database, actor: Actor, settings: Settings, run_id: int, 
     if not kept:
         return
     target = Path(settings.output_dir) / f"letters-run-{run_id}.docx"
-    print_batch(template, [fresh[m.contact_id].context for m in kept], target, pdf=False)
+    # And a PDF beside it where LibreOffice is installed (the .docx alone prints as well).
+    _docx, pdf = print_batch(template, [fresh[m.contact_id].context for m in kept], target, pdf=soffice() is not None)
     for m in kept:
         _settle(db, actor, m.id, "printed", note=f"{template} printed in {target.name}")
     with db.unit_of_work(actor) as session:
         session.get(MailRun, run_id).printed_file = str(target)
     report.printed, report.printed_file = len(kept), str(target)
+    report.printed_pdf = str(pdf) if pdf else None
 
 
 def _finish(db: Database, actor: Actor, run_id: int, report: RunReport) -> RunReport:

@@ -21,6 +21,7 @@ from engine.mailmerge.models import MailMessage, MailRun
 from engine.mailmerge.runs import preview, process_run, start_run
 from engine.mailmerge.transports import make_transport
 from engine.mailmerge.transports.outbox import OutboxTransport
+from engine.reports.render import soffice
 from tests.integration.conftest import ACCOUNTANT
 from tests.integration.test_mail_recipients import AS_OF, customers  # noqa: F401  (the fixture)
 from tests.mail_servers import SmtpServer
@@ -73,6 +74,8 @@ def test_reminders_go_to_the_outbox_once_with_a_letter_for_the_customer_without_
     assert stored["Dana Wong"].state == "printed"
     printed = docx.Document(report.printed_file)
     assert "Dana Wong" in "\n".join(p.text for p in printed.paragraphs)
+    if soffice():   # and the same letters as a PDF, where LibreOffice is installed (CI installs it)
+        assert Path(report.printed_pdf).read_bytes()[:5] == b"%PDF-"
 
     with db.reading() as session:
         mailed = session.execute(sa.select(AuditEntry.record_id, AuditEntry.actor)
