@@ -109,7 +109,7 @@ def test_a_limited_run_is_resumed_where_it_stopped_and_an_interrupted_send_is_no
         third = session.scalars(sa.select(MailMessage).where(MailMessage.run_id == run_id,
                                                              MailMessage.state == "pending")
                                 .order_by(MailMessage.id)).first()
-        third.state, third.message_id = "sending", f"<interrupted.{third.id}@widget.example>"
+        third.state, third.message_id, third.attempts = "sending", f"<interrupted.{third.id}@widget.example>", 1
     OutboxTransport(tmp_path / "outbox").send(_already_written(third.message_id))
     rest = process_run(db, settings, ALEX, run_id)
     assert (rest.sent, rest.left, rest.status) == (2, 0, "finished")

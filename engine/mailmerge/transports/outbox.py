@@ -3,7 +3,6 @@ to check and send. The default transport: nothing leaves the building by acciden
 
 from __future__ import annotations
 
-import copy
 import os
 import tempfile
 from email.message import EmailMessage
@@ -26,15 +25,15 @@ class OutboxTransport:
     def send(self, message: EmailMessage) -> None:
         """Write the draft as `<Message-ID's local part>.eml`; the same message written twice
         is the same file, not two drafts."""
-        draft = copy.deepcopy(message)  # (the caller's message stays as it was)
-        del draft["X-Unsent"]
-        draft["X-Unsent"] = "1"
         name = _file_name(message["Message-ID"] or "")
+        data = message.as_bytes(policy=SMTP)
+        if message["X-Unsent"] is None:   # headers come first: one more line marks it a draft
+            data = b"X-Unsent: 1\r\n" + data
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             handle, temp = tempfile.mkstemp(prefix=".", suffix=".eml", dir=self.folder)
             with os.fdopen(handle, "wb") as fh:
-                fh.write(draft.as_bytes(policy=SMTP))
+                fh.write(data)
             os.replace(temp, self.folder / f"{name}.eml")
         except OSError as exc:
             raise TransportError(f"cannot write to the outbox {self.folder}: {exc.strerror}") from exc
