@@ -16,6 +16,7 @@ which mail programs show once. One failed recipient never stops the run.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable
@@ -61,7 +62,7 @@ class RunReport:
     left: int = 0                                                   # still to send (--limit, or a resume)
 
     def as_json(self) -> dict[str, Any]:
-        return self.__dict__ | {}
+        return dataclasses.asdict(self)
 
 
 def start_run(db: Database, settings: Settings, actor: Actor, template: str, selection: str,
