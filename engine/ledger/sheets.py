@@ -63,12 +63,19 @@ from engine.ledger.services import (
     post_entry,
 )
 from engine.problems import Problem
-from engine.sheets.spec import Column, ReportSheet, RowsRefused, SheetSpec, WorkbookSpec, register
+from engine.sheets.spec import (
+    Column,
+    NewRows,
+    Refusals,
+    ReportSheet,
+    RowsRefused,
+    SheetSpec,
+    WorkbookSpec,
+    register,
+)
 
 PAYMENT_TERMS = timedelta(days=30)   # an invoice without a due date is due this long after it
 
-Rows = list[tuple[int, dict[str, Any]]]          # (workbook row, values), as SheetSpec.post gets them
-Refusals = list[tuple[int, str | None, str]]     # (workbook row, column key, message)
 
 
 # -- groups of rows: the lines of one entry or one invoice -----------------------------------
@@ -76,7 +83,7 @@ Refusals = list[tuple[int, str | None, str]]     # (workbook row, column key, me
 @dataclass
 class Group:
     label: str
-    rows: Rows
+    rows: NewRows
 
     @property
     def first_row(self) -> int:
@@ -87,7 +94,7 @@ class Group:
         return next((values[key] for _, values in self.rows if values.get(key) is not None), None)
 
 
-def groups(rows: Rows, label: str) -> list[Group]:
+def groups(rows: NewRows, label: str) -> list[Group]:
     """Rows grouped by their label, in the order the labels first appear (a row without one
     is left out: its missing label is reported as such)."""
     found: dict[str, Group] = {}
@@ -149,7 +156,7 @@ class GroupRefused(Exception):
         super().__init__("; ".join(message for _, _, message in refusals))
 
 
-def post_groups(session: Session, sheet: str, rows: Rows, found: list[Group], refused: Refusals,
+def post_groups(session: Session, sheet: str, rows: NewRows, found: list[Group], refused: Refusals,
                 post_one: Callable[[Group], list[int]]) -> list[int]:
     """Post each group with `post_one` (its new line ids, in row order, or GroupRefused),
     going on after a refusal so one sync reports them all; returns the ids in sheet order."""
@@ -195,7 +202,7 @@ def _line(values: dict[str, Any]) -> Line:
                 description=values.get("description"))
 
 
-def check_entries(rows: Rows) -> Refusals:
+def check_entries(rows: NewRows) -> Refusals:
     """What is wrong with the new entries whatever the database holds: each balances, has
     two lines, one side per line, one date and one memo."""
     refused: Refusals = []
@@ -208,7 +215,7 @@ def check_entries(rows: Rows) -> Refusals:
     return refused
 
 
-def post_journal_rows(session: Session, actor, sheet: str, rows: Rows) -> list[int]:
+def post_journal_rows(session: Session, actor, sheet: str, rows: NewRows) -> list[int]:
     """New Journal rows: one entry per label, posted in the order the labels appear."""
     entries = groups(rows, "entry")
     refused = posted_already(session, JournalEntry.number, entries, "entry")
@@ -274,7 +281,7 @@ def _check_invoice_line(row: dict[str, Any]) -> list[Problem]:
     return problems
 
 
-def check_invoices(rows: Rows) -> Refusals:
+def check_invoices(rows: NewRows) -> Refusals:
     refused: Refusals = []
     for group in groups(rows, "invoice"):
         refused += disagreements(group, INVOICE_WHOLE, "invoice")
@@ -287,7 +294,7 @@ def check_invoices(rows: Rows) -> Refusals:
     return refused
 
 
-def post_invoice_rows(session: Session, actor, sheet: str, rows: Rows) -> list[int]:
+def post_invoice_rows(session: Session, actor, sheet: str, rows: NewRows) -> list[int]:
     """New Invoices rows: one invoice (or bill) per label, created and posted."""
     invoices = groups(rows, "invoice")
     refused = posted_already(session, Invoice.number, invoices, "invoice")
@@ -338,7 +345,7 @@ def _invoice_details(session: Session, rows: dict[int, dict[str, Any]]) -> dict[
 _NUMBERS = re.compile(r"[\s,;]+")
 
 
-def post_payment_rows(session: Session, actor, sheet: str, rows: Rows) -> list[int]:
+def post_payment_rows(session: Session, actor, sheet: str, rows: NewRows) -> list[int]:
     """New Payments rows, each posted and allocated: to the invoices its Settles cell names,
     in that order, or else to the contact's oldest open invoices first."""
     context, ids, refused = session.info["audit"], [], []

@@ -182,6 +182,12 @@ def asked_by(source: Lookup, session: Session, actor: Any) -> list[Any]:
     return source.values(session, actor) if isinstance(source, PerUser) else source(session)
 
 
+# What a sheet's `post` hook gets, and what it refuses: (workbook row, stored values) and
+# (workbook row, column key or None, message).
+NewRows = list[tuple[int, dict[str, Any]]]
+Refusals = list[tuple[int, str | None, str]]
+
+
 class RowsRefused(Exception):
     """A module's `post` refuses workbook rows: (row, column key to mark or None, message)."""
 

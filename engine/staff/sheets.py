@@ -32,7 +32,9 @@ from engine.problems import Problem
 from engine.sheets.merge import Update
 from engine.sheets.spec import (
     Column,
+    NewRows,
     PerUser,
+    Refusals,
     ReportSheet,
     RowsFor,
     RowsRefused,
@@ -59,9 +61,6 @@ from engine.staff.services import (
     request_leave,
     visible_employees,
 )
-
-Rows = list[tuple[int, dict[str, Any]]]          # (workbook row, values), as SheetSpec.post gets them
-Refusals = list[tuple[int, str | None, str]]     # (workbook row, column key, message)
 
 PERSON = ("first_name", "last_name", "country")  # kept on the person in contacts, typed on Employees
 DECISIONS = {"approved": True, "rejected": False}
@@ -155,7 +154,7 @@ def _check_employee(row: dict[str, Any]) -> list[Problem]:
     return problems
 
 
-def hire_rows(session: Session, actor, sheet: str, rows: Rows) -> list[int]:
+def hire_rows(session: Session, actor, sheet: str, rows: NewRows) -> list[int]:
     """New rows of Employees: each hired as `hire` does (the person added to contacts)."""
     context, ids, refused = session.info["audit"], [], []
     for row, values in rows:
@@ -267,7 +266,7 @@ def _where_refused(message: str) -> tuple[str, str]:
     return "starts_on", message
 
 
-def request_rows(session: Session, actor, sheet: str, rows: Rows) -> list[int]:
+def request_rows(session: Session, actor, sheet: str, rows: NewRows) -> list[int]:
     """New Leave rows: each a request, as `request_leave` makes it (in sheet order, so a row
     overlapping an earlier new row is refused too); a Status of approved or rejected typed
     with it decides it at once (`decide_leave`)."""
