@@ -79,8 +79,18 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, default=plain, indent=2, ensure_ascii=False) + "\n")
 
 
+def refusal_json(exc: BackofficeError) -> dict[str, Any]:
+    """A refusal as `--json` prints it: the message, the exit code and every problem."""
+    return {"error": str(exc), "exit_code": exc.exit_code,
+            "problems": [{"field": p.field, "code": p.code, "message": p.message, "line": p.line}
+                         for p in exc.problems]}
+
+
 def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn expected failures into a message and exit code; anything else into exit 3."""
+    """Turn expected failures into a message and exit code; anything else into exit 3.
+
+    With `--json` a refusal is printed on stdout as JSON too, with its structured problems
+    (field, code, message, line), so a script places it without reading the message."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -90,6 +100,8 @@ def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise
         except BackofficeError as exc:
             say_error(str(exc))
+            if kwargs.get("as_json"):
+                print_json(refusal_json(exc))
             raise typer.Exit(exc.exit_code) from None
         except Exception as exc:  # a bug: say so, show the trace only when asked
             if os.environ.get("BACKOFFICE_DEBUG"):

@@ -6,21 +6,40 @@ applied), 2 for unusable input or a refused request, 3 is left for the unexpecte
 
 from __future__ import annotations
 
+from engine.problems import Problem
+
 
 class BackofficeError(Exception):
-    """Base of every expected failure; `str(err)` is the message shown to the user."""
+    """Base of every expected failure; `str(err)` is the message shown to the user.
+
+    `problems` gives the failure as structured problems (field, code, message), so every
+    door places it without reading the text: a refusal of one field names that field.
+    """
 
     exit_code = 2
+    code = "refused"
+    field = ""
+
+    @property
+    def problems(self) -> list[Problem]:
+        return [Problem(self.field, self.code, str(self))]
 
 
 class NotFound(BackofficeError):
     """A record asked for by id or key does not exist."""
+
+    code = "not_found"
+
+    def __init__(self, message: str, field: str = ""):
+        self.field = field
+        super().__init__(message)
 
 
 class StaleRecordError(BackofficeError):
     """An update was based on an old version of a record that someone else has changed."""
 
     exit_code = 1
+    code = "stale"
 
     def __init__(self, record: str, expected: int | None, actual: int | None):
         self.record, self.expected, self.actual = record, expected, actual
@@ -32,13 +51,22 @@ class StaleRecordError(BackofficeError):
 
 
 class ValidationFailed(BackofficeError):
-    """One or more business rules failed; `problems` lists every one of them."""
+    """One or more business rules failed; `problems` lists every one of them, each with its
+    field and code (a plain message stands for a problem of the record as a whole)."""
 
     exit_code = 1
 
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("; ".join(problems))
+    def __init__(self, problems: list[Problem | str]):
+        self._problems = [p if isinstance(p, Problem) else Problem("", "invalid", p) for p in problems]
+        super().__init__("; ".join(str(p) for p in self._problems))
+
+    @property
+    def problems(self) -> list[Problem]:
+        return self._problems
+
+    @property
+    def messages(self) -> list[str]:
+        return [str(p) for p in self._problems]
 
 
 class UnknownUser(BackofficeError):
@@ -47,6 +75,12 @@ class UnknownUser(BackofficeError):
 
 class PermissionDenied(BackofficeError):
     """The acting user's roles do not allow the action."""
+
+    code = "permission"
+
+    def __init__(self, message: str, field: str = ""):
+        self.field = field
+        super().__init__(message)
 
 
 class SchemaMismatch(BackofficeError):

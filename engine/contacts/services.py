@@ -18,6 +18,7 @@ from engine.contacts import rules
 from engine.contacts.models import Address, Contact
 from engine.db.base import flush_guarded
 from engine.errors import NotFound, StaleRecordError, ValidationFailed
+from engine.problems import Problem
 from engine.security.roles import Actor
 
 CONTACT_FIELDS = (
@@ -78,13 +79,15 @@ def add_contact(
     actor.require("write", "contacts")
     values = prepare_contact({k: v for k, v in data.items() if k in CONTACT_FIELDS})
     address_values = [prepare_contact(a) for a in addresses]
-    problems = [str(p) for p in rules.check_contact(values)]
+    problems = rules.check_contact(values)
     for n, address in enumerate(address_values, 1):
-        problems += [f"address {n} {p}" for p in rules.check_address(address)]
+        problems += [Problem(f"addresses[{n}].{p.field}", p.code, f"address {n}: {p.message}")
+                     for p in rules.check_address(address)]
     if values.get("organisation_id"):
         org = session.get(Contact, values["organisation_id"])
         if org is None or org.kind != "organisation":
-            problems.append(f"organisation_id: no organisation #{values['organisation_id']}")
+            problems.append(Problem("organisation_id", "reference",
+                                    f"there is no organisation #{values['organisation_id']}"))
     if problems:
         raise ValidationFailed(problems)
 
@@ -115,7 +118,7 @@ def update_contact(
     values = prepare_contact(merged)
     problems = rules.check_contact(values)
     if problems:
-        raise ValidationFailed([str(p) for p in problems])
+        raise ValidationFailed(problems)
     for field in CONTACT_FIELDS:
         if getattr(contact, field) != values.get(field):
             setattr(contact, field, values.get(field))
@@ -132,7 +135,8 @@ def delete_contact(session: Session, actor: Actor, contact_id: int, expected_ver
         raise StaleRecordError(contact.label(), expected_version, contact.version)
     members = session.scalar(select(Contact.id).where(Contact.organisation_id == contact_id).limit(1))
     if members is not None:
-        raise ValidationFailed([f"{contact.name} has people belonging to it; move or delete them first"])
+        raise ValidationFailed([Problem("", "in_use", f"{contact.name} has people belonging to it; "
+                                        "move or delete them first")])
     session.delete(contact)
     flush_guarded(session, contact, expected_version)
 

@@ -12,7 +12,7 @@ from engine.contacts import rules
 from engine.contacts.models import ADDRESS_KINDS, Address, Contact
 from engine.sheets.spec import Column, SheetSpec, WorkbookSpec, register
 
-COUNTRY = Column("country", "Country", required=True, lookup="countries", references="countries", width=9)
+COUNTRY = Column("country", "Country", required=True, lookup="countries", width=9)  # checked by the rule
 EMAIL = Column("email", "E-mail", width=28)
 PHONE = Column("phone", "Phone", width=18)
 TAGS = Column("tags", "Tags", width=20)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db.base import COMMON_COLUMNS, Base, Record, UTCDateTime, utcnow
 from engine.db.bulk import insert_many
+from engine.security.policies import active_policies
 
 SOURCES = ("cli", "workbook", "addin", "api", "system")
 
@@ -64,10 +65,7 @@ def write_audit(connection: Connection, context: AuditContext, rows: list[dict[s
     sensitive fields (config/policies.toml) are never stored, only that they changed."""
     if not rows:
         return
-    # (imported here: the policies check the full schema, and the schema imports this module)
-    from engine.security.policies import load_policies
-
-    policies = load_policies()
+    policies = active_policies()
     common = {"at": utcnow(), "actor": context.actor, "source": context.source,
               "workbook_id": context.workbook_id, "sheet": None, "row_number": None}
     insert_many(connection, AuditEntry.__table__, [

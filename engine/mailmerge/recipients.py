@@ -47,7 +47,7 @@ from engine.errors import BackofficeError, UnusableInput
 from engine.ledger.invoices import open_balance
 from engine.ledger.models import Invoice
 from engine.mailmerge.addresses import address_block, country_name
-from engine.security.policies import load_policies
+from engine.security import gate
 from engine.security.roles import Actor
 
 SELECTIONS = ("overdue", "tag", "sheet", "suppliers-with-nonconformances")
@@ -307,7 +307,7 @@ def contact_fields(actor: Actor, contact: Contact) -> dict[str, Any]:
         "last_name": contact.last_name, "job_title": contact.job_title, "email": contact.email,
         "phone": contact.phone, "country": contact.country, "tags": contact.tags,
     }
-    values = load_policies().redact(actor, "contacts", values)
+    values = {k: v for k, v in values.items() if k not in gate.hidden_fields(actor, "contacts")}
     values["organisation"] = organisation if contact.kind == "person" else contact.name
     if "country" in values:
         values["country_name"] = country_name(contact.country)

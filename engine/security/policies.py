@@ -2,17 +2,20 @@
 class of data each holds (a role sees a field only if its `sees` in roles.toml lists that
 class), and which are read only under audit.
 
-Every door asks here: a workbook leaves the column out, a sync refuses a write to it, the
-command line and reports drop it, the audit log never stores its values (only that it
-changed, so no copy outlives a purge), and a read of an audited field writes an audit row
-naming the reader.
+This module is the declaration only (no database): what the policy says, and which policy
+is in force (`active_policies`, injected once with `use_policies`). Applying it to records
+is the policy gate's job (`engine.security.gate`), the one place every door goes through:
+a workbook leaves the column out, a sync refuses a write to it, the command line and
+reports drop it, the audit log never stores its values (only that it changed, so no copy
+outlives a purge), and a read of an audited field writes an audit row naming the reader.
 """
 
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -33,6 +36,7 @@ class FieldPolicy:
 @dataclass(frozen=True)
 class Policies:
     by_table: Mapping[str, Mapping[str, FieldPolicy]]   # table -> column -> policy
+    source: str = field(default="config/policies.toml", compare=False)
 
     def sensitivity(self, table: str, column: str) -> str | None:
         policy = self.by_table.get(table, {}).get(column)
@@ -63,6 +67,8 @@ class Policies:
 
 @cache
 def load_policies(path: Path | None = None) -> Policies:
+    """The policy file as declared (read once per path). Doors and modules never call this:
+    they ask `active_policies()`, which the composition root (or a test) may replace."""
     path = path or config_dir() / "policies.toml"
     with open(path, "rb") as fh:
         data = tomllib.load(fh)
@@ -81,31 +87,37 @@ def load_policies(path: Path | None = None) -> Policies:
                 raise BackofficeError(f"{path}: {table}.{column} has unknown keys {sorted(unknown)}; "
                                       "use class and audit_reads")
             fields.setdefault(table, {})[column] = FieldPolicy(spec["class"], bool(spec.get("audit_reads", False)))
-    _check_fields_exist(path, [(table, column) for table, columns in fields.items() for column in columns])
-    return Policies(fields)
+    return Policies(fields, source=str(path))
 
 
-def _check_fields_exist(path: Path, fields: Iterable[tuple[str, str]]) -> None:
-    """A misspelt field would protect nothing: refuse it by name."""
-    # (imported here: the schema's modules import this one)
-    from engine.models import Base
+def check_fields_exist(policies: Policies, tables: Mapping[str, Iterable[str]]) -> None:
+    """A misspelt field would protect nothing: refuse it by name. `tables`: table -> its
+    columns, for the tables of the modules switched on (a policy on a table of a module that
+    is off protects nothing and harms nothing: it is skipped)."""
+    for table, columns in policies.by_table.items():
+        known = tables.get(table)
+        if known is None:
+            continue
+        for column in columns:
+            if column not in known:
+                raise BackofficeError(f"{policies.source}: there is no field {table}.{column}; check the "
+                                      "spelling (tables and columns as in the database)")
 
-    for table, column in fields:
-        known = Base.metadata.tables.get(table)
-        if known is None or column not in known.c:
-            raise BackofficeError(f"{path}: there is no field {table}.{column}; check the spelling "
-                                  "(tables and columns as in the database)")
+
+_active: list[Policies] = []
 
 
-def read_audited(session, table: str, values_by_id: dict[int, dict[str, Any]]) -> None:
-    """Write an audit row for every audited field about to be handed out (a medical reason
-    shown, exported or printed), naming the reader (the session's acting user); the value
-    itself is not logged. `values_by_id`: record id -> the values handed out."""
-    from engine.db.audit import write_audit
+def active_policies() -> Policies:
+    """The field policies in force: the one injected by `use_policies` (the composition
+    root, or a test), else the shipped config/policies.toml."""
+    return _active[-1] if _active else load_policies()
 
-    policies = load_policies()
-    rows = [{"table_name": table, "record_id": rid, "action": "read",
-             "changes": {"fields_read": sorted(column for column, value in values.items()
-                                               if value is not None and policies.audited(table, column))}}
-            for rid, values in values_by_id.items()]
-    write_audit(session.connection(), session.info["audit"], [row for row in rows if row["changes"]["fields_read"]])
+
+@contextmanager
+def use_policies(policies: Policies) -> Iterator[Policies]:
+    """Put `policies` in force for every door until the block ends (one place to inject)."""
+    _active.append(policies)
+    try:
+        yield policies
+    finally:
+        _active.remove(policies)

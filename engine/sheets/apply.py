@@ -232,8 +232,8 @@ def _refusals_at_cells(spec: SheetSpec, data: SheetInput):
     try:
         yield
     except RowsRefused as refused:
-        raise ApplyConflict([CellIssue(spec.name, data.cell(row, key), data.label(key), None, "refused", message)
-                             for row, key, message in refused.refused]) from refused
+        raise ApplyConflict([CellIssue(spec.name, data.cell(row, key), data.label(key), None, code, message)
+                             for row, key, message, code in refused.refused]) from refused
     except IntegrityError as exc:
         raise ApplyConflict([CellIssue(spec.name, None, None, None, "integrity",
                                        f"the database refused the changes ({exc.orig}); nothing was saved: "

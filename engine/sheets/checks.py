@@ -11,6 +11,7 @@ from typing import Any
 from engine.sheets.issues import CellIssue
 from engine.sheets.merge import DbRows, SheetPlan
 from engine.sheets.read import SheetInput
+from engine.sheets.spec import as_refusal
 from engine.sheets.values import canonical
 
 
@@ -63,8 +64,9 @@ def check_plan(data: SheetInput, plan: SheetPlan, db: DbRows, lookups: Mapping[s
         update.stored = check_row(update.row, update.record_id, full, update.changes)
 
     if spec.check_new is not None and plan.inserts:
-        for row, key, message in spec.check_new([(i.row, i.stored) for i in plan.inserts]):
-            problem(row, key, None, "invalid", message)
+        for refusal in spec.check_new([(i.row, i.stored) for i in plan.inserts]):
+            row, key, message, code = as_refusal(refusal, "invalid")
+            problem(row, key, None, code, message)
     issues += _check_unique(data, plan, db)
     return issues
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from engine.db.installation import installation_id
 from engine.db.session import Database
-from engine.security.policies import read_audited
+from engine.security.gate import record_reads as read_audited
 from engine.security.roles import Actor
 from engine.sheets.apply import load_rows
 from engine.sheets.export import ReportData, SheetData, write_workbook

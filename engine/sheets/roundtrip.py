@@ -31,7 +31,7 @@ from engine.db.session import Database
 from engine.errors import UnusableInput
 from engine.office.xlsx_owned import OwnedSheet
 from engine.office.xlsx_patch import SheetPatch
-from engine.security.policies import read_audited
+from engine.security.gate import record_reads as read_audited
 from engine.security.roles import Actor
 from engine.sheets import annotate
 from engine.sheets.apply import (

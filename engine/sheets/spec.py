@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from engine.problems import Problem
+from engine.security.policies import active_policies
 
 TYPES = ("text", "integer", "decimal", "money", "date", "bool", "choice")
 
@@ -139,10 +140,7 @@ def with_policy(table: str, columns: tuple[Column, ...]) -> tuple[Column, ...]:
     second time and let the two drift apart). A spec that names a different class is a
     mistake, refused when the spec is built.
     """
-    # (imported here: the policy file is read when a spec is built, not when this module loads)
-    from engine.security.policies import load_policies
-
-    policies = load_policies()
+    policies = active_policies()
     adjusted = []
     for column in columns:
         declared = policies.sensitivity(table, column.key)
@@ -159,9 +157,7 @@ def audited_keys(sheet: SheetSpec, columns: Iterable[Column]) -> list[str]:
     medical reason): handing one of their values to a user writes an audit row naming them."""
     if sheet.model is None:
         return []
-    from engine.security.policies import load_policies
-
-    policies, table = load_policies(), sheet.model.__table__.name
+    policies, table = active_policies(), sheet.model.__table__.name
     return [c.key for c in columns if policies.audited(table, c.key)]
 
 
@@ -183,17 +179,34 @@ def asked_by(source: Lookup, session: Session, actor: Any) -> list[Any]:
 
 
 # What a sheet's `post` hook gets, and what it refuses: (workbook row, stored values) and
-# (workbook row, column key or None, message).
+# (workbook row, column key or None, message[, code]); a refusal without a code is "refused".
 NewRows = list[tuple[int, dict[str, Any]]]
-Refusals = list[tuple[int, str | None, str]]
+Refusal = tuple[int, str | None, str] | tuple[int, str | None, str, str]
+Refusals = list[Refusal]
+
+
+def as_refusal(refusal: Refusal, default_code: str = "refused") -> tuple[int, str | None, str, str]:
+    """(row, column key, message, code), whichever form it was given in."""
+    return refusal if len(refusal) == 4 else (*refusal, default_code)  # type: ignore[return-value]
+
+
+def refusals_of(row: int, problems: Iterable[Problem], columns: Mapping[str, str] | None = None,
+                default: str | None = None) -> Refusals:
+    """A service's structured problems (`ValidationFailed.problems`, or any refusal's
+    `.problems`), each placed at the cell of its field in workbook row `row`, with its code.
+    `columns`: the service's field -> the sheet's column key, where they differ; a problem
+    of no field (or of a field the sheet does not show) is marked at `default`'s cell."""
+    columns = columns or {}
+    return [(row, columns.get(p.field, p.field) or default, p.message, p.code) for p in problems]
 
 
 class RowsRefused(Exception):
-    """A module's `post` refuses workbook rows: (row, column key to mark or None, message)."""
+    """A module's `post` or `update` refuses workbook rows: each (row, column key to mark or
+    None, message[, code])."""
 
-    def __init__(self, refused: list[tuple[int, str | None, str]]):
-        self.refused = refused
-        super().__init__("; ".join(message for _, _, message in refused))
+    def __init__(self, refused: Refusals):
+        self.refused = [as_refusal(r) for r in refused]
+        super().__init__("; ".join(message for _, _, message, _ in self.refused))
 
 
 @dataclass(frozen=True)

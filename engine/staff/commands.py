@@ -40,7 +40,8 @@ from engine.cli_support import (
 from engine.contacts.models import Contact
 from engine.errors import BackofficeError, PermissionDenied
 from engine.inventory.commands import cents, money_text, parse_date, parse_number, plain_quantity
-from engine.security.policies import load_policies, read_audited
+from engine.security.gate import record_reads as read_audited
+from engine.security.policies import active_policies as load_policies
 from engine.security.roles import Actor
 from engine.staff import leave, queries, services
 from engine.staff.models import (

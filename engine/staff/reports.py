@@ -28,7 +28,8 @@ from sqlalchemy.orm import Session
 from engine.contacts.models import Contact
 from engine.errors import NotFound, PermissionDenied
 from engine.security.models import User
-from engine.security.policies import load_policies, read_audited
+from engine.security.gate import record_reads as read_audited
+from engine.security.policies import active_policies as load_policies
 from engine.security.roles import Actor
 from engine.staff import leave
 from engine.staff.models import Contract, Department, Employee, LeaveRequest, LeaveType

@@ -21,7 +21,7 @@ from engine.contacts.models import Address, Contact
 from engine.contacts.services import add_contact
 from engine.db.audit import write_audit
 from engine.errors import NotFound, PermissionDenied, ValidationFailed
-from engine.security.policies import load_policies
+from engine.security.policies import active_policies as load_policies
 from engine.security.roles import Actor
 from engine.staff import leave
 from engine.staff.models import Contract, Department, Employee, LeaveRequest, LeaveType, StaffCost

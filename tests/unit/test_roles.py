@@ -28,3 +28,23 @@ def test_a_mistyped_roles_file_is_refused_naming_the_role_and_the_word(tmp_path:
     path.write_text(f'[roles.clerk]\nread = ["ledger"]\n{line}\n')
     with pytest.raises(BackofficeError, match=refusal):
         load_roles(path)
+
+
+def test_every_field_the_shipped_policy_names_exists_in_the_schema():
+    """A misspelt field would protect nothing."""
+    from engine.models import Base
+    from engine.security.policies import check_fields_exist, load_policies
+
+    tables = {name: set(table.c.keys()) for name, table in Base.metadata.tables.items()}
+    check_fields_exist(load_policies(), tables)
+    assert load_policies().by_table, "the shipped policy declares sensitive fields"
+
+
+def test_a_misspelt_policy_field_is_refused_by_name(tmp_path):
+    from engine.errors import BackofficeError
+    from engine.security.policies import check_fields_exist, load_policies
+
+    path = tmp_path / "policies.toml"
+    path.write_text('[contracts]\nsalry = "hr"\n')
+    with pytest.raises(BackofficeError, match="there is no field contracts.salry"):
+        check_fields_exist(load_policies(path), {"contracts": {"salary", "id"}})

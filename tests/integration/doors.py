@@ -1,0 +1,141 @@
+"""The same bad input through every door: the service, the CLI and the workbook.
+
+A door only parses, calls services and renders, so a refusal must come out of each with the
+same problem code and field, and with nothing saved. Each module's cross-door table
+(`test_cross_door_*.py`) lists its bad inputs as `Case`s and runs them through `refusals_at`;
+the API and add-in issues add their doors here.
+
+Fields are the module's stored field names (a table's column, e.g. `ends_on`, `quantity`):
+the workbook door reports the column key of the marked cell, the CLI and the service the
+problem's `field`, so one expected pair holds at every door.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from engine.db.session import Database
+from engine.errors import BackofficeError
+from engine.security.users import resolve_actor
+from engine.sheets.exporting import new_workbook
+from engine.sheets.roundtrip import RoundTrip
+from engine.sheets.spec import workbook_spec
+from tests.integration.conftest import edit_by_label, read_sheet
+
+Found = set[tuple[str, str]]   # {(field, code)}
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """The workbook door's input: in `module`'s workbook, type `values` ({label: value}) into
+    sheet `sheet`, on a new row (`row=None`) or over a saved row found by `find`."""
+
+    module: str
+    sheet: str
+    values: dict[str, Any]
+    find: tuple[str, Any] | None = None     # (column label, value) of the saved row to edit
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bad input, as each door takes it, and the (field, code) every door must report."""
+
+    name: str
+    login: str
+    expected: tuple[str, str]
+    service: Callable[[Any, Any], Any] | None = None     # (session, actor) -> the service call
+    cli: tuple[str, ...] | None = None                   # the arguments after `backoffice`
+    workbook: Sheet | None = None
+    doors: tuple[str, ...] = field(default=("service", "cli", "workbook"))
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def actor(db: Database, login: str):
+    with db.reading() as session:
+        return resolve_actor(session, login)
+
+
+def through_service(db: Database, login: str, call: Callable[[Any, Any], Any]) -> Found:
+    who = actor(db, login)
+    try:
+        with db.unit_of_work(who) as session:
+            call(session, who)
+    except BackofficeError as refused:
+        return {(p.field, p.code) for p in refused.problems}
+    raise AssertionError("the service accepted it")
+
+
+def through_cli(db: Database, login: str, args: tuple[str, ...]) -> Found:
+    """The command in-process, with --json: its refusal is printed with every problem."""
+    from engine.cli import app
+
+    url = db.engine.url.render_as_string(hide_password=False)
+    result = CliRunner().invoke(app, ["--database-url", url, *args, "--json", "--user", login])
+    assert result.exit_code in (1, 2), f"exit {result.exit_code}: {result.output}"
+    problems = json.loads(result.stdout)["problems"]
+    return {(p["field"], p["code"]) for p in problems}
+
+
+def through_workbook(db: Database, settings, login: str, sheet: Sheet, folder: Path) -> Found:
+    """Export the user's workbook, type the input as a person would, sync it."""
+    who = actor(db, login)
+    path = folder / f"{sheet.module}-{login}.xlsx"
+    new_workbook(db, who, sheet.module, path)
+    rows = read_sheet(path, sheet.sheet)
+    if sheet.find is None:
+        row = len(rows) + 1
+    else:
+        label, value = sheet.find
+        index = rows[0].index(label)
+        row = next(n for n, r in enumerate(rows[1:], start=2) if r[index] == value)
+    edit_by_label(path, sheet.sheet, row, sheet.values)
+    result = RoundTrip(db, settings, who).sync(path)
+    assert result.status == "rejected", result.as_json()
+    keys = {c.label: c.key for c in workbook_spec(sheet.module).sheet(sheet.sheet).columns}
+    return {(keys.get(p.column, p.column or ""), p.code) for p in result.problems + result.conflicts}
+
+
+def fingerprint(db: Database) -> dict[str, tuple[int, int]]:
+    """Every table's row count and total version (the audit log aside: reads may be
+    recorded): equal before and after means nothing was saved."""
+    from engine.models import Base
+
+    found = {}
+    with db.engine.connect() as connection:
+        for table in Base.metadata.sorted_tables:
+            if table.name == "audit_log":
+                continue
+            version = sa.func.coalesce(sa.func.sum(table.c.version), 0) if "version" in table.c else sa.literal(0)
+            count, total = connection.execute(sa.select(sa.func.count(), version).select_from(table)).one()
+            found[table.name] = (count, int(total))
+    return found
+
+
+def refusals_at(case: Case, db: Database, settings, folder: Path) -> dict[str, Found]:
+    """What each door of `case` reports; asserts that none of them saved anything."""
+    found = {}
+    for door in case.doors:
+        before = fingerprint(db)
+        if door == "service":
+            found[door] = through_service(db, case.login, case.service)
+        elif door == "cli":
+            found[door] = through_cli(db, case.login, case.cli)
+        else:
+            found[door] = through_workbook(db, settings, case.login, case.workbook, folder)
+        assert fingerprint(db) == before, f"{case.name}: the {door} saved something"
+    return found
+
+
+def assert_same_at_every_door(case: Case, db: Database, settings, folder: Path) -> None:
+    found = refusals_at(case, db, settings, folder)
+    for door, problems in found.items():
+        assert case.expected in problems, f"{case.name}: the {door} reported {sorted(problems)}, not {case.expected}"

@@ -1,0 +1,39 @@
+"""Contacts' bad inputs through every door: the same field and code, nothing saved."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.doors import Case, Sheet, assert_same_at_every_door
+
+PERSON = ("contacts", "add", "--kind", "person", "--last-name", "Lee")
+
+CASES = [
+    Case("a malformed e-mail address", "sam", ("email", "invalid"),
+         service=lambda s, a: _add(s, a, email="kim@@example"),
+         cli=(*PERSON, "--country", "GB", "--email", "kim@@example"),
+         workbook=Sheet("contacts", "People", {"Last name": "Lee", "Country": "GB", "E-mail": "kim@@example"})),
+    Case("a country that is not an ISO code", "sam", ("country", "invalid"),
+         service=lambda s, a: _add(s, a, country="XX"),
+         cli=(*PERSON, "--country", "XX"),
+         workbook=Sheet("contacts", "People", {"Last name": "Lee", "Country": "XX"})),
+    Case("a person of an organisation that does not exist", "sam", ("organisation_id", "reference"),
+         service=lambda s, a: _add(s, a, organisation_id=9999),
+         cli=(*PERSON, "--country", "GB", "--organisation", "9999"),
+         workbook=Sheet("contacts", "People", {"Last name": "Lee", "Country": "GB", "Organisation ID": 9999})),
+    Case("a warehouse clerk adding a contact", "wes", ("", "permission"),
+         service=lambda s, a: _add(s, a),
+         cli=(*PERSON, "--country", "GB"),
+         workbook=Sheet("contacts", "People", {"Last name": "Lee", "Country": "GB"})),
+]
+
+
+def _add(session, actor, **values):
+    from engine.contacts.services import add_contact
+
+    return add_contact(session, actor, {"kind": "person", "last_name": "Lee", "country": "GB", **values})
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_a_bad_contact_is_refused_alike_at_every_door(case, people_db, settings, tmp_path):
+    assert_same_at_every_door(case, people_db, settings, tmp_path)
