@@ -11,8 +11,7 @@ fail at the end as an "internal error", so it is refused here, naming the option
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Literal
 
 import typer
@@ -22,6 +21,10 @@ from sqlalchemy.orm import Session
 from engine.cli_support import JsonOption, UserOption, acting_as, handles_errors, out, print_json
 from engine.contacts.models import Contact
 from engine.errors import BackofficeError, NotFound
+from engine.formats import exact_money as money_text
+from engine.formats import money as cents
+from engine.formats import parse_date, parse_number
+from engine.formats import quantity_text as plain_quantity
 from engine.inventory import queries
 from engine.inventory.models import MONEY, QUANTITY, Item, Location, Lot, StockMovement
 from engine.inventory.services import (
@@ -33,7 +36,6 @@ from engine.inventory.services import (
     post_movement,
     reverse_movement,
 )
-from engine.inventory.valuation import money
 from engine.security.roles import Actor
 
 stock_app = typer.Typer(
@@ -48,53 +50,6 @@ FromPlace = Annotated[str, typer.Option("--from", metavar="LOCATION", help="Loca
 LotOption = Annotated[str | None, typer.Option("--lot", help="Lot number (lot-tracked items need one).")]
 DateOption = Annotated[str | None, typer.Option("--date", help="Date of the movement, YYYY-MM-DD (default: today).")]
 Reference = Annotated[str | None, typer.Option(help="Free text, e.g. a delivery note or order number.")]
-# Largest magnitude accepted: far beyond any real stock, well inside the 64-bit integer
-# columns that hold quantities and money to 4 decimal places.
-LIMIT = Decimal(10) ** 12
-
-
-def parse_number(text: str, name: str, places: int) -> Decimal:
-    """`text` as an exact Decimal with at most `places` decimals; exit 2 naming `name` if not."""
-    try:
-        number = Decimal(text.strip())
-    except InvalidOperation:
-        number = None
-    if number is None or not number.is_finite():
-        raise BackofficeError(f"{name} {text!r} is not a number; write it like 12 or 2.5 "
-                              "(a decimal point, no thousands separators)")
-    if abs(number) >= LIMIT:
-        raise BackofficeError(f"{name} {text!r} is too large")
-    scaled = number.scaleb(places)
-    if scaled != scaled.to_integral_value():
-        raise BackofficeError(f"{name} {text!r} has more than {places} decimal places")
-    return number
-
-
-def parse_date(text: str | None, name: str) -> date:
-    """An ISO date (YYYY-MM-DD); none given means today."""
-    if text is None:
-        return date.today()
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise BackofficeError(f"{name} {text!r} is not a date; write it as YYYY-MM-DD.") from None
-
-
-def plain_quantity(quantity: Decimal) -> str:
-    """A quantity as people write it: 10, not 10.0000 or 1E+1."""
-    return format(quantity.normalize(), "f")
-
-
-def money_text(value: Decimal | None) -> str | None:
-    """Money as an exact string, to the 4 places the database keeps."""
-    return None if value is None else str(money(value))
-
-
-def cents(value: Decimal | str | None) -> str:
-    """Money for a person: 2 decimals (the exact value is in the --json output)."""
-    return "" if value is None else f"{Decimal(value).quantize(Decimal('0.01'), rounding=ROUND_HALF_EVEN):,}"
-
-
 def _check_contact(session: Session, contact_id: int | None, option: str) -> None:
     """The contact must exist: the database would refuse it only as an internal error."""
     if contact_id is not None and session.get(Contact, contact_id) is None:

@@ -30,7 +30,8 @@ from engine.cli_support import (
 )
 from engine.contacts.models import Contact
 from engine.errors import BackofficeError, NotFound, ValidationFailed
-from engine.inventory.commands import cents, parse_date, parse_number
+from engine.formats import money as cents
+from engine.formats import parse_date, parse_number
 from engine.inventory.valuation import money
 from engine.ledger.chart import install_chart
 from engine.ledger.models import AMOUNT, Account, FiscalPeriod, JournalEntry, JournalLine

@@ -12,7 +12,9 @@ from sqlalchemy import select
 
 from engine.cli_support import JsonOption, UserOption, acting_as, handles_errors, out, print_json
 from engine.errors import BackofficeError, NotFound
-from engine.inventory.commands import cents, money_text, parse_date, parse_number
+from engine.formats import exact_money as money_text
+from engine.formats import money as cents
+from engine.formats import parse_date, parse_number
 from engine.ledger.invoices import (
     LineIn,
     aging,

@@ -31,7 +31,6 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,7 @@ from typing import Any
 from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from engine.formats import money
 from engine.reports.render import ReportTemplateError, templates_dir, xml_safe
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
@@ -50,20 +50,6 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 class MailTemplateError(ReportTemplateError):
     """A mail or letter template that is missing or cannot be filled in."""
-
-
-def money(value: Any, currency: str = "") -> str:
-    """`1234.5` -> `1,234.50` (with `currency`: `1,234.50 EUR`), from the Decimal itself."""
-    if value is None or value == "":
-        return ""
-    if isinstance(value, float):        # from a workbook cell: its shortest exact text
-        value = repr(value)
-    try:
-        amount = Decimal(value)
-    except (InvalidOperation, TypeError, ValueError):
-        raise ValueError(f"money: {value!r} is not an amount") from None
-    shown = f"{amount.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,}"
-    return f"{shown} {currency}".strip()
 
 
 def longdate(value: Any) -> str:

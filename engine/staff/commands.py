@@ -39,7 +39,10 @@ from engine.cli_support import (
 )
 from engine.contacts.models import Contact
 from engine.errors import BackofficeError, PermissionDenied
-from engine.inventory.commands import cents, money_text, parse_date, parse_number, plain_quantity
+from engine.formats import exact_money as money_text
+from engine.formats import money as cents
+from engine.formats import parse_date, parse_number
+from engine.formats import quantity_text as plain_quantity
 from engine.security.gate import record_reads as read_audited
 from engine.security.policies import active_policies as load_policies
 from engine.security.roles import Actor

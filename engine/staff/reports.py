@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
@@ -27,8 +27,9 @@ from sqlalchemy.orm import Session
 
 from engine.contacts.models import Contact
 from engine.errors import NotFound, PermissionDenied
-from engine.security.models import User
+from engine.formats import money
 from engine.security.gate import record_reads as read_audited
+from engine.security.models import User
 from engine.security.policies import active_policies as load_policies
 from engine.security.roles import Actor
 from engine.staff import leave
@@ -73,13 +74,6 @@ def text(value: Any) -> str:
     if isinstance(value, Decimal):
         return leave.shown(value)
     return str(value)
-
-
-def money(amount: Decimal | None, currency: str = "") -> str:
-    if amount is None:
-        return ""
-    shown = f"{amount.quantize(Decimal('0.01'), rounding=ROUND_HALF_EVEN):,}"
-    return f"{shown} {currency}".strip()
 
 
 @dataclass
