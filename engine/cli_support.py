@@ -89,8 +89,9 @@ def refusal_json(exc: BackofficeError) -> dict[str, Any]:
 def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Turn expected failures into a message and exit code; anything else into exit 3.
 
-    With `--json` a refusal is printed on stdout as JSON too, with its structured problems
-    (field, code, message, line), so a script places it without reading the message."""
+    With `--json` a refusal is printed on stderr as JSON instead, with its structured
+    problems (field, code, message, line), so a script places it without reading the
+    message; stdout stays empty, as for any refusal."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -99,9 +100,10 @@ def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         except typer.Exit:
             raise
         except BackofficeError as exc:
-            say_error(str(exc))
-            if kwargs.get("as_json"):
-                print_json(refusal_json(exc))
+            if kwargs.get("as_json"):   # stdout stays empty: a refusal prints no result
+                sys.stderr.write(json.dumps(refusal_json(exc), default=plain, indent=2, ensure_ascii=False) + "\n")
+            else:
+                say_error(str(exc))
             raise typer.Exit(exc.exit_code) from None
         except Exception as exc:  # a bug: say so, show the trace only when asked
             if os.environ.get("BACKOFFICE_DEBUG"):

@@ -75,13 +75,14 @@ def through_service(db: Database, login: str, call: Callable[[Any, Any], Any]) -
 
 
 def through_cli(db: Database, login: str, args: tuple[str, ...]) -> Found:
-    """The command in-process, with --json: its refusal is printed with every problem."""
+    """The command in-process, with --json: its refusal is printed on stderr with every problem."""
     from engine.cli import app
 
     url = db.engine.url.render_as_string(hide_password=False)
     result = CliRunner().invoke(app, ["--database-url", url, *args, "--json", "--user", login])
     assert result.exit_code in (1, 2), f"exit {result.exit_code}: {result.output}"
-    problems = json.loads(result.stdout)["problems"]
+    assert result.stdout == "", "a refusal prints no result"
+    problems = json.loads(result.stderr)["problems"]
     return {(p["field"], p["code"]) for p in problems}
 
 
