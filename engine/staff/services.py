@@ -329,6 +329,8 @@ def decide_leave(session: Session, actor: Actor, request_id: int, approve: bool,
     """Approve or reject a waiting request: its employee's managers (or HR), never the
     employee themselves. `at`: when it was decided (now, unless recording a past decision).
     Every refusal is about the request's `status`."""
+    if not actor.may("write", AREA):
+        actor.require("write", TEAM)          # (before anything is said about the request)
     request = session.get(LeaveRequest, request_id)
     if request is None:
         raise NotFound(f"there is no leave request {request_id}", field="status")

@@ -229,7 +229,8 @@ def _decide(session: Session, actor, sheet: str, row: int, request_id: int, stat
         return [] if new else [(row, "status", "a request's Status cannot be emptied; undo this change")]
     if status not in DECISIONS:
         return [(row, "status", "a decision is final: Status can change from requested to approved or "
-                                "rejected only; undo this change (enter a new request if the leave changes)")]
+                                "rejected only; undo this change (enter a new request if the leave changes)",
+                 "decided")]
     context = session.info["audit"]
     context.posting_row = (sheet, row)
     try:
