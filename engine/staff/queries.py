@@ -173,12 +173,13 @@ def departments(session: Session, actor: Actor, today: date | None = None) -> li
     today = today or date.today()
     counts = dict(session.execute(select(Employee.department_id, func.count(Employee.id))
                                   .where(employed_on(today)).group_by(Employee.department_id)).all())
-    rows = []
-    for d in session.scalars(select(Department).order_by(Department.code)):
-        boss = session.get(Employee, d.manager_id) if d.manager_id else None
-        rows.append({"code": d.code, "name": d.name, "manager": boss.employee_number if boss else None,
-                     "manager_name": person_name(session, boss) or None, "headcount": counts.get(d.id, 0)})
-    return rows
+    listed = list(session.scalars(select(Department).order_by(Department.code)))
+    bosses = {i: (number, name or "(purged)") for i, number, name in session.execute(
+        select(Employee.id, Employee.employee_number, Contact.name).outerjoin(Contact, Contact.id == Employee.contact_id)
+        .where(Employee.id.in_({d.manager_id for d in listed if d.manager_id})))}
+    return [{"code": d.code, "name": d.name, "manager": bosses[d.manager_id][0] if d.manager_id else None,
+             "manager_name": bosses[d.manager_id][1] if d.manager_id else None, "headcount": counts.get(d.id, 0)}
+            for d in listed]
 
 
 def employees(session: Session, actor: Actor, department: str | None = None, leavers: bool = False,

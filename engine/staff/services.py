@@ -6,6 +6,15 @@ Who may do what:
 - A manager (write `team`) enters and decides the leave of their own reports, direct or
   indirect, and nobody else's; they cannot decide their own.
 - Purging needs the `purge-staff` capability (roles.toml).
+- A sensitive field (salary, national id, ...) is written only by a role that may see it
+  (the policy gate, `engine.security.gate.require_sees`).
+
+Every rule a record must pass on its own is a pure function of `engine.staff.rules`, called
+here before anything is written (and by the sheets, as their row rules); what needs the
+database is checked here. A refusal's problems name the stored field and a stable code:
+the rules' codes, and `duplicate` (a login, employee number, department or leave type code
+taken), `reference` (no such department, manager or employee), `overlap`, `over_balance`,
+`own_request`, `decided`, `purged`, `not_left`, `retention`, `permission`, `not_found`.
 """
 
 from __future__ import annotations
@@ -196,7 +205,9 @@ def update_employee(session: Session, actor: Actor, employee_id: int, changes: M
         problems += _taken(session, Employee.login, changes["login"], "login",
                            f"the login {changes['login']!r} belongs to another employee already",
                            leaving_out=employee_id)
-    _refuse([p for p in problems if p.field in changes])
+    # A rule of fields left as they were is not this change's (old data is not re-judged),
+    # except the record's dates, which must stay in order whichever of them changed.
+    _refuse([p for p in problems if p.field in changes or p.code == "end_before_start"])
     if person:
         contact = session.get(Contact, employee.contact_id)
         update_contact(session, actor, contact.id, contact.version, person)

@@ -317,7 +317,7 @@ def staff_workbook() -> WorkbookSpec:
             Column("manager_id", "Manager ID", type="integer", lookup="employees", references="employees", width=11),
             Column("manager", "Manager", computed=True, width=24),
         ),
-        computed=_department_details,
+        rule=rules.check_department, computed=_department_details,
     )
     employees = SheetSpec(
         name="Employees", model=Employee, area=AREA, post=hire_rows, update=save_employees,

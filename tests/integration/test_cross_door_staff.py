@@ -224,3 +224,45 @@ def test_a_salary_typed_by_a_clerk_in_hrs_workbook(staff_db, settings, tmp_path)
     keys = {c.label: c.key for c in workbook_spec("staff").sheet("Contracts").columns}
     assert ("salary", "permission") in {(keys.get(p.column, p.column or ""), p.code) for p in result.problems}
     assert fingerprint(staff_db) == before
+
+
+# -- one policy, injected in one place, seen at every staff door ---------------------------------
+
+def test_a_policy_injected_once_is_applied_at_every_staff_door(staff_db, settings, tmp_path):
+    """Declare job titles `hr` data: a manager no longer gets ann's job title from the CLI,
+    the queries, a letter's merge fields or their Team workbook; HR still gets it everywhere."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from engine.cli import app
+    from engine.security.policies import FieldPolicy, Policies, active_policies, use_policies
+    from engine.staff import queries
+    from engine.staff.reports import employee_fields
+
+    with staff_db.unit_of_work(actor(staff_db, "hana")) as session:
+        from engine.staff.models import Employee
+
+        session.get(Employee, IDS["ann"]).job_title = "Sales lead QJ4"
+    shipped = active_policies()
+    private_titles = Policies({**shipped.by_table,
+                               "employees": {**shipped.by_table["employees"], "job_title": FieldPolicy("hr")}})
+    url = staff_db.engine.url.render_as_string(hide_password=False)
+
+    def what(login: str) -> dict[str, bool]:
+        who = actor(staff_db, login)
+        shown = CliRunner().invoke(app, ["--database-url", url, "staff", "show", "E3", "--json", "--user", login])
+        assert shown.exit_code == 0, shown.output
+        with staff_db.unit_of_work(who) as session:
+            record = queries.employee_record(session, who, queries.find_employee(session, who, "E3"))
+            fields = employee_fields(session, who, IDS["ann"])
+        path = tmp_path / f"team-{login}.xlsx"
+        new_workbook(staff_db, who, "team", path)
+        return {"cli": "job_title" in json.loads(shown.stdout)["employee"], "query": "job_title" in record,
+                "merge fields": "job_title" in fields,
+                "workbook": "Job title" in read_sheet(path, "Team")[0] and "QJ4" in str(read_sheet(path, "Team"))}
+
+    assert what("mo") == dict.fromkeys(("cli", "query", "merge fields", "workbook"), True)
+    with use_policies(private_titles):
+        assert what("mo") == dict.fromkeys(("cli", "query", "merge fields", "workbook"), False)
+        assert set(what("hana").values()) == {True}
