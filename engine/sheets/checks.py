@@ -99,7 +99,7 @@ def _check_unique(data: SheetInput, plan: SheetPlan, db: DbRows) -> list[CellIss
                     others = [k for k in keys if k != key]
                     issues.append(CellIssue(
                         data.spec.name, data.cell(rows_of[key], column.key), column.label,
-                        key if isinstance(key, int) else None, "unique",
+                        key if isinstance(key, int) else None, "duplicate",
                         f"{column.label} {value!r} is already used (also by {_describe(others)}); it must be unique"))
     return issues
 

@@ -2,29 +2,24 @@
 and a manager's door to their own team.
 
 Thin, like every command group: parse what was typed (money and days straight into Decimals,
-dates as dates), call `engine.staff.services` (which checks who may do what) or
-`engine.staff.queries`, print the result.
-
-Privacy at this door: every record is turned into a dict keyed by its columns and handed to
-the field policy (`config/policies.toml`, `engine.security.policies`) before it is printed, so
-a field the user's role may not see is absent from the table and from `--json` (not blank,
-not masked). A field read under audit (a leave request's medical reason) is printed only by
-`staff show`, and every time it is, `policies.read_audited` writes an audit row naming the
-reader, in the same unit of work: if that row cannot be written, nothing is printed.
-Managers see only their own reports (`services.visible_employees`).
+dates as dates), call `engine.staff.services` or `engine.staff.queries` with the acting
+user, and render what comes back. Every rule (dates in order, an ISO currency, a taken
+login, the leave left, who may decide) is the services'; which records a user sees, and
+which fields of them, is the queries' (through the policy gate, `engine.security.gate`):
+a field the user's role may not see is absent from the table and from `--json`, and a
+medical reason handed out is audited in the same unit of work. A refusal comes back with
+its field and code, which `--json` prints.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from engine.cli_support import (
     JsonOption,
@@ -37,25 +32,9 @@ from engine.cli_support import (
     say_warning,
     settings,
 )
-from engine.contacts.models import Contact
-from engine.errors import BackofficeError, PermissionDenied
-from engine.formats import exact_money as money_text
-from engine.formats import money as cents
-from engine.formats import parse_date, parse_number
-from engine.formats import quantity_text as plain_quantity
-from engine.security.gate import record_reads as read_audited
-from engine.security.policies import active_policies as load_policies
-from engine.security.roles import Actor
-from engine.staff import leave, queries, services
-from engine.staff.models import (
-    MONEY,
-    Contract,
-    Department,
-    Employee,
-    LeaveRequest,
-    LeaveType,
-    StaffCost,
-)
+from engine.formats import exact_money, money, parse_date, parse_number, quantity_text
+from engine.staff import queries, services
+from engine.staff.models import MONEY
 
 staff_app = typer.Typer(
     help="Staff: departments, employees, contracts, leave, costs, and purging leavers. Sensitive fields "
@@ -73,18 +52,8 @@ EmployeeArg = Annotated[str, typer.Argument(metavar="EMPLOYEE", help="The employ
 RequestArg = Annotated[int, typer.Argument(metavar="REQUEST_ID", help="The leave request's number.")]
 Year = Annotated[int | None, typer.Option(min=1900, max=2999, help="The year (default: this year).")]
 
-# Longest values the columns hold (PostgreSQL enforces them; refuse by name rather than fail).
-LIMITS = {"--number": 16, "--first-name": 100, "--last-name": 100, "--job-title": 100, "--work-email": 254,
-          "--login": 64, "--national-id": 32, "--bank-account": 34, "CODE": 16, "NAME": 100, "--reason": 400}
 HOURS, DAYS = 2, 1          # decimal places kept (models: Exact(2) hours, Exact(1) days)
-# Keys of the shown records that are not columns, with the column each comes from: hidden
-# with it, should a policy ever declare that column sensitive.
-DERIVED = {
-    "employees": {"department": "department_id", "department_name": "department_id", "manager": "manager_id",
-                  "manager_name": "manager_id"},
-    "leave_requests": {"employee_number": "employee_id", "employee": "employee_id", "leave_type": "leave_type_id",
-                       "leave_type_name": "leave_type_id", "decided_by": "approver_id"},
-}
+MONEY_KEYS = frozenset({"salary", "cost", "total_cost"})
 
 EMPLOYEE_FIELDS = (("employee_number", "employee number"), ("name", "name"), ("country", "country"),
                    ("department", "department"), ("job_title", "job title"), ("manager", "manager"),
@@ -98,92 +67,29 @@ LEAVE_COLUMNS = (("id", "#"), ("employee_number", "employee"), ("employee", "nam
                  ("reason", "reason"), ("medical_reason", "medical reason"), ("decided_by", "decided by"))
 
 
-# -- helpers ----------------------------------------------------------------------------------
+# -- parsing and rendering --------------------------------------------------------------------
 
-def _text(value: str | None, option: str) -> str | None:
-    """Stripped text, None if empty; refused by name when longer than its column."""
-    if value is None or not value.strip():
-        return None
-    value = value.strip()
-    if len(value) > LIMITS[option]:
-        raise BackofficeError(f"{option} is longer than {LIMITS[option]} characters")
-    return value
+def _text(value: str | None) -> str | None:
+    """Stripped text, None if empty (how long it may be is the service's rule)."""
+    return value.strip() or None if value is not None else None
 
 
 def _day(value: str | None, option: str) -> date | None:
     return parse_date(value, option) if value is not None else None
 
 
-def _iso(day: date | None) -> str | None:
-    return day.isoformat() if day else None
+def _value(key: str, value: Any) -> Any:
+    """A value as the CLI prints it: ISO dates and times, exact money to the places stored,
+    other amounts as people write them (40, 2.5)."""
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return exact_money(value) if key in MONEY_KEYS else quantity_text(value)
+    return value
 
 
-class Door:
-    """What one user is shown: records go through the field policy; fields read under audit
-    are noted and logged (`log`) in the same unit of work."""
-
-    def __init__(self, session: Session, actor: Actor):
-        self.session, self.actor, self.policies = session, actor, load_policies()
-        self.audited: dict[str, dict[int, dict[str, Any]]] = {}
-
-    def sees(self, table: str, column: str) -> bool:
-        return self.actor.sees(self.policies.sensitivity(table, column))
-
-    def shown(self, table: str, record_id: int, data: dict[str, Any]) -> dict[str, Any]:
-        """`data` (keyed by column, or by a key of DERIVED naming its column) without what the
-        user may not see; audited fields noted."""
-        hidden = self.policies.hidden_from(self.actor, table)
-        from_hidden = {k for k, column in DERIVED.get(table, {}).items() if column in hidden}
-        visible = {k: v for k, v in self.policies.redact(self.actor, table, data).items() if k not in from_hidden}
-        read = {k: v for k, v in visible.items() if v is not None and self.policies.audited(table, k)}
-        if read:
-            self.audited.setdefault(table, {}).setdefault(record_id, {}).update(read)
-        return visible
-
-    def log(self) -> None:
-        """Write the audit rows for every audited field about to be printed."""
-        for table, values_by_id in self.audited.items():
-            read_audited(self.session, table, values_by_id)
-
-    # -- records as shown --
-
-    def employee(self, e: Employee) -> dict[str, Any]:
-        person = self.session.get(Contact, e.contact_id) if e.contact_id else None
-        department = self.session.get(Department, e.department_id)
-        boss = self.session.get(Employee, e.manager_id) if e.manager_id else None
-        names = self.shown("contacts", person.id, {"first_name": person.first_name, "last_name": person.last_name,
-                                                   "name": person.name, "country": person.country}) if person else {
-            "first_name": None, "last_name": None, "name": "(purged)", "country": None}
-        return {**names, **self.shown("employees", e.id, {
-            "employee_number": e.employee_number, "department": department.code,
-            "department_name": department.name, "job_title": e.job_title,
-            "manager": boss.employee_number if boss else None,
-            "manager_name": queries.person_name(self.session, boss) or None,
-            "start_date": _iso(e.start_date), "end_date": _iso(e.end_date), "work_email": e.work_email,
-            "login": e.login, "date_of_birth": _iso(e.date_of_birth), "national_id": e.national_id,
-            "bank_account": e.bank_account, "purged_at": e.purged_at.isoformat() if e.purged_at else None})}
-
-    def contract(self, c: Contract) -> dict[str, Any]:
-        return self.shown("contracts", c.id, {
-            "id": c.id, "kind": c.kind, "weekly_hours": plain_quantity(c.weekly_hours),
-            "salary": money_text(c.salary), "currency": c.currency, "starts_on": _iso(c.starts_on),
-            "ends_on": _iso(c.ends_on)})
-
-    def leave_request(self, r: LeaveRequest, medical: bool = False) -> dict[str, Any]:
-        """A request as shown; its medical reason only with `medical` (`staff show`), and then
-        only to those who may see it, audited."""
-        e = self.session.get(Employee, r.employee_id)
-        kind = self.session.get(LeaveType, r.leave_type_id)
-        approver = self.session.get(Employee, r.approver_id) if r.approver_id else None
-        data = {"id": r.id, "employee_number": e.employee_number, "employee": queries.person_name(self.session, e),
-                "leave_type": kind.code, "leave_type_name": kind.name, "starts_on": _iso(r.starts_on),
-                "ends_on": _iso(r.ends_on), "half_day_start": r.half_day_start, "half_day_end": r.half_day_end,
-                "days": leave.shown(r.days), "status": r.status, "reason": r.reason,
-                "decided_by": approver.employee_number if approver else (r.updated_by if r.decided_at else None),
-                "decided_at": r.decided_at.isoformat() if r.decided_at else None}
-        if medical:
-            data["medical_reason"] = r.medical_reason
-        return self.shown("leave_requests", r.id, data)
+def _plain(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: _value(k, v) for k, v in record.items()}
 
 
 def _table(rows: list[dict[str, Any]], columns: Iterable[tuple[str, str]], **kwargs: Any) -> Table:
@@ -215,14 +121,7 @@ def _who(person: dict[str, Any]) -> str:
 def departments(as_json: JsonOption = False, user: UserOption = None) -> None:
     """List the departments, with their manager and how many people work in each today."""
     with acting_as(user) as (_db, actor, session):
-        queries.require_reader(actor)
-        counts = queries.headcounts(session)
-        rows = []
-        for d in session.scalars(select(Department).order_by(Department.code)):
-            boss = session.get(Employee, d.manager_id) if d.manager_id else None
-            rows.append({"code": d.code, "name": d.name, "manager": boss.employee_number if boss else None,
-                         "manager_name": queries.person_name(session, boss) or None,
-                         "headcount": counts.get(d.id, 0)})
+        rows = queries.departments(session, actor)
     if as_json:
         print_json(rows)
         return
@@ -242,16 +141,9 @@ def department_add(
     as_json: JsonOption = False, user: UserOption = None,
 ) -> None:
     """Add a department (HR), optionally with its manager."""
-    code_, name_ = _text(code, "CODE"), _text(name, "NAME")
-    if not code_ or not name_:
-        raise BackofficeError("give the department's CODE and NAME, e.g. `staff department add SAL Sales`")
     with acting_as(user) as (_db, actor, session):
-        actor.require("write", services.AREA)
-        if session.scalars(select(Department.id).where(Department.code == code_)).first():
-            raise BackofficeError(f"there is a department {code_!r} already; `backoffice staff departments` "
-                                  "lists them")
-        boss = queries.find_employee(session, manager) if manager else None
-        added = services.add_department(session, actor, code_, name_, boss.id if boss else None)
+        boss = queries.find_employee(session, actor, manager, field="manager_id") if manager else None
+        added = services.add_department(session, actor, code, name, boss.id if boss else None)
         result = {"code": added.code, "name": added.name, "manager": boss.employee_number if boss else None}
     if as_json:
         print_json(result)
@@ -275,13 +167,7 @@ def list_(
     The list holds no sensitive field: `staff show` has them, for those who may see them.
     """
     with acting_as(user) as (_db, actor, session):
-        allowed = queries.visible(session, actor)
-        dept = queries.find_department(session, department) if department else None
-        door = Door(session, actor)
-        rows = [door.employee(e) for e in queries.employees(session, allowed, dept.id if dept else None, leavers)]
-    keys = ("employee_number", "name", "department", "job_title", "manager", "manager_name", "start_date",
-            "end_date", "work_email", "login")
-    rows = [{k: r[k] for k in keys if k in r} for r in rows]
+        rows = [_plain(r) for r in queries.employees(session, actor, department, leavers)]
     if as_json:
         print_json(rows)
         return
@@ -303,17 +189,9 @@ def show(employee: EmployeeArg, year: Year = None, as_json: JsonOption = False, 
     """
     year = year or date.today().year
     with acting_as(user) as (_db, actor, session):
-        e = queries.find_visible_employee(session, actor, employee)
-        door = Door(session, actor)
-        result = {
-            "employee": door.employee(e),
-            "contracts": [door.contract(c) for c in session.scalars(
-                select(Contract).where(Contract.employee_id == e.id).order_by(Contract.starts_on, Contract.id))],
-            "year": year,
-            "leave": [door.leave_request(r, medical=True) for r in queries.leave_requests(
-                session, None, employee_id=e.id, year=year)],
-        }
-        door.log()
+        found = queries.employee_file(session, actor, employee, year)
+    result = {"employee": _plain(found["employee"]), "contracts": [_plain(c) for c in found["contracts"]],
+              "year": year, "leave": [_plain(r) for r in found["leave"]]}
     if as_json:
         print_json(result)
         return
@@ -331,7 +209,7 @@ def show(employee: EmployeeArg, year: Year = None, as_json: JsonOption = False, 
             value = value[:10]
         record.add_row(label, str(value))
     out.print(record)
-    contracts = [{**c, "salary": cents(c["salary"])} if "salary" in c else c for c in result["contracts"]]
+    contracts = [{**c, "salary": money(c["salary"])} if "salary" in c else c for c in result["contracts"]]
     out.print(_table(contracts, CONTRACT_COLUMNS, title="Contracts", title_justify="left")
               if contracts else "no contracts")
     out.print(_leave_table(result["leave"], own=True, title=f"Leave in {year}", title_justify="left")
@@ -359,30 +237,16 @@ def hire(
     as_json: JsonOption = False, user: UserOption = None,
 ) -> None:
     """Hire someone (HR): the person goes into contacts, their employment record beside it."""
-    first_name_, last_name_ = _text(first_name, "--first-name"), _text(last_name, "--last-name")
-    number_ = _text(number, "--number")
-    if not (first_name_ and last_name_ and number_):
-        raise BackofficeError("give --first-name, --last-name and --number")
-    email = _text(work_email, "--work-email")
-    if email is not None and ("@" not in email or " " in email):
-        raise BackofficeError(f"--work-email {email!r} is not an e-mail address")
-    account = _text(bank_account.replace(" ", "").upper() if bank_account else None, "--bank-account")
     starts, born = parse_date(start, "--start"), _day(date_of_birth, "--date-of-birth")
-    if born is not None and born >= starts:
-        raise BackofficeError("--date-of-birth is on or after --start: check the dates")
     with acting_as(user) as (_db, actor, session):
-        actor.require("write", services.AREA)
-        dept = queries.find_department(session, department)
-        boss = queries.find_employee(session, manager) if manager else None
-        login_ = _text(login, "--login")
-        if login_ and session.scalars(select(Employee.id).where(Employee.login == login_)).first():
-            raise BackofficeError(f"the login {login_!r} belongs to another employee already")
+        dept = queries.find_department(session, actor, department)
+        boss = queries.find_employee(session, actor, manager, field="manager_id") if manager else None
         hired = services.hire(session, actor, services.Hire(
-            first_name_, last_name_, country.strip().upper(), number_, dept.id, starts,
-            job_title=_text(job_title, "--job-title"), manager_id=boss.id if boss else None, work_email=email,
-            login=login_, date_of_birth=born, national_id=_text(national_id, "--national-id"),
-            bank_account=account))
-        result = Door(session, actor).employee(hired)
+            _text(first_name), _text(last_name), _text(country), _text(number), dept.id, starts,
+            job_title=_text(job_title), manager_id=boss.id if boss else None, work_email=_text(work_email),
+            login=_text(login), date_of_birth=born, national_id=_text(national_id),
+            bank_account=_text(bank_account)))
+        result = _plain(queries.employee_record(session, actor, hired))
     if as_json:
         print_json(result)
         return
@@ -406,21 +270,16 @@ def contract(
     """Add a contract to an employee (HR): kind, hours, yearly salary, dates."""
     weekly, pay = parse_number(hours, "--hours", HOURS), parse_number(salary, "--salary", MONEY)
     starts, ends = parse_date(from_, "--from"), _day(to, "--to")
-    if ends is not None and ends < starts:
-        raise BackofficeError("--to is before --from: the contract would end before it starts")
-    money = (currency or settings().ledger.base_currency).strip().upper()
-    if len(money) != 3 or not money.isalpha():
-        raise BackofficeError(f"--currency {currency!r} is not a currency code; write it like EUR or GBP")
+    code = currency if currency is not None else settings().ledger.base_currency
     with acting_as(user) as (_db, actor, session):
-        actor.require("write", services.AREA)
-        e = queries.find_employee(session, employee)
-        added = services.add_contract(session, actor, e.id, kind, weekly, pay, money, starts, ends)
-        door = Door(session, actor)
-        result = {"employee": _who(door.employee(e)), **door.contract(added)}
+        e = queries.find_employee(session, actor, employee)
+        added = services.add_contract(session, actor, e.id, kind, weekly, pay, code, starts, ends)
+        result = {"employee": _who(queries.employee_record(session, actor, e)),
+                  **_plain(queries.contract_record(session, actor, added))}
     if as_json:
         print_json(result)
         return
-    pay_text = f", {cents(result['salary'])} {result['currency']} a year" if "salary" in result else ""
+    pay_text = f", {money(result['salary'])} {result['currency']} a year" if "salary" in result else ""
     until = f" to {result['ends_on']}" if result["ends_on"] else ""
     out.print(f"added contract #{result['id']} for {result['employee']}: {result['kind']}, "
               f"{result['weekly_hours']} hours a week{pay_text}, from {result['starts_on']}{until}")
@@ -439,12 +298,10 @@ def leaver(
     """
     day = parse_date(last_day, "--last-day")
     with acting_as(user) as (_db, actor, session):
-        actor.require("write", services.AREA)
-        e = queries.find_employee(session, employee)
-        later = queries.record_last_day(session, actor, e, day)
-        door = Door(session, actor)
+        e = queries.find_employee(session, actor, employee)
+        later = services.record_last_day(session, actor, e.id, day)
         result = {"employee_number": e.employee_number, "end_date": day.isoformat(),
-                  "leave_after_last_day": [door.leave_request(r) for r in later]}
+                  "leave_after_last_day": [_plain(queries.leave_request_record(session, actor, r)) for r in later]}
     if as_json:
         print_json(result)
         return
@@ -461,10 +318,7 @@ def leaver(
 def leave_types(as_json: JsonOption = False, user: UserOption = None) -> None:
     """List the leave types: days a year, whether held to a balance, days carried over."""
     with acting_as(user) as (_db, actor, session):
-        queries.require_reader(actor)
-        rows = [{"code": k.code, "name": k.name, "days_a_year": leave.shown(k.yearly_allowance),
-                 "balance": k.needs_balance, "carry_over_days": leave.shown(k.carry_over_days)}
-                for k in session.scalars(select(LeaveType).order_by(LeaveType.code))]
+        rows = [_plain(r) for r in queries.leave_types(session, actor)]
     if as_json:
         print_json(rows)
         return
@@ -488,11 +342,9 @@ def leave_type_add(
 ) -> None:
     """Add a leave type (HR), e.g. `staff leave type add annual "Annual leave" --days 25 --balance --carry-over 5`."""
     allowance, carried = parse_number(days, "--days", DAYS), parse_number(carry_over, "--carry-over", DAYS)
-    code_, name_ = _text(code, "CODE"), _text(name, "NAME")
     with acting_as(user) as (_db, actor, session):
-        kind = queries.add_leave_type(session, actor, code_ or "", name_ or "", allowance, balance, carried)
-        result = {"code": kind.code, "name": kind.name, "days_a_year": leave.shown(kind.yearly_allowance),
-                  "balance": kind.needs_balance, "carry_over_days": leave.shown(kind.carry_over_days)}
+        kind = services.add_leave_type(session, actor, code, name, allowance, balance, carried)
+        result = _plain(queries.leave_type_record(kind))
     if as_json:
         print_json(result)
         return
@@ -525,14 +377,12 @@ def leave_request(
     Refused if it overlaps their other leave or goes beyond the days left.
     """
     starts, ends = parse_date(from_, "--from"), parse_date(to, "--to")
-    why = _text(reason, "--reason")
-    medical = medical_reason.strip() if medical_reason and medical_reason.strip() else None
+    medical = _text(medical_reason)
     with acting_as(user) as (_db, actor, session):
-        e = queries.find_visible_employee(session, actor, employee)
-        code = queries.find_leave_type(session, kind).code
-        made = services.request_leave(session, actor, e.id, code, starts, ends, half_day_start, half_day_end,
-                                      why, medical)
-        result = Door(session, actor).leave_request(made)
+        e = queries.find_employee(session, actor, employee)
+        made = services.request_leave(session, actor, e.id, kind.strip(), starts, ends, half_day_start,
+                                      half_day_end, _text(reason), medical)
+        result = _plain(queries.leave_request_record(session, actor, made))
     if as_json:
         print_json(result)
         return
@@ -543,9 +393,8 @@ def leave_request(
 
 def _decide(request_id: int, approve: bool, as_json: bool, user: str | None) -> None:
     with acting_as(user) as (_db, actor, session):
-        queries.require_reader(actor)
         decided = services.decide_leave(session, actor, request_id, approve)
-        result = Door(session, actor).leave_request(decided)
+        result = _plain(queries.leave_request_record(session, actor, decided))
     if as_json:
         print_json(result)
         return
@@ -580,11 +429,7 @@ def leave_list(
     Medical reasons are never listed (`staff show` shows them to HR, audited).
     """
     with acting_as(user) as (_db, actor, session):
-        allowed = queries.visible(session, actor)
-        e = queries.find_visible_employee(session, actor, employee) if employee else None
-        door = Door(session, actor)
-        rows = [door.leave_request(r) for r in queries.leave_requests(session, allowed, e.id if e else None,
-                                                                       status, year)]
+        rows = [_plain(r) for r in queries.leave_requests(session, actor, employee, status, year)]
     if as_json:
         print_json(rows)
         return
@@ -602,20 +447,13 @@ def leave_balance(employee: EmployeeArg, year: Year = None, as_json: JsonOption 
     """
     year = year or date.today().year
     with acting_as(user) as (_db, actor, session):
-        e = queries.find_visible_employee(session, actor, employee)
-        who = _who(Door(session, actor).employee(e))
-        rows = []
-        for kind in session.scalars(select(LeaveType).order_by(LeaveType.code)):
-            held = leave.balance(session, e, kind, year)
-            rows.append({"leave_type": kind.code, "name": kind.name, "balance": kind.needs_balance,
-                         "allowance": leave.shown(held.allowance), "carried_over": leave.shown(held.carried_over),
-                         "taken": leave.shown(held.taken), "requested": leave.shown(held.requested),
-                         "remaining": leave.shown(held.remaining) if kind.needs_balance else None})
+        held = queries.leave_balances(session, actor, employee, year)
+    rows = [_plain(r) for r in held.leave]
     if as_json:
-        print_json({"employee": e.employee_number, "year": year, "leave": rows})
+        print_json({"employee": held.employee["employee_number"], "year": year, "leave": rows})
         return
     table = Table("leave type", "allowance", "carried over", "taken", "requested", "left",
-                  title=f"{who}: leave in {year}", title_justify="left")
+                  title=f"{_who(held.employee)}: leave in {year}", title_justify="left")
     for r in rows:
         if r["balance"]:
             table.add_row(r["name"], r["allowance"], r["carried_over"], r["taken"], r["requested"], r["remaining"])
@@ -641,51 +479,21 @@ def costs(
     The cost column is a sum of salaries, so it is shown only to roles that see salaries (the class of contracts.salary in config/policies.toml, `hr`); a role that reads staff without seeing `hr` gets the headcount only.
     """
     with acting_as(user) as (_db, actor, session):
-        if not actor.may("read", services.AREA):
-            raise PermissionDenied(
-                f"user {actor.login!r} (roles: {', '.join(actor.role_names)}) may not see staff costs: headcount "
-                "and cost per department are for HR (read access to all staff), as a department's cost adds up "
-                "its people's salaries")
-        figures = services.department_figures(session, actor, year)
-        with_cost = Door(session, actor).sees("contracts", "salary")
-    rows = [{"department": f.department, "month": f"{f.month:%Y-%m}", "headcount": f.headcount,
-             **({"cost": money_text(f.cost)} if with_cost else {})} for f in figures]
-    result: dict[str, Any] = {"year": year, "months": rows}
-    if with_cost:
-        result["total_cost"] = money_text(sum((f.cost for f in figures), Decimal(0)))
+        figures = queries.staff_costs(session, actor, year)
+    with_cost = "total_cost" in figures
+    rows = [{**_plain(m), "month": f"{m['month']:%Y-%m}"} for m in figures["months"]]
+    result = {**_plain(figures), "months": rows}
     if as_json:
         print_json(result)
         return
     table = Table("department", "month", "headcount", *(["cost"] if with_cost else []),
                   title=f"Staff per department and month, {year}", title_justify="left")
     for r in rows:
-        table.add_row(r["department"], r["month"], str(r["headcount"]), *([cents(r["cost"])] if with_cost else []))
+        table.add_row(r["department"], r["month"], str(r["headcount"]), *([money(r["cost"])] if with_cost else []))
     if with_cost:
         table.add_section()
-        table.add_row("total", "", "", cents(result["total_cost"]))
+        table.add_row("total", "", "", money(result["total_cost"]))
     out.print(table)
-
-
-class _NotConfirmed(Exception):
-    """Raised inside the unit of work to roll a purge back when --confirm was not given."""
-
-
-def _purge_summary(session: Session, e: Employee) -> tuple[list[str], list[str]]:
-    """What a purge of `e` removes and what it keeps (names of fields, never their values)."""
-    labels = dict(EMPLOYEE_FIELDS)
-    removed = ["name, contact details and addresses in contacts"] if e.contact_id else []
-    removed += [labels[f] for f in services.IDENTIFYING if getattr(e, f) is not None]
-    removed.append(f"employee number {e.employee_number} (becomes PURGED-{e.id})")
-    paid = [c for c in session.scalars(select(Contract).where(Contract.employee_id == e.id)) if c.salary is not None]
-    if paid:
-        removed.append(f"the salary of {len(paid)} contract{'s' if len(paid) != 1 else ''}")
-    told = [r for r in session.scalars(select(LeaveRequest).where(LeaveRequest.employee_id == e.id))
-            if r.reason is not None or r.medical_reason is not None]
-    if told:
-        removed.append(f"the reasons given for {len(told)} leave request{'s' if len(told) != 1 else ''}")
-    kept = ["department, start date and last day, contract kinds, hours and dates, leave dates",
-            "cost per month (so headcount and cost per department and month do not change)"]
-    return removed, kept
 
 
 @staff_app.command("purge")
@@ -703,31 +511,25 @@ def purge(
     Without --confirm nothing changes: it says what would be removed.
     """
     years = settings().staff.retention_years
-    result: dict[str, Any] = {}
-    try:
-        with acting_as(user) as (_db, actor, session):
-            actor.require_capability("purge-staff")
-            e = queries.find_employee(session, employee)
-            number = e.employee_number
-            removed, kept = _purge_summary(session, e)
-            # The service makes every check (capability, left, retention); without --confirm
-            # its work is rolled back, so the answer is the same as a real purge's would be.
-            purged = services.purge_employee(session, actor, e.id, years)
-            months = len(session.scalars(select(StaffCost.id).where(StaffCost.employee_id == e.id)).all())
-            result = {"employee": number, "now": purged.employee_number, "purged": confirm,
-                      "removed" if confirm else "would_remove": removed, "kept": kept, "months_of_cost_kept": months}
-            if not confirm:
-                raise _NotConfirmed
-    except _NotConfirmed:
+    with acting_as(user) as (_db, actor, session):
+        e = queries.find_employee(session, actor, employee)
+        # Every check a purge makes, and what it would remove, without writing anything.
+        plan = services.purge_plan(session, actor, e.id, years)
+        if confirm:
+            services.purge_employee(session, actor, e.id, years)
+    result = {"employee": plan.employee_number, "now": plan.becomes, "purged": confirm,
+              "removed" if confirm else "would_remove": list(plan.removes), "kept": list(plan.keeps),
+              "months_of_cost_kept": plan.months_of_cost}
+    if not confirm:
         if as_json:
             print_json(result)
         else:
-            err.print(f"not purged: `staff purge {number} --confirm` would remove: " + "; ".join(removed)
-                      + f". It keeps: {'; '.join(kept)} ({months} months). Nothing was changed; run it again "
-                      "with --confirm to purge.", soft_wrap=True)
-        raise typer.Exit(2) from None
+            err.print(f"not purged: `staff purge {plan.employee_number} --confirm` would remove: "
+                      + "; ".join(plan.removes) + f". It keeps: {'; '.join(plan.keeps)} ({plan.months_of_cost} "
+                      "months). Nothing was changed; run it again with --confirm to purge.", soft_wrap=True)
+        raise typer.Exit(2)
     if as_json:
         print_json(result)
         return
-    out.print(f"purged employee {number} (now {result['now']}): removed " + "; ".join(removed)
-              + f"; kept {result['months_of_cost_kept']} months of cost figures", soft_wrap=True)
+    out.print(f"purged employee {plan.employee_number} (now {plan.becomes}): removed " + "; ".join(plan.removes)
+              + f"; kept {plan.months_of_cost} months of cost figures", soft_wrap=True)

@@ -54,6 +54,7 @@ from engine.staff.services import (
     add_department,
     decide_leave,
     hire,
+    record_last_day,
     request_leave,
 )
 
@@ -426,8 +427,8 @@ def post_plan(session: Session, plan: StaffPlan, hr_login: str) -> dict[int, int
             manager_id=None if p.boss is None else ids[p.boss], work_email=p.work_email, login=p.login,
             date_of_birth=p.date_of_birth, national_id=p.national_id, bank_account=p.bank_account))
         ids[n] = employee.id
-        if p.end is not None:   # no service records a leaving date yet: set as HR would in the record
-            employee.end_date, employee.updated_by = p.end, hr.login
+        if p.end is not None:
+            record_last_day(session, hr, employee.id, p.end)
         for c in p.contracts:
             add_contract(session, hr, employee.id, c.kind, c.weekly_hours, c.salary, CURRENCY, c.starts_on, c.ends_on)
     for code, head in plan.heads.items():   # a department's manager is hired into it first

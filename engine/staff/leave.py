@@ -1,42 +1,21 @@
-"""Leave: working days of a request, balances per year with carry-over, and the rules a
-request must pass (no overlap with the employee's other requests, within the balance for
-types that keep one). Pure functions first, then the ones that read the database.
+"""Leave as the database holds it: balances per year with carry-over, and the requests that
+overlap given dates. Working days and the rules a request must pass on its own are pure
+functions in `engine.staff.rules` (re-exported here: `leave.working_days`, `leave.shown`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import extract, func, select
 from sqlalchemy.orm import Session
 
 from engine.staff.models import Employee, LeaveRequest, LeaveType
+from engine.staff.rules import HALF, shown, working_days  # noqa: F401  (pure: kept with the rules)
 
-HALF = Decimal("0.5")
 COUNTED = ("requested", "approved")   # a rejected request takes nothing
-
-
-def working_days(starts_on: date, ends_on: date, half_day_start: bool = False, half_day_end: bool = False) -> Decimal:
-    """Monday to Friday between the dates, both included; a half day at either end counts a
-    half (on a one-day request, either flag makes it a half day)."""
-    if ends_on < starts_on:
-        return Decimal(0)
-    whole = sum(1 for n in range((ends_on - starts_on).days + 1) if (starts_on + timedelta(n)).weekday() < 5)
-    days = Decimal(whole)
-    if starts_on == ends_on:
-        return days * HALF if (half_day_start or half_day_end) else days
-    if half_day_start and starts_on.weekday() < 5:
-        days -= HALF
-    if half_day_end and ends_on.weekday() < 5:
-        days -= HALF
-    return days
-
-
-def shown(days: Decimal) -> str:
-    """Days as people write them: 15, 2.5 (not 15.0)."""
-    return format(days.normalize(), "f")
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ An employee is a person in contacts (name and address typed once) with an employ
 beside it. Fields such as salary, bank account, national id, date of birth and a leave
 request's medical reason are sensitive: which role may see each is declared once, in
 `config/policies.toml`, and every door (workbook, command line, reports) asks the policy
-(`engine.security.policies`), never the column list of its own.
+(`engine.security.gate`), never the column list of its own.
 
 A purged leaver keeps a row here without anything that identifies them (see
 `services.purge_employee`), so headcount and cost per department and month still add up;

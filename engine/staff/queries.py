@@ -1,29 +1,51 @@
-"""Staff look-ups the command line needs beside `engine.staff.services`: finding an employee,
-a department or a leave type by the code people type, the lists a user may see, and the
-two small writes the services do not offer yet (a leave type, an employee's last day).
+"""Staff look-ups for every door: finding an employee, a department or a leave type by the
+code people type, and the records a user may see, as that user may see them.
 
-Who may see whom is the services' rule (`services.visible_employees`: HR everyone, a
-manager their own reports); these functions only apply it.
+Every function takes the acting user. Who may see whom is the services' rule
+(`services.visible_employees`: HR everyone, a manager their own reports); which fields of a
+record they may see is the policy gate's (`engine.security.gate.project`): a field the
+user's role may not see is absent from what these return (not blank, not masked), and a
+field read under audit (a leave request's medical reason) handed out here writes an audit
+row naming the reader, in the caller's unit of work.
+
+Records come back as dicts of plain values (dates as dates, amounts as Decimals), keyed by
+their columns and a few derived keys (a department's code beside its id): the door renders
+them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.contacts.models import Contact
-from engine.errors import NotFound, PermissionDenied, ValidationFailed
+from engine.errors import NotFound, PermissionDenied
+from engine.security.gate import project, sees
 from engine.security.roles import Actor
-from engine.staff.leave import COUNTED
-from engine.staff.models import Department, Employee, LeaveRequest, LeaveType
-from engine.staff.services import AREA, TEAM, visible_employees
+from engine.staff import leave
+from engine.staff.models import Contract, Department, Employee, LeaveRequest, LeaveType
+from engine.staff.services import AREA, TEAM, department_figures, visible_employees
+
+# Keys of the shown records that are not columns, with the column each comes from: hidden
+# with it, should a policy ever declare that column sensitive.
+DERIVED = {
+    "employees": {"department": "department_id", "department_name": "department_id", "manager": "manager_id",
+                  "manager_name": "manager_id"},
+    "leave_requests": {"employee_number": "employee_id", "employee": "employee_id", "leave_type": "leave_type_id",
+                       "leave_type_name": "leave_type_id", "decided_by": "approver_id"},
+}
+# What a list of employees holds: nothing sensitive (`employee_file` has the rest).
+LISTED = ("employee_number", "name", "department", "job_title", "manager", "manager_name", "start_date", "end_date",
+          "work_email", "login")
+
 
 # -- who may look -----------------------------------------------------------------------------
-
 
 def require_reader(actor: Actor) -> None:
     """HR (read `staff`) or a manager (read `team`); anyone else is refused, saying so."""
@@ -51,81 +73,36 @@ def _by_code(session: Session, model, column, code: str):
     return found
 
 
-def find_employee(session: Session, number: str) -> Employee:
+def find_employee(session: Session, actor: Actor, number: str, field: str = "employee_id") -> Employee:
+    """The employee with this number, if `actor` may see them (a manager: only their own
+    reports, direct or indirect)."""
+    allowed = visible(session, actor)
     found = _by_code(session, Employee, Employee.employee_number, number)
     if found is None:
         raise NotFound(f"there is no employee with the number {number.strip()!r}; `backoffice staff list` "
-                       "(and `staff list --leavers`) shows the numbers")
+                       "(and `staff list --leavers`) shows the numbers", field=field)
+    if allowed is not None and found.id not in allowed:
+        raise PermissionDenied(f"employee {found.employee_number} is not in your team: managers see only the "
+                               "people who report to them, directly or through other managers", field=field)
     return found
 
 
-def find_visible_employee(session: Session, actor: Actor, number: str) -> Employee:
-    """The employee, if `actor` may see them (a manager: only their own reports)."""
-    allowed = visible(session, actor)
-    employee = find_employee(session, number)
-    if allowed is not None and employee.id not in allowed:
-        raise PermissionDenied(f"employee {employee.employee_number} is not in your team: managers see only the "
-                               "people who report to them, directly or through other managers")
-    return employee
-
-
-def find_department(session: Session, code: str) -> Department:
+def find_department(session: Session, actor: Actor, code: str) -> Department:
+    require_reader(actor)
     found = _by_code(session, Department, Department.code, code)
     if found is None:
-        raise NotFound(f"there is no department {code.strip()!r}; `backoffice staff departments` lists them")
+        raise NotFound(f"there is no department {code.strip()!r}; `backoffice staff departments` lists them",
+                       field="department_id")
     return found
 
 
-def find_leave_type(session: Session, code: str) -> LeaveType:
+def find_leave_type(session: Session, actor: Actor, code: str) -> LeaveType:
+    require_reader(actor)
     found = _by_code(session, LeaveType, LeaveType.code, code)
     if found is None:
-        raise NotFound(f"there is no leave type {code.strip()!r}; `backoffice staff leave types` lists them")
+        raise NotFound(f"there is no leave type {code.strip()!r}; `backoffice staff leave types` lists them",
+                       field="leave_type_id")
     return found
-
-
-# -- lists ------------------------------------------------------------------------------------
-
-def employed_on(day: date):
-    """A condition: employed on `day`."""
-    return (Employee.start_date <= day) & or_(Employee.end_date.is_(None), Employee.end_date >= day)
-
-
-def employees(session: Session, allowed: Collection[int] | None, department_id: int | None = None,
-              leavers: bool = False, today: date | None = None) -> list[Employee]:
-    """Current staff (started or starting, not yet gone), or with `leavers` those whose last
-    day has passed, by employee number."""
-    today = today or date.today()
-    query = select(Employee).order_by(Employee.employee_number)
-    if leavers:
-        query = query.where(Employee.end_date < today)
-    else:
-        query = query.where(or_(Employee.end_date.is_(None), Employee.end_date >= today))
-    if department_id is not None:
-        query = query.where(Employee.department_id == department_id)
-    if allowed is not None:
-        query = query.where(Employee.id.in_(allowed))
-    return list(session.scalars(query))
-
-
-def headcounts(session: Session, today: date | None = None) -> dict[int, int]:
-    """Employees per department id on `today`."""
-    today = today or date.today()
-    return dict(session.execute(select(Employee.department_id, func.count(Employee.id))
-                                .where(employed_on(today)).group_by(Employee.department_id)).all())
-
-
-def leave_requests(session: Session, allowed: Collection[int] | None, employee_id: int | None = None,
-                   status: str | None = None, year: int | None = None) -> list[LeaveRequest]:
-    query = select(LeaveRequest).order_by(LeaveRequest.starts_on, LeaveRequest.id)
-    if allowed is not None:
-        query = query.where(LeaveRequest.employee_id.in_(allowed))
-    if employee_id is not None:
-        query = query.where(LeaveRequest.employee_id == employee_id)
-    if status is not None:
-        query = query.where(LeaveRequest.status == status)
-    if year is not None:
-        query = query.where(LeaveRequest.starts_on >= date(year, 1, 1), LeaveRequest.starts_on <= date(year, 12, 31))
-    return list(session.scalars(query))
 
 
 def person_name(session: Session, employee: Employee | None) -> str:
@@ -136,44 +113,180 @@ def person_name(session: Session, employee: Employee | None) -> str:
     return person.name if person is not None else "(purged)"
 
 
-# -- small writes the services do not offer yet -----------------------------------------------
-
-def add_leave_type(session: Session, actor: Actor, code: str, name: str, yearly_allowance: Decimal,
-                   needs_balance: bool = False, carry_over_days: Decimal = Decimal(0)) -> LeaveType:
-    """A new leave type (HR): how many days a year, held to a balance or not, and how many
-    unused days carry over into the next year."""
-    actor.require("write", AREA)
-    problems = []
-    if not code or not name:
-        problems.append("a leave type needs a code and a name")
-    elif _by_code(session, LeaveType, LeaveType.code, code) is not None:
-        problems.append(f"there is a leave type {code!r} already; `backoffice staff leave types` lists them")
-    if not 0 <= yearly_allowance <= 366:
-        problems.append(f"{yearly_allowance} is not a number of days in a year")
-    if carry_over_days < 0:
-        problems.append("the days carried over cannot be below zero")
-    if carry_over_days and not needs_balance:
-        problems.append("days carry over only for leave held to a balance: add --balance")
-    if problems:
-        raise ValidationFailed(problems)
-    kind = LeaveType(code=code, name=name, yearly_allowance=yearly_allowance, needs_balance=needs_balance,
-                     carry_over_days=carry_over_days, updated_by=actor.login)
-    session.add(kind)
-    session.flush()
-    return kind
+def employed_on(day: date):
+    """A condition: employed on `day`."""
+    return (Employee.start_date <= day) & or_(Employee.end_date.is_(None), Employee.end_date >= day)
 
 
-def record_last_day(session: Session, actor: Actor, employee: Employee, last_day: date) -> list[LeaveRequest]:
-    """Set when an employee leaves (HR). Returns their requested or approved leave after that
-    day, which no longer counts against anything (the caller says so)."""
-    actor.require("write", AREA)
-    if employee.purged_at is not None:
-        raise ValidationFailed([f"employee {employee.employee_number} was purged: their dates stay as they are"])
-    if last_day < employee.start_date:
-        raise ValidationFailed([f"the last day {last_day} is before employee {employee.employee_number} "
-                                f"started, on {employee.start_date}"])
-    employee.end_date, employee.updated_by = last_day, actor.login
-    session.flush()
-    return list(session.scalars(select(LeaveRequest).where(
-        LeaveRequest.employee_id == employee.id, LeaveRequest.status.in_(COUNTED),
-        LeaveRequest.ends_on > last_day).order_by(LeaveRequest.starts_on)))
+# -- records as one user may see them -------------------------------------------------------------
+
+def _shown(session: Session, actor: Actor, table: str, record_id: int | None,
+           data: Mapping[str, Any]) -> dict[str, Any]:
+    return project(session, actor, table, [data], derived=DERIVED.get(table), record_id=lambda _r: record_id)[0]
+
+
+def employee_record(session: Session, actor: Actor, e: Employee) -> dict[str, Any]:
+    """An employee (the person and the employment record) as `actor` may see them."""
+    person = session.get(Contact, e.contact_id) if e.contact_id else None
+    department = session.get(Department, e.department_id)
+    boss = session.get(Employee, e.manager_id) if e.manager_id else None
+    names = _shown(session, actor, "contacts", person.id, {
+        "first_name": person.first_name, "last_name": person.last_name, "name": person.name,
+        "country": person.country}) if person else {
+        "first_name": None, "last_name": None, "name": "(purged)", "country": None}
+    return {**names, **_shown(session, actor, "employees", e.id, {
+        "employee_number": e.employee_number, "department": department.code, "department_name": department.name,
+        "job_title": e.job_title, "manager": boss.employee_number if boss else None,
+        "manager_name": person_name(session, boss) or None, "start_date": e.start_date, "end_date": e.end_date,
+        "work_email": e.work_email, "login": e.login, "date_of_birth": e.date_of_birth,
+        "national_id": e.national_id, "bank_account": e.bank_account, "purged_at": e.purged_at})}
+
+
+def contract_record(session: Session, actor: Actor, c: Contract) -> dict[str, Any]:
+    return _shown(session, actor, "contracts", c.id, {
+        "id": c.id, "kind": c.kind, "weekly_hours": c.weekly_hours, "salary": c.salary, "currency": c.currency,
+        "starts_on": c.starts_on, "ends_on": c.ends_on})
+
+
+def leave_request_record(session: Session, actor: Actor, r: LeaveRequest, medical: bool = False) -> dict[str, Any]:
+    """A request as `actor` may see it; its medical reason only with `medical` (an
+    employee's file), and then only to those who may see it, audited."""
+    e = session.get(Employee, r.employee_id)
+    kind = session.get(LeaveType, r.leave_type_id)
+    approver = session.get(Employee, r.approver_id) if r.approver_id else None
+    data = {"id": r.id, "employee_number": e.employee_number, "employee": person_name(session, e),
+            "leave_type": kind.code, "leave_type_name": kind.name, "starts_on": r.starts_on, "ends_on": r.ends_on,
+            "half_day_start": r.half_day_start, "half_day_end": r.half_day_end, "days": r.days,
+            "status": r.status, "reason": r.reason,
+            "decided_by": approver.employee_number if approver else (r.updated_by if r.decided_at else None),
+            "decided_at": r.decided_at}
+    if medical:
+        data["medical_reason"] = r.medical_reason
+    return _shown(session, actor, "leave_requests", r.id, data)
+
+
+# -- lists ------------------------------------------------------------------------------------
+
+def departments(session: Session, actor: Actor, today: date | None = None) -> list[dict[str, Any]]:
+    """The departments, with their manager and how many people work in each on `today`."""
+    require_reader(actor)
+    today = today or date.today()
+    counts = dict(session.execute(select(Employee.department_id, func.count(Employee.id))
+                                  .where(employed_on(today)).group_by(Employee.department_id)).all())
+    listed = list(session.scalars(select(Department).order_by(Department.code)))
+    bosses = {i: (number, name or "(purged)") for i, number, name in session.execute(
+        select(Employee.id, Employee.employee_number, Contact.name).outerjoin(Contact, Contact.id == Employee.contact_id)
+        .where(Employee.id.in_({d.manager_id for d in listed if d.manager_id})))}
+    return [{"code": d.code, "name": d.name, "manager": bosses[d.manager_id][0] if d.manager_id else None,
+             "manager_name": bosses[d.manager_id][1] if d.manager_id else None, "headcount": counts.get(d.id, 0)}
+            for d in listed]
+
+
+def employees(session: Session, actor: Actor, department: str | None = None, leavers: bool = False,
+              today: date | None = None) -> list[dict[str, Any]]:
+    """Current staff (started or starting, not yet gone), or with `leavers` those whose last
+    day has passed, by employee number: HR everyone, a manager their own reports. Nothing
+    sensitive is listed (`LISTED`)."""
+    allowed = visible(session, actor)
+    today = today or date.today()
+    query = select(Employee).order_by(Employee.employee_number)
+    if leavers:
+        query = query.where(Employee.end_date < today)
+    else:
+        query = query.where(or_(Employee.end_date.is_(None), Employee.end_date >= today))
+    if department is not None:
+        query = query.where(Employee.department_id == find_department(session, actor, department).id)
+    if allowed is not None:
+        query = query.where(Employee.id.in_(allowed))
+    records = (employee_record(session, actor, e) for e in session.scalars(query))
+    return [{k: r[k] for k in LISTED if k in r} for r in records]
+
+
+def _leave_query(allowed: set[int] | None, employee_id: int | None = None, status: str | None = None,
+                 year: int | None = None):
+    query = select(LeaveRequest).order_by(LeaveRequest.starts_on, LeaveRequest.id)
+    if allowed is not None:
+        query = query.where(LeaveRequest.employee_id.in_(allowed))
+    if employee_id is not None:
+        query = query.where(LeaveRequest.employee_id == employee_id)
+    if status is not None:
+        query = query.where(LeaveRequest.status == status)
+    if year is not None:
+        query = query.where(LeaveRequest.starts_on >= date(year, 1, 1), LeaveRequest.starts_on <= date(year, 12, 31))
+    return query
+
+
+def leave_requests(session: Session, actor: Actor, employee: str | None = None, status: str | None = None,
+                   year: int | None = None) -> list[dict[str, Any]]:
+    """Leave requests `actor` may see (HR everyone's, a manager their reports'), without
+    medical reasons (an employee's file has them, for those who may see them)."""
+    allowed = visible(session, actor)
+    e = find_employee(session, actor, employee) if employee else None
+    return [leave_request_record(session, actor, r) for r in session.scalars(
+        _leave_query(allowed, e.id if e else None, status, year))]
+
+
+def employee_file(session: Session, actor: Actor, number: str, year: int) -> dict[str, Any]:
+    """One employee as `actor` may see them: the person and the employment record, the
+    contracts, and the leave starting in `year` (medical reasons for those who may see
+    them; each one handed out is audited, naming the reader)."""
+    e = find_employee(session, actor, number)
+    contracts = session.scalars(select(Contract).where(Contract.employee_id == e.id)
+                                .order_by(Contract.starts_on, Contract.id))
+    return {"employee": employee_record(session, actor, e),
+            "contracts": [contract_record(session, actor, c) for c in contracts],
+            "year": year,
+            "leave": [leave_request_record(session, actor, r, medical=True)
+                      for r in session.scalars(_leave_query(None, e.id, year=year))]}
+
+
+def leave_types(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    require_reader(actor)
+    return [leave_type_record(k) for k in session.scalars(select(LeaveType).order_by(LeaveType.code))]
+
+
+def leave_type_record(k: LeaveType) -> dict[str, Any]:
+    return {"code": k.code, "name": k.name, "days_a_year": k.yearly_allowance, "balance": k.needs_balance,
+            "carry_over_days": k.carry_over_days}
+
+
+@dataclass(frozen=True)
+class Balances:
+    employee: dict[str, Any]          # the employee as the reader may see them
+    year: int
+    leave: list[dict[str, Any]]       # per leave type
+
+
+def leave_balances(session: Session, actor: Actor, number: str, year: int) -> Balances:
+    """An employee's leave in `year`, per leave type: allowance, carried over, taken
+    (approved), requested (waiting, already counted against what is left) and what is left
+    (for types held to a balance)."""
+    e = find_employee(session, actor, number)
+    rows = []
+    for kind in session.scalars(select(LeaveType).order_by(LeaveType.code)):
+        held = leave.balance(session, e, kind, year)
+        rows.append({"leave_type": kind.code, "name": kind.name, "balance": kind.needs_balance,
+                     "allowance": held.allowance, "carried_over": held.carried_over, "taken": held.taken,
+                     "requested": held.requested, "remaining": held.remaining if kind.needs_balance else None})
+    return Balances(employee_record(session, actor, e), year, rows)
+
+
+def staff_costs(session: Session, actor: Actor, year: int) -> dict[str, Any]:
+    """Headcount and cost per department and month of `year` (read access to all staff).
+
+    Managers are refused: the only figures they could have are their own reports', which
+    would give their pay away. The cost adds up salaries, so it is there only for roles
+    that may see salaries (`contracts.salary` in the policy); others get the headcount."""
+    if not actor.may("read", AREA):
+        raise PermissionDenied(
+            f"user {actor.login!r} (roles: {', '.join(actor.role_names)}) may not see staff costs: headcount "
+            "and cost per department are for HR (read access to all staff), as a department's cost adds up "
+            "its people's salaries")
+    figures = department_figures(session, actor, year)
+    with_cost = sees(actor, "contracts", "salary")
+    months = [{"department": f.department, "month": f.month, "headcount": f.headcount,
+               **({"cost": f.cost} if with_cost else {})} for f in figures]
+    result: dict[str, Any] = {"year": year, "months": months}
+    if with_cost:
+        result["total_cost"] = sum((f.cost for f in figures), Decimal(0))
+    return result

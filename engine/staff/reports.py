@@ -3,7 +3,7 @@
 Every field handed to a reader passes the field policies here (`config/policies.toml`): a
 field whose class the reader's roles do not `see` is left out of the context, absent rather
 than blanked, so no template, however it is written, can print it. Handing over an audited
-field (a medical reason) writes an audit row naming the reader (`policies.read_audited`), so
+field (a medical reason) writes an audit row naming the reader (`gate.record_reads`), so
 build these contexts inside a unit of work: the audit rows and the report stand or fall
 together.
 
@@ -28,9 +28,8 @@ from sqlalchemy.orm import Session
 from engine.contacts.models import Contact
 from engine.errors import NotFound, PermissionDenied
 from engine.formats import money
-from engine.security.gate import record_reads as read_audited
+from engine.security.gate import audited, hidden_fields, record_reads
 from engine.security.models import User
-from engine.security.policies import active_policies as load_policies
 from engine.security.roles import Actor
 from engine.staff import leave
 from engine.staff.models import Contract, Department, Employee, LeaveRequest, LeaveType
@@ -61,8 +60,9 @@ REPORT_EXTRA_COLUMNS = (("date_of_birth", "Date of birth"), ("salary", "Salary")
 
 
 def allowed(actor: Actor, merge_field: str) -> bool:
+    """Whether `actor` may be handed this merge field (the policy gate on its column)."""
     table, column = MERGE_FIELDS[merge_field]
-    return column not in load_policies().hidden_from(actor, table)
+    return column not in hidden_fields(actor, table)
 
 
 def text(value: Any) -> str:
@@ -78,17 +78,18 @@ def text(value: Any) -> str:
 
 @dataclass
 class _Reads:
-    """The audited values handed to the reader, per table and record, for `read_audited`."""
+    """The audited values handed to the reader, per table and record, for the gate's
+    `record_reads` (one audit row per record, naming the reader)."""
 
     by_table: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
 
     def add(self, table: str, record_id: int | None, column: str, value: Any) -> None:
-        if record_id is not None and value is not None and load_policies().audited(table, column):
+        if record_id is not None and value is not None and audited(table, column):
             self.by_table.setdefault(table, {}).setdefault(record_id, {})[column] = value
 
     def record(self, session: Session, actor: Actor) -> None:
         for table, values_by_id in self.by_table.items():
-            read_audited(session, table, values_by_id)
+            record_reads(session, table, values_by_id)
 
 
 def _names(session: Session, ids: set[int]) -> dict[int, str]:
@@ -219,7 +220,7 @@ def staff_report_context(session: Session, actor: Actor, year: int, today: date 
             "leave": [row for e in employees if e.department_id == d.id for row in leave_rows.get(e.id, [])],
         } for d in departments],
     }
-    if "medical_reason" not in load_policies().hidden_from(actor, "leave_requests"):
+    if "medical_reason" not in hidden_fields(actor, "leave_requests"):
         context["sick_leave"] = _medical(session, employees, names, department_by_id, first, last, reads)
     reads.record(session, actor)
     return context

@@ -18,17 +18,14 @@ and a medical reason handed to HR is logged as read.
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.contacts import rules
 from engine.contacts.models import Contact
-from engine.contacts.services import update_contact
-from engine.errors import NotFound, PermissionDenied, ValidationFailed
-from engine.problems import Problem
+from engine.contacts.rules import country_codes
+from engine.errors import BackofficeError
 from engine.sheets.merge import Update
 from engine.sheets.spec import (
     Column,
@@ -40,9 +37,10 @@ from engine.sheets.spec import (
     RowsRefused,
     SheetSpec,
     WorkbookSpec,
+    refusals_of,
     register,
 )
-from engine.staff import leave
+from engine.staff import leave, rules
 from engine.staff.models import (
     CONTRACT_KINDS,
     LEAVE_STATUSES,
@@ -59,10 +57,10 @@ from engine.staff.services import (
     decide_leave,
     hire,
     request_leave,
+    update_employee,
     visible_employees,
 )
 
-PERSON = ("first_name", "last_name", "country")  # kept on the person in contacts, typed on Employees
 DECISIONS = {"approved": True, "rejected": False}
 LEAVE_LOCKED = ("a request's employee, type, days and reasons were checked when it was made; undo this change "
                 "(reject the request and enter a new one if they must differ)")
@@ -101,8 +99,10 @@ def _ids(model):
     return lambda session: list(session.scalars(select(model.id).order_by(model.id)))
 
 
-def _refused_by(exc: Exception) -> list[str]:
-    return exc.problems if isinstance(exc, ValidationFailed) else [str(exc)]
+def _placed(row: int, exc: BackofficeError, default: str | None, then: str) -> Refusals:
+    """A service's refusal, each problem at the cell of its field, with what to do next."""
+    return [(r, column, f"{message}; {then}", code)
+            for r, column, message, code in refusals_of(row, exc.problems, default=default)]
 
 
 # -- Departments -----------------------------------------------------------------------------
@@ -132,26 +132,7 @@ def _employee_details(session: Session, rows: dict[int, dict[str, Any]]) -> dict
 
 
 def _derive_employee(row: dict[str, Any]) -> dict[str, Any]:
-    if row.get("country"):
-        row["country"] = row["country"].upper()
-    if row.get("work_email"):
-        row["work_email"] = row["work_email"].lower()
-    return row
-
-
-def _check_employee(row: dict[str, Any]) -> list[Problem]:
-    problems = []
-    if row.get("country") and not rules.is_country(row["country"]):
-        problems.append(Problem("country", "invalid", f"{row['country']!r} is not an ISO country code such as "
-                                                      "GB, DE or FR"))
-    if (message := rules.check_email(row.get("work_email"))) is not None:
-        problems.append(Problem("work_email", "invalid", message))
-    start, end = row.get("start_date"), row.get("end_date")
-    if start and end and end < start:
-        problems.append(Problem("end_date", "invalid", "the last day is before the first: correct one of them"))
-    if row.get("id") is not None and row.get("manager_id") == row["id"]:
-        problems.append(Problem("manager_id", "invalid", "nobody is their own manager: give their manager's ID"))
-    return problems
+    return rules.normalise_employee(row)
 
 
 def hire_rows(session: Session, actor, sheet: str, rows: NewRows) -> list[int]:
@@ -165,13 +146,10 @@ def hire_rows(session: Session, actor, sheet: str, rows: NewRows) -> list[int]:
                 values["department_id"], values["start_date"], job_title=values.get("job_title"),
                 manager_id=values.get("manager_id"), work_email=values.get("work_email"), login=values.get("login"),
                 date_of_birth=values.get("date_of_birth"), national_id=values.get("national_id"),
-                bank_account=values.get("bank_account")))
-            if values.get("end_date"):
-                employee.end_date = values["end_date"]
-                session.flush()
+                bank_account=values.get("bank_account"), end_date=values.get("end_date")))
             ids.append(employee.id)
-        except (ValidationFailed, PermissionDenied, NotFound) as exc:
-            refused += [(row, None, f"{message}; correct the row and sync again") for message in _refused_by(exc)]
+        except BackofficeError as exc:
+            refused += _placed(row, exc, None, "correct the row and sync again")
         finally:
             context.posting_row = None
     if refused:
@@ -180,30 +158,16 @@ def hire_rows(session: Session, actor, sheet: str, rows: NewRows) -> list[int]:
 
 
 def save_employees(session: Session, actor, sheet: str, updates: list[Update]) -> None:
-    """Changed Employees rows: the name and country on the person in contacts (through its
-    service, with the contacts' rules), the rest on the employment record."""
+    """Changed Employees rows, through `update_employee`: the name and country on the person
+    in contacts, the rest on the employment record."""
     context, refused = session.info["audit"], []
     for upd in updates:
         context.posting_row = (sheet, upd.row)
         try:
-            employee = session.get(Employee, upd.record_id)
-            changes = {k: (upd.stored or {}).get(k, v) for k, v in upd.changes.items()}   # as derived
-            person = {k: v for k, v in changes.items() if k in PERSON or k == "job_title"}
-            if person and employee.contact_id is None:
-                refused.append((upd.row, next(iter(person)), "a purged leaver has no person record any more; "
-                                                             "undo this change"))
-                continue
-            if person:
-                contact = session.get(Contact, employee.contact_id)
-                update_contact(session, actor, contact.id, contact.version, person)
-            for key, value in changes.items():
-                if key not in PERSON:
-                    setattr(employee, key, value)
-            employee.updated_by = actor.login
-            session.flush()
-        except (ValidationFailed, PermissionDenied, NotFound) as exc:
-            refused += [(upd.row, next(iter(upd.changes), None), f"{message}; undo this change")
-                        for message in _refused_by(exc)]
+            update_employee(session, actor, upd.record_id,
+                            {k: (upd.stored or {}).get(k, v) for k, v in upd.changes.items()})   # as derived
+        except BackofficeError as exc:
+            refused += _placed(upd.row, exc, next(iter(upd.changes), None), "undo this change")
         finally:
             context.posting_row = None
     if refused:
@@ -217,54 +181,7 @@ def _employee_names(session: Session, rows: dict[int, dict[str, Any]]) -> dict[i
     return {rid: {"employee": names.get(v["employee_id"])} for rid, v in rows.items()}
 
 
-def _derive_contract(row: dict[str, Any]) -> dict[str, Any]:
-    if row.get("currency"):
-        row["currency"] = row["currency"].upper()
-    return row
-
-
-def _check_contract(row: dict[str, Any]) -> list[Problem]:
-    problems = []
-    hours, salary = row.get("weekly_hours"), row.get("salary")
-    if hours is not None and not 0 < hours <= 168:
-        problems.append(Problem("weekly_hours", "invalid", f"{hours} is not a number of hours in a week"))
-    if salary is not None and salary < 0:
-        problems.append(Problem("salary", "invalid", "a salary cannot be below zero"))
-    if row.get("currency") and (len(row["currency"]) != 3 or not row["currency"].isalpha()):
-        problems.append(Problem("currency", "invalid", f"{row['currency']!r} is not a currency code such as EUR"))
-    starts, ends = row.get("starts_on"), row.get("ends_on")
-    if starts and ends and ends < starts:
-        problems.append(Problem("ends_on", "invalid", "the contract ends before it starts: correct one of the dates"))
-    return problems
-
-
-def _derive_leave_type(row: dict[str, Any]) -> dict[str, Any]:
-    for key in ("yearly_allowance", "carry_over_days"):
-        if row.get(key) is None:
-            row[key] = Decimal(0)
-    row["needs_balance"] = bool(row.get("needs_balance"))
-    return row
-
-
-def _check_leave_type(row: dict[str, Any]) -> list[Problem]:
-    return [Problem(key, "invalid", "cannot be below zero") for key in ("yearly_allowance", "carry_over_days")
-            if row.get(key) is not None and row[key] < 0]
-
-
 # -- Leave -----------------------------------------------------------------------------------
-
-def _where_refused(message: str) -> tuple[str, str]:
-    """The cell a refusal of a request is about, and the message with what to do."""
-    if message.startswith("overlaps"):
-        return "starts_on", f"{message}: choose days that do not overlap it (or have that request rejected first)"
-    if "left in" in message:
-        return "ends_on", f"{message}: ask for fewer days, or choose a leave type that keeps no balance"
-    if "next year" in message or "ends before" in message:
-        return "ends_on", message
-    if "leave type" in message:
-        return "leave_type_id", message
-    return "starts_on", message
-
 
 def request_rows(session: Session, actor, sheet: str, rows: NewRows) -> list[int]:
     """New Leave rows: each a request, as `request_leave` makes it (in sheet order, so a row
@@ -279,11 +196,8 @@ def request_rows(session: Session, actor, sheet: str, rows: NewRows) -> list[int
                                     values["starts_on"], values["ends_on"], bool(values.get("half_day_start")),
                                     bool(values.get("half_day_end")), values.get("reason"),
                                     values.get("medical_reason"))
-        except ValidationFailed as exc:
-            refused += [(row, *_where_refused(message)) for message in exc.problems]
-            continue
-        except (PermissionDenied, NotFound) as exc:
-            refused.append((row, "employee_id", f"{exc}; remove this row"))
+        except BackofficeError as exc:
+            refused += refusals_of(row, exc.problems, default="starts_on")
             continue
         finally:
             context.posting_row = None
@@ -315,14 +229,14 @@ def _decide(session: Session, actor, sheet: str, row: int, request_id: int, stat
         return [] if new else [(row, "status", "a request's Status cannot be emptied; undo this change")]
     if status not in DECISIONS:
         return [(row, "status", "a decision is final: Status can change from requested to approved or "
-                                "rejected only; undo this change (enter a new request if the leave changes)")]
+                                "rejected only; undo this change (enter a new request if the leave changes)",
+                 "decided")]
     context = session.info["audit"]
     context.posting_row = (sheet, row)
     try:
         decide_leave(session, actor, request_id, approve=DECISIONS[status])
-    except (ValidationFailed, PermissionDenied, NotFound) as exc:
-        undo = "leave Status empty" if new else "undo this change"
-        return [(row, "status", f"{message}; {undo}") for message in _refused_by(exc)]
+    except BackofficeError as exc:
+        return _placed(row, exc, "status", "leave Status empty" if new else "undo this change")
     finally:
         context.posting_row = None
     return []
@@ -336,13 +250,6 @@ def _leave_details(session: Session, rows: dict[int, dict[str, Any]]) -> dict[in
                   "days": v["days"], "decided_by": names.get(v["approver_id"]),
                   "decided_on": v["decided_at"].date() if v["decided_at"] else None}
             for rid, v in rows.items()}
-
-
-def _check_leave(row: dict[str, Any]) -> list[Problem]:
-    starts, ends = row.get("starts_on"), row.get("ends_on")
-    if starts and ends and ends < starts:
-        return [Problem("ends_on", "invalid", "the leave ends before it starts: correct one of the dates")]
-    return []
 
 
 def _leave_sheet(area: str, with_medical_reason: bool, rows_for=None) -> SheetSpec:
@@ -366,7 +273,7 @@ def _leave_sheet(area: str, with_medical_reason: bool, rows_for=None) -> SheetSp
         Column("decided_on", "Decided on", type="date", computed=True, width=11),
     ]
     return SheetSpec(name="Leave", model=LeaveRequest, area=area, columns=tuple(columns), post=request_rows,
-                     update=decide_rows, computed=_leave_details, rule=_check_leave, rows_for=rows_for,
+                     update=decide_rows, computed=_leave_details, rule=rules.check_leave, rows_for=rows_for,
                      order_by=("starts_on", "id"))
 
 
@@ -410,7 +317,7 @@ def staff_workbook() -> WorkbookSpec:
             Column("manager_id", "Manager ID", type="integer", lookup="employees", references="employees", width=11),
             Column("manager", "Manager", computed=True, width=24),
         ),
-        computed=_department_details,
+        rule=rules.check_department, computed=_department_details,
     )
     employees = SheetSpec(
         name="Employees", model=Employee, area=AREA, post=hire_rows, update=save_employees,
@@ -435,7 +342,7 @@ def staff_workbook() -> WorkbookSpec:
             Column("national_id", "National ID", width=14),
             Column("bank_account", "Bank account", width=26),
         ),
-        derive=_derive_employee, rule=_check_employee, computed=_employee_details,
+        derive=_derive_employee, rule=rules.check_employee, computed=_employee_details,
     )
     contracts = SheetSpec(
         name="Contracts", model=Contract, area=AREA, order_by=("employee_id", "starts_on", "id"),
@@ -450,7 +357,7 @@ def staff_workbook() -> WorkbookSpec:
             Column("starts_on", "Starts", type="date", required=True, width=11),
             Column("ends_on", "Ends", type="date", width=11),
         ),
-        derive=_derive_contract, rule=_check_contract, computed=_employee_names,
+        derive=rules.normalise_contract, rule=rules.check_contract, computed=_employee_names,
     )
     leave_types = SheetSpec(
         name="Leave types", model=LeaveType, area=AREA, order_by=("code",),
@@ -461,12 +368,12 @@ def staff_workbook() -> WorkbookSpec:
             Column("needs_balance", "Keeps a balance", type="bool", width=14),
             Column("carry_over_days", "Days carried over", type="decimal", width=15),
         ),
-        derive=_derive_leave_type, rule=_check_leave_type,
+        derive=rules.normalise_leave_type, rule=rules.check_leave_type,
     )
     return WorkbookSpec(
         module="staff", title="Staff",
         sheets=(departments, employees, contracts, leave_types, _leave_sheet(AREA, with_medical_reason=True)),
-        lookups={"countries": lambda session: rules.country_codes(), "departments": _ids(Department),
+        lookups={"countries": lambda session: country_codes(), "departments": _ids(Department),
                  "employees": _ids(Employee), "leave types": _ids(LeaveType)},
         reports=(ReportSheet("Balances", AREA, BALANCE_COLUMNS, PerUser(_balance_rows)),),
     )

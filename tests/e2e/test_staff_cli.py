@@ -285,7 +285,13 @@ def test_nothing_sensitive_reaches_a_manager_or_a_sales_user(staff, together, tm
     for call, result in by_call.items():
         if call.startswith("sam "):
             assert result.code == 2 and "user 'sam' (roles: sales) may not" in result.stderr, call
-            assert result.stdout == "", call
+            if "--json" in call.split():   # the refusal itself, as --json prints it, and nothing else
+                refusal = result.json()
+                assert refusal.keys() == {"error", "exit_code", "problems"}, call
+                assert refusal["exit_code"] == 2 and "user 'sam' (roles: sales) may not" in refusal["error"], call
+                assert [p["code"] for p in refusal["problems"]] == ["permission"], call
+            else:
+                assert result.stdout == "", call
     # A role reading all staff without seeing `hr` gets the headcount, not the cost, and no
     # sensitive field of Ann's.
     costs, costs_table, shown, _ = results[len(manager) + len(sales):-1]

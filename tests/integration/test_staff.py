@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from engine.contacts.models import Contact
 from engine.db.audit import AuditEntry
 from engine.errors import PermissionDenied, ValidationFailed
-from engine.security.policies import read_audited
+from engine.security.gate import record_reads as read_audited
 from engine.security.roles import SYSTEM, Actor
 from engine.staff import leave
 from engine.staff.models import Contract, Employee, LeaveRequest, LeaveType
@@ -98,9 +98,11 @@ def test_only_the_employees_managers_decide_and_nobody_their_own(db, staff):
     with pytest.raises(PermissionDenied, match="not a manager of employee"):
         with db.unit_of_work(MEG) as session:
             decide_leave(session, MEG, ask, approve=True)
-    with pytest.raises(PermissionDenied, match="not a manager of employee"):
+    # a manager deciding their own request: refused as their own, before who manages whom
+    with pytest.raises(PermissionDenied, match="nobody decides their own leave") as refused:
         with db.unit_of_work(LEE) as session:
             decide_leave(session, LEE, own, approve=True)
+    assert [(p.field, p.code) for p in refused.value.problems] == [("status", "own_request")]
     with db.unit_of_work(MO) as session:
         decided = decide_leave(session, MO, ask, approve=True)
         assert (decided.status, decided.approver_id) == ("approved", staff["mo"])
