@@ -11,6 +11,7 @@ any year. Independent calls run side by side: each is a whole process (about a s
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -285,13 +286,12 @@ def test_nothing_sensitive_reaches_a_manager_or_a_sales_user(staff, together, tm
     for call, result in by_call.items():
         if call.startswith("sam "):
             assert result.code == 2 and "user 'sam' (roles: sales) may not" in result.stderr, call
-            if "--json" in call.split():   # the refusal itself, as --json prints it, and nothing else
-                refusal = result.json()
+            assert result.stdout == "", call
+            if "--json" in call.split():   # the refusal itself, as --json prints it on stderr
+                refusal = json.loads(result.stderr)
                 assert refusal.keys() == {"error", "exit_code", "problems"}, call
                 assert refusal["exit_code"] == 2 and "user 'sam' (roles: sales) may not" in refusal["error"], call
                 assert [p["code"] for p in refusal["problems"]] == ["permission"], call
-            else:
-                assert result.stdout == "", call
     # A role reading all staff without seeing `hr` gets the headcount, not the cost, and no
     # sensitive field of Ann's.
     costs, costs_table, shown, _ = results[len(manager) + len(sales):-1]
