@@ -64,7 +64,8 @@ def register_invoice_commands(app: typer.Typer) -> None:
         on: Annotated[str, typer.Option("--date", metavar="DATE", help="Invoice date, YYYY-MM-DD.")],
         customer: Annotated[int | None, typer.Option(help="Contact id: a sales invoice to this customer.")] = None,
         supplier: Annotated[int | None, typer.Option(help="Contact id: a purchase bill from this supplier.")] = None,
-        terms: Annotated[int, typer.Option(help="Days until it is due.")] = 30,
+        terms: Annotated[int | None, typer.Option(help="Days until it is due (default: the payment terms, 30).")]
+        = None,
         reference: Annotated[str | None, typer.Option(help="E.g. the supplier's bill number.")] = None,
         post: Annotated[bool, typer.Option("--post", help="Post it at once (else it stays a draft).")] = False,
         as_json: JsonOption = False, user: UserOption = None,
@@ -76,7 +77,7 @@ def register_invoice_commands(app: typer.Typer) -> None:
         with acting_as(user) as (_db, actor, session):
             made = create_invoice(session, actor, "sales" if customer is not None else "purchase",
                                   customer if customer is not None else supplier, issued,
-                                  issued + timedelta(days=terms), parsed, reference)
+                                  None if terms is None else issued + timedelta(days=terms), parsed, reference)
             if post:
                 made = post_invoice(session, actor, made.id)
             result = _invoice_json(made)

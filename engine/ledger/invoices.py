@@ -14,7 +14,7 @@ same draft at the same moment get one entry and one clear refusal.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -42,13 +42,17 @@ __all__ = ["LineIn", "create_invoice", "post_invoice", "record_payment", "alloca
            "statement", "line_amounts"]
 
 CENT = Decimal("0.01")  # invoices are in whole cents: what a customer is asked to pay
+PAYMENT_TERMS = timedelta(days=30)   # an invoice given no due date is due this long after its date
 
 
-def create_invoice(session: Session, actor: Actor, kind: str, contact_id: int, issued_on: date, due_on: date,
-                   lines: list[LineIn], reference: str | None = None) -> Invoice:
+def create_invoice(session: Session, actor: Actor, kind: str, contact_id: int, issued_on: date,
+                   due_on: date | None, lines: list[LineIn], reference: str | None = None) -> Invoice:
     """A draft invoice (or bill): checked, not yet in the ledger. Refused with every problem
-    (see `engine.ledger.rules`): the contact must exist and each line's account take postings."""
+    (see `engine.ledger.rules`): the contact must exist and each line's account take postings.
+    Without a due date it is due `PAYMENT_TERMS` after its date."""
     actor.require("write", AREA)
+    if due_on is None and issued_on is not None:
+        due_on = issued_on + PAYMENT_TERMS
     problems = rules.check_invoice(kind, issued_on, due_on, lines)
     if contact_id is None or session.get(Contact, contact_id) is None:
         problems.insert(0, Problem("contact_id", "reference", f"there is no contact {contact_id}"))

@@ -3,7 +3,10 @@
 Every door (CLI, workbook, invoices, stock postings, later the add-in and API) posts through
 `post_entry`, inside the caller's unit of work. An entry is posted only if it balances, its
 accounts exist, are active and take postings (leaf accounts), and its date falls in an open
-period; otherwise `ValidationFailed` lists every problem and nothing is written.
+period; otherwise `ValidationFailed` lists every problem and nothing is written. Each problem
+carries its field, a stable code and the line it is about (`engine.ledger.rules` lists them):
+the rules that need no database are there, the checks that do (accounts, contacts, periods,
+what was reversed) here, reported the same way, so every door places a refusal alike.
 """
 
 from __future__ import annotations

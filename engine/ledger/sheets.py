@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -68,10 +68,6 @@ from engine.sheets.spec import (
     refusals_of,
     register,
 )
-
-PAYMENT_TERMS = timedelta(days=30)   # an invoice without a due date is due this long after it
-
-
 
 # -- groups of rows: the lines of one entry or one invoice -----------------------------------
 
@@ -311,7 +307,7 @@ def post_invoice_rows(session: Session, actor, sheet: str, rows: NewRows) -> lis
                         v.get("item_id")) for _, v in group.rows]
         try:
             invoice = create_invoice(session, actor, group.shared("kind"), group.shared("contact_id"), issued,
-                                     group.shared("due_on") or issued + PAYMENT_TERMS, lines,
+                                     group.shared("due_on"), lines,
                                      reference=group.shared("reference"))
             post_invoice(session, actor, invoice.id)
         except ValidationFailed as refusal:
