@@ -206,7 +206,9 @@ def check_entries(rows: NewRows) -> Refusals:
         if group.shared("entry_date") is None:
             refused.append((group.first_row, "entry_date", f"entry {group.label!r} needs a date", "required"))
         lines = [_line(values) for _, values in group.rows]
-        refused += entry_refusals(group, rules.check_lines(lines))
+        # (an empty Account cell is already reported by the sheet: the column is required)
+        refused += entry_refusals(group, [p for p in rules.check_lines(lines)
+                                          if (p.field, p.code) != ("account", "required")])
     return refused
 
 
