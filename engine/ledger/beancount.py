@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.ledger.models import Account, FiscalPeriod, JournalEntry, JournalLine
+from engine.security.roles import Actor
 
 ROOTS = {"asset": "Assets", "liability": "Liabilities", "equity": "Equity", "income": "Income",
          "expense": "Expenses"}
@@ -78,10 +79,12 @@ def _opening_date(session: Session) -> date:
     return min(known, default=date(1970, 1, 1))
 
 
-def export_beancount(session: Session, path: Path, currency: str) -> int:
-    """Write the whole ledger to `path` as a beancount file; returns how many entries were
-    written. Every account is opened (headings too, for a complete chart), restricted to
-    `currency`, the base currency all amounts are in; debits are positive, credits negative."""
+def export_beancount(session: Session, actor: Actor, path: Path, currency: str) -> int:
+    """Write the whole ledger to `path` as a beancount file, for a user who may read the
+    ledger; returns how many entries were written. Every account is opened (headings too,
+    for a complete chart), restricted to `currency`, the base currency all amounts are in;
+    debits are positive, credits negative."""
+    actor.require("read", "ledger")
     accounts = list(session.scalars(select(Account).order_by(Account.code)))
     names = account_names(accounts)
     by_id = {a.id: names[a.code] for a in accounts}

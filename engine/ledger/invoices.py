@@ -14,7 +14,7 @@ same draft at the same moment get one entry and one clear refusal.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from engine.contacts.models import Contact
 from engine.errors import NotFound, ValidationFailed
+from engine.ledger import rules
 from engine.ledger.chart import ROLES
 from engine.ledger.models import (
     Account,
@@ -32,40 +33,35 @@ from engine.ledger.models import (
     JournalLine,
     Payment,
 )
-from engine.ledger.services import AREA, Line, _next_number, post_entry
+from engine.ledger.rules import LineIn
+from engine.ledger.services import AREA, Line, _next_number, account_facts, post_entry
+from engine.problems import Problem
 from engine.security.roles import Actor
 
+__all__ = ["LineIn", "create_invoice", "post_invoice", "record_payment", "allocate", "open_balance", "aging",
+           "statement", "line_amounts"]
+
 CENT = Decimal("0.01")  # invoices are in whole cents: what a customer is asked to pay
+PAYMENT_TERMS = timedelta(days=30)   # an invoice given no due date is due this long after its date
 
 
-@dataclass(frozen=True)
-class LineIn:
-    description: str
-    quantity: Decimal
-    unit_price: Decimal
-    account_code: str
-    tax_rate: Decimal = Decimal(0)
-    item_id: int | None = None
-
-
-def create_invoice(session: Session, actor: Actor, kind: str, contact_id: int, issued_on: date, due_on: date,
-                   lines: list[LineIn], reference: str | None = None) -> Invoice:
-    """A draft invoice (or bill): checked, not yet in the ledger."""
+def create_invoice(session: Session, actor: Actor, kind: str, contact_id: int, issued_on: date,
+                   due_on: date | None, lines: list[LineIn], reference: str | None = None) -> Invoice:
+    """A draft invoice (or bill): checked, not yet in the ledger. Refused with every problem
+    (see `engine.ledger.rules`): the contact must exist and each line's account take postings.
+    Without a due date it is due `PAYMENT_TERMS` after its date."""
     actor.require("write", AREA)
-    problems = []
-    if session.get(Contact, contact_id) is None:
-        problems.append(f"there is no contact {contact_id}")
-    if due_on < issued_on:
-        problems.append("the due date comes before the invoice date")
-    if not lines:
-        problems.append("an invoice needs at least one line")
-    for n, line in enumerate(lines, start=1):
-        if line.quantity <= 0:
-            problems.append(f"line {n}: the quantity must be more than 0")
-        if line.unit_price < 0 or line.tax_rate < 0:
-            problems.append(f"line {n}: prices and tax rates cannot be below zero")
+    if due_on is None and issued_on is not None:
+        due_on = issued_on + PAYMENT_TERMS
+    problems = rules.check_invoice(kind, issued_on, due_on, lines)
+    if contact_id is None or session.get(Contact, contact_id) is None:
+        problems.insert(0, Problem("contact_id", "reference", f"there is no contact {contact_id}"))
+    accounts = account_facts(session, {x.account_code for x in lines if (x.account_code or "").strip()})
+    problems += [p for n, x in enumerate(lines, start=1) if (x.account_code or "").strip()
+                 for p in rules.account_problems(x.account_code, accounts.get(x.account_code), n,
+                                                 field="account_code")]
     if problems:
-        raise ValidationFailed(problems)
+        raise ValidationFailed(sorted(problems, key=lambda p: (p.line is not None, p.line or 0)))
     invoice = Invoice(kind=kind, contact_id=contact_id, issued_on=issued_on, due_on=due_on, status="draft",
                       reference=reference, updated_by=actor.login)
     session.add(invoice)
@@ -76,6 +72,14 @@ def create_invoice(session: Session, actor: Actor, kind: str, contact_id: int, i
                      for n, x in enumerate(lines, start=1)])
     session.flush()
     return invoice
+
+
+def _entry_refused(refused: ValidationFailed, date_field: str, fields: dict[str, str] | None = None) -> ValidationFailed:
+    """The books' refusal of the entry an invoice or a payment posts, in the words of that
+    invoice or payment: the entry's date is its date (`date_field`); a problem of an entry
+    line (the entry's lines are not the invoice's) is one of the record as a whole."""
+    fields = {"entry_date": date_field, **(fields or {})}
+    return ValidationFailed([Problem(fields.get(p.field, ""), p.code, p.message) for p in refused.problems])
 
 
 def line_amounts(quantity: Decimal, unit_price: Decimal, tax_rate: Decimal) -> tuple[Decimal, Decimal]:
@@ -90,9 +94,10 @@ def post_invoice(session: Session, actor: Actor, invoice_id: int) -> Invoice:
     invoice = session.scalars(select(Invoice).where(Invoice.id == invoice_id).with_for_update()
                               .execution_options(populate_existing=True)).first()
     if invoice is None:
-        raise NotFound(f"no invoice {invoice_id}")
+        raise NotFound(f"no invoice {invoice_id}", field="invoice_id")
     if invoice.status == "posted":
-        raise ValidationFailed([f"invoice {invoice.number} is posted already; nothing was posted again"])
+        raise ValidationFailed([Problem("", "posted",
+                                        f"invoice {invoice.number} is posted already; nothing was posted again")])
     lines = session.scalars(select(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id)
                             .order_by(InvoiceLine.line_number)).all()
     nets, taxes = zip(*(line_amounts(x.quantity, x.unit_price, x.tax_rate) for x in lines), strict=True)
@@ -111,7 +116,10 @@ def post_invoice(session: Session, actor: Actor, invoice_id: int) -> Invoice:
         entry_lines.append(Line(ROLES["receivables" if sales else "payables"],
                                 **{"debit" if sales else "credit": invoice.gross},
                                 contact_id=invoice.contact_id, description=text))
-    entry = post_entry(session, actor, invoice.issued_on, entry_lines, memo=text, source=invoice.kind)
+    try:
+        entry = post_entry(session, actor, invoice.issued_on, entry_lines, memo=text, source=invoice.kind)
+    except ValidationFailed as refused:   # a closed period, say
+        raise _entry_refused(refused, "issued_on") from None
     invoice.entry_id, invoice.status, invoice.updated_by = entry.id, "posted", actor.login
     session.flush()
     return invoice
@@ -127,38 +135,90 @@ def open_balance(session: Session, invoice: Invoice, as_of: date | None = None) 
 
 
 def record_payment(session: Session, actor: Actor, kind: str, contact_id: int, paid_on: date, amount: Decimal,
-                   allocations: list[tuple[int, Decimal]], bank_account: str = ROLES["bank"],
+                   allocations: list[tuple[int | str, Decimal]], bank_account: str = ROLES["bank"],
                    reference: str | None = None) -> Payment:
     """Post a payment and settle invoices with it (partly or wholly); what is not allocated
-    stays on the contact's account, as a credit to use later."""
+    stays on the contact's account, as a credit to use later. `allocations`: (invoice id or
+    number, amount settled). Refused with every problem; those of an allocation carry its
+    1-based place in `allocations` as their line."""
     actor.require("write", AREA)
-    problems = [] if amount > 0 else ["a payment is more than 0"]
+    problems = rules.check_payment(kind, amount, [share for _, share in allocations])
+    if contact_id is None or session.get(Contact, contact_id) is None:
+        problems.insert(0, Problem("contact_id", "reference", f"there is no contact {contact_id}"))
+    bank = account_facts(session, {bank_account})
+    problems += rules.account_problems(bank_account, bank.get(bank_account), field="bank_account")
     wanted = "sales" if kind == "received" else "purchase"
-    for invoice_id, share in allocations:
-        invoice = session.scalars(select(Invoice).where(Invoice.id == invoice_id).with_for_update()).first()
-        if invoice is None or invoice.status != "posted":
-            problems.append(f"invoice {invoice_id} is not a posted invoice")
+    settled = []
+    for n, (key, share) in enumerate(allocations, start=1):
+        invoice = _invoice(session, key)
+        if invoice is None:
+            problems.append(Problem("settles", "not_found", f"there is no invoice {key}", n))
+        elif invoice.status != "posted":
+            problems.append(Problem("settles", "not_posted", f"invoice {key} is a draft: post it first", n))
         elif invoice.kind != wanted or invoice.contact_id != contact_id:
-            problems.append(f"{invoice.number} is not a {wanted} invoice of this contact")
-        elif share <= 0 or share > open_balance(session, invoice):
-            problems.append(f"{invoice.number}: {share} is more than is open ({open_balance(session, invoice)})")
-    if sum((share for _, share in allocations), Decimal(0)) > amount:
-        problems.append("more is allocated to invoices than was paid")
+            problems.append(Problem("settles", "mismatch",
+                                    f"{invoice.number} is not a {wanted} invoice of contact {contact_id}", n))
+        elif share > 0:
+            problems += rules.settlement_problems(invoice.number, share, open_balance(session, invoice), n)
+        settled.append(invoice.id if invoice is not None else None)
     if problems:
         raise ValidationFailed(problems)
     party = ROLES["receivables" if kind == "received" else "payables"]
     lines = ([Line(bank_account, debit=amount), Line(party, credit=amount, contact_id=contact_id)] if kind == "received"
              else [Line(party, debit=amount, contact_id=contact_id), Line(bank_account, credit=amount)])
-    entry = post_entry(session, actor, paid_on, lines, memo=f"payment {kind} {reference or ''}".strip(),
-                       source="payment")
+    try:
+        entry = post_entry(session, actor, paid_on, lines, memo=f"payment {kind} {reference or ''}".strip(),
+                           source="payment")
+    except ValidationFailed as refused:   # a closed period, say
+        raise _entry_refused(refused, "paid_on") from None
     payment = Payment(kind=kind, contact_id=contact_id, paid_on=paid_on, amount=amount, bank_account=bank_account,
                       reference=reference, entry_id=entry.id, updated_by=actor.login)
     session.add(payment)
     session.flush()
     session.add_all([Allocation(payment_id=payment.id, invoice_id=i, amount=share, updated_by=actor.login)
-                     for i, share in allocations])
+                     for i, (_, share) in zip(settled, allocations, strict=True)])
     session.flush()
     return payment
+
+
+def _invoice(session: Session, key: int | str) -> Invoice | None:
+    """An invoice by id or number, locked: what is open on it is read and settled at once."""
+    where = Invoice.id == key if isinstance(key, int) else Invoice.number == key.strip().upper()
+    return session.scalars(select(Invoice).where(where).with_for_update()).first()
+
+
+def allocate(session: Session, actor: Actor, kind: str, contact_id: int, amount: Decimal,
+             named: list[str] = ()) -> list[tuple[int, Decimal]]:  # type: ignore[assignment]
+    """What a payment of `amount` settles: the invoices `named` (by number), in that order,
+    or else the contact's oldest open invoices first; each is filled up to what is open on
+    it, and what is left stays on account. (invoice id, amount) for `record_payment`."""
+    actor.require("read", AREA)
+    wanted = "sales" if kind == "received" else "purchase"
+    if named:
+        found = {i.number: i for i in session.scalars(select(Invoice).where(Invoice.number.in_(named)))}
+        problems = [Problem("settles", "not_found", f"there is no posted invoice {n}", line)
+                    for line, n in enumerate(named, start=1) if n not in found]
+        problems += [Problem("settles", "mismatch", f"{n} is not a {wanted} invoice of contact {contact_id}", line)
+                     for line, n in enumerate(named, start=1)
+                     if n in found and (found[n].kind != wanted or found[n].contact_id != contact_id)]
+        if problems:
+            raise ValidationFailed(problems)
+        candidates = [found[n] for n in named]
+    else:
+        candidates = list(session.scalars(select(Invoice).where(
+            Invoice.kind == wanted, Invoice.contact_id == contact_id, Invoice.status == "posted")
+            .order_by(Invoice.due_on, Invoice.id)))
+    left, shares = amount, []
+    for invoice in candidates:
+        if left <= 0:
+            break
+        owed = open_balance(session, invoice)
+        if owed > 0:
+            shares.append((invoice.id, min(owed, left)))
+            left -= min(owed, left)
+    if named and not shares:
+        raise ValidationFailed([Problem("settles", "overpaid", f"{', '.join(named)}: nothing is open on it any more")])
+    return shares
 
 
 @dataclass(frozen=True)
@@ -176,9 +236,10 @@ class AgingRow:
         return self.current + self.days_1_30 + self.days_31_60 + self.days_61_90 + self.over_90
 
 
-def aging(session: Session, kind: str, as_of: date) -> list[AgingRow]:
+def aging(session: Session, actor: Actor, kind: str, as_of: date) -> list[AgingRow]:
     """Open balances of posted invoices (kind "sales": receivables; "purchase": payables) by
     how many days past their due date they are on `as_of`."""
+    actor.require("read", AREA)
     buckets: dict[int, list[Decimal]] = {}
     names = {}
     query = (select(Invoice, Contact.name).join(Contact, Contact.id == Invoice.contact_id)
@@ -216,13 +277,17 @@ class Statement:
     closing: Decimal
 
 
-def statement(session: Session, contact_id: int, start: date, end: date) -> Statement:
+def statement(session: Session, actor: Actor, contact_id: int, start: date, end: date) -> Statement:
     """A customer's statement: what they owed at the start, every invoice and payment posted
     to their receivable in the span, and what they owe at the end. Read from the ledger
     itself, so it always agrees with the books."""
+    actor.require("read", AREA)
+    problems = rules.check_range(start, end)
+    if problems:
+        raise ValidationFailed(problems)
     contact = session.get(Contact, contact_id)
     if contact is None:
-        raise NotFound(f"there is no contact {contact_id}")
+        raise NotFound(f"there is no contact {contact_id}", field="contact_id")
     account = session.scalar(select(Account.id).where(Account.code == ROLES["receivables"]))
     mine = (JournalLine.account_id == account) & (JournalLine.contact_id == contact_id)
     debits, credits = session.execute(  # two sums: each keeps its column's exact type

@@ -1,6 +1,7 @@
 """Ledger reports: trial balance, general ledger, profit and loss, balance sheet.
 
-Pure queries (nothing is written) returning frozen dataclasses, so the CLI, the workbooks
+Pure queries (nothing is written) returning frozen dataclasses, each for an acting user who
+must be allowed to read the ledger (checked here, so no door can forget it), so the CLI, the workbooks
 and later the API all show the same numbers. Amounts are the exact Decimals of the books
 (4 places); rounding to cents is left to whoever displays them, so totals never drift from
 the sum of their rows.
@@ -20,7 +21,11 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from engine.errors import NotFound, ValidationFailed
+from engine.ledger import rules
 from engine.ledger.models import DEBIT_NORMAL, Account, JournalEntry, JournalLine
+from engine.security.roles import Actor
+
+AREA = "ledger"
 
 ZERO = Decimal(0)
 
@@ -130,9 +135,10 @@ def _shown(account: Account, net: Decimal) -> Decimal:
     return net if account.type in DEBIT_NORMAL else -net
 
 
-def trial_balance(session: Session, as_of: date) -> TrialBalance:
+def trial_balance(session: Session, actor: Actor, as_of: date) -> TrialBalance:
     """Every account with a posting up to `as_of` (inclusive), its balance in the debit or
     the credit column. Closing entries are included: this is the books as they stand."""
+    actor.require("read", AREA)
     accounts, net = _accounts(session), _net(session, end=as_of)
     rows = [TrialBalanceRow(a.code, a.name, a.type, debit=max(net[i], ZERO), credit=max(-net[i], ZERO))
             for i, a in accounts.items() if i in net]
@@ -140,13 +146,14 @@ def trial_balance(session: Session, as_of: date) -> TrialBalance:
                         total_credit=sum((r.credit for r in rows), ZERO))
 
 
-def general_ledger(session: Session, account_code: str, start: date, end: date) -> GeneralLedger:
+def general_ledger(session: Session, actor: Actor, account_code: str, start: date, end: date) -> GeneralLedger:
     """The postings of one account between `start` and `end` (inclusive) with a running
     balance (debits minus credits) carried from everything posted before `start`."""
+    actor.require("read", AREA)
     _check_range(start, end)
     account = session.scalars(select(Account).where(Account.code == account_code)).first()
     if account is None:
-        raise NotFound(f"there is no account {account_code!r}")
+        raise NotFound(f"there is no account {account_code!r}", field="account")
     opening = _net(session, end=start - timedelta(days=1)).get(account.id, ZERO)
     postings = session.execute(
         select(JournalEntry.entry_date, JournalEntry.number, JournalEntry.memo, JournalLine.description,
@@ -174,10 +181,11 @@ def previous_period(start: date, end: date) -> tuple[date, date]:
     return start - timedelta(days=(end - start).days + 1), start - timedelta(days=1)
 
 
-def profit_and_loss(session: Session, start: date, end: date) -> ProfitAndLoss:
+def profit_and_loss(session: Session, actor: Actor, start: date, end: date) -> ProfitAndLoss:
     """Income and expenses of [start, end] beside those of the previous period. Closing
     entries (and their reversals on reopening) are left out, so a closed month still shows
     what it earned. Income and expenses are both shown positive; result = income - expenses."""
+    actor.require("read", AREA)
     previous_start, previous_end = previous_period(start, end)
     accounts = _accounts(session)
     now = _net(session, start, end, without_closing=True)
@@ -195,7 +203,7 @@ def profit_and_loss(session: Session, start: date, end: date) -> ProfitAndLoss:
                          total_expenses, result=total_income - total_expenses, previous_result=previous_result)
 
 
-def balance_sheet(session: Session, as_of: date) -> BalanceSheet:
+def balance_sheet(session: Session, actor: Actor, as_of: date) -> BalanceSheet:
     """Assets against liabilities and equity at `as_of` (inclusive), closing entries included.
 
     `current_earnings` is what income and expense accounts still hold (credits minus debits):
@@ -203,6 +211,7 @@ def balance_sheet(session: Session, as_of: date) -> BalanceSheet:
     credits, the balances of all accounts sum to zero, hence assets = liabilities + equity +
     current earnings with no adjustment; accounts whose balance is zero are not listed.
     """
+    actor.require("read", AREA)
     accounts, net = _accounts(session), _net(session, end=as_of)
     sections: dict[str, list[Row]] = {"asset": [], "liability": [], "equity": []}
     current_earnings = ZERO
@@ -223,5 +232,6 @@ def balance_sheet(session: Session, as_of: date) -> BalanceSheet:
 
 
 def _check_range(start: date, end: date) -> None:
-    if start > end:
-        raise ValidationFailed([f"the start date {start} is after the end date {end}"])
+    problems = rules.check_range(start, end)
+    if problems:
+        raise ValidationFailed(problems)

@@ -3,13 +3,15 @@
 Every door (CLI, workbook, invoices, stock postings, later the add-in and API) posts through
 `post_entry`, inside the caller's unit of work. An entry is posted only if it balances, its
 accounts exist, are active and take postings (leaf accounts), and its date falls in an open
-period; otherwise `ValidationFailed` lists every problem and nothing is written.
+period; otherwise `ValidationFailed` lists every problem and nothing is written. Each problem
+carries its field, a stable code and the line it is about (`engine.ledger.rules` lists them):
+the rules that need no database are there, the checks that do (accounts, contacts, periods,
+what was reversed) here, reported the same way, so every door places a refusal alike.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -20,65 +22,31 @@ from sqlalchemy.orm import Session
 
 from engine.contacts.models import Contact
 from engine.errors import NotFound, ValidationFailed
+from engine.ledger import rules
 from engine.ledger.models import (
-    AMOUNT,
     Account,
     FiscalPeriod,
     JournalEntry,
     JournalLine,
     LedgerCounter,
 )
+from engine.ledger.rules import AccountFacts, Line
+from engine.problems import Problem
 from engine.security.roles import Actor
 
 AREA = "ledger"
-CENT = Decimal(1).scaleb(-AMOUNT)
-LIMIT = Decimal(10) ** 14  # far beyond any real amount, inside the 64-bit column at 4 places
-
-
-@dataclass(frozen=True)
-class Line:
-    """A line to post: an account by its code, and a debit or a credit."""
-
-    account: str
-    debit: Decimal = Decimal(0)
-    credit: Decimal = Decimal(0)
-    contact_id: int | None = None
-    description: str | None = None
-
-
-@dataclass(frozen=True)
-class EntryProblem:
-    """One reason an entry is refused, with the line (1-based; None: the entry as a whole)
-    and the field it is about, so a workbook can mark the very cell."""
-
-    message: str
-    line: int | None = None
-    field: str | None = None    # account, debit, credit, contact_id or entry_date
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.message}" if self.line else self.message
-
-
-class EntryRefused(ValidationFailed):
-    """`post_entry` refused an entry; `found` holds every problem with its line and field."""
-
-    def __init__(self, found: list[EntryProblem]):
-        self.found = found
-        super().__init__([str(p) for p in found])
 
 
 def post_entry(session: Session, actor: Actor, entry_date: date, lines: list[Line], memo: str = "",
                source: str = "manual", reverses_id: int | None = None) -> JournalEntry:
-    """Post a balanced entry; returns it (numbered JE-YYYY-NNNNN)."""
+    """Post a balanced entry; returns it (numbered JE-YYYY-NNNNN). Refused with
+    `ValidationFailed` naming every problem (field, code, line: see `engine.ledger.rules`)."""
     actor.require("write", AREA)
-    accounts = _accounts(session, {line.account for line in lines})
-    contacts = {x.contact_id for x in lines if x.contact_id is not None}
-    known = set(session.scalars(select(Contact.id).where(Contact.id.in_(contacts)))) if contacts else set()
-    problems = [EntryProblem(f"there is no contact {x.contact_id}", n, "contact_id")
-                for n, x in enumerate(lines, start=1) if x.contact_id is not None and x.contact_id not in known]
-    problems += check_entry(lines, accounts, closing=source == "close") + _period_problems(session, entry_date)
+    accounts = account_facts(session, {line.account for line in lines})
+    problems = rules.check_entry(lines, accounts, closing=source == "close")
+    problems += contact_problems(session, lines) + rules.period_problems(entry_date, period_of(session, entry_date))
     if problems:
-        raise EntryRefused(problems)
+        raise ValidationFailed(_in_line_order(problems))
     entry = JournalEntry(number=_next_number(session, f"JE-{entry_date.year}"), entry_date=entry_date, memo=memo,
                          source=source, reverses_id=reverses_id, updated_by=actor.login)
     session.add(entry)
@@ -92,61 +60,24 @@ def post_entry(session: Session, actor: Actor, entry_date: date, lines: list[Lin
     return entry
 
 
-def check_entry(lines: list[Line], accounts: dict[str, Account], closing: bool = False) -> list[EntryProblem]:
-    """Every problem of an entry's lines (pure: the accounts are looked up by the caller).
-    A closing entry may still empty an account closed to new postings."""
-    problems = []
-    for n, line in enumerate(lines, start=1):
-        account = accounts.get(line.account)
-        if account is None:
-            problems.append(EntryProblem(f"there is no account {line.account!r}", n, "account"))
-        elif not account.active and not closing:
-            problems.append(EntryProblem(f"account {line.account} is closed to postings", n, "account"))
-        elif getattr(account, "has_children", False):
-            problems.append(EntryProblem(f"account {line.account} ({account.name}) has sub-accounts; "
-                                         "post to one of them", n, "account"))
-    return problems + check_lines(lines)
+def _in_line_order(problems: list[Problem]) -> list[Problem]:
+    """Problems of the lines first, by line, then those of the entry as a whole."""
+    return sorted(problems, key=lambda p: (p.line is None, p.line or 0))
 
 
-def check_lines(lines: list[Line]) -> list[EntryProblem]:
-    """The problems an entry's lines have whatever the chart holds: two lines at least, one
-    side per line, amounts in range and in cents (to 4 places), debits equal to credits."""
-    problems = [] if len(lines) >= 2 else [EntryProblem("an entry needs at least two lines")]
-    for n, line in enumerate(lines, start=1):
-        for side, amount in (("debit", line.debit), ("credit", line.credit)):
-            if amount < 0:
-                problems.append(EntryProblem(f"a {side} cannot be below zero", n, side))
-            elif amount >= LIMIT:
-                problems.append(EntryProblem(f"{amount} is too large", n, side))
-            elif amount != amount.quantize(CENT):
-                problems.append(EntryProblem(f"{amount} has more than {AMOUNT} decimal places", n, side))
-        if (line.debit > 0) == (line.credit > 0):
-            problems.append(EntryProblem("give either a debit or a credit", n, "debit"))
-    debits, credits = sum((x.debit for x in lines), Decimal(0)), sum((x.credit for x in lines), Decimal(0))
-    if debits != credits:
-        problems.append(EntryProblem(f"the entry does not balance: debits {debits} and credits {credits} "
-                                     f"differ by {debits - credits}"))
-    return problems
+def contact_problems(session: Session, lines: list[Line]) -> list[Problem]:
+    """Lines naming a contact that does not exist."""
+    wanted = {x.contact_id for x in lines if x.contact_id is not None}
+    known = set(session.scalars(select(Contact.id).where(Contact.id.in_(wanted)))) if wanted else set()
+    return [Problem("contact_id", "reference", f"there is no contact {x.contact_id}", n)
+            for n, x in enumerate(lines, start=1) if x.contact_id is not None and x.contact_id not in known]
 
 
-def _accounts(session: Session, codes: set[str]) -> dict[str, Account]:
-    found = {a.code: a for a in session.scalars(select(Account).where(Account.code.in_(codes)))}
-    parents = set(session.scalars(select(Account.parent_id).where(Account.parent_id.in_([a.id for a in found.values()]))))
-    for account in found.values():
-        account.has_children = account.id in parents  # (not a column: looked up with the accounts)
-    return found
-
-
-def _period_problems(session: Session, on: date) -> list[EntryProblem]:
-    period = period_of(session, on)
-    if period is None:
-        return [EntryProblem(f"there is no fiscal period for {on}; open the year first "
-                             f"(`backoffice ledger periods {on.year}`)", field="entry_date")]
-    if period.status == "closed":
-        return [EntryProblem(f"period {period.name} is closed: nothing can be posted dated {on}; "
-                             "post it in an open period, or ask an accountant to reopen the period",
-                             field="entry_date")]
-    return []
+def account_facts(session: Session, codes: set[str]) -> dict[str, AccountFacts]:
+    """The accounts of these codes (those that exist), with whether each has sub-accounts."""
+    found = list(session.scalars(select(Account).where(Account.code.in_(codes)))) if codes else []
+    parents = set(session.scalars(select(Account.parent_id).where(Account.parent_id.in_([a.id for a in found]))))
+    return {a.code: AccountFacts(a.id, a.code, a.name, a.active, a.id in parents) for a in found}
 
 
 def period_of(session: Session, on: date) -> FiscalPeriod | None:
@@ -164,22 +95,33 @@ def _next_number(session: Session, series: str) -> str:
     return f"{series}-{counter.last:05d}"
 
 
-def reverse_entry(session: Session, actor: Actor, entry_id: int, entry_date: date | None = None,
+def find_entry(session: Session, actor: Actor, entry: int | str) -> JournalEntry:
+    """A journal entry by its id or its number (JE-2026-00017, any case)."""
+    actor.require("read", AREA)
+    found = (session.get(JournalEntry, entry) if isinstance(entry, int) else
+             session.scalars(select(JournalEntry).where(JournalEntry.number == entry.strip().upper())).first())
+    if found is None:
+        raise NotFound(f"there is no journal entry {entry!r} (entries are numbered like JE-2026-00017)",
+                       field="entry")
+    return found
+
+
+def reverse_entry(session: Session, actor: Actor, entry_id: int | str, entry_date: date | None = None,
                   memo: str | None = None) -> JournalEntry:
     """Post the mirror of an entry (debits and credits swapped), dated `entry_date` (default:
-    the original's date). Each entry is reversed at most once."""
+    the original's date). The entry is given by id or number. Each entry is reversed at
+    most once; a closing entry only by reopening its period."""
     actor.require("write", AREA)
-    original = session.get(JournalEntry, entry_id)
-    if original is None:
-        raise NotFound(f"no journal entry {entry_id}")
-    if original.source == "close":
-        raise ValidationFailed([f"entry {original.number} closes a period: reopen the period instead "
-                                "(`backoffice ledger reopen`), which reverses it"])
-    already = session.scalars(select(JournalEntry.number).where(JournalEntry.reverses_id == entry_id)).first()
+    original = find_entry(session, actor, entry_id)
+    if original.source == "close":   # reversed here, its period would stay closed and could not be reopened
+        raise ValidationFailed([Problem("entry", "closing_entry", f"{original.number} is a closing entry: reopen the "
+                                        "period instead (`backoffice ledger reopen`), which reverses it")])
+    already = session.scalars(select(JournalEntry.number).where(JournalEntry.reverses_id == original.id)).first()
     if already is not None:
-        raise ValidationFailed([f"entry {original.number} was already reversed by {already}"])
-    return post_entry(session, actor, entry_date or original.entry_date, _mirror_lines(session, entry_id),
-                      memo=memo or f"reverses {original.number}", source="reversal", reverses_id=entry_id)
+        raise ValidationFailed([Problem("entry", "reversed_already",
+                                        f"{original.number} was already reversed by {already}")])
+    return post_entry(session, actor, entry_date or original.entry_date, _mirror_lines(session, original.id),
+                      memo=memo or f"reverses {original.number}", source="reversal", reverses_id=original.id)
 
 
 def _mirror_lines(session: Session, entry_id: int) -> list[Line]:
@@ -196,8 +138,9 @@ def _mirror_lines(session: Session, entry_id: int) -> list[Line]:
 def open_year(session: Session, actor: Actor, year: int) -> list[FiscalPeriod]:
     """Create the twelve monthly periods of `year` (those missing), open."""
     actor.require("write", AREA)
-    if not 1900 <= year <= 9998:
-        raise ValidationFailed([f"{year} is not a year the books can be kept for"])
+    problems = rules.check_year(year)
+    if problems:
+        raise ValidationFailed(problems)
     existing = set(session.scalars(select(FiscalPeriod.name).where(FiscalPeriod.name.like(f"{year}-%"))))
     made = []
     for month in range(1, 13):
@@ -218,12 +161,13 @@ def close_period(session: Session, actor: Actor, name: str, retained_earnings: s
     actor.require("write", AREA)
     period = _period(session, name)
     if period.status == "closed":
-        raise ValidationFailed([f"period {name} is closed already"])
+        raise ValidationFailed([Problem("period", "period_closed", f"{name} is closed already")])
     earlier = session.scalars(select(FiscalPeriod.name).where(FiscalPeriod.ends_on < period.starts_on,
                                                               FiscalPeriod.status == "open")
                               .order_by(FiscalPeriod.starts_on)).first()
     if earlier is not None:
-        raise ValidationFailed([f"period {earlier} is still open: close the periods in order"])
+        raise ValidationFailed([Problem("period", "out_of_order",
+                                        f"{earlier} is still open: close the periods in order")])
     lines = _closing_lines(session, period, retained_earnings)
     if lines:
         entry = post_entry(session, actor, period.ends_on, lines, memo=f"closing {name}", source="close")
@@ -272,12 +216,12 @@ def reopen_period(session: Session, actor: Actor, name: str) -> FiscalPeriod:
     actor.require_capability("reopen-periods")
     period = _period(session, name)
     if period.status != "closed":
-        raise ValidationFailed([f"period {name} is open already"])
+        raise ValidationFailed([Problem("period", "period_open", f"{name} is open already")])
     later = session.scalars(select(FiscalPeriod.name).where(FiscalPeriod.starts_on > period.ends_on,
                                                             FiscalPeriod.status == "closed")
                             .order_by(FiscalPeriod.starts_on.desc())).first()
     if later is not None:
-        raise ValidationFailed([f"period {later} is closed after it: reopen that first"])
+        raise ValidationFailed([Problem("period", "out_of_order", f"{later} is closed after it: reopen that first")])
     period.status = "open"
     period.updated_by = actor.login
     session.flush()
@@ -291,7 +235,7 @@ def reopen_period(session: Session, actor: Actor, name: str) -> FiscalPeriod:
 def _period(session: Session, name: str) -> FiscalPeriod:
     period = session.scalars(select(FiscalPeriod).where(FiscalPeriod.name == name).with_for_update()).first()
     if period is None:
-        raise NotFound(f"there is no period {name!r} (periods are named like 2026-03)")
+        raise NotFound(f"there is no period {name!r} (periods are named like 2026-03)", field="period")
     return period
 
 

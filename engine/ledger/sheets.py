@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -29,11 +29,12 @@ from sqlalchemy.orm import Session
 from engine.contacts.models import Contact
 from engine.errors import ValidationFailed
 from engine.inventory.models import Item
-from engine.ledger import reports
+from engine.ledger import reports, rules
 from engine.ledger.chart import ROLES
 from engine.ledger.invoices import (
     LineIn,
     aging,
+    allocate,
     create_invoice,
     line_amounts,
     open_balance,
@@ -53,30 +54,20 @@ from engine.ledger.models import (
     JournalLine,
     Payment,
 )
-from engine.ledger.services import (
-    AREA,
-    EntryProblem,
-    EntryRefused,
-    Line,
-    balances,
-    check_lines,
-    post_entry,
-)
+from engine.ledger.services import AREA, Line, balances, post_entry
 from engine.problems import Problem
 from engine.sheets.spec import (
     Column,
     NewRows,
+    PerUser,
     Refusals,
     ReportSheet,
     RowsRefused,
     SheetSpec,
     WorkbookSpec,
+    refusals_of,
     register,
 )
-
-PAYMENT_TERMS = timedelta(days=30)   # an invoice without a due date is due this long after it
-
-
 
 # -- groups of rows: the lines of one entry or one invoice -----------------------------------
 
@@ -114,27 +105,31 @@ def disagreements(group: Group, keys: dict[str, str], what: str) -> Refusals:
         for row, values in group.rows:
             if values.get(key) is not None and values[key] != value:
                 refused.append((row, key, f"{what} {group.label!r} already has the {name} {value}: the rows of "
-                                          f"one {what} share it; leave this cell empty or type the same"))
+                                          f"one {what} share it; leave this cell empty or type the same",
+                                "inconsistent"))
     return refused
 
 
-# An entry problem's field -> the Journal column that shows it.
-JOURNAL_COLUMNS = {"account": "account", "debit": "debit", "credit": "credit", "contact_id": "contact_id",
-                   "entry_date": "entry_date"}
+# The Journal columns a problem of an entry is shown at: its field is the column's key
+# ("entry", the entry as a whole, is its label's column).
+JOURNAL_COLUMNS = frozenset({"entry", "entry_date", "memo", "account", "debit", "credit", "contact_id",
+                             "description"})
 
 
-def entry_refusals(group: Group, problems: list[EntryProblem]) -> Refusals:
-    """An entry's problems at the cells they are about: a line's at its row and column, the
-    date's at the entry's first row, the entry's own (it does not balance) at every row."""
-    refused = []
+def entry_refusals(group: Group, problems: list[Problem]) -> Refusals:
+    """An entry's problems at the cells they are about, with their codes: a line's at its row
+    and column, the date's at the entry's first row, the entry's own (it does not balance) at
+    every one of its rows."""
+    refused: Refusals = []
     for p in problems:
         text = f"entry {group.label!r}: {p.message}"
+        column = p.field if p.field in JOURNAL_COLUMNS else "entry"
         if p.line is not None and p.line <= len(group.rows):
-            refused.append((group.rows[p.line - 1][0], JOURNAL_COLUMNS.get(p.field or ""), text))
-        elif p.field in JOURNAL_COLUMNS:
-            refused.append((group.first_row, JOURNAL_COLUMNS[p.field], text))
+            refused.append((group.rows[p.line - 1][0], column, text, p.code))
+        elif column == "entry":
+            refused += [(row, "entry", text, p.code) for row, _ in group.rows]
         else:
-            refused += [(row, "entry", text) for row, _ in group.rows]
+            refused.append((group.first_row, column, text, p.code))
     return refused
 
 
@@ -144,7 +139,7 @@ def posted_already(session: Session, number, found: list[Group], what: str) -> R
     labels = [g.label for g in found]
     taken = set(session.scalars(select(number).where(number.in_(labels)))) if labels else set()
     return [(row, what, f"{g.label} is a posted {what}: it cannot take new lines; give your new {what} "
-                        f"a label of its own (for example A)")
+                        f"a label of its own (for example A)", "posted")
             for g in found if g.label in taken for row, _ in g.rows]
 
 
@@ -153,7 +148,7 @@ class GroupRefused(Exception):
 
     def __init__(self, refusals: Refusals):
         self.refusals = refusals
-        super().__init__("; ".join(message for _, _, message in refusals))
+        super().__init__("; ".join(refusal[2] for refusal in refusals))
 
 
 def post_groups(session: Session, sheet: str, rows: NewRows, found: list[Group], refused: Refusals,
@@ -209,9 +204,11 @@ def check_entries(rows: NewRows) -> Refusals:
     for group in groups(rows, "entry"):
         refused += disagreements(group, {"entry_date": "date", "memo": "memo"}, "entry")
         if group.shared("entry_date") is None:
-            refused.append((group.first_row, "entry_date", f"entry {group.label!r} needs a date"))
+            refused.append((group.first_row, "entry_date", f"entry {group.label!r} needs a date", "required"))
         lines = [_line(values) for _, values in group.rows]
-        refused += entry_refusals(group, check_lines(lines))
+        # (an empty Account cell is already reported by the sheet: the column is required)
+        refused += entry_refusals(group, [p for p in rules.check_lines(lines)
+                                          if (p.field, p.code) != ("account", "required")])
     return refused
 
 
@@ -224,8 +221,8 @@ def post_journal_rows(session: Session, actor, sheet: str, rows: NewRows) -> lis
         try:
             entry = post_entry(session, actor, group.shared("entry_date"), [_line(v) for _, v in group.rows],
                                memo=group.shared("memo") or "")
-        except EntryRefused as refusal:
-            raise GroupRefused(entry_refusals(group, refusal.found)) from None
+        except ValidationFailed as refusal:
+            raise GroupRefused(entry_refusals(group, refusal.problems)) from None
         return list(session.scalars(select(JournalLine.id).where(JournalLine.entry_id == entry.id)
                                     .order_by(JournalLine.line_number)))
 
@@ -267,18 +264,8 @@ def _derive_invoice_line(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_invoice_line(row: dict[str, Any]) -> list[Problem]:
-    problems = []
-    if row.get("quantity") is not None and row["quantity"] <= 0:
-        problems.append(Problem("quantity", "invalid", "the quantity must be more than 0"))
-    if row.get("unit_price") is not None and row["unit_price"] < 0:
-        problems.append(Problem("unit_price", "invalid", "a price cannot be below zero"))
-    rate = row.get("tax_rate")
-    if rate is not None and not 0 <= rate < 1:
-        problems.append(Problem("tax_rate", "invalid", f"{rate} is not a tax rate: type 20% (or 0.2) for twenty percent"))
-    if row.get("account_code") is None and row.get("kind") == "purchase":
-        problems.append(Problem("account_code", "required", "a bill's line needs the account it is booked to "
-                                                            "(an expense, or inventory)"))
-    return problems
+    return rules.check_invoice_line(row.get("quantity"), row.get("unit_price"), row.get("tax_rate"),
+                                    row.get("account_code"), kind=row.get("kind"))
 
 
 def check_invoices(rows: NewRows) -> Refusals:
@@ -287,10 +274,27 @@ def check_invoices(rows: NewRows) -> Refusals:
         refused += disagreements(group, INVOICE_WHOLE, "invoice")
         for key in ("kind", "contact_id", "issued_on"):
             if group.shared(key) is None:
-                refused.append((group.first_row, key, f"invoice {group.label!r} needs its {INVOICE_WHOLE[key]}"))
-        issued, due = group.shared("issued_on"), group.shared("due_on")
-        if issued and due and due < issued:
-            refused.append((group.first_row, "due_on", f"invoice {group.label!r} is due before it is dated"))
+                refused.append((group.first_row, key, f"invoice {group.label!r} needs its {INVOICE_WHOLE[key]}",
+                                "required"))
+        refused += invoice_refusals(group, rules.check_invoice_header(None, group.shared("issued_on"),
+                                                                      group.shared("due_on")))
+    return refused
+
+
+# The Invoices columns of a line's fields, and of the invoice's own.
+INVOICE_LINE_COLUMNS = frozenset({"description", "quantity", "unit_price", "tax_rate", "account_code", "item_id"})
+
+
+def invoice_refusals(group: Group, problems: list[Problem]) -> Refusals:
+    """An invoice's problems at their cells, with their codes: a line's at its row, one of the
+    invoice as a whole (its contact, its dates) at the invoice's first row."""
+    refused: Refusals = []
+    for p in problems:
+        text = f"invoice {group.label!r}: {p.message}"
+        if p.line is not None and p.line <= len(group.rows) and p.field in INVOICE_LINE_COLUMNS:
+            refused.append((group.rows[p.line - 1][0], p.field, text, p.code))
+        else:
+            refused.append((group.first_row, p.field if p.field in INVOICE_WHOLE else "invoice", text, p.code))
     return refused
 
 
@@ -305,15 +309,11 @@ def post_invoice_rows(session: Session, actor, sheet: str, rows: NewRows) -> lis
                         v.get("item_id")) for _, v in group.rows]
         try:
             invoice = create_invoice(session, actor, group.shared("kind"), group.shared("contact_id"), issued,
-                                     group.shared("due_on") or issued + PAYMENT_TERMS, lines,
+                                     group.shared("due_on"), lines,
                                      reference=group.shared("reference"))
             post_invoice(session, actor, invoice.id)
-        except EntryRefused as refusal:   # the books refused its entry (a closed period, say)
-            raise GroupRefused([(group.first_row, "issued_on" if p.field == "entry_date" else "invoice",
-                                 f"invoice {group.label!r}: {p.message}") for p in refusal.found]) from None
         except ValidationFailed as refusal:
-            raise GroupRefused([(group.first_row, "invoice", f"invoice {group.label!r}: {p}")
-                                for p in refusal.problems]) from None
+            raise GroupRefused(invoice_refusals(group, refusal.problems)) from None
         return list(session.scalars(select(InvoiceLine.id).where(InvoiceLine.invoice_id == invoice.id)
                                     .order_by(InvoiceLine.line_number)))
 
@@ -346,58 +346,25 @@ _NUMBERS = re.compile(r"[\s,;]+")
 
 
 def post_payment_rows(session: Session, actor, sheet: str, rows: NewRows) -> list[int]:
-    """New Payments rows, each posted and allocated: to the invoices its Settles cell names,
-    in that order, or else to the contact's oldest open invoices first."""
+    """New Payments rows, each posted and allocated (`invoices.allocate`): to the invoices its
+    Settles cell names, in that order, or else to the contact's oldest open invoices first."""
     context, ids, refused = session.info["audit"], [], []
     for row, values in rows:
         context.posting_row = (sheet, row)
         try:
-            shares, problems = _allocations(session, values)
-            if problems:
-                refused += [(row, "settles", message) for message in problems]
-                continue
+            shares = allocate(session, actor, values["kind"], values["contact_id"], values["amount"],
+                              [n for n in _NUMBERS.split(values.get("settles") or "") if n])
             payment = record_payment(session, actor, values["kind"], values["contact_id"], values["paid_on"],
                                      values["amount"], shares, bank_account=values["bank_account"],
                                      reference=values.get("reference"))
             ids.append(payment.id)
-        except EntryRefused as refusal:
-            refused += [(row, "paid_on" if p.field == "entry_date" else None, str(p)) for p in refusal.found]
-        except ValidationFailed as refusal:
-            refused += [(row, "settles", message) for message in refusal.problems]
+        except ValidationFailed as refusal:   # each problem at its column (the payment's own: the row)
+            refused += refusals_of(row, refusal.problems)
         finally:
             context.posting_row = None
     if refused:
         raise RowsRefused(refused)
     return ids
-
-
-def _allocations(session: Session, values: dict[str, Any]) -> tuple[list[tuple[int, Decimal]], list[str]]:
-    """(invoice id, amount) settled by a payment, filling each invoice up to what is open."""
-    kind = "sales" if values["kind"] == "received" else "purchase"
-    named = [n for n in _NUMBERS.split(values.get("settles") or "") if n]
-    if named:
-        found = {i.number: i for i in session.scalars(select(Invoice).where(Invoice.number.in_(named)))}
-        problems = [f"there is no posted invoice {n}" for n in named if n not in found]
-        problems += [f"{n} is not a {kind} invoice of contact {values['contact_id']}" for n in named
-                     if n in found and (found[n].kind != kind or found[n].contact_id != values["contact_id"])]
-        if problems:
-            return [], problems
-        candidates = [found[n] for n in named]
-    else:
-        candidates = list(session.scalars(select(Invoice).where(
-            Invoice.kind == kind, Invoice.contact_id == values["contact_id"], Invoice.status == "posted")
-            .order_by(Invoice.due_on, Invoice.id)))
-    left, shares = values["amount"], []
-    for invoice in candidates:
-        owed = open_balance(session, invoice)
-        if left <= 0:
-            break
-        if owed > 0:
-            shares.append((invoice.id, min(owed, left)))
-            left -= min(owed, left)
-    if named and not shares:
-        return [], [f"{', '.join(named)}: nothing is open on it any more"]
-    return shares, []
 
 
 def _derive_payment(row: dict[str, Any]) -> dict[str, Any]:
@@ -419,16 +386,17 @@ def _payment_details(session: Session, rows: dict[int, dict[str, Any]]) -> dict[
 
 # -- the read-only sheets -------------------------------------------------------------------
 
-def _trial_balance_rows(session: Session) -> list[list[Any]]:
-    balance = reports.trial_balance(session, date.today())
+def _trial_balance_rows(session: Session, actor) -> list[list[Any]]:
+    balance = reports.trial_balance(session, actor, date.today())
     return [*([r.code, r.name, r.type, r.debit or None, r.credit or None] for r in balance.rows),  # 0: blank
             ["", "Total", "", balance.total_debit, balance.total_credit]]
 
 
-def _aging_rows(session: Session) -> list[list[Any]]:
+def _aging_rows(session: Session, actor) -> list[list[Any]]:
     today = date.today()
     return [[side, r.contact, r.current, r.days_1_30, r.days_31_60, r.days_61_90, r.over_90, r.total]
-            for side, kind in (("receivable", "sales"), ("payable", "purchase")) for r in aging(session, kind, today)]
+            for side, kind in (("receivable", "sales"), ("payable", "purchase"))
+            for r in aging(session, actor, kind, today)]
 
 
 def ledger_workbook() -> WorkbookSpec:
@@ -453,7 +421,7 @@ def ledger_workbook() -> WorkbookSpec:
             Column("entry_date", "Date", type="date", entered=True, width=11),
             Column("memo", "Memo", entered=True, width=28),
             Column("account", "Account", entered=True, required=True, lookup="account codes",
-                   references="account codes", width=9),
+                   references="all account codes", width=9),
             Column("account_name", "Account name", computed=True, width=24),
             Column("debit", "Debit", type="money", width=13),
             Column("credit", "Credit", type="money", width=13),
@@ -478,7 +446,7 @@ def ledger_workbook() -> WorkbookSpec:
             Column("quantity", "Quantity", type="decimal", required=True, width=9),
             Column("unit_price", "Unit price", type="money", required=True, width=11),
             Column("tax_rate", "Tax rate", type="decimal", width=8),
-            Column("account_code", "Account", lookup="account codes", references="account codes", width=9),
+            Column("account_code", "Account", lookup="account codes", references="all account codes", width=9),
             Column("item_id", "Item ID", type="integer", lookup="items", references="items", width=8),
             Column("net", "Net", type="money", computed=True, width=12),
             Column("open", "Open", type="money", computed=True, width=12),
@@ -494,7 +462,8 @@ def ledger_workbook() -> WorkbookSpec:
             Column("contact_id", "Contact ID", type="integer", required=True, lookup="contacts",
                    references="contacts", width=10),
             Column("amount", "Amount", type="money", required=True, width=13),
-            Column("bank_account", "Bank account", lookup="account codes", references="account codes", width=12),
+            Column("bank_account", "Bank account", lookup="account codes", references="all account codes",
+                   width=12),
             Column("reference", "Reference", width=16),
             Column("settles", "Settles", entered=True, width=30),
             Column("entry", "Entry", computed=True, width=15),
@@ -509,24 +478,26 @@ def ledger_workbook() -> WorkbookSpec:
         module="ledger", title="Ledger", sheets=(accounts, journal, invoices, payments),
         lookups={
             "accounts": listed(lambda: select(Account.id).order_by(Account.id)),
+            # The drop-down offers the accounts that take postings; a code typed that is in the
+            # chart but takes none (a heading, a closed account) is refused by the service, with
+            # its reason and code, as at every other door.
             "account codes": _postable_codes,
+            "all account codes": listed(lambda: select(Account.code).order_by(Account.code)),
             "contacts": listed(lambda: select(Contact.id).order_by(Contact.id)),
             "items": listed(lambda: select(Item.id).order_by(Item.id)),
         },
         reports=(
             ReportSheet("Trial balance", AREA, (("Code", 9), ("Account", 30), ("Type", 10), ("Debit", 14),
-                                                ("Credit", 14)), _trial_balance_rows),
+                                                ("Credit", 14)), PerUser(_trial_balance_rows)),
             ReportSheet("Aging", AREA, (("Owed", 11), ("Contact", 30), ("Current", 12), ("1-30 days", 12),
                                         ("31-60 days", 12), ("61-90 days", 12), ("Over 90 days", 12),
-                                        ("Total", 13)), _aging_rows),
+                                        ("Total", 13)), PerUser(_aging_rows)),
         ),
     )
 
 
 def _check_payment(row: dict[str, Any]) -> list[Problem]:
-    if row.get("amount") is not None and row["amount"] <= 0:
-        return [Problem("amount", "invalid", "a payment is more than 0")]
-    return []
+    return rules.check_payment(None, row.get("amount"))
 
 
 def _postable_codes(session: Session) -> list[str]:

@@ -41,6 +41,7 @@ class Sheet:
     sheet: str
     values: dict[str, Any]
     find: tuple[str, Any] | None = None     # (column label, value) of the saved row to edit
+    more: tuple[dict[str, Any], ...] = ()   # further new rows typed below it (the lines of one entry)
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,8 @@ def through_workbook(db: Database, settings, login: str, sheet: Sheet, folder: P
         index = rows[0].index(label)
         row = next(n for n, r in enumerate(rows[1:], start=2) if r[index] == value)
     edit_by_label(path, sheet.sheet, row, sheet.values)
+    for n, values in enumerate(sheet.more, start=1):
+        edit_by_label(path, sheet.sheet, row + n, values)
     result = RoundTrip(db, settings, who).sync(path)
     assert result.status == "rejected", result.as_json()
     keys = {c.label: c.key for c in workbook_spec(sheet.module).sheet(sheet.sheet).columns}

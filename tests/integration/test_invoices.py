@@ -59,7 +59,7 @@ def test_posting_a_sales_invoice_posts_receivable_income_and_tax(invoicing):
                                 .order_by(JournalLine.line_number)).all()
         assert [(d, c) for d, c, _ in lines] == [(0, D("59.97")), (0, D("5")), (0, D("12.99")), (D("77.96"), 0)]
         assert lines[-1][2] == ids["customer"]
-        balance = trial_balance(session, date(2026, 3, 31))
+        balance = trial_balance(session, ALEX, date(2026, 3, 31))
         assert balance.total_debit == balance.total_credit
 
 
@@ -99,7 +99,7 @@ def test_partial_payments_settle_invoices_and_the_rest_ages(invoicing):
     with db.reading() as session:
         assert open_balance(session, session.get(Invoice, first)) == 0
         assert open_balance(session, session.get(Invoice, second)) == D("57.96")
-        [row] = aging(session, "sales", date(2026, 3, 31))
+        [row] = aging(session, ALEX, "sales", date(2026, 3, 31))
     assert (row.contact, row.days_61_90, row.total) == ("Acme Ltd", D("57.96"), D("57.96"))
     with pytest.raises(ValidationFailed, match="more than is open"):
         with db.unit_of_work(ALEX) as session:
@@ -115,7 +115,7 @@ def test_a_purchase_bill_and_its_payment_clear_the_payable(invoicing):
         assert (posted.number, posted.gross) == ("BILL-2026-00001", D("53.55"))
         record_payment(session, ALEX, "paid", ids["supplier"], date(2026, 3, 20), D("53.55"), [(bill, D("53.55"))])
     with db.reading() as session:
-        rows = {r.code: r for r in trial_balance(session, date(2026, 3, 31)).rows}
+        rows = {r.code: r for r in trial_balance(session, ALEX, date(2026, 3, 31)).rows}
     assert (rows["1300"].debit, rows["1400"].debit, rows["2100"].debit + rows["2100"].credit) == (
         D("45"), D("8.55"), 0)
     assert rows["1100"].credit == D("53.55")
@@ -129,7 +129,7 @@ def test_a_customer_statement_agrees_with_the_books(invoicing):
         post_invoice(session, ALEX, late)
         record_payment(session, ALEX, "received", ids["customer"], date(2026, 3, 10), D("50"), [(late, D("50"))])
     with db.reading() as session:
-        sheet = statement(session, ids["customer"], date(2026, 2, 1), date(2026, 3, 31))
+        sheet = statement(session, ALEX, ids["customer"], date(2026, 2, 1), date(2026, 3, 31))
     assert (sheet.contact, sheet.opening, sheet.closing) == ("Acme Ltd", D("77.96"), D("105.92"))
     assert [(x.number, x.debit, x.credit, x.balance) for x in sheet.lines] == [
         ("JE-2026-00002", D("77.96"), 0, D("155.92")), ("JE-2026-00003", 0, D("50"), D("105.92"))]

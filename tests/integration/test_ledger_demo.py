@@ -185,11 +185,11 @@ def _customers_owe_what_their_open_invoices_say(session):
     codes = dict(session.execute(sa.select(Account.code, Account.id)).all())
     assert sum(receivables.values()) == balances(session, END)[codes[ROLES["receivables"]]]
 
-    owing = aging(session, "sales", END)
+    owing = aging(session, SYSTEM, "sales", END)
     assert {row.contact_id: row.total for row in owing} == receivables
     assert len(owing) >= 5
     assert sum(1 for row in owing if row.days_31_60 + row.days_61_90 + row.over_90 > 0) >= 3
-    assert {row.contact_id: row.total for row in aging(session, "purchase", END)} == payables
+    assert {row.contact_id: row.total for row in aging(session, SYSTEM, "purchase", END)} == payables
 
 
 def _vat_still_owed_is_the_tax_of_this_quarters_invoices(session):

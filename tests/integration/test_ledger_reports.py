@@ -89,8 +89,8 @@ EXPECTED_BALANCES = {"1100": D("6887.65"), "1200": D("5566"), "1300": D("3100"),
 
 def test_the_trial_balance_matches_the_month_worked_out_by_hand(month):
     with month.reading() as session:
-        tb = trial_balance(session, date(2026, 3, 31))
-        february = trial_balance(session, date(2026, 2, 28))
+        tb = trial_balance(session, ALEX, date(2026, 3, 31))
+        february = trial_balance(session, ALEX, date(2026, 2, 28))
     assert {r.code: r.debit - r.credit for r in tb.rows} == EXPECTED_BALANCES
     assert all(r.debit >= 0 and r.credit >= 0 and not (r.debit and r.credit) for r in tb.rows)
     assert [r.code for r in tb.rows] == sorted(EXPECTED_BALANCES)
@@ -101,12 +101,12 @@ def test_the_trial_balance_matches_the_month_worked_out_by_hand(month):
 
 def test_the_general_ledger_carries_the_opening_balance_and_runs_the_balance(month):
     with month.reading() as session:
-        bank = general_ledger(session, "1100", *MARCH)
-        mid = general_ledger(session, "1100", date(2026, 3, 11), date(2026, 3, 13))
+        bank = general_ledger(session, ALEX, "1100", *MARCH)
+        mid = general_ledger(session, ALEX, "1100", date(2026, 3, 11), date(2026, 3, 13))
         with pytest.raises(NotFound):
-            general_ledger(session, "9999", *MARCH)
+            general_ledger(session, ALEX, "9999", *MARCH)
         with pytest.raises(ValidationFailed):
-            general_ledger(session, "1100", date(2026, 3, 31), date(2026, 3, 1))
+            general_ledger(session, ALEX, "1100", date(2026, 3, 31), date(2026, 3, 1))
     assert (bank.code, bank.name, bank.opening) == ("1100", "Bank", D("9200"))
     assert [x.balance for x in bank.lines] == [D("8400"), D("9900"), D("9779.50"), D("9900"), D("6900"),
                                                D("6887.65")]
@@ -125,7 +125,7 @@ def test_previous_period_is_the_previous_month_or_the_same_number_of_days():
 
 def assert_march_pnl(db):
     with db.reading() as session:
-        pnl = profit_and_loss(session, *MARCH)
+        pnl = profit_and_loss(session, ALEX, *MARCH)
     assert (pnl.previous_start, pnl.previous_end) == (date(2026, 2, 1), date(2026, 2, 28))
     assert [(r.code, r.amount, r.previous) for r in pnl.income] == [("4100", D("4600"), D("1500"))]
     assert [(r.code, r.amount, r.previous) for r in pnl.expenses] == [
@@ -146,7 +146,7 @@ def test_profit_and_loss_shows_the_month_beside_the_previous_one_closed_or_not(m
 
 def sheet(db, on=MARCH[1]):
     with db.reading() as session:
-        bs = balance_sheet(session, on)
+        bs = balance_sheet(session, ALEX, on)
     assert bs.total_assets == bs.total_liabilities_and_equity
     return bs
 
@@ -185,8 +185,8 @@ def beancount_balances(path, currency=EUR):
 
 def assert_beancount_agrees(db, path):
     with db.reading() as session:
-        written = export_beancount(session, path, EUR)
-        tb = trial_balance(session, date(2026, 12, 31))
+        written = export_beancount(session, ALEX, path, EUR)
+        tb = trial_balance(session, ALEX, date(2026, 12, 31))
         names = account_names(list(session.scalars(sa.select(Account))))
     entries, theirs = beancount_balances(path)
     transactions = [e for e in entries if isinstance(e, data.Transaction)]
@@ -207,7 +207,7 @@ def test_beancount_loads_the_export_cleanly_and_agrees_with_the_trial_balance(mo
     close(month, "2026-01", "2026-02", "2026-03")
     assert_beancount_agrees(month, tmp_path / "closed.beancount")
     with month.reading() as session:
-        export_beancount(session, tmp_path / "again.beancount", EUR)
+        export_beancount(session, ALEX, tmp_path / "again.beancount", EUR)
     assert (tmp_path / "closed.beancount").read_bytes() == (tmp_path / "again.beancount").read_bytes()
 
 
@@ -248,8 +248,8 @@ def test_property_beancount_balances_equal_our_trial_balance(books, tmp_path, en
         post(books, on, *lines, memo='random "entry"')
     assert_beancount_agrees(books, tmp_path / "random.beancount")
     with books.reading() as session:
-        tb = trial_balance(session, date(2026, 12, 31))
-        year = profit_and_loss(session, date(2026, 1, 1), date(2026, 12, 31))
+        tb = trial_balance(session, ALEX, date(2026, 12, 31))
+        year = profit_and_loss(session, ALEX, date(2026, 1, 1), date(2026, 12, 31))
         bs = sheet(books, date(2026, 12, 31))
     assert tb.total_debit == tb.total_credit
     assert bs.current_earnings == year.result

@@ -39,7 +39,7 @@ def perpetual(db):
 
 def inventory_account(db, on):
     with db.reading() as session:
-        rows = {r.code: r for r in trial_balance(session, on).rows}
+        rows = {r.code: r for r in trial_balance(session, SYSTEM, on).rows}
         value = sum((v.value for v in queries.stock_value(session, on)), D(0))
     row = rows.get(ROLES["inventory"])
     return (row.debit - row.credit if row else D(0)), value
@@ -88,7 +88,7 @@ def test_a_reversed_receipt_clears_goods_received_and_a_reversed_issue_the_cost_
         reverse_movement(session, WES, wrong, on)
         reverse_movement(session, WES, sold, on)
     with perpetual.reading() as session:
-        touched = {r.code: r.debit - r.credit for r in trial_balance(session, on).rows}
+        touched = {r.code: r.debit - r.credit for r in trial_balance(session, SYSTEM, on).rows}
     assert ROLES["stock_adjustments"] not in touched
     assert touched[ROLES["inventory"]] == D(5) == -touched[ROLES["received_not_invoiced"]]
     assert touched.get(ROLES["cost_of_goods"], D(0)) == 0

@@ -1,0 +1,179 @@
+"""The ledger's bad inputs through every door (the services, `backoffice ledger ...` and the
+Ledger workbook's Journal, Invoices and Payments sheets): the same field and code, and the
+same line of a multi-line entry, at each; nothing saved."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal as D
+
+import pytest
+from typer.testing import CliRunner
+
+from engine.contacts.services import add_contact
+from engine.errors import ValidationFailed
+from engine.ledger.chart import ROLES
+from engine.ledger.invoices import LineIn, create_invoice, post_invoice, record_payment
+from engine.ledger.services import Line, close_period, post_entry, reverse_entry
+from engine.security.roles import SYSTEM
+from engine.security.users import add_user
+from engine.sheets.exporting import new_workbook
+from engine.sheets.roundtrip import RoundTrip
+from tests.integration.conftest import ACCOUNTANT, edit_by_label, read_sheet
+from tests.integration.doors import Case, Sheet, actor, assert_same_at_every_door, fingerprint
+
+CUSTOMER = 1          # the fixture's only contact
+MARCH = date(2026, 3, 5)
+
+
+@pytest.fixture
+def ledger_db(books):
+    """The books (2026 open, January closed) kept by accountant alex; sam (sales) reads them.
+    Customer 1 has invoice INV-2026-00001, paid in full; JE-2026-00001 (rent) is reversed."""
+    with books.unit_of_work(SYSTEM, source="system") as session:
+        add_user(session, SYSTEM, "alex", "Alex", ["accountant"], None)
+        add_user(session, SYSTEM, "sam", "Sam", ["sales"], None)
+    with books.unit_of_work(ACCOUNTANT) as session:
+        customer, _ = add_contact(session, ACCOUNTANT, {"kind": "organisation", "name": "Acme Ltd", "country": "GB"})
+        assert customer.id == CUSTOMER
+        rent = post_entry(session, ACCOUNTANT, date(2026, 3, 1), [Line("6200", debit=D(1200)),
+                                                                   Line(ROLES["bank"], credit=D(1200))])
+        reverse_entry(session, ACCOUNTANT, rent.id, date(2026, 3, 2))
+        invoice = create_invoice(session, ACCOUNTANT, "sales", CUSTOMER, date(2026, 3, 2), date(2026, 4, 1),
+                                 [LineIn("Bolts", D(1), D(10), "4100")])
+        post_invoice(session, ACCOUNTANT, invoice.id)
+        record_payment(session, ACCOUNTANT, "received", CUSTOMER, date(2026, 3, 3), D(10), [(invoice.id, D(10))])
+        close_period(session, ACCOUNTANT, "2026-01", ROLES["retained_earnings"])
+    return books
+
+
+def _post(on, *lines):
+    return lambda s, a: post_entry(s, a, on, list(lines))
+
+
+def _journal(on, first, second):
+    """The two lines of entry "A", as typed into the Journal sheet."""
+    return Sheet("ledger", "Journal", {"Entry": "A", "Date": on, **first}, more=({"Entry": "A", **second},))
+
+
+def _invoice(**changes):
+    values = {"kind": "sales", "contact_id": CUSTOMER, "issued_on": date(2026, 3, 6), "due_on": date(2026, 4, 5),
+              "lines": [LineIn("Bolts", D(2), D(10), "4100")], **changes}
+    return lambda s, a: create_invoice(s, a, values["kind"], values["contact_id"], values["issued_on"],
+                                       values["due_on"], values["lines"])
+
+
+def _invoice_row(**values):
+    return Sheet("ledger", "Invoices", {"Invoice": "new", "Kind": "sales", "Contact ID": CUSTOMER,
+                                        "Date": date(2026, 3, 6), "Description": "Bolts", "Quantity": 2,
+                                        "Unit price": 10, "Account": "4100", **values})
+
+
+def _pay(on, amount, settles=()):
+    return lambda s, a: record_payment(s, a, "received", CUSTOMER, on, D(amount), list(settles))
+
+
+POST = ("ledger", "post", "--date")
+INVOICE = ("ledger", "invoice", "--customer", str(CUSTOMER), "--date", "2026-03-06")
+PAY = ("ledger", "pay", "--customer", str(CUSTOMER))
+
+CASES = [
+    Case("an unbalanced entry", "alex", ("entry", "unbalanced"),
+         service=_post(MARCH, Line("6200", debit=D(450)), Line("1100", credit=D(400))),
+         cli=(*POST, "2026-03-05", "--line", "6200:450:", "--line", "1100::400"),
+         workbook=_journal(MARCH, {"Account": "6200", "Debit": 450}, {"Account": "1100", "Credit": 400})),
+    Case("an entry dated in a closed period", "alex", ("entry_date", "period_closed"),
+         service=_post(date(2026, 1, 20), Line("6200", debit=D(80)), Line("1100", credit=D(80))),
+         cli=(*POST, "2026-01-20", "--line", "6200:80:", "--line", "1100::80"),
+         workbook=_journal(date(2026, 1, 20), {"Account": "6200", "Debit": 80}, {"Account": "1100", "Credit": 80})),
+    Case("an entry dated where no period is open", "alex", ("entry_date", "no_period"),
+         service=_post(date(2027, 6, 1), Line("6200", debit=D(80)), Line("1100", credit=D(80))),
+         cli=(*POST, "2027-06-01", "--line", "6200:80:", "--line", "1100::80"),
+         workbook=_journal(date(2027, 6, 1), {"Account": "6200", "Debit": 80}, {"Account": "1100", "Credit": 80})),
+    Case("an account that does not exist", "alex", ("account", "reference"),
+         service=_post(MARCH, Line("6200", debit=D(10)), Line("9999", credit=D(10))),
+         cli=(*POST, "2026-03-05", "--line", "6200:10:", "--line", "9999::10"),
+         workbook=_journal(MARCH, {"Account": "6200", "Debit": 10}, {"Account": "9999", "Credit": 10})),
+    Case("posting to an account with sub-accounts", "alex", ("account", "parent_account"),
+         service=_post(MARCH, Line("6000", debit=D(10)), Line("1100", credit=D(10))),
+         cli=(*POST, "2026-03-05", "--line", "6000:10:", "--line", "1100::10"),
+         workbook=_journal(MARCH, {"Account": "6000", "Debit": 10}, {"Account": "1100", "Credit": 10})),
+    Case("a negative debit", "alex", ("debit", "negative"),
+         service=_post(MARCH, Line("6200", debit=D(-10)), Line("1100", debit=D(10))),
+         cli=(*POST, "2026-03-05", "--line", "6200:-10:", "--line", "1100:10:"),
+         workbook=_journal(MARCH, {"Account": "6200", "Debit": -10}, {"Account": "1100", "Debit": 10})),
+    Case("an edit of a posted journal row", "alex", ("account", "posted"),
+         workbook=Sheet("ledger", "Journal", {"Account": "6300"}, find=("Entry", "JE-2026-00001")),
+         doors=("workbook",)),
+    Case("reversing an entry a second time", "alex", ("entry", "reversed_already"),
+         service=lambda s, a: reverse_entry(s, a, "JE-2026-00001"),
+         cli=("ledger", "reverse", "JE-2026-00001"),
+         doors=("service", "cli")),
+    Case("a role that may not write the ledger", "sam", ("", "permission"),
+         service=_post(MARCH, Line("6200", debit=D(10)), Line("1100", credit=D(10))),
+         cli=(*POST, "2026-03-05", "--line", "6200:10:", "--line", "1100::10"),
+         workbook=_journal(MARCH, {"Account": "6200", "Debit": 10}, {"Account": "1100", "Credit": 10})),
+    Case("an invoice for a contact that does not exist", "alex", ("contact_id", "reference"),
+         service=_invoice(contact_id=9999),
+         cli=("ledger", "invoice", "--customer", "9999", "--date", "2026-03-06", "--line", "2:10:4100:0:Bolts"),
+         workbook=_invoice_row(**{"Contact ID": 9999})),
+    Case("an invoice line booked to a heading account", "alex", ("account_code", "parent_account"),
+         service=_invoice(lines=[LineIn("Bolts", D(2), D(10), "4000")]),
+         cli=(*INVOICE, "--line", "2:10:4000:0:Bolts"),
+         workbook=_invoice_row(Account="4000")),
+    Case("an invoice due before it is dated", "alex", ("due_on", "before_issued"),
+         service=_invoice(due_on=date(2026, 3, 1)),
+         cli=(*INVOICE, "--terms", "-5", "--line", "2:10:4100:0:Bolts"),
+         workbook=_invoice_row(Due=date(2026, 3, 1))),
+    Case("settling an invoice on which nothing is open", "alex", ("settles", "overpaid"),
+         service=_pay(MARCH, 10, [("INV-2026-00001", D(10))]),
+         cli=(*PAY, "--date", "2026-03-05", "--amount", "10", "--invoice", "INV-2026-00001:10"),
+         workbook=Sheet("ledger", "Payments", {"Date": MARCH, "Kind": "received", "Contact ID": CUSTOMER,
+                                               "Amount": 10, "Settles": "INV-2026-00001"})),
+    Case("a payment of nothing", "alex", ("amount", "not_positive"),
+         service=_pay(MARCH, 0),
+         cli=(*PAY, "--date", "2026-03-05", "--amount", "0"),
+         workbook=Sheet("ledger", "Payments", {"Date": MARCH, "Kind": "received", "Contact ID": CUSTOMER,
+                                               "Amount": 0})),
+    Case("a payment dated in a closed period", "alex", ("paid_on", "period_closed"),
+         service=_pay(date(2026, 1, 15), 5),
+         cli=(*PAY, "--date", "2026-01-15", "--amount", "5"),
+         workbook=Sheet("ledger", "Payments", {"Date": date(2026, 1, 15), "Kind": "received",
+                                               "Contact ID": CUSTOMER, "Amount": 5})),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_a_bad_ledger_input_is_refused_alike_at_every_door(case, ledger_db, settings, tmp_path):
+    assert_same_at_every_door(case, ledger_db, settings, tmp_path)
+
+
+def test_a_line_problem_names_the_same_line_at_every_door(ledger_db, settings, tmp_path):
+    """Line 2 names an unknown account: the service and the CLI say line 2, the workbook marks
+    the Account cell of the entry's second row."""
+    case = CASES[3]
+    who = actor(ledger_db, "alex")
+    before = fingerprint(ledger_db)
+    with pytest.raises(ValidationFailed) as refused:
+        with ledger_db.unit_of_work(who) as session:
+            case.service(session, who)
+    assert {(p.field, p.code, p.line) for p in refused.value.problems} == {("account", "reference", 2)}
+
+    from engine.cli import app
+
+    url = ledger_db.engine.url.render_as_string(hide_password=False)
+    result = CliRunner().invoke(app, ["--database-url", url, *case.cli, "--json", "--user", "alex"])
+    assert result.exit_code == 1
+    assert [(p["field"], p["code"], p["line"]) for p in json.loads(result.stdout)["problems"]] == [
+        ("account", "reference", 2)]
+
+    path = tmp_path / "ledger.xlsx"
+    new_workbook(ledger_db, who, "ledger", path)
+    first = len(read_sheet(path, "Journal")) + 1
+    edit_by_label(path, "Journal", first, case.workbook.values)
+    edit_by_label(path, "Journal", first + 1, case.workbook.more[0])
+    synced = RoundTrip(ledger_db, settings, who).sync(path)
+    assert [(p.column, p.code, p.cell[1:]) for p in synced.problems + synced.conflicts] == [
+        ("Account", "reference", str(first + 1))]
+    assert fingerprint(ledger_db) == before
