@@ -8,25 +8,23 @@ never end up committed in a TOML file or printed by `config show`.
 
 from __future__ import annotations
 
-import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+from engine.paths import PROJECT_DIR, config_dir
+from engine.registry import ALL_MODULES, parse_modules
 
-
-def config_dir() -> Path:
-    """The folder holding `backoffice.toml` and `roles.toml` (BACKOFFICE_CONFIG_DIR overrides)."""
-    return Path(os.environ.get("BACKOFFICE_CONFIG_DIR", PROJECT_DIR / "config"))
+__all__ = ["PROJECT_DIR", "Settings", "config_dir", "load_settings"]
 
 
 class WorkbookLimits(BaseModel):
@@ -116,6 +114,8 @@ class Settings(BaseSettings):
     )
 
     database_url: str = "sqlite:///var/backoffice.db"
+    # The modules switched on (engine.app builds the application from them; see registry.ALL_MODULES).
+    modules: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(ALL_MODULES))
     user: str = ""
     output_dir: Path = Path("out")
     busy_timeout_seconds: float = 30
@@ -129,6 +129,11 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     graph_client_secret: SecretStr | None = None
     ews_password: SecretStr | None = None
+
+    @field_validator("modules", mode="before")
+    @classmethod
+    def _known_modules(cls, value: Any) -> list[str]:
+        return parse_modules(value)
 
     @classmethod
     def settings_customise_sources(

@@ -71,7 +71,6 @@ from engine.sheets.spec import (
     RowsRefused,
     SheetSpec,
     WorkbookSpec,
-    register,
 )
 
 PAYMENT_TERMS = timedelta(days=30)   # an invoice without a due date is due this long after it
@@ -534,6 +533,3 @@ def _postable_codes(session: Session) -> list[str]:
     parents = select(Account.parent_id).where(Account.parent_id.is_not(None))
     return list(session.scalars(select(Account.code).where(Account.active, Account.id.not_in(parents))
                                 .order_by(Account.code)))
-
-
-register("ledger", ledger_workbook)

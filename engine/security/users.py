@@ -28,6 +28,12 @@ def resolve_actor(session: Session, login: str | None) -> Actor:
     return Actor(login=user.login, roles=tuple(roles[r] for r in user.role_names if r in roles))
 
 
+def adding_actor(session: Session, login: str | None) -> Actor | None:
+    """Who adds a user: nobody (None) while there are no users yet (the first one, an admin,
+    may be added by anyone), else the acting user."""
+    return None if user_count(session) == 0 else resolve_actor(session, login)
+
+
 def user_count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(User)) or 0
 

@@ -40,7 +40,6 @@ from engine.sheets.spec import (
     RowsRefused,
     SheetSpec,
     WorkbookSpec,
-    register,
 )
 from engine.staff import leave
 from engine.staff.models import (
@@ -497,7 +496,3 @@ def team_workbook() -> WorkbookSpec:
         lookups={"employees": PerUser(_employee_ids), "leave types": _ids(LeaveType)},
         reports=(ReportSheet("Balances", TEAM, BALANCE_COLUMNS, PerUser(_balance_rows)),),
     )
-
-
-register("staff", staff_workbook)
-register("team", team_workbook)

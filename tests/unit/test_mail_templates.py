@@ -27,7 +27,7 @@ from engine.mailmerge.templates import (
     render_letter,
 )
 from engine.reports.make_templates import LETTER_TEMPLATES, write_letter_templates
-from engine.reports.render import templates_dir
+from engine.office.docx import templates_dir
 
 HOSTILE = "<script>alert(1)</script> & Co"
 
