@@ -177,7 +177,7 @@ class _TomlWithoutSecrets(TomlConfigSettingsSource):
 
 def mask_url(url: str) -> str:
     """Hide a password embedded in a database URL."""
-    from sqlalchemy.engine import make_url
+    from sqlalchemy.engine import make_url  # here: SQLAlchemy is a slow import, needed only to mask
 
     try:
         return make_url(url).render_as_string(hide_password=True)

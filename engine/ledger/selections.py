@@ -49,7 +49,8 @@ def overdue_customers(session: Session, actor: Actor, days: int = 0, as_of: date
     names = {}
     ids = list(by_contact)
     for start in range(0, len(ids), 500):           # (a database takes only so many parameters)
-        names.update(session.execute(select(Contact.id, Contact.name).where(Contact.id.in_(ids[start:start + 500]))))
+        chunk = ids[start:start + 500]
+        names.update((i, n) for i, n in session.execute(select(Contact.id, Contact.name).where(Contact.id.in_(chunk))))
     picked = []
     for contact_id in sorted(by_contact, key=lambda i: (names.get(i, "").casefold(), i)):
         invoices = by_contact[contact_id]

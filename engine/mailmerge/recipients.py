@@ -47,8 +47,10 @@ from engine.config import WorkbookLimits
 from engine.contacts.models import Contact
 from engine.errors import BackofficeError, UnusableInput
 from engine.mailmerge.addresses import address_block, country_name
+from engine.office.xlsx_guard import check_package, open_calamine, read_rows
 from engine.security import gate
 from engine.security.roles import Actor
+from engine.sheets.meta import ID, MAGIC, META_SHEET
 
 NOT_BUILT = "suppliers-with-nonconformances"
 OPTED_OUT = "opted out"
@@ -179,9 +181,6 @@ def from_sheet(session: Session, actor: Actor, path: str | Path | None = None, s
 def _sheet_rows(path: Path, sheet: str, limits: WorkbookLimits) -> tuple[list[list[Any]], int]:
     """The sheet's rows (through the guard that refuses hostile files) and the index of the
     column holding contact IDs."""
-    from engine.office.xlsx_guard import check_package, open_calamine, read_rows
-    from engine.sheets.meta import ID, MAGIC, META_SHEET
-
     package = check_package(path, limits)
     if sheet not in package.sheet_names:
         shown = [n for n in package.sheet_names if not n.startswith("_")]

@@ -40,6 +40,7 @@ from engine.mailmerge.message import Attachment, Outgoing, build_message
 from engine.mailmerge.models import MailMessage, MailRun
 from engine.mailmerge.templates import MailTemplate, has_letter, render_letter
 from engine.mailmerge.transports import Transport, TransportError, make_transport
+from engine.mailmerge.transports.outbox import OutboxTransport
 from engine.office.docx import soffice
 from engine.security.roles import Actor
 
@@ -317,8 +318,6 @@ def preview(db: Database, settings: Settings, actor: Actor, template: str, selec
             limit: int | None = None) -> dict[str, Any]:
     """A dry run: the messages rendered as .eml files (and the letters as one document) in
     `<output_dir>/previews/<template>/`, to open and check; nothing is sent or stored."""
-    from engine.mailmerge.transports.outbox import OutboxTransport
-
     actor.require("read", "contacts")
     mail = MailTemplate.load(template)
     with db.reading() as session:

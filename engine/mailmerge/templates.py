@@ -192,7 +192,7 @@ def render_letter(name: str, context: Mapping[str, Any], template: Path | None =
     """templates/letters/<name>.docx (or `template`) filled in for one recipient: the .docx's
     bytes. Rendered as Word reports are (engine.office.docx: sandboxed, autoescaped, strict,
     values made XML-safe), with the mail filters (`money`, `longdate`) added."""
-    from docxtpl import DocxTemplate
+    from docxtpl import DocxTemplate  # here: docxtpl (with python-docx and lxml) is a slow import
 
     path = Path(template) if template else letter_path(name)
     if not path.is_file():

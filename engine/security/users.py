@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.contacts.rules import check_email
+from engine.emails import check_email
 from engine.errors import BackofficeError, UnknownUser, ValidationFailed
 from engine.security.models import User
 from engine.security.roles import Actor, check_role_names, load_roles
