@@ -56,7 +56,10 @@ def configured_modules() -> list[str]:
 
 def build(modules: Iterable[str]) -> Registry:
     """The registry of `modules` (refused if one needs a module that is off)."""
-    wanted = parse_modules(list(modules))
+    try:
+        wanted = parse_modules(list(modules))
+    except ValueError as exc:
+        raise ModuleSwitchedOff(f"modules: {exc}") from None
     on, off = Registry(), Registry()
     for name in ALL_MODULES:      # each declares into its side; the off side lets doors say "switched off"
         load(f"engine.{name}").register(on if name in wanted else off)
@@ -130,13 +133,14 @@ def _setting(settings: Any, dotted: str) -> Any:
     return value
 
 
-def module_tables(reg: Registry | None = None) -> dict[str, set[str]]:
-    """{table: its columns} of the kernel (users, audit log) and of the modules switched on
-    (imports their models); the tables of a module that is off are left out."""
+def module_tables(reg: Registry | None = None, complete: bool = True) -> dict[str, set[str]]:
+    """{table: its columns} of the kernel (users, audit log) and of the modules switched on;
+    the tables of a module that is off are left out. `complete`: import every switched-on
+    module's models first (otherwise: the tables this process has loaded, those it uses)."""
     from engine.db.base import Base  # here: the store (SQLAlchemy) is a slow import
 
     reg = reg or registry.current()
-    for module in reg.modules.values():
+    for module in reg.modules.values() if complete else ():
         if module.models:
             load(module.models)
     off = {m.models for m in (reg.off.modules.values() if reg.off else ()) if m.models}
@@ -147,11 +151,14 @@ def module_tables(reg: Registry | None = None) -> dict[str, set[str]]:
     return tables
 
 
-def check_policies(reg: Registry | None = None) -> None:
-    """The field policies in force name only fields that exist, in the modules switched on."""
+def check_policies(reg: Registry | None = None, complete: bool = True) -> None:
+    """The field policies in force name only fields that exist, in the modules switched on
+    (a misspelt field would protect nothing). Every command checks the tables it has loaded
+    (`complete=False`: it pays for no other module's tables); `config show`, `db`, `demo`
+    and the test suite check them all."""
     from engine.security.policies import (  # here: with module_tables, only when a database is opened
         active_policies,
         check_fields_exist,
     )
 
-    check_fields_exist(active_policies(), module_tables(reg))
+    check_fields_exist(active_policies(), module_tables(reg, complete))

@@ -59,10 +59,11 @@ def settings(**overrides: Any) -> Settings:
     return config
 
 
-def open_database(config: Settings | None = None, *, migrate: bool = True) -> Database:
-    """The database, once the field policies are checked against the tables of the modules on."""
+def open_database(config: Settings | None = None, *, migrate: bool = True, check_all: bool = False) -> Database:
+    """The database, once the field policies are checked against the tables the command has
+    loaded (`check_all`: every table of the modules switched on)."""
     config = config or settings()
-    application.check_policies()
+    application.check_policies(complete=check_all)
     return Database.open(config, migrate=migrate)
 
 

@@ -14,7 +14,7 @@ db_app = typer.Typer(help="The central database: schema status and upgrades.", n
 @handles_errors
 def db_upgrade() -> None:
     """Bring the database schema up to this version of Backoffice."""
-    before, after = migrate.upgrade(open_database(migrate=False).engine)
+    before, after = migrate.upgrade(open_database(migrate=False, check_all=True).engine)
     out.print(f"database schema: {before or 'empty'} -> {after}")
 
 
@@ -22,7 +22,7 @@ def db_upgrade() -> None:
 @handles_errors
 def db_status(as_json: JsonOption = False) -> None:
     """Show the database's schema revision and whether it needs an upgrade."""
-    info = migrate.status(open_database(migrate=False).engine)
+    info = migrate.status(open_database(migrate=False, check_all=True).engine)
     if as_json:
         print_json(info)
     else:
