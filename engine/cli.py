@@ -53,10 +53,10 @@ def load_group(entry: CommandGroup) -> Any:
         if (id(app), extension) not in _extended:
             registry.load(extension)(app)
             _extended.add((id(app), extension))
+    if not entry.single:
+        return typer.main.get_group(app)      # a group, even of one command (`config show`)
     command = typer.main.get_command(app)
-    if entry.single:
-        command = getattr(command, "commands", {entry.name: command})[entry.name]
-    return command
+    return getattr(command, "commands", {entry.name: command})[entry.name]
 
 
 class LazyGroup(typer.core.TyperGroup):
