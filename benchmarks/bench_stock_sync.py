@@ -123,9 +123,10 @@ def main() -> None:
         print(json.dumps({"seconds": 0, "peak_mb": 0}))
         return
     if args.stage == "stock_sync":
+        import engine.workbooks  # noqa: F401
+
         import engine.db.migrate  # noqa: F401  (imports are start-up cost, not the work measured)
         import engine.sheets.roundtrip  # noqa: F401
-        import engine.workbooks  # noqa: F401
         stage_stock_sync(args.dir)
         return
     folder = Path(tempfile.mkdtemp(prefix="bench-stock-sync-"))

@@ -19,6 +19,9 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from engine import app as application
+from engine import registry
+from engine.cli_flags import flags
 from engine.config import Settings, load_settings
 from engine.db.json_values import plain
 from engine.db.session import Database
@@ -44,21 +47,30 @@ UserOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON only.")]
 
 
-class _Flags:
-    """Root-level flags (`backoffice --database-url ... COMMAND`)."""
-
-    database_url: str | None = None
-
-
-flags = _Flags()
+__all__ = ["flags"]   # (set by the root callback in engine.cli)
 
 
 def settings(**overrides: Any) -> Settings:
-    return load_settings(database_url=flags.database_url, **overrides)
+    """The effective settings, checked against the modules switched on."""
+    config = load_settings(database_url=flags.database_url, **overrides)
+    if not registry.started():     # a command called without the `backoffice` root (a script)
+        application.start()
+    application.check_settings(config)
+    return config
 
 
-def open_database(config: Settings | None = None) -> Database:
-    return Database.open(config or settings())
+def open_database(config: Settings | None = None, *, migrate: bool = True, check_all: bool = False) -> Database:
+    """The database, once the field policies are checked against the tables the command has
+    loaded (`check_all`: every table of the modules switched on)."""
+    config = config or settings()
+    application.check_policies(complete=check_all)
+    return Database.open(config, migrate=migrate)
+
+
+def who(db: Database, config: Settings) -> Actor:
+    """The acting user the settings name (--user, else BACKOFFICE_USER)."""
+    with db.reading() as session:
+        return resolve_actor(session, config.user)
 
 
 @contextmanager
@@ -67,8 +79,7 @@ def acting_as(user: str | None, source: str = "cli") -> Iterator[tuple[Database,
     config = settings(user=user)
     db = open_database(config)
     try:
-        with db.reading() as session:
-            actor = resolve_actor(session, config.user)
+        actor = who(db, config)
         with db.unit_of_work(actor, source=source) as session:
             yield db, actor, session
     finally:

@@ -8,25 +8,20 @@ never end up committed in a TOML file or printed by `config show`.
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
+import types
+import typing
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+from engine.paths import PROJECT_DIR, config_dir
+from engine.registry import ALL_MODULES, parse_modules
 
-
-def config_dir() -> Path:
-    """The folder holding `backoffice.toml` and `roles.toml` (BACKOFFICE_CONFIG_DIR overrides)."""
-    return Path(os.environ.get("BACKOFFICE_CONFIG_DIR", PROJECT_DIR / "config"))
+__all__ = ["PROJECT_DIR", "Settings", "config_dir", "load_settings"]
 
 
 class WorkbookLimits(BaseModel):
@@ -108,14 +103,17 @@ class MailSettings(BaseModel):
     graph: GraphSettings = Field(default_factory=GraphSettings)
 
 
-class Settings(BaseSettings):
-    """Effective settings of one run."""
+class Settings(BaseModel):
+    """Effective settings of one run: keyword arguments (flags) < BACKOFFICE_* environment <
+    config/backoffice.toml, merged key by key (`BACKOFFICE_WORKBOOK__MAX_ROWS` changes one
+    limit of the file's [workbook] table). Read by `_from_toml` and `_from_environment` below,
+    not by a settings library: this is on every command's start-up path."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="BACKOFFICE_", env_nested_delimiter="__", extra="ignore"
-    )
+    model_config = ConfigDict(extra="ignore")
 
     database_url: str = "sqlite:///var/backoffice.db"
+    # The modules switched on (engine.app builds the application from them; see registry.ALL_MODULES).
+    modules: list[str] = Field(default_factory=lambda: list(ALL_MODULES))
     user: str = ""
     output_dir: Path = Path("out")
     busy_timeout_seconds: float = 30
@@ -124,23 +122,19 @@ class Settings(BaseSettings):
     staff: StaffSettings = Field(default_factory=StaffSettings)
     mail: MailSettings = Field(default_factory=MailSettings)
 
-    # Secrets: environment only (see `_TomlWithoutSecrets`).
+    # Secrets: environment only (`_from_toml` refuses them).
     database_password: SecretStr | None = None
     smtp_password: SecretStr | None = None
     graph_client_secret: SecretStr | None = None
     ews_password: SecretStr | None = None
 
+    def __init__(self, **values: Any):
+        super().__init__(**_merged(_from_toml(), _from_environment(type(self)), values))
+
+    @field_validator("modules", mode="before")
     @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # First wins: flags (init kwargs), then environment, then the TOML file.
-        return (init_settings, env_settings, _TomlWithoutSecrets(settings_cls))
+    def _known_modules(cls, value: Any) -> list[str]:
+        return parse_modules(value)
 
     def masked(self) -> dict[str, Any]:
         """The settings as plain data, secrets shown as '********' (or null when unset)."""
@@ -151,28 +145,87 @@ class Settings(BaseSettings):
         return data
 
 
-class _TomlWithoutSecrets(TomlConfigSettingsSource):
-    """Reads `config/backoffice.toml`, refusing any secret written into it."""
+ENV_PREFIX = "BACKOFFICE_"
+_AS_TYPED = {("modules",)}   # taken from the environment as typed: "contacts,inventory" works too
 
-    def __init__(self, settings_cls: type[BaseSettings]):
-        path = config_dir() / "backoffice.toml"
-        super().__init__(settings_cls, toml_file=path if path.exists() else None)
 
-    def _read_file(self, file_path: Path) -> dict[str, Any]:
-        with open(file_path, "rb") as fh:
-            data = tomllib.load(fh)
-        leaked = sorted(set(data) & set(SECRET_FIELDS))
-        if leaked:
-            raise ValueError(
-                f"{file_path}: secrets may not be stored in the settings file ({', '.join(leaked)}); "
-                "remove them and set BACKOFFICE_<NAME> in the environment instead."
-            )
-        return data
+def _from_toml() -> dict[str, Any]:
+    """`config/backoffice.toml` (BACKOFFICE_CONFIG_DIR), refusing any secret written into it."""
+    path = config_dir() / "backoffice.toml"
+    if not path.exists():
+        return {}
+    with open(path, "rb") as fh:
+        data = tomllib.load(fh)
+    leaked = sorted(set(data) & set(SECRET_FIELDS))
+    if leaked:
+        raise ValueError(
+            f"{path}: secrets may not be stored in the settings file ({', '.join(leaked)}); "
+            "remove them and set BACKOFFICE_<NAME> in the environment instead."
+        )
+    return data
+
+
+def _from_environment(model: type[BaseModel]) -> dict[str, Any]:
+    """The BACKOFFICE_* variables naming a setting (any case; `__` between nested names): a
+    list, table or whole section is written as JSON, anything else as typed."""
+    found: dict[str, Any] = {}
+    for name, raw in os.environ.items():
+        if not name.upper().startswith(ENV_PREFIX):
+            continue
+        path = tuple(name[len(ENV_PREFIX):].lower().split("__"))
+        annotation = _annotation(model, path)
+        if annotation is None:
+            continue        # not a setting (BACKOFFICE_CONFIG_DIR, BACKOFFICE_DEBUG, ...)
+        value: Any = raw
+        if path not in _AS_TYPED and _is_structured(annotation):
+            try:
+                value = json.loads(raw)
+            except ValueError as exc:
+                raise ValueError(f"{name}: write it as JSON, e.g. [\"a\", \"b\"] ({exc})") from None
+        target = found
+        for part in path[:-1]:
+            target = target.setdefault(part, {})
+        target[path[-1]] = value
+    return found
+
+
+def _annotation(model: type[BaseModel], path: tuple[str, ...]) -> Any:
+    """The type of the setting at `path`, or None if there is none."""
+    field = model.model_fields.get(path[0])
+    if field is None:
+        return None
+    if len(path) == 1:
+        return field.annotation
+    if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+        return _annotation(field.annotation, path[1:])
+    return None
+
+
+def _is_structured(annotation: Any) -> bool:
+    kinds = [a for a in typing.get_args(annotation) if a is not type(None)] if _is_union(annotation) else [annotation]
+    return any(typing.get_origin(k) in (list, dict, tuple, set) or k in (list, dict, tuple, set)
+               or (isinstance(k, type) and issubclass(k, BaseModel)) for k in kinds)
+
+
+def _is_union(annotation: Any) -> bool:
+    return typing.get_origin(annotation) in (typing.Union, types.UnionType)
+
+
+def _merged(*layers: dict[str, Any]) -> dict[str, Any]:
+    """Later layers win, table by table."""
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        for key, value in layer.items():
+            if isinstance(value, dict) and isinstance(merged.get(key), dict):
+                merged[key] = _merged(merged[key], value)
+            else:
+                merged[key] = value
+    return merged
 
 
 def mask_url(url: str) -> str:
     """Hide a password embedded in a database URL."""
-    from sqlalchemy.engine import make_url
+    from sqlalchemy.engine import make_url  # here: SQLAlchemy is a slow import, needed only to mask
 
     try:
         return make_url(url).render_as_string(hide_password=True)

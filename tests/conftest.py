@@ -14,12 +14,22 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from engine import app
 from engine.config import Settings
 from engine.db.session import Database
 from engine.security.roles import SYSTEM, Actor, load_roles
 
 PG_URL = os.environ.get("BACKOFFICE_TEST_PG_URL")
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def application():
+    """The application with every module switched on (the composition root, as `backoffice`
+    starts it); a test that switches modules off uses `engine.app.started([...])`."""
+    registry = app.start(app.configured_modules())
+    yield registry
+    app.stop()
 
 
 def _postgres_unavailable(reason: str) -> None:

@@ -1,1 +1,17 @@
 """Contacts: the shared party master (organisations, people, addresses) every module uses."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.registry import Registry
+
+
+def register(registry: Registry) -> None:
+    registry.module("contacts", models="engine.contacts.models",
+                    help="The shared contacts: organisations and people.")
+    registry.commands("contacts", "engine.contacts.commands:contacts_app",
+                      "The shared contacts: organisations and people.")
+    registry.workbook("contacts", "engine.contacts.sheets:contacts_workbook")
+    registry.demo_step("contacts", "engine.contacts.demo:seed_contacts", order=10)

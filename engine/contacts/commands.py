@@ -16,7 +16,7 @@ from engine.cli_support import (
     print_json,
     say_warning,
 )
-from engine.contacts import services
+from engine.contacts import queries, services
 
 contacts_app = typer.Typer(help="The shared contacts: organisations and people.", no_args_is_help=True)
 
@@ -77,17 +77,14 @@ def list_(
 ) -> None:
     """List contacts."""
     with acting_as(user) as (_db, actor, session):
-        rows = [
-            {"id": c.id, "kind": c.kind, "name": c.name, "email": c.email, "country": c.country,
-             "organisation_id": c.organisation_id, "tags": c.tags, "opt_out": c.opt_out}
-            for c in services.list_contacts(session, actor, kind=kind, search=search, tag=tag)
-        ]
+        rows = [{k: c.get(k) for k in ("id", "kind", "name", "email", "country", "organisation_id", "tags", "opt_out")}
+                for c in queries.contacts(session, actor, kind=kind, search=search, tag=tag)]
     if as_json:
         print_json(rows)
         return
     table = Table("id", "kind", "name", "e-mail", "country", "tags")
     for r in rows:
-        table.add_row(str(r["id"]), r["kind"], r["name"], r["email"] or "", r["country"], r["tags"] or "")
+        table.add_row(str(r["id"]), r["kind"], r["name"], r["email"] or "", r["country"] or "", r["tags"] or "")
     out.print(table)
     out.print(f"{len(rows)} contacts")
 
@@ -97,8 +94,7 @@ def list_(
 def show(contact_id: int, as_json: JsonOption = False, user: UserOption = None) -> None:
     """Show one contact with its addresses."""
     with acting_as(user) as (_db, actor, session):
-        actor.require("read", "contacts")
-        data = services.as_dict(services.get_contact(session, contact_id))
+        data = queries.contact(session, actor, contact_id)
     if as_json:
         print_json(data)
         return

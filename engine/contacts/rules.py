@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import pycountry
-from email_validator import EmailNotValidError, validate_email
 
 from engine.contacts.models import ADDRESS_KINDS, CONTACT_KINDS
+from engine.emails import check_email  # (shared with staff and user accounts)
 from engine.problems import Problem
 
 LEGAL_FORMS = {
@@ -62,34 +62,12 @@ def normalise_tags(tags: str | None) -> str | None:
 
 COUNTRY_CODES = frozenset(c.alpha_2 for c in pycountry.countries)
 
-# The WHATWG "valid e-mail address" (what browsers accept): plain ASCII addresses are checked
-# with this fast pattern; anything else goes to email-validator, which knows the full rules.
-_PLAIN_EMAIL = re.compile(
-    r"[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
-    r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)+"
-)
-
-
 def is_country(code: str | None) -> bool:
     return bool(code) and code.upper() in COUNTRY_CODES
 
 
 def country_codes() -> list[str]:
     return sorted(COUNTRY_CODES)
-
-
-def check_email(value: str | None) -> str | None:
-    """The problem with an e-mail address, or None if it is acceptable."""
-    if not value:
-        return None
-    if value.isascii() and _PLAIN_EMAIL.fullmatch(value) and ".." not in value and ".@" not in value \
-            and not value.startswith("."):
-        return None
-    try:
-        validate_email(value, check_deliverability=False)
-    except EmailNotValidError as exc:
-        return f"{value!r} is not a valid e-mail address ({exc})"
-    return None
 
 
 def check_contact(data: Mapping[str, Any]) -> list[Problem]:

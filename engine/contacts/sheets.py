@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from engine.contacts import rules
 from engine.contacts.models import ADDRESS_KINDS, Address, Contact
-from engine.sheets.spec import Column, SheetSpec, WorkbookSpec, register
+from engine.sheets.spec import Column, SheetSpec, WorkbookSpec
 
 COUNTRY = Column("country", "Country", required=True, lookup="countries", width=9)  # checked by the rule
 EMAIL = Column("email", "E-mail", width=28)
@@ -107,6 +107,3 @@ def contacts_workbook() -> WorkbookSpec:
             "contacts": lambda session: list(session.scalars(select(Contact.id).order_by(Contact.id))),
         },
     )
-
-
-register("contacts", contacts_workbook)

@@ -12,6 +12,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, Integer, MetaData, String, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine.errors import StaleRecordError
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -82,10 +85,6 @@ def flush_guarded(session, record: Record, expected_version: int) -> None:
     The service checked the version it read; this catches the writer that got in between
     that read and our UPDATE ... WHERE version = :v.
     """
-    from sqlalchemy.orm.exc import StaleDataError
-
-    from engine.errors import StaleRecordError
-
     label = record.label()  # read before the flush: a failed flush leaves it unreadable
     try:
         session.flush()

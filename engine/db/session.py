@@ -20,6 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from engine.config import LedgerSettings, Settings
 from engine.db.audit import AuditContext, install_audit
 from engine.db.engine import READ_ONLY, create_db_engine
+from engine.db.schema_version import is_current
 from engine.errors import StaleRecordError
 from engine.security.roles import Actor
 
@@ -38,11 +39,11 @@ class Database:
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> Database:
         """Connect; bring an empty database to the current schema; refuse a mismatched one."""
-        from engine.db.migrate import ensure_current
-
         db = cls(create_db_engine(settings.database_url, settings.busy_timeout_seconds))
         db.ledger = settings.ledger
-        if migrate:
+        if migrate and not is_current(db.engine):
+            from engine.db.migrate import ensure_current  # here: Alembic is a slow import
+
             ensure_current(db.engine)
         return db
 

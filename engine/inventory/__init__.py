@@ -1,0 +1,17 @@
+"""Inventory: items, locations, lots, stock movements, valuation, reorder points, stock takes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.registry import Registry
+
+
+def register(registry: Registry) -> None:
+    registry.module("inventory", needs=["contacts"], models="engine.inventory.models",
+                    help="Stock: items, locations, lots, movements and their value.")
+    registry.commands("stock", "engine.inventory.commands:stock_app",
+                      "Stock: receive, issue, transfer, adjust and reverse; on hand, valuation, reorder list.")
+    registry.workbook("inventory", "engine.inventory.sheets:inventory_workbook")
+    registry.demo_step("inventory", "engine.inventory.demo:seed_inventory", order=30)

@@ -27,7 +27,7 @@ from engine.db.audit import write_audit
 from engine.db.base import utcnow
 from engine.db.bulk import insert_many
 from engine.inventory import valuation
-from engine.inventory.accounting import post_stock_value
+from engine.inventory.hooks import stock_moved
 from engine.inventory.models import CostLayer, Item, ItemCost, Lot, StockBalance, StockMovement
 from engine.inventory.services import AREA, Movement, balance_changes, check_movement, shortage
 from engine.security.roles import Actor
@@ -195,7 +195,7 @@ class _State:
              "unit_cost": x.unit_cost}
             for row_item, layers in self.layers.items() for x in layers if x.id is None])
         self.session.expire_all()  # the ORM's copies of what was just written are stale
-        post_stock_value(self.session, ((row["moved_on"], row["kind"], row["value"]) for row in rows))
+        stock_moved.announce(self.session, [(row["moved_on"], row["kind"], row["value"]) for row in rows])
 
 
 _FIELDS = ("moved_on", "kind", "reason", "item_id", "quantity", "from_location_id", "to_location_id", "lot_id",

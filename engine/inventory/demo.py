@@ -18,19 +18,16 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.contacts.models import Contact
+from engine.demo import SEED, DemoSummary
 from engine.inventory.batch import post_movements
 from engine.inventory.models import Item, Location, Lot
 from engine.inventory.services import Count, Movement, post_stock_take
 from engine.security.roles import SYSTEM
-
-if TYPE_CHECKING:
-    from engine.demo import DemoSummary
 
 END = date(2026, 11, 27)            # the demo's "today"
 START = END - timedelta(days=364)   # a year of history, END included
@@ -119,7 +116,6 @@ class _Plan:
 
 
 def seed_inventory(session: Session, summary: DemoSummary) -> None:
-    from engine.demo import SEED  # here, not at the top: engine.demo imports this module
 
     year = _Year(session, random.Random(f"inventory-{SEED}"))
     year.run()

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import NotFound, ValidationFailed
 from engine.inventory import valuation
-from engine.inventory.accounting import post_stock_value
+from engine.inventory.hooks import stock_moved
 from engine.inventory.models import (
     REASONS,
     CostLayer,
@@ -147,7 +147,7 @@ def post_movement(session: Session, actor: Actor, request: Movement) -> StockMov
     # A reversal is booked against the account its original was (a returned receipt clears
     # goods received not invoiced, not stock adjustments).
     booked_as = request.kind if request.reverses_id is None else session.get(StockMovement, request.reverses_id).kind
-    post_stock_value(session, [(request.moved_on, booked_as, value)])
+    stock_moved.announce(session, [(request.moved_on, booked_as, value)])
     if item.valuation == "fifo" and inbound > 0:  # free stock too: it must be issuable
         session.add(CostLayer(item_id=item.id, movement_id=movement.id, received_on=request.moved_on,
                               remaining=inbound, unit_cost=_unit_cost_in(value, inbound)))

@@ -39,7 +39,7 @@ from engine.inventory.models import (
 )
 from engine.inventory.services import Count, Movement, post_stock_take
 from engine.problems import Problem
-from engine.sheets.spec import Column, ReportSheet, RowsRefused, SheetSpec, WorkbookSpec, register
+from engine.sheets.spec import Column, ReportSheet, RowsRefused, SheetSpec, WorkbookSpec
 
 AREA = "inventory"
 
@@ -281,6 +281,3 @@ def inventory_workbook() -> WorkbookSpec:
                                           ("Suggested", 11), ("Supplier", 28)), _reorder_rows),
         ),
     )
-
-
-register("inventory", inventory_workbook)

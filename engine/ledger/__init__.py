@@ -1,0 +1,26 @@
+"""The ledger: chart of accounts, journal entries, invoices, bills, payments and periods."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.registry import Registry
+
+
+def register(registry: Registry) -> None:
+    registry.module("ledger", needs=["contacts"], models="engine.ledger.models",
+                    help="The books: accounts, entries, invoices, payments, periods.")
+    registry.commands("ledger", "engine.ledger.commands:ledger_app",
+                      "The books: chart of accounts, periods, journal entries, closing and reports.",
+                      extend=["engine.ledger.invoice_commands:register_invoice_commands"])
+    registry.workbook("ledger", "engine.ledger.sheets:ledger_workbook")
+    registry.demo_step("ledger", "engine.ledger.demo:seed_ledger", order=40)
+    # Mail merge's "overdue" selection is the ledger's: mail knows no invoice.
+    registry.selection("overdue", "engine.ledger.selections:overdue_customers",
+                       "customers with posted sales invoices more than `days` days past due",
+                       options=("days", "as_of", "currency"))
+    # Perpetual inventory needs inventory too: installed only when both are on.
+    registry.bridge("perpetual_inventory", needs=["inventory", "ledger"],
+                    listens=[("engine.inventory.hooks:stock_moved", "engine.bridges.perpetual_inventory:post_stock_value")],
+                    setting="ledger.perpetual_inventory")

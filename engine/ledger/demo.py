@@ -28,12 +28,12 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.contacts.models import Contact
+from engine.demo import SEED, DemoSummary
 from engine.ledger.chart import ROLES, install_chart
 from engine.ledger.invoices import (
     CENT,
@@ -46,9 +46,6 @@ from engine.ledger.invoices import (
 from engine.ledger.models import FiscalPeriod, Invoice, JournalEntry, Payment
 from engine.ledger.services import Line, close_period, open_year, post_entry
 from engine.security.roles import SYSTEM
-
-if TYPE_CHECKING:
-    from engine.demo import DemoSummary
 
 END = date(2026, 11, 27)            # the demo's "today" (the same day as the stock's)
 START = END - timedelta(days=364)   # a year of books, END included
@@ -269,7 +266,6 @@ def post_plan(session: Session, plan: Plan) -> None:
 
 def seed_ledger(session: Session, summary: DemoSummary) -> None:
     """Install the chart, open the years, post the year, close the older months."""
-    from engine.demo import SEED  # here, not at the top: engine.demo imports this module
 
     install_chart(session, SYSTEM)
     for year in range(START.year, END.year + 1):

@@ -66,7 +66,6 @@ from engine.sheets.spec import (
     SheetSpec,
     WorkbookSpec,
     refusals_of,
-    register,
 )
 
 # -- groups of rows: the lines of one entry or one invoice -----------------------------------
@@ -505,6 +504,3 @@ def _postable_codes(session: Session) -> list[str]:
     parents = select(Account.parent_id).where(Account.parent_id.is_not(None))
     return list(session.scalars(select(Account.code).where(Account.active, Account.id.not_in(parents))
                                 .order_by(Account.code)))
-
-
-register("ledger", ledger_workbook)

@@ -1,3 +1,22 @@
 """Mail merge: letters and e-mails to selected contacts, built once with the standard `email`
 package and handed to a transport (outbox, SMTP, EWS, Microsoft Graph), idempotent and
-resumable."""
+resumable. Who gets them is a selection: mail brings `tag` and `sheet`; other modules
+register theirs (the ledger's `overdue`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.registry import Registry
+
+
+def register(registry: Registry) -> None:
+    registry.module("mailmerge", needs=["contacts"], models="engine.mailmerge.models",
+                    help="Letters and e-mails to selected contacts.")
+    registry.commands("mail", "engine.mailmerge.commands:mail_app",
+                      "Letters and e-mails to selected contacts, through the outbox, SMTP, Exchange or Graph.")
+    registry.selection("tag", "engine.mailmerge.recipients:tagged", "contacts whose tags include `tag`",
+                       options=("tag",))
+    registry.selection("sheet", "engine.mailmerge.recipients:from_sheet",
+                       "the contacts listed in a workbook sheet", options=("path", "sheet", "limits"))

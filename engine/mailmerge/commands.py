@@ -14,7 +14,6 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import func, select
 
 from engine.cli_support import (
     JsonOption,
@@ -29,8 +28,14 @@ from engine.cli_support import (
 )
 from engine.errors import BackofficeError
 from engine.mailmerge import recipients as chosen
-from engine.mailmerge.models import MailMessage, MailRun
-from engine.mailmerge.runs import RunReport, preview, process_run, start_run
+from engine.mailmerge.runs import (
+    RunReport,
+    list_runs,
+    preview,
+    process_run,
+    run_transport,
+    start_run,
+)
 from engine.mailmerge.transports import make_transport
 
 mail_app = typer.Typer(help="Letters and e-mails to selected contacts, through the outbox, SMTP, Exchange or Graph.",
@@ -49,10 +54,10 @@ def selection_of(to: str, days: int, as_of: str | None) -> tuple[str, dict[str, 
     if name == "sheet" and rest:
         path, _, sheet = rest.partition("#")
         return name, {"path": str(Path(path).resolve()), **({"sheet": sheet} if sheet else {})}
-    if name in chosen.SELECTIONS and not rest:
-        return name, {}
+    if not rest:
+        return name, {}     # recipients.select says whether there is such a selection
     raise BackofficeError(f"--to {to!r} is not a selection; use overdue (with --days), tag:TAG, "
-                          f"sheet:FILE.xlsx#SHEET, or one of: {', '.join(chosen.SELECTIONS)}")
+                          f"sheet:FILE.xlsx#SHEET, or one of: {', '.join(chosen.selections())}")
 
 
 @mail_app.command("merge")
@@ -94,12 +99,8 @@ def resume(
 ) -> None:
     """Carry on with a run that was stopped or limited: what was sent is not sent again."""
     config = settings(user=user)
-    with acting_as(user) as (db, actor, session):
-        with db.reading() as reading:   # (read in `session`, SQLite's write lock is held until the end)
-            run = reading.get(MailRun, run_id)
-        if run is None:
-            raise BackofficeError(f"there is no mail run {run_id}; `backoffice mail runs` lists them")
-        report = _process(db, config, actor, run_id, run.transport, limit, as_json)
+    with acting_as(user) as (db, actor, _session):
+        report = _process(db, config, actor, run_id, run_transport(db, actor, run_id), limit, as_json)
     _report(report, as_json)
 
 
@@ -108,16 +109,7 @@ def resume(
 def runs(as_json: JsonOption = False, user: UserOption = None) -> None:
     """Every mail run: template, selection, transport, and how many messages are in each state."""
     with acting_as(user) as (_db, actor, session):
-        actor.require("read", "contacts")
-        counts: dict[int, dict[str, int]] = {}
-        for run_id, state, n in session.execute(select(MailMessage.run_id, MailMessage.state, func.count())
-                                                .group_by(MailMessage.run_id, MailMessage.state)):
-            counts.setdefault(run_id, {})[state] = n
-        rows = [{"id": r.id, "template": r.template, "selection": r.selection, "options": r.options,
-                 "transport": r.transport, "status": r.status, "started_by": r.started_by,
-                 "started_at": r.created_at.isoformat(), "messages": counts.get(r.id, {}),
-                 "skipped": len(r.skipped), "printed_file": r.printed_file}
-                for r in session.scalars(select(MailRun).order_by(MailRun.id))]
+        rows = list_runs(session, actor)
     if as_json:
         print_json(rows)
         return

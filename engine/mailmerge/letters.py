@@ -9,7 +9,7 @@ template per batch is joined without docxcompose; headers and footers should the
 hold merge fields (the first letter's would be printed on every letter).
 
 The file is written through a temporary file beside it, so a failed batch never leaves half
-a print job behind. The PDF comes from LibreOffice (`engine.reports.render.convert`).
+a print job behind. The PDF comes from LibreOffice (`engine.office.docx.convert`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from docx.oxml.ns import qn
 
 from engine.errors import BackofficeError
 from engine.mailmerge.templates import render_letter, write_bytes
-from engine.reports.render import convert
+from engine.office.docx import convert
 
 
 def print_batch(name: str, contexts: Iterable[Mapping[str, Any]], out_docx: Path,

@@ -1,10 +1,12 @@
 """Who a mail merge goes to, and what each letter or e-mail may say about them.
 
 `select(session, actor, selection, **options)` gives the recipients of a named selection and
-the contacts left out, each with the reason:
+the contacts left out, each with the reason. Selections are registered by the modules
+switched on (`engine.registry`): mail brings `tag` and `sheet`, the ledger `overdue`:
 
     overdue        customers with posted sales invoices more than `days` days past due on
                    `as_of` (default today): one recipient per customer, with those invoices
+                   (`engine.ledger.selections`; absent when the ledger is switched off)
     tag            contacts whose tags include `tag`
     sheet          the contacts listed in a workbook sheet (`path`, `sheet`): the "ID" column
                    of the Organisations or People sheet of a Contacts workbook, otherwise a
@@ -33,29 +35,28 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select as sql_select
 from sqlalchemy.orm import Session, selectinload
 
+from engine import registry
 from engine.config import WorkbookLimits
 from engine.contacts.models import Contact
 from engine.errors import BackofficeError, UnusableInput
-from engine.ledger.invoices import open_balance
-from engine.ledger.models import Invoice
 from engine.mailmerge.addresses import address_block, country_name
+from engine.office.xlsx_guard import check_package, open_calamine, read_rows
 from engine.security import gate
 from engine.security.roles import Actor
+from engine.sheets.meta import ID, MAGIC, META_SHEET
 
-SELECTIONS = ("overdue", "tag", "sheet", "suppliers-with-nonconformances")
+NOT_BUILT = "suppliers-with-nonconformances"
 OPTED_OUT = "opted out"
 UNREACHABLE = "no e-mail address and no postal address"
 CONTACT_SHEETS = ("Organisations", "People")
 CONTACT_ID = "Contact ID"
-OPTIONS = {"overdue": ("days", "as_of", "currency"), "tag": ("tag",), "sheet": ("path", "sheet", "limits")}
 
 
 @dataclass
@@ -84,79 +85,63 @@ def select(session: Session, actor: Actor, selection: str, **options: Any) -> tu
     """
     actor.require("read", "contacts")
     common = {k: options.pop(k, None) for k in ("today", "sender", "from_country")}
-    unknown = sorted(set(options) - set(OPTIONS.get(selection, options)))
+    if selection == NOT_BUILT:
+        raise BackofficeError("the selection 'suppliers-with-nonconformances' needs the quality module "
+                              f"(nonconformances), which is not built yet; choose from {_choices()}")
+    chosen = registry.current().selection_named(selection)
+    if chosen is None:
+        off = registry.current().switched_off("selections", selection)
+        why = f" (the {off} module, which brings it, is switched off)" if off else ""
+        raise BackofficeError(f"there is no selection {selection!r}{why}; choose from {_choices()}")
+    unknown = sorted(set(options) - set(chosen.options))
     if unknown:
         raise BackofficeError(f"the selection {selection!r} has no option {', '.join(unknown)}; "
-                              f"it takes {', '.join(OPTIONS[selection])}")
-    if selection == "overdue":
-        actor.require("read", "ledger")
-        found = _overdue(session, **options)
-    elif selection == "tag":
-        found = _tagged(session, **options)
-    elif selection == "sheet":
-        found = _from_sheet(session, **options)
-    elif selection == "suppliers-with-nonconformances":
-        raise BackofficeError("the selection 'suppliers-with-nonconformances' needs the quality module "
-                              "(nonconformances), which is not built yet; choose from overdue, tag or sheet")
-    else:
-        raise BackofficeError(f"there is no selection {selection!r}; choose from {', '.join(SELECTIONS)}")
-    return _recipients(actor, found, **common)
+                              f"it takes {', '.join(chosen.options)}")
+    picked, left_out = registry.load(chosen.target)(session, actor, **options)
+    contacts = {c.id: c for c in _contacts(session, [contact_id for contact_id, _ in picked])}
+    found = [(contacts[contact_id], extra) for contact_id, extra in picked if contact_id in contacts]
+    return _recipients(actor, (found, [Skipped(*s) for s in left_out]), **common)
 
 
-# -- the selections: (contact, the context it adds) in the order the letters go out ----------------
+def selections() -> list[str]:
+    """The selections of the modules switched on."""
+    return [s.name for s in registry.current().selections]
 
-Found = list[tuple[Contact, dict[str, Any]]]
+
+def options_of(selection: str) -> tuple[str, ...]:
+    """The options a selection takes (none for a selection that is not there)."""
+    chosen = registry.current().selection_named(selection)
+    return chosen.options if chosen else ()
+
+
+def _choices() -> str:
+    names = selections()
+    return ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else "".join(names) or "none"
+
+
+# -- mail's own selections: (contact id, the context it adds) in the order the letters go out ------
+# (A selection of another module, such as the ledger's `overdue`, has the same signature.)
+
+Picked = list[tuple[int, dict[str, Any]]]
+LeftOut = list[tuple[int | None, str, str]]          # (contact id, name, reason)
 # What a letter needs: the contact's addresses, and a person's organisation with its addresses.
 _WITH_ADDRESSES = (selectinload(Contact.addresses),
                    selectinload(Contact.organisation).selectinload(Contact.addresses))
-Rejected = list[Skipped]
 
 
-def _overdue(session: Session, days: int = 0, as_of: date | None = None,
-             currency: str = "EUR") -> tuple[Found, Rejected]:
-    days = int(days)
-    if isinstance(as_of, str):
-        as_of = date.fromisoformat(as_of)
-    if days < 0:
-        raise BackofficeError(f"days {days}: the number of days overdue cannot be below 0")
-    as_of = as_of or date.today()
-    latest_due = as_of - timedelta(days=days + 1)      # more than `days` days past due on as_of
-    query = (sql_select(Invoice)
-             .where(Invoice.kind == "sales", Invoice.status == "posted", Invoice.issued_on <= as_of,
-                    Invoice.due_on <= latest_due)
-             .order_by(Invoice.contact_id, Invoice.due_on, Invoice.number))
-    by_contact: dict[int, list[dict[str, Any]]] = {}
-    for invoice in session.scalars(query):
-        owed = open_balance(session, invoice, as_of)
-        if owed <= 0:
-            continue
-        by_contact.setdefault(invoice.contact_id, []).append({
-            "number": invoice.number, "issued_on": invoice.issued_on, "due_on": invoice.due_on,
-            "gross": invoice.gross, "open_amount": owed, "days_overdue": (as_of - invoice.due_on).days,
-        })
-    found = []
-    for contact in _contacts(session, by_contact):
-        invoices = by_contact[contact.id]
-        found.append((contact, {
-            "invoices": invoices, "total_overdue": sum((i["open_amount"] for i in invoices), Decimal(0)),
-            "currency": currency, "as_of": as_of, "days": days,
-        }))
-    return found, []
-
-
-def _tagged(session: Session, tag: str | None = None) -> tuple[Found, Rejected]:
+def tagged(session: Session, actor: Actor, tag: str | None = None) -> tuple[Picked, LeftOut]:
     wanted = (tag or "").strip().lower()
     if not wanted or "," in wanted or ";" in wanted:
         raise BackofficeError(f"tag {tag!r}: name one tag, e.g. tag=vip")
-    query = (sql_select(Contact).where(Contact.tags.like(f"%{wanted}%")).options(*_WITH_ADDRESSES)
+    query = (sql_select(Contact.id, Contact.tags).where(Contact.tags.like(f"%{wanted}%"))
              .order_by(Contact.name, Contact.id))
-    found = [(c, {"tag": wanted}) for c in session.scalars(query)
-             if wanted in {t.strip() for t in (c.tags or "").split(",")}]    # a whole tag, not part of one
-    return found, []
+    picked = [(contact_id, {"tag": wanted}) for contact_id, tags in session.execute(query)
+              if wanted in {t.strip() for t in (tags or "").split(",")}]    # a whole tag, not part of one
+    return picked, []
 
 
-def _from_sheet(session: Session, path: str | Path | None = None, sheet: str | None = None,
-                limits: WorkbookLimits | None = None) -> tuple[Found, Rejected]:
+def from_sheet(session: Session, actor: Actor, path: str | Path | None = None, sheet: str | None = None,
+               limits: WorkbookLimits | None = None) -> tuple[Picked, LeftOut]:
     if not path or not sheet:
         raise BackofficeError("the selection 'sheet' needs a workbook and a sheet name, e.g. path=list.xlsx "
                               "sheet=People")
@@ -164,39 +149,38 @@ def _from_sheet(session: Session, path: str | Path | None = None, sheet: str | N
     rows, column = _sheet_rows(path, sheet, limits or WorkbookLimits())
     headers = [_header(v) for v in rows[0]]
     wanted: dict[int, tuple[int, dict[str, Any]]] = {}     # contact id -> (Excel row, the row's cells)
-    rejected: Rejected = []
+    rejected: LeftOut = []
     for number, row in enumerate(rows[1:], start=2):
         raw = row[column] if column < len(row) else None
         if raw in (None, ""):
             continue                                      # a blank row
         contact_id = _contact_id(raw)
         if contact_id is None:
-            rejected.append(Skipped(None, f"row {number}", f"{sheet} row {number}: {raw!r} is not a contact ID"))
+            rejected.append((None, f"row {number}", f"{sheet} row {number}: {raw!r} is not a contact ID"))
             continue
         if contact_id in wanted:
-            rejected.append(Skipped(contact_id, f"row {number}",
-                                    f"{sheet} row {number}: contact {contact_id} is listed already in row "
-                                    f"{wanted[contact_id][0]}; they get one letter"))
+            rejected.append((contact_id, f"row {number}",
+                             f"{sheet} row {number}: contact {contact_id} is listed already in row "
+                             f"{wanted[contact_id][0]}; they get one letter"))
             continue
         cells = {h: _cell(v) for h, v in zip(headers, row, strict=False) if h}
         wanted[contact_id] = (number, cells)
-    contacts = {c.id: c for c in _contacts(session, wanted)}
-    found: Found = []
+    known = set()
+    ids = list(wanted)
+    for start in range(0, len(ids), 500):           # (a database takes only so many parameters)
+        known.update(session.scalars(sql_select(Contact.id).where(Contact.id.in_(ids[start:start + 500]))))
+    picked: Picked = []
     for contact_id, (number, cells) in wanted.items():     # in the sheet's order
-        if contact_id not in contacts:
-            rejected.append(Skipped(contact_id, f"row {number}",
-                                    f"{sheet} row {number}: there is no contact {contact_id}"))
+        if contact_id not in known:
+            rejected.append((contact_id, f"row {number}", f"{sheet} row {number}: there is no contact {contact_id}"))
             continue
-        found.append((contacts[contact_id], {"row": cells, "sheet": sheet}))
-    return found, rejected
+        picked.append((contact_id, {"row": cells, "sheet": sheet}))
+    return picked, rejected
 
 
 def _sheet_rows(path: Path, sheet: str, limits: WorkbookLimits) -> tuple[list[list[Any]], int]:
     """The sheet's rows (through the guard that refuses hostile files) and the index of the
     column holding contact IDs."""
-    from engine.office.xlsx_guard import check_package, open_calamine, read_rows
-    from engine.sheets.meta import ID, MAGIC, META_SHEET
-
     package = check_package(path, limits)
     if sheet not in package.sheet_names:
         shown = [n for n in package.sheet_names if not n.startswith("_")]
@@ -248,18 +232,18 @@ def _contact_id(value: Any) -> int | None:
 
 
 def _contacts(session: Session, ids: Iterable[int]) -> list[Contact]:
-    """The contacts with these ids, with their addresses and organisation, by name."""
+    """The contacts with these ids, with their addresses and organisation."""
     ids = list(ids)
     contacts: list[Contact] = []
     for start in range(0, len(ids), 500):           # (a database takes only so many parameters)
         contacts += session.scalars(
             sql_select(Contact).where(Contact.id.in_(ids[start:start + 500])).options(*_WITH_ADDRESSES))
-    return sorted(contacts, key=lambda c: (c.name.casefold(), c.id))
+    return contacts
 
 
 # -- from contacts to recipients -------------------------------------------------------------------
 
-def _recipients(actor: Actor, found: tuple[Found, Rejected], today: date | None = None,
+def _recipients(actor: Actor, found: tuple[list[tuple[Contact, dict[str, Any]]], list[Skipped]], today: date | None = None,
                 sender: Mapping[str, Any] | None = None,
                 from_country: str | None = None) -> tuple[list[Recipient], list[Skipped]]:
     contacts, skipped = found

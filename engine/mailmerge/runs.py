@@ -27,7 +27,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from engine.config import Settings
 from engine.db.audit import write_audit
@@ -40,7 +40,8 @@ from engine.mailmerge.message import Attachment, Outgoing, build_message
 from engine.mailmerge.models import MailMessage, MailRun
 from engine.mailmerge.templates import MailTemplate, has_letter, render_letter
 from engine.mailmerge.transports import Transport, TransportError, make_transport
-from engine.reports.render import soffice
+from engine.mailmerge.transports.outbox import OutboxTransport
+from engine.office.docx import soffice
 from engine.security.roles import Actor
 
 RETRIED = ("pending", "sending", "failed")
@@ -277,10 +278,35 @@ def _select(session, actor: Actor, settings: Settings, selection: str, options: 
     own options (as stored: dates as ISO text)."""
     mail = settings.mail
     given = {k: (date.fromisoformat(v) if k == "as_of" and isinstance(v, str) else v) for k, v in options.items()}
-    extra = {"currency": settings.ledger.base_currency} if selection == "overdue" else {}
+    extra = {"currency": settings.ledger.base_currency} if "currency" in chosen.options_of(selection) else {}
     return chosen.select(session, actor, selection, sender=chosen.sender_fields(
         mail.sender_name, mail.sender, mail.sender_phone, mail.sender_address),
         from_country=mail.country or None, **extra, **given)
+
+
+def list_runs(session, actor: Actor) -> list[dict[str, Any]]:
+    """Every mail run: template, selection, transport, and how many messages are in each state."""
+    actor.require("read", "contacts")
+    counts: dict[int, dict[str, int]] = {}
+    for run_id, state, n in session.execute(select(MailMessage.run_id, MailMessage.state, func.count())
+                                            .group_by(MailMessage.run_id, MailMessage.state)):
+        counts.setdefault(run_id, {})[state] = n
+    return [{"id": r.id, "template": r.template, "selection": r.selection, "options": r.options,
+             "transport": r.transport, "status": r.status, "started_by": r.started_by,
+             "started_at": r.created_at.isoformat(), "messages": counts.get(r.id, {}),
+             "skipped": len(r.skipped), "printed_file": r.printed_file}
+            for r in session.scalars(select(MailRun).order_by(MailRun.id))]
+
+
+def run_transport(db: Database, actor: Actor, run_id: int) -> str:
+    """The transport a run was started with (read in its own session: a unit of work open
+    around it holds SQLite's write lock until it ends)."""
+    actor.require("read", "contacts")
+    with db.reading() as reading:
+        run = reading.get(MailRun, run_id)
+    if run is None:
+        raise BackofficeError(f"there is no mail run {run_id}; `backoffice mail runs` lists them")
+    return run.transport
 
 
 def _plain(options: dict[str, Any]) -> dict[str, Any]:
@@ -292,8 +318,6 @@ def preview(db: Database, settings: Settings, actor: Actor, template: str, selec
             limit: int | None = None) -> dict[str, Any]:
     """A dry run: the messages rendered as .eml files (and the letters as one document) in
     `<output_dir>/previews/<template>/`, to open and check; nothing is sent or stored."""
-    from engine.mailmerge.transports.outbox import OutboxTransport
-
     actor.require("read", "contacts")
     mail = MailTemplate.load(template)
     with db.reading() as session:

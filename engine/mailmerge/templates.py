@@ -39,7 +39,7 @@ from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from engine.formats import money
-from engine.reports.render import ReportTemplateError, templates_dir, xml_safe
+from engine.office.docx import ReportTemplateError, templates_dir, xml_safe
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
           "October", "November", "December")
@@ -190,9 +190,9 @@ def _letter_environment() -> _CompiledOnce:
 
 def render_letter(name: str, context: Mapping[str, Any], template: Path | None = None) -> bytes:
     """templates/letters/<name>.docx (or `template`) filled in for one recipient: the .docx's
-    bytes. Rendered as Word reports are (engine.reports.render: sandboxed, autoescaped, strict,
+    bytes. Rendered as Word reports are (engine.office.docx: sandboxed, autoescaped, strict,
     values made XML-safe), with the mail filters (`money`, `longdate`) added."""
-    from docxtpl import DocxTemplate
+    from docxtpl import DocxTemplate  # here: docxtpl (with python-docx and lxml) is a slow import
 
     path = Path(template) if template else letter_path(name)
     if not path.is_file():

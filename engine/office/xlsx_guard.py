@@ -112,7 +112,7 @@ def _file_head(path: Path, limits: WorkbookLimits) -> bytes:
 
 def _ole_reason(path: Path) -> str:
     """An OLE2 container is an encrypted .xlsx or an old binary .xls (or another old file)."""
-    try:
+    try:  # msoffcrypto-tool: optional, and only for the rare OLE2 file
         import msoffcrypto
         from msoffcrypto.format.ooxml import OOXMLFile
         from msoffcrypto.format.xls97 import Xls97File
@@ -306,7 +306,9 @@ def _calamine_errors(path: Path, where: str = "") -> Iterator[None]:
 
 def open_calamine(path: Path, info: PackageInfo) -> Any:
     """A python_calamine workbook for a file check_package accepted, or UnusableInput."""
-    from python_calamine import CalamineWorkbook
+    from python_calamine import (
+        CalamineWorkbook,  # here: only the commands that read a workbook load it
+    )
 
     with _calamine_errors(path):
         workbook = CalamineWorkbook.from_path(str(path))

@@ -1,8 +1,9 @@
 """`backoffice report ...`: Word reports, filled in for the reader.
 
-Thin, like every command group: the module's `reports.py` builds the context (leaving out
-what the reader's roles may not see, and auditing what must be), `engine.reports.render`
-fills the template in inside the sandbox, and LibreOffice turns it into a PDF when asked.
+Thin, like every command group: the module that registers a report (`registry.report`)
+builds its context (leaving out what the reader's roles may not see, and auditing what must
+be), `engine.office.docx` fills the template in inside the sandbox, and LibreOffice turns it
+into a PDF when asked. A report whose module is switched off is not offered.
 The audit rows of a report are committed only once its file is written; if they cannot be,
 the file is removed again.
 """
@@ -15,6 +16,7 @@ from typing import Annotated
 
 import typer
 
+from engine import registry
 from engine.cli_support import (
     JsonOption,
     UserOption,
@@ -25,7 +27,8 @@ from engine.cli_support import (
     settings,
 )
 from engine.errors import BackofficeError
-from engine.reports.render import NeedsLibreOffice, convert, render_docx, soffice, templates_dir
+from engine.office.docx import NeedsLibreOffice, convert, render_docx, soffice, templates_dir
+from engine.registry import Report
 
 report_app = typer.Typer(help="Word reports, holding only what the reader's roles may see.", no_args_is_help=True)
 
@@ -36,6 +39,15 @@ Template = Annotated[Path | None, typer.Option(
 
 def _count(n: int, thing: str) -> str:
     return f"{n} {thing}" + ("" if n == 1 else "s")
+
+
+def _report(name: str) -> Report:
+    """The registered report `name`, or a refusal saying its module is switched off."""
+    report = registry.current().report_named(name)
+    if report is None:
+        raise BackofficeError(f"the {name} report needs the {registry.current().switched_off('reports', name) or name} "
+                              "module, which is switched off (`modules` in config/backoffice.toml)")
+    return report
 
 
 def _docx_target(out_path: Path | None, default: Path) -> Path:
@@ -57,8 +69,7 @@ def staff(
     user: UserOption = None,
 ) -> None:
     """The staff report (Word): departments, employees, leave; sensitive fields only for roles that see them."""
-    from engine.staff.reports import staff_report_context
-
+    report = _report("staff")
     year = year or date.today().year
     if not 1900 < year < 3000:
         raise BackofficeError(f"--year {year} is not a year to report on")
@@ -69,8 +80,8 @@ def staff(
     written = False
     try:
         with acting_as(user) as (_db, actor, session):
-            context = staff_report_context(session, actor, year)
-            render_docx(template or templates_dir() / "reports" / "staff.docx", context, target)
+            context = registry.load(report.target)(session, actor, year)
+            render_docx(template or templates_dir() / report.template, context, target)
             written = True
     except BaseException:
         if written:               # the audit rows were not saved: neither is the report
@@ -98,9 +109,24 @@ def templates(folder: Annotated[Path | None, typer.Option(
         help="The templates folder to write into (default: templates/).")] = None) -> None:
     """Regenerate the standard Word templates: reports (templates/reports/) and mail-merge
     letters (templates/letters/), committed."""
-    from engine.reports.make_templates import write_letter_templates, write_templates
-    from engine.reports.render import templates_dir
+    from engine.reports.make_templates import (  # here: python-docx is a slow import
+        write_letter_templates,
+        write_templates,
+    )
 
     root = folder or templates_dir()
     for path in [*write_templates(root / "reports"), *write_letter_templates(root / "letters")]:
         out.print(f"wrote {path}")
+
+
+
+_REPORTS = ("staff",)   # the commands above that are a module's report (`registry.report`)
+
+
+def offered_reports() -> typer.Typer:
+    """The report group as the command line shows it: the reports of the modules switched on,
+    and `templates`."""
+    on = {r.name for r in registry.current().reports}
+    group = typer.Typer(help=report_app.info.help, no_args_is_help=True)
+    group.registered_commands = [c for c in report_app.registered_commands if c.name not in _REPORTS or c.name in on]
+    return group

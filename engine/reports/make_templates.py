@@ -24,7 +24,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 
-from engine.reports.render import templates_dir
+from engine.office.docx import templates_dir
 
 FIXED_TIME = datetime(2026, 1, 1)   # the file's own metadata: the same template, the same file
 

@@ -20,8 +20,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from engine.config import config_dir
 from engine.errors import BackofficeError
+from engine.paths import config_dir
 from engine.security.roles import Actor
 
 HIDDEN = "(hidden)"   # what the audit log holds instead of a sensitive value

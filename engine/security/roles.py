@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from engine.config import config_dir
 from engine.errors import BackofficeError, PermissionDenied
+from engine.paths import config_dir
 
 # `team`: a manager's own reports (their Team workbook, their leave decisions); `staff`: everyone.
 AREAS = ("contacts", "inventory", "ledger", "staff", "team", "quality", "admin", "users", "audit")

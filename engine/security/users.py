@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.contacts.rules import check_email
+from engine.emails import check_email
 from engine.errors import BackofficeError, UnknownUser, ValidationFailed
 from engine.security.models import User
 from engine.security.roles import Actor, check_role_names, load_roles
@@ -26,6 +26,12 @@ def resolve_actor(session: Session, login: str | None) -> Actor:
         )
     roles = load_roles()
     return Actor(login=user.login, roles=tuple(roles[r] for r in user.role_names if r in roles))
+
+
+def adding_actor(session: Session, login: str | None) -> Actor | None:
+    """Who adds a user: nobody (None) while there are no users yet (the first one, an admin,
+    may be added by anyone), else the acting user."""
+    return None if user_count(session) == 0 else resolve_actor(session, login)
 
 
 def user_count(session: Session) -> int:

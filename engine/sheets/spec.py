@@ -17,6 +17,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from engine import registry
+from engine.errors import BackofficeError
 from engine.problems import Problem
 from engine.security.policies import active_policies
 
@@ -252,23 +254,30 @@ class WorkbookSpec:
         return hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:16]
 
 
+# Workbooks registered directly (a test, a tool); the modules' own come from the registry
+# the composition root put in force (`registry.workbook(name, "engine.<module>.sheets:...")`).
 _REGISTRY: dict[str, Callable[[], WorkbookSpec]] = {}
 
 
-def register(module: str, factory: Callable[[], WorkbookSpec]) -> None:
-    _REGISTRY[module] = factory
+def register(name: str, factory: Callable[[], WorkbookSpec]) -> None:
+    _REGISTRY[name] = factory
 
 
-def workbook_spec(module: str) -> WorkbookSpec:
-    import engine.workbooks  # noqa: F401  (registers every module's specs)
-    from engine.errors import BackofficeError
+def _factories() -> dict[str, Callable[[], WorkbookSpec]]:
+    declared = {w.name: w.target for w in registry.current().workbooks}
+    return {name: (lambda target=target: registry.load(target)()) for name, target in declared.items()} | _REGISTRY
 
-    if module not in _REGISTRY:
-        raise BackofficeError(f"there is no workbook for {module!r}; choose from: {', '.join(sorted(_REGISTRY))}.")
-    return _REGISTRY[module]()
+
+def workbook_spec(name: str) -> WorkbookSpec:
+    """The spec of the workbook `name`, from the modules switched on."""
+    factories = _factories()
+    if name not in factories:
+        off = registry.current().switched_off("workbooks", name)
+        why = f" (the {off} module is switched off)" if off else ""
+        raise BackofficeError(f"there is no workbook for {name!r}{why}; choose from: {', '.join(sorted(factories))}.")
+    return factories[name]()
 
 
 def modules() -> list[str]:
-    import engine.workbooks  # noqa: F401
-
-    return sorted(_REGISTRY)
+    """The names of the workbooks on offer (the modules switched on)."""
+    return sorted(_factories())

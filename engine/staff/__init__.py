@@ -1,0 +1,19 @@
+"""Staff (HR): departments, employees, contracts, leave; sensitive fields for the roles allowed."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.registry import Registry
+
+
+def register(registry: Registry) -> None:
+    registry.module("staff", needs=["contacts"], models="engine.staff.models",
+                    help="Staff: departments, employees, contracts, leave.")
+    registry.commands("staff", "engine.staff.commands:staff_app",
+                      "Staff: departments, employees, contracts, leave, costs, and purging leavers.")
+    registry.workbook("staff", "engine.staff.sheets:staff_workbook")
+    registry.workbook("team", "engine.staff.sheets:team_workbook")
+    registry.demo_step("staff", "engine.staff.demo:seed_staff", order=20)
+    registry.report("staff", "engine.staff.reports:staff_report_context", template="reports/staff.docx")

@@ -37,12 +37,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from faker import Faker
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from engine.demo import DEMO_USERS, SEED, DemoSummary
 from engine.security.models import User
 from engine.security.roles import Actor, load_roles
 from engine.security.users import resolve_actor
@@ -57,9 +57,6 @@ from engine.staff.services import (
     record_last_day,
     request_leave,
 )
-
-if TYPE_CHECKING:
-    from engine.demo import DemoSummary
 
 END = date(2026, 11, 27)            # the demo's "today" (the same day as the stock's and the books')
 START = END - timedelta(days=364)   # a year of leave, END included
@@ -461,7 +458,6 @@ def post_plan(session: Session, plan: StaffPlan, hr_login: str) -> dict[int, int
 def seed_staff(session: Session, summary: DemoSummary) -> None:
     """Departments, employees with contracts, leave types and a year of leave."""
     # here, not at the top: engine.demo imports this module
-    from engine.demo import DEMO_USERS, SEED
 
     fakers = {}
     for n, (code, (locale, _)) in enumerate(COUNTRIES.items()):

@@ -38,7 +38,6 @@ from engine.sheets.spec import (
     SheetSpec,
     WorkbookSpec,
     refusals_of,
-    register,
 )
 from engine.staff import leave, rules
 from engine.staff.models import (
@@ -404,7 +403,3 @@ def team_workbook() -> WorkbookSpec:
         lookups={"employees": PerUser(_employee_ids), "leave types": _ids(LeaveType)},
         reports=(ReportSheet("Balances", TEAM, BALANCE_COLUMNS, PerUser(_balance_rows)),),
     )
-
-
-register("staff", staff_workbook)
-register("team", team_workbook)

@@ -17,14 +17,14 @@ def demo(backoffice, database_url):
     mail it adds play no part in the contacts workbook and cost each test here 10 s)."""
     from engine.config import Settings
     from engine.db.session import Database
-    from engine.demo import DEMO_STEPS, DemoSummary
+    from engine.demo import DemoSummary, demo_steps
     from engine.security.roles import SYSTEM
 
     db = Database.open(Settings(database_url=database_url))
     try:
         with db.unit_of_work(SYSTEM, source="system") as session:
             summary = DemoSummary()
-            for name, step in DEMO_STEPS:
+            for name, step in demo_steps():
                 if name in ("users", "contacts"):
                     step(session, summary)
     finally:

@@ -21,7 +21,7 @@ from engine.mailmerge.models import MailMessage, MailRun
 from engine.mailmerge.runs import preview, process_run, start_run
 from engine.mailmerge.transports import make_transport
 from engine.mailmerge.transports.outbox import OutboxTransport
-from engine.reports.render import soffice
+from engine.office.docx import soffice
 from tests.integration.conftest import ACCOUNTANT
 from tests.integration.test_mail_recipients import AS_OF, customers  # noqa: F401  (the fixture)
 from tests.mail_servers import SmtpServer

@@ -21,8 +21,8 @@ from engine.config import Settings
 from engine.db.audit import AuditEntry
 from engine.db.session import Database
 from engine.errors import PermissionDenied
+from engine.office.docx import ReportTemplateError, convert, render_docx, templates_dir
 from engine.reports.make_templates import write_templates
-from engine.reports.render import ReportTemplateError, convert, render_docx, templates_dir
 from engine.security.policies import FieldPolicy, Policies, use_policies
 from engine.staff.models import LeaveType
 from engine.staff.reports import employee_fields, staff_report_context

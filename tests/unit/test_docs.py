@@ -12,16 +12,17 @@ README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
 
 def _command_paths(group: typer.Typer, prefix: str = "backoffice") -> list[str]:
+    """Every command, through the groups' own listing (the root's groups load when asked)."""
     click_group = typer.main.get_command(group)
     paths = []
 
     def walk(command, path):
-        subcommands = getattr(command, "commands", None)
-        if not subcommands:
+        if not hasattr(command, "list_commands"):
             paths.append(path)
             return
-        for name, sub in subcommands.items():
-            walk(sub, f"{path} {name}")
+        context = click_group.context_class(command)
+        for name in command.list_commands(context):
+            walk(command.get_command(context, name), f"{path} {name}")
 
     walk(click_group, prefix)
     return paths

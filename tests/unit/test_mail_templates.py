@@ -26,8 +26,8 @@ from engine.mailmerge.templates import (
     money,
     render_letter,
 )
+from engine.office.docx import templates_dir
 from engine.reports.make_templates import LETTER_TEMPLATES, write_letter_templates
-from engine.reports.render import templates_dir
 
 HOSTILE = "<script>alert(1)</script> & Co"
 

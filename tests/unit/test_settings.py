@@ -48,3 +48,27 @@ def test_secrets_from_the_environment_are_masked_when_shown(config_dir, monkeypa
     shown = str(load_settings().masked())
     assert "hunter2" not in shown and "s3cret" not in shown
     assert load_settings().smtp_password.get_secret_value() == "hunter2"
+
+
+def test_the_environment_sets_nested_values_lists_as_json_and_ignores_what_is_no_setting(config_dir, monkeypatch):
+    monkeypatch.setenv("BACKOFFICE_MAIL__SENDER_ADDRESS", '["1 High Street", "Leeds"]')
+    monkeypatch.setenv("BACKOFFICE_MAIL__SMTP__PORT", "2525")
+    monkeypatch.setenv("backoffice_ledger__perpetual_inventory", "true")
+    monkeypatch.setenv("BACKOFFICE_NOT_A_SETTING", "whatever")
+    s = load_settings()
+    assert s.mail.sender_address == ["1 High Street", "Leeds"] and s.mail.smtp.port == 2525
+    assert s.ledger.perpetual_inventory is True and s.workbook.max_rows == 10   # the file's, kept
+    monkeypatch.setenv("BACKOFFICE_MAIL__SENDER_ADDRESS", "1 High Street")
+    with pytest.raises(ValueError, match="BACKOFFICE_MAIL__SENDER_ADDRESS: write it as JSON"):
+        load_settings()
+
+
+def test_modules_come_from_the_file_or_the_environment_and_unknown_ones_are_refused(config_dir, monkeypatch):
+    (config_dir / "backoffice.toml").write_text('modules = ["contacts", "staff"]\n')
+    monkeypatch.delenv("BACKOFFICE_MODULES", raising=False)
+    assert load_settings().modules == ["contacts", "staff"]
+    monkeypatch.setenv("BACKOFFICE_MODULES", "contacts,inventory")
+    assert load_settings().modules == ["contacts", "inventory"]
+    monkeypatch.setenv("BACKOFFICE_MODULES", "contacts,quality")
+    with pytest.raises(ValueError, match="there is no module 'quality'"):
+        load_settings()

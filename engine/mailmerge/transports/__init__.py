@@ -47,16 +47,17 @@ def outbox_folder(settings: Settings) -> Path:
 def make_transport(settings: Settings, name: str | None = None) -> Transport:
     """The transport `name` (default: the `mail.transport` setting), configured."""
     name = name or settings.mail.transport
+    # Each transport is imported when chosen: exchangelib (EWS) and msal (Graph) are slow imports.
     if name == "outbox":
-        from engine.mailmerge.transports.outbox import OutboxTransport
+        from engine.mailmerge.transports.outbox import OutboxTransport  # (all four: see above)
         return OutboxTransport(outbox_folder(settings))
     if name == "smtp":
-        from engine.mailmerge.transports.smtp import SmtpTransport
+        from engine.mailmerge.transports.smtp import SmtpTransport  # (smtplib, ssl)
         return SmtpTransport.from_settings(settings)
     if name == "ews":
-        from engine.mailmerge.transports.ews import EwsTransport
+        from engine.mailmerge.transports.ews import EwsTransport  # exchangelib: a slow import
         return EwsTransport.from_settings(settings)
     if name == "graph":
-        from engine.mailmerge.transports.graph import GraphTransport
+        from engine.mailmerge.transports.graph import GraphTransport  # msal: a slow import
         return GraphTransport.from_settings(settings)
     raise BackofficeError(f"there is no transport {name!r}; choose outbox, smtp, ews or graph")

@@ -23,11 +23,11 @@ from engine.cli_support import (
     out,
     say_error,
     settings,
+    who,
 )
 from engine.config import PROJECT_DIR
 from engine.db.json_values import plain
 from engine.errors import UnusableInput
-from engine.security.users import resolve_actor
 from engine.sheets.exporting import new_workbook, write_layouts
 from engine.sheets.roundtrip import FileResult, RoundTrip
 
@@ -47,8 +47,7 @@ def new(
     """Export a workbook holding the current records the user's role may see."""
     config = settings(user=user)
     db = open_database(config)
-    with db.reading() as session:
-        actor = resolve_actor(session, config.user)
+    actor = who(db, config)
     target = out_path or config.output_dir / f"{module}-{actor.login}.xlsx"
     counts = new_workbook(db, actor, module, target)
     out.print(f"wrote {target} ({', '.join(f'{n}: {c} rows' for n, c in counts.items())})")
@@ -66,8 +65,7 @@ def _run(paths: list[Path], user: str | None, as_json: bool, allow_macros: bool,
          with_changes: bool = False) -> None:
     config = settings(user=user)
     db = open_database(config)
-    with db.reading() as session:
-        actor = resolve_actor(session, config.user)
+    actor = who(db, config)
     worst = 0
     show_progress = not as_json and sys.stderr.isatty()
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} rows"),
@@ -113,32 +111,35 @@ def _report(result: FileResult, as_json: bool, with_changes: bool = False) -> No
         out.print(f"  Nothing was saved.{marked}")
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(workbook_app, name="workbook")
+# `backoffice validate|sync|refresh`: commands of the root, taken from this app one by one.
+roundtrip_app = typer.Typer(no_args_is_help=True)
 
-    @app.command("validate")
-    @handles_errors
-    def validate(paths: Paths, as_json: JsonOption = False,
-                 no_annotate: Annotated[bool, typer.Option("--no-annotate", help="Do not mark the workbook.")] = False,
-                 user: UserOption = None, allow_macros: AllowMacros = False) -> None:
-        """Check workbooks against the database without saving anything."""
-        _run(paths, user, as_json, allow_macros, lambda trip, p: trip.validate(p, annotate_file=not no_annotate))
 
-    @app.command("sync")
-    @handles_errors
-    def sync(paths: Paths,
-             dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the changes; save nothing.")] = False,
-             as_json: JsonOption = False, user: UserOption = None, allow_macros: AllowMacros = False) -> None:
-        """Save workbook edits to the database (all or nothing per workbook) and refresh them."""
-        _run(paths, user, as_json, allow_macros, lambda trip, p: trip.sync(p, dry_run=dry_run),
-             with_changes=dry_run)
+@roundtrip_app.command("validate")
+@handles_errors
+def validate(paths: Paths, as_json: JsonOption = False,
+             no_annotate: Annotated[bool, typer.Option("--no-annotate", help="Do not mark the workbook.")] = False,
+             user: UserOption = None, allow_macros: AllowMacros = False) -> None:
+    """Check workbooks against the database without saving anything."""
+    _run(paths, user, as_json, allow_macros, lambda trip, p: trip.validate(p, annotate_file=not no_annotate))
 
-    @app.command("refresh")
-    @handles_errors
-    def refresh(path: Annotated[Path, typer.Argument(help="Workbook file.")], user: UserOption = None,
-                allow_macros: AllowMacros = False) -> None:
-        """Pull current database values into a workbook, keeping your unsynced edits."""
-        _run([path], user, False, allow_macros, lambda trip, p: trip.refresh(p))
+
+@roundtrip_app.command("sync")
+@handles_errors
+def sync(paths: Paths,
+         dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the changes; save nothing.")] = False,
+         as_json: JsonOption = False, user: UserOption = None, allow_macros: AllowMacros = False) -> None:
+    """Save workbook edits to the database (all or nothing per workbook) and refresh them."""
+    _run(paths, user, as_json, allow_macros, lambda trip, p: trip.sync(p, dry_run=dry_run),
+         with_changes=dry_run)
+
+
+@roundtrip_app.command("refresh")
+@handles_errors
+def refresh(path: Annotated[Path, typer.Argument(help="Workbook file.")], user: UserOption = None,
+            allow_macros: AllowMacros = False) -> None:
+    """Pull current database values into a workbook, keeping your unsynced edits."""
+    _run([path], user, False, allow_macros, lambda trip, p: trip.refresh(p))
 
 
 def _json_line(data: dict) -> None:

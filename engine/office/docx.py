@@ -1,4 +1,6 @@
-"""Fill a docxtpl template in, safely.
+"""Word documents, a file adapter like the .xlsx ones: fill a docxtpl template in, safely,
+and convert a document with headless LibreOffice. Nothing of the business: reports and
+mail merge hand it a template and a context.
 
 A template is a .docx with Jinja tags in it; whoever may edit templates must not be able to
 run Python through one, and text from the database must come out as typed. So:
@@ -33,8 +35,11 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 
-from engine.config import PROJECT_DIR
 from engine.errors import BackofficeError
+from engine.paths import templates_dir
+
+__all__ = ["NeedsLibreOffice", "ReportTemplateError", "convert", "render_docx", "report_environment", "soffice",
+           "templates_dir", "xml_safe"]
 
 # Control characters XML 1.0 cannot hold (tab and line feed can; docxtpl turns them into tabs
 # and line breaks). docxtpl would also turn \a and \f into paragraphs and page breaks.
@@ -47,11 +52,6 @@ class ReportTemplateError(BackofficeError):
 
 class NeedsLibreOffice(BackofficeError):
     """PDF output was asked for but LibreOffice (soffice) is not installed."""
-
-
-def templates_dir() -> Path:
-    """The folder holding the report templates (BACKOFFICE_TEMPLATES_DIR overrides)."""
-    return Path(os.environ.get("BACKOFFICE_TEMPLATES_DIR", PROJECT_DIR / "templates"))
 
 
 def report_environment() -> SandboxedEnvironment:
@@ -72,7 +72,7 @@ def xml_safe(value: Any) -> Any:
 
 def render_docx(template: Path, context: Mapping[str, Any], target: Path) -> Path:
     """Fill `template` in with `context` and write the document to `target`."""
-    from docxtpl import DocxTemplate
+    from docxtpl import DocxTemplate  # here: docxtpl (with python-docx and lxml) is a slow import
 
     template, target = Path(template), Path(target)
     if not template.is_file():

@@ -1,4 +1,5 @@
-"""Perpetual inventory: the value of every stock movement posted to the books as it happens,
+"""Perpetual inventory (a bridge: it needs inventory and the ledger, and neither imports the
+other, as Tryton's account_stock_continental): the value of every stock movement posted to the books as it happens,
 when `ledger.perpetual_inventory` is on. The inventory account then equals the stock
 valuation on any date.
 
@@ -12,6 +13,11 @@ Movements of one day are posted as one entry (a 100,000-row workbook makes a few
 entries, not 100,000). The engine posts these entries itself, as the system, on the clerk's
 behalf: a warehouse role need not be allowed to write the ledger, and the audit log still
 names the clerk whose movements they are.
+
+Inventory announces posted movements on `engine.inventory.hooks.stock_moved`; the composition
+root connects `post_stock_value` to it when both modules are switched on (declared in
+`engine.ledger.register`), and it acts when the setting `ledger.perpetual_inventory` is on
+(read per unit of work, from `session.info`).
 """
 
 from __future__ import annotations
@@ -46,3 +52,4 @@ def post_stock_value(session: Session, movements: Iterable[tuple[date, str, Deci
         lines = [Line(code, debit=n) if n > 0 else Line(code, credit=-n) for code, n in sorted(nets.items()) if n]
         if lines:
             post_entry(session, SYSTEM, moved_on, lines, memo=f"stock movements of {moved_on}", source="stock")
+

@@ -1,0 +1,38 @@
+"""`backoffice audit`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from engine.cli_support import JsonOption, UserOption, acting_as, handles_errors, out, print_json
+from engine.db.audit_query import audit_entries, describe_changes, entry_as_dict
+from engine.formats import parse_date
+
+audit_app = typer.Typer(no_args_is_help=False)
+
+
+@audit_app.command("audit")
+@handles_errors
+def audit(
+    table: Annotated[str | None, typer.Option(help="Only changes to this table.")] = None,
+    record: Annotated[int | None, typer.Option(help="Only changes to this record id.")] = None,
+    since: Annotated[str | None, typer.Option(help="Only changes on or after this date (YYYY-MM-DD).")] = None,
+    limit: Annotated[int | None, typer.Option(help="At most this many entries.")] = None,
+    as_json: JsonOption = False,
+    user: UserOption = None,
+) -> None:
+    """Show the audit log: who changed what, when, through which door."""
+    since_date = parse_date(since, "--since") if since else None
+    with acting_as(user) as (_db, actor, session):
+        rows = [entry_as_dict(e) for e in audit_entries(session, actor, table, record, since_date, limit)]
+    if as_json:
+        print_json(rows)
+        return
+    grid = Table("when (UTC)", "who", "via", "record", "action", "changes")
+    for r in rows:
+        grid.add_row(r["at"][:19], r["actor"], r["source"], f"{r['table']} #{r['record_id']}",
+                     r["action"], describe_changes(r["changes"]))
+    out.print(grid)

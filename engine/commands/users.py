@@ -1,0 +1,59 @@
+"""`backoffice users add|list`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from engine.cli_support import (
+    JsonOption,
+    UserOption,
+    acting_as,
+    handles_errors,
+    open_database,
+    out,
+    print_json,
+    settings,
+)
+from engine.security.roles import SYSTEM
+from engine.security.users import add_user, adding_actor, list_users
+
+users_app = typer.Typer(help="User accounts and their roles.", no_args_is_help=True)
+
+
+@users_app.command("add")
+@handles_errors
+def users_add(
+    login: str,
+    name: Annotated[str, typer.Option(help="Full name.")],
+    role: Annotated[list[str], typer.Option("--role", "-r", help="A role (repeatable).")],
+    email: Annotated[str | None, typer.Option(help="E-mail address.")] = None,
+    user: UserOption = None,
+) -> None:
+    """Add a user. The very first user needs no --user and must be an admin."""
+    config = settings(user=user)
+    db = open_database(config)
+    with db.reading() as session:
+        actor = adding_actor(session, config.user)
+    with db.unit_of_work(actor or SYSTEM) as session:
+        added = add_user(session, actor, login, name, role, email)
+    out.print(f"added user {added.login} ({', '.join(added.role_names)})")
+
+
+@users_app.command("list")
+@handles_errors
+def users_list(as_json: JsonOption = False, user: UserOption = None) -> None:
+    """List users and their roles."""
+    with acting_as(user) as (_db, actor, session):
+        users = list_users(session, actor)
+        rows = [{"login": u.login, "name": u.name, "email": u.email, "roles": u.role_names,
+                 "active": u.active} for u in users]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("login", "name", "e-mail", "roles", "active")
+    for r in rows:
+        table.add_row(r["login"], r["name"], r["email"] or "", " ".join(r["roles"]), "yes" if r["active"] else "no")
+    out.print(table)
