@@ -135,9 +135,10 @@ class _Loaded(Known):
 
 
 def post_movements(session: Session, actor: Actor, requests: list[Movement],
-                   origins: list[tuple[str, int]] | None = None) -> list[int]:
+                   origins: list[tuple[str, int]] | None = None, *, checked: bool = False) -> list[int]:
     """Post `requests` in order; returns the new movement ids. `origins` gives each one's
-    (sheet, row) for the audit log when they come from a workbook."""
+    (sheet, row) for the audit log when they come from a workbook. `checked`: each request
+    has passed `rules.check_movement` already (see `services.check_request`)."""
     actor.require("write", AREA)
     if not requests:
         return []
@@ -148,7 +149,7 @@ def post_movements(session: Session, actor: Actor, requests: list[Movement],
     ids = allocate_ids(session.connection(), StockMovement.__table__, len(requests))
     for n, (request, new_id) in enumerate(zip(requests, ids, strict=True)):
         item = state.items.get(request.item_id)
-        problems = check_request(known, item, request)
+        problems = check_request(known, item, request, checked=checked)
         if not problems:
             problems = state.post(item, request, new_id, rows)
         if problems:

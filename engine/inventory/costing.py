@@ -116,7 +116,8 @@ def apply(item: Costed, figures: Figures, m: Request) -> Decimal:
     """Post `m` onto `figures` (see the module docstring); returns its change of value.
     Raises `Short` or `Uncostable` having changed nothing."""
     changes = balance_changes(m)
-    held = {key: figures.balance(key) for key in sorted(changes)}
+    # (in key order: where the balances are locked as they are reached, always the same order)
+    held = {key: figures.balance(key) for key in (sorted(changes) if len(changes) > 1 else changes)}
     short = [Place(key, held[key].quantity, -delta) for key, delta in changes.items()
              if held[key].quantity + delta < 0]
     if short:

@@ -118,16 +118,30 @@ class Known:
         return self.session.get(Lot, lot_id)
 
     def location(self, location_id: int) -> bool:
-        return self.session.get(Location, location_id) is not None
+        return self._exists(Location, location_id)
 
     def contact(self, contact_id: int) -> bool:
-        return self.session.get(Contact, contact_id) is not None
+        return self._exists(Contact, contact_id)
+
+    def _exists(self, model, record_id: int) -> bool:
+        """Whether the record exists; one found is remembered for the rest of the unit of work
+        (postings of one sync or stock take name the same few places again and again, and the
+        foreign key still guards the rare one deleted meanwhile)."""
+        seen = self.session.info.setdefault(("inventory", "seen"), set())
+        if (model, record_id) in seen:
+            return True
+        if self.session.get(model, record_id) is None:
+            return False
+        seen.add((model, record_id))
+        return True
 
 
-def check_request(known: Known, item: Item | None, m: Movement) -> list[Problem]:
+def check_request(known: Known, item: Item | None, m: Movement, *, checked: bool = False) -> list[Problem]:
     """Every problem of a movement before it is posted: the rules, and that the item,
     locations, lot and contacts it names exist (stock levels are checked under the locks).
-    The one check of a movement, for single and batch postings alike."""
+    The one check of a movement, for single and batch postings alike. `checked`: the
+    movement as typed has passed `rules.check_movement` already (a workbook row, checked by
+    the sheet's rule with that very function): only what needs its records is checked."""
     problems = []
     if item is None:
         problems.append(Problem("item_id", "reference", f"there is no item #{m.item_id}"))
@@ -145,7 +159,9 @@ def check_request(known: Known, item: Item | None, m: Movement) -> list[Problem]
         if contact is not None and not known.contact(contact):
             problems.append(Problem(field, "reference", f"there is no contact #{contact}; `backoffice contacts "
                                                         "list` shows them"))
-    return problems + rules.check_movement(vars(m), item, lot)
+    if not checked:
+        return problems + rules.check_movement(vars(m), item, lot)
+    return problems + rules.check_item_and_lot(vars(m), item, lot) if item is not None else problems
 
 
 def shortage(session: Session, item: Item, place: costing.Place) -> Problem:

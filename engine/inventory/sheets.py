@@ -85,10 +85,11 @@ MOVEMENT_FIELDS = ("kind", "reason", "item_id", "quantity", "moved_on", "from_lo
 
 def post_movement_rows(session: Session, actor, sheet: str, rows: list[tuple[int, dict[str, Any]]]) -> list[int]:
     """New rows of the Movements sheet, posted as one batch (see SheetSpec.post); a refused
-    row is marked at the cell of each problem's field."""
+    row is marked at the cell of each problem's field. The rows have passed the sheet's rule,
+    `rules.check_movement`, so the batch checks only what needs the database (`checked`)."""
     requests = [Movement(**{k: values.get(k) for k in MOVEMENT_FIELDS}) for _, values in rows]
     try:
-        return post_movements(session, actor, requests, origins=[(sheet, row) for row, _ in rows])
+        return post_movements(session, actor, requests, origins=[(sheet, row) for row, _ in rows], checked=True)
     except MovementsRefused as refused:
         raise RowsRefused([refusal for n, problems in sorted(refused.refused.items())
                            for refusal in refusals_of(rows[n][0], problems)]) from None
