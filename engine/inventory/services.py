@@ -49,10 +49,9 @@ from engine.problems import Problem
 from engine.security.roles import Actor
 
 AREA = "inventory"
-LOSSES = rules.LOSSES
 
-__all__ = ["AREA", "Count", "Movement", "TypedMovement", "balance_changes", "check_request", "post_movement",
-           "post_stock_take", "post_typed", "reverse_movement"]
+__all__ = ["AREA", "Count", "Known", "Movement", "TypedMovement", "balance_changes", "check_request", "post_movement",
+           "post_stock_take", "post_typed", "reverse_movement", "shortage"]
 
 
 @dataclass(frozen=True)
@@ -309,11 +308,6 @@ class _Stored:
 
     def add_layer(self, received_on: date, remaining: Decimal, unit_cost: Decimal) -> None:
         self.new_layers.append((received_on, remaining, unit_cost))
-
-
-def inbound_cost(session: Session, item: Item, cost: ItemCost) -> Decimal:
-    """Unit cost of stock coming in without a purchase price (see `costing.inbound_cost`)."""
-    return costing.inbound_cost(item, _Stored(session, item, cost))
 
 
 def _balance(session: Session, item_id: int, location_id: int, lot_key: int) -> StockBalance:
