@@ -4,11 +4,11 @@ measured in the same run.
     .venv/bin/python benchmarks/bench_stock.py [--quick] [--repeat 3]
 
 On SQLite, with 10,000 items:
-  (1) on hand for one item (`queries.on_hand(sku=...)`, 1,000 random items) with 10,000,
+  (1) on hand for one item (`queries.on_hand(actor, sku=...)`, 1,000 random items) with 10,000,
       100,000 and 1,000,000 movements in the ledger; baseline: raw sqlite3
       `SELECT quantity FROM stock_balances WHERE item_id=?` for the same items. On hand reads
       the maintained balances, so its time must stay flat as the history grows.
-  (2) on hand for all items (`queries.on_hand()`) against a raw sqlite3 SELECT of the same rows.
+  (2) on hand for all items (`queries.on_hand(actor)`) against a raw sqlite3 SELECT of the same rows.
   (3) posting: 10,000 receipts and issues through `post_movement` in one unit of work, against
       a raw sqlite3 executemany of 10,000 movement rows (the floor: no checks, no balances).
 The synthetic histories are written straight into the tables (a fixture, not a posting path):
@@ -159,9 +159,10 @@ def _lookup(path: Path, raw: bool):
         con = sqlite3.connect(path)
         return lambda n=None: con.execute(RAW_ONE, (n,)).fetchall() if n else con.execute(RAW_ALL).fetchall()
     from engine.inventory import queries
+    from engine.security.roles import SYSTEM
 
     session = _open(path).read_sessions()   # one read-only session, as a door holds for a request
-    return lambda n=None: queries.on_hand(session, sku=_sku(n) if n else None)
+    return lambda n=None: queries.on_hand(session, SYSTEM, sku=_sku(n) if n else None)
 
 
 def stage_lookup(path: Path, raw: bool, one: bool) -> dict:

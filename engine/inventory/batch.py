@@ -1,10 +1,11 @@
 """Posting many movements at once: a workbook sync of 100,000 rows.
 
 The result is the one `services.post_movement` would give posting them one by one in the
-same order (a test holds the two to that), but the work is done in memory and written in
-bulk: lock every cost row, balance and open FIFO layer the batch touches (in id order, as
-the single path does), run the movements through the same checks and the same costing
-against those in-memory figures, then write the movements, their audit rows, the new
+same order (a test holds the two to that), because the work is the same: each movement goes
+through the same check (`services.check_request`) and the same costing (`costing.apply`).
+Only where the figures are held differs: lock every cost row, balance and open FIFO layer
+the batch touches (in id order, as the single path does), post the movements one by one
+against those figures in memory, then write the movements, their audit rows, the new
 balances, costs and layers with a handful of executemany statements.
 
 Every refused movement is reported (not only the first); if any is refused nothing is
@@ -14,7 +15,7 @@ written, and the caller's transaction is rolled back.
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -23,54 +24,132 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from engine.contacts.models import Contact
 from engine.db.audit import write_audit
 from engine.db.base import utcnow
 from engine.db.bulk import insert_many
-from engine.inventory import valuation
+from engine.errors import ValidationFailed
+from engine.inventory import costing
+from engine.inventory.costing import balance_changes
 from engine.inventory.hooks import stock_moved
-from engine.inventory.models import CostLayer, Item, ItemCost, Lot, StockBalance, StockMovement
-from engine.inventory.services import AREA, Movement, balance_changes, check_movement, shortage
+from engine.inventory.models import (
+    CostLayer,
+    Item,
+    ItemCost,
+    Location,
+    Lot,
+    StockBalance,
+    StockMovement,
+)
+from engine.inventory.services import AREA, Known, Movement, check_request, shortage
+from engine.problems import Problem
 from engine.security.roles import Actor
 from engine.sheets.apply import allocate_ids
 
 CHUNK = 5000  # rows per bulk statement, and ids per IN (...) list
 
 
-class MovementsRefused(Exception):
-    """Movements of a batch that cannot be posted: index in the batch -> problems."""
+class MovementsRefused(ValidationFailed):
+    """Movements of a batch that cannot be posted: `refused` maps each one's index in the
+    batch to its problems; `problems` lists them all, each with its line (index + 1)."""
 
-    def __init__(self, refused: dict[int, list[str]]):
+    def __init__(self, refused: dict[int, list[Problem]]):
         self.refused = refused
-        super().__init__("; ".join(p for problems in refused.values() for p in problems))
+        super().__init__([Problem(p.field, p.code, p.message, n + 1)
+                          for n, problems in sorted(refused.items()) for p in problems])
 
 
-@dataclass
+class _Held:
+    """A balance in memory: its row id, its quantity now and as loaded."""
+
+    __slots__ = ("id", "quantity", "loaded")
+
+    def __init__(self, row_id: int, quantity: Decimal):
+        self.id, self.quantity, self.loaded = row_id, quantity, quantity
+
+
 class _Layer:
-    key: tuple                       # (received_on, id) : FIFO order; new layers sort after old ones of a day
-    id: int | None
-    movement: int | None
-    remaining: Decimal
-    unit_cost: Decimal
-    changed: bool = False
+    """A FIFO layer in memory; `key` is its FIFO order: (received_on, 0, id) for stored
+    layers, (received_on, 1, n) for new ones, so new layers sort after old ones of a day."""
+
+    __slots__ = ("key", "id", "movement", "remaining", "loaded", "unit_cost")
+
+    def __init__(self, key: tuple, layer_id: int | None, movement: int | None, remaining: Decimal,
+                 unit_cost: Decimal):
+        self.key, self.id, self.movement, self.unit_cost = key, layer_id, movement, unit_cost
+        self.remaining = self.loaded = remaining
+
+
+class _Figures:
+    """One item's figures in memory (see costing.Figures)."""
+
+    __slots__ = ("state", "item_id", "quantity", "value", "layers", "posting")
+
+    def __init__(self, state: _State, item_id: int, quantity: Decimal, value: Decimal):
+        self.state, self.item_id, self.quantity, self.value = state, item_id, quantity, value
+        self.layers: list[_Layer] = []
+        self.posting: int | None = None     # the id of the movement being posted
+
+    def balance(self, key: tuple[int, int]) -> _Held:
+        return self.state.balances[(self.item_id, *key)]
+
+    def open_layers(self) -> list[_Layer]:
+        return [x for x in self.layers if x.remaining > 0]
+
+    def newest_unit_cost(self) -> Decimal | None:
+        if self.layers:
+            return self.layers[-1].unit_cost
+        found = self.state.session.execute(select(CostLayer.unit_cost).where(CostLayer.item_id == self.item_id)
+                                           .order_by(CostLayer.received_on.desc(), CostLayer.id.desc())).first()
+        return found[0] if found else None
+
+    def own_layer(self, movement_id: int) -> _Layer | None:
+        return next((x for x in self.layers if x.movement == movement_id), None)
+
+    def add_layer(self, received_on: date, remaining: Decimal, unit_cost: Decimal) -> None:
+        self.state.new_layer_count += 1
+        bisect.insort(self.layers, _Layer((received_on, 1, self.state.new_layer_count), None, self.posting,
+                                          remaining, unit_cost), key=lambda x: x.key)
+
+
+class _Loaded(Known):
+    """The lots, locations and contacts a batch names, loaded at once (see services.Known)."""
+
+    def __init__(self, session: Session, requests: list[Movement]):
+        super().__init__(session)
+        self.lots = {lot.id: lot for lot in _in(session, select(Lot), Lot.id,
+                                                  sorted({r.lot_id for r in requests if r.lot_id is not None}))}
+        places = sorted({p for r in requests for p in (r.from_location_id, r.to_location_id) if p is not None})
+        self.locations = {i for i, in _rows(session, select(Location.id), Location.id, places)}
+        contacts = sorted({c for r in requests for c in (r.supplier_id, r.customer_id) if c is not None})
+        self.contacts = {i for i, in _rows(session, select(Contact.id), Contact.id, contacts)}
+
+    def lot(self, lot_id: int) -> Lot | None:
+        return self.lots.get(lot_id)
+
+    def location(self, location_id: int) -> bool:
+        return location_id in self.locations
+
+    def contact(self, contact_id: int) -> bool:
+        return contact_id in self.contacts
 
 
 def post_movements(session: Session, actor: Actor, requests: list[Movement],
-                   origins: list[tuple[str, int]] | None = None) -> list[int]:
+                   origins: list[tuple[str, int]] | None = None, *, checked: bool = False) -> list[int]:
     """Post `requests` in order; returns the new movement ids. `origins` gives each one's
-    (sheet, row) for the audit log when they come from a workbook."""
+    (sheet, row) for the audit log when they come from a workbook. `checked`: each request
+    has passed `rules.check_movement` already (see `services.check_request`)."""
     actor.require("write", AREA)
     if not requests:
         return []
     state = _State(session, requests)
-    refused: dict[int, list[str]] = {}
+    known = _Loaded(session, requests)
+    refused: dict[int, list[Problem]] = {}
     rows: list[dict] = []
     ids = allocate_ids(session.connection(), StockMovement.__table__, len(requests))
     for n, (request, new_id) in enumerate(zip(requests, ids, strict=True)):
         item = state.items.get(request.item_id)
-        if item is None:
-            refused[n] = [f"no item with id {request.item_id}"]
-            continue
-        problems = check_movement(session, item, request)
+        problems = check_request(known, item, request, checked=checked)
         if not problems:
             problems = state.post(item, request, new_id, rows)
         if problems:
@@ -86,89 +165,45 @@ class _State:
 
     def __init__(self, session: Session, requests: list[Movement]):
         self.session = session
-        item_ids = sorted({r.item_id for r in requests})
+        item_ids = sorted({r.item_id for r in requests if r.item_id is not None})
         self.items = {i.id: i for i in _in(session, select(Item), Item.id, item_ids)}
-        _in(session, select(Lot), Lot.id, sorted({r.lot_id for r in requests if r.lot_id}))  # for check_movement
         _ensure(session, ItemCost, [{"item_id": i} for i in self.items])
-        self.costs = {c.item_id: [c.quantity, c.value] for c in _in(
+        self.figures = {c.item_id: _Figures(self, c.item_id, c.quantity, c.value) for c in _in(
             session, select(ItemCost).order_by(ItemCost.item_id).with_for_update(), ItemCost.item_id, list(self.items))}
         keys = sorted({(r.item_id, *key) for r in requests if r.item_id in self.items
                        for key in balance_changes(r) if key[0] is not None})
         _ensure(session, StockBalance, [{"item_id": i, "location_id": loc, "lot_key": lot} for i, loc, lot in keys])
-        self.balances: dict[tuple[int, int, int], list] = {}
+        self.balances: dict[tuple[int, int, int], _Held] = {}
         for chunk in _chunks(keys):
             query = (select(StockBalance.id, StockBalance.item_id, StockBalance.location_id, StockBalance.lot_key,
                             StockBalance.quantity)
                      .where(tuple_(StockBalance.item_id, StockBalance.location_id, StockBalance.lot_key).in_(chunk))
                      .order_by(StockBalance.id).with_for_update())
             for bid, item, location, lot, quantity in session.execute(query):
-                self.balances[(item, location, lot)] = [bid, quantity, quantity]
+                self.balances[(item, location, lot)] = _Held(bid, quantity)
         fifo = [i for i, item in self.items.items() if item.valuation == "fifo"]
-        self.layers: dict[int, list[_Layer]] = {i: [] for i in fifo}
         for layer in _in(session, select(CostLayer).where(CostLayer.remaining > 0)
                          .order_by(CostLayer.item_id, CostLayer.received_on, CostLayer.id).with_for_update(),
                          CostLayer.item_id, fifo):
-            self.layers[layer.item_id].append(_Layer((layer.received_on, 0, layer.id), layer.id, layer.movement_id,
-                                                     layer.remaining, layer.unit_cost))
+            self.figures[layer.item_id].layers.append(_Layer((layer.received_on, 0, layer.id), layer.id,
+                                                             layer.movement_id, layer.remaining, layer.unit_cost))
         self.new_layer_count = 0
 
-    def post(self, item: Item, m: Movement, new_id: int, rows: list) -> list[str]:
+    def post(self, item: Item, m: Movement, new_id: int, rows: list) -> list[Problem]:
         """Apply one movement to the figures; the problems if it cannot be posted."""
         if m.reverses_id is not None or m.value is not None:
-            return ["a reversal is posted on its own: `backoffice stock reverse MOVEMENT_ID`"]
-        changes = balance_changes(m)
-        short = [(key, self.balances[(item.id, *key)][1], -delta) for key, delta in changes.items()
-                 if self.balances[(item.id, *key)][1] + delta < 0]
-        if short:
-            return [shortage(self.session, item, key, on_hand, wanted) for key, on_hand, wanted in short]
-        cost = self.costs[item.id]
-        inbound = sum(changes.values(), Decimal(0))
+            return [Problem("reverses_id", "invalid", "a reversal is posted on its own: "
+                                                      "`backoffice stock reverse MOVEMENT_ID`")]
+        figures = self.figures[item.id]
+        figures.posting = new_id
         try:
-            value = self._value(item, m, cost, inbound)
-        except valuation.NotEnoughStock as exc:
-            return [f"{item.sku}: the cost records hold less than the balances ({exc})"]
-        for key, delta in changes.items():
-            self.balances[(item.id, *key)][1] += delta
-        cost[0] += inbound
-        cost[1] += value
-        if item.valuation == "fifo" and inbound > 0:
-            self.new_layer_count += 1
-            layer = _Layer((m.moved_on, 1, self.new_layer_count), None, new_id, inbound,
-                           valuation.money(value / inbound))
-            bisect.insort(self.layers[item.id], layer, key=lambda x: x.key)
+            value = costing.apply(item, figures, m)
+        except costing.Short as short:
+            return [shortage(self.session, item, place) for place in short.places]
+        except costing.Uncostable as refused:
+            return [refused.problem]
         rows.append({**{k: getattr(m, k) for k in _FIELDS}, "id": new_id, "value": value})
         return []
-
-    def _value(self, item: Item, m: Movement, cost: list, change: Decimal) -> Decimal:
-        if change == 0:
-            return Decimal(0)
-        if change > 0:
-            unit = m.unit_cost if m.unit_cost is not None else self._inbound_cost(item, cost)
-            return valuation.money(change * unit)
-        if item.valuation == "average":
-            return -valuation.average_issue(cost[0], cost[1], -change)
-        open_layers = [x for x in self.layers[item.id] if x.remaining > 0]
-        spent, taken = valuation.fifo_issue(
-            [valuation.Layer(n, x.remaining, x.unit_cost) for n, x in enumerate(open_layers)], -change)
-        for n, units in taken:
-            open_layers[n].remaining -= units
-            open_layers[n].changed = True
-        return -cost[1] if cost[0] + change == 0 else -spent
-
-    def _inbound_cost(self, item: Item, cost: list) -> Decimal:
-        """As services.inbound_cost, from the figures in memory."""
-        if item.valuation == "average" and cost[0] > 0:
-            return valuation.average_cost(cost[0], cost[1])
-        if item.valuation == "fifo":
-            newest = self.layers[item.id][-1] if self.layers[item.id] else self._newest_spent_layer(item.id)
-            if newest is not None:
-                return newest.unit_cost
-        return item.standard_cost
-
-    def _newest_spent_layer(self, item_id: int) -> _Layer | None:
-        found = self.session.execute(select(CostLayer.unit_cost).where(CostLayer.item_id == item_id)
-                                     .order_by(CostLayer.received_on.desc(), CostLayer.id.desc())).first()
-        return _Layer((), None, None, Decimal(0), found[0]) if found else None
 
     def write(self, actor: Actor, rows: list[dict], origins: list[tuple[str, int]] | None) -> None:
         connection, now = self.session.connection(), utcnow()
@@ -185,15 +220,16 @@ class _State:
                 audit.append(entry)
             write_audit(connection, self.session.info["audit"], audit)
         _update(connection, StockBalance, "id", "quantity",
-                [(bid, now_q) for bid, now_q, was in self.balances.values() if now_q != was])
+                [(x.id, x.quantity) for x in self.balances.values() if x.quantity != x.loaded])
         _update(connection, ItemCost, "item_id", ("quantity", "value"),
-                [(item, q, v) for item, (q, v) in self.costs.items()])
+                [(item, f.quantity, f.value) for item, f in self.figures.items()])
+        layers = [x for f in self.figures.values() for x in f.layers]
         _update(connection, CostLayer, "id", "remaining",
-                [(x.id, x.remaining) for layers in self.layers.values() for x in layers if x.id and x.changed])
+                [(x.id, x.remaining) for x in layers if x.id and x.remaining != x.loaded])
         insert_many(connection, CostLayer.__table__, [
-            {"item_id": row_item, "movement_id": x.movement, "received_on": x.key[0], "remaining": x.remaining,
+            {"item_id": f.item_id, "movement_id": x.movement, "received_on": x.key[0], "remaining": x.remaining,
              "unit_cost": x.unit_cost}
-            for row_item, layers in self.layers.items() for x in layers if x.id is None])
+            for f in self.figures.values() for x in f.layers if x.id is None])
         self.session.expire_all()  # the ORM's copies of what was just written are stale
         stock_moved.announce(self.session, [(row["moved_on"], row["kind"], row["value"]) for row in rows])
 
@@ -212,6 +248,14 @@ def _in(session: Session, query, column, values: list) -> list[Any]:
     query = query.execution_options(populate_existing=True)  # what is in the database now, not a stale copy
     for chunk in _chunks(values):
         found += session.scalars(query.where(column.in_(chunk))).all()
+    return found
+
+
+def _rows(session: Session, query, column, values: list) -> list[Any]:
+    """Rows whose `column` is in `values`, a chunk at a time."""
+    found = []
+    for chunk in _chunks(values):
+        found += session.execute(query.where(column.in_(chunk))).all()
     return found
 
 

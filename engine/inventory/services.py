@@ -1,15 +1,19 @@
 """Stock operations: receive, issue, transfer, adjust, reverse and count. Every door (the CLI,
-a workbook sync, later the add-in and the API) posts stock through `post_movement`, inside
-the caller's unit of work.
+a workbook sync, later the add-in and the API) posts stock through `post_movement` (ids) or
+`post_typed` (the SKU, location codes and lot number a person types), inside the caller's
+unit of work; a batch goes through `batch.post_movements`, with the same check
+(`check_request`) and the same costing (`costing.apply`).
 
 Posting a movement, in one transaction:
-1. lock the item's cost row, then the balance rows it touches (always in that order, so two
+1. check it: the rules of `rules.check_movement`, and that the records it names exist; every
+   problem is reported at once, each with its field and code (`ValidationFailed`);
+2. lock the item's cost row, then the balance rows it touches (always in that order, so two
    postings of the same item queue up instead of deadlocking);
-2. refuse it if any balance would go below zero, or a lot that is not available would be
-   issued, with a message naming the item, the place and what is there;
-3. cost it (FIFO layers or the moving average, see `valuation`), update the balances, the
+3. refuse it if any balance would go below zero (`quantity` / `insufficient_stock`, naming
+   the item, the place and what is there);
+4. cost it (`costing.apply`: FIFO layers or the moving average), update the balances, the
    item's quantity and value, and the FIFO layers;
-4. add the movement row (audited like every ORM change).
+5. add the movement row (audited like every ORM change).
 
 On PostgreSQL the locks are row locks (SELECT ... FOR UPDATE); on SQLite every writer holds
 the database's write lock from its first statement (BEGIN IMMEDIATE), which serialises them.
@@ -26,11 +30,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from engine.contacts.models import Contact
 from engine.errors import NotFound, ValidationFailed
-from engine.inventory import valuation
+from engine.inventory import costing, rules, valuation
+from engine.inventory.costing import balance_changes
 from engine.inventory.hooks import stock_moved
 from engine.inventory.models import (
-    REASONS,
     CostLayer,
     Item,
     ItemCost,
@@ -40,10 +45,13 @@ from engine.inventory.models import (
     StockCount,
     StockMovement,
 )
+from engine.problems import Problem
 from engine.security.roles import Actor
 
 AREA = "inventory"
-LOSSES = ("damaged", "scrapped", "expired")  # adjustment reasons that only take stock away
+
+__all__ = ["AREA", "Count", "Known", "Movement", "TypedMovement", "balance_changes", "check_request", "post_movement",
+           "post_stock_take", "post_typed", "reverse_movement", "shortage"]
 
 
 @dataclass(frozen=True)
@@ -70,39 +78,104 @@ class Movement:
     value: Decimal | None = None    # a reversal's exact value; otherwise worked out when posting
 
 
-# -- looking things up by the names people use --------------------------------------------
+@dataclass(frozen=True)
+class TypedMovement:
+    """A movement as a person types it: the item's SKU, location codes and a lot number.
 
-def find_item(session: Session, sku: str) -> Item:
-    item = session.scalars(select(Item).where(Item.sku == sku)).first()
+    `at` is an adjustment's location (the stock leaves it when the change is below 0, and
+    arrives there when it is above). A receipt of a new lot number creates the lot, with
+    `expires_on`; `reason` left out is the kind's usual one (`rules.default_reason`).
+    """
+
+    kind: str
+    sku: str
+    quantity: Decimal
+    moved_on: date
+    reason: str | None = None
+    from_location: str | None = None
+    to_location: str | None = None
+    at: str | None = None
+    lot: str | None = None
+    expires_on: date | None = None
+    unit_cost: Decimal | None = None
+    supplier_id: int | None = None
+    customer_id: int | None = None
+    cost_centre: str | None = None
+    reference: str | None = None
+
+
+# -- checking a movement -------------------------------------------------------------------
+
+class Known:
+    """The records a movement may name, looked up in the session as they are asked for (a
+    batch hands over what it loaded at once instead: `batch._Loaded`)."""
+
+    def __init__(self, session: Session):
+        self.session = session
+
+    def lot(self, lot_id: int) -> Lot | None:
+        return self.session.get(Lot, lot_id)
+
+    def location(self, location_id: int) -> bool:
+        return self._exists(Location, location_id)
+
+    def contact(self, contact_id: int) -> bool:
+        return self._exists(Contact, contact_id)
+
+    def _exists(self, model, record_id: int) -> bool:
+        """Whether the record exists; one found is remembered for the rest of the unit of work
+        (postings of one sync or stock take name the same few places again and again, and the
+        foreign key still guards the rare one deleted meanwhile)."""
+        seen = self.session.info.setdefault(("inventory", "seen"), set())
+        if (model, record_id) in seen:
+            return True
+        if self.session.get(model, record_id) is None:
+            return False
+        seen.add((model, record_id))
+        return True
+
+
+def check_request(known: Known, item: Item | None, m: Movement, *, checked: bool = False) -> list[Problem]:
+    """Every problem of a movement before it is posted: the rules, and that the item,
+    locations, lot and contacts it names exist (stock levels are checked under the locks).
+    The one check of a movement, for single and batch postings alike. `checked`: the
+    movement as typed has passed `rules.check_movement` already (a workbook row, checked by
+    the sheet's rule with that very function): only what needs its records is checked."""
+    problems = []
     if item is None:
-        raise NotFound(f"no item with SKU {sku!r}; `backoffice stock on-hand` lists the items in stock")
-    return item
+        problems.append(Problem("item_id", "reference", f"there is no item #{m.item_id}"))
+    lot = None
+    if m.lot_id is not None:
+        lot = known.lot(m.lot_id)
+        if lot is None or (item is not None and lot.item_id != item.id):
+            problems.append(Problem("lot_id", "reference", f"lot #{m.lot_id} is not a lot of item "
+                                                           f"{item.sku if item else m.item_id}"))
+            lot = None
+    for field, place in (("from_location_id", m.from_location_id), ("to_location_id", m.to_location_id)):
+        if place is not None and not known.location(place):
+            problems.append(Problem(field, "reference", f"there is no location #{place}"))
+    for field, contact in (("supplier_id", m.supplier_id), ("customer_id", m.customer_id)):
+        if contact is not None and not known.contact(contact):
+            problems.append(Problem(field, "reference", f"there is no contact #{contact}; `backoffice contacts "
+                                                        "list` shows them"))
+    if not checked:
+        return problems + rules.check_movement(vars(m), item, lot)
+    return problems + rules.check_item_and_lot(vars(m), item, lot) if item is not None else problems
 
 
-def find_location(session: Session, code: str) -> Location:
-    location = session.scalars(select(Location).where(Location.code == code)).first()
-    if location is None:
-        raise NotFound(f"no location with code {code!r}")
-    return location
+def shortage(session: Session, item: Item, place: costing.Place) -> Problem:
+    """The refusal of a movement taking more than is at a place, saying what is there."""
+    location = session.get(Location, place.key[0])
+    where = location.code if location else f"location {place.key[0]}"
+    lot = session.get(Lot, place.key[1]) if place.key[1] else None
+    lot_text = f" (lot {lot.lot_number})" if lot else ""
+    return Problem("quantity", "insufficient_stock",
+                   f"not enough {item.sku} at {where}{lot_text}: {_plain(place.on_hand)} on hand, "
+                   f"{_plain(place.wanted)} wanted; stock never goes below zero")
 
 
-def find_lot(session: Session, item: Item, lot_number: str | None, *, create_for_receipt: bool = False,
-             expires_on: date | None = None) -> Lot | None:
-    """The item's lot by number; a receipt of a new lot number creates it (awaiting inspection
-    when the item's lots are inspected on arrival is a quality decision: it starts available)."""
-    if not lot_number:
-        return None
-    lot = session.scalars(select(Lot).where(Lot.item_id == item.id, Lot.lot_number == lot_number)).first()
-    if lot is None and create_for_receipt:
-        lot = Lot(item_id=item.id, lot_number=lot_number, expires_on=expires_on, status="available")
-        session.add(lot)
-        session.flush()
-    elif lot is not None and expires_on is not None and lot.expires_on != expires_on:
-        raise ValidationFailed([f"lot {lot_number} of {item.sku} expires on {lot.expires_on or 'no date'}, "
-                                f"not {expires_on}: leave the expiry out, or give the lot another number"])
-    if lot is None:
-        raise NotFound(f"item {item.sku} has no lot {lot_number!r}")
-    return lot
+def _plain(quantity: Decimal) -> str:
+    return format(quantity.normalize(), "f")
 
 
 # -- posting -------------------------------------------------------------------------------
@@ -111,29 +184,17 @@ def post_movement(session: Session, actor: Actor, request: Movement) -> StockMov
     """Post one movement (see the module docstring); raises ValidationFailed, nothing posted."""
     actor.require("write", AREA)
     item = session.get(Item, request.item_id)
-    if item is None:
-        raise NotFound(f"no item with id {request.item_id}")
-    problems = check_movement(session, item, request)
+    problems = check_request(Known(session), item, request)
     if problems:
         raise ValidationFailed(problems)
     cost = _lock(session, ItemCost, {"item_id": item.id}, select(ItemCost).where(ItemCost.item_id == item.id))
-    changes = balance_changes(request)
-    balances = {key: _balance(session, item.id, *key) for key in sorted(changes)}
-    short = [(key, balances[key].quantity, -delta) for key, delta in changes.items()
-             if balances[key].quantity + delta < 0]
-    if short:
-        raise ValidationFailed([shortage(session, item, key, on_hand, wanted) for key, on_hand, wanted in short])
-
-    inbound = sum(changes.values(), Decimal(0))
+    figures = _Stored(session, item, cost)
     try:
-        value = _value(session, item, cost, request, inbound)
-    except valuation.NotEnoughStock as exc:
-        raise ValidationFailed([f"{item.sku}: the cost records hold less than the balances ({exc}); "
-                                "ask an administrator to check the item's movements"]) from None
-    for key, delta in changes.items():
-        balances[key].quantity += delta
-    cost.quantity += inbound
-    cost.value += value
+        value = costing.apply(item, figures, request)
+    except costing.Short as short:
+        raise ValidationFailed([shortage(session, item, place) for place in short.places]) from None
+    except costing.Uncostable as refused:
+        raise ValidationFailed([refused.problem]) from None
     movement = StockMovement(
         moved_on=request.moved_on, kind=request.kind, reason=request.reason, item_id=item.id,
         quantity=request.quantity, from_location_id=request.from_location_id,
@@ -148,117 +209,105 @@ def post_movement(session: Session, actor: Actor, request: Movement) -> StockMov
     # goods received not invoiced, not stock adjustments).
     booked_as = request.kind if request.reverses_id is None else session.get(StockMovement, request.reverses_id).kind
     stock_moved.announce(session, [(request.moved_on, booked_as, value)])
-    if item.valuation == "fifo" and inbound > 0:  # free stock too: it must be issuable
-        session.add(CostLayer(item_id=item.id, movement_id=movement.id, received_on=request.moved_on,
-                              remaining=inbound, unit_cost=_unit_cost_in(value, inbound)))
+    if figures.new_layers:
+        session.add_all([CostLayer(item_id=item.id, movement_id=movement.id, received_on=on, remaining=remaining,
+                                   unit_cost=unit_cost) for on, remaining, unit_cost in figures.new_layers])
         session.flush()
     return movement
 
 
-def check_movement(session: Session, item: Item, m: Movement) -> list[str]:
-    """Every problem of the request itself (stock levels are checked under the locks)."""
-    problems = []
-    if REASONS.get(m.reason) != m.kind:
-        expected = ", ".join(r for r, k in REASONS.items() if k == m.kind)
-        problems.append(f"reason {m.reason!r} does not go with a {m.kind}; use one of: {expected}")
-    if m.kind == "adjustment":
-        if m.quantity == 0:
-            problems.append("an adjustment changes the quantity: it cannot be 0")
-        elif m.reason in LOSSES and m.quantity > 0:
-            problems.append(f"{m.reason} stock is a loss: the change must be below 0 (it is {m.quantity})")
-        elif m.reason == "found" and m.quantity < 0:
-            problems.append(f"found stock is a gain: the change must be above 0 (it is {m.quantity})")
-    elif m.quantity <= 0:
-        problems.append(f"the quantity of a {m.kind} must be more than 0 (it is {m.quantity})")
-    needs_from = m.kind in ("issue", "transfer") or (m.kind == "adjustment" and m.quantity < 0)
-    needs_to = m.kind in ("receipt", "transfer") or (m.kind == "adjustment" and m.quantity > 0)
-    if needs_from and m.from_location_id is None:
-        problems.append(f"a {m.kind} needs the location the stock leaves")
-    if needs_to and m.to_location_id is None:
-        problems.append(f"a {m.kind} needs the location the stock goes to")
-    if m.kind == "transfer" and m.from_location_id == m.to_location_id:
-        problems.append("a transfer moves stock between two different locations")
-    if m.kind == "receipt" and (m.unit_cost is None or m.unit_cost < 0):
-        problems.append("a receipt needs the unit cost (0 or more)")
-    if m.kind == "receipt" and not item.active:
-        problems.append(f"item {item.sku} is no longer active: it cannot be received")
-    if item.lot_tracked and m.lot_id is None:
-        problems.append(f"item {item.sku} is tracked by lot: give the lot number")
-    if m.lot_id is not None:
-        lot = session.get(Lot, m.lot_id)
-        if lot is None or lot.item_id != item.id:
-            problems.append(f"that lot does not belong to item {item.sku}")
-        elif m.kind == "issue" and lot.status != "available":
-            problems.append(f"lot {lot.lot_number} of {item.sku} is {lot.status}: it cannot be issued")
-        elif m.kind == "issue" and lot.expires_on is not None and lot.expires_on < m.moved_on:
-            problems.append(f"lot {lot.lot_number} of {item.sku} expired on {lot.expires_on}: it cannot be "
-                            "issued; write it off with reason expired")
-    return problems
+def post_typed(session: Session, actor: Actor, typed: TypedMovement) -> StockMovement:
+    """Post a movement named as a person types it (see `TypedMovement`). Every problem is
+    reported at once: names that match nothing (`item_id`, `from_location_id`,
+    `to_location_id`, `lot_id` / `reference`) together with the movement's rules."""
+    actor.require("write", AREA)
+    problems = rules.check_lot_given(typed.lot, typed.expires_on)
+    unknown: set[str] = set()
+    item = session.scalars(select(Item).where(Item.sku == typed.sku)).first()
+    if item is None:
+        problems.append(Problem("item_id", "reference", f"no item with SKU {typed.sku!r}; `backoffice stock on-hand` "
+                                                        "lists the items in stock"))
+        unknown.add("item_id")
+    out, into = rules.direction(typed.kind, typed.quantity)
+    codes = {"from_location_id": typed.at if out else None, "to_location_id": typed.at if into else None} \
+        if typed.kind == "adjustment" else {"from_location_id": typed.from_location, "to_location_id": typed.to_location}
+    places: dict[str, int | None] = {}
+    for field, code in codes.items():
+        places[field] = None if code is None else session.scalars(select(Location.id).where(Location.code == code)).first()
+        if code is not None and places[field] is None:
+            problems.append(Problem(field, "reference", f"no location with code {code!r}"))
+            unknown.add(field)
+    lot, new_lot = None, False
+    if item is not None and typed.lot:
+        lot = session.scalars(select(Lot).where(Lot.item_id == item.id, Lot.lot_number == typed.lot)).first()
+        if lot is None and typed.kind == "receipt":
+            new_lot = True
+        elif lot is None:
+            problems.append(Problem("lot_id", "reference", f"item {item.sku} has no lot {typed.lot!r}"))
+            unknown.add("lot_id")
+        elif typed.expires_on is not None and lot.expires_on != typed.expires_on:
+            problems.append(Problem("expires_on", "conflict", f"lot {typed.lot} of {item.sku} expires on "
+                                    f"{lot.expires_on or 'no date'}, not {typed.expires_on}: leave the expiry out, "
+                                    "or give the lot another number"))
+    reason = typed.reason or rules.default_reason(typed.kind, typed.customer_id, typed.cost_centre)
+    values = {"kind": typed.kind, "reason": reason, "item_id": item.id if item else 0, "quantity": typed.quantity,
+              "moved_on": typed.moved_on, **{f: 0 if f in unknown else p for f, p in places.items()},
+              "lot_id": lot.id if lot else (0 if new_lot or "lot_id" in unknown else None),
+              "unit_cost": typed.unit_cost, "supplier_id": typed.supplier_id, "customer_id": typed.customer_id,
+              "cost_centre": typed.cost_centre, "reference": typed.reference}
+    problems += [p for p in rules.check_movement(values, item, lot) if p.field not in unknown]
+    if problems:
+        raise ValidationFailed(problems)
+    if new_lot:  # a receipt of a new lot number: it starts available
+        lot = Lot(item_id=item.id, lot_number=typed.lot, expires_on=typed.expires_on, status="available")
+        session.add(lot)
+        session.flush()
+    values["lot_id"] = lot.id if lot else None
+    return post_movement(session, actor, Movement(**values))
 
 
-def balance_changes(m: Movement) -> dict[tuple[int, int], Decimal]:
-    """(location id, lot key) -> change of quantity there."""
-    lot_key = m.lot_id or 0
-    if m.kind == "receipt":
-        return {(m.to_location_id, lot_key): m.quantity}
-    if m.kind == "issue":
-        return {(m.from_location_id, lot_key): -m.quantity}
-    if m.kind == "transfer":
-        return {(m.from_location_id, lot_key): -m.quantity, (m.to_location_id, lot_key): m.quantity}
-    location = m.to_location_id if m.quantity > 0 else m.from_location_id
-    return {(location, lot_key): m.quantity}
+class _Stored:
+    """One item's figures in the database, for posting one movement (see costing.Figures):
+    its cost row (locked by the caller), its balances and FIFO layers, locked as reached."""
 
+    def __init__(self, session: Session, item: Item, cost: ItemCost):
+        self.session, self.item, self.cost = session, item, cost
+        self.new_layers: list[tuple[date, Decimal, Decimal]] = []
 
-def _value(session: Session, item: Item, cost: ItemCost, m: Movement, change: Decimal) -> Decimal:
-    """The movement's change of inventory value (FIFO layers are consumed here). Taking the
-    last units takes exactly the value left, so no rounding residue stays in stock."""
-    if change == 0:  # a transfer
-        return Decimal(0)
-    if m.value is not None and change > 0:
-        return m.value
-    if m.value is not None and item.valuation == "fifo":
-        return _take_own_layer(session, item, m, -change)
-    if m.value is not None and change < 0:
-        return m.value
-    if change > 0:
-        unit = m.unit_cost if m.unit_cost is not None else inbound_cost(session, item, cost)
-        return valuation.money(change * unit)
-    if item.valuation == "average":
-        return -valuation.average_issue(cost.quantity, cost.value, -change)
-    layers = list(session.scalars(
-        select(CostLayer).where(CostLayer.item_id == item.id, CostLayer.remaining > 0)
-        .order_by(CostLayer.received_on, CostLayer.id).with_for_update()))
-    spent, taken = valuation.fifo_issue(
-        [valuation.Layer(layer.id, layer.remaining, layer.unit_cost) for layer in layers], -change)
-    by_id = {layer.id: layer for layer in layers}
-    for key, units in taken:
-        by_id[key].remaining -= units
-    return -cost.value if cost.quantity + change == 0 else -spent
+    @property
+    def quantity(self) -> Decimal:
+        return self.cost.quantity
 
+    @quantity.setter
+    def quantity(self, value: Decimal) -> None:
+        self.cost.quantity = value
 
-def _take_own_layer(session: Session, item: Item, m: Movement, quantity: Decimal) -> Decimal:
-    """Reversing a FIFO receipt takes the stock out of that receipt's own layer, at its value."""
-    layer = session.scalars(select(CostLayer).where(CostLayer.movement_id == m.reverses_id)
-                            .with_for_update().execution_options(populate_existing=True)).first()
-    if layer is None or layer.remaining < quantity:
-        raise ValidationFailed([f"part of what movement {m.reverses_id} received has been issued already; "
-                                "it cannot be reversed: post an adjustment for what is left instead"])
-    layer.remaining -= quantity
-    return m.value
+    @property
+    def value(self) -> Decimal:
+        return self.cost.value
 
+    @value.setter
+    def value(self, value: Decimal) -> None:
+        self.cost.value = value
 
-def inbound_cost(session: Session, item: Item, cost: ItemCost) -> Decimal:
-    """Unit cost of stock coming in without a purchase price (found, counted, a returned
-    issue): the moving average, else the newest FIFO layer's cost, else the standard cost."""
-    if item.valuation == "average" and cost.quantity > 0:
-        return valuation.average_cost(cost.quantity, cost.value)
-    newest = session.scalars(select(CostLayer.unit_cost).where(CostLayer.item_id == item.id)
-                             .order_by(CostLayer.received_on.desc(), CostLayer.id.desc())).first()
-    return newest if newest is not None and item.valuation == "fifo" else item.standard_cost
+    def balance(self, key: tuple[int, int]) -> StockBalance:
+        return _balance(self.session, self.item.id, *key)
 
+    def open_layers(self) -> list[CostLayer]:
+        return list(self.session.scalars(
+            select(CostLayer).where(CostLayer.item_id == self.item.id, CostLayer.remaining > 0)
+            .order_by(CostLayer.received_on, CostLayer.id).with_for_update()))
 
-def _unit_cost_in(value: Decimal, quantity: Decimal) -> Decimal:
-    return valuation.money(value / quantity)
+    def newest_unit_cost(self) -> Decimal | None:
+        return self.session.scalars(select(CostLayer.unit_cost).where(CostLayer.item_id == self.item.id)
+                                    .order_by(CostLayer.received_on.desc(), CostLayer.id.desc())).first()
+
+    def own_layer(self, movement_id: int) -> CostLayer | None:
+        return self.session.scalars(select(CostLayer).where(CostLayer.movement_id == movement_id)
+                                    .with_for_update().execution_options(populate_existing=True)).first()
+
+    def add_layer(self, received_on: date, remaining: Decimal, unit_cost: Decimal) -> None:
+        self.new_layers.append((received_on, remaining, unit_cost))
 
 
 def _balance(session: Session, item_id: int, location_id: int, lot_key: int) -> StockBalance:
@@ -284,32 +333,23 @@ def _lock(session: Session, model, key: dict, query):
     return session.scalars(locked).one()
 
 
-def shortage(session: Session, item: Item, key: tuple[int, int], on_hand: Decimal, wanted: Decimal) -> str:
-    location = session.get(Location, key[0])
-    where = location.code if location else f"location {key[0]}"
-    lot = session.get(Lot, key[1]) if key[1] else None
-    lot_text = f" (lot {lot.lot_number})" if lot else ""
-    return (f"not enough {item.sku} at {where}{lot_text}: {_plain(on_hand)} on hand, {_plain(wanted)} wanted; "
-            "stock never goes below zero")
-
-
-def _plain(quantity: Decimal) -> str:
-    return format(quantity.normalize(), "f")
-
-
 # -- the operations, by their business names ----------------------------------------------
 
 def reverse_movement(session: Session, actor: Actor, movement_id: int, moved_on: date,
                      reference: str | None = None) -> StockMovement:
-    """Post the mirror of a movement (a mistake is never edited away)."""
+    """Post the mirror of a movement (a mistake is never edited away). Refusals name the
+    field `reverses_id`: `not_found`, `reversal` (it is one itself), `already_reversed`."""
+    actor.require("write", AREA)
     original = session.get(StockMovement, movement_id)
     if original is None:
-        raise NotFound(f"no stock movement {movement_id}")
+        raise NotFound(f"no stock movement {movement_id}", field="reverses_id")
     if original.reverses_id is not None or original.reason == "reversed":
-        raise ValidationFailed([f"movement {movement_id} is itself a reversal; post a new movement instead"])
+        raise ValidationFailed([Problem("reverses_id", "reversal", f"movement {movement_id} is itself a reversal; "
+                                                                   "post a new movement instead")])
     already = session.scalars(select(StockMovement.id).where(StockMovement.reverses_id == movement_id)).first()
     if already is not None:
-        raise ValidationFailed([f"movement {movement_id} was already reversed by movement {already}"])
+        raise ValidationFailed([Problem("reverses_id", "already_reversed",
+                                        f"movement {movement_id} was already reversed by movement {already}")])
     text = reference or f"reverses movement {movement_id}"
     if original.kind == "transfer":
         request = Movement("transfer", "moved", original.item_id, original.quantity, moved_on,
@@ -345,7 +385,14 @@ def post_stock_take(session: Session, actor: Actor, counts: list[Count], counted
     from the system quantity. The system quantity is read under the item's lock, so a
     movement posted meanwhile by someone else is never counted twice."""
     actor.require("write", AREA)
-    problems = [f"a count cannot be below zero (item id {c.item_id})" for c in counts if c.counted < 0]
+    problems = []
+    for n, count in enumerate(counts, start=1):
+        found = rules.check_count(count.counted)
+        if session.get(Item, count.item_id) is None:
+            found.append(Problem("item_id", "reference", f"there is no item #{count.item_id}"))
+        if session.get(Location, count.location_id) is None:
+            found.append(Problem("location_id", "reference", f"there is no location #{count.location_id}"))
+        problems += [Problem(p.field, p.code, p.message, n if len(counts) > 1 else None) for p in found]
     if problems:
         raise ValidationFailed(problems)
     recorded = []

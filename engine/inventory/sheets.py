@@ -3,9 +3,11 @@ posted on sync, posted rows are locked), Stock take (a line per place holding st
 the counted quantity, sync posts the differences), and two read-only sheets, On hand and
 Reorder.
 
-A movement row goes through `services.post_movement`, exactly as `backoffice stock ...`
-does: the same checks, the same locks, the same costing. A refused row (not enough stock, a
-quarantined lot) is marked at its cell and nothing in the workbook is posted.
+A movement row goes through `batch.post_movements`, with the same check and the same costing
+as `backoffice stock ...` (`services.post_movement`). Every row is checked by the module's
+own rules (`rules`), the same functions the services call; a refused row (not enough stock,
+a quarantined lot) is marked at the cell of the problem's field, never by reading its text,
+and nothing in the workbook is posted.
 """
 
 from __future__ import annotations
@@ -19,14 +21,12 @@ from sqlalchemy.orm import Session
 
 from engine.contacts.models import Contact
 from engine.errors import NotFound, ValidationFailed
-from engine.inventory import queries
+from engine.inventory import queries, rules
 from engine.inventory.batch import MovementsRefused, post_movements
 from engine.inventory.models import (
     LOCATION_KINDS,
     LOT_STATUSES,
-    MONEY,
     MOVEMENT_KINDS,
-    QUANTITY,
     REASONS,
     VALUATION_METHODS,
     Item,
@@ -38,20 +38,17 @@ from engine.inventory.models import (
     StockMovement,
 )
 from engine.inventory.services import Count, Movement, post_stock_take
-from engine.problems import Problem
-from engine.sheets.spec import Column, ReportSheet, RowsRefused, SheetSpec, WorkbookSpec
+from engine.sheets.spec import (
+    Column,
+    PerUser,
+    ReportSheet,
+    RowsRefused,
+    SheetSpec,
+    WorkbookSpec,
+    refusals_of,
+)
 
 AREA = "inventory"
-
-
-def _places(values: dict[str, Any], fields: dict[str, int]) -> list[Problem]:
-    """Numbers with more decimal places than the database keeps, or below zero."""
-    problems = []
-    for key, places in fields.items():
-        value = values.get(key)
-        if isinstance(value, Decimal) and value != value.quantize(Decimal(1).scaleb(-places)):
-            problems.append(Problem(key, "type", f"{value} has more than {places} decimal places"))
-    return problems
 
 
 # -- Items ---------------------------------------------------------------------------------
@@ -67,28 +64,12 @@ def _derive_item(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _check_item(row: dict[str, Any]) -> list[Problem]:
-    problems = _places(row, {"standard_cost": MONEY, "reorder_point": QUANTITY, "reorder_quantity": QUANTITY})
-    for key in ("standard_cost", "reorder_point", "reorder_quantity"):
-        if row.get(key) is not None and row[key] < 0:
-            problems.append(Problem(key, "invalid", "cannot be below zero"))
-    return problems
-
-
 def _items_on_hand(session: Session, rows: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
     held = dict(session.execute(select(ItemCost.item_id, ItemCost.quantity)).all())
     return {rid: {"on_hand": held.get(rid, Decimal(0))} for rid in rows}
 
 
 # -- Locations and lots ----------------------------------------------------------------------
-
-def _check_location(row: dict[str, Any]) -> list[Problem]:
-    if row.get("kind") == "bin" and row.get("warehouse_id") is None:
-        return [Problem("warehouse_id", "required", "a bin belongs to a warehouse: give its ID")]
-    if row.get("kind") == "warehouse" and row.get("warehouse_id") is not None:
-        return [Problem("warehouse_id", "invalid", "a warehouse does not belong to another one; leave it empty")]
-    return []
-
 
 def _derive_lot(row: dict[str, Any]) -> dict[str, Any]:
     row["status"] = row.get("status") or "available"
@@ -101,30 +82,16 @@ MOVEMENT_FIELDS = ("kind", "reason", "item_id", "quantity", "moved_on", "from_lo
                    "lot_id", "unit_cost", "supplier_id", "customer_id", "cost_centre", "reference")
 
 
-def _check_movement(row: dict[str, Any]) -> list[Problem]:
-    problems = _places(row, {"quantity": QUANTITY, "unit_cost": MONEY})
-    reason, kind = row.get("reason"), row.get("kind")
-    if reason and kind and REASONS.get(reason) != kind:
-        fits = ", ".join(r for r, k in REASONS.items() if k == kind)
-        problems.append(Problem("reason", "invalid", f"{reason!r} does not go with a {kind}; use one of: {fits}"))
-    return problems
-
-
 def post_movement_rows(session: Session, actor, sheet: str, rows: list[tuple[int, dict[str, Any]]]) -> list[int]:
-    """New rows of the Movements sheet, posted as one batch (see SheetSpec.post)."""
+    """New rows of the Movements sheet, posted as one batch (see SheetSpec.post); a refused
+    row is marked at the cell of each problem's field. The rows have passed the sheet's rule,
+    `rules.check_movement`, so the batch checks only what needs the database (`checked`)."""
     requests = [Movement(**{k: values.get(k) for k in MOVEMENT_FIELDS}) for _, values in rows]
     try:
-        return post_movements(session, actor, requests, origins=[(sheet, row) for row, _ in rows])
+        return post_movements(session, actor, requests, origins=[(sheet, row) for row, _ in rows], checked=True)
     except MovementsRefused as refused:
-        raise RowsRefused([(rows[n][0], _column_of(message), message)
-                           for n, problems in sorted(refused.refused.items()) for message in problems]) from None
-
-
-def _column_of(message: str) -> str | None:
-    """The cell to mark for a refusal: the quantity when stock is short, the lot for lots."""
-    if "not enough" in message:
-        return "quantity"
-    return "lot_id" if "lot" in message else None
+        raise RowsRefused([refusal for n, problems in sorted(refused.refused.items())
+                           for refusal in refusals_of(rows[n][0], problems)]) from None
 
 
 def _movement_details(session: Session, rows: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
@@ -147,6 +114,10 @@ def _offer_count_lines(session: Session) -> list[dict[str, Any]]:
             for item, place, lot, held, sku, code in session.execute(query)]
 
 
+# The stock take's counted adjustment, placed on the count's cells.
+COUNT_COLUMNS = {"quantity": "counted", "from_location_id": "location_id", "to_location_id": "location_id"}
+
+
 def post_count_rows(session: Session, actor, sheet: str, rows: list[tuple[int, dict[str, Any]]]) -> list[int]:
     """Counted lines of the Stock take sheet: recorded, and adjusted where they differ."""
     context, ids, refused = session.info["audit"], [], []
@@ -157,8 +128,7 @@ def post_count_rows(session: Session, actor, sheet: str, rows: list[tuple[int, d
             [line] = post_stock_take(session, actor, [count], values["counted_on"], reference=f"stock take, row {row}")
             ids.append(line.id)
         except (ValidationFailed, NotFound) as exc:
-            message = "; ".join(exc.problems) if isinstance(exc, ValidationFailed) else str(exc)
-            refused.append((row, "counted", message))
+            refused += refusals_of(row, exc.problems, COUNT_COLUMNS, default="counted")
         finally:
             context.posting_row = None
     if refused:
@@ -175,12 +145,13 @@ def _count_details(session: Session, rows: dict[int, dict[str, Any]]) -> dict[in
 
 # -- the read-only sheets -------------------------------------------------------------------
 
-def _on_hand_rows(session: Session) -> list[list[Any]]:
-    return [[h.sku, h.item, h.location, h.lot, h.quantity, h.unit] for h in queries.on_hand(session)]
+def _on_hand_rows(session: Session, actor) -> list[list[Any]]:
+    return [[h.sku, h.item, h.location, h.lot, h.quantity, h.unit] for h in queries.on_hand(session, actor)]
 
 
-def _reorder_rows(session: Session) -> list[list[Any]]:
-    return [[r.sku, r.item, r.on_hand, r.reorder_point, r.suggested, r.supplier] for r in queries.reorder_list(session)]
+def _reorder_rows(session: Session, actor) -> list[list[Any]]:
+    return [[r.sku, r.item, r.on_hand, r.reorder_point, r.suggested, r.supplier]
+            for r in queries.reorder_list(session, actor)]
 
 
 def inventory_workbook() -> WorkbookSpec:
@@ -201,7 +172,7 @@ def inventory_workbook() -> WorkbookSpec:
             Column("lot_tracked", "Lots", type="bool", width=8),
             Column("on_hand", "On hand", type="decimal", computed=True, width=10),
         ),
-        derive=_derive_item, rule=_check_item, computed=_items_on_hand,
+        derive=_derive_item, rule=rules.check_item, computed=_items_on_hand,
     )
     locations = SheetSpec(
         name="Locations", model=Location, area=AREA, order_by=("code",),
@@ -212,7 +183,7 @@ def inventory_workbook() -> WorkbookSpec:
             Column("warehouse_id", "Warehouse ID", type="integer", lookup="warehouses",
                    references="warehouses", width=13),
         ),
-        rule=_check_location,
+        rule=rules.check_location,
     )
     lots = SheetSpec(
         name="Lots", model=Lot, area=AREA, order_by=("item_id", "lot_number"),
@@ -222,7 +193,7 @@ def inventory_workbook() -> WorkbookSpec:
             Column("expires_on", "Expires", type="date", width=11),
             Column("status", "Status", type="choice", choices=LOT_STATUSES, width=18),
         ),
-        derive=_derive_lot,
+        derive=_derive_lot, rule=rules.check_lot,
     )
     movements = SheetSpec(
         name="Movements", model=StockMovement, area=AREA, can_update=False, post=post_movement_rows,
@@ -244,7 +215,7 @@ def inventory_workbook() -> WorkbookSpec:
             Column("reference", "Reference", width=20),
             Column("value", "Value", type="money", computed=True, width=12),
         ),
-        rule=_check_movement, computed=_movement_details,
+        rule=rules.check_movement, computed=_movement_details,
     )
 
     stock_take = SheetSpec(
@@ -261,7 +232,7 @@ def inventory_workbook() -> WorkbookSpec:
             Column("system_quantity", "System quantity", type="decimal", computed=True, width=12),
             Column("counted", "Counted", type="decimal", width=10),
         ),
-        rule=lambda row: _places(row, {"counted": QUANTITY}),
+        rule=lambda row: rules.check_count(row.get("counted")),
         computed=_count_details,
     )
 
@@ -276,8 +247,8 @@ def inventory_workbook() -> WorkbookSpec:
         },
         reports=(
             ReportSheet("On hand", AREA, (("SKU", 14), ("Item", 30), ("Location", 12), ("Lot", 14),
-                                          ("Quantity", 11), ("Unit", 8)), _on_hand_rows),
+                                          ("Quantity", 11), ("Unit", 8)), PerUser(_on_hand_rows)),
             ReportSheet("Reorder", AREA, (("SKU", 14), ("Item", 30), ("On hand", 11), ("Reorder point", 13),
-                                          ("Suggested", 11), ("Supplier", 28)), _reorder_rows),
+                                          ("Suggested", 11), ("Supplier", 28)), PerUser(_reorder_rows)),
         ),
     )

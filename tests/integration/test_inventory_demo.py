@@ -42,10 +42,10 @@ def test_the_demo_builds_a_year_of_stock_that_adds_up(db):
             assert running[m.item_id] >= 0, m
         assert session.scalar(sa.select(sa.func.min(StockBalance.quantity))) >= 0
 
-        assert len(queries.reorder_list(session)) >= 10
+        assert len(queries.reorder_list(session, SYSTEM)) >= 10
 
         # FIFO items: the ledger's value on the last day is exactly what the cost layers hold.
-        ledger = {v.sku: v.value for v in queries.stock_value(session, END) if v.valuation == "fifo"}
+        ledger = {v.sku: v.value for v in queries.stock_value(session, SYSTEM, END) if v.valuation == "fifo"}
         layers: dict[str, D] = defaultdict(D)
         for sku, remaining, unit_cost in session.execute(
                 sa.select(Item.sku, CostLayer.remaining, CostLayer.unit_cost)

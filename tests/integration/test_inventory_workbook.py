@@ -79,7 +79,7 @@ def test_new_movement_rows_are_posted_on_sync_and_the_read_only_sheets_refreshed
     result = sync(db, settings, "wes", path)
     assert (result.status, result.inserted) == ("applied", 2), result.as_json()
     with db.reading() as session:
-        assert [h.quantity for h in queries.on_hand(session, sku="BOLT-8")] == [D(18)]
+        assert [h.quantity for h in queries.on_hand(session, SYSTEM, sku="BOLT-8")] == [D(18)]
         entries = session.scalars(sa.select(AuditEntry).where(AuditEntry.table_name == "stock_movements",
                                                               AuditEntry.source == "workbook")).all()
     assert sorted((e.sheet, e.row_number) for e in entries) == [("Movements", receipt), ("Movements", issue)]
@@ -147,7 +147,7 @@ def test_two_workbooks_issuing_the_last_units_at_once_one_is_posted_the_other_re
     [problem] = loser.problems + loser.conflicts
     assert problem.cell.endswith(str(rows[name])) and "0 on hand, 5 wanted" in problem.message
     with db.reading() as session:
-        assert queries.on_hand(session, sku="BOLT-8") == []
+        assert queries.on_hand(session, SYSTEM, sku="BOLT-8") == []
         assert session.scalar(sa.select(sa.func.count()).where(StockMovement.kind == "issue")) == 1
 
 
@@ -163,7 +163,7 @@ def test_a_stock_take_lists_every_place_and_posts_the_counted_differences(db, st
     result = sync(db, settings, "wes", path)
     assert (result.status, result.inserted) == ("applied", 1), result.as_json()
     with db.reading() as session:
-        assert [h.quantity for h in queries.on_hand(session, sku="BOLT-8")] == [D(3)]
+        assert [h.quantity for h in queries.on_hand(session, SYSTEM, sku="BOLT-8")] == [D(3)]
         counted = session.scalars(sa.select(StockMovement).where(StockMovement.reason == "counted")).one()
     assert (counted.quantity, counted.value) == (D(-2), D("-0.4"))
     assert read_sheet(path, "Stock take")[row - 1][0]        # the line is recorded: it has an ID now

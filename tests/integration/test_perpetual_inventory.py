@@ -40,7 +40,7 @@ def perpetual(db):
 def inventory_account(db, on):
     with db.reading() as session:
         rows = {r.code: r for r in trial_balance(session, SYSTEM, on).rows}
-        value = sum((v.value for v in queries.stock_value(session, on)), D(0))
+        value = sum((v.value for v in queries.stock_value(session, SYSTEM, on)), D(0))
     row = rows.get(ROLES["inventory"])
     return (row.debit - row.credit if row else D(0)), value
 

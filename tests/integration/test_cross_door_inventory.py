@@ -1,0 +1,201 @@
+"""Inventory's bad inputs through every door: the service, `backoffice stock ...` and the
+Inventory workbook's Movements sheet report the same field and code, and nothing is saved."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal as D
+
+import pytest
+import sqlalchemy as sa
+
+from engine.contacts import services as contacts
+from engine.inventory.models import Item, Location, Lot, StockMovement
+from engine.inventory.services import (
+    Movement,
+    TypedMovement,
+    post_movement,
+    post_typed,
+    reverse_movement,
+)
+from engine.security.roles import SYSTEM
+from engine.security.users import add_user
+from tests.integration.doors import Case, Sheet, assert_same_at_every_door
+
+DAY = date(2026, 3, 2)
+ON = ("--date", DAY.isoformat())
+# The fixture's records, made in this order on a fresh database (checked there).
+MAIN, EAST = 1, 2
+BOLT, GLUE = 1, 2                  # BOLT-8: 5 at MAIN; GLUE: lot tracked
+QUARANTINED, OLD = 1, 2            # GLUE's lots Q1 (quarantined) and OLD (expires 2026-03-31), 3 each at MAIN
+CUSTOMER = 1
+RECEIVED, REVERSAL = 4, 5          # 2 BOLT-8 received at EAST, and its reversal
+
+
+def row(kind="issue", reason="issued", item=BOLT, quantity=1, **cells):
+    """A new Movements row: {label: value}."""
+    labels = {"frm": "From ID", "to": "To ID", "lot": "Lot ID", "cost": "Unit cost", "customer": "Customer ID",
+              "cost_centre": "Cost centre", "on": "Date"}
+    values = {"Date": DAY, "Kind": kind, "Reason": reason, "Item ID": item, "Quantity": quantity}
+    return Sheet("inventory", "Movements", {**values, **{labels[k]: v for k, v in cells.items()}})
+
+
+def move(kind="issue", reason="issued", item=BOLT, quantity=1, on=DAY, **ids):
+    """The service call posting a movement by ids."""
+    return lambda session, actor: post_movement(session, actor, Movement(kind, reason, item, D(quantity), on, **ids))
+
+
+def typed(**values):
+    return lambda session, actor: post_typed(session, actor, TypedMovement(**values))
+
+
+CASES = [
+    Case("issuing more than is on hand", "wes", ("quantity", "insufficient_stock"),
+         service=move(quantity=6, from_location_id=MAIN),
+         cli=("stock", "issue", "BOLT-8", "6", "--from", "MAIN", *ON),
+         workbook=row(quantity=6, frm=MAIN)),
+    Case("issuing from a quarantined lot", "wes", ("lot_id", "lot_unavailable"),
+         service=move(item=GLUE, from_location_id=MAIN, lot_id=QUARANTINED),
+         cli=("stock", "issue", "GLUE", "1", "--from", "MAIN", "--lot", "Q1", *ON),
+         workbook=row(item=GLUE, frm=MAIN, lot=QUARANTINED)),
+    Case("issuing from an expired lot", "wes", ("lot_id", "lot_expired"),
+         service=move(item=GLUE, on=date(2026, 4, 1), from_location_id=MAIN, lot_id=OLD),
+         cli=("stock", "issue", "GLUE", "1", "--from", "MAIN", "--lot", "OLD", "--date", "2026-04-01"),
+         workbook=row(item=GLUE, frm=MAIN, lot=OLD, on=date(2026, 4, 1))),
+    Case("issuing a lot-tracked item without its lot", "wes", ("lot_id", "required"),
+         service=move(item=GLUE, from_location_id=MAIN),
+         cli=("stock", "issue", "GLUE", "1", "--from", "MAIN", *ON),
+         workbook=row(item=GLUE, frm=MAIN)),
+    Case("issuing from a lot of another item", "wes", ("lot_id", "reference"),
+         service=move(from_location_id=MAIN, lot_id=QUARANTINED),
+         cli=("stock", "issue", "BOLT-8", "1", "--from", "MAIN", "--lot", "Q1", *ON),
+         workbook=row(frm=MAIN, lot=QUARANTINED)),
+    # Posted movements are never edited (a reversal puts a mistake right): only a workbook can
+    # show a posted row to type over; no service changes one, so there is no other door.
+    Case("an edit of a posted movement", "wes", ("quantity", "posted"),
+         workbook=Sheet("inventory", "Movements", {"Quantity": 50}, find=("Kind", "receipt")),
+         doors=("workbook",)),
+    # ... and the service's refusal of undoing a movement twice (the workbook has no reversals).
+    Case("reversing a movement that was reversed already", "wes", ("reverses_id", "already_reversed"),
+         service=lambda session, actor: reverse_movement(session, actor, RECEIVED, DAY),
+         cli=("stock", "reverse", str(RECEIVED), *ON), doors=("service", "cli")),
+    Case("reversing a reversal", "wes", ("reverses_id", "reversal"),
+         service=lambda session, actor: reverse_movement(session, actor, REVERSAL, DAY),
+         cli=("stock", "reverse", str(REVERSAL), *ON), doors=("service", "cli")),
+    Case("an unknown item", "wes", ("item_id", "reference"),
+         service=move(item=999, from_location_id=MAIN),
+         cli=("stock", "issue", "NO-SUCH-SKU", "1", "--from", "MAIN", *ON),
+         workbook=row(item=999, frm=MAIN)),
+    Case("an unknown location", "wes", ("from_location_id", "reference"),
+         service=move(from_location_id=999),
+         cli=("stock", "issue", "BOLT-8", "1", "--from", "NOWHERE", *ON),
+         workbook=row(frm=999)),
+    Case("a zero quantity", "wes", ("quantity", "not_positive"),
+         service=move(quantity=0, from_location_id=MAIN),
+         cli=("stock", "issue", "BOLT-8", "0", "--from", "MAIN", *ON),
+         workbook=row(quantity=0, frm=MAIN)),
+    Case("a negative receipt", "wes", ("quantity", "not_positive"),
+         service=move("receipt", "received", quantity=-1, to_location_id=MAIN, unit_cost=D(1)),
+         cli=("stock", "receive", "BOLT-8", "-1", "--to", "MAIN", "--unit-cost", "1", *ON),
+         workbook=row("receipt", "received", quantity=-1, to=MAIN, cost=1),
+         doors=("service", "workbook")),   # the CLI reads -1 as an option: typer refuses it first
+    Case("found stock with a negative change", "wes", ("quantity", "wrong_sign"),
+         service=move("adjustment", "found", quantity=-2, from_location_id=MAIN),
+         cli=("stock", "adjust", "BOLT-8", "-2", "--at", "MAIN", "--reason", "found", *ON),
+         workbook=row("adjustment", "found", quantity=-2, frm=MAIN)),
+    Case("a transfer to the same location", "wes", ("to_location_id", "same_location"),
+         service=move("transfer", "moved", from_location_id=MAIN, to_location_id=MAIN),
+         cli=("stock", "transfer", "BOLT-8", "1", "--from", "MAIN", "--to", "MAIN", *ON),
+         workbook=row("transfer", "moved", frm=MAIN, to=MAIN)),
+    Case("a receipt without a unit cost", "wes", ("unit_cost", "required"),
+         service=move("receipt", "received", to_location_id=MAIN),
+         cli=("stock", "receive", "BOLT-8", "1", "--to", "MAIN", *ON),
+         workbook=row("receipt", "received", to=MAIN)),
+    Case("a unit cost on stock going out", "wes", ("unit_cost", "not_allowed"),
+         service=move("adjustment", "damaged", quantity=-1, from_location_id=MAIN, unit_cost=D(2)),
+         cli=("stock", "adjust", "BOLT-8", "-1", "--at", "MAIN", "--reason", "damaged", "--unit-cost", "2", *ON),
+         workbook=row("adjustment", "damaged", quantity=-1, frm=MAIN, cost=2)),
+    Case("a sale that is also internal use", "wes", ("cost_centre", "conflict"),
+         service=move(reason="sold", from_location_id=MAIN, customer_id=CUSTOMER, cost_centre="workshop"),
+         cli=("stock", "issue", "BOLT-8", "1", "--from", "MAIN", "--customer", str(CUSTOMER), "--cost-centre",
+              "workshop", *ON),
+         workbook=row(reason="sold", frm=MAIN, customer=CUSTOMER, cost_centre="workshop")),
+    Case("a reason that does not go with the kind", "wes", ("reason", "invalid"),
+         service=move(reason="received", from_location_id=MAIN),
+         workbook=row(reason="received", frm=MAIN),
+         doors=("service", "workbook")),   # the CLI's --reason offers only an issue's reasons
+    Case("an expiry date without a lot", "wes", ("expires_on", "required"),
+         service=typed(kind="receipt", sku="BOLT-8", quantity=D(1), moved_on=DAY, to_location="MAIN",
+                       unit_cost=D(1), expires_on=date(2027, 1, 1)),
+         cli=("stock", "receive", "BOLT-8", "1", "--to", "MAIN", "--unit-cost", "1", "--expires", "2027-01-01", *ON),
+         doors=("service", "cli")),        # a lot's expiry is typed on the Lots sheet, not with a movement
+    Case("a role that may not write inventory", "sam", ("", "permission"),
+         service=move(from_location_id=MAIN),
+         cli=("stock", "issue", "BOLT-8", "1", "--from", "MAIN", *ON),
+         workbook=row(frm=MAIN)),
+]
+
+
+@pytest.fixture
+def stock_db(db):
+    """Clerk wes, salesperson sam; BOLT-8 at MAIN, GLUE's quarantined and expiring lots, a
+    customer, and a receipt that was reversed."""
+    with db.unit_of_work(SYSTEM, source="system") as session:
+        add_user(session, SYSTEM, "wes", "Wes", ["warehouse"], None)
+        add_user(session, SYSTEM, "sam", "Sam", ["sales"], None)
+        customer, _ = contacts.add_contact(session, SYSTEM, {"kind": "organisation", "name": "Acme Ltd",
+                                                              "country": "GB"})
+        main, east = Location(code="MAIN", name="Main", kind="warehouse"), Location(code="EAST", name="East",
+                                                                                     kind="warehouse")
+        session.add_all([main, east])
+        session.flush()
+        bolt = Item(sku="BOLT-8", name="Bolt M8", valuation="average")
+        session.add(bolt)
+        session.flush()
+        glue = Item(sku="GLUE", name="Epoxy glue", valuation="fifo", lot_tracked=True)
+        session.add(glue)
+        session.flush()
+        quarantined = Lot(item_id=glue.id, lot_number="Q1", status="quarantined")
+        session.add(quarantined)
+        session.flush()
+        old = Lot(item_id=glue.id, lot_number="OLD", expires_on=date(2026, 3, 31))
+        session.add(old)
+        session.flush()
+        on = date(2026, 3, 1)
+        post_movement(session, SYSTEM, Movement("receipt", "received", bolt.id, D(5), on, to_location_id=main.id,
+                                                unit_cost=D("0.2")))
+        for lot in (quarantined, old):
+            post_movement(session, SYSTEM, Movement("receipt", "received", glue.id, D(3), on, to_location_id=main.id,
+                                                    lot_id=lot.id, unit_cost=D(4)))
+        received = post_movement(session, SYSTEM, Movement("receipt", "received", bolt.id, D(2), on,
+                                                           to_location_id=east.id, unit_cost=D("0.2")))
+        reversal = reverse_movement(session, SYSTEM, received.id, on)
+        assert (main.id, east.id, bolt.id, glue.id, quarantined.id, old.id, customer.id, received.id, reversal.id) == (
+            MAIN, EAST, BOLT, GLUE, QUARANTINED, OLD, CUSTOMER, RECEIVED, REVERSAL)
+    return db
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_a_bad_movement_is_refused_alike_at_every_door(case, stock_db, settings, tmp_path):
+    assert_same_at_every_door(case, stock_db, settings, tmp_path)
+
+
+def test_the_table_covers_the_refusals_the_issue_names():
+    names = {c.name for c in CASES}
+    assert len(CASES) >= 8 and len(names) == len(CASES)
+    assert {c.expected for c in CASES} >= {
+        ("quantity", "insufficient_stock"), ("lot_id", "lot_unavailable"), ("lot_id", "lot_expired"),
+        ("quantity", "posted"), ("item_id", "reference"), ("quantity", "not_positive"),
+        ("to_location_id", "same_location"), ("unit_cost", "required"), ("", "permission")}
+
+
+def test_a_refusal_names_what_is_there(stock_db):
+    """The message is for a person: it names the item, the place and the lot's status."""
+    with pytest.raises(Exception) as refused:
+        with stock_db.unit_of_work(SYSTEM) as session:
+            post_movement(session, SYSTEM, Movement("issue", "issued", GLUE, D(1), DAY, from_location_id=MAIN,
+                                                    lot_id=QUARANTINED))
+    [problem] = refused.value.problems
+    assert problem.message == "lot Q1 of GLUE is quarantined: it cannot be issued"
+    with stock_db.reading() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(StockMovement)) == RECEIVED + 1
