@@ -11,8 +11,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS = ROOT / "pyproject.toml"
-# Being rewritten by their module's owners (a report module and beancount, both loaded late).
-PENDING = {"engine/ledger/commands.py"}
 
 
 def test_the_import_contracts_are_kept(capsys):
@@ -36,7 +34,6 @@ def test_every_import_inside_a_function_says_why_it_is_there():
                 if isinstance(inner, ast.Import | ast.ImportFrom):
                     if not _explained(lines, inner.lineno, inner.end_lineno):
                         silent.append(f"{path.relative_to(ROOT)}:{inner.lineno}")
-    silent = [where for where in silent if where.split(":")[0] not in PENDING]
     assert not silent, f"imports inside functions without a comment saying why: {silent}"
 
 
