@@ -47,3 +47,26 @@ def _explained(lines: list[str], first: int, last: int) -> bool:
             return True
         n -= 1
     return False
+
+
+DOORS = ["engine/cli.py", "engine/cli_support.py",
+         *(str(p.relative_to(ROOT)) for p in (ROOT / "engine").rglob("*commands*.py")),
+         *(str(p.relative_to(ROOT)) for p in (ROOT / "engine" / "commands").glob("*.py"))]
+
+
+@pytest.mark.parametrize("door", sorted(set(DOORS)))
+def test_a_command_module_only_parses_calls_and_renders(door):
+    """No query, no permission check and no field policy in a door: those are the services',
+    the queries' and the policy gate's, so another door cannot forget them."""
+    tree = ast.parse((ROOT / door).read_text(encoding="utf-8"))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("sqlalchemy"):
+            found += [f"imports {node.module}.{a.name}" for a in node.names if a.name != "Session"]
+        elif isinstance(node, ast.ImportFrom) and node.module in ("engine.security.policies",):
+            found.append(f"imports {node.module}")
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute | ast.Name):
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id
+            if name in ("select", "require", "require_capability", "execute", "scalars", "scalar", "hidden_fields"):
+                found.append(f"calls {name}() on line {node.lineno}")
+    assert not found, f"{door}: {found}"
