@@ -164,8 +164,8 @@ def test_a_line_problem_names_the_same_line_at_every_door(ledger_db, settings, t
 
     url = ledger_db.engine.url.render_as_string(hide_password=False)
     result = CliRunner().invoke(app, ["--database-url", url, *case.cli, "--json", "--user", "alex"])
-    assert result.exit_code == 1
-    assert [(p["field"], p["code"], p["line"]) for p in json.loads(result.stdout)["problems"]] == [
+    assert result.exit_code == 1 and result.stdout == ""
+    assert [(p["field"], p["code"], p["line"]) for p in json.loads(result.stderr)["problems"]] == [
         ("account", "reference", 2)]
 
     path = tmp_path / "ledger.xlsx"
