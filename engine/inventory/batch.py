@@ -20,14 +20,13 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import bindparam, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from engine.contacts.models import Contact
 from engine.db.audit import write_audit
 from engine.db.base import utcnow
 from engine.db.bulk import insert_many
+from engine.db.upsert import insert_missing
 from engine.errors import ValidationFailed
 from engine.inventory import costing
 from engine.inventory.costing import balance_changes
@@ -261,9 +260,8 @@ def _rows(session: Session, query, column, values: list) -> list[Any]:
 
 def _ensure(session: Session, model, keys: list[dict]) -> None:
     """Create the missing rows (empty) without failing on rows another writer just made."""
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
     for chunk in _chunks(keys):
-        session.execute(insert(model.__table__).values(chunk).on_conflict_do_nothing())
+        insert_missing(session, model.__table__, chunk)
 
 
 def _update(connection, model, key: str, columns, rows: list[tuple]) -> None:

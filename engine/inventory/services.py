@@ -26,11 +26,10 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from engine.contacts.models import Contact
+from engine.db.upsert import insert_missing
 from engine.errors import NotFound, ValidationFailed
 from engine.inventory import costing, rules, valuation
 from engine.inventory.costing import balance_changes
@@ -328,8 +327,7 @@ def _lock(session: Session, model, key: dict, query):
     if row is not None:
         return row
     table = model.__table__
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(table).values(**key).on_conflict_do_nothing())
+    insert_missing(session, table, dict(key))
     return session.scalars(locked).one()
 
 

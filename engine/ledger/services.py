@@ -16,11 +16,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from engine.contacts.models import Contact
+from engine.db.upsert import insert_missing
 from engine.errors import NotFound, ValidationFailed
 from engine.ledger import rules
 from engine.ledger.models import (
@@ -87,8 +86,7 @@ def period_of(session: Session, on: date) -> FiscalPeriod | None:
 
 def _next_number(session: Session, series: str) -> str:
     """The next number of a series, under a row lock: two postings never share a number."""
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(LedgerCounter.__table__).values(series=series, last=0).on_conflict_do_nothing())
+    insert_missing(session, LedgerCounter.__table__, {"series": series, "last": 0})
     counter = session.scalars(select(LedgerCounter).where(LedgerCounter.series == series).with_for_update()
                               .execution_options(populate_existing=True)).one()
     counter.last += 1
