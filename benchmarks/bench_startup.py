@@ -3,9 +3,9 @@
 Measures `backoffice --help`, `backoffice --version` and `backoffice stock on-hand --item SKU
 --json` (on a small SQLite database built here, in a temporary folder) against two floors
 measured in the same run: bare Python (`python -c pass`) and the SQLAlchemy ORM import
-(`python -c "import sqlalchemy.orm"`), which any command reading the database pays. Each
-process runs several times; the best and the median are kept (the best is the one compared:
-the others are this machine's other work).
+(`python -c "import sqlalchemy.orm"`), which any command reading the database pays. The
+processes run in rounds, each round running every one of them once; the best and the median
+are kept (the best is the one compared: the others are this machine's other work).
 
 Targets: `--help` and `--version` within 0.25 s of bare Python; the query within 0.3 s of the
 SQLAlchemy floor.
@@ -57,18 +57,22 @@ def build_database(url: str) -> None:
     db.dispose()
 
 
-def timed(command: list[str], env: dict[str, str], cwd: Path, runs: int) -> tuple[float, float]:
-    """(best, median) wall-clock seconds of `command` run `runs` times (after one warm-up)."""
-    times = []
+def timed(commands: dict[str, list[str]], env: dict[str, str], cwd: Path, runs: int) -> dict[str, tuple[float, float]]:
+    """{name: (best, median)} wall-clock seconds of each command, run `runs` times (after one
+    warm-up) in rounds: each round runs every command once, so a floor and the command it is
+    compared with meet the machine in the same state (another process's burst of work
+    slows both, not only one)."""
+    times: dict[str, list[float]] = {name: [] for name in commands}
     for n in range(runs + 1):
-        start = time.perf_counter()
-        done = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True)
-        elapsed = time.perf_counter() - start
-        if done.returncode != 0:
-            raise SystemExit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr}")
-        if n:                       # the first run warms the file cache and the .pyc files
-            times.append(elapsed)
-    return min(times), statistics.median(times)
+        for name, command in commands.items():
+            start = time.perf_counter()
+            done = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True)
+            elapsed = time.perf_counter() - start
+            if done.returncode != 0:
+                raise SystemExit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr}")
+            if n:                       # the first round warms the file cache and the .pyc files
+                times[name].append(elapsed)
+    return {name: (min(t), statistics.median(t)) for name, t in times.items()}
 
 
 def main() -> None:
@@ -84,23 +88,22 @@ def main() -> None:
         env |= {"BACKOFFICE_DATABASE_URL": url, "BACKOFFICE_USER": "admin",
                 "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))}
         cli = [python, "-m", "engine.cli"]
-        floors = {
-            "python -c pass": timed([python, "-c", "pass"], env, folder, args.runs),
-            "import sqlalchemy.orm": timed([python, "-c", "import sqlalchemy.orm"], env, folder, args.runs),
-        }
+        floors = {"python -c pass": [python, "-c", "pass"],
+                  "import sqlalchemy.orm": [python, "-c", "import sqlalchemy.orm"]}
         cases = [   # (what, command, its floor, the target: seconds over the floor)
             ("backoffice --help", [*cli, "--help"], "python -c pass", 0.25),
             ("backoffice --version", [*cli, "--version"], "python -c pass", 0.25),
             (f"backoffice stock on-hand --item {SKU} --json", [*cli, "stock", "on-hand", "--item", SKU, "--json"],
              "import sqlalchemy.orm", 0.30),
         ]
-        print(f"best and median of {args.runs} runs, seconds (python {sys.version.split()[0]})")
-        for name, (best, median) in floors.items():
+        found = timed({**floors, **{name: command for name, command, _, _ in cases}}, env, folder, args.runs)
+        print(f"best and median of {args.runs} rounds, seconds (python {sys.version.split()[0]})")
+        for name in floors:
+            best, median = found[name]
             print(f"  floor  {name:<44} best {best:6.3f}  median {median:6.3f}")
         met_all = True
-        for name, command, floor_name, target in cases:
-            best, median = timed(command, env, folder, args.runs)
-            floor = floors[floor_name][0]
+        for name, _command, floor_name, target in cases:
+            (best, median), floor = found[name], found[floor_name][0]
             over, ratio = best - floor, best / floor
             met = over <= target
             met_all &= met

@@ -13,11 +13,14 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.text import Text
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 from engine import app as application
 from engine import registry
@@ -84,6 +87,13 @@ def acting_as(user: str | None, source: str = "cli") -> Iterator[tuple[Database,
             yield db, actor, session
     finally:
         db.dispose()
+
+
+def new_table(*columns: Any, **options: Any) -> Table:
+    """A rich table for a command's human output (`--json` never builds one)."""
+    from rich.table import Table  # here: rich's tables cost a simple query's start-up 10 to 20 ms
+
+    return Table(*columns, **options)
 
 
 def print_json(data: Any) -> None:

@@ -5,9 +5,16 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from engine.cli_support import JsonOption, UserOption, acting_as, handles_errors, out, print_json
+from engine.cli_support import (
+    JsonOption,
+    UserOption,
+    acting_as,
+    handles_errors,
+    new_table,
+    out,
+    print_json,
+)
 from engine.db.audit_query import audit_entries, describe_changes, entry_as_dict
 from engine.formats import parse_date
 
@@ -31,7 +38,7 @@ def audit(
     if as_json:
         print_json(rows)
         return
-    grid = Table("when (UTC)", "who", "via", "record", "action", "changes")
+    grid = new_table("when (UTC)", "who", "via", "record", "action", "changes")
     for r in rows:
         grid.add_row(r["at"][:19], r["actor"], r["source"], f"{r['table']} #{r['record_id']}",
                      r["action"], describe_changes(r["changes"]))

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from engine.cli_support import (
     JsonOption,
     UserOption,
     acting_as,
     handles_errors,
+    new_table,
     open_database,
     out,
     print_json,
@@ -53,7 +53,7 @@ def users_list(as_json: JsonOption = False, user: UserOption = None) -> None:
     if as_json:
         print_json(rows)
         return
-    table = Table("login", "name", "e-mail", "roles", "active")
+    table = new_table("login", "name", "e-mail", "roles", "active")
     for r in rows:
         table.add_row(r["login"], r["name"], r["email"] or "", " ".join(r["roles"]), "yes" if r["active"] else "no")
     out.print(table)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from engine.cli_support import (
     JsonOption,
     UserOption,
     acting_as,
     handles_errors,
+    new_table,
     out,
     print_json,
     say_warning,
@@ -82,7 +82,7 @@ def list_(
     if as_json:
         print_json(rows)
         return
-    table = Table("id", "kind", "name", "e-mail", "country", "tags")
+    table = new_table("id", "kind", "name", "e-mail", "country", "tags")
     for r in rows:
         table.add_row(str(r["id"]), r["kind"], r["name"], r["email"] or "", r["country"] or "", r["tags"] or "")
     out.print(table)

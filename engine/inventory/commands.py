@@ -16,10 +16,17 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 import typer
-from rich.table import Table
 from sqlalchemy.orm import Session
 
-from engine.cli_support import JsonOption, UserOption, acting_as, handles_errors, out, print_json
+from engine.cli_support import (
+    JsonOption,
+    UserOption,
+    acting_as,
+    handles_errors,
+    new_table,
+    out,
+    print_json,
+)
 from engine.formats import exact_money as money_text
 from engine.formats import money as cents
 from engine.formats import parse_date, parse_number
@@ -182,7 +189,7 @@ def on_hand(
     if as_json:
         print_json(rows)
         return
-    table = Table("SKU", "item", "location", "lot", "quantity", "unit")
+    table = new_table("SKU", "item", "location", "lot", "quantity", "unit")
     for r in rows:
         table.add_row(r["sku"], r["item"], r["location"], r["lot"] or "", r["quantity"], r["unit"])
     out.print(table)
@@ -207,7 +214,7 @@ def valuation(
         print_json({"as_of": day.isoformat(), "items": items, "total": total})
         return
     methods = {"fifo": "FIFO", "average": "moving average"}
-    table = Table("SKU", "item", "method", "quantity", "value", title=f"Stock value at the end of {day.isoformat()}")
+    table = new_table("SKU", "item", "method", "quantity", "value", title=f"Stock value at the end of {day.isoformat()}")
     for r in items:
         table.add_row(r["sku"], r["item"], methods.get(r["method"], r["method"]), r["quantity"], cents(r["value"]))
     table.add_section()
@@ -229,7 +236,7 @@ def reorder(as_json: JsonOption = False, user: UserOption = None) -> None:
     if not rows:
         out.print("nothing to reorder: every item is above its reorder point")
         return
-    table = Table("SKU", "item", "on hand", "reorder point", "order", "supplier")
+    table = new_table("SKU", "item", "on hand", "reorder point", "order", "supplier")
     for r in rows:
         table.add_row(r["sku"], r["item"], r["on_hand"], r["reorder_point"], r["suggested"], r["supplier"] or "")
     out.print(table)

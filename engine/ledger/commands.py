@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from engine.cli_support import (
     JsonOption,
     UserOption,
     acting_as,
     handles_errors,
+    new_table,
     out,
     print_json,
     settings,
@@ -94,7 +94,7 @@ def show_entry(result: dict, as_json: bool) -> None:
     undoes = f", reverses {result['reverses']}" if result["reverses"] and result["reverses"] not in memo_text else ""
     memo = f": {memo_text}" if memo_text else ""
     out.print(f"posted {result['number']} on {result['entry_date']}{memo}{undoes}", soft_wrap=True)
-    table = Table("account", "name", "debit", "credit", "contact")
+    table = new_table("account", "name", "debit", "credit", "contact")
     for x in result["lines"]:
         table.add_row(x["account"], x["name"], cents(x["debit"]) if Decimal(x["debit"]) else "",
                       cents(x["credit"]) if Decimal(x["credit"]) else "", str(x["contact_id"] or ""))
@@ -113,7 +113,7 @@ def chart(install: Annotated[bool, typer.Option("--install", help="Add the defau
         print_json({"added": added, "accounts": [{"code": a.code, "name": a.name, "type": a.type, "parent": a.parent,
                                                   "active": a.active, "postable": a.postable} for a in accounts]})
         return
-    table = Table("code", "account", "type", "takes postings")
+    table = new_table("code", "account", "type", "takes postings")
     for a in accounts:
         table.add_row(a.code, "  " * a.depth + a.name, a.type,
                       ("yes" if a.postable else "no (heading)") if a.active else "closed")
@@ -145,7 +145,7 @@ def periods(year: Annotated[int | None, typer.Argument(metavar="YEAR", help="Ope
     if as_json:
         print_json(rows)
         return
-    table = Table("period", "from", "to", "status", "closing entry")
+    table = new_table("period", "from", "to", "status", "closing entry")
     for r in rows:
         table.add_row(r["name"], r["starts_on"], r["ends_on"], r["status"], r["closing_entry"] or "")
     out.print(table)
@@ -217,7 +217,7 @@ def trial_balance(as_of: Day, as_json: JsonOption = False, user: UserOption = No
     if as_json:
         print_json({"as_of": day.isoformat(), **exact(tb)})
         return
-    table = Table("code", "account", "debit", "credit", title=f"Trial balance at the end of {day.isoformat()}")
+    table = new_table("code", "account", "debit", "credit", title=f"Trial balance at the end of {day.isoformat()}")
     for r in tb.rows:
         table.add_row(r.code, r.name, cents(r.debit) if r.debit else "", cents(r.credit) if r.credit else "")
     table.add_section()
@@ -235,7 +235,7 @@ def account(code: Annotated[str, typer.Argument(metavar="CODE", help="Account co
     if as_json:
         print_json({"start": first.isoformat(), "end": last.isoformat(), **exact(gl)})
         return
-    table = Table("date", "entry", "memo", "debit", "credit", "balance",
+    table = new_table("date", "entry", "memo", "debit", "credit", "balance",
                   title=f"{gl.code} {gl.name}, {first.isoformat()} to {last.isoformat()}")
     table.add_row("", "", "opening balance", "", "", cents(gl.opening))
     for x in gl.lines:
@@ -255,7 +255,7 @@ def pnl(start: From, end: To, as_json: JsonOption = False, user: UserOption = No
     if as_json:
         print_json(exact(p))
         return
-    table = Table("code", "account", f"{p.start} to {p.end}", f"{p.previous_start} to {p.previous_end}",
+    table = new_table("code", "account", f"{p.start} to {p.end}", f"{p.previous_start} to {p.previous_end}",
                   title="Profit and loss", title_justify="left")
     for heading, rows, total in (("Income", p.income, p.total_income), ("Expenses", p.expenses, p.total_expenses)):
         table.add_row("", heading)
@@ -276,7 +276,7 @@ def balance_sheet(as_of: Day, as_json: JsonOption = False, user: UserOption = No
     if as_json:
         print_json(exact(b))
         return
-    table = Table("code", "account", "amount", title=f"Balance sheet at the end of {day.isoformat()}",
+    table = new_table("code", "account", "amount", title=f"Balance sheet at the end of {day.isoformat()}",
                   title_justify="left")
     for heading, rows in (("Assets", b.assets), ("Liabilities", b.liabilities), ("Equity", b.equity)):
         table.add_row("", heading)

@@ -7,9 +7,16 @@ from datetime import timedelta
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from engine.cli_support import JsonOption, UserOption, acting_as, handles_errors, out, print_json
+from engine.cli_support import (
+    JsonOption,
+    UserOption,
+    acting_as,
+    handles_errors,
+    new_table,
+    out,
+    print_json,
+)
 from engine.errors import BackofficeError
 from engine.formats import exact_money as money_text
 from engine.formats import money as cents
@@ -140,7 +147,7 @@ def register_invoice_commands(app: typer.Typer) -> None:
             print_json([{"contact_id": r.contact_id, "contact": r.contact,
                          **{f: money_text(getattr(r, f)) for f in fields}} for r in rows])
             return
-        table = Table("Contact", "Not due", "1-30", "31-60", "61-90", "Over 90", "Total",
+        table = new_table("Contact", "Not due", "1-30", "31-60", "61-90", "Over 90", "Total",
                       title=f"{'Payables' if payables else 'Receivables'} aging, {day}")
         for r in rows:
             table.add_row(r.contact, *(cents(getattr(r, f)) for f in fields))
@@ -165,7 +172,7 @@ def register_invoice_commands(app: typer.Typer) -> None:
                                    "debit": money_text(x.debit), "credit": money_text(x.credit),
                                    "balance": money_text(x.balance)} for x in sheet.lines]})
             return
-        table = Table("Date", "Entry", "Memo", "Charged", "Paid", "Balance",
+        table = new_table("Date", "Entry", "Memo", "Charged", "Paid", "Balance",
                       title=f"Statement for {sheet.contact}, {first} to {last}")
         table.add_row("", "", "opening balance", "", "", cents(sheet.opening))
         for x in sheet.lines:

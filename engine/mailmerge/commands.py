@@ -13,7 +13,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from engine.cli_support import (
     JsonOption,
@@ -21,6 +20,7 @@ from engine.cli_support import (
     acting_as,
     err,
     handles_errors,
+    new_table,
     out,
     print_json,
     say_warning,
@@ -113,7 +113,7 @@ def runs(as_json: JsonOption = False, user: UserOption = None) -> None:
     if as_json:
         print_json(rows)
         return
-    table = Table("run", "template", "selection", "via", "status", "sent", "failed", "to do", "letters", "skipped")
+    table = new_table("run", "template", "selection", "via", "status", "sent", "failed", "to do", "letters", "skipped")
     for r in rows:
         m = r["messages"]
         table.add_row(str(r["id"]), r["template"], r["selection"], r["transport"], r["status"], str(m.get("sent", 0)),

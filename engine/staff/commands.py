@@ -16,10 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
-from rich.table import Table
 
 from engine.cli_support import (
     JsonOption,
@@ -27,6 +26,7 @@ from engine.cli_support import (
     acting_as,
     err,
     handles_errors,
+    new_table,
     out,
     print_json,
     say_warning,
@@ -35,6 +35,9 @@ from engine.cli_support import (
 from engine.formats import exact_money, money, parse_date, parse_number, quantity_text
 from engine.staff import queries, services
 from engine.staff.models import MONEY
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 staff_app = typer.Typer(
     help="Staff: departments, employees, contracts, leave, costs, and purging leavers. Sensitive fields "
@@ -95,7 +98,7 @@ def _plain(record: dict[str, Any]) -> dict[str, Any]:
 def _table(rows: list[dict[str, Any]], columns: Iterable[tuple[str, str]], **kwargs: Any) -> Table:
     """A table of the columns present in the rows (a column the user may not see is absent)."""
     present = [(key, label) for key, label in columns if any(key in r for r in rows)] if rows else list(columns)
-    table = Table(*(label for _, label in present), **kwargs)
+    table = new_table(*(label for _, label in present), **kwargs)
     for r in rows:
         table.add_row(*("" if r.get(key) is None else str(r[key]) for key, _ in present))
     return table
@@ -125,7 +128,7 @@ def departments(as_json: JsonOption = False, user: UserOption = None) -> None:
     if as_json:
         print_json(rows)
         return
-    table = Table("code", "department", "manager", "headcount")
+    table = new_table("code", "department", "manager", "headcount")
     for r in rows:
         table.add_row(r["code"], r["name"], f"{r['manager']} {r['manager_name']}" if r["manager"] else "",
                       str(r["headcount"]))
@@ -196,7 +199,7 @@ def show(employee: EmployeeArg, year: Year = None, as_json: JsonOption = False, 
         print_json(result)
         return
     person = result["employee"]
-    record = Table("", "", show_header=False, title=_who(person), title_justify="left")
+    record = new_table("", "", show_header=False, title=_who(person), title_justify="left")
     for key, label in EMPLOYEE_FIELDS:
         if key not in person or person[key] is None:
             continue
@@ -322,7 +325,7 @@ def leave_types(as_json: JsonOption = False, user: UserOption = None) -> None:
     if as_json:
         print_json(rows)
         return
-    table = Table("code", "leave type", "days a year", "held to a balance", "carried over")
+    table = new_table("code", "leave type", "days a year", "held to a balance", "carried over")
     for r in rows:
         table.add_row(r["code"], r["name"], r["days_a_year"], "yes" if r["balance"] else "no",
                       r["carry_over_days"] if r["balance"] else "")
@@ -452,7 +455,7 @@ def leave_balance(employee: EmployeeArg, year: Year = None, as_json: JsonOption 
     if as_json:
         print_json({"employee": held.employee["employee_number"], "year": year, "leave": rows})
         return
-    table = Table("leave type", "allowance", "carried over", "taken", "requested", "left",
+    table = new_table("leave type", "allowance", "carried over", "taken", "requested", "left",
                   title=f"{_who(held.employee)}: leave in {year}", title_justify="left")
     for r in rows:
         if r["balance"]:
@@ -486,7 +489,7 @@ def costs(
     if as_json:
         print_json(result)
         return
-    table = Table("department", "month", "headcount", *(["cost"] if with_cost else []),
+    table = new_table("department", "month", "headcount", *(["cost"] if with_cost else []),
                   title=f"Staff per department and month, {year}", title_justify="left")
     for r in rows:
         table.add_row(r["department"], r["month"], str(r["headcount"]), *([money(r["cost"])] if with_cost else []))
