@@ -107,6 +107,14 @@ def refusal_json(exc: BackofficeError) -> dict[str, Any]:
                          for p in exc.problems]}
 
 
+def refusal_text(exc: BackofficeError) -> str:
+    """A refusal for a person: its message, or each of several problems on a line of its own."""
+    problems = exc.problems
+    if len(problems) < 2:
+        return str(exc)
+    return f"{len(problems)} problems, nothing was saved:\n" + "\n".join(f"  - {p}" for p in problems)
+
+
 def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Turn expected failures into a message and exit code; anything else into exit 3.
 
@@ -124,7 +132,7 @@ def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             if kwargs.get("as_json"):   # stdout stays empty: a refusal prints no result
                 sys.stderr.write(json.dumps(refusal_json(exc), default=plain, indent=2, ensure_ascii=False) + "\n")
             else:
-                say_error(str(exc))
+                say_error(refusal_text(exc))
             raise typer.Exit(exc.exit_code) from None
         except Exception as exc:  # a bug: say so, show the trace only when asked
             if os.environ.get("BACKOFFICE_DEBUG"):
