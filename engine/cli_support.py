@@ -19,9 +19,6 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-if TYPE_CHECKING:
-    from rich.table import Table
-
 from engine import app as application
 from engine import registry
 from engine.cli_flags import flags
@@ -31,6 +28,9 @@ from engine.db.session import Database
 from engine.errors import BackofficeError
 from engine.security.roles import Actor
 from engine.security.users import resolve_actor
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 # Markup off: messages quote what users typed, and "[red]" in a cell must print as typed.
 out = Console(highlight=False, markup=False)
