@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -227,6 +228,19 @@ def _finish(db: Database, actor: Actor, run_id: int, report: RunReport) -> RunRe
     return report
 
 
+def _leave_with(run_process: int) -> None:
+    """Start-up of a letter-filling process: leave as soon as the run that started it is gone.
+    A run killed outright (`kill -9`, the machine's out-of-memory killer) cannot stop its
+    workers, which would otherwise wait for work for ever."""
+
+    def watch() -> None:
+        while os.getppid() == run_process:
+            time.sleep(0.2)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="leave-with-the-run", daemon=True).start()
+
+
 class Letters:
     """The .docx letters attached to a run's e-mails, filled in ahead by other processes while
     this one sends: filling in a Word file is the slowest step of a message (about 60% of it),
@@ -241,7 +255,8 @@ class Letters:
         self.pool: ProcessPoolExecutor | None = None
         self.ready: dict[int, Future] = {}
         if self.wanted and len(recipients) >= self.AHEAD and (os.cpu_count() or 1) > 1:
-            self.pool = ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1))
+            self.pool = ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1),
+                                            initializer=_leave_with, initargs=(os.getpid(),))
             self.ready = {r.contact_id: self.pool.submit(render_letter, template, r.context) for r in recipients}
 
     def of(self, recipient) -> bytes | None:

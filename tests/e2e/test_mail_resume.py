@@ -119,6 +119,8 @@ def start(database_url, tmp_path, mail_env) -> Iterator[Callable[..., subprocess
     yield run
     for process in started:        # a test that failed half-way leaves none running
         if process.poll() is None:
+            for worker in children(process.pid):
+                os.kill(worker, signal.SIGKILL)
             process.kill()
             process.wait()
 
@@ -142,8 +144,35 @@ def wait_for(condition: Callable[[], Any], process: subprocess.Popen | None = No
 
 
 def kill(process: subprocess.Popen) -> None:
-    process.kill()                 # SIGKILL: no clean-up, no `finally`
+    """SIGKILL: no clean-up, no `finally`. The processes it started to fill in letters must
+    leave with it, not linger for ever waiting for work."""
+    workers = children(process.pid)
+    process.kill()
     assert process.wait(30) == -9
+    try:
+        wait_for(lambda: not any(alive(pid) for pid in workers), what=f"the killed run's workers {workers} to leave")
+    finally:                       # a failed check leaves none behind either
+        for pid in filter(alive, workers):
+            os.kill(pid, signal.SIGKILL)
+
+
+def children(pid: int) -> list[int]:
+    """The processes `pid` started (Linux's /proc: the test machine's)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(child) for child in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Whether `pid` still runs (a zombie, waiting for its parent to collect it, does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 # -- what the database and the outbox hold -----------------------------------------------------
