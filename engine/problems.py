@@ -22,9 +22,10 @@ class Problem:
     line: int | None = None   # 1-based line of a multi-line record, None for the record
 
     def __str__(self) -> str:
+        """As a person reads it: "line 2: ...", "ends on: ...", or the message alone."""
         if self.line:
             return f"line {self.line}: {self.message}"
-        return f"{self.field}: {self.message}" if self.field else self.message
+        return f"{self.field.replace('_', ' ')}: {self.message}" if self.field else self.message
 
 
 def problem(message: str, code: str = "invalid", field: str = "", line: int | None = None) -> Problem:

@@ -27,10 +27,7 @@ from engine.cli_support import (
     out,
     print_json,
 )
-from engine.formats import exact_money as money_text
-from engine.formats import money as cents
-from engine.formats import parse_date, parse_number
-from engine.formats import quantity_text as plain_quantity
+from engine.formats import exact_money, money, parse_date, parse_number, quantity_text
 from engine.inventory import queries
 from engine.inventory.models import MONEY, QUANTITY, StockMovement
 from engine.inventory.services import TypedMovement, post_typed, reverse_movement
@@ -53,9 +50,9 @@ Reference = Annotated[str | None, typer.Option(help="Free text, e.g. a delivery 
 def movement_as_dict(m: queries.MovementView) -> dict:
     return {
         "id": m.id, "moved_on": m.moved_on.isoformat(), "kind": m.kind, "reason": m.reason,
-        "sku": m.sku, "item": m.item, "unit": m.unit, "quantity": plain_quantity(m.quantity),
+        "sku": m.sku, "item": m.item, "unit": m.unit, "quantity": quantity_text(m.quantity),
         "from_location": m.from_location, "to_location": m.to_location,
-        "lot": m.lot, "unit_cost": money_text(m.unit_cost), "value": money_text(m.value),
+        "lot": m.lot, "unit_cost": exact_money(m.unit_cost), "value": exact_money(m.value),
         "supplier_id": m.supplier_id, "customer_id": m.customer_id, "cost_centre": m.cost_centre,
         "reference": m.reference, "reverses_id": m.reverses_id, "posted_by": m.posted_by,
     }
@@ -74,7 +71,7 @@ def _post(user: str | None, as_json: bool, build: Callable[[Session, Actor], Sto
     lot = f" (lot {result['lot']})" if result["lot"] else ""
     undoes = f", reverses #{result['reverses_id']}" if result["reverses_id"] else ""
     out.print(f"posted movement #{result['id']} on {result['moved_on']}: {result['kind']} ({result['reason']}) "
-              f"{result['quantity']}{unit} {result['sku']}{lot}{places}, value {cents(result['value'])}{undoes}",
+              f"{result['quantity']}{unit} {result['sku']}{lot}{places}, value {money(result['value'])}{undoes}",
               soft_wrap=True)
 
 
@@ -184,7 +181,7 @@ def on_hand(
     """What is on hand, per item, location and lot."""
     with acting_as(user) as (_db, actor, session):
         rows = [{"sku": h.sku, "item": h.item, "location": h.location, "lot": h.lot,
-                 "quantity": plain_quantity(h.quantity), "unit": h.unit}
+                 "quantity": quantity_text(h.quantity), "unit": h.unit}
                 for h in queries.on_hand(session, actor, item, location)]
     if as_json:
         print_json(rows)
@@ -207,18 +204,18 @@ def valuation(
     day = parse_date(as_of, "--as-of")
     with acting_as(user) as (_db, actor, session):
         values = queries.stock_value(session, actor, day)
-    items = [{"sku": v.sku, "item": v.item, "method": v.valuation, "quantity": plain_quantity(v.quantity),
-              "value": money_text(v.value)} for v in values]
-    total = money_text(sum((v.value for v in values), Decimal(0)))
+    items = [{"sku": v.sku, "item": v.item, "method": v.valuation, "quantity": quantity_text(v.quantity),
+              "value": exact_money(v.value)} for v in values]
+    total = exact_money(sum((v.value for v in values), Decimal(0)))
     if as_json:
         print_json({"as_of": day.isoformat(), "items": items, "total": total})
         return
     methods = {"fifo": "FIFO", "average": "moving average"}
     table = new_table("SKU", "item", "method", "quantity", "value", title=f"Stock value at the end of {day.isoformat()}")
     for r in items:
-        table.add_row(r["sku"], r["item"], methods.get(r["method"], r["method"]), r["quantity"], cents(r["value"]))
+        table.add_row(r["sku"], r["item"], methods.get(r["method"], r["method"]), r["quantity"], money(r["value"]))
     table.add_section()
-    table.add_row("total", "", "", "", cents(total))
+    table.add_row("total", "", "", "", money(total))
     out.print(table)
 
 
@@ -227,8 +224,8 @@ def valuation(
 def reorder(as_json: JsonOption = False, user: UserOption = None) -> None:
     """Items at or below their reorder point, how many to order and from whom."""
     with acting_as(user) as (_db, actor, session):
-        rows = [{"sku": r.sku, "item": r.item, "on_hand": plain_quantity(r.on_hand),
-                 "reorder_point": plain_quantity(r.reorder_point), "suggested": plain_quantity(r.suggested),
+        rows = [{"sku": r.sku, "item": r.item, "on_hand": quantity_text(r.on_hand),
+                 "reorder_point": quantity_text(r.reorder_point), "suggested": quantity_text(r.suggested),
                  "supplier": r.supplier} for r in queries.reorder_list(session, actor)]
     if as_json:
         print_json(rows)

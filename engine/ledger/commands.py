@@ -28,8 +28,7 @@ from engine.cli_support import (
     settings,
 )
 from engine.errors import BackofficeError
-from engine.formats import exact_money, parse_date, parse_number
-from engine.formats import money as cents
+from engine.formats import exact_money, money, parse_date, parse_number
 from engine.ledger import queries, reports
 from engine.ledger.beancount import export_beancount as export_books
 from engine.ledger.chart import install_chart
@@ -96,8 +95,8 @@ def show_entry(result: dict, as_json: bool) -> None:
     out.print(f"posted {result['number']} on {result['entry_date']}{memo}{undoes}", soft_wrap=True)
     table = new_table("account", "name", "debit", "credit", "contact")
     for x in result["lines"]:
-        table.add_row(x["account"], x["name"], cents(x["debit"]) if Decimal(x["debit"]) else "",
-                      cents(x["credit"]) if Decimal(x["credit"]) else "", str(x["contact_id"] or ""))
+        table.add_row(x["account"], x["name"], money(x["debit"]) if Decimal(x["debit"]) else "",
+                      money(x["credit"]) if Decimal(x["credit"]) else "", str(x["contact_id"] or ""))
     out.print(table)
 
 
@@ -219,9 +218,9 @@ def trial_balance(as_of: Day, as_json: JsonOption = False, user: UserOption = No
         return
     table = new_table("code", "account", "debit", "credit", title=f"Trial balance at the end of {day.isoformat()}")
     for r in tb.rows:
-        table.add_row(r.code, r.name, cents(r.debit) if r.debit else "", cents(r.credit) if r.credit else "")
+        table.add_row(r.code, r.name, money(r.debit) if r.debit else "", money(r.credit) if r.credit else "")
     table.add_section()
-    table.add_row("", "total", cents(tb.total_debit), cents(tb.total_credit))
+    table.add_row("", "total", money(tb.total_debit), money(tb.total_credit))
     out.print(table)
 
 
@@ -237,12 +236,12 @@ def account(code: Annotated[str, typer.Argument(metavar="CODE", help="Account co
         return
     table = new_table("date", "entry", "memo", "debit", "credit", "balance",
                   title=f"{gl.code} {gl.name}, {first.isoformat()} to {last.isoformat()}")
-    table.add_row("", "", "opening balance", "", "", cents(gl.opening))
+    table.add_row("", "", "opening balance", "", "", money(gl.opening))
     for x in gl.lines:
         table.add_row(x.entry_date.isoformat(), x.number, x.description or x.memo,
-                      cents(x.debit) if x.debit else "", cents(x.credit) if x.credit else "", cents(x.balance))
+                      money(x.debit) if x.debit else "", money(x.credit) if x.credit else "", money(x.balance))
     table.add_section()
-    table.add_row("", "", "closing balance", "", "", cents(gl.closing))
+    table.add_row("", "", "closing balance", "", "", money(gl.closing))
     out.print(table)
 
 
@@ -260,10 +259,10 @@ def pnl(start: From, end: To, as_json: JsonOption = False, user: UserOption = No
     for heading, rows, total in (("Income", p.income, p.total_income), ("Expenses", p.expenses, p.total_expenses)):
         table.add_row("", heading)
         for r in rows:
-            table.add_row(r.code, r.name, cents(r.amount), cents(r.previous))
-        table.add_row("", f"total {heading.lower()}", cents(total), cents(sum((r.previous for r in rows), Decimal(0))))
+            table.add_row(r.code, r.name, money(r.amount), money(r.previous))
+        table.add_row("", f"total {heading.lower()}", money(total), money(sum((r.previous for r in rows), Decimal(0))))
         table.add_section()
-    table.add_row("", "result (profit if positive)", cents(p.result), cents(p.previous_result))
+    table.add_row("", "result (profit if positive)", money(p.result), money(p.previous_result))
     out.print(table)
 
 
@@ -281,11 +280,11 @@ def balance_sheet(as_of: Day, as_json: JsonOption = False, user: UserOption = No
     for heading, rows in (("Assets", b.assets), ("Liabilities", b.liabilities), ("Equity", b.equity)):
         table.add_row("", heading)
         for r in rows:
-            table.add_row(r.code, r.name, cents(r.amount))
+            table.add_row(r.code, r.name, money(r.amount))
         table.add_section()
-    table.add_row("", "current earnings (not yet closed)", cents(b.current_earnings))
-    table.add_row("", "total assets", cents(b.total_assets))
-    table.add_row("", "total liabilities and equity", cents(b.total_liabilities_and_equity))
+    table.add_row("", "current earnings (not yet closed)", money(b.current_earnings))
+    table.add_row("", "total assets", money(b.total_assets))
+    table.add_row("", "total liabilities and equity", money(b.total_liabilities_and_equity))
     out.print(table)
 
 

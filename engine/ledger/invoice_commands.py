@@ -18,9 +18,7 @@ from engine.cli_support import (
     print_json,
 )
 from engine.errors import BackofficeError
-from engine.formats import exact_money as money_text
-from engine.formats import money as cents
-from engine.formats import parse_date, parse_number
+from engine.formats import exact_money, money, parse_date, parse_number
 from engine.ledger.invoices import (
     LineIn,
     aging,
@@ -48,14 +46,14 @@ def _line(text: str) -> LineIn:
 def _invoice_json(invoice: Invoice) -> dict:
     return {"id": invoice.id, "kind": invoice.kind, "number": invoice.number, "status": invoice.status,
             "contact_id": invoice.contact_id, "issued_on": invoice.issued_on.isoformat(),
-            "due_on": invoice.due_on.isoformat(), "net": money_text(invoice.net), "tax": money_text(invoice.tax),
-            "gross": money_text(invoice.gross)}
+            "due_on": invoice.due_on.isoformat(), "net": exact_money(invoice.net), "tax": exact_money(invoice.tax),
+            "gross": exact_money(invoice.gross)}
 
 
 def _say(invoice: Invoice) -> None:
     if invoice.status == "posted":
-        out.print(f"posted {invoice.kind} invoice {invoice.number}: net {cents(invoice.net)}, "
-                  f"tax {cents(invoice.tax)}, total {cents(invoice.gross)}, due {invoice.due_on}")
+        out.print(f"posted {invoice.kind} invoice {invoice.number}: net {money(invoice.net)}, "
+                  f"tax {money(invoice.tax)}, total {money(invoice.gross)}, due {invoice.due_on}")
     else:
         out.print(f"draft {invoice.kind} invoice #{invoice.id} saved; post it with `backoffice ledger post-invoice "
                   f"{invoice.id}`")
@@ -124,12 +122,12 @@ def register_invoice_commands(app: typer.Typer) -> None:
             payment = record_payment(session, actor, "received" if customer is not None else "paid",
                                      customer if customer is not None else supplier, paid_on, total,
                                      shares, bank, reference)
-            result = {"id": payment.id, "kind": payment.kind, "amount": money_text(payment.amount),
-                      "paid_on": payment.paid_on.isoformat(), "settles": {n: money_text(s) for n, s in shares}}
+            result = {"id": payment.id, "kind": payment.kind, "amount": exact_money(payment.amount),
+                      "paid_on": payment.paid_on.isoformat(), "settles": {n: exact_money(s) for n, s in shares}}
         if as_json:
             print_json(result)
         else:
-            out.print(f"payment #{result['id']} of {cents(total)} recorded ({result['kind']})")
+            out.print(f"payment #{result['id']} of {money(total)} recorded ({result['kind']})")
 
     @app.command("aging")
     @handles_errors
@@ -145,12 +143,12 @@ def register_invoice_commands(app: typer.Typer) -> None:
         fields = ("current", "days_1_30", "days_31_60", "days_61_90", "over_90", "total")
         if as_json:
             print_json([{"contact_id": r.contact_id, "contact": r.contact,
-                         **{f: money_text(getattr(r, f)) for f in fields}} for r in rows])
+                         **{f: exact_money(getattr(r, f)) for f in fields}} for r in rows])
             return
         table = new_table("Contact", "Not due", "1-30", "31-60", "61-90", "Over 90", "Total",
                       title=f"{'Payables' if payables else 'Receivables'} aging, {day}")
         for r in rows:
-            table.add_row(r.contact, *(cents(getattr(r, f)) for f in fields))
+            table.add_row(r.contact, *(money(getattr(r, f)) for f in fields))
         out.print(table)
 
     @app.command("statement")
@@ -167,16 +165,16 @@ def register_invoice_commands(app: typer.Typer) -> None:
             sheet = statement(session, actor, customer, first, last)
         if as_json:
             print_json({"contact": sheet.contact, "from": first.isoformat(), "to": last.isoformat(),
-                        "opening": money_text(sheet.opening), "closing": money_text(sheet.closing),
+                        "opening": exact_money(sheet.opening), "closing": exact_money(sheet.closing),
                         "lines": [{"date": x.entry_date.isoformat(), "number": x.number, "memo": x.memo,
-                                   "debit": money_text(x.debit), "credit": money_text(x.credit),
-                                   "balance": money_text(x.balance)} for x in sheet.lines]})
+                                   "debit": exact_money(x.debit), "credit": exact_money(x.credit),
+                                   "balance": exact_money(x.balance)} for x in sheet.lines]})
             return
         table = new_table("Date", "Entry", "Memo", "Charged", "Paid", "Balance",
                       title=f"Statement for {sheet.contact}, {first} to {last}")
-        table.add_row("", "", "opening balance", "", "", cents(sheet.opening))
+        table.add_row("", "", "opening balance", "", "", money(sheet.opening))
         for x in sheet.lines:
-            table.add_row(str(x.entry_date), x.number, x.memo, cents(x.debit) if x.debit else "",
-                          cents(x.credit) if x.credit else "", cents(x.balance))
+            table.add_row(str(x.entry_date), x.number, x.memo, money(x.debit) if x.debit else "",
+                          money(x.credit) if x.credit else "", money(x.balance))
         out.print(table)
-        out.print(f"owed on {last}: {cents(sheet.closing)}")
+        out.print(f"owed on {last}: {money(sheet.closing)}")
