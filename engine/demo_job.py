@@ -6,6 +6,7 @@ the ledger are on."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -90,8 +91,8 @@ def send_reminders(db: Database, settings: Settings) -> dict:
 
     if not settings.mail.sender:   # the demo has a sender of its own; a real set-up names its own
         sender, name = DEMO_SENDER
-        settings = settings.model_copy(update={"mail": settings.mail.model_copy(
-            update={"sender": sender, "sender_name": settings.mail.sender_name or name})})
+        settings = replace(settings, mail=replace(settings.mail, sender=sender,
+                                                  sender_name=settings.mail.sender_name or name))
     with db.reading() as session:
         actor = resolve_actor(session, "alex")
     run_id = start_run(db, settings, actor, "overdue_reminder", "overdue", {"days": REMINDER_DAYS}, "outbox")

@@ -114,7 +114,7 @@ def test_a_missing_client_secret_names_the_environment_variable(monkeypatch, gra
     settings = graph_settings(monkeypatch, graph_server)
     monkeypatch.delenv("BACKOFFICE_GRAPH_CLIENT_SECRET")
     with pytest.raises(BackofficeError, match="BACKOFFICE_GRAPH_CLIENT_SECRET"):
-        GraphTransport.from_settings(Settings(mail=settings.mail.model_dump()))
+        GraphTransport.from_settings(Settings(mail=settings.mail))
 
 
 def test_an_endpoint_without_tls_is_refused(monkeypatch, graph_server):

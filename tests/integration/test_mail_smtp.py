@@ -149,7 +149,7 @@ def test_a_wrong_password_is_reported_with_the_user_and_the_environment_variable
         monkeypatch, starttls_server, certificates):
     settings = smtp_settings(monkeypatch, starttls_server.port, "starttls", str(certificates.ca_file))
     monkeypatch.setenv("BACKOFFICE_SMTP_PASSWORD", "wrong")
-    transport = SmtpTransport.from_settings(Settings(mail=settings.mail.model_dump()))
+    transport = SmtpTransport.from_settings(Settings(mail=settings.mail))
     with pytest.raises(TransportError) as refused:
         transport.send(letter())
     assert "535" in refused.value.reason and "clerk@example.com" in refused.value.reason
@@ -167,4 +167,4 @@ def test_a_login_without_a_password_names_the_environment_variable(monkeypatch):
     settings = smtp_settings(monkeypatch, 587, "starttls", host="mail.example.com")
     monkeypatch.delenv("BACKOFFICE_SMTP_PASSWORD")
     with pytest.raises(BackofficeError, match="BACKOFFICE_SMTP_PASSWORD"):
-        SmtpTransport.from_settings(Settings(mail=settings.mail.model_dump()))
+        SmtpTransport.from_settings(Settings(mail=settings.mail))

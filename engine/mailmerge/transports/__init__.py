@@ -8,7 +8,7 @@ by the run) and either delivers it or raises `TransportError` saying why.
     graph    Microsoft Graph sendMail with the MIME message, app-only token
 
 A transport is made from the settings by `make_transport`; secrets come from the
-environment only (Settings' SecretStr fields).
+environment only (Settings' Secret fields).
 """
 
 from __future__ import annotations
