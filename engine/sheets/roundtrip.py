@@ -109,6 +109,11 @@ def _quiet(stage: str, n: int) -> None:
     pass
 
 
+# How many times a sync is planned again when a record it changes was saved by someone else
+# between its read and its write, before the race is shown as a conflict.
+RACE_RETRIES = 3
+
+
 @dataclass
 class RoundTrip:
     db: Database
@@ -121,9 +126,10 @@ class RoundTrip:
 
     @without_cyclic_gc
     def validate(self, path: Path, annotate_file: bool = True) -> FileResult:
+        """Every problem a sync would meet, posting rules included (stock on hand, closed
+        periods, leave balances): the whole sync is rehearsed and rolled back."""
         book, spec = self._read(path)
-        with self.db.reading() as session:
-            plans, issues, _db = self._plan(session, book, spec)
+        plans, issues, _applied = self._attempt(book, spec, rehearsal=True)
         result = self._result(path, plans, issues, "invalid" if issues else "unchanged", counts=False)
         if annotate_file:
             annotate.annotate(book, issues)
@@ -133,45 +139,69 @@ class RoundTrip:
     @without_cyclic_gc
     def sync(self, path: Path, dry_run: bool = False) -> FileResult:
         book, spec = self._read(path)
-        if dry_run:
-            with self.db.reading() as session:
-                plans, issues, _db = self._plan(session, book, spec)
+        if dry_run:     # the whole sync, rolled back: it reports exactly what a sync would
+            plans, issues, _applied = self._attempt(book, spec, rehearsal=True)
             result = self._result(path, plans, issues, "rejected" if issues else "unchanged")
             result.changes = _describe_changes(book, plans)
             return result
-        with self.db.unit_of_work(self.actor, source="workbook", workbook_id=book.meta.workbook_id) as session:
-            plans, issues, db_rows = self._plan(session, book, spec)
-            if not issues:
-                try:
-                    applied = self._apply(session, book, spec, plans, db_rows)
-                except ApplyConflict as conflict:
-                    # Someone saved between our read and our write. Merge again against what
-                    # they saved, so the conflict is shown at its cell with both values.
-                    session.rollback()
-                    with self.db.reading() as again:
-                        plans, issues, _db = self._plan(again, book, spec)
-                    issues = issues or conflict.issues
-                else:
-                    if all(p.empty for p in plans.values()):
-                        # Nothing to save; the file is rewritten only if the database moved on
-                        # or old marks need clearing.
-                        self._refresh_into(session, book, spec, applied, keep_edits=False, target=path,
-                                           db_rows=db_rows)
-                        return self._result(path, plans, [], "unchanged")
-                    temp = _temp_beside(path)
-                    try:
-                        self._refresh_into(session, book, spec, applied, keep_edits=False, target=temp,
-                                           db_rows=db_rows)
-                        session.commit()
-                        os.replace(temp, path)
-                    finally:
-                        temp.unlink(missing_ok=True)
-                    return self._result(path, plans, [], "applied", applied=applied)
-            session.rollback()
+        plans, issues, applied = self._attempt(book, spec, rehearsal=False, target=path)
+        if applied is not None:
+            if all(p.empty for p in plans.values()):
+                return self._result(path, plans, [], "unchanged")
+            return self._result(path, plans, [], "applied", applied=applied)
         annotate.annotate(book, issues)
         result = self._result(path, plans, issues, "rejected")
         result.annotated = True
         return result
+
+    def _attempt(self, book: WorkbookInput, spec: WorkbookSpec, rehearsal: bool,
+                 target: Path | None = None) -> tuple[dict[str, SheetPlan], list[CellIssue], Applied | None]:
+        """Plan, check and apply the workbook in one transaction: committed with the
+        refreshed file written (a sync), or rolled back (a rehearsal: validate, dry run).
+
+        A record saved by someone else between our read and our write (its version moved)
+        is not yet a conflict: the sync is planned again against what they saved, so two
+        people editing different cells of one record both get their change; only when the
+        same cells differ, or after `RACE_RETRIES` races, is a conflict shown at its cell.
+        Returns (plans, issues, applied); `applied` is None when nothing was saved."""
+        for attempt in range(RACE_RETRIES + 1):
+            with self.db.unit_of_work(self.actor, source="workbook", workbook_id=book.meta.workbook_id) as session:
+                plans, issues, db_rows = self._plan(session, book, spec)
+                if issues:
+                    session.rollback()
+                    return plans, issues, None
+                try:
+                    applied = self._apply(session, book, spec, plans, db_rows)
+                except ApplyConflict as conflict:
+                    session.rollback()
+                    if attempt < RACE_RETRIES and all(i.conflict for i in conflict.issues):
+                        continue                     # someone saved meanwhile: merge again
+                    with self.db.reading() as again:  # show the conflict at its cell, both values
+                        plans, issues, _db = self._plan(again, book, spec)
+                    return plans, issues or conflict.issues, None
+                if rehearsal:
+                    session.rollback()
+                    return plans, [], None
+                self._write_back(session, book, spec, plans, applied, db_rows, target)
+                return plans, [], applied
+        raise AssertionError("unreachable: the last attempt returns")
+
+    def _write_back(self, session: Session, book: WorkbookInput, spec: WorkbookSpec, plans, applied: Applied,
+                    db_rows, target: Path) -> None:
+        """Commit, with the refreshed workbook written first into a temporary file that
+        replaces the original once the commit succeeded."""
+        if all(p.empty for p in plans.values()):
+            # Nothing to save; the file is rewritten only if the database moved on or old
+            # marks need clearing.
+            self._refresh_into(session, book, spec, applied, keep_edits=False, target=target, db_rows=db_rows)
+            return
+        temp = _temp_beside(target)
+        try:
+            self._refresh_into(session, book, spec, applied, keep_edits=False, target=temp, db_rows=db_rows)
+            session.commit()
+            os.replace(temp, target)
+        finally:
+            temp.unlink(missing_ok=True)
 
     @without_cyclic_gc
     def refresh(self, path: Path) -> FileResult:

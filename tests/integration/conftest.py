@@ -96,3 +96,20 @@ def post_lines(db, on, *lines, memo=""):
 
     with db.unit_of_work(ACCOUNTANT) as session:
         return post_entry(session, ACCOUNTANT, on, list(lines), memo=memo).id
+
+
+def problems_of(result) -> list[tuple[str, str | None, str]]:
+    """A round-trip result's problems and conflicts as (code, cell, message), in order."""
+    return [(i.code, i.cell, i.message) for i in result.problems + result.conflicts]
+
+
+def rehearsed(trip, path: Path) -> list[tuple[str, str | None, str]]:
+    """What `validate` and `sync --dry-run` report for a workbook, checked to be the same,
+    and the file left as it was: both rehearse the whole sync and roll it back."""
+    before = path.read_bytes()
+    validated = trip.validate(path, annotate_file=False)
+    dry = trip.sync(path, dry_run=True)
+    assert problems_of(validated) == problems_of(dry), (validated.as_json(), dry.as_json())
+    assert (validated.status == "invalid") == (dry.status == "rejected") == bool(problems_of(dry))
+    assert path.read_bytes() == before
+    return problems_of(dry)

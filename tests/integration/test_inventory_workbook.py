@@ -19,7 +19,7 @@ from engine.security.roles import SYSTEM
 from engine.security.users import add_user, resolve_actor
 from engine.sheets.exporting import new_workbook
 from engine.sheets.roundtrip import RoundTrip
-from tests.integration.conftest import edit_by_label, find_row, read_sheet
+from tests.integration.conftest import edit_by_label, find_row, problems_of, read_sheet, rehearsed
 
 
 @pytest.fixture
@@ -110,8 +110,11 @@ def test_issuing_more_than_is_there_is_a_problem_at_its_row_and_no_row_is_posted
                  to=stock["main"], cost=0.25)  # fine on its own, but the workbook is all or nothing
     row = add_movement(path, on=date(2026, 3, 2), kind="issue", reason="issued", item=stock["bolt"], quantity=7,
                        frm=stock["main"])
+    told = rehearsed(RoundTrip(db, settings, actor(db, "wes")), path)   # validate tells the truth
+    with db.reading() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(StockMovement)) == 1
     result = sync(db, settings, "wes", path)
-    assert result.status == "rejected"
+    assert result.status == "rejected" and problems_of(result) == told
     [problem] = result.problems + result.conflicts
     assert problem.cell.endswith(str(row)) and "6 on hand, 7 wanted" in problem.message
     assert "7 wanted" in str(read_sheet(path, "Issues"))

@@ -21,7 +21,15 @@ from engine.security.roles import SYSTEM
 from engine.security.users import add_user, resolve_actor
 from engine.sheets.exporting import new_workbook
 from engine.sheets.roundtrip import RoundTrip
-from tests.integration.conftest import ACCOUNTANT, edit_by_label, find_row, post_lines, read_sheet
+from tests.integration.conftest import (
+    ACCOUNTANT,
+    edit_by_label,
+    find_row,
+    post_lines,
+    problems_of,
+    read_sheet,
+    rehearsed,
+)
 
 TODAY = date.today()
 
@@ -163,8 +171,10 @@ def test_posted_rows_are_locked_and_a_closed_period_is_refused_at_the_date(ledge
     assert [(p.code, p.column, p.cell[1:]) for p in result.problems] == [("posted", "Account", str(posted))]
 
     edit_by_label(path, "Journal", posted, {"Account": "6200"})
+    with books.reading() as session:
+        told = rehearsed(RoundTrip(books, settings, resolve_actor(session, "alex")), path)   # validate tells the truth
     result = sync(books, settings, "alex", path)
-    assert result.status == "rejected"
+    assert result.status == "rejected" and problems_of(result) == told
     [closed] = result.problems + result.conflicts
     assert closed.column == "Date" and closed.cell.endswith(str(late[0]))
     assert "period 2026-01 is closed" in closed.message

@@ -28,7 +28,14 @@ from engine.sheets.spec import Column, SheetSpec, workbook_spec
 from engine.staff.models import Contract, Employee, LeaveRequest, LeaveType
 from engine.staff.services import Hire, add_contract, add_department, hire, request_leave
 from tests.conftest import actor_with
-from tests.integration.conftest import column_letter, edit_by_label, find_row, read_sheet
+from tests.integration.conftest import (
+    column_letter,
+    edit_by_label,
+    find_row,
+    problems_of,
+    read_sheet,
+    rehearsed,
+)
 
 HANA = actor_with("hr", login="hana")
 MO = actor_with("manager", login="mo")       # heads sales: lee and (through lee) ann
@@ -316,8 +323,11 @@ def test_overlapping_leave_and_leave_beyond_the_balance_are_refused_at_their_cel
     type_row(path, "Leave", {"Employee ID": staff["lee"], "Type ID": staff["annual"], "From": weekday(9, 7),
                              "To": weekday(9, 7), "Reason": "moving house"})    # fine, but not saved alone
     before = _count(db)
+    told = rehearsed(trip(db, settings, MO), path)     # validate tells the truth
+    assert _count(db) == before
     result = trip(db, settings, MO).sync(path)
     assert result.status == "rejected", result.as_json()
+    assert problems_of(result) == told
     at = {p.cell: p.message for p in result.problems}
     assert set(at) == {f"{column_letter(path, 'Leave', 'From')}{overlapping}",
                        f"{column_letter(path, 'Leave', 'To')}{too_long}"}

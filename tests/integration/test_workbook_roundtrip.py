@@ -312,3 +312,71 @@ def test_two_workbooks_syncing_the_same_cell_at_once_one_wins_the_other_is_rejec
     loser = next(r for r in results.values() if r.status == "rejected")
     assert loser.conflicts and loser.conflicts[0].column == "Phone"
     assert contact_named(people_db, "Bolt GmbH").phone == ("+49 0" if winner == "one.xlsx" else "+49 1")
+
+
+def test_two_syncs_changing_different_cells_of_one_record_at_once_both_apply(
+        people_db, actor_for, trip, tmp_path, monkeypatch):
+    """Sync one has read Bolt (version 1) when sync two saves another cell of Bolt: one's
+    write then finds version 2. That is no conflict: one merges again against what two saved
+    and applies its own cell. (On PostgreSQL, where readers do not wait for a writer; SQLite
+    takes the write lock before a sync reads, so the two cannot interleave there.)"""
+    import threading
+
+    if people_db.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite runs one writing transaction at a time: the syncs cannot interleave")
+    paths = {name: tmp_path / f"{name}.xlsx" for name in ("one", "two")}
+    for name, path in paths.items():
+        new_workbook(people_db, actor_for("ada"), "contacts", path)
+        row = find_row(path, "Organisations", "Name", "Bolt GmbH")
+        edit_by_label(path, "Organisations", row, {"Phone": "+49 1"} if name == "one" else {"Website": "https://bolt.example"})
+    results, apply = {}, RoundTrip._apply
+    attempts = []
+
+    def apply_after_the_other(self, session, book, *args):
+        attempts.append(book.path.name)
+        if book.path.name == "one.xlsx" and len(attempts) == 1:   # one has planned; two saves now
+            other = threading.Thread(target=lambda: results.setdefault("two", trip().sync(paths["two"])))
+            other.start()
+            other.join(60)
+        return apply(self, session, book, *args)
+
+    monkeypatch.setattr(RoundTrip, "_apply", apply_after_the_other)
+    results["one"] = trip().sync(paths["one"])
+    assert attempts == ["one.xlsx", "two.xlsx", "one.xlsx"]          # one planned again, once
+    assert {n: r.status for n, r in results.items()} == {"one": "applied", "two": "applied"}, results
+    bolt = contact_named(people_db, "Bolt GmbH")
+    assert (bolt.phone, bolt.website, bolt.version) == ("+49 1", "https://bolt.example", 3)
+    website = read_sheet(paths["one"], "Organisations")[0].index("Website")
+    assert read_sheet(paths["one"], "Organisations")[find_row(paths["one"], "Organisations", "Name", "Bolt GmbH") - 1][
+        website] == "https://bolt.example"
+
+
+def test_a_race_on_the_same_cell_is_still_a_conflict_with_both_values(people_db, actor_for, trip, tmp_path,
+                                                                      monkeypatch):
+    """Merging again after a race is no licence to overwrite: the same cell changed by both
+    is a conflict at its cell, nothing of one's saved."""
+    import threading
+
+    if people_db.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite runs one writing transaction at a time: the syncs cannot interleave")
+    paths = {name: tmp_path / f"{name}.xlsx" for name in ("one", "two")}
+    for name, path in paths.items():
+        new_workbook(people_db, actor_for("ada"), "contacts", path)
+        row = find_row(path, "Organisations", "Name", "Bolt GmbH")
+        edit_by_label(path, "Organisations", row, {"Phone": f"+49 {name}"})
+    results, apply, attempts = {}, RoundTrip._apply, []
+
+    def apply_after_the_other(self, session, book, *args):
+        attempts.append(book.path.name)
+        if book.path.name == "one.xlsx" and len(attempts) == 1:
+            other = threading.Thread(target=lambda: results.setdefault("two", trip().sync(paths["two"])))
+            other.start()
+            other.join(60)
+        return apply(self, session, book, *args)
+
+    monkeypatch.setattr(RoundTrip, "_apply", apply_after_the_other)
+    results["one"] = trip().sync(paths["one"])
+    assert (results["one"].status, results["two"].status) == ("rejected", "applied")
+    [conflict] = results["one"].conflicts
+    assert conflict.values == {"base": "", "workbook": "+49 one", "database": "+49 two"}
+    assert contact_named(people_db, "Bolt GmbH").phone == "+49 two"
