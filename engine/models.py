@@ -27,9 +27,10 @@ from engine.ledger.models import (
 )
 from engine.mailmerge.models import MailMessage, MailRun
 from engine.security.models import User
+from engine.sheets.receipts import WorkbookReceipt
 from engine.staff.models import Contract, Department, Employee, LeaveRequest, LeaveType, StaffCost
 
 __all__ = ["Account", "Address", "Allocation", "Invoice", "InvoiceLine", "Payment", "AuditEntry", "Base", "Contact", "CostLayer", "FiscalPeriod", "Installation",
            "Item", "ItemCost", "JournalEntry", "JournalLine", "LedgerCounter", "Location", "Lot", "StockBalance",
            "StockCount", "StockMovement", "User", "Contract", "Department", "Employee", "LeaveRequest", "LeaveType",
-           "StaffCost", "MailRun", "MailMessage"]
+           "StaffCost", "MailRun", "MailMessage", "WorkbookReceipt"]

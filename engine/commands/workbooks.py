@@ -22,6 +22,7 @@ from engine.cli_support import (
     open_database,
     out,
     say_error,
+    say_warning,
     settings,
     who,
 )
@@ -42,14 +43,18 @@ AllowMacros = Annotated[bool, typer.Option("--allow-macros", help="Accept macro-
 def new(
     module: Annotated[str, typer.Argument(help="Which workbook, e.g. contacts.")],
     out_path: Annotated[Path | None, typer.Option("--out", help="Where to write it.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace a workbook of ours at --out even though it "
+                                                        "holds unsynced edits (they are lost).")] = False,
     user: UserOption = None,
 ) -> None:
-    """Export a workbook holding the current records the user's role may see."""
+    """Export a workbook holding the current records the user's role may see.
+
+    A file at --out that is not a Backoffice workbook is never replaced."""
     config = settings(user=user)
     db = open_database(config)
     actor = who(db, config)
     target = out_path or config.output_dir / f"{module}-{actor.login}.xlsx"
-    counts = new_workbook(db, actor, module, target)
+    counts = new_workbook(db, actor, module, target, force=force)
     out.print(f"wrote {target} ({', '.join(f'{n}: {c} rows' for n, c in counts.items())})")
 
 
@@ -95,6 +100,11 @@ def _report(result: FileResult, as_json: bool, with_changes: bool = False) -> No
         return
     counts = f"{result.inserted} inserted, {result.updated} updated, {result.deleted} deleted"
     out.print(f"{result.file}: {result.status} ({counts})")
+    if result.recovered:
+        out.print(f"  {result.recovered} new rows had been saved by an earlier sync whose workbook was never "
+                  "written: matched to those records (not added again), their ids now written in")
+    if result.warning:
+        say_warning(result.warning)
     for change in result.changes:
         if change["action"] == "update":
             for cell in change["cells"]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, func, select, text, update
@@ -42,6 +43,7 @@ class Applied:
     inserted_ids: dict[int, int] = field(default_factory=dict)   # workbook row -> new id
     updated: int = 0
     deleted: int = 0
+    kept_copy: Path | None = None     # where the refreshed workbook went when it could not replace the file
 
 
 def load_rows(connection: Connection, spec: SheetSpec, limit: Any = None) -> dict[int, tuple[int, dict[str, Any]]]:

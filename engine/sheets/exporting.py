@@ -2,24 +2,37 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from engine.config import WorkbookLimits
 from engine.db.installation import installation_id
 from engine.db.session import Database
+from engine.errors import UnusableInput
+from engine.office.xlsx_guard import check_package
 from engine.security.gate import record_reads as read_audited
 from engine.security.roles import Actor
 from engine.sheets.apply import load_rows
 from engine.sheets.export import ReportData, SheetData, write_workbook
-from engine.sheets.meta import WorkbookMeta
+from engine.sheets.merge import merge_sheet
+from engine.sheets.meta import META_SHEET, WorkbookMeta
+from engine.sheets.read import WorkbookInput, read_workbook
 from engine.sheets.spec import SheetSpec, WorkbookSpec, audited_keys, modules, workbook_spec
 
 
-def new_workbook(db: Database, actor: Actor, module: str, out: Path) -> dict[str, int]:
+def new_workbook(db: Database, actor: Actor, module: str, out: Path, force: bool = False) -> dict[str, int]:
     """Export the records `actor` may see; returns the number of rows per sheet.
+
+    The file is written beside `out` and then put in its place, so a killed export leaves the
+    old file (or none), never half a workbook. A file at `out` that is not a Backoffice
+    workbook is never overwritten; one of ours holding edits not yet synced only with `force`
+    (see `check_replaceable`).
 
     Only the columns the actor's role sees, only the rows its sheet's `rows_for` gives them,
     drop-down lists and reports as they are for them. Handing over an audited field (a
@@ -30,6 +43,7 @@ def new_workbook(db: Database, actor: Actor, module: str, out: Path) -> dict[str
     spec = workbook_spec(module)
     for sheet in spec.sheets:
         actor.require("read", sheet.area)
+    check_replaceable(out, force)
     workbook_id = uuid.uuid4().hex
     audits = any(audited_keys(sheet, sheet.visible_columns(actor.sees)) for sheet in spec.sheets)
     opened = db.unit_of_work(actor, source="workbook", workbook_id=workbook_id) if audits else db.reading()
@@ -39,8 +53,64 @@ def new_workbook(db: Database, actor: Actor, module: str, out: Path) -> dict[str
         meta = _meta(spec, installation_id(session), actor, workbook_id)
         reports = [ReportData(r.name, r.columns, r.shown_to(session, actor))
                    for r in spec.reports if actor.may("read", r.area)]
-        write_workbook(out, meta, sheets, lookups, reports=reports)
+        _write_in_place_of(out, lambda temp: write_workbook(temp, meta, sheets, lookups, reports=reports))
     return {s.spec.name: len(s.records) for s in sheets}
+
+
+def check_replaceable(out: Path, force: bool = False) -> None:
+    """Refuse to write a new workbook over a file that is not one of ours (someone's own
+    spreadsheet, a report), and over one of ours with edits not yet synced unless `force`:
+    those edits would be lost."""
+    if not out.exists():
+        return
+    if out.is_dir():
+        raise UnusableInput(out, "is a folder; give a file name with --out")
+    limits = WorkbookLimits()
+    try:
+        package = check_package(out, limits)
+    except UnusableInput:
+        package = None
+    if package is None or META_SHEET not in package.sheet_names:
+        raise UnusableInput(out, "exists and is not a Backoffice workbook, so it is not replaced; "
+                                 "choose another file with --out, or move that file away")
+    if force:
+        return
+    try:
+        edits = unsynced_edits(read_workbook(out, workbook_spec, limits))
+    except UnusableInput as exc:
+        raise UnusableInput(out, f"is a Backoffice workbook that cannot be checked for unsynced edits "
+                                 f"({exc.reason}); pass --force to replace it anyway") from None
+    if edits:
+        raise UnusableInput(out, f"holds {edits} unsynced change{'s' if edits != 1 else ''}; sync it first "
+                                 "(`backoffice sync FILE`), or pass --force to replace it and lose them")
+
+
+def unsynced_edits(book: WorkbookInput) -> int:
+    """How many new rows, changed records and deleted records a workbook holds against its
+    own base snapshot (what a sync would send, whatever the database holds)."""
+    count = 0
+    for name, data in book.sheets.items():
+        base = book.meta.base.get(name)
+        as_exported = {rid: (version, {}) for rid, (version, _values) in (base.rows.items() if base else ())}
+        plan = merge_sheet(data, base, as_exported, writable={c.key for c in data.columns})
+        # Against a database "holding" only the base, an edit shows as an update or, where the
+        # base had a value, as a conflict or refusal naming the record: each record counts once.
+        changed = {u.record_id for u in plan.updates} | {i.record_id for i in plan.issues if i.record_id}
+        count += len(plan.inserts) + len(changed) + len(plan.deletes)
+    return count
+
+
+def _write_in_place_of(out: Path, write: Callable[[Path], None]) -> None:
+    """`write` a file beside `out`, then put it in `out`'s place (a kill leaves no half file)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix=f".{out.stem}.new-", suffix=out.suffix or ".xlsx", dir=out.parent)
+    os.close(handle)
+    temp = Path(name)
+    try:
+        write(temp)
+        os.replace(temp, out)
+    finally:
+        temp.unlink(missing_ok=True)
 
 
 def _sheet_for(session: Session, actor: Actor, sheet: SheetSpec) -> SheetData:

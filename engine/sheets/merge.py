@@ -9,8 +9,9 @@ deletes where the sheet allows it. Values are compared in their canonical text f
 
 from __future__ import annotations
 
-from collections.abc import Set
+from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from engine.sheets.issues import CellIssue
@@ -48,6 +49,8 @@ class SheetPlan:
     updates: list[Update] = field(default_factory=list)
     deletes: list[Delete] = field(default_factory=list)
     issues: list[CellIssue] = field(default_factory=list)
+    # (record id, column key) -> (version, value): the database's side of each conflict shown
+    shown: dict[tuple[int, str], tuple[int, str]] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -63,12 +66,20 @@ def merge_sheet(
     db: DbRows,
     writable: set[str],
     out_of_reach: Set[int] = frozenset(),
+    saved: Mapping[int, int] = MappingProxyType({}),
+    shown: Mapping[int, Mapping[str, tuple[int, str]]] = MappingProxyType({}),
+    changed_by: Callable[[int, str], str | None] | None = None,
 ) -> SheetPlan:
     """Plan the changes a workbook sheet asks for; `writable` are the column keys the user may change.
 
     `out_of_reach`: records that exist but are not among the rows this user may see (the
     sheet's `rows_for`), so missing from `db`: a change to one is refused as not theirs,
     rather than mistaken for a record deleted meanwhile.
+    `saved`: new rows (row number -> record id) an earlier sync of this file already saved
+    (see engine.sheets.receipts): each is that record, at its base's version.
+    `shown`: record id -> column key -> (version, value) of the database's side of conflicts
+    the workbook was shown at its last rejected sync; `changed_by(record id, key)` says who
+    changed a conflicting value and when, for the note.
     """
     spec = data.spec
     plan = SheetPlan(spec.name)
@@ -84,7 +95,8 @@ def merge_sheet(
             spec.name, data.cell(row, key) if row else None, data.label(key), record_id, code, message, **extra))
 
     for row in data.rows:
-        if row.record_id is None:
+        rid = row.record_id if row.record_id is not None else saved.get(row.row)
+        if rid is None:
             if spec.new_rows_need and row.values.get(spec.new_rows_need) is None and not row.invalid:
                 continue  # offered for filling in (a count line), not filled in yet
             if not spec.can_insert:
@@ -92,7 +104,6 @@ def merge_sheet(
             else:
                 plan.inserts.append(Insert(row.row, row.values))  # shared, never changed
             continue
-        rid = row.record_id
         if rid in seen:
             issue(row.row, "id", rid, "duplicate-id", f"ID {rid} appears twice; each record has one row")
             continue
@@ -102,7 +113,7 @@ def merge_sheet(
                   f"ID {rid} was not exported in this workbook; leave ID empty for a new record")
             continue
         base_version, base_values = base_rows[rid]
-        if row.version != base_version:
+        if row.record_id is not None and row.version != base_version:
             issue(row.row, "version", rid, "read-only", "Version is managed by Backoffice; undo this change")
             continue
         values = row.values
@@ -147,10 +158,17 @@ def merge_sheet(
                 changes[key] = new
             elif current == canonical(new):
                 continue  # both made the same change
+            elif shown.get(rid, {}).get(key) == (db_version, current):
+                # The person was shown the database's value with this conflict and kept (or
+                # typed) theirs, and nobody has changed the record since: theirs is applied.
+                changes[key] = new
             else:
+                by = changed_by(rid, key) if changed_by else None
+                plan.shown[(rid, key)] = (db_version, current)
                 issue(row.row, key, rid, "conflict",
-                      f"changed in the workbook to {canonical(new)!r} and in the database to {current!r} "
-                      f"(was {base_of[key]!r}); keep one and sync again",
+                      f"changed in the workbook to {canonical(new)!r} and in the database to {current!r}"
+                      f"{f' by {by}' if by else ''} (was {base_of[key]!r}); to keep yours, leave it and "
+                      "sync again; to take the database's, type it in (or refresh the workbook)",
                       conflict=True, values={"base": base_of[key], "workbook": canonical(new), "database": current})
         if changes:
             plan.updates.append(Update(row.row, rid, db_version, changes))

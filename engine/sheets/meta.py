@@ -43,6 +43,10 @@ class WorkbookMeta:
     refreshed_at: str
     base: dict[str, SheetBase] = field(default_factory=dict)
     marks: dict[str, dict[str, int]] = field(default_factory=dict)  # our cell marks (see xlsx_patch)
+    generation: int = 0              # syncs that saved something and were written back (engine.sheets.receipts)
+    # The database's side of the conflicts shown at the last rejected sync:
+    # sheet -> record id -> column key -> [version, value] (see merge_sheet's `shown`).
+    shown: dict[str, dict[str, dict[str, list]]] = field(default_factory=dict)
 
     def to_rows(self) -> list[list[Any]]:
         rows: list[list[Any]] = [
@@ -55,10 +59,12 @@ class WorkbookMeta:
             ["roles", " ".join(self.roles)],
             ["created_at", self.created_at],
             ["refreshed_at", self.refreshed_at],
+            ["generation", str(self.generation)],
         ]
         base = {name: {"columns": b.columns, "rows": b.rows} for name, b in self.base.items()}
         rows += [["base", chunk] for chunk in _pack(base)]
         rows += [["marks", chunk] for chunk in _pack(self.marks)]
+        rows += [["shown", chunk] for chunk in _pack(self.shown)]
         return rows
 
     @classmethod
@@ -67,7 +73,7 @@ class WorkbookMeta:
         if not rows or not rows[0] or rows[0][0] != MAGIC:
             raise ValueError("its _backoffice sheet is not one Backoffice wrote")
         values: dict[str, str] = {}
-        chunks: dict[str, list[str]] = {"base": [], "marks": []}
+        chunks: dict[str, list[str]] = {"base": [], "marks": [], "shown": []}
         for row in rows[1:]:
             if len(row) < 2 or not row[0]:
                 continue
@@ -87,10 +93,13 @@ class WorkbookMeta:
                 module=values["module"], spec=values["spec"], user=values.get("user") or None,
                 roles=values.get("roles", "").split(), created_at=values.get("created_at", ""),
                 refreshed_at=values.get("refreshed_at", ""), base=base,
-                marks=_unpack(chunks["marks"]) or {},
+                marks=_unpack(chunks["marks"]) or {}, generation=int(values.get("generation") or 0),
+                shown=_unpack(chunks["shown"]) or {},
             )
         except KeyError as missing:
             raise ValueError(f"its _backoffice sheet lacks {missing}") from None
+        except ValueError:
+            raise ValueError("its _backoffice sheet is damaged (the generation is not a number)") from None
 
 
 def _pack(data: Any) -> list[str]:

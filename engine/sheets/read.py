@@ -65,6 +65,9 @@ class WorkbookInput:
     package: PackageInfo
     sheets: dict[str, SheetInput]
     issues: list[CellIssue]
+    # New rows an earlier sync of this file saved though its write-back never arrived:
+    # (sheet, row) -> record id (see engine.sheets.receipts).
+    saved: dict[tuple[str, int], int] = field(default_factory=dict)
 
 
 def read_workbook(path: Path, spec_for, limits: WorkbookLimits, allow_macros: bool = False) -> WorkbookInput:

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import functools
 import gc
+import glob
 import os
 import tempfile
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.config import Settings
+from engine.db.audit import AuditEntry
 from engine.db.installation import installation_id
 from engine.db.session import Database
 from engine.errors import UnusableInput
@@ -33,7 +36,7 @@ from engine.office.xlsx_owned import OwnedSheet
 from engine.office.xlsx_patch import SheetPatch
 from engine.security.gate import record_reads as read_audited
 from engine.security.roles import Actor
-from engine.sheets import annotate
+from engine.sheets import annotate, receipts
 from engine.sheets.apply import (
     Applied,
     ApplyConflict,
@@ -58,6 +61,9 @@ class FileResult:
     inserted: int = 0
     updated: int = 0
     deleted: int = 0
+    recovered: int = 0                   # new rows an earlier sync had saved (its write-back never arrived)
+    written_to: str | None = None        # the refreshed copy, when the file itself could not be replaced
+    warning: str | None = None
     problems: list[CellIssue] = field(default_factory=list)
     conflicts: list[CellIssue] = field(default_factory=list)
     changes: list[dict[str, Any]] = field(default_factory=list)   # the diff, for --dry-run
@@ -70,7 +76,8 @@ class FileResult:
     def as_json(self, with_changes: bool = False) -> dict[str, Any]:
         data = {
             "file": self.file, "status": self.status, "inserted": self.inserted,
-            "updated": self.updated, "deleted": self.deleted,
+            "updated": self.updated, "deleted": self.deleted, "recovered": self.recovered,
+            "written_to": self.written_to, "warning": self.warning,
             "problems": [i.as_json() for i in self.problems],
             "conflicts": [i.as_json() for i in self.conflicts],
         }
@@ -121,6 +128,7 @@ class RoundTrip:
     actor: Actor
     allow_macros: bool = False
     progress: Progress = _quiet
+    write_back_failed: str = ""      # why the last sync's workbook could not be replaced
 
     # -- the public operations -------------------------------------------------------------
 
@@ -130,27 +138,37 @@ class RoundTrip:
         periods, leave balances): the whole sync is rehearsed and rolled back."""
         book, spec = self._read(path)
         plans, issues, _applied = self._attempt(book, spec, rehearsal=True)
-        result = self._result(path, plans, issues, "invalid" if issues else "unchanged", counts=False)
+        result = self._result(book, plans, issues, "invalid" if issues else "unchanged", counts=False)
         if annotate_file:
+            book.meta.shown = _shown_from(plans)
             annotate.annotate(book, issues)
             result.annotated = bool(issues)
         return result
 
     @without_cyclic_gc
     def sync(self, path: Path, dry_run: bool = False) -> FileResult:
+        remove_abandoned_temps(path)
         book, spec = self._read(path)
         if dry_run:     # the whole sync, rolled back: it reports exactly what a sync would
             plans, issues, _applied = self._attempt(book, spec, rehearsal=True)
-            result = self._result(path, plans, issues, "rejected" if issues else "unchanged")
+            result = self._result(book, plans, issues, "rejected" if issues else "unchanged")
             result.changes = _describe_changes(book, plans)
             return result
         plans, issues, applied = self._attempt(book, spec, rehearsal=False, target=path)
         if applied is not None:
             if all(p.empty for p in plans.values()):
-                return self._result(path, plans, [], "unchanged")
-            return self._result(path, plans, [], "applied", applied=applied)
+                return self._result(book, plans, [], "unchanged")
+            result = self._result(book, plans, [], "applied", applied=applied)
+            if applied.kept_copy is not None:
+                result.written_to = str(applied.kept_copy)
+                result.warning = (f"{self.write_back_failed}: the records are saved, and the up-to-date "
+                                  f"workbook is {applied.kept_copy.name} beside it. Keep that file and "
+                                  f"delete {path.name} (or close it and sync it again: rows already saved "
+                                  "are matched to their records, never added twice).")
+            return result
+        book.meta.shown = _shown_from(plans)
         annotate.annotate(book, issues)
-        result = self._result(path, plans, issues, "rejected")
+        result = self._result(book, plans, issues, "rejected")
         result.annotated = True
         return result
 
@@ -182,29 +200,45 @@ class RoundTrip:
                 if rehearsal:
                     session.rollback()
                     return plans, [], None
-                self._write_back(session, book, spec, plans, applied, db_rows, target)
+                receipts.remember(session, book, applied.inserted_ids,
+                                  {name: {rid: db_rows[name][rid][0] for (n, _row), rid in applied.inserted_ids.items()
+                                          if n == name} for name in plans})
+                receipts.forget_older(session, book.meta)
+                applied.kept_copy = self._write_back(session, book, spec, plans, applied, db_rows, target)
                 return plans, [], applied
         raise AssertionError("unreachable: the last attempt returns")
 
     def _write_back(self, session: Session, book: WorkbookInput, spec: WorkbookSpec, plans, applied: Applied,
-                    db_rows, target: Path) -> None:
+                    db_rows, target: Path) -> Path | None:
         """Commit, with the refreshed workbook written first into a temporary file that
-        replaces the original once the commit succeeded."""
+        replaces the original once the commit succeeded. If it cannot replace it (the file
+        is open in Excel on Windows, or read-only), the refreshed copy is kept beside it
+        under a name of its own, returned: what was saved stays saved, and the old file,
+        if synced again, has its new rows matched to their records (engine.sheets.receipts)."""
         if all(p.empty for p in plans.values()):
             # Nothing to save; the file is rewritten only if the database moved on or old
-            # marks need clearing.
+            # marks need clearing (or an earlier sync's ids were never written into it).
             self._refresh_into(session, book, spec, applied, keep_edits=False, target=target, db_rows=db_rows)
-            return
+            return None
+        book.meta.generation += 1     # the file that arrives says these receipts are done with
         temp = _temp_beside(target)
         try:
             self._refresh_into(session, book, spec, applied, keep_edits=False, target=temp, db_rows=db_rows)
             session.commit()
-            os.replace(temp, target)
+            try:
+                _replace_keeping_mode(temp, target)
+            except OSError as exc:
+                kept = _synced_copy_name(target)
+                os.replace(temp, kept)
+                self.write_back_failed = f"{target} could not be replaced ({exc.strerror or exc})"
+                return kept
+            return None
         finally:
             temp.unlink(missing_ok=True)
 
     @without_cyclic_gc
     def refresh(self, path: Path) -> FileResult:
+        remove_abandoned_temps(path)
         book, spec = self._read(path)
         self._require_read(spec)  # a refresh only hands out data: all of it must be the user's to read
         # Handing over an audited value (a medical reason) writes an audit row: a unit of work then.
@@ -212,8 +246,9 @@ class RoundTrip:
         opened = (self.db.unit_of_work(self.actor, source="workbook", workbook_id=book.meta.workbook_id)
                   if audits else self.db.reading())
         with opened as session:
+            book.saved = receipts.recover(session, book)
             self._refresh_into(session, book, spec, Applied(), keep_edits=True, target=path)
-        return FileResult(str(path), "unchanged")
+        return FileResult(str(path), "unchanged", recovered=len(book.saved))
 
     # -- steps -------------------------------------------------------------------------------
 
@@ -238,6 +273,7 @@ class RoundTrip:
         else's workbook) is checked against its base alone: every change in it is refused at
         its cell, and nothing about it is read from the database."""
         lookups: dict[str, set] | None = None   # read once, and only for a sheet the user may read
+        book.saved = receipts.recover(session, book)
         plans: dict[str, SheetPlan] = {}
         issues: list[CellIssue] = list(book.issues)
         db_rows = {}
@@ -255,7 +291,8 @@ class RoundTrip:
             out_of_reach = _out_of_reach(session, sheet, data, base, db)
             may_write = self.actor.may("write", sheet.area)
             writable = {c.key for c in sheet.columns if c.editable and may_write and self.actor.sees(c.sensitivity)}
-            plan = merge_sheet(data, base, db, writable, out_of_reach)
+            plan = merge_sheet(data, base, db, writable, out_of_reach, saved=_rows_of(book.saved, name),
+                               shown=_shown_in(book.meta, name), changed_by=_changed_by(session, sheet))
             plan.issues += _permission_issues(data, plan, may_write, writable)
             issues += plan.issues
             issues += check_plan(data, plan, db, lookups)
@@ -326,6 +363,7 @@ class RoundTrip:
             out_of_reach = _out_of_reach(session, sheet, data, base, db)
             computed = sheet.computed(session, {k: v for k, (_ver, v) in db.items()}) if sheet.computed else {}
             inserted = {row: rid for (n, row), rid in applied.inserted_ids.items() if n == name}
+            inserted.update(_rows_of(book.saved, name))
             audited = audited_keys(sheet, data.columns)
             if audited:
                 handed.setdefault(sheet.model.__table__.name, {}).update(
@@ -334,6 +372,7 @@ class RoundTrip:
                                                   clear_marks=bool(book.meta.marks), out_of_reach=out_of_reach)
         for table, values in handed.items():
             read_audited(session, table, values)
+        book.meta.shown = {}     # the file now shows the database's values as its base
         if book.meta.installation_id is None:  # an empty layout: bind it to this database now
             book.meta.installation_id = installation_id(session)
             book.meta.workbook_id = uuid.uuid4().hex
@@ -352,11 +391,11 @@ class RoundTrip:
                                    bold_first_row=True)
                 for r in spec.reports if self.actor.may("read", r.area)}
 
-    def _result(self, path: Path, plans: dict[str, SheetPlan], issues: list[CellIssue], status: str,
+    def _result(self, book: WorkbookInput, plans: dict[str, SheetPlan], issues: list[CellIssue], status: str,
                 applied: Applied | None = None, counts: bool = True) -> FileResult:
-        result = FileResult(str(path), status,
+        result = FileResult(str(book.path), status,
                             problems=[i for i in issues if not i.conflict],
-                            conflicts=[i for i in issues if i.conflict])
+                            conflicts=[i for i in issues if i.conflict], recovered=len(book.saved))
         if applied is not None:
             result.inserted, result.updated, result.deleted = len(applied.inserted_ids), applied.updated, applied.deleted
         elif counts and status != "rejected":
@@ -455,10 +494,99 @@ def _newly_shown(data: SheetInput, base: SheetBase | None, db: DbRows, keys: lis
     return handed
 
 
+def _shown_in(meta, sheet: str) -> dict[int, dict[str, tuple[int, str]]]:
+    """The database's side of the conflicts the workbook was last shown, for one sheet."""
+    return {int(rid): {key: (int(seen[0]), str(seen[1])) for key, seen in keys.items()}
+            for rid, keys in meta.shown.get(sheet, {}).items()}
+
+
+def _shown_from(plans: dict[str, SheetPlan]) -> dict[str, dict[str, dict[str, list]]]:
+    shown: dict[str, dict[str, dict[str, list]]] = {}
+    for name, plan in plans.items():
+        for (rid, key), (version, value) in plan.shown.items():
+            shown.setdefault(name, {}).setdefault(str(rid), {})[key] = [version, value]
+    return shown
+
+
+def _changed_by(session: Session, sheet: SheetSpec) -> Callable[[int, str], str | None]:
+    """Who last changed a field of a record of the sheet, and when (from the audit log)."""
+    table = sheet.model.__table__.name
+
+    def who(record_id: int, key: str) -> str | None:
+        recent = session.execute(select(AuditEntry.actor, AuditEntry.at, AuditEntry.changes).where(
+            AuditEntry.table_name == table, AuditEntry.record_id == record_id, AuditEntry.action == "update")
+            .order_by(AuditEntry.id.desc()).limit(50)).all()
+        for actor, at, changes in recent:
+            if key in (changes or {}):
+                return f"{actor} on {at:%Y-%m-%d %H:%M} UTC"
+        return None
+
+    return who
+
+
+def _rows_of(saved: dict[tuple[str, int], int], sheet: str) -> dict[int, int]:
+    """One sheet's rows an earlier sync saved: row -> record id."""
+    return {row: rid for (name, row), rid in saved.items() if name == sheet}
+
+
+TEMP_MARK = ".backoffice-"
+
+
 def _temp_beside(path: Path) -> Path:
-    handle, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".xlsx", dir=path.parent)
+    """A hidden temporary file beside the workbook, named with this process's id so that
+    one left by a killed sync can be told from one another sync is writing (see
+    `remove_abandoned_temps`). Refused as unusable when nothing can be written there."""
+    try:
+        handle, name = tempfile.mkstemp(prefix=f".{path.stem}{TEMP_MARK}{os.getpid()}-", suffix=".xlsx",
+                                        dir=path.parent)
+    except OSError as exc:
+        raise UnusableInput(path, f"nothing can be written in its folder ({exc.strerror or exc}); nothing was "
+                                  "saved: move the workbook to a folder you may write in and sync again") from None
     os.close(handle)
     return Path(name)
+
+
+def remove_abandoned_temps(path: Path) -> list[Path]:
+    """Delete the temporary files killed syncs of this workbook left beside it (those of a
+    process that no longer runs); returns them."""
+    removed = []
+    for temp in path.parent.glob(f".{glob.escape(path.stem)}{TEMP_MARK}*.xlsx"):
+        pid = temp.name[len(path.stem) + 1 + len(TEMP_MARK):].split("-", 1)[0]
+        if pid.isdigit() and not _running(int(pid)):
+            temp.unlink(missing_ok=True)
+            removed.append(temp)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:      # not ours to signal (or not POSIX): assume it runs
+        return True
+    return True
+
+
+def _replace_keeping_mode(temp: Path, target: Path) -> None:
+    """Put the refreshed file in the workbook's place with the workbook's permissions."""
+    try:
+        os.chmod(temp, target.stat().st_mode & 0o7777)
+    except OSError:
+        pass            # the workbook's own mode could not be read or given: the temp's stands
+    os.replace(temp, target)
+
+
+def _synced_copy_name(path: Path) -> Path:
+    """A free name beside the workbook for its refreshed copy: "stock (synced 2026-12-04 0915).xlsx"."""
+    stamp = datetime.now().strftime("%Y-%m-%d %H%M")
+    for n in range(1, 1000):
+        candidate = path.with_name(f"{path.stem} (synced {stamp}{'' if n == 1 else f' {n}'}){path.suffix}")
+        if not candidate.exists():
+            return candidate
+    raise UnusableInput(path, "too many synced copies beside it; tidy the folder")
 
 
 def _describe_changes(book: WorkbookInput, plans: dict[str, SheetPlan]) -> list[dict[str, Any]]:

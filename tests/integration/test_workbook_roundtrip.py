@@ -380,3 +380,30 @@ def test_a_race_on_the_same_cell_is_still_a_conflict_with_both_values(people_db,
     [conflict] = results["one"].conflicts
     assert conflict.values == {"base": "", "workbook": "+49 one", "database": "+49 two"}
     assert contact_named(people_db, "Bolt GmbH").phone == "+49 two"
+
+
+def test_after_a_conflict_keeping_ones_value_and_syncing_again_applies_it(exported, trip, people_db, actor_for):
+    """The note names who changed the database's value and when; the workbook remembers the
+    value it was shown, so keeping one's own and syncing again applies it, unless the record
+    changed again meanwhile (then it is a conflict again, with the new value)."""
+    bolt = contact_named(people_db, "Bolt GmbH")
+    with people_db.unit_of_work(actor_for("sam")) as session:
+        services.update_contact(session, actor_for("sam"), bolt.id, 1, {"phone": "+49 from sam"})
+    row = find_row(exported, "Organisations", "Name", "Bolt GmbH")
+    edit_by_label(exported, "Organisations", row, {"Phone": "+49 mine"})
+    [conflict] = trip().sync(exported).conflicts
+    assert " by sam on 20" in conflict.message and "to keep yours, leave it and sync again" in conflict.message
+    again = trip().sync(exported)                       # kept mine, nobody changed it since
+    assert again.status == "applied" and again.updated == 1, again.as_json()
+    assert contact_named(people_db, "Bolt GmbH").phone == "+49 mine"
+
+    with people_db.unit_of_work(actor_for("sam")) as session:
+        services.update_contact(session, actor_for("sam"), bolt.id, 3, {"phone": "+49 sam again"})
+    edit_by_label(exported, "Organisations", row, {"Phone": "+49 mine again"})
+    assert trip().sync(exported).conflicts                # shown: +49 sam again
+    with people_db.unit_of_work(actor_for("sam")) as session:
+        services.update_contact(session, actor_for("sam"), bolt.id, 4, {"phone": "+49 sam a third time"})
+    [conflict] = trip().sync(exported).conflicts          # not what was shown: a conflict again
+    assert conflict.values["database"] == "+49 sam a third time"
+    assert trip().sync(exported).status == "applied"     # now shown, and kept
+    assert contact_named(people_db, "Bolt GmbH").phone == "+49 mine again"
