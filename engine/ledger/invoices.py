@@ -53,7 +53,7 @@ def create_invoice(session: Session, actor: Actor, kind: str, contact_id: int, i
     actor.require("write", AREA)
     if due_on is None and issued_on is not None:
         due_on = issued_on + PAYMENT_TERMS
-    problems = rules.check_invoice(kind, issued_on, due_on, lines)
+    problems = rules.invoice_reference_limits(rules.check_invoice(kind, issued_on, due_on, lines), reference)
     if contact_id is None or session.get(Contact, contact_id) is None:
         problems.insert(0, Problem("contact_id", "reference", f"there is no contact {contact_id}"))
     accounts = account_facts(session, {x.account_code for x in lines if (x.account_code or "").strip()})
@@ -142,7 +142,8 @@ def record_payment(session: Session, actor: Actor, kind: str, contact_id: int, p
     number, amount settled). Refused with every problem; those of an allocation carry its
     1-based place in `allocations` as their line."""
     actor.require("write", AREA)
-    problems = rules.check_payment(kind, amount, [share for _, share in allocations])
+    problems = rules.payment_limits(rules.check_payment(kind, amount, [share for _, share in allocations]),
+                                    paid_on, reference)
     if contact_id is None or session.get(Contact, contact_id) is None:
         problems.insert(0, Problem("contact_id", "reference", f"there is no contact {contact_id}"))
     bank = account_facts(session, {bank_account})
