@@ -83,7 +83,7 @@ def add_contact(
     for n, address in enumerate(address_values, 1):
         problems += [Problem(f"addresses[{n}].{p.field}", p.code, f"address {n}: {p.message}")
                      for p in rules.check_address(address)]
-    if values.get("organisation_id"):
+    if values.get("organisation_id") and not any(p.field == "organisation_id" for p in problems):
         org = session.get(Contact, values["organisation_id"])
         if org is None or org.kind != "organisation":
             problems.append(Problem("organisation_id", "reference",
