@@ -179,7 +179,7 @@ def check_record(model: Any, values: Mapping[str, Any], line: int | None = None)
         if value is None:
             continue
         if value.__class__ is str:
-            if len(value) <= high and value.isprintable():
+            if limit.kind != "text" or (len(value) <= high and value.isprintable()):
                 continue
         elif value.__class__ is bool:
             continue
