@@ -13,8 +13,9 @@ from typing import Any
 
 import pycountry
 
-from engine.contacts.models import ADDRESS_KINDS, CONTACT_KINDS
+from engine.contacts.models import ADDRESS_KINDS, CONTACT_KINDS, Address, Contact
 from engine.emails import check_email  # (shared with staff and user accounts)
+from engine.limits import within_limits
 from engine.problems import Problem
 
 LEGAL_FORMS = {
@@ -89,7 +90,7 @@ def check_contact(data: Mapping[str, Any]) -> list[Problem]:
         problems += _check_country(country)
     if (message := check_email(data.get("email"))) is not None:
         problems.append(Problem("email", "invalid", message))
-    return problems
+    return within_limits(problems, Contact, data)
 
 
 def _check_country(code: str | None) -> list[Problem]:
@@ -107,7 +108,7 @@ def check_address(data: Mapping[str, Any]) -> list[Problem]:
     for required in ("line1", "city"):
         if not (data.get(required) or "").strip():
             problems.append(Problem(required, "required", f"an address needs {required}"))
-    return problems + _check_country(data.get("country"))
+    return within_limits(problems + _check_country(data.get("country")), Address, data)
 
 
 def display_name(first_name: str | None, last_name: str | None) -> str:

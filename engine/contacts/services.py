@@ -83,7 +83,7 @@ def add_contact(
     for n, address in enumerate(address_values, 1):
         problems += [Problem(f"addresses[{n}].{p.field}", p.code, f"address {n}: {p.message}")
                      for p in rules.check_address(address)]
-    if values.get("organisation_id"):
+    if values.get("organisation_id") and not any(p.field == "organisation_id" for p in problems):
         org = session.get(Contact, values["organisation_id"])
         if org is None or org.kind != "organisation":
             problems.append(Problem("organisation_id", "reference",
@@ -152,12 +152,12 @@ def contacts_query(kind: str | None = None, search: str | None = None, tag: str 
     query = select(Contact).order_by(Contact.name, Contact.id)
     if kind:
         query = query.where(Contact.kind == kind)
+    # What people type is matched as it is: % and _ are escaped (autoescape), not wildcards.
     if search:
-        pattern = f"%{search.lower()}%"
-        query = query.where(or_(Contact.name_key.like(f"%{rules.name_key(search)}%"),
-                                Contact.email.like(pattern)))
+        query = query.where(or_(Contact.name_key.contains(rules.name_key(search), autoescape=True),
+                                Contact.email.contains(search.lower(), autoescape=True)))
     if tag:
-        query = query.where(Contact.tags.like(f"%{tag.lower()}%"))
+        query = query.where(Contact.tags.contains(tag.lower(), autoescape=True))
     return query
 
 

@@ -40,7 +40,12 @@ from engine.inventory.models import (
     QUANTITY,
     REASONS,
     VALUATION_METHODS,
+    Item,
+    Location,
+    Lot,
+    StockMovement,
 )
+from engine.limits import within_limits
 from engine.problems import Problem
 
 LOSSES = ("damaged", "scrapped", "expired")  # adjustment reasons that only take stock away
@@ -175,7 +180,7 @@ def check_movement(m: Mapping[str, Any], item: ItemFacts | None = None,
 
     if item is not None:
         problems += check_item_and_lot(m, item, lot)
-    return problems
+    return within_limits(problems, StockMovement, m)
 
 
 def check_item_and_lot(m: Mapping[str, Any], item: ItemFacts, lot: LotFacts | None = None) -> list[Problem]:
@@ -210,7 +215,7 @@ def check_lot_given(lot_number: str | None, expires_on: date | None) -> list[Pro
     """An expiry date typed with a receipt is its lot's: it needs the lot number too."""
     if expires_on is not None and not lot_number:
         return [Problem("expires_on", "required", "an expiry date is a lot's: give the lot number too")]
-    return []
+    return within_limits([], Lot, {"lot_number": lot_number, "expires_on": expires_on})
 
 
 # -- items, locations, lots, counts -----------------------------------------------------------
@@ -225,7 +230,7 @@ def check_item(values: Mapping[str, Any]) -> list[Problem]:
     problems += check_number("standard_cost", values.get("standard_cost"), MONEY, below_zero=False)
     for key in ("reorder_point", "reorder_quantity"):
         problems += check_number(key, values.get(key), QUANTITY, below_zero=False)
-    return problems
+    return within_limits(problems, Item, values)
 
 
 def check_location(values: Mapping[str, Any]) -> list[Problem]:
@@ -239,7 +244,7 @@ def check_location(values: Mapping[str, Any]) -> list[Problem]:
     elif kind == "warehouse" and values.get("warehouse_id") is not None:
         problems.append(Problem("warehouse_id", "invalid", "a warehouse does not belong to another one; leave it "
                                                            "empty"))
-    return problems
+    return within_limits(problems, Location, values)
 
 
 def check_lot(values: Mapping[str, Any]) -> list[Problem]:
@@ -249,7 +254,7 @@ def check_lot(values: Mapping[str, Any]) -> list[Problem]:
     if status is not None and status not in LOT_STATUSES:
         problems.append(Problem("status", "invalid", f"{status!r} is not a lot status; use one of: "
                                                      f"{', '.join(LOT_STATUSES)}"))
-    return problems
+    return within_limits(problems, Lot, values)
 
 
 _LOT_NAMES = {"item_id": "item", "lot_number": "number"}

@@ -13,6 +13,7 @@ same draft at the same moment get one entry and one clear refusal.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -53,7 +54,11 @@ def create_invoice(session: Session, actor: Actor, kind: str, contact_id: int, i
     actor.require("write", AREA)
     if due_on is None and issued_on is not None:
         due_on = issued_on + PAYMENT_TERMS
-    problems = rules.check_invoice(kind, issued_on, due_on, lines)
+    # A sales line given no account is booked to sales: every line, not only the one typed
+    # with the invoice's kind (a workbook's second row has none of its own).
+    lines = [dataclasses.replace(x, account_code=ROLES["sales"]) if kind == "sales" and x.account_code is None else x
+             for x in lines]
+    problems = rules.invoice_reference_limits(rules.check_invoice(kind, issued_on, due_on, lines), reference)
     if contact_id is None or session.get(Contact, contact_id) is None:
         problems.insert(0, Problem("contact_id", "reference", f"there is no contact {contact_id}"))
     accounts = account_facts(session, {x.account_code for x in lines if (x.account_code or "").strip()})
@@ -142,7 +147,8 @@ def record_payment(session: Session, actor: Actor, kind: str, contact_id: int, p
     number, amount settled). Refused with every problem; those of an allocation carry its
     1-based place in `allocations` as their line."""
     actor.require("write", AREA)
-    problems = rules.check_payment(kind, amount, [share for _, share in allocations])
+    problems = rules.payment_limits(rules.check_payment(kind, amount, [share for _, share in allocations]),
+                                    paid_on, reference)
     if contact_id is None or session.get(Contact, contact_id) is None:
         problems.insert(0, Problem("contact_id", "reference", f"there is no contact {contact_id}"))
     bank = account_facts(session, {bank_account})

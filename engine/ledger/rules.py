@@ -39,7 +39,17 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from engine.ledger.models import AMOUNT, INVOICE_KINDS, PAYMENT_KINDS
+from engine.ledger.models import (
+    AMOUNT,
+    INVOICE_KINDS,
+    PAYMENT_KINDS,
+    Invoice,
+    InvoiceLine,
+    JournalEntry,
+    JournalLine,
+    Payment,
+)
+from engine.limits import check_record, within_limits
 from engine.problems import Problem
 
 CENT = Decimal(1).scaleb(-AMOUNT)   # the smallest amount the books keep (4 places)
@@ -146,6 +156,17 @@ def check_entry(lines: Sequence[Line], accounts: Mapping[str, AccountFacts], clo
     return check_accounts(lines, accounts, closing) + check_lines(lines)
 
 
+def entry_limits(problems: list[Problem], entry_date: date | None, memo: str | None,
+                 lines: Sequence[Line]) -> list[Problem]:
+    """`problems` and what the entry's date, memo and lines' values break of their columns'
+    limits (see engine.limits): a 100 KB memo, a tab in a description, the year 20026."""
+    problems = within_limits(problems, JournalEntry, {"entry_date": entry_date, "memo": memo})
+    for n, line in enumerate(lines, start=1):
+        problems = within_limits(problems, JournalLine, {"description": line.description, "debit": line.debit,
+                                                         "credit": line.credit}, n)
+    return problems
+
+
 def period_problems(on: date, period: object | None, field: str = "entry_date") -> list[Problem]:
     """Why nothing can be posted dated `on` (`period`: the fiscal period holding it, with its
     name and status, or None)."""
@@ -223,13 +244,26 @@ def check_invoice_line(quantity: Decimal | None, unit_price: Decimal | None, tax
 
 def check_invoice(kind: str, issued_on: date, due_on: date, lines: Sequence[LineIn]) -> list[Problem]:
     """Every problem of an invoice that needs no database."""
-    problems = check_invoice_header(kind, issued_on, due_on)
+    problems = check_record(Invoice, {"issued_on": issued_on, "due_on": due_on})
+    if not problems:
+        problems = check_invoice_header(kind, issued_on, due_on)
     if not lines:
         problems.append(Problem("", "too_few_lines", "an invoice needs at least one line"))
     for n, line in enumerate(lines, start=1):
-        problems += check_invoice_line(line.quantity, line.unit_price, line.tax_rate, line.account_code or "",
-                                       kind, n)
+        problems = within_limits(
+            problems + check_invoice_line(line.quantity, line.unit_price, line.tax_rate, line.account_code or "",
+                                          kind, n),
+            InvoiceLine, {"description": line.description, "quantity": line.quantity, "unit_price": line.unit_price,
+                          "tax_rate": line.tax_rate, "account_code": line.account_code}, n)
     return problems
+
+
+def invoice_reference_limits(problems: list[Problem], reference: str | None) -> list[Problem]:
+    return within_limits(problems, Invoice, {"reference": reference})
+
+
+def payment_limits(problems: list[Problem], paid_on: date | None, reference: str | None) -> list[Problem]:
+    return within_limits(problems, Payment, {"paid_on": paid_on, "reference": reference})
 
 
 # -- payments -----------------------------------------------------------------------------

@@ -42,8 +42,11 @@ def post_entry(session: Session, actor: Actor, entry_date: date, lines: list[Lin
     `ValidationFailed` naming every problem (field, code, line: see `engine.ledger.rules`)."""
     actor.require("write", AREA)
     accounts = account_facts(session, {line.account for line in lines})
-    problems = rules.check_entry(lines, accounts, closing=source == "close")
-    problems += contact_problems(session, lines) + rules.period_problems(entry_date, period_of(session, entry_date))
+    problems = rules.entry_limits(rules.check_entry(lines, accounts, closing=source == "close"), entry_date, memo,
+                                  lines)
+    problems += contact_problems(session, lines)
+    if not any(p.field == "entry_date" for p in problems):    # (a date out of range has no period)
+        problems += rules.period_problems(entry_date, period_of(session, entry_date))
     if problems:
         raise ValidationFailed(_in_line_order(problems))
     entry = JournalEntry(number=_next_number(session, f"JE-{entry_date.year}"), entry_date=entry_date, memo=memo,

@@ -133,7 +133,7 @@ def tagged(session: Session, actor: Actor, tag: str | None = None) -> tuple[Pick
     wanted = (tag or "").strip().lower()
     if not wanted or "," in wanted or ";" in wanted:
         raise BackofficeError(f"tag {tag!r}: name one tag, e.g. tag=vip")
-    query = (sql_select(Contact.id, Contact.tags).where(Contact.tags.like(f"%{wanted}%"))
+    query = (sql_select(Contact.id, Contact.tags).where(Contact.tags.contains(wanted, autoescape=True))
              .order_by(Contact.name, Contact.id))
     picked = [(contact_id, {"tag": wanted}) for contact_id, tags in session.execute(query)
               if wanted in {t.strip() for t in (tags or "").split(",")}]    # a whole tag, not part of one

@@ -9,6 +9,7 @@ workbook without a slow INSERT ... RETURNING.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from engine.sheets.read import SheetInput
 from engine.sheets.spec import RowsRefused, SheetSpec
 
 CHUNK = 5000  # rows per INSERT batch
+log = logging.getLogger(__name__)
 
 
 class ApplyConflict(Exception):
@@ -139,9 +141,7 @@ def apply_plan(
         try:
             insert_many(connection, table, new_rows)
         except IntegrityError as exc:
-            raise ApplyConflict([CellIssue(spec.name, None, None, None, "integrity",
-                                           f"the database refused the new rows ({exc.orig}); nothing was saved: "
-                                           "look for a value another record already has, fix it and sync again")]) from exc
+            raise ApplyConflict([_refused_by_database(spec, exc)]) from exc
         write_audit(connection, context, new_audit)
         progress(len(new_rows))
 
@@ -237,6 +237,16 @@ def _refusals_at_cells(spec: SheetSpec, data: SheetInput):
         raise ApplyConflict([CellIssue(spec.name, data.cell(row, key), data.label(key), None, code, message)
                              for row, key, message, code in refused.refused]) from refused
     except IntegrityError as exc:
-        raise ApplyConflict([CellIssue(spec.name, None, None, None, "integrity",
-                                       f"the database refused the changes ({exc.orig}); nothing was saved: "
-                                       "look for a value another record already has, fix it and sync again")]) from exc
+        raise ApplyConflict([_refused_by_database(spec, exc)]) from exc
+
+
+def _refused_by_database(spec: SheetSpec, exc: IntegrityError) -> CellIssue:
+    """What the database refused (a rule no check caught: a bug to report), in words a person
+    can act on; the database's own message is only in the debug log, never shown."""
+    log.debug("sheet %s: the database refused the changes: %s", spec.name, exc.orig)
+    unique = [c.label for c in spec.columns if c.unique]
+    which = f" (such as {', '.join(unique)})" if unique else ""
+    return CellIssue(spec.name, None, None, None, "duplicate",
+                     f"a value on sheet {spec.name} that must be unique{which} is already used by another "
+                     "record, or a row is missing a value it needs; nothing was saved: check the rows you "
+                     "added or changed and sync again")

@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Container, Mapping
 from typing import Any
 
+from engine.limits import Limit, check_value, limits_of
 from engine.sheets.issues import CellIssue
 from engine.sheets.merge import DbRows, SheetPlan
 from engine.sheets.read import SheetInput
@@ -34,14 +35,23 @@ def check_plan(data: SheetInput, plan: SheetPlan, db: DbRows, lookups: Mapping[s
     checked = [(key, label, required, valid) for key, label, required, valid in checked
                if required or valid is not None]
 
+    limits = sheet_limits(data)
+
     def check_row(row: int, record_id: int | None, full: dict[str, Any], changed: Container[str]) -> dict[str, Any]:
         """Check one row as it would be stored; returns that stored form."""
         stored = derive({**scope, **full})
         reported: set[str] = set()   # one problem per cell is enough
+        for key, limit in limits:
+            if key in changed and full.get(key) is not None:
+                for p in check_value(key, full[key], limit):
+                    reported.add(key)
+                    problem(row, key, record_id, p.code, p.message)
         for key, label, required, valid in checked:
             if key not in changed:
                 continue
             value = full.get(key)
+            if key in reported:
+                continue
             if value is None:
                 if required:
                     reported.add(key)
@@ -69,6 +79,23 @@ def check_plan(data: SheetInput, plan: SheetPlan, db: DbRows, lookups: Mapping[s
             problem(row, key, None, code, message)
     issues += _check_unique(data, plan, db)
     return issues
+
+
+_TYPED = {"text": Limit("text"), "date": Limit("date"), "integer": Limit("integer")}
+
+
+def sheet_limits(data: SheetInput) -> list[tuple[str, Limit]]:
+    """The limits of the sheet's typed columns (see engine.limits): its table column's where
+    it is one, a cell's otherwise (an entered column: a journal line's entry label)."""
+    of_table = limits_of(data.spec.model) if data.spec.model is not None else {}
+    found = []
+    for column in data.columns:
+        if column.computed:
+            continue
+        limit = of_table.get(column.key) or _TYPED.get(column.type)
+        if limit is not None:
+            found.append((column.key, limit))
+    return found
 
 
 def _check_unique(data: SheetInput, plan: SheetPlan, db: DbRows) -> list[CellIssue]:

@@ -21,9 +21,18 @@ from typing import Any
 
 import pycountry
 
+from engine.contacts.models import Contact
 from engine.contacts.rules import check_email, is_country
+from engine.limits import within_limits
 from engine.problems import Problem
-from engine.staff.models import CONTRACT_KINDS
+from engine.staff.models import (
+    CONTRACT_KINDS,
+    Contract,
+    Department,
+    Employee,
+    LeaveRequest,
+    LeaveType,
+)
 
 HALF = Decimal("0.5")
 MAX_WEEKLY_HOURS = Decimal(168)
@@ -57,8 +66,8 @@ def check_required(values: Mapping[str, Any], fields: Mapping[str, str]) -> list
 # -- departments ---------------------------------------------------------------------------
 
 def check_department(values: Mapping[str, Any]) -> list[Problem]:
-    return (check_required(values, {"code": "a department's code", "name": "a department's name"})
-            + check_lengths(values, ("code", "name")))
+    return within_limits(check_required(values, {"code": "a department's code", "name": "a department's name"})
+                         + check_lengths(values, ("code", "name")), Department, values)
 
 
 # -- employees -----------------------------------------------------------------------------
@@ -99,10 +108,13 @@ def check_employee(values: Mapping[str, Any], person: bool = True) -> list[Probl
                                 "the date of birth is on or after the start date: check the dates"))
     if values.get("id") is not None and values.get("manager_id") == values["id"]:
         problems.append(Problem("manager_id", "invalid", "nobody is their own manager: give their manager's ID"))
-    return problems + check_lengths(values, EMPLOYEE_TEXT)
+    problems = within_limits(problems + check_lengths(values, EMPLOYEE_TEXT), Employee, values)
+    return within_limits(problems, Contact, values) if person else problems
 
 
 def check_last_day(start_date: date, last_day: date) -> list[Problem]:
+    if out_of_range := within_limits([], Employee, {"end_date": last_day}):
+        return out_of_range
     if last_day < start_date:
         return [Problem("end_date", "end_before_start",
                         f"the last day {last_day} is before the employee started, on {start_date}")]
@@ -142,7 +154,7 @@ def check_contract(values: Mapping[str, Any]) -> list[Problem]:
     if starts and ends and ends < starts:
         problems.append(Problem("ends_on", "end_before_start",
                                 "the contract ends before it starts: correct one of the dates"))
-    return problems
+    return within_limits(problems, Contract, values)
 
 
 # -- leave types ---------------------------------------------------------------------------
@@ -166,7 +178,7 @@ def check_leave_type(values: Mapping[str, Any]) -> list[Problem]:
     elif carried and not values.get("needs_balance"):
         problems.append(Problem("carry_over_days", "invalid",
                                 "days carry over only for leave held to a balance: make it keep a balance"))
-    return problems
+    return within_limits(problems, LeaveType, values)
 
 
 # -- leave requests ------------------------------------------------------------------------
@@ -195,9 +207,10 @@ def shown(days: Decimal) -> str:
 def check_leave(values: Mapping[str, Any]) -> list[Problem]:
     """Every problem of a leave request's own fields: its dates (in order, within one year,
     holding a working day once the half days are counted) and the length of its reason."""
-    problems = check_required(values, {"starts_on": "the first day off", "ends_on": "the last day off"})
+    problems = within_limits(check_required(values, {"starts_on": "the first day off", "ends_on": "the last day off"}),
+                             LeaveRequest, values)
     starts, ends = values.get("starts_on"), values.get("ends_on")
-    if starts and ends:
+    if starts and ends and not problems:
         if ends < starts:
             problems.append(Problem("ends_on", "end_before_start",
                                     "the leave ends before it starts: correct one of the dates"))

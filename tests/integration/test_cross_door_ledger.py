@@ -24,6 +24,7 @@ from tests.integration.conftest import ACCOUNTANT, edit_by_label, read_sheet
 from tests.integration.doors import Case, Sheet, actor, assert_same_at_every_door, fingerprint
 
 CUSTOMER = 1          # the fixture's only contact
+MEMO_100_KB = "Rent for March, with every detail of the lease. " * 2100   # 102,900 characters
 MARCH = date(2026, 3, 5)
 
 
@@ -141,6 +142,28 @@ CASES = [
          cli=(*PAY, "--date", "2026-01-15", "--amount", "5"),
          workbook=Sheet("ledger", "Payments", {"Date": date(2026, 1, 15), "Kind": "received",
                                                "Contact ID": CUSTOMER, "Amount": 5})),
+    # Limits (engine/limits.py): what the column or a cell cannot hold is refused, never cut.
+    Case("a memo of 100 KB", "alex", ("memo", "too_long"),
+         service=lambda s, a: post_entry(s, a, MARCH, [Line("6200", debit=D(10)), Line("1100", credit=D(10))],
+                                         memo=MEMO_100_KB),
+         cli=(*POST, "2026-03-05", "--line", "6200:10:", "--line", "1100::10", "--memo", MEMO_100_KB),
+         workbook=_journal(MARCH, {"Account": "6200", "Debit": 10, "Memo": MEMO_100_KB},
+                           {"Account": "1100", "Credit": 10})),
+    Case("a line break in a memo", "alex", ("memo", "control_character"),
+         service=lambda s, a: post_entry(s, a, MARCH, [Line("6200", debit=D(10)), Line("1100", credit=D(10))],
+                                         memo="rent\nMarch"),
+         cli=(*POST, "2026-03-05", "--line", "6200:10:", "--line", "1100::10", "--memo", "rent\nMarch"),
+         workbook=_journal(MARCH, {"Account": "6200", "Debit": 10, "Memo": "rent\nMarch"},
+                           {"Account": "1100", "Credit": 10})),
+    Case("an amount no cell holds exactly", "alex", ("debit", "out_of_range"),
+         service=_post(MARCH, Line("6200", debit=D(500_000_000_000)), Line("1100", credit=D(500_000_000_000))),
+         cli=(*POST, "2026-03-05", "--line", "6200:500000000000:", "--line", "1100::500000000000"),
+         workbook=_journal(MARCH, {"Account": "6200", "Debit": 500_000_000_000},
+                           {"Account": "1100", "Credit": 500_000_000_000})),
+    Case("an entry dated in the year 2300", "alex", ("entry_date", "date_out_of_range"),
+         service=_post(date(2300, 1, 1), Line("6200", debit=D(10)), Line("1100", credit=D(10))),
+         cli=(*POST, "2300-01-01", "--line", "6200:10:", "--line", "1100::10"),
+         workbook=_journal(date(2300, 1, 1), {"Account": "6200", "Debit": 10}, {"Account": "1100", "Credit": 10})),
 ]
 
 

@@ -1,0 +1,201 @@
+"""The limits every stored value keeps, whichever door it came through: one place.
+
+A value the database or a workbook cell cannot hold as it is must be refused when it is
+typed, never cut later: text longer than a cell holds (32,767 characters) is cut by the next
+export, which changes the record (a posted entry's memo could then never be synced again).
+So every module's rules, and the workbook's sheet checks for every sheet, ask here:
+
+    too_long            text longer than its column (String(n)) or than a cell holds
+    control_character   a tab, line break or other control character in a one-line field
+                        (U+0000-U+001F, U+007F, U+2028, U+2029); multi-line fields (a
+                        column of type Text: notes) may hold line breaks and tabs
+    out_of_range        a number its column cannot hold: a whole number outside the 32-bit
+                        range, or an exact number (money, quantities) with more than
+                        `CELL_DIGITS` significant digits at its column's places, which a
+                        cell could not show exactly
+    date_out_of_range   a date before `FIRST_DATE` or after `LAST_DATE`
+
+The limits are read from the model's column definitions, so a new module gets them for
+free: `check_record(Model, values)` checks every value named by one of Model's columns.
+Pure: no database is needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Date, Integer, String, Text
+
+from engine.problems import Problem
+
+CELL_TEXT = 32_767                 # the most characters an Excel cell holds
+CELL_DIGITS = 15                   # significant digits a cell's number holds exactly
+FIRST_DATE = date(1900, 1, 1)      # the sane range of any date the business keeps
+LAST_DATE = date(2200, 12, 31)
+INTEGER_RANGE = (-(2 ** 31), 2 ** 31 - 1)   # an Integer column (PostgreSQL's integer)
+
+# Characters refused in a one-line field; a multi-line one keeps tab, line feed and return.
+_CONTROL = frozenset(chr(c) for c in (*range(0x20), 0x7F, 0x2028, 0x2029))
+_MULTILINE_OK = frozenset("\t\n\r")
+_CONTROL_MULTILINE = _CONTROL - _MULTILINE_OK
+_NAMES = {"\t": "a tab", "\n": "a line break", "\r": "a line break", "\u2028": "a line separator",
+          "\u2029": "a paragraph separator"}
+
+
+@dataclass(frozen=True)
+class Limit:
+    """What one column can hold: `kind` is text, integer, exact or date."""
+
+    kind: str
+    length: int = CELL_TEXT        # text: most characters
+    multiline: bool = False        # text: line breaks allowed
+    places: int = 0                # exact: decimal places kept
+
+
+def _said(field: str) -> str:
+    return field.replace("_", " ")
+
+
+def check_text(field: str, value: Any, length: int = CELL_TEXT, multiline: bool = False,
+               line: int | None = None) -> list[Problem]:
+    """Text of at most `length` characters (and a cell's), without control characters
+    (line breaks and tabs allowed where `multiline`)."""
+    if value.__class__ is not str:
+        return []
+    problems = []
+    most = min(length, CELL_TEXT)
+    if len(value) > most:
+        problems.append(Problem(field, "too_long", f"{_said(field)} is {len(value):,} characters long; "
+                                                   f"at most {most:,} fit: shorten it", line))
+    refused = _CONTROL_MULTILINE if multiline else _CONTROL
+    if not value.isprintable() and (bad := next((c for c in value if c in refused), None)) is not None:
+        what = _NAMES.get(bad, f"the control character U+{ord(bad):04X}")
+        problems.append(Problem(field, "control_character",
+                                f"{_said(field)} holds {what}, which it cannot: type it on one line, "
+                                "without tabs or invisible characters", line))
+    return problems
+
+
+def check_integer(field: str, value: Any, line: int | None = None) -> list[Problem]:
+    if value.__class__ is not int:
+        return []
+    low, high = INTEGER_RANGE
+    if not low <= value <= high:
+        return [Problem(field, "out_of_range", f"{_said(field)} {value} is out of range: "
+                                               f"a whole number from {low:,} to {high:,} fits", line)]
+    return []
+
+
+def check_exact(field: str, value: Any, places: int, line: int | None = None) -> list[Problem]:
+    """A Decimal kept to `places` decimals whose whole part leaves those places within the
+    digits a cell holds exactly (4 places: below 100,000,000,000)."""
+    if value.__class__ is not Decimal:
+        return []
+    bound = Decimal(10) ** (CELL_DIGITS - places)
+    if not value.is_finite() or not -bound < value < bound:
+        return [Problem(field, "out_of_range", f"{_said(field)} {value} is out of range: "
+                                               f"it must be between -{bound:,} and {bound:,}", line)]
+    return []
+
+
+def check_date(field: str, value: Any, line: int | None = None) -> list[Problem]:
+    if not isinstance(value, date):
+        return []
+    day = value.date() if isinstance(value, datetime) else value
+    if not FIRST_DATE <= day <= LAST_DATE:
+        return [Problem(field, "date_out_of_range", f"{_said(field)} {day.isoformat()} is out of range: "
+                                                    f"a date from {FIRST_DATE.year} to {LAST_DATE.year} is expected "
+                                                    "(check the year)", line)]
+    return []
+
+
+def check_value(field: str, value: Any, limit: Limit, line: int | None = None) -> list[Problem]:
+    if value is None:
+        return []
+    if limit.kind == "text":
+        return check_text(field, value, limit.length, limit.multiline, line)
+    if limit.kind == "integer":
+        return check_integer(field, value, line)
+    if limit.kind == "exact":
+        return check_exact(field, value, limit.places, line)
+    return check_date(field, value, line)
+
+
+def _limit_of(column) -> Limit | None:
+    kind = column.type
+    places = getattr(kind, "places", None)
+    if places is not None:                        # engine.db.exact.Exact: a scaled 64-bit integer
+        return Limit("exact", places=places)
+    if isinstance(kind, Text):
+        return Limit("text", length=kind.length or CELL_TEXT, multiline=True)
+    if isinstance(kind, String):
+        return Limit("text", length=kind.length or CELL_TEXT)
+    if isinstance(kind, Date):
+        return Limit("date")
+    if isinstance(kind, Integer) and not column.primary_key:
+        return Limit("integer")
+    return None
+
+
+@cache
+def limits_of(model: Any) -> dict[str, Limit]:
+    """Column key -> its Limit, for a mapped class (or a Table)."""
+    table = getattr(model, "__table__", model)
+    return {c.key: limit for c in table.columns if (limit := _limit_of(c)) is not None}
+
+
+@cache
+def _quick(model: Any) -> tuple[tuple[str, Limit, Any, Any], ...]:
+    """Per column: its key, Limit, and the bounds of a value that is certainly fine."""
+    found = []
+    for key, limit in limits_of(model).items():
+        if limit.kind == "text":
+            low, high = 0, min(limit.length, CELL_TEXT)
+        elif limit.kind == "integer":
+            low, high = INTEGER_RANGE
+        elif limit.kind == "exact":
+            bound = Decimal(10) ** (CELL_DIGITS - limit.places)
+            low, high = -bound + Decimal(1).scaleb(-limit.places), bound - Decimal(1).scaleb(-limit.places)
+        else:
+            low, high = FIRST_DATE, LAST_DATE
+        found.append((key, limit, low, high))
+    return tuple(found)
+
+
+def check_record(model: Any, values: Mapping[str, Any], line: int | None = None) -> list[Problem]:
+    """Every limit problem of `values` (field -> value) named by a column of `model`.
+
+    Run for every row of a workbook (100,000 of them): a value that is plainly fine (text
+    short and printable, a number or date well inside its range) costs one comparison."""
+    problems: list[Problem] = []
+    get = values.get
+    for key, limit, low, high in _quick(model):
+        value = get(key)
+        if value is None:
+            continue
+        if value.__class__ is str:
+            if limit.kind != "text" or (len(value) <= high and value.isprintable()):
+                continue
+        elif value.__class__ is bool:
+            continue
+        else:
+            try:
+                if low <= value <= high:
+                    continue
+            except TypeError:
+                continue      # not this column's type: its rule says so
+        problems += check_value(key, value, limit, line)
+    return problems
+
+
+def within_limits(problems: list[Problem], model: Any, values: Mapping[str, Any],
+                  line: int | None = None) -> list[Problem]:
+    """A rule's `problems` and the limit problems of fields it has not reported already (one
+    problem per field is enough: the rule's own is the more precise)."""
+    reported = {(p.field, p.line) for p in problems}
+    return problems + [p for p in check_record(model, values, line) if (p.field, p.line) not in reported]

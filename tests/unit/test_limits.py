@@ -1,0 +1,72 @@
+"""The generic limits (engine/limits.py), without a database: read from model columns."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal as D
+
+import pytest
+
+from engine import limits
+from engine.contacts.models import Contact
+from engine.inventory.models import StockMovement
+from engine.problems import Problem
+
+
+def codes(problems: list[Problem]) -> set[tuple[str, str]]:
+    return {(p.field, p.code) for p in problems}
+
+
+def test_text_is_held_to_its_column_and_to_a_cell():
+    assert codes(limits.check_record(Contact, {"last_name": "L" * 100})) == set()
+    assert codes(limits.check_record(Contact, {"last_name": "L" * 101})) == {("last_name", "too_long")}
+    assert codes(limits.check_record(Contact, {"notes": "n" * limits.CELL_TEXT})) == set()
+    assert codes(limits.check_record(Contact, {"notes": "n" * (limits.CELL_TEXT + 1)})) == {("notes", "too_long")}
+
+
+@pytest.mark.parametrize("bad", ["\t", "\n", "\r", "\x00", "\x1f", "\x7f", "\u2028", "\u2029"])
+def test_a_one_line_field_refuses_control_characters(bad):
+    found = limits.check_record(Contact, {"name": f"Acme{bad}Ltd"})
+    assert codes(found) == {("name", "control_character")}
+    assert "U+" in found[0].message or "tab" in found[0].message or "line" in found[0].message \
+        or "separator" in found[0].message
+
+
+def test_a_multi_line_field_keeps_line_breaks_and_tabs_but_not_other_controls():
+    assert limits.check_record(Contact, {"notes": "first line\r\nsecond\tline"}) == []
+    assert codes(limits.check_record(Contact, {"notes": "a\x00b"})) == {("notes", "control_character")}
+    assert codes(limits.check_record(Contact, {"notes": "a\u2028b"})) == {("notes", "control_character")}
+
+
+def test_numbers_that_overflow_their_column_or_a_cell():
+    bound = D(10) ** (limits.CELL_DIGITS - 4)      # quantities keep 4 places
+    assert limits.check_record(StockMovement, {"quantity": bound - D("0.0001")}) == []
+    assert codes(limits.check_record(StockMovement, {"quantity": bound})) == {("quantity", "out_of_range")}
+    assert codes(limits.check_record(StockMovement, {"quantity": -bound})) == {("quantity", "out_of_range")}
+    assert codes(limits.check_record(StockMovement, {"quantity": D("Infinity")})) == {("quantity", "out_of_range")}
+    assert limits.check_record(Contact, {"organisation_id": 2 ** 31 - 1}) == []
+    assert codes(limits.check_record(Contact, {"organisation_id": 2 ** 31})) == {("organisation_id", "out_of_range")}
+    assert codes(limits.check_record(Contact, {"organisation_id": -(2 ** 31) - 1})) == {
+        ("organisation_id", "out_of_range")}
+
+
+def test_dates_outside_the_sane_range():
+    assert limits.check_record(StockMovement, {"moved_on": limits.FIRST_DATE}) == []
+    assert limits.check_record(StockMovement, {"moved_on": limits.LAST_DATE}) == []
+    for day in (date(1899, 12, 31), date(2201, 1, 1), date(1, 1, 1), date(9999, 12, 31)):
+        assert codes(limits.check_record(StockMovement, {"moved_on": day})) == {("moved_on", "date_out_of_range")}
+
+
+def test_values_of_another_type_or_no_column_are_left_to_the_rules():
+    assert limits.check_record(StockMovement, {"quantity": "lots", "moved_on": "soon", "unknown": "x" * 99999}) == []
+
+
+def test_a_rules_own_problem_of_a_field_comes_first_and_alone():
+    own = [Problem("last_name", "required", "a person needs a last name")]
+    merged = limits.within_limits(own, Contact, {"last_name": "\t" * 200, "first_name": "F" * 101})
+    assert codes(merged) == {("last_name", "required"), ("first_name", "too_long")}
+
+
+def test_a_line_is_kept():
+    [found] = limits.check_record(StockMovement, {"reference": "a\tb"}, line=3)
+    assert (found.field, found.code, found.line) == ("reference", "control_character", 3)
