@@ -247,8 +247,10 @@ def inventory_workbook() -> WorkbookSpec:
         },
         reports=(
             ReportSheet("On hand", AREA, (("SKU", 14), ("Item", 30), ("Location", 12), ("Lot", 14),
-                                          ("Quantity", 11), ("Unit", 8)), PerUser(_on_hand_rows)),
+                                          ("Quantity", 11), ("Unit", 8)), PerUser(_on_hand_rows),
+                        formats={"Quantity": "quantity"}),
             ReportSheet("Reorder", AREA, (("SKU", 14), ("Item", 30), ("On hand", 11), ("Reorder point", 13),
-                                          ("Suggested", 11), ("Supplier", 28)), PerUser(_reorder_rows)),
+                                          ("Suggested", 11), ("Supplier", 28)), PerUser(_reorder_rows),
+                        formats=dict.fromkeys(("On hand", "Reorder point", "Suggested"), "quantity")),
         ),
     )

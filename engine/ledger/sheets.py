@@ -444,7 +444,7 @@ def ledger_workbook() -> WorkbookSpec:
             Column("description", "Description", required=True, width=28),
             Column("quantity", "Quantity", type="decimal", required=True, width=9),
             Column("unit_price", "Unit price", type="money", required=True, width=11),
-            Column("tax_rate", "Tax rate", type="decimal", width=8),
+            Column("tax_rate", "Tax rate", type="decimal", width=8, number_format="percent"),
             Column("account_code", "Account", lookup="account codes", references="all account codes", width=9),
             Column("item_id", "Item ID", type="integer", lookup="items", references="items", width=8),
             Column("net", "Net", type="money", computed=True, width=12),
@@ -487,10 +487,13 @@ def ledger_workbook() -> WorkbookSpec:
         },
         reports=(
             ReportSheet("Trial balance", AREA, (("Code", 9), ("Account", 30), ("Type", 10), ("Debit", 14),
-                                                ("Credit", 14)), PerUser(_trial_balance_rows)),
+                                                ("Credit", 14)), PerUser(_trial_balance_rows),
+                        formats={"Debit": "money", "Credit": "money"}),
             ReportSheet("Aging", AREA, (("Owed", 11), ("Contact", 30), ("Current", 12), ("1-30 days", 12),
                                         ("31-60 days", 12), ("61-90 days", 12), ("Over 90 days", 12),
-                                        ("Total", 13)), PerUser(_aging_rows)),
+                                        ("Total", 13)), PerUser(_aging_rows),
+                        formats=dict.fromkeys(("Current", "1-30 days", "31-60 days", "61-90 days",
+                                               "Over 90 days", "Total"), "money")),
         ),
     )
 

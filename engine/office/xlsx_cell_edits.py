@@ -36,10 +36,11 @@ class CellEdit:
     mark: Any = UNCHANGED  # "problem" | "changed" | None (remove ours) | UNCHANGED
     clear: bool = False  # remove our mark (clear_marks)
     drop_formula: bool = False  # keep the cached value, forget the formula
+    lock: bool = False  # lock the cell under the sheet's protection (a posted row)
 
     @property
     def creates_cell(self) -> bool:
-        return self.value is not UNCHANGED or isinstance(self.mark, str)
+        return self.value is not UNCHANGED or isinstance(self.mark, str) or self.lock
 
 
 class StylePlan(Protocol):
@@ -91,7 +92,7 @@ class CellWriter:
         ref = cell_ref(row, cell.column)
         current = cell.style
         if (edit.value.__class__ in _PLAIN_VALUES and edit.mark is UNCHANGED and not edit.clear
-                and not cell.content and not _OTHER_ATTRIBUTE.search(cell.attributes)):
+                and not edit.lock and not cell.content and not _OTHER_ATTRIBUTE.search(cell.attributes)):
             # The bulk of a sync: a number or text into an empty cell (a new row's ID and
             # Version). No formula to drop, no mark, no date format to add: style as it is.
             return self._value_cell(ref, current, edit.value, "")

@@ -62,6 +62,7 @@ class PackageInfo:
     has_macros: bool = False
     date1904: bool = False
     dimensions: dict[str, tuple[int, int]] = field(default_factory=dict)  # (rows, columns)
+    hidden: dict[str, str] = field(default_factory=dict)  # sheet name -> "hidden" or "veryHidden"
 
 
 def check_package(
@@ -184,7 +185,7 @@ class _Package:
         has_macros = bool(macro_parts) or any(m in t.lower() for t in types for m in MACRO_MARKERS)
         if has_macros and not allow_macros:
             self.fail(MACROS)
-        names, parts, linked, date1904 = self.sheets(main)
+        names, parts, linked, date1904, hidden = self.sheets(main)
         # Every part calamine or openpyxl may parse: XML by name, and whatever the workbook links.
         worksheets = {member.lower() for member in parts.values()}
         for key, info in self.members.items():
@@ -204,7 +205,7 @@ class _Package:
                 extent = f"{rows} rows x {cols} columns; {limit}"
                 fix = "delete the unused rows and columns or split the sheet, then save it again"
                 self.fail(f"sheet '{name}' is too large ({extent}): {fix}")
-        return PackageInfo(names, parts, has_macros, date1904, dimensions)
+        return PackageInfo(names, parts, has_macros, date1904, dimensions, hidden)
 
     def parse(self, key: str) -> Element:
         """Parse a small structural part with defusedxml, which refuses entities and DTDs."""
@@ -262,13 +263,15 @@ class _Package:
             self.fail(_not_xlsx(f"it is another kind of document: {kind or 'unknown'}"))
         return main, list(types.values())
 
-    def sheets(self, main: str) -> tuple[list[str], dict[str, str], set[str], bool]:
-        """Sheet names in order, their members, every part the workbook links to, date1904."""
+    def sheets(self, main: str) -> tuple[list[str], dict[str, str], set[str], bool, dict[str, str]]:
+        """Sheet names in order, their members, every part the workbook links to, date1904,
+        and the state of each hidden sheet."""
         workbook = self.parse(main)
         rels = self.rels(main)
         targets = {rid: key for rid, _, key in rels}
         names: list[str] = []
         parts: dict[str, str] = {}
+        hidden: dict[str, str] = {}
         date1904 = False
         for item in workbook.iter():
             if _local(item.tag) == "workbookPr":
@@ -282,9 +285,11 @@ class _Package:
                     self.fail(f"{DAMAGED}: sheet '{name}' is missing from the file")
                 names.append(name)
                 parts[name] = self.members[key].filename
+                if item.get("state", "visible") != "visible":
+                    hidden[name] = item.get("state", "")
         if not names:
             self.fail(f"{DAMAGED}: it has no sheets")
-        return names, parts, {key for _, _, key in rels} | {main}, date1904
+        return names, parts, {key for _, _, key in rels} | {main}, date1904, hidden
 
 
 @contextmanager

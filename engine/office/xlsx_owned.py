@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from engine.office.xlsx_cells import (
@@ -30,7 +31,17 @@ class OwnedSheet:
     state: str = "visible"  # "visible" | "hidden" | "veryHidden"
     links: dict[str, str] = field(default_factory=dict)  # cell ref -> "'People'!C7"
     column_widths: dict[int, float] = field(default_factory=dict)  # 1-based column -> width
-    bold_first_row: bool = False
+    bold_first_row: bool = False   # a header: bold on a tinted fill (shown alike by Excel and LibreOffice)
+    number_formats: dict[int, str] = field(default_factory=dict)   # 1-based column -> format code
+    printed: bool = False   # landscape, one page wide, the header row on every page, a footer
+
+
+# The print set-up of a sheet people print (see `printed`): the sheet's name and the page
+# number in the footer (Excel's codes &A, &P and &N, which LibreOffice reads too).
+HEADER_FILL = "FFD9E1F2"
+FIT_TO_PAGE = b'<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>'
+PAGE_SETUP = (b'<pageSetup orientation="landscape" fitToWidth="1" fitToHeight="0"/>'
+              b"<headerFooter><oddFooter>&amp;L&amp;A&amp;RPage &amp;P of &amp;N</oddFooter></headerFooter>")
 
 
 def write_owned_sheet(book: Workbook, styles: Styles, name: str, sheet: OwnedSheet) -> None:
@@ -44,6 +55,8 @@ def write_owned_sheet(book: Workbook, styles: Styles, name: str, sheet: OwnedShe
         book.set_state(name, sheet.state)
     book.package.write(part, b"".join(_sheet_xml(book, styles, sheet)))
     book.package.check_well_formed(part)
+    if sheet.printed and sheet.rows:
+        book.repeat_first_row(name)
 
 
 def _sheet_xml(book: Workbook, styles: Styles, sheet: OwnedSheet) -> Iterator[bytes]:
@@ -51,6 +64,8 @@ def _sheet_xml(book: Workbook, styles: Styles, sheet: OwnedSheet) -> Iterator[by
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         f'<worksheet xmlns="{book.main_ns}" xmlns:r="{book.rel_namespace}">'
     ).encode()
+    if sheet.printed:
+        yield FIT_TO_PAGE
     width = max((len(row) for row in sheet.rows), default=0)
     if sheet.rows and width:
         yield f'<dimension ref="{range_text(1, 1, len(sheet.rows), width)}"/>'.encode()
@@ -60,11 +75,15 @@ def _sheet_xml(book: Workbook, styles: Styles, sheet: OwnedSheet) -> Iterator[by
             yield f'<col min="{column}" max="{column}" width="{float(size)!r}" customWidth="1"/>'.encode()
         yield b"</cols>"
     yield b"<sheetData>"
+    formats = {column: styles.number_format(code) for column, code in sheet.number_formats.items()}
     for number, values in enumerate(sheet.rows, start=1):
         bold = sheet.bold_first_row and number == 1
         cells = [
             cell_xml(
-                "", cell_ref(number, column), _style(styles, value, bold), value, book.date1904
+                "", cell_ref(number, column),
+                _style(styles, value, bold, None if bold or not isinstance(value, int | float | Decimal)
+                       else formats.get(column)),
+                value, book.date1904,
             )
             for column, value in enumerate(values, start=1)
             if value is not None
@@ -83,18 +102,19 @@ def _sheet_xml(book: Workbook, styles: Styles, sheet: OwnedSheet) -> Iterator[by
             ).encode()
         yield b"</hyperlinks>"
     yield b'<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
+    if sheet.printed:
+        yield PAGE_SETUP
     yield b"</worksheet>"
 
 
-def _style(styles: Styles, value: Any, bold: bool) -> int:
-    number_format = None
+def _style(styles: Styles, value: Any, bold: bool, number_format: int | None = None) -> int:
     if isinstance(value, dt.datetime):
         number_format = DATETIME_FORMAT
     elif isinstance(value, dt.date):
         number_format = DATE_FORMAT
     if not bold and number_format is None:
         return 0
-    return styles.derived(0, bold=bold, number_format=number_format)
+    return styles.derived(0, bold=bold, number_format=number_format, fill=HEADER_FILL if bold else None)
 
 
 def _display(rows: list[list[Any]], row: int, column: int) -> str:

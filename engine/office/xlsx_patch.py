@@ -59,6 +59,7 @@ class CellPatch:
     value: Any = UNCHANGED  # None empties the cell; str, int, float, Decimal, bool, date, datetime
     mark: str | None | object = UNCHANGED  # "problem" | "changed" | None (remove our mark)
     note: str | None | object = UNCHANGED  # our note; None removes our note
+    lock: bool = False  # lock the cell (a row now posted); its value and marks as asked
 
 
 @dataclass
@@ -83,12 +84,15 @@ def patch_xlsx(
     owned: dict[str, OwnedSheet] | None = None,
     previous_marks: dict[str, dict[str, int]] | None = None,
     owned_after: Callable[[PatchResult], dict[str, OwnedSheet]] | None = None,
+    very_hidden: tuple[str, ...] = (),
 ) -> PatchResult:
     """Write `sheets` patches and `owned` sheets from `src` into `dst` (which may be `src`).
 
     `owned_after`, if given, is called once the sheets are patched, with the result (the new
     marks), and returns more owned sheets to write in the same pass: the round trip keeps its
     record of marks in a sheet it owns, so this saves rewriting a large file twice.
+    `very_hidden`: sheets (where present) put back to very hidden: LibreOffice saves a very
+    hidden sheet as an ordinary hidden one, which anyone can unhide.
 
     All or nothing: on any error `dst` is left as it was. Raises WorkbookPatchError when the
     file cannot be patched safely, ValueError/TypeError for a request that makes no sense.
@@ -113,6 +117,9 @@ def patch_xlsx(
             owned = {**owned, **owned_after(result)}
         for name, sheet in owned.items():
             write_owned_sheet(book, styles, name, sheet)
+        for name in very_hidden:
+            if name not in owned and book.find(name) is not None:
+                book.set_state(name, "veryHidden")
         if owned:
             book.check_some_sheet_visible()
         if formulas_removed:
@@ -158,9 +165,9 @@ def _patch_sheet(
             notes.remove.add(cell_ref(row, column))
         elif cell.note is not UNCHANGED:
             notes.write[cell_ref(row, column)] = str(cell.note)
-        if cell.value is UNCHANGED and cell.mark is UNCHANGED:
+        if cell.value is UNCHANGED and cell.mark is UNCHANGED and not cell.lock:
             continue
-        edits[(row, column)] = CellEdit(cell.value, cell.mark, clear=patch.clear_marks)
+        edits[(row, column)] = CellEdit(cell.value, cell.mark, clear=patch.clear_marks, lock=cell.lock)
 
     outcome = update_notes(book, part, layout.prefix, layout.tail, notes)
     if outcome.skipped:
@@ -193,6 +200,8 @@ class _MarkPlan:
             style = self.marks.styles.derived(
                 0, number_format=DATETIME_FORMAT if with_time else DATE_FORMAT
             )
+        if edit.lock:
+            style = self.marks.styles.derived(style, locked=True)
         if isinstance(edit.mark, str):
             self.result[ref] = style
             style = self.marks.marked(style, edit.mark)

@@ -79,12 +79,14 @@ class Styles:
         fill: str | None = None,
         bold: bool = False,
         number_format: int | None = None,
+        locked: bool = False,
     ) -> int:
-        """A format like `base` with a solid fill ("" for none), bold font and/or number format.
+        """A format like `base` with a solid fill ("" for none), bold font, number format,
+        and/or locked (under sheet protection: a posted row that may no longer be edited).
 
         Appended once per run, and reused across runs when its text is found again.
         """
-        key = (base, fill, bold, number_format)
+        key = (base, fill, bold, number_format, locked)
         if key not in self._derived:
             for section in _ITEM_OF:  # a format points into all of these: they must exist
                 self.items(section)
@@ -103,8 +105,33 @@ class Styles:
                 }
             if number_format is not None:
                 changes |= {"numFmtId": number_format, "applyNumberFormat": 1}
-            self._derived[key] = self._append("cellXfs", self._xf_with(base, **changes))
+            text = self._xf_with(base, **changes)
+            if locked:  # locked is every cell's default: drop the protection that unlocks it
+                text = re.sub(rf"<{re.escape(self.prefix)}protection\b[^>]*?(?:/>|>\s*</{re.escape(self.prefix)}protection>)",
+                              "", text)
+            self._derived[key] = self._append("cellXfs", text)
         return self._derived[key]
+
+    def number_format(self, code: str) -> int:
+        """The id of the custom number format `code` ("#,##0.00"), added if the part lacks it."""
+        for entry in re.findall(rf"<{re.escape(self.prefix)}numFmt\b[^>]*?/>", self._section_text("numFmts")):
+            if get_attribute(entry, "formatCode") == code:
+                return int(get_attribute(entry, "numFmtId") or 0)
+        used = [int(n) for n in re.findall(r'numFmtId="(\d+)"', self._section_text("numFmts"))]
+        number = max([163, *used]) + 1
+        escaped = code.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+        start, inner_end = self._section_span("numFmts")
+        self.text = self.text[:inner_end] + (f'<{self.prefix}numFmt numFmtId="{number}" '
+                                             f'formatCode="{escaped}"/>') + self.text[inner_end:]
+        count = len(re.findall(rf"<{re.escape(self.prefix)}numFmt\b", self._section_text("numFmts")))
+        open_end = self.text.index(">", start) + 1
+        self.text = self.text[:start] + set_attribute(self.text[start:open_end], "count", str(count)) + self.text[open_end:]
+        self.changed = True
+        return number
+
+    def _section_text(self, section: str) -> str:
+        start, inner_end = self._section_span(section)
+        return self.text[start:inner_end]
 
     # -- the text underneath ---------------------------------------------------------------
 

@@ -152,6 +152,29 @@ class Workbook:
         pattern = rf"<{re.escape(prefix)}sheet\b[^>]*>"
         self.package.write(self.part, re.sub(pattern, restate, xml).encode("utf-8"))
 
+    def repeat_first_row(self, name: str) -> None:
+        """Print the sheet's first row at the top of every page (Excel's print titles), unless
+        the workbook names print titles for it already."""
+        index = next(n for n, sheet in enumerate(self.sheets) if sheet.name == self.find(name).name)
+        xml = self.package.read(self.part).decode("utf-8")
+        prefix = root_prefix(xml.encode("utf-8"), b"workbook")
+        for tag in re.findall(rf"<{re.escape(prefix)}definedName\b[^>]*>", xml):
+            if get_attribute(tag, "name") == "_xlnm.Print_Titles" and get_attribute(tag, "localSheetId") == str(index):
+                return
+        titles = html.escape("'" + self.sheets[index].name.replace("'", "''") + "'!$1:$1", quote=False)
+        element = (f'<{prefix}definedName name="_xlnm.Print_Titles" localSheetId="{index}">'
+                   f"{titles}</{prefix}definedName>")
+        closing = xml.find(f"</{prefix}definedNames>")
+        if closing >= 0:
+            xml = xml[:closing] + element + xml[closing:]
+        else:
+            after = max(xml.find(f"</{prefix}externalReferences>"), xml.find(f"</{prefix}sheets>"))
+            if after < 0:
+                raise WorkbookPatchError(self.package.path, "the workbook part has no <sheets> list")
+            after = xml.index(">", after) + 1
+            xml = xml[:after] + f"<{prefix}definedNames>{element}</{prefix}definedNames>" + xml[after:]
+        self.package.write(self.part, xml.encode("utf-8"))
+
     def drop_calc_chain(self) -> None:
         """Remove the calculation chain (Excel rebuilds it) once any formula was removed."""
         rel = self._calc_chain

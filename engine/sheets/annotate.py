@@ -14,7 +14,7 @@ from typing import Any
 from engine.office.xlsx_patch import CellPatch, OwnedSheet, PatchResult, SheetPatch, patch_xlsx
 from engine.sheets.export import SPARE_ROWS
 from engine.sheets.issues import CellIssue
-from engine.sheets.meta import ISSUES_SHEET, META_SHEET, SheetBase, WorkbookMeta
+from engine.sheets.meta import ISSUES_SHEET, LISTS_SHEET, META_SHEET, SheetBase, WorkbookMeta
 from engine.sheets.read import SheetInput, WorkbookInput
 from engine.sheets.values import canonical, is_blank
 
@@ -28,7 +28,8 @@ def now_text() -> str:
 def issues_sheet(issues: list[CellIssue]) -> OwnedSheet:
     if not issues:
         return OwnedSheet(rows=[ISSUES_HEADER, ["", "", "", "", "", f"No problems found ({now_text()})."]],
-                          column_widths={1: 16, 2: 8, 3: 18, 4: 9, 5: 14, 6: 90}, bold_first_row=True)
+                          column_widths={1: 16, 2: 8, 3: 18, 4: 9, 5: 14, 6: 90}, bold_first_row=True,
+                          printed=True)
     rows: list[list[Any]] = [ISSUES_HEADER]
     links = {}
     for n, issue in enumerate(issues, start=2):
@@ -37,7 +38,7 @@ def issues_sheet(issues: list[CellIssue]) -> OwnedSheet:
         if issue.cell:
             links[f"B{n}"] = f"'{issue.sheet}'!{issue.cell}"
     return OwnedSheet(rows=rows, links=links, column_widths={1: 16, 2: 8, 3: 18, 4: 9, 5: 14, 6: 90},
-                      bold_first_row=True)
+                      bold_first_row=True, printed=True)
 
 
 def annotate(book: WorkbookInput, issues: list[CellIssue], dst: Path | None = None) -> None:
@@ -66,7 +67,7 @@ def _write(book: WorkbookInput, patches: dict[str, SheetPatch], issues: list[Cel
         return {META_SHEET: OwnedSheet(rows=meta.to_rows(), state="veryHidden")}
 
     patch_xlsx(book.path, dst or book.path, patches, owned={**(reports or {}), ISSUES_SHEET: issues_sheet(issues)},
-               previous_marks=meta.marks, owned_after=meta_sheet)
+               previous_marks=meta.marks, owned_after=meta_sheet, very_hidden=(LISTS_SHEET,))
 
 
 @dataclass
@@ -112,14 +113,29 @@ def refresh_sheet(
         if key in column_of:
             cells[(row, column_of[key])] = CellPatch(mark=kind, note=note)
 
+    def lock(row: int, values: dict[str, Any]) -> None:
+        """Lock the cells the module no longer lets change on a row now saved or settled
+        (a movement just posted, a leave request just decided), as the export does."""
+        locked = data.spec.locked_keys(values)
+        if locked >= set(keys) and "delete" in column_of:
+            locked = locked | {"delete"}
+        for key in locked:
+            if key in column_of:
+                cell = cells.get((row, column_of[key]))
+                if cell is None:
+                    cells[(row, column_of[key])] = CellPatch(lock=True)
+                else:
+                    cell.lock = True
+
     shown: set[int] = set()
+    lock_after: list[tuple[int, dict[str, Any]]] = []
     for row in data.rows:
         rid = row.record_id or inserted_ids.get(row.row)
         if rid is None:
             continue  # a new row not synced yet (refresh): left as typed
         r = row.row
         if rid not in db:
-            for key in ("id", "version", *keys, *computed_keys):
+            for key in ("id", "version", *keys, *computed_keys, "delete"):
                 put(r, key, None)
             if rid in out_of_reach:   # emptied to the last cell: the file keeps nothing of it
                 put(r, keys[0] if keys else "id", None, "changed",
@@ -149,6 +165,8 @@ def refresh_sheet(
             put(r, "version", version)
         texts = [v if v.__class__ is str else canonical(v) for v in map(values.get, keys)]
         base.rows[rid] = (version, texts)
+        if row.record_id is None or row.version != version:
+            lock_after.append((r, values))   # saved or changed since: lock what is now final
         try:
             if row.values.items() <= values.items():
                 continue  # every cell already shows what is stored (the common case after a sync)
@@ -187,7 +205,10 @@ def refresh_sheet(
         for key, value in computed.get(rid, {}).items():
             put(next_row, key, value)
         base.rows[rid] = (version, [canonical(values.get(k)) for k in keys])
+        lock_after.append((next_row, values))
         next_row += 1
+    for r, values in lock_after:
+        lock(r, values)
     if next_row > data.last_row + 1:
         patch.table_last_row = next_row - 1 + SPARE_ROWS
     return RefreshedSheet(patch, base)

@@ -20,12 +20,22 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
-from engine.sheets.meta import ID, LISTS_SHEET, META_SHEET, VERSION, SheetBase, WorkbookMeta
-from engine.sheets.spec import TYPES, Column, SheetSpec
+from engine.office.xlsx_owned import HEADER_FILL
+from engine.sheets.meta import (
+    DELETE,
+    DELETE_YES,
+    ID,
+    LISTS_SHEET,
+    META_SHEET,
+    VERSION,
+    SheetBase,
+    WorkbookMeta,
+)
+from engine.sheets.spec import NUMBER_FORMATS, Column, SheetSpec
 from engine.sheets.values import canonical
 
 SPARE_ROWS = 100
-NUMBER_FORMATS = {"integer": "0", "decimal": "General", "money": "#,##0.00", "date": "yyyy-mm-dd"}
+FOOTER = "&L&A&RPage &P of &N"   # the sheet's name, and "Page 3 of 12"
 
 
 @dataclass
@@ -35,6 +45,7 @@ class ReportData:
     name: str
     columns: Sequence[tuple[str, float]]
     rows: list[list[Any]]
+    number_formats: Sequence[str | None] = ()   # per column, a format code (None: General)
 
 
 @dataclass
@@ -84,23 +95,47 @@ def write_workbook(
 
 class _Styles:
     """Cell formats: grey locked ID/Version, unlocked editable cells (text columns in Excel's
-    Text format, so a typed postcode stays "01234"), italic grey computed columns."""
+    Text format, so a typed postcode stays "01234"), italic grey computed columns, and the
+    cells of posted rows locked in grey. Headers are bold on a tinted fill set on the cells
+    themselves (LibreOffice does not show Excel's table styles)."""
 
     def __init__(self, book: xlsxwriter.Workbook):
+        self.book = book
         self.locked = book.add_format({"locked": True, "font_color": "#595959", "num_format": "0"})
-        self.header = book.add_format({"bold": True})
-        self.editable = {
-            kind: book.add_format({"locked": False, "num_format": NUMBER_FORMATS.get(kind, "@" if kind == "text" else "General")})
-            for kind in TYPES
-        }
-        self.computed = {
-            kind: book.add_format({"locked": True, "italic": True, "font_color": "#595959",
-                                   "num_format": NUMBER_FORMATS.get(kind, "General")})
-            for kind in TYPES
-        }
+        self.header = book.add_format({"bold": True, "bg_color": "#" + HEADER_FILL[2:], "bottom": 1,
+                                       "text_wrap": True, "valign": "top"})
+        self.delete = book.add_format({"locked": False})
+        self._made: dict[tuple[str, str], Any] = {}
 
-    def for_column(self, column: Column):
-        return (self.editable if column.editable else self.computed)[column.type]
+    def _format(self, kind: str, code: str):
+        if (kind, code) not in self._made:
+            look = {"editable": {"locked": False}, "computed": {"italic": True, "font_color": "#595959"},
+                    "posted": {"font_color": "#595959"}}[kind]
+            self._made[(kind, code)] = self.book.add_format({**look, "num_format": code})
+        return self._made[(kind, code)]
+
+    def for_column(self, column: Column, posted: bool = False):
+        """The column's format; `posted`: on a row that may no longer be changed (locked)."""
+        code = number_format(column)
+        return self._format("computed" if column.computed else "posted" if posted or not column.editable
+                            else "editable", code)
+
+    def number(self, code: str | None):
+        return self._format("posted", code) if code else None
+
+
+def number_format(column: Column) -> str:
+    """The column's number format code (text columns in Excel's Text format)."""
+    return NUMBER_FORMATS.get(column.number_format or column.type, "General")
+
+
+def print_setup(sheet: Worksheet) -> None:
+    """Printable as people expect: landscape, one page wide, the header row on every page,
+    the sheet's name and page number in the footer."""
+    sheet.set_landscape()
+    sheet.fit_to_pages(1, 0)
+    sheet.repeat_rows(0)
+    sheet.set_footer(FOOTER)
 
 
 def _list_ranges(lookups: dict[str, list[Any]]) -> dict[str, str]:
@@ -129,21 +164,32 @@ def _write_sheet(book, styles: _Styles, data: SheetData, list_ranges: dict[str, 
     spec, columns = data.spec, list(data.columns)
     sheet = book.add_worksheet(spec.name)
     last_row = max(len(data.records) + len(data.new_rows) + spare_rows, 1)  # a Table needs a data row
-    headers = [ID, VERSION, *(c.label for c in columns)]
+    deletable = spec.can_delete and any(c.editable for c in columns)
+    headers = [ID, VERSION, *(c.label for c in columns), *([DELETE] if deletable else [])]
     sheet.add_table(0, 0, last_row, len(headers) - 1, {
         "name": spec.name.replace(" ", "_"), "style": "Table Style Light 9",  # no spaces in Table names
-        "columns": [{"header": h} for h in headers],
+        "columns": [{"header": h, "header_format": styles.header} for h in headers],
     })
+    sheet.set_row(0, 30)
     sheet.set_column(0, 1, 9, styles.locked)
     for c, column in enumerate(columns, start=2):
         sheet.set_column(c, c, column.width, styles.for_column(column))
         _add_validation(sheet, c, column, last_row, list_ranges)
+    if deletable:   # a row cannot be deleted under protection: "yes" here deletes its record
+        c = len(headers) - 1
+        sheet.set_column(c, c, 8, styles.delete)
+        sheet.data_validation(1, c, last_row, c, {
+            "validate": "list", "source": [DELETE_YES], "ignore_blank": True, "error_title": DELETE,
+            "error_message": f"Choose {DELETE_YES} to delete the record of this row, or leave it empty."})
     base = SheetBase(columns=[c.key for c in columns if not c.computed])
     for r, (record_id, version, values) in enumerate(data.records, start=1):
         sheet.write_number(r, 0, record_id, styles.locked)
         sheet.write_number(r, 1, version, styles.locked)
+        locked = spec.locked_keys(values)
         for c, column in enumerate(columns, start=2):
-            _write_value(sheet, r, c, values.get(column.key), styles.for_column(column))
+            _write_value(sheet, r, c, values.get(column.key), styles.for_column(column, column.key in locked))
+        if deletable and locked >= {c.key for c in columns}:
+            sheet.write_blank(r, len(headers) - 1, None, styles.locked)
         base.rows[record_id] = (version, [canonical(values.get(c.key)) for c in columns if not c.computed])
     for r, values in enumerate(data.new_rows, start=len(data.records) + 1):
         for c, column in enumerate(columns, start=2):
@@ -161,6 +207,7 @@ def _write_sheet(book, styles: _Styles, data: SheetData, list_ranges: dict[str, 
             if shown.get(key) is None:
                 sheet.write_blank(r, c, None, style)
     sheet.freeze_panes(1, 0)
+    print_setup(sheet)
     sheet.protect("", {
         "format_cells": True, "format_columns": True, "format_rows": True, "sort": True,
         "autofilter": True, "insert_rows": True,
@@ -171,13 +218,15 @@ def _write_sheet(book, styles: _Styles, data: SheetData, list_ranges: dict[str, 
 def _write_report(book, styles: _Styles, report: ReportData) -> None:
     """A read-only sheet: bold header, frozen, protected (rewritten on every sync and refresh)."""
     sheet = book.add_worksheet(report.name)
+    formats = [styles.number(code) for code in report.number_formats] or [None] * len(report.columns)
     for c, (label, width) in enumerate(report.columns):
         sheet.set_column(c, c, width)
         sheet.write_string(0, c, label, styles.header)
     for r, row in enumerate(report.rows, start=1):
         for c, value in enumerate(row):
-            _write_value(sheet, r, c, value, None)
+            _write_value(sheet, r, c, value, formats[c] if c < len(formats) and not isinstance(value, str) else None)
     sheet.freeze_panes(1, 0)
+    print_setup(sheet)
     sheet.protect("", {"format_columns": True, "sort": True, "autofilter": True})
 
 

@@ -51,7 +51,7 @@ def new_workbook(db: Database, actor: Actor, module: str, out: Path, force: bool
         sheets = [_sheet_for(session, actor, sheet) for sheet in spec.sheets]
         lookups = spec.lookup_values(session, actor)
         meta = _meta(spec, installation_id(session), actor, workbook_id)
-        reports = [ReportData(r.name, r.columns, r.shown_to(session, actor))
+        reports = [ReportData(r.name, r.columns, r.shown_to(session, actor), r.number_formats())
                    for r in spec.reports if actor.may("read", r.area)]
         _write_in_place_of(out, lambda temp: write_workbook(temp, meta, sheets, lookups, reports=reports))
     return {s.spec.name: len(s.records) for s in sheets}
@@ -145,7 +145,7 @@ def write_layout(module: str, folder: Path) -> Path:
     spec = workbook_spec(module)
     path = folder / f"{module}.xlsx"
     sheets = [SheetData(s, s.columns, []) for s in spec.sheets]
-    reports = [ReportData(r.name, r.columns, []) for r in spec.reports]
+    reports = [ReportData(r.name, r.columns, [], r.number_formats()) for r in spec.reports]
     write_workbook(path, _meta(spec, None, None), sheets, lookups={}, created=LAYOUT_DATE, reports=reports)
     return path
 

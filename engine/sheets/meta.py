@@ -21,6 +21,9 @@ ISSUES_SHEET = "Issues"
 MAGIC = "Backoffice workbook"
 CHUNK = 32000  # Excel keeps at most 32,767 characters in a cell
 ID, VERSION = "ID", "Version"
+# A column where the sheet allows deleting: "yes" there deletes the row's record (a row
+# itself cannot be deleted while the sheet is protected).
+DELETE, DELETE_YES = "Delete", "yes"
 
 
 @dataclass

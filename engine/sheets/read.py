@@ -7,6 +7,7 @@ their cell. Every problem is collected; nothing stops at the first.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,15 @@ from engine.errors import BackofficeError, UnusableInput
 from engine.office.sheet_scan import special_cells
 from engine.office.xlsx_guard import PackageInfo, check_package, open_calamine, read_rows
 from engine.sheets.issues import CellIssue
-from engine.sheets.meta import ID, ISSUES_SHEET, LISTS_SHEET, META_SHEET, VERSION, WorkbookMeta
+from engine.sheets.meta import (
+    DELETE,
+    ID,
+    ISSUES_SHEET,
+    LISTS_SHEET,
+    META_SHEET,
+    VERSION,
+    WorkbookMeta,
+)
 from engine.sheets.spec import Column, SheetSpec, WorkbookSpec
 from engine.sheets.values import convert_column
 
@@ -55,6 +64,8 @@ class SheetInput:
             return ID
         if key == "version":
             return VERSION
+        if key == "delete":
+            return DELETE
         return next((c.label for c in self.spec.columns if c.key == key), key)
 
 
@@ -128,6 +139,8 @@ def _read_sheet(spec: SheetSpec, expected: list[str] | None, rows: list[list[Any
             positions["id"] = index
         elif label == VERSION:
             positions["version"] = index
+        elif label == DELETE and spec.can_delete:
+            positions["delete"] = index
         elif label in by_label:
             positions[by_label[label].key] = index
             columns.append(by_label[label])
@@ -221,8 +234,30 @@ def _read_sheet(spec: SheetSpec, expected: list[str] | None, rows: list[list[Any
                     skipped.add(i)  # only computed cells filled in
             elif editable:
                 row.deleted = True
+    if "delete" in positions:
+        _marked_for_deletion(data, rows_in, cells_of[positions["delete"]], skipped, issues)
     data.rows = [row for i, row in enumerate(rows_in) if i not in skipped] if skipped else rows_in
     return data
+
+
+_DELETE = Column("delete", DELETE, type="bool")
+
+
+def _marked_for_deletion(data: SheetInput, rows: list[RowInput], cells: Sequence[Any], skipped: set[int],
+                         issues: list[CellIssue]) -> None:
+    """Rows whose Delete cell says yes ask to delete their record (then merged, permitted
+    and refused like a cleared row); a new row marked so is not saved."""
+    marks, errors = convert_column(_DELETE, cells)
+    for i, exc in errors.items():
+        rows[i].invalid = True
+        issues.append(CellIssue(data.spec.name, data.cell(rows[i].row, "delete"), DELETE, rows[i].record_id,
+                                exc.code, f"{exc}: choose yes to delete the record, or leave it empty"))
+    for i, yes in enumerate(marks):
+        if yes and not rows[i].invalid:
+            if rows[i].record_id is None:
+                skipped.add(i)
+            else:
+                rows[i].deleted = True
 
 
 _MANAGED = Column("managed", "ID", type="integer")

@@ -48,7 +48,7 @@ from engine.sheets.apply import (
 from engine.sheets.checks import check_plan
 from engine.sheets.issues import CellIssue
 from engine.sheets.merge import DbRows, SheetPlan, merge_sheet
-from engine.sheets.meta import ISSUES_SHEET, SheetBase
+from engine.sheets.meta import ISSUES_SHEET, LISTS_SHEET, SheetBase
 from engine.sheets.read import SheetInput, WorkbookInput, read_workbook
 from engine.sheets.spec import SheetSpec, WorkbookSpec, audited_keys, workbook_spec
 from engine.sheets.values import canonical
@@ -377,7 +377,9 @@ class RoundTrip:
             book.meta.installation_id = installation_id(session)
             book.meta.workbook_id = uuid.uuid4().hex
             book.meta.user, book.meta.roles = self.actor.login, self.actor.role_names
-        nothing_new = target == book.path and not book.meta.marks and not any(
+        lists_shown = (LISTS_SHEET in book.package.sheet_names   # a LibreOffice save unhides it
+                       and book.package.hidden.get(LISTS_SHEET) != "veryHidden")
+        nothing_new = target == book.path and not book.meta.marks and not lists_shown and not any(
             s.patch.cells for s in sheets.values())
         if nothing_new and ISSUES_SHEET not in book.package.sheet_names and not (keep_edits and spec.reports):
             return
@@ -388,7 +390,9 @@ class RoundTrip:
         """The read-only sheets, rebuilt from the database (those the user's role may read)."""
         return {r.name: OwnedSheet(rows=[[label for label, _ in r.columns], *r.shown_to(session, self.actor)],
                                    column_widths={n: width for n, (_, width) in enumerate(r.columns, start=1)},
-                                   bold_first_row=True)
+                                   bold_first_row=True, printed=True,
+                                   number_formats={n: code for n, code in enumerate(r.number_formats(), start=1)
+                                                   if code})
                 for r in spec.reports if self.actor.may("read", r.area)}
 
     def _result(self, book: WorkbookInput, plans: dict[str, SheetPlan], issues: list[CellIssue], status: str,

@@ -23,6 +23,11 @@ from engine.problems import Problem
 from engine.security.policies import active_policies
 
 TYPES = ("text", "integer", "decimal", "money", "date", "bool", "choice")
+# How numbers are shown (the same codes in Excel and LibreOffice): money with two places,
+# quantities with as many places as they have (one at least, so 74,324.3 reads as a number),
+# rates as percentages (0.2 shows 20.0%). A column takes its type's, or the one it names.
+NUMBER_FORMATS = {"integer": "0", "decimal": "#,##0.0###", "quantity": "#,##0.0###", "money": "#,##0.00",
+                  "percent": "0.0#%", "date": "yyyy-mm-dd", "text": "@"}
 
 
 @dataclass(frozen=True)
@@ -50,8 +55,12 @@ class Column:
     # request's dates were checked against the balance when it was made). None: the default,
     # that other records name this one by it.
     locked_because: str | None = None
+    # How the number is shown, a key of NUMBER_FORMATS ("percent" for a tax rate); None: by type.
+    number_format: str | None = None
 
     def __post_init__(self) -> None:
+        if self.number_format is not None and self.number_format not in NUMBER_FORMATS:
+            raise ValueError(f"column {self.key}: unknown number format {self.number_format!r}")
         if self.type not in TYPES:
             raise ValueError(f"column {self.key}: unknown type {self.type!r}")
         if self.computed and self.editable:
@@ -111,6 +120,10 @@ class SheetSpec:
     # saved. Each record is still at the version the merge saw (checked and locked first).
     # It raises RowsRefused naming every refused row; the sync is then rolled back.
     update: Callable[[Session, Any, str, list[Any]], None] | None = None
+    # Saved rows the module no longer lets change (a decided leave request), from the row's
+    # stored values: the file locks all their cells, as it does every row of a sheet that
+    # cannot be updated (posted movements) and set-once cells of saved rows.
+    settled: Callable[[Mapping[str, Any]], bool] | None = None
 
     def __post_init__(self) -> None:
         if self.model is not None:
@@ -128,6 +141,12 @@ class SheetSpec:
     def rows_limit(self, session: Session, actor: Any) -> Any:
         """The condition limiting the rows to those `actor` may see (None: no limit)."""
         return self.rows_for(session, actor) if self.rows_for is not None else None
+
+    def locked_keys(self, values: Mapping[str, Any]) -> frozenset[str]:
+        """The columns locked in the file on a saved row holding `values` (see `settled`)."""
+        if not self.can_update or (self.settled is not None and self.settled(values)):
+            return frozenset(c.key for c in self.columns)
+        return frozenset(c.key for c in self.columns if c.set_once)
 
     @property
     def entered_keys(self) -> frozenset[str]:
@@ -220,6 +239,13 @@ class ReportSheet:
     area: str                                       # permission area needed to read it
     columns: tuple[tuple[str, float], ...]          # (label, width)
     rows: Callable[[Session], list[list[Any]]] | PerUser   # the rows under the header
+    # Column label -> a key of NUMBER_FORMATS ("money", "quantity", "percent"); others: General.
+    formats: Mapping[str, str] = field(default_factory=dict)
+
+    def number_formats(self) -> list[str | None]:
+        """The number format code of each column, in order (None: Excel's General)."""
+        return [NUMBER_FORMATS[self.formats[label]] if label in self.formats else None
+                for label, _width in self.columns]
 
     def shown_to(self, session: Session, actor: Any) -> list[list[Any]]:
         return asked_by(self.rows, session, actor)

@@ -273,11 +273,12 @@ def _leave_sheet(area: str, with_medical_reason: bool, rows_for=None) -> SheetSp
     ]
     return SheetSpec(name="Leave", model=LeaveRequest, area=area, columns=tuple(columns), post=request_rows,
                      update=decide_rows, computed=_leave_details, rule=rules.check_leave, rows_for=rows_for,
-                     order_by=("starts_on", "id"))
+                     order_by=("starts_on", "id"), settled=lambda row: row.get("status") not in (None, "requested"))
 
 
 # -- Balances (read only) ---------------------------------------------------------------------
 
+BALANCE_FORMATS = dict.fromkeys(("Allowance", "Carried over", "Taken", "Requested", "Remaining"), "quantity")
 BALANCE_COLUMNS = (("Number", 10), ("Employee", 24), ("Leave type", 16), ("Year", 7), ("Allowance", 10),
                    ("Carried over", 12), ("Taken", 8), ("Requested", 10), ("Remaining", 10))
 
@@ -374,7 +375,7 @@ def staff_workbook() -> WorkbookSpec:
         sheets=(departments, employees, contracts, leave_types, _leave_sheet(AREA, with_medical_reason=True)),
         lookups={"countries": lambda session: country_codes(), "departments": _ids(Department),
                  "employees": _ids(Employee), "leave types": _ids(LeaveType)},
-        reports=(ReportSheet("Balances", AREA, BALANCE_COLUMNS, PerUser(_balance_rows)),),
+        reports=(ReportSheet("Balances", AREA, BALANCE_COLUMNS, PerUser(_balance_rows), BALANCE_FORMATS),),
     )
 
 
@@ -401,5 +402,5 @@ def team_workbook() -> WorkbookSpec:
         module="team", title="Team",
         sheets=(team, _leave_sheet(TEAM, with_medical_reason=False, rows_for=_team_rows(LeaveRequest.employee_id))),
         lookups={"employees": PerUser(_employee_ids), "leave types": _ids(LeaveType)},
-        reports=(ReportSheet("Balances", TEAM, BALANCE_COLUMNS, PerUser(_balance_rows)),),
+        reports=(ReportSheet("Balances", TEAM, BALANCE_COLUMNS, PerUser(_balance_rows), BALANCE_FORMATS),),
     )
