@@ -16,6 +16,7 @@ name the template sets itself (`{% set %}`, a macro's argument) and Jinja's own 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,12 @@ from engine.mailmerge.templates import MailTemplate, has_letter, letter_path, ma
 from engine.problems import Problem
 
 ITEM = "[]"                       # a step into a list's items
+
+
+class Key(str):
+    """A step written as a subscript (`row["Region"]`): the same key, shown as written."""
+
+    __slots__ = ()
 JINJA_OWN = {"loop", "self", "super", "caller", "varargs", "kwargs"}
 
 
@@ -49,7 +56,7 @@ def spelled(path: tuple[str, ...]) -> str:
     for step in path:
         if step == ITEM:
             text += ITEM
-        elif step.isidentifier():
+        elif step.isidentifier() and not isinstance(step, Key):
             text += f".{step}" if text else step
         else:
             text += f"[{step!r}]".replace("'", '"')
@@ -84,10 +91,11 @@ class Shape:
 
     paths: set[tuple[str, ...]]
     mappings: set[tuple[str, ...]]
+    lists: set[tuple[str, ...]]
 
     @classmethod
     def of(cls, contexts: Iterable[Mapping[str, Any]]) -> Shape:
-        shape = cls(set(), set())
+        shape = cls(set(), set(), set())
         for context in contexts:
             shape._add((), context)
         return shape
@@ -99,6 +107,7 @@ class Shape:
             for key, inner in value.items():
                 self._add((*path, str(key)), inner)
         elif isinstance(value, list | tuple):
+            self.lists.add(path)
             for inner in value:
                 self._add((*path, ITEM), inner)
 
@@ -106,6 +115,8 @@ class Shape:
         """The first step of `path` that looks up a key a mapping of the data does not have."""
         for n in range(1, len(path) + 1):
             parent, step = path[:n - 1], path[n - 1]
+            if parent in self.lists and step == ITEM:
+                continue
             if parent not in self.mappings:
                 return None            # a value's own attribute, a list's item: Jinja's business
             if path[:n] not in self.paths and not (parent and hasattr(dict, step)):
@@ -120,6 +131,9 @@ class Shape:
 def uses(source: nodes.Template, part: str, where: str, environment: Environment) -> list[FieldUse]:
     """Every lookup of the data in a parsed template (the longest chain of each)."""
     local = {n.name for n in source.find_all(nodes.Name) if n.ctx in ("store", "param")}
+    local |= {n.name for n in source.find_all(nodes.Macro)}
+    local |= {n.target for n in source.find_all(nodes.Import)}
+    local |= {name if isinstance(name, str) else name[-1] for n in source.find_all(nodes.FromImport) for name in n.names}
     local |= JINJA_OWN | set(environment.globals)
     found: list[FieldUse] = []
 
@@ -136,7 +150,7 @@ def uses(source: nodes.Template, part: str, where: str, environment: Environment
             key = node.arg.value
             if base is None or not isinstance(key, str | int):
                 return None
-            return (*base, key if isinstance(key, str) else ITEM)
+            return (*base, Key(key) if isinstance(key, str) else ITEM)
         return None
 
     def visit(node: nodes.Node, scope: dict[str, tuple[str, ...] | None]) -> None:
@@ -155,6 +169,10 @@ def uses(source: nodes.Template, part: str, where: str, environment: Environment
             return
         if isinstance(node, nodes.Test) and node.name in ("defined", "undefined"):
             return                     # `x is defined`: asking is allowed
+        if isinstance(node, nodes.Filter) and node.name in ("default", "d") and node.node is not None:
+            for child in (*node.args, *(k.value for k in node.kwargs)):   # `x | default(...)`: x may be missing
+                visit(child, scope)
+            return
         if isinstance(node, nodes.Name | nodes.Getattr | nodes.Getitem) and getattr(node, "ctx", "load") == "load":
             path = path_of(node, scope)
             if path is not None:
@@ -193,8 +211,16 @@ def template_uses(mail: MailTemplate) -> list[FieldUse]:
         found += uses(environment.parse(source), part, f"{mail.name}/{file}", environment)
     if has_letter(mail.name):
         path = letter_path(mail.name)
-        found += uses(environment.parse(letter_source(path)), "letter", f"letters/{path.name}", environment)
+        found += _letter_uses(str(path), path.stat().st_mtime_ns)
     return found
+
+
+@functools.lru_cache(maxsize=16)
+def _letter_uses(path: str, _modified: int) -> list[FieldUse]:
+    """A letter's fields, read once per version of its file (reading a .docx takes a while;
+    a merge checks them when it starts and again when it sends)."""
+    environment = mail_environment(html=False)
+    return uses(environment.parse(letter_source(Path(path))), "letter", f"letters/{Path(path).name}", environment)
 
 
 def check_fields(template: str, selection: str, used: list[FieldUse], contexts: list[Mapping[str, Any]]) -> None:
