@@ -322,3 +322,40 @@ def test_the_same_merge_twice_in_a_day_is_refused_naming_the_earlier_run_unless_
     again = report_of(backoffice(*MERGE, "--again", "--json"), 0)
     assert (again["sent"], again["status"]) == (2, "finished") and again["run_id"] != first["run_id"]
     assert len(runs(db)) == 3
+
+
+# -- runs recorded before failures had kinds ------------------------------------------------------
+
+def test_the_upgrade_gives_earlier_failures_their_kind_so_an_empty_sender_is_retried(db, readers, backoffice):
+    """A run that failed for the empty sender before kinds were recorded was stored as failed
+    for good; after `db upgrade` it is configuration, and resume sends it."""
+    from alembic import command
+
+    from engine.db import migrate
+
+    ids = readers("Ada", "Refused")
+    command.downgrade(migrate.alembic_config(db.engine), "0009")
+    now = sa.func.now() if db.engine.dialect.name == "postgresql" else sa.text("CURRENT_TIMESTAMP")
+    run = sa.table("mail_runs", *(sa.column(c) for c in ("id", "template", "selection", "options", "transport",
+                                                         "status", "started_by", "skipped", "version",
+                                                         "created_at", "updated_at", "updated_by")))
+    message = sa.table("mail_messages", *(sa.column(c) for c in (
+        "run_id", "contact_id", "channel", "address", "name", "state", "error", "permanent", "attempts", "version",
+        "created_at", "updated_at", "updated_by")))
+    with db.engine.begin() as conn:
+        conn.execute(run.insert().values(id=1, template="announcement", selection="tag", options='{"tag": "news"}',
+                                         transport="outbox", status="running", started_by="alex", skipped="[]",
+                                         version=1, created_at=now, updated_at=now, updated_by="alex"))
+        for name, error in (("Ada", "set mail.sender (the From address) before sending: BACKOFFICE_MAIL__SENDER"),
+                            ("Refused", "smtp refused the recipient (550 5.1.1 User unknown)")):
+            conn.execute(message.insert().values(
+                run_id=1, contact_id=ids[name], channel="email", address=f"{name.lower()}@example.org", name=name,
+                state="failed", error=error, permanent=True, attempts=1, version=1, created_at=now, updated_at=now,
+                updated_by="alex"))
+    command.upgrade(migrate.alembic_config(db.engine), "head")
+    assert {a: (m.failure, m.permanent) for a, m in messages(db).items()} == {
+        "ada@example.org": ("configuration", False), "refused@example.org": ("refused", True)}
+
+    resumed = report_of(backoffice("mail", "resume", "1", "--json"), 0)
+    assert ([r["contact_id"] for r in resumed["retried"]], resumed["sent"], resumed["status"]) == (
+        [ids["Ada"]], 1, "finished")
