@@ -1,6 +1,6 @@
 """`backoffice mail ...`: merge a template to a selection, list runs, resume one.
 
-    backoffice mail merge overdue_reminder --to overdue --days 30 [--via smtp] [--dry-run] [--limit N]
+    backoffice mail merge overdue_reminder --to overdue --days 30 [--via smtp] [--dry-run] [--limit N] [--again]
     backoffice mail runs
     backoffice mail resume 12
 """
@@ -28,6 +28,7 @@ from engine.cli_support import (
 )
 from engine.errors import BackofficeError
 from engine.mailmerge import recipients as chosen
+from engine.mailmerge.message import visible
 from engine.mailmerge.runs import (
     RunReport,
     list_runs,
@@ -71,10 +72,13 @@ def merge(
     via: Annotated[str | None, typer.Option(help="outbox | smtp | ews | graph (default: mail.transport).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Render previews; send nothing, store nothing.")] = False,
     limit: Annotated[int | None, typer.Option(min=1, help="Send at most N e-mails now (resume for the rest).")] = None,
+    again: Annotated[bool, typer.Option("--again", help="Merge although the same merge ran earlier today.")] = False,
     as_json: JsonOption = False, user: UserOption = None,
 ) -> None:
     """Merge TEMPLATE to the selected contacts: e-mails through the transport, a printed letter
-    for those without an address; opted-out contacts are skipped and listed."""
+    for those without an address; opted-out contacts are skipped and listed. Refused before
+    anything is sent if the template uses a field the selection does not provide, or if the
+    same merge ran earlier today (unless --again)."""
     config = settings(user=user)
     transport = via or config.mail.transport
     if transport not in TRANSPORTS:
@@ -84,8 +88,10 @@ def merge(
         if dry_run:
             shown = preview(db, config, actor, template, name, options, limit)
             print_json(shown) if as_json else _say_preview(shown)
+            if shown["problems"]:
+                raise typer.Exit(1)
             return
-        run_id = start_run(db, config, actor, template, name, options, transport)
+        run_id = start_run(db, config, actor, template, name, options, transport, again=again)
         report = _process(db, config, actor, run_id, transport, limit, as_json)
     _report(report, as_json)
 
@@ -139,8 +145,12 @@ def _report(report: RunReport, as_json: bool) -> None:
     else:
         out.print(f"run {report.run_id} ({report.transport}): {report.sent} sent, {len(report.failed)} failed, "
                   f"{report.printed} letters to print, {report.left} left; {report.status}")
+        if report.retried:
+            out.print(f"tried again {len(report.retried)} that had failed:")
+            for r in report.retried:
+                out.print(f"  {visible(r['name'])} (contact {r['contact_id']}), {r['kind']}: {r['error']}")
         for f in report.failed:
-            say_warning(f"{f['name']} (contact {f['contact_id']}): {f['error']}")
+            say_warning(f"{visible(f['name'])} (contact {f['contact_id']}), {f['kind']}: {f['error']}")
         for s in report.skipped:
             out.print(f"skipped {s['name']} (contact {s['contact_id']}): {s['reason']}")
         if report.printed_file:
@@ -153,7 +163,14 @@ def _report(report: RunReport, as_json: bool) -> None:
 
 
 def _say_preview(shown: dict[str, Any]) -> None:
-    out.print(f"dry run: {shown['emails']} e-mails and {shown['letters']} letters would be made; nothing was sent")
-    out.print(f"previews: {shown['folder']}")
+    failing = shown["problems"]
+    out.print(f"dry run: {shown['emails']} e-mails and {shown['letters']} letters would be made"
+              + (f", {len(failing)} e-mails would fail" if failing else "") + "; nothing was sent")
+    out.print(f"previews: {shown['folder']} ({shown['previews']} e-mails)")
+    for f in failing:
+        say_warning(f"would fail: {visible(f['name'])} (contact {f['contact_id']}), {f['kind']}: {f['error']}")
+    for e in shown["earlier"]:
+        say_warning(f"run {e['run_id']} merged the same today ({e['started_at']}, {e['sent']} sent): "
+                    "merging again needs --again")
     for s in shown["skipped"]:
         out.print(f"skipped {s['name']} (contact {s['contact_id']}): {s['reason']}")

@@ -3,11 +3,16 @@ a plain-text body, and the letter attached (.docx or PDF).
 
 Headers are checked before anything is built: a name, address or subject holding a line
 break is refused (it would let the text inject headers of its own), never cleaned up
-silently. Bodies come already rendered (HTML escaped by the template's autoescape).
+silently. A line break is any character the `email` package (or a mail program) may read as
+one: CR and LF, the other control characters (C0, DEL, C1 such as NEL), and Unicode's LINE
+SEPARATOR and PARAGRAPH SEPARATOR (U+2028, U+2029). Each refusal is a problem naming the
+header (`to_name`, `subject`, ...), so the run records which field of which contact it was.
+Bodies come already rendered (HTML escaped by the template's autoescape).
 """
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.headerregistry import Address
@@ -16,6 +21,7 @@ from email.policy import SMTP
 from email.utils import format_datetime
 
 from engine.errors import ValidationFailed
+from engine.problems import Problem
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -43,18 +49,42 @@ class Outgoing:
     message_id: str = ""
 
 
-def header_problems(outgoing: Outgoing) -> list[str]:
-    """Line breaks (or other control characters) in anything that becomes a header."""
+# Each header value of an outgoing message: (its field in Outgoing, the header in words).
+HEADERS = (("sender", "sender"), ("sender_name", "sender name"), ("to", "recipient"),
+           ("to_name", "recipient name"), ("subject", "subject"), ("message_id", "message id"))
+# Fields that come from the settings, not from the recipient's data.
+FROM_SETTINGS = ("sender", "sender_name")
+
+
+def breaking(value: str) -> str | None:
+    """The first character of `value` that a header must never carry (a line break or other
+    control character, U+2028 and U+2029 included), in words; None if there is none."""
+    for c in value:
+        if unicodedata.category(c) in ("Cc", "Zl", "Zp"):
+            return f"U+{ord(c):04X} {unicodedata.name(c, 'CONTROL CHARACTER')}"
+    return None
+
+
+def visible(value: str) -> str:
+    """`value` with every character `breaking` would name shown as its code (`\\u2028`), for
+    a message to a person: a name holding a line break must not break the line it is shown on."""
+    return "".join(f"\\u{ord(c):04x}" if breaking(c) else c for c in value)
+
+
+def header_problems(outgoing: Outgoing) -> list[Problem]:
+    """Line breaks (or other control characters) in anything that becomes a header, each a
+    problem with the Outgoing field as its field and code `line_break`."""
     problems = []
-    for what, value in (("sender", outgoing.sender), ("sender name", outgoing.sender_name),
-                        ("recipient", outgoing.to), ("recipient name", outgoing.to_name),
-                        ("subject", outgoing.subject), ("message id", outgoing.message_id)):
-        if any(ord(c) < 32 or ord(c) == 127 for c in value):
-            problems.append(f"the {what} {value!r} holds a line break or control character; "
-                            "correct it (nothing was sent)")
+    for name, what in HEADERS:
+        value = getattr(outgoing, name)
+        found = breaking(value)
+        if found:
+            problems.append(Problem(name, "line_break", f"the {what} {value!r} holds a line break or control "
+                                                        f"character ({found}); correct it (nothing was sent)"))
     for attachment in outgoing.attachments:
         if any(ord(c) < 32 or c in '"\\/' for c in attachment.filename):
-            problems.append(f"the attachment name {attachment.filename!r} is not a plain file name")
+            problems.append(Problem("attachment", "invalid",
+                                    f"the attachment name {attachment.filename!r} is not a plain file name"))
     return problems
 
 
@@ -69,10 +99,13 @@ def build_message(outgoing: Outgoing) -> EmailMessage:
         message["To"] = Address(outgoing.to_name, addr_spec=outgoing.to)
     except (ValueError, IndexError) as exc:
         raise ValidationFailed([f"{outgoing.to!r} or {outgoing.sender!r} is not an e-mail address ({exc})"]) from None
-    message["Subject"] = outgoing.subject
-    message["Date"] = format_datetime(datetime.now(UTC))
-    if outgoing.message_id:
-        message["Message-ID"] = outgoing.message_id
+    try:   # (header_problems refused what the `email` package would; this is its own word)
+        message["Subject"] = outgoing.subject
+        message["Date"] = format_datetime(datetime.now(UTC))
+        if outgoing.message_id:
+            message["Message-ID"] = outgoing.message_id
+    except ValueError as exc:
+        raise ValidationFailed([Problem("subject", "line_break", f"a header cannot be written: {exc}")]) from None
     message.set_content(outgoing.text)
     if outgoing.html is not None:
         message.add_alternative(outgoing.html, subtype="html")

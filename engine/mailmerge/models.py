@@ -8,6 +8,15 @@ a transport its row is set to `sending` with its Message-ID and committed; once 
 transport took it, `sent`. A resumed run therefore skips what was sent, and knows which
 message an interrupted send was (and its Message-ID, so the outbox and Exchange can tell
 whether they already hold it).
+
+A failed message records the kind of its reason (`failure`), which decides whether a resumed
+run tries it again:
+
+    refused         the recipient's server refused it for good (an unknown address): never
+    data            the recipient's data cannot go into the message (a name holding a line
+                    break): only once the contact was corrected since
+    configuration   a setting, a login or a permission (`mail.sender` empty): always
+    transient       a server down or busy, for now: always
 """
 
 from __future__ import annotations
@@ -24,6 +33,8 @@ from engine.db.base import Base, Record, UTCDateTime
 RUN_STATUSES = ("running", "finished")
 MESSAGE_STATES = ("pending", "sending", "sent", "failed", "printed", "dropped")
 CHANNELS = ("email", "letter")
+FAILURES = ("refused", "data", "configuration", "transient")
+PERMANENT = ("refused", "data")      # not tried again by itself (data: once the contact changed)
 
 
 class MailRun(Record, Base):
@@ -47,6 +58,7 @@ class MailMessage(Record, Base):
         UniqueConstraint("run_id", "contact_id"),
         CheckConstraint(f"state IN {MESSAGE_STATES}", name="state"),
         CheckConstraint(f"channel IN {CHANNELS}", name="channel"),
+        CheckConstraint(f"failure IN {FAILURES}", name="failure"),
     )
 
     run_id: Mapped[int] = mapped_column(ForeignKey("mail_runs.id", ondelete="RESTRICT"), nullable=False, index=True)
@@ -59,4 +71,5 @@ class MailMessage(Record, Base):
     attempts: Mapped[int] = mapped_column(nullable=False, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     permanent: Mapped[bool] = mapped_column(nullable=False, default=False)   # a failure retrying will not mend
+    failure: Mapped[str | None] = mapped_column(String(13))       # the kind of the last failure (FAILURES)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

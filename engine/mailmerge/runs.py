@@ -8,10 +8,19 @@ can be resumed without sending a message twice or missing one:
     3. the row becomes `sent` (committed), audited on the contact
 
 A resumed run takes every row still `pending`, `sending` (interrupted between 1 and 3) or
-failed for a reason that may pass (a server down). For an interrupted row it first asks the
-transport whether it already holds that Message-ID (the outbox and Exchange can tell); a
-transport that cannot tell (SMTP, Graph) gets the message again with the same Message-ID,
-which mail programs show once. One failed recipient never stops the run.
+failed for a reason that may have passed: a setting or a server (`configuration`,
+`transient`), or the contact's data once the contact was changed since (`data`); never one
+the recipient's server refused for good (`refused`). It reports which failed messages it
+tried again. For an interrupted row it first asks the transport whether it already holds
+that Message-ID (the outbox and Exchange can tell); a transport that cannot tell (SMTP,
+Graph) gets the message again with the same Message-ID, which mail programs show once. One
+failed recipient never stops the run: a value that cannot go into a header (a name holding a
+line break) fails that message alone, naming the contact and the field.
+
+Before anything is stored or sent, the template's fields are checked against what the
+selection's recipients provide (`engine.mailmerge.fields`), and a second merge of the same
+template to the same selection with the same options on the same day is refused unless asked
+for again (`again`).
 """
 
 from __future__ import annotations
@@ -28,17 +37,21 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
 from engine.config import Settings
+from engine.contacts.models import Contact
 from engine.db.audit import write_audit
 from engine.db.installation import installation_id
 from engine.db.session import Database
-from engine.errors import BackofficeError, NotFound, ValidationFailed
+from engine.errors import BackofficeError, NotFound
 from engine.mailmerge import recipients as chosen
+from engine.mailmerge.failures import SenderMissing, why_not_built
+from engine.mailmerge.fields import check_fields, template_uses
 from engine.mailmerge.letters import print_batch
 from engine.mailmerge.message import Attachment, Outgoing, build_message
-from engine.mailmerge.models import MailMessage, MailRun
+from engine.mailmerge.models import PERMANENT, MailMessage, MailRun
+from engine.mailmerge.repeats import RepeatedMerge, earlier_today, plain_options, repeated_message
 from engine.mailmerge.templates import MailTemplate, has_letter, render_letter
 from engine.mailmerge.transports import Transport, TransportError, make_transport
 from engine.mailmerge.transports.outbox import OutboxTransport
@@ -55,7 +68,8 @@ class RunReport:
     status: str
     transport: str
     sent: int = 0
-    failed: list[dict[str, Any]] = field(default_factory=list)      # [{contact_id, name, error, permanent}]
+    failed: list[dict[str, Any]] = field(default_factory=list)      # [{contact_id, name, error, kind, field, permanent}]
+    retried: list[dict[str, Any]] = field(default_factory=list)     # failed before, tried again: [{contact_id, name, error, kind}]
     dropped: list[dict[str, Any]] = field(default_factory=list)
     printed: int = 0
     printed_file: str | None = None
@@ -68,13 +82,19 @@ class RunReport:
 
 
 def start_run(db: Database, settings: Settings, actor: Actor, template: str, selection: str,
-              options: dict[str, Any], transport: str) -> int:
-    """Store a run and its recipient list (every message pending); nothing is sent yet."""
+              options: dict[str, Any], transport: str, again: bool = False) -> int:
+    """Store a run and its recipient list (every message pending); nothing is sent yet.
+    Refused before anything is stored: a misspelt template or field (UnknownFields), or the
+    same merge as one earlier today (RepeatedMerge) unless `again`."""
     actor.require("write", "contacts")
-    MailTemplate.load(template)   # a misspelt template stops here, before anything is stored
+    mail = MailTemplate.load(template)   # a misspelt template stops here, before anything is stored
     with db.unit_of_work(actor) as session:
         recipients, skipped = _select(session, actor, settings, selection, options)
-        run = MailRun(template=template, selection=selection, options=_plain(options), transport=transport,
+        check_fields(template, selection, template_uses(mail), [r.context for r in recipients])
+        earlier = earlier_today(session, template, selection, options)
+        if earlier and not again:
+            raise RepeatedMerge(repeated_message(template, selection, options, earlier))
+        run = MailRun(template=template, selection=selection, options=plain_options(options), transport=transport,
                       status="running", started_by=actor.login, updated_by=actor.login,
                       skipped=[{"contact_id": s.contact_id, "name": s.name, "reason": s.reason} for s in skipped])
         session.add(run)
@@ -93,15 +113,15 @@ def process_run(db: Database, settings: Settings, actor: Actor, run_id: int, tra
         run = session.get(MailRun, run_id)
         if run is None:
             raise NotFound(f"there is no mail run {run_id}; `backoffice mail runs` lists them")
-        todo = list(session.scalars(select(MailMessage).where(
-            MailMessage.run_id == run_id, MailMessage.state.in_(RETRIED), MailMessage.permanent.is_(False))
-            .order_by(MailMessage.id)))
+        todo = list(session.scalars(_todo(run_id)))
         template, selection, options, via = run.template, run.selection, dict(run.options), run.transport
         domain_key = installation_id(session)[:8]
         # The context is worked out now: an invoice paid since the run began is not in a reminder.
         fresh = {r.contact_id: r for r in _select(session, actor, settings, selection, options)[0]} if todo else {}
     report = RunReport(run_id, "running", via)
     mail = MailTemplate.load(template)
+    if todo:   # (the template may have been edited since the run began)
+        check_fields(template, selection, template_uses(mail), [r.context for r in fresh.values()])
     emails = [m for m in todo if m.channel == "email"]
     letters = [m for m in todo if m.channel == "letter"]
     transport = transport or make_transport(settings, via)
@@ -110,6 +130,9 @@ def process_run(db: Database, settings: Settings, actor: Actor, run_id: int, tra
     try:
         with Letters(template, [fresh[m.contact_id] for m in batch if m.contact_id in fresh]) as attached:
             for n, message in enumerate(batch, start=1):
+                if message.state == "failed":
+                    report.retried.append({"contact_id": message.contact_id, "name": message.name,
+                                           "error": message.error, "kind": message.failure})
                 _send_one(db, actor, settings, run_id, mail, message, fresh.get(message.contact_id),
                           transport, pace, domain_key, report, attached)
                 if progress:
@@ -119,6 +142,16 @@ def process_run(db: Database, settings: Settings, actor: Actor, run_id: int, tra
     if letters and (limit is None or limit > len(emails)):
         _print_letters(db, actor, settings, run_id, template, letters, fresh, report)
     return _finish(db, actor, run_id, report)
+
+
+def _todo(run_id: int):
+    """The messages a pass works on: not sent yet, interrupted, or failed for a reason that may
+    have passed (a setting, a server), or for the contact's data once the contact was changed."""
+    corrected = and_(MailMessage.failure == "data", Contact.updated_at > MailMessage.updated_at)
+    return (select(MailMessage).join(Contact, Contact.id == MailMessage.contact_id)
+            .where(MailMessage.run_id == run_id, MailMessage.state.in_(RETRIED),
+                   or_(MailMessage.permanent.is_(False), corrected))
+            .order_by(MailMessage.id))
 
 
 def _send_one(db: Database, actor: Actor, settings: Settings, run_id: int, mail: MailTemplate,
@@ -140,14 +173,14 @@ def _send_one(db: Database, actor: Actor, settings: Settings, run_id: int, mail:
     _settle(db, actor, message.id, "sending", message_id=message_id)
     try:
         built = _build(settings, template, mail, recipient, message_id, attached.of(recipient))
-    except (ValidationFailed, BackofficeError) as refused:   # a header with a line break, a bad address
-        _fail(db, actor, message, str(refused), True, report)
+    except BackofficeError as refused:   # a header with a line break, a bad address, no sender set
+        _fail(db, actor, message, *why_not_built(refused, recipient), report)
         return
     pace.wait()
     try:
         transport.send(built)
     except TransportError as failure:
-        _fail(db, actor, message, failure.reason, failure.permanent, report)
+        _fail(db, actor, message, failure.reason, failure.kind, "", report)
         return
     _settle(db, actor, message.id, "sent", sent=True, note=note)
     report.sent += 1
@@ -156,7 +189,7 @@ def _send_one(db: Database, actor: Actor, settings: Settings, run_id: int, mail:
 def _build(settings: Settings, template: str, mail: MailTemplate, recipient, message_id: str,
            letter: bytes | None) -> EmailMessage:
     if not settings.mail.sender:
-        raise BackofficeError("set mail.sender (the From address) before sending: BACKOFFICE_MAIL__SENDER")
+        raise SenderMissing("set mail.sender (the From address) before sending: BACKOFFICE_MAIL__SENDER")
     subject, html, text = mail.render(recipient.context)
     attachments = (Attachment(f"{template}.docx", letter),) if letter is not None else ()
     return build_message(Outgoing(settings.mail.sender, settings.mail.sender_name, recipient.email, recipient.name,
@@ -169,19 +202,23 @@ def _message_id(run_id: int, contact_id: int, installation: str, settings: Setti
     return f"<backoffice.{installation}.run{run_id}.c{contact_id}@{domain}>"
 
 
-def _fail(db: Database, actor: Actor, message: MailMessage, reason: str, permanent: bool, report: RunReport) -> None:
-    _settle(db, actor, message.id, "failed", error=reason, permanent=permanent)
+def _fail(db: Database, actor: Actor, message: MailMessage, reason: str, kind: str, where: str,
+          report: RunReport) -> None:
+    permanent = kind in PERMANENT
+    _settle(db, actor, message.id, "failed", error=reason, permanent=permanent, failure=kind)
     report.failed.append({"contact_id": message.contact_id, "name": message.name, "error": reason,
-                          "permanent": permanent})
+                          "kind": kind, "field": where, "permanent": permanent})
 
 
 def _settle(db: Database, actor: Actor, row: int, state: str, *, message_id: str | None = None,
-            sent: bool = False, error: str | None = None, permanent: bool = False, note: str | None = None) -> None:
+            sent: bool = False, error: str | None = None, permanent: bool = False, failure: str | None = None,
+            note: str | None = None) -> None:
     """One committed step of a message's life (its own transaction); `note`: what the
     contact's history records (the audit log, on the contact)."""
     with db.unit_of_work(actor) as session:
         message = session.get(MailMessage, row)
         message.state, message.error, message.permanent, message.updated_by = state, error, permanent, actor.login
+        message.failure = failure
         if message_id is not None:
             message.message_id = message_id
         if state == "sending":
@@ -324,21 +361,25 @@ def run_transport(db: Database, actor: Actor, run_id: int) -> str:
     return run.transport
 
 
-def _plain(options: dict[str, Any]) -> dict[str, Any]:
-    """Options as JSON keeps them (a path as text, a date as ISO)."""
-    return {k: (str(v) if not isinstance(v, int | float | str | bool | type(None)) else v) for k, v in options.items()}
-
-
 def preview(db: Database, settings: Settings, actor: Actor, template: str, selection: str, options: dict[str, Any],
             limit: int | None = None) -> dict[str, Any]:
     """A dry run: the messages rendered as .eml files (and the letters as one document) in
-    `<output_dir>/previews/<template>/`, to open and check; nothing is sent or stored."""
+    `<output_dir>/previews/<template>/`, to open and check; nothing is sent or stored.
+
+    It refuses what the merge would refuse before sending (a field no recipient has), and
+    reports every message that would fail, with the contact and why (`problems`); the
+    previews of the others are written. Earlier previews in the folder are removed first, so
+    what is there is this dry run's. `earlier`: the same merge run earlier today (a merge
+    would need --again)."""
     actor.require("read", "contacts")
     mail = MailTemplate.load(template)
     with db.reading() as session:
         recipients, skipped = _select(session, actor, settings, selection, options)
+        earlier = earlier_today(session, template, selection, options)
+    check_fields(template, selection, template_uses(mail), [r.context for r in recipients])
     folder = Path(settings.output_dir) / "previews" / template
-    drafts, problems = OutboxTransport(folder), []
+    _clear_previews(folder)
+    drafts, problems, written = OutboxTransport(folder), [], 0
     emails = [r for r in recipients if r.email]
     letters = [r for r in recipients if not r.email]
     for n, recipient in enumerate(emails[:limit] if limit else emails, start=1):
@@ -346,10 +387,23 @@ def preview(db: Database, settings: Settings, actor: Actor, template: str, selec
             letter = render_letter(template, recipient.context) if has_letter(template) else None
             drafts.send(_build(settings, template, mail, recipient, f"<preview.{n}.c{recipient.contact_id}@preview>",
                                letter))
-        except (ValidationFailed, BackofficeError, TransportError) as refused:
-            problems.append({"contact_id": recipient.contact_id, "name": recipient.name, "error": str(refused)})
+            written += 1
+        except BackofficeError as refused:
+            reason, kind, where = why_not_built(refused, recipient)
+            problems.append({"contact_id": recipient.contact_id, "name": recipient.name, "error": reason,
+                             "kind": kind, "field": where})
+        except TransportError as refused:
+            problems.append({"contact_id": recipient.contact_id, "name": recipient.name, "error": refused.reason,
+                             "kind": refused.kind, "field": ""})
     if letters:
         print_batch(template, [r.context for r in letters], folder / "letters.docx", pdf=False)
     return {"template": template, "selection": selection, "emails": len(emails), "letters": len(letters),
-            "folder": str(folder), "problems": problems,
+            "previews": written, "folder": str(folder), "problems": problems, "earlier": earlier,
             "skipped": [{"contact_id": s.contact_id, "name": s.name, "reason": s.reason} for s in skipped]}
+
+
+def _clear_previews(folder: Path) -> None:
+    """Remove an earlier dry run's previews (only the files a dry run writes)."""
+    if folder.is_dir():
+        for old in [*folder.glob("*.eml"), folder / "letters.docx"]:
+            old.unlink(missing_ok=True)

@@ -107,6 +107,7 @@ class MailTemplate:
     subject: Template
     text: Template
     html: Template | None = None
+    sources: tuple[tuple[str, str], ...] = ()   # (file, Jinja text): for the check of its fields
 
     @classmethod
     def load(cls, name: str, folder: Path | None = None) -> MailTemplate:
@@ -138,7 +139,8 @@ class MailTemplate:
                 line = f" line {exc.lineno}" if getattr(exc, "lineno", None) else ""
                 raise MailTemplateError(f"the mail template {name}/{part} cannot be read ({line.strip() or 'syntax'}): "
                                         f"{exc}") from exc
-        return cls(name, compiled["subject.txt"], compiled["body.txt"], compiled.get("body.html"))
+        return cls(name, compiled["subject.txt"], compiled["body.txt"], compiled.get("body.html"),
+                   tuple(sources.items()))
 
     def render(self, context: Mapping[str, Any]) -> tuple[str, str | None, str]:
         """(subject, html or None, text) for one recipient. The subject is left as filled in

@@ -23,10 +23,14 @@ from engine.errors import BackofficeError
 
 class TransportError(Exception):
     """A message was not delivered. `permanent`: sending it again will not help (a refused
-    address); otherwise (a server down, a timeout) a resumed run tries it again."""
+    address); otherwise (a server down, a timeout) a resumed run tries it again. `kind` is the
+    reason's kind the run records (engine.mailmerge.models.FAILURES): `refused` (the
+    recipient's server refused it for good), `configuration` (a setting, a login, a
+    permission: fixed by the office, then resumed) or `transient` (down, busy, for now)."""
 
-    def __init__(self, reason: str, permanent: bool = False):
+    def __init__(self, reason: str, permanent: bool = False, kind: str | None = None):
         self.reason, self.permanent = reason, permanent
+        self.kind = kind or ("refused" if permanent else "transient")
         super().__init__(reason)
 
 

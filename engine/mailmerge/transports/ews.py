@@ -105,7 +105,7 @@ class EwsTransport:
     def send(self, message: EmailMessage) -> None:
         """Save the message to Drafts (mode drafts) or send it, keeping a copy in Sent Items."""
         if self._login_refused:
-            raise TransportError(self._login_refused)
+            raise TransportError(self._login_refused, kind="configuration")
         try:
             account = self._connect()
             drafts = account.drafts
@@ -150,14 +150,15 @@ class EwsTransport:
                 f"{where} refused the login of {self.username!r}: check mail.ews.username, "
                 f"mail.ews.auth and the password in BACKOFFICE_EWS_PASSWORD ({exc})"
             )
-            return TransportError(self._login_refused)
+            return TransportError(self._login_refused, kind="configuration")
         if isinstance(exc, ews.RedirectError):
             return TransportError(f"{where} redirected to {exc.url}: check mail.ews.url, which "
-                                  "must be the EWS address, e.g. https://mail.example.com/EWS/Exchange.asmx")
+                                  "must be the EWS address, e.g. https://mail.example.com/EWS/Exchange.asmx",
+                                  kind="configuration")
         if isinstance(exc, _SETUP):
             return TransportError(f"{where} could not {doing}: {_code(exc)}: {exc}; the account "
                                   f"{self.username!r} needs full access to the mailbox "
-                                  "(and Send As for its address)")
+                                  "(and Send As for its address)", kind="configuration")
         if isinstance(exc, ews.ErrorTimeoutExpired) and isinstance(exc.__context__, requests.RequestException):
             # (exchangelib reports a refused or dropped connection as ErrorTimeoutExpired)
             return TransportError(f"{where} could not be reached to {doing}: {exc.__context__}")

@@ -94,13 +94,13 @@ class GraphTransport:
             raise TransportError(f"cannot reach the sign-in service {self.authority}: {_describe(exc)}") from None
         except (ValueError, RuntimeError, MsalError) as exc:
             self._app = None
-            raise TransportError(f"cannot sign in at {self.authority}: {exc}") from None
+            raise TransportError(f"cannot sign in at {self.authority}: {exc}", kind="configuration") from None
         if "access_token" not in result:
             raise TransportError(
                 f"Microsoft Entra ID gave no token to the app {self.client_id} "
                 f"({result.get('error')}: {result.get('error_description')}); check "
-                "mail.graph.tenant_id, mail.graph.client_id and BACKOFFICE_GRAPH_CLIENT_SECRET"
-            )
+                "mail.graph.tenant_id, mail.graph.client_id and BACKOFFICE_GRAPH_CLIENT_SECRET",
+                kind="configuration")
         return result["access_token"]
 
     def send(self, message: EmailMessage) -> None:
@@ -137,9 +137,10 @@ class GraphTransport:
         if status in (401, 403):
             return TransportError(
                 f"{who}: {said}; the app needs the Mail.Send application permission with admin "
-                "consent, and an application access policy (if any) must include this mailbox")
+                "consent, and an application access policy (if any) must include this mailbox", kind="configuration")
         if status == 404:
-            return TransportError(f"{who}: {said}; is mail.graph.sender an Exchange Online mailbox?")
+            return TransportError(f"{who}: {said}; is mail.graph.sender an Exchange Online mailbox?",
+                                  kind="configuration")
         return TransportError(f"{who}: {said}")
 
     def close(self) -> None:

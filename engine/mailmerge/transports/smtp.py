@@ -146,8 +146,7 @@ class SmtpTransport:
                 if not connection.has_extn("starttls"):
                     raise TransportError(
                         f"{self.server} does not offer STARTTLS, so nothing was sent (not even the "
-                        "login): ask for TLS to be enabled on it, or use security \"ssl\"."
-                    )
+                        "login): ask for TLS to be enabled on it, or use security \"ssl\".", kind="configuration")
                 connection.starttls(context=context)
                 connection.ehlo()
             if self.username:
@@ -157,8 +156,7 @@ class SmtpTransport:
                     raise TransportError(
                         f"{self.server} refused the login of {self.username!r} "
                         f"({_reply(exc.smtp_code, exc.smtp_error)}): check mail.smtp.username and "
-                        "BACKOFFICE_SMTP_PASSWORD"
-                    ) from None
+                        "BACKOFFICE_SMTP_PASSWORD", kind="configuration") from None
         except BaseException:
             _quietly_close(connection)
             raise
@@ -195,7 +193,8 @@ class SmtpTransport:
             # sender is the settings' fault (mail.sender) and holds for every message.
             raise TransportError(f"{self.server} refused the sender {sender} "
                                  f"({_reply(exc.smtp_code, exc.smtp_error)})",
-                                 permanent=exc.smtp_code == 552) from None
+                                 permanent=exc.smtp_code == 552,
+                                 kind=None if exc.smtp_code == 552 else "configuration") from None
         except smtplib.SMTPDataError as exc:
             raise TransportError(f"{self.server} refused the message ({_reply(exc.smtp_code, exc.smtp_error)})",
                                  permanent=exc.smtp_code >= 500) from None
@@ -205,7 +204,7 @@ class SmtpTransport:
         except ssl.SSLCertVerificationError as exc:
             self._drop()
             raise TransportError(f"{self.server} showed a certificate that cannot be trusted "
-                                 f"({exc.verify_message}); nothing was sent") from None
+                                 f"({exc.verify_message}); nothing was sent", kind="configuration") from None
         except (smtplib.SMTPException, OSError) as exc:  # refused, reset, timed out, TLS failed
             self._drop()
             raise TransportError(f"cannot send through {self.server}: {_describe(exc)}") from None
