@@ -62,6 +62,7 @@ class Output(Console):
                       "every value whole (and so does piping the output).", soft_wrap=True, style="dim")
 
     def _wider_than_window(self, renderable: Any) -> bool:
+        # Only on a terminal: piped output and `--json` never pay for rich's tables.
         from rich.measure import Measurement
         from rich.table import Table
 
