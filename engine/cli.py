@@ -19,6 +19,7 @@ import typer.main
 from engine import __version__, registry
 from engine import app as application
 from engine.cli_flags import flags
+from engine.cli_metavars import name_placeholders
 from engine.errors import BackofficeError
 from engine.registry import CommandGroup
 
@@ -54,9 +55,13 @@ def load_group(entry: CommandGroup) -> Any:
             registry.load(extension)(app)
             _extended.add((id(app), extension))
     if not entry.single:
-        return typer.main.get_group(app)      # a group, even of one command (`config show`)
+        group = typer.main.get_group(app)     # a group, even of one command (`config show`)
+        name_placeholders(group)
+        return group
     command = typer.main.get_command(app)
-    return getattr(command, "commands", {entry.name: command})[entry.name]
+    command = getattr(command, "commands", {entry.name: command})[entry.name]
+    name_placeholders(command)
+    return command
 
 
 class LazyGroup(typer.core.TyperGroup):
@@ -117,7 +122,7 @@ def _print_version(asked: bool) -> None:
 @app.callback()
 def main(
     database_url: Annotated[str | None, typer.Option(
-        "--database-url", help="Database to use (overrides BACKOFFICE_DATABASE_URL).")] = None,
+        "--database-url", metavar="URL", help="Database to use (overrides BACKOFFICE_DATABASE_URL).")] = None,
     version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_print_version,
                                           help="Print the version and exit.")] = False,
 ) -> None:

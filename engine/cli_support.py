@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.text import Text
 
 from engine import app as application
@@ -32,8 +32,48 @@ from engine.security.users import resolve_actor
 if TYPE_CHECKING:
     from rich.table import Table
 
+# Wide enough for any table or line a command prints; nothing is ever padded to it.
+UNBOUNDED = 1_000_000
+
+
+class Output(Console):
+    """Standard output: fitted to a terminal; unbounded when piped or redirected.
+
+    Output read by a program or kept in a file is never cut or wrapped at some guessed
+    width (rich assumes 80 columns when it cannot ask a terminal): every table is as wide
+    as its widest values and every line is whole. On a terminal tables fit the window, their
+    values wrapped (never cut: see `new_table`), and a table wider than the window says so
+    on stderr, pointing at `--json`.
+    """
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        fitted = super().size
+        return fitted if self.is_terminal else ConsoleDimensions(UNBOUNDED, fitted.height)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)
+
+    def print(self, *objects: Any, **options: Any) -> None:
+        super().print(*objects, **options)
+        if self.is_terminal and any(self._wider_than_window(o) for o in objects):
+            err.print("note: the table is wider than this window, so long values are wrapped; `--json` prints "
+                      "every value whole (and so does piping the output).", soft_wrap=True, style="dim")
+
+    def _wider_than_window(self, renderable: Any) -> bool:
+        # Only on a terminal: piped output and `--json` never pay for rich's tables.
+        from rich.measure import Measurement
+        from rich.table import Table
+
+        if not isinstance(renderable, Table):
+            return False
+        natural = Measurement.get(self, self.options.update_width(UNBOUNDED), renderable).maximum
+        return natural > self.width
+
+
 # Markup off: messages quote what users typed, and "[red]" in a cell must print as typed.
-out = Console(highlight=False, markup=False)
+out = Output(highlight=False, markup=False)
 err = Console(stderr=True, highlight=False, markup=False)
 
 
@@ -90,10 +130,14 @@ def acting_as(user: str | None, source: str = "cli") -> Iterator[tuple[Database,
 
 
 def new_table(*columns: Any, **options: Any) -> Table:
-    """A rich table for a command's human output (`--json` never builds one)."""
-    from rich.table import Table  # here: rich's tables cost a simple query's start-up 10 to 20 ms
+    """A rich table for a command's human output (`--json` never builds one).
 
-    return Table(*columns, **options)
+    Every column folds a value too long for its width onto the next line: an e-mail address
+    or a date is never cut short with an ellipsis (rich's default) on a narrow terminal."""
+    # Imported here: rich's tables cost a simple query's start-up 10 to 20 ms.
+    from rich.table import Column, Table
+
+    return Table(*(c if isinstance(c, Column) else Column(c, overflow="fold") for c in columns), **options)
 
 
 def print_json(data: Any) -> None:

@@ -18,7 +18,7 @@ from engine.cli_support import (
 from engine.db.audit_query import audit_entries, describe_changes, entry_as_dict
 from engine.formats import parse_date
 
-audit_app = typer.Typer(no_args_is_help=False)
+audit_app = typer.Typer(no_args_is_help=False, add_completion=False)
 
 
 @audit_app.command("audit")

@@ -17,7 +17,7 @@ from engine.cli_support import (
 )
 from engine.demo_job import run_demo
 
-demo_app = typer.Typer(no_args_is_help=False)
+demo_app = typer.Typer(no_args_is_help=False, add_completion=False)
 
 
 @demo_app.command("demo")

@@ -29,6 +29,7 @@ from engine.cli_support import (
 from engine.config import PROJECT_DIR
 from engine.db.json_values import plain
 from engine.errors import UnusableInput
+from engine.sheets.annotate import RefreshCounts
 from engine.sheets.exporting import new_workbook, write_layouts
 from engine.sheets.roundtrip import FileResult, RoundTrip
 
@@ -66,8 +67,7 @@ def layouts(folder: Annotated[Path, typer.Option(help="Where to write them.")] =
         out.print(f"wrote {path}")
 
 
-def _run(paths: list[Path], user: str | None, as_json: bool, allow_macros: bool, operation,
-         with_changes: bool = False) -> None:
+def _run(paths: list[Path], user: str | None, as_json: bool, allow_macros: bool, operation, command: str) -> None:
     config = settings(user=user)
     db = open_database(config)
     actor = who(db, config)
@@ -89,31 +89,24 @@ def _run(paths: list[Path], user: str | None, as_json: bool, allow_macros: bool,
                     say_error(str(exc))
                 continue
             worst = max(worst, result.exit_code)
-            _report(result, as_json, with_changes)
+            _report(result, as_json, command)
     db.dispose()
     raise typer.Exit(worst)
 
 
-def _report(result: FileResult, as_json: bool, with_changes: bool = False) -> None:
+def _report(result: FileResult, as_json: bool, command: str) -> None:
     if as_json:
-        _json_line(result.as_json(with_changes))
+        _json_line(result.as_json(with_changes=command == "dry run"))
         return
-    counts = f"{result.inserted} inserted, {result.updated} updated, {result.deleted} deleted"
-    out.print(f"{result.file}: {result.status} ({counts})")
+    out.print(f"{result.file}: {summary(result, command)}")
     if result.recovered:
         out.print(f"  {result.recovered} new rows had been saved by an earlier sync whose workbook was never "
                   "written: matched to those records (not added again), their ids now written in")
     if result.warning:
         say_warning(result.warning)
     for change in result.changes:
-        if change["action"] == "update":
-            for cell in change["cells"]:
-                out.print(f"  update {change['sheet']}!{cell['cell']} (record {change['record_id']}) "
-                          f"{cell['column']}: {cell['old']!r} -> {cell['new']!r}")
-        elif change["action"] == "insert":
-            out.print(f"  insert {change['sheet']} row {change['row']}: {change['values']}")
-        else:
-            out.print(f"  delete {change['sheet']} record {change['record_id']}")
+        for line in change_lines(change):
+            out.print(f"  {line}")
     for issue in result.conflicts + result.problems:
         out.print(f"  {'conflict' if issue.conflict else 'problem'} {issue}")
     if result.problems or result.conflicts:
@@ -131,7 +124,8 @@ def validate(paths: Paths, as_json: JsonOption = False,
              no_annotate: Annotated[bool, typer.Option("--no-annotate", help="Do not mark the workbook.")] = False,
              user: UserOption = None, allow_macros: AllowMacros = False) -> None:
     """Check workbooks against the database without saving anything."""
-    _run(paths, user, as_json, allow_macros, lambda trip, p: trip.validate(p, annotate_file=not no_annotate))
+    _run(paths, user, as_json, allow_macros, lambda trip, p: trip.validate(p, annotate_file=not no_annotate),
+         "validate")
 
 
 @roundtrip_app.command("sync")
@@ -141,15 +135,79 @@ def sync(paths: Paths,
          as_json: JsonOption = False, user: UserOption = None, allow_macros: AllowMacros = False) -> None:
     """Save workbook edits to the database (all or nothing per workbook) and refresh them."""
     _run(paths, user, as_json, allow_macros, lambda trip, p: trip.sync(p, dry_run=dry_run),
-         with_changes=dry_run)
+         "dry run" if dry_run else "sync")
 
 
 @roundtrip_app.command("refresh")
 @handles_errors
-def refresh(path: Annotated[Path, typer.Argument(help="Workbook file.")], user: UserOption = None,
-            allow_macros: AllowMacros = False) -> None:
+def refresh(path: Annotated[Path, typer.Argument(metavar="FILE", help="Workbook file.")], as_json: JsonOption = False,
+            user: UserOption = None, allow_macros: AllowMacros = False) -> None:
     """Pull current database values into a workbook, keeping your unsynced edits."""
-    _run([path], user, False, allow_macros, lambda trip, p: trip.refresh(p))
+    _run([path], user, as_json, allow_macros, lambda trip, p: trip.refresh(p), "refresh")
+
+
+def _count(n: int, one: str) -> str:
+    return f"{n} {one}" if n == 1 else f"{n or 'no'} {one}s"
+
+
+def _records(result: FileResult, done: bool) -> str:
+    """What a sync saves, in words: `1 record added, 2 changed, none deleted` once done, `add
+    1 record, change 2, delete none` before (a dry run)."""
+    if done:
+        return f"{_count(result.inserted, 'record')} added, {result.updated or 'none'} changed, " \
+               f"{result.deleted or 'none'} deleted"
+    return f"add {_count(result.inserted, 'record')}, change {result.updated or 'none'}, " \
+           f"delete {result.deleted or 'none'}"
+
+
+def _brought_in(counts: RefreshCounts) -> str:
+    """`refreshed: 2 rows added (new in the database), 1 updated ...`: only what happened."""
+    if not counts.anything:
+        return "already up to date: nothing new in the database to bring in"
+    parts = [f"{_count(counts.added, 'row')} added (new in the database)" if counts.added else "",
+             f"{_count(counts.updated, 'row')} updated with changes made in the database" if counts.updated else "",
+             f"{_count(counts.removed, 'row')} emptied (deleted in the database or no longer yours to see)"
+             if counts.removed else "",
+             f"{_count(counts.conflicts, 'conflict')} marked (your unsynced edit and the database differ)"
+             if counts.conflicts else ""]
+    return "refreshed: " + ", ".join(p for p in parts if p)
+
+
+def summary(result: FileResult, command: str) -> str:
+    """One line for a person: what `command` (validate, sync, dry run, refresh) did."""
+    issues = " and ".join(_count(len(found), kind) for found, kind in
+                          ((result.problems, "problem"), (result.conflicts, "conflict")) if found)
+    if result.refreshed is not None:
+        return _brought_in(result.refreshed)
+    if result.status in ("invalid", "rejected"):
+        return f"{issues} found"
+    if command == "validate":
+        return "no problems found"
+    nothing = not (result.inserted or result.updated or result.deleted)
+    if command == "dry run":
+        if nothing:
+            return "dry run: nothing to save"
+        return f"dry run, nothing saved; a sync would {_records(result, done=False)}"
+    if nothing:
+        return "nothing to save: the database already holds every value"
+    return f"saved: {_records(result, done=True)}"
+
+
+def _value(value: object) -> str:
+    return "(empty)" if value is None or value == "" else str(value)
+
+
+def change_lines(change: dict) -> list[str]:
+    """One change of a dry run in words: `Stock!C5 (Quantity): 10 -> 12`,
+    `People: new row 7: First name Ada, Country GB`, `People: delete record 12 (its row is gone)`."""
+    sheet = change["sheet"]
+    if change["action"] == "update":
+        return [f"{sheet}!{cell['cell']} ({cell['column']}, record {change['record_id']}): "
+                f"{_value(cell['old'])} -> {_value(cell['new'])}" for cell in change["cells"]]
+    if change["action"] == "insert":
+        values = ", ".join(f"{column} {_value(value)}" for column, value in change["values"].items())
+        return [f"{sheet}: new row {change['row']}: {values or '(no values)'}"]
+    return [f"{sheet}: delete record {change['record_id']} (its row is gone from the sheet)"]
 
 
 def _json_line(data: dict) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Set
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -71,9 +71,34 @@ def _write(book: WorkbookInput, patches: dict[str, SheetPatch], issues: list[Cel
 
 
 @dataclass
+class RefreshCounts:
+    """What a refresh brought into a sheet, counted in rows of the file: records others added
+    (appended), rows showing a value the database changed, rows emptied (their record was
+    deleted or is no longer the user's to see), and cells marked where an unsynced edit and a
+    database change differ."""
+
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    conflicts: int = 0
+
+    def __add__(self, other: RefreshCounts) -> RefreshCounts:
+        return RefreshCounts(self.added + other.added, self.updated + other.updated,
+                             self.removed + other.removed, self.conflicts + other.conflicts)
+
+    @property
+    def anything(self) -> bool:
+        return bool(self.added or self.updated or self.removed or self.conflicts)
+
+    def as_json(self) -> dict[str, int]:
+        return {"added": self.added, "updated": self.updated, "removed": self.removed, "conflicts": self.conflicts}
+
+
+@dataclass
 class RefreshedSheet:
     patch: SheetPatch
     base: SheetBase
+    counts: RefreshCounts = field(default_factory=RefreshCounts)
 
 
 def refresh_sheet(
@@ -129,6 +154,7 @@ def refresh_sheet(
 
     shown: set[int] = set()
     lock_after: list[tuple[int, dict[str, Any]]] = []
+    counts = RefreshCounts()
     for row in data.rows:
         rid = row.record_id or inserted_ids.get(row.row)
         if rid is None:
@@ -137,6 +163,7 @@ def refresh_sheet(
         if rid not in db:
             for key in ("id", "version", *keys, *computed_keys, "delete"):
                 put(r, key, None)
+            counts.removed += not row.deleted
             if rid in out_of_reach:   # emptied to the last cell: the file keeps nothing of it
                 put(r, keys[0] if keys else "id", None, "changed",
                     f"Record {rid} is not among the records you may see: removed from this workbook.")
@@ -173,6 +200,7 @@ def refresh_sheet(
         except TypeError:  # an unhashable value: compare cell by cell below
             pass
         old: dict[str, str] | None = None   # the old base of this row, looked up only if needed
+        changed_here = False
         for key, db_text in zip(keys, texts, strict=True):
             typed = canonical(row.values.get(key))
             if typed == db_text:
@@ -184,10 +212,13 @@ def refresh_sheet(
                 if db_text != was:
                     flag(r, key, "problem", f"Conflict: the database now has {db_text!r}; you typed "
                                             f"{typed!r}. Keep one and sync.")
+                    counts.conflicts += 1
             elif was is not None and db_text != was:             # someone else changed it
                 put(r, key, values.get(key), "changed", f"Changed in the database (was {was!r}).")
+                changed_here = True
             else:                                                # stored in its tidy form
                 put(r, key, values.get(key))
+        counts.updated += changed_here
 
     next_row = data.last_row + 1
     for rid, (version, values) in db.items():
@@ -209,9 +240,10 @@ def refresh_sheet(
         next_row += 1
     for r, values in lock_after:
         lock(r, values)
+    counts.added = next_row - data.last_row - 1
     if next_row > data.last_row + 1:
         patch.table_last_row = next_row - 1 + SPARE_ROWS
-    return RefreshedSheet(patch, base)
+    return RefreshedSheet(patch, base, counts)
 
 
 def write_refresh(book: WorkbookInput, sheets: dict[str, RefreshedSheet], meta: WorkbookMeta,

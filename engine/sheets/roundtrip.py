@@ -57,7 +57,7 @@ from engine.sheets.values import canonical
 @dataclass
 class FileResult:
     file: str
-    status: str                          # applied, unchanged, rejected, invalid
+    status: str                          # applied, unchanged, rejected, invalid; refreshed (refresh)
     inserted: int = 0
     updated: int = 0
     deleted: int = 0
@@ -68,6 +68,7 @@ class FileResult:
     conflicts: list[CellIssue] = field(default_factory=list)
     changes: list[dict[str, Any]] = field(default_factory=list)   # the diff, for --dry-run
     annotated: bool = False              # problems were marked in the workbook
+    refreshed: annotate.RefreshCounts | None = None   # what `refresh` brought into the file
 
     @property
     def exit_code(self) -> int:
@@ -83,6 +84,8 @@ class FileResult:
         }
         if with_changes:
             data["changes"] = self.changes
+        if self.refreshed is not None:
+            data["refreshed"] = self.refreshed.as_json()
         return data
 
 
@@ -247,8 +250,9 @@ class RoundTrip:
                   if audits else self.db.reading())
         with opened as session:
             book.saved = receipts.recover(session, book)
-            self._refresh_into(session, book, spec, Applied(), keep_edits=True, target=path)
-        return FileResult(str(path), "unchanged", recovered=len(book.saved))
+            counts = self._refresh_into(session, book, spec, Applied(), keep_edits=True, target=path)
+        return FileResult(str(path), "refreshed" if counts.anything or book.saved else "unchanged",
+                          refreshed=counts, recovered=len(book.saved))
 
     # -- steps -------------------------------------------------------------------------------
 
@@ -344,8 +348,9 @@ class RoundTrip:
         return done
 
     def _refresh_into(self, session: Session, book: WorkbookInput, spec: WorkbookSpec, applied: Applied,
-                      keep_edits: bool, target: Path, db_rows: dict | None = None) -> None:
-        """Write the refreshed workbook to `target` (skipped when nothing would change).
+                      keep_edits: bool, target: Path, db_rows: dict | None = None) -> annotate.RefreshCounts:
+        """Write the refreshed workbook to `target` (skipped when nothing would change) and
+        count what it brought in.
 
         `db_rows`, the records as loaded and then updated by the apply step, spares a reload.
         """
@@ -381,10 +386,12 @@ class RoundTrip:
                        and book.package.hidden.get(LISTS_SHEET) != "veryHidden")
         nothing_new = target == book.path and not book.meta.marks and not lists_shown and not any(
             s.patch.cells for s in sheets.values())
+        counts = sum((s.counts for s in sheets.values()), annotate.RefreshCounts())
         if nothing_new and ISSUES_SHEET not in book.package.sheet_names and not (keep_edits and spec.reports):
-            return
+            return counts
         self.progress("writing the workbook", 0)
         annotate.write_refresh(book, sheets, book.meta, target, reports=self._reports(session, spec))
+        return counts
 
     def _reports(self, session: Session, spec: WorkbookSpec) -> dict[str, OwnedSheet]:
         """The read-only sheets, rebuilt from the database (those the user's role may read)."""

@@ -421,7 +421,7 @@ def leave_reject(request_id: RequestArg, as_json: JsonOption = False, user: User
 @leave_app.command("list")
 @handles_errors
 def leave_list(
-    employee: Annotated[str | None, typer.Option(metavar="EMPLOYEE", help="Only this employee's.")] = None,
+    employee: Annotated[str | None, typer.Option("--employee", metavar="EMPLOYEE", help="Only this employee's.")] = None,
     status: Annotated[Literal["requested", "approved", "rejected"] | None, typer.Option(
         help="Only requests in this state.")] = None,
     year: Annotated[int | None, typer.Option(min=1900, max=2999, help="Only leave starting in this year.")] = None,

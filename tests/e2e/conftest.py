@@ -25,7 +25,7 @@ class Result:
 def backoffice(database_url, tmp_path):
     """Call the CLI against the test database; returns a Result."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("BACKOFFICE_")}
-    env |= {"BACKOFFICE_DATABASE_URL": database_url, "COLUMNS": "200", "NO_COLOR": "1"}
+    env |= {"BACKOFFICE_DATABASE_URL": database_url, "NO_COLOR": "1"}
 
     def run(*args: str, user: str | None = None, extra_env: dict | None = None) -> Result:
         command = [sys.executable, "-m", "engine.cli", *args]

@@ -2,7 +2,7 @@
 which decides whether a resumed run tries them again; failures recorded before are given
 theirs (an empty mail.sender was recorded as permanent: it is configuration)
 
-Revision ID: 0010_mail
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-04
 """
@@ -10,7 +10,7 @@ Create Date: 2026-12-04
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010_mail"
+revision = "0010"
 down_revision = "0009"
 branch_labels = None
 depends_on = None
