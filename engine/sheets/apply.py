@@ -46,6 +46,7 @@ class Applied:
     updated: int = 0
     deleted: int = 0
     kept_copy: Path | None = None     # where the refreshed workbook went when it could not replace the file
+    not_replaced: str = ""            # and why it could not
 
 
 def load_rows(connection: Connection, spec: SheetSpec, limit: Any = None) -> dict[int, tuple[int, dict[str, Any]]]:

@@ -131,7 +131,6 @@ class RoundTrip:
     actor: Actor
     allow_macros: bool = False
     progress: Progress = _quiet
-    write_back_failed: str = ""      # why the last sync's workbook could not be replaced
 
     # -- the public operations -------------------------------------------------------------
 
@@ -164,7 +163,7 @@ class RoundTrip:
             result = self._result(book, plans, [], "applied", applied=applied)
             if applied.kept_copy is not None:
                 result.written_to = str(applied.kept_copy)
-                result.warning = (f"{self.write_back_failed}: the records are saved, and the up-to-date "
+                result.warning = (f"{applied.not_replaced}: the records are saved, and the up-to-date "
                                   f"workbook is {applied.kept_copy.name} beside it. Keep that file and "
                                   f"delete {path.name} (or close it and sync it again: rows already saved "
                                   "are matched to their records, never added twice).")
@@ -207,22 +206,23 @@ class RoundTrip:
                                   {name: {rid: db_rows[name][rid][0] for (n, _row), rid in applied.inserted_ids.items()
                                           if n == name} for name in plans})
                 receipts.forget_older(session, book.meta)
-                applied.kept_copy = self._write_back(session, book, spec, plans, applied, db_rows, target)
+                self._write_back(session, book, spec, plans, applied, db_rows, target)
                 return plans, [], applied
         raise AssertionError("unreachable: the last attempt returns")
 
     def _write_back(self, session: Session, book: WorkbookInput, spec: WorkbookSpec, plans, applied: Applied,
-                    db_rows, target: Path) -> Path | None:
+                    db_rows, target: Path) -> None:
         """Commit, with the refreshed workbook written first into a temporary file that
         replaces the original once the commit succeeded. If it cannot replace it (the file
         is open in Excel on Windows, or read-only), the refreshed copy is kept beside it
-        under a name of its own, returned: what was saved stays saved, and the old file,
-        if synced again, has its new rows matched to their records (engine.sheets.receipts)."""
+        under a name of its own (`applied.kept_copy`, and why in `applied.not_replaced`):
+        what was saved stays saved, and the old file, if synced again, has its new rows
+        matched to their records (engine.sheets.receipts)."""
         if all(p.empty for p in plans.values()):
             # Nothing to save; the file is rewritten only if the database moved on or old
             # marks need clearing (or an earlier sync's ids were never written into it).
             self._refresh_into(session, book, spec, applied, keep_edits=False, target=target, db_rows=db_rows)
-            return None
+            return
         book.meta.generation += 1     # the file that arrives says these receipts are done with
         temp = _temp_beside(target)
         try:
@@ -231,11 +231,9 @@ class RoundTrip:
             try:
                 _replace_keeping_mode(temp, target)
             except OSError as exc:
-                kept = _synced_copy_name(target)
-                os.replace(temp, kept)
-                self.write_back_failed = f"{target} could not be replaced ({exc.strerror or exc})"
-                return kept
-            return None
+                applied.kept_copy = _synced_copy_name(target)
+                os.replace(temp, applied.kept_copy)
+                applied.not_replaced = f"{target} could not be replaced ({exc.strerror or exc})"
         finally:
             temp.unlink(missing_ok=True)
 
