@@ -63,7 +63,7 @@ def _write(book: WorkbookInput, patches: dict[str, SheetPatch], issues: list[Cel
 
     def meta_sheet(result: PatchResult) -> dict[str, OwnedSheet]:
         meta.marks = result.marks
-        return {META_SHEET: OwnedSheet(rows=meta.to_rows(), state="veryHidden")}
+        return {META_SHEET: OwnedSheet(rows=meta.to_rows(book.seal.key), state="veryHidden")}
 
     patch_xlsx(book.path, dst or book.path, patches, owned={**(reports or {}), ISSUES_SHEET: issues_sheet(issues)},
                previous_marks=meta.marks, owned_after=meta_sheet)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from engine.db.installation import installation_id
+from engine.db.installation import seal
 from engine.db.session import Database
 from engine.security.gate import record_reads as read_audited
 from engine.security.roles import Actor
@@ -36,10 +36,11 @@ def new_workbook(db: Database, actor: Actor, module: str, out: Path) -> dict[str
     with opened as session:
         sheets = [_sheet_for(session, actor, sheet) for sheet in spec.sheets]
         lookups = spec.lookup_values(session, actor)
-        meta = _meta(spec, installation_id(session), actor, workbook_id)
+        ours = seal(session)
+        meta = _meta(spec, ours.installation_id, actor, workbook_id)
         reports = [ReportData(r.name, r.columns, r.shown_to(session, actor))
                    for r in spec.reports if actor.may("read", r.area)]
-        write_workbook(out, meta, sheets, lookups, reports=reports)
+        write_workbook(out, meta, sheets, lookups, reports=reports, key=ours.key)
     return {s.spec.name: len(s.records) for s in sheets}
 
 
@@ -59,11 +60,13 @@ def _sheet_for(session: Session, actor: Actor, sheet: SheetSpec) -> SheetData:
 
 def _meta(spec: WorkbookSpec, installation: str | None, actor: Actor | None,
           workbook_id: str = "layout") -> WorkbookMeta:
+    if actor is None:
+        return WorkbookMeta.layout(spec.module, spec.fingerprint)
     now = datetime.now(UTC).isoformat()
     return WorkbookMeta(
         workbook_id=workbook_id, installation_id=installation,
-        module=spec.module, spec=spec.fingerprint, user=actor.login if actor else None,
-        roles=actor.role_names if actor else [], created_at=now if actor else "", refreshed_at=now if actor else "",
+        module=spec.module, spec=spec.fingerprint, user=actor.login,
+        roles=actor.role_names, created_at=now, refreshed_at=now,
     )
 
 

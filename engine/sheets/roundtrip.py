@@ -26,9 +26,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.config import Settings
-from engine.db.installation import installation_id
+from engine.db.installation import seal
 from engine.db.session import Database
-from engine.errors import UnusableInput
 from engine.office.xlsx_owned import OwnedSheet
 from engine.office.xlsx_patch import SheetPatch
 from engine.security.gate import record_reads as read_audited
@@ -189,12 +188,9 @@ class RoundTrip:
 
     def _read(self, path: Path) -> tuple[WorkbookInput, WorkbookSpec]:
         self.progress(f"reading {path.name}", 0)
-        book = read_workbook(path, workbook_spec, self.settings.workbook, self.allow_macros)
         with self.db.reading() as session:
-            ours = installation_id(session)
-        if book.meta.installation_id not in (None, ours):
-            raise UnusableInput(path, "made by another Backoffice installation (its workbook id does not "
-                                      "belong to this database); get a workbook from this one")
+            ours = seal(session)
+        book = read_workbook(path, workbook_spec, self.settings.workbook, ours, self.allow_macros)
         spec = workbook_spec(book.meta.module)
         book.issues += _unseen_columns(book, self.actor)
         return book, spec
@@ -305,7 +301,7 @@ class RoundTrip:
         for table, values in handed.items():
             read_audited(session, table, values)
         if book.meta.installation_id is None:  # an empty layout: bind it to this database now
-            book.meta.installation_id = installation_id(session)
+            book.meta.installation_id = book.seal.installation_id
             book.meta.workbook_id = uuid.uuid4().hex
             book.meta.user, book.meta.roles = self.actor.login, self.actor.role_names
         nothing_new = target == book.path and not book.meta.marks and not any(
