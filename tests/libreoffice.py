@@ -36,3 +36,20 @@ def sheets_as_rows(workbook: Path, workdir: Path) -> dict[str, list[list[str]]]:
             sheets[path.stem.removeprefix(f"{workbook.stem}-")] = list(csv.reader(fh))
     assert sheets, f"LibreOffice could not read {workbook.name}: {done.stdout} {done.stderr}"
     return sheets
+
+
+def save_with_libreoffice(workbook: Path, workdir: Path) -> Path:
+    """Open the workbook in LibreOffice and save it again as .xlsx, in place, as a user of
+    LibreOffice would (Excel 2007-365 format): LibreOffice writes every part its own way."""
+    out = workdir / f"lo-saved-{workbook.stem}"
+    out.mkdir(parents=True, exist_ok=True)
+    profile = (workdir / "lo-profile").resolve().as_uri()
+    done = subprocess.run(
+        [soffice(), "--headless", "--norestore", f"-env:UserInstallation={profile}",
+         "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(out), str(workbook)],
+        capture_output=True, text=True, timeout=180,
+    )
+    saved = out / f"{workbook.stem}.xlsx"
+    assert done.returncode == 0 and saved.exists(), f"LibreOffice could not save {workbook.name}: {done.stderr}"
+    shutil.move(saved, workbook)
+    return workbook

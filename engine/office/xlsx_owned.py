@@ -31,11 +31,18 @@ class OwnedSheet:
     links: dict[str, str] = field(default_factory=dict)  # cell ref -> "'People'!C7"
     column_widths: dict[int, float] = field(default_factory=dict)  # 1-based column -> width
     bold_first_row: bool = False
+    # "first": the first tab, and the active, selected one (the Issues of a rejected sync);
+    # "last": the last tab, not selected (the first visible sheet is active); None: left be.
+    placement: str | None = None
 
 
 def write_owned_sheet(book: Workbook, styles: Styles, name: str, sheet: OwnedSheet) -> None:
     if sheet.state not in SHEET_STATES:
         raise ValueError(f"sheet state must be one of {SHEET_STATES}, not {sheet.state!r}")
+    if sheet.placement not in (None, "first", "last"):
+        raise ValueError(f"a sheet is placed 'first', 'last' or not at all, not {sheet.placement!r}")
+    if sheet.placement == "first" and sheet.state != "visible":
+        raise ValueError("only a visible sheet can be the active one")
     existing = book.find(name)
     if existing is None:
         part = book.add_worksheet(name, sheet.state)
@@ -44,6 +51,8 @@ def write_owned_sheet(book: Workbook, styles: Styles, name: str, sheet: OwnedShe
         book.set_state(name, sheet.state)
     book.package.write(part, b"".join(_sheet_xml(book, styles, sheet)))
     book.package.check_well_formed(part)
+    if sheet.placement is not None:
+        book.place(name, first=sheet.placement == "first")
 
 
 def _sheet_xml(book: Workbook, styles: Styles, sheet: OwnedSheet) -> Iterator[bytes]:
@@ -54,6 +63,8 @@ def _sheet_xml(book: Workbook, styles: Styles, sheet: OwnedSheet) -> Iterator[by
     width = max((len(row) for row in sheet.rows), default=0)
     if sheet.rows and width:
         yield f'<dimension ref="{range_text(1, 1, len(sheet.rows), width)}"/>'.encode()
+    if sheet.placement == "first":
+        yield b'<sheetViews><sheetView tabSelected="1" workbookViewId="0"/></sheetViews>'
     if sheet.column_widths:
         yield b"<cols>"
         for column, size in sorted(sheet.column_widths.items()):

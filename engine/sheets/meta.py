@@ -61,6 +61,12 @@ class WorkbookMeta:
     refreshed_at: str
     base: dict[str, SheetBase] = field(default_factory=dict)
     marks: dict[str, dict[str, int]] = field(default_factory=dict)  # our cell marks (see xlsx_patch)
+    notes: dict[str, list[str]] = field(default_factory=dict)  # fingerprints of our notes (xlsx_comments)
+
+    @property
+    def marked(self) -> bool:
+        """Whether the file wears marks or notes of ours from an earlier run."""
+        return bool(self.marks or self.notes)
 
     @classmethod
     def layout(cls, module: str, spec: str) -> WorkbookMeta:
@@ -73,9 +79,7 @@ class WorkbookMeta:
         if key is None and (self.installation_id or self.user or any(b.rows for b in self.base.values())):
             raise ValueError("a workbook bound to an installation is always signed")
         rows = [[_text(value) for value in row] for row in self._rows()]
-        if key is not None:
-            rows.append([SIGNATURE, _signature(rows, key)])
-        return rows
+        return rows if key is None else sign(rows, key)
 
     def _rows(self) -> list[list[Any]]:
         rows: list[list[Any]] = [
@@ -92,6 +96,7 @@ class WorkbookMeta:
         base = {name: {"columns": b.columns, "rows": b.rows} for name, b in self.base.items()}
         rows += [["base", chunk] for chunk in _pack(base)]
         rows += [["marks", chunk] for chunk in _pack(self.marks)]
+        rows += [["notes", chunk] for chunk in _pack(self.notes)]
         return rows
 
     @classmethod
@@ -107,7 +112,7 @@ class WorkbookMeta:
         signatures = [row for row in texts if row[0] == SIGNATURE]
         signed = [row for row in texts if row[0] != SIGNATURE]
         values: dict[str, str] = {}
-        chunks: dict[str, list[str]] = {"base": [], "marks": []}
+        chunks: dict[str, list[str]] = {"base": [], "marks": [], "notes": []}
         for row in signed[1:]:
             if len(row) < 2:
                 continue
@@ -128,6 +133,7 @@ class WorkbookMeta:
             raise ValueError(ALTERED.format(why="it carries no signature", module=module))
         base_data = _unpack(chunks["base"], max_snapshot_bytes) or {}
         marks = _unpack(chunks["marks"], max_snapshot_bytes) or {}
+        notes = _unpack(chunks["notes"], max_snapshot_bytes) or {}
         try:
             base = {
                 name: SheetBase(d["columns"], {int(k): (int(v), list(vals)) for k, (v, vals) in d["rows"].items()})
@@ -138,7 +144,7 @@ class WorkbookMeta:
                 module=values["module"], spec=values["spec"], user=values.get("user") or None,
                 roles=values.get("roles", "").split(), created_at=values.get("created_at", ""),
                 refreshed_at=values.get("refreshed_at", ""), base=base,
-                marks=marks,
+                marks=marks, notes=notes,
             )
         except KeyError as missing:
             raise ValueError(f"its _backoffice sheet lacks {missing}") from None
@@ -167,6 +173,12 @@ def _trimmed(row: list[Any]) -> list[str]:
     while texts and texts[-1] == "":
         texts.pop()
     return texts
+
+
+def sign(rows: list[list[Any]], key: bytes) -> list[list[str]]:
+    """The rows of a `_backoffice` sheet, as text, with their signature as the last row."""
+    texts = [[_text(value) for value in row] for row in rows if not row or _text(row[0]) != SIGNATURE]
+    return [*texts, [SIGNATURE, _signature(texts, key)]]
 
 
 def _signature(rows: list[list[str]], key: bytes) -> str:

@@ -286,7 +286,7 @@ class RoundTrip:
                 # Someone else's workbook: nothing from the database goes into a sheet its
                 # user may not read; the sheet and its base stay as they were.
                 if base is not None:
-                    sheets[name] = annotate.RefreshedSheet(SheetPatch(clear_marks=bool(book.meta.marks)), base)
+                    sheets[name] = annotate.RefreshedSheet(SheetPatch(clear_marks=book.meta.marked), base)
                 continue
             db = db_rows[name] if db_rows is not None else self._load(session, sheet)
             out_of_reach = _out_of_reach(session, sheet, data, base, db)
@@ -297,14 +297,14 @@ class RoundTrip:
                 handed.setdefault(sheet.model.__table__.name, {}).update(
                     _newly_shown(data, base, db, audited, inserted))
             sheets[name] = annotate.refresh_sheet(data, base, db, computed, inserted, keep_edits,
-                                                  clear_marks=bool(book.meta.marks), out_of_reach=out_of_reach)
+                                                  clear_marks=book.meta.marked, out_of_reach=out_of_reach)
         for table, values in handed.items():
             read_audited(session, table, values)
         if book.meta.installation_id is None:  # an empty layout: bind it to this database now
             book.meta.installation_id = book.seal.installation_id
             book.meta.workbook_id = uuid.uuid4().hex
             book.meta.user, book.meta.roles = self.actor.login, self.actor.role_names
-        nothing_new = target == book.path and not book.meta.marks and not any(
+        nothing_new = target == book.path and not book.meta.marked and not any(
             s.patch.cells for s in sheets.values())
         if nothing_new and ISSUES_SHEET not in book.package.sheet_names and not (keep_edits and spec.reports):
             return
