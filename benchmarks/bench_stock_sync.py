@@ -37,7 +37,7 @@ ITEMS, PLACES = 1_000, 3
 def make_inventory(folder: Path, rows: int) -> None:
     """A database with the items and places, and a fresh workbook of `rows` new movements."""
     from engine.config import Settings
-    from engine.db.installation import installation_id
+    from engine.db.installation import seal
     from engine.db.session import Database
     from engine.inventory.models import Item, Location
     from engine.security.roles import SYSTEM
@@ -55,7 +55,7 @@ def make_inventory(folder: Path, rows: int) -> None:
         session.add_all([Item(sku=f"SKU-{n:05d}", name=f"Item {n}", valuation=("fifo", "average")[n % 2])
                          for n in range(ITEMS)])
     with db.reading() as session:
-        actor, installation = resolve_actor(session, "wes"), installation_id(session)
+        actor, ours = resolve_actor(session, "wes"), seal(session)
     db.dispose()
     rng, held, new = random.Random(3), {}, []
     for n in range(rows):
@@ -73,7 +73,8 @@ def make_inventory(folder: Path, rows: int) -> None:
         held[(item, place)] = stock + quantity
     spec = workbook_spec("inventory")
     sheets = [SheetData(s, s.columns, [], new_rows=new if s.name == "Movements" else []) for s in spec.sheets]
-    write_workbook(folder / "stock.xlsx", _meta(spec, installation, actor), sheets, {}, spare_rows=0)
+    write_workbook(folder / "stock.xlsx", _meta(spec, ours.installation_id, actor), sheets, {}, spare_rows=0,
+                   key=ours.key)
     shutil.copy(folder / "stock.xlsx", folder / "stock.fresh.xlsx")
     shutil.copy(folder / "stock.db", folder / "stock.fresh.db")
 

@@ -40,7 +40,7 @@ COUNTRIES = ["GB", "DE", "FR", "NL", "ES", "IT", "US", "IE", "SE", "PL"]
 def make_workbook(folder: Path, rows: int) -> None:
     """An empty database and a fresh People workbook with `rows` new rows (no ids)."""
     from engine.config import Settings
-    from engine.db.installation import installation_id
+    from engine.db.installation import seal
     from engine.db.session import Database
     from engine.security.roles import SYSTEM
     from engine.security.users import add_user, resolve_actor
@@ -53,7 +53,7 @@ def make_workbook(folder: Path, rows: int) -> None:
         add_user(session, SYSTEM, "bench", "Bench", ["admin"], None)
     with db.reading() as session:
         actor = resolve_actor(session, "bench")
-        installation = installation_id(session)
+        ours = seal(session)
     spec = workbook_spec("contacts")
     rng = random.Random(7)
     new_rows = [{
@@ -64,8 +64,8 @@ def make_workbook(folder: Path, rows: int) -> None:
     sheets = [SheetData(spec.sheet("Organisations"), spec.sheet("Organisations").columns, []),
               SheetData(spec.sheet("People"), spec.sheet("People").columns, [], new_rows=new_rows),
               SheetData(spec.sheet("Addresses"), spec.sheet("Addresses").columns, [])]
-    meta = _meta(spec, installation, actor)
-    write_workbook(folder / "fresh.xlsx", meta, sheets, {"countries": COUNTRIES}, spare_rows=0)
+    meta = _meta(spec, ours.installation_id, actor)
+    write_workbook(folder / "fresh.xlsx", meta, sheets, {"countries": COUNTRIES}, spare_rows=0, key=ours.key)
     db.dispose()
 
 

@@ -87,6 +87,11 @@ class WorkbookLimits:
     max_rows: int = 1_048_576
     max_columns: int = 200
     allow_macros: bool = False
+    # What a workbook may bring once read: the text of all the cells of the sheets read (a
+    # short shared string used by a million cells counts a million times), and its base
+    # snapshot unpacked. A few kilobytes can claim gigabytes of either.
+    max_text_bytes: int = 256 * 1024 * 1024
+    max_snapshot_bytes: int = 256 * 1024 * 1024
 
 
 SECRET_FIELDS = ("database_password", "smtp_password", "graph_client_secret", "ews_password")

@@ -38,9 +38,9 @@ def sheets_as_rows(workbook: Path, workdir: Path) -> dict[str, list[list[str]]]:
     return sheets
 
 
-def save_with_libreoffice(workbook: Path, workdir: Path) -> None:
-    """Open the workbook in LibreOffice and save it over itself as .xlsx, as a LibreOffice
-    user's save would (LibreOffice rewrites every part of the file its own way)."""
+def save_with_libreoffice(workbook: Path, workdir: Path) -> Path:
+    """Open the workbook in LibreOffice and save it again as .xlsx, in place, as a user of
+    LibreOffice would (Excel 2007-365 format): LibreOffice writes every part its own way."""
     out = workdir / f"lo-saved-{workbook.stem}"
     out.mkdir(parents=True, exist_ok=True)
     profile = (workdir / "lo-profile").resolve().as_uri()
@@ -49,6 +49,7 @@ def save_with_libreoffice(workbook: Path, workdir: Path) -> None:
          "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(out), str(workbook)],
         capture_output=True, text=True, timeout=180,
     )
-    saved = out / workbook.name
-    assert done.returncode == 0 and saved.exists(), done.stderr
+    saved = out / f"{workbook.stem}.xlsx"
+    assert done.returncode == 0 and saved.exists(), f"LibreOffice could not save {workbook.name}: {done.stderr}"
     shutil.move(saved, workbook)
+    return workbook

@@ -48,6 +48,7 @@ from engine.contacts.models import Contact
 from engine.errors import BackofficeError, UnusableInput
 from engine.mailmerge.addresses import address_block, country_name
 from engine.office.xlsx_guard import check_package, open_calamine, read_rows
+from engine.office.xlsx_text import TextBudget
 from engine.security import gate
 from engine.security.roles import Actor
 from engine.sheets.meta import ID, MAGIC, META_SHEET
@@ -185,6 +186,10 @@ def _sheet_rows(path: Path, sheet: str, limits: WorkbookLimits) -> tuple[list[li
     if sheet not in package.sheet_names:
         shown = [n for n in package.sheet_names if not n.startswith("_")]
         raise UnusableInput(path, f"it has no sheet {sheet!r}; its sheets are {', '.join(shown)}")
+    with TextBudget(path, limits.max_text_bytes) as budget:
+        for counted in (META_SHEET, sheet):
+            if counted in package.sheet_parts:
+                budget.charge(counted, package.sheet_parts[counted])
     book = open_calamine(path, package)
     try:
         module = None

@@ -4,10 +4,17 @@ An Excel comment lives in three places: the sheet's comments part (author and te
 drawing part (the yellow box, one shape per comment, see xlsx_vml) and a `<legacyDrawing>`
 element in the sheet pointing at that drawing. Comments written by anyone else are the user's:
 they, and their shapes, are kept byte for byte; the parts are small and edited as text.
+
+Which notes are ours: Excel keeps a comment's author, so ours are those by "Backoffice".
+LibreOffice does not: it saves every comment with the author " ". So each note we write is
+also remembered by a fingerprint of its text (`note_fingerprint`), which the caller keeps
+(the round trip: in its `_backoffice` sheet) and hands back as `NoteChanges.known`; a
+comment whose text has one of those fingerprints is ours too, whoever last saved the file.
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
 import posixpath
 import re
@@ -45,6 +52,7 @@ class NoteChanges:
     write: dict[str, str] = field(default_factory=dict)  # ref -> text
     remove: set[str] = field(default_factory=set)
     remove_all: bool = False
+    known: set[str] = field(default_factory=set)  # fingerprints of the notes we wrote before
 
     def __bool__(self) -> bool:
         return bool(self.write or self.remove or self.remove_all)
@@ -54,6 +62,12 @@ class NoteChanges:
 class NotesOutcome:
     tail: bytes  # the sheet's tail, with <legacyDrawing> added or removed as needed
     skipped: list[str]  # cells where the user's own comment left no room for our note
+    ours: set[str] | None = None  # fingerprints of our notes now on the sheet (None: as before)
+
+
+def note_fingerprint(text: str) -> str:
+    """A short fingerprint of a note's text, whitespace-insensitive (programs re-wrap it)."""
+    return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()[:16]
 
 
 def update_notes(
@@ -77,7 +91,7 @@ def update_notes(
             "<authors/><commentList/></comments>"
         ).encode()
         comments_rel = None
-    comments = _Comments(xml)
+    comments = _Comments(xml, changes.known)
     ours = comments.ours()
     going = ours if changes.remove_all else (changes.remove | set(changes.write)) & ours
     if not going and not changes.write:
@@ -91,6 +105,7 @@ def update_notes(
     vml = NoteDrawing(vml if vml is not None else new_drawing(package))
     vml.remove_notes(going - added)
     vml.add_notes(added - vml.note_refs())
+    now_ours = comments.fingerprints()
 
     if comments.refs():
         package.write(comments_part, comments.xml)
@@ -119,14 +134,14 @@ def update_notes(
         if legacy:  # a legacyDrawing pointing nowhere: replace it
             tail = tail[: legacy.start()] + tail[legacy.end() :]
         tail = _with_legacy_drawing(tail, prefix, book.rel_namespace, rel_id)
-    return NotesOutcome(tail, skipped)
+    return NotesOutcome(tail, skipped, now_ours)
 
 
 class _Comments:
     """A comments part as text: authors, and `<comment>` elements we can drop or add."""
 
-    def __init__(self, xml: bytes):
-        self.xml = xml
+    def __init__(self, xml: bytes, known: set[str] = frozenset()):
+        self.xml, self.known = xml, known
         self.prefix = root_prefix(xml, b"comments").encode()
         p = re.escape(self.prefix)
         self._comment = re.compile(
@@ -145,27 +160,42 @@ class _Comments:
         )
         return [html.unescape(name.decode("utf-8")) for name in names]
 
-    def _entries(self) -> list[tuple[re.Match, str, str]]:
+    def _entries(self) -> list[tuple[re.Match, str, bool]]:
+        """Every comment: its match, its cell, and whether it is ours."""
         authors = self.authors()
+        p = re.escape(self.prefix)
+        text = re.compile(rb"<" + p + rb"t\b[^>]*?(?:/>|>(.*?)</" + p + rb"t>)", re.S)
         found = []
         for match in self._comment.finditer(self.xml):
             head = match.group(0)[: match.group(0).index(b">")]
             ref = (get_attribute(head, "ref") or "").upper()
             author_id = int(get_attribute(head, "authorId") or -1)
-            found.append((match, ref, authors[author_id] if 0 <= author_id < len(authors) else ""))
+            author = authors[author_id] if 0 <= author_id < len(authors) else ""
+            ours = author == AUTHOR
+            if not ours and self.known:
+                said = "".join(html.unescape(t.decode("utf-8")) for t in text.findall(match.group(0)))
+                ours = note_fingerprint(said) in self.known
+            found.append((match, ref, ours))
         return found
 
     def refs(self) -> set[str]:
         return {ref for _, ref, _ in self._entries()}
 
     def ours(self) -> set[str]:
-        return {ref for _, ref, author in self._entries() if author == AUTHOR}
+        return {ref for _, ref, ours in self._entries() if ours}
+
+    def fingerprints(self) -> set[str]:
+        """The fingerprints of our notes (by author or by a known fingerprint) in the part."""
+        p = re.escape(self.prefix)
+        text = re.compile(rb"<" + p + rb"t\b[^>]*?(?:/>|>(.*?)</" + p + rb"t>)", re.S)
+        return {note_fingerprint("".join(html.unescape(t.decode("utf-8")) for t in text.findall(m.group(0))))
+                for m, _, ours in self._entries() if ours}
 
     def drop(self, refs: set[str]) -> None:
         """Remove our comments on `refs` (one pass: there may be thousands)."""
         kept, position = [], 0
-        for match, ref, author in self._entries():
-            if author == AUTHOR and ref in refs:
+        for match, ref, ours in self._entries():
+            if ours and ref in refs:
                 kept.append(self.xml[position : match.start()])
                 position = match.end()
         self.xml = b"".join(kept) + self.xml[position:]

@@ -34,6 +34,9 @@ class OwnedSheet:
     bold_first_row: bool = False   # a header: bold on a tinted fill (shown alike by Excel and LibreOffice)
     number_formats: dict[int, str] = field(default_factory=dict)   # 1-based column -> format code
     printed: bool = False   # landscape, one page wide, the header row on every page, a footer
+    # "first": the first tab, and the active, selected one (the Issues of a rejected sync);
+    # "last": the last tab, not selected (the first visible sheet is active); None: left be.
+    placement: str | None = None
 
 
 # The print set-up of a sheet people print (see `printed`): the sheet's name and the page
@@ -47,6 +50,10 @@ PAGE_SETUP = (b'<pageSetup orientation="landscape" fitToWidth="1" fitToHeight="0
 def write_owned_sheet(book: Workbook, styles: Styles, name: str, sheet: OwnedSheet) -> None:
     if sheet.state not in SHEET_STATES:
         raise ValueError(f"sheet state must be one of {SHEET_STATES}, not {sheet.state!r}")
+    if sheet.placement not in (None, "first", "last"):
+        raise ValueError(f"a sheet is placed 'first', 'last' or not at all, not {sheet.placement!r}")
+    if sheet.placement == "first" and sheet.state != "visible":
+        raise ValueError("only a visible sheet can be the active one")
     existing = book.find(name)
     if existing is None:
         part = book.add_worksheet(name, sheet.state)
@@ -57,6 +64,8 @@ def write_owned_sheet(book: Workbook, styles: Styles, name: str, sheet: OwnedShe
     book.package.check_well_formed(part)
     if sheet.printed and sheet.rows:
         book.repeat_first_row(name)
+    if sheet.placement is not None:
+        book.place(name, first=sheet.placement == "first")
 
 
 def _sheet_xml(book: Workbook, styles: Styles, sheet: OwnedSheet) -> Iterator[bytes]:
@@ -69,6 +78,8 @@ def _sheet_xml(book: Workbook, styles: Styles, sheet: OwnedSheet) -> Iterator[by
     width = max((len(row) for row in sheet.rows), default=0)
     if sheet.rows and width:
         yield f'<dimension ref="{range_text(1, 1, len(sheet.rows), width)}"/>'.encode()
+    if sheet.placement == "first":
+        yield b'<sheetViews><sheetView tabSelected="1" workbookViewId="0"/></sheetViews>'
     if sheet.column_widths:
         yield b"<cols>"
         for column, size in sorted(sheet.column_widths.items()):

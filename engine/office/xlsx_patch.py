@@ -12,7 +12,9 @@ before we marked it; passed back as `previous_marks` on the next patch, it lets 
 that style back when the mark goes. A cell wears our mark as long as its fill is ours (see
 xlsx_marks: Excel renumbers styles when it saves, so indexes alone are not trusted); a cell
 the user gave another fill is left alone, and `clear_marks` finds marked cells wherever rows
-were moved since. Notes are Excel comments by the author "Backoffice", found again by author.
+were moved since. Notes are Excel comments by the author "Backoffice", found again by author,
+or (LibreOffice drops authors) by the fingerprints of their texts: `patch_xlsx` returns them
+per sheet, and they come back as `previous_notes` (see xlsx_comments).
 """
 
 from __future__ import annotations
@@ -75,6 +77,7 @@ class PatchResult:
     marks: dict[str, dict[str, int]]  # sheet -> {cell ref -> the cell's own style before marking}
     # sheet -> cells where the user's own comment left no room for our note (Excel: one a cell)
     notes_skipped: dict[str, list[str]] = field(default_factory=dict)
+    notes: dict[str, list[str]] = field(default_factory=dict)  # sheet -> fingerprints of our notes
 
 
 def patch_xlsx(
@@ -85,6 +88,7 @@ def patch_xlsx(
     previous_marks: dict[str, dict[str, int]] | None = None,
     owned_after: Callable[[PatchResult], dict[str, OwnedSheet]] | None = None,
     very_hidden: tuple[str, ...] = (),
+    previous_notes: dict[str, list[str]] | None = None,
 ) -> PatchResult:
     """Write `sheets` patches and `owned` sheets from `src` into `dst` (which may be `src`).
 
@@ -103,16 +107,21 @@ def patch_xlsx(
     both = set(sheets) & set(owned)
     if both:
         raise ValueError(f"sheets both patched and owned: {sorted(both)}")
-    result = PatchResult({sheet: dict(marks) for sheet, marks in previous_marks.items()})
+    previous_notes = previous_notes or {}
+    result = PatchResult({sheet: dict(marks) for sheet, marks in previous_marks.items()},
+                         notes={sheet: list(notes) for sheet, notes in previous_notes.items()})
     package = Package(src)
     try:
         book = Workbook(package)
         styles = Styles(book.read_styles(), book.main_ns or MAIN_NS)
         formulas_removed = False
+        if any(sheet.placement for sheet in owned.values()):
+            book.unselect_sheets()  # before the sheets are patched: they are streamed out
         for name, patch in sheets.items():
             previous = previous_marks.get(name, {})
             formulas_removed |= _patch_sheet(book, styles, name, patch, result, previous)
         result.marks = {sheet: marks for sheet, marks in result.marks.items() if marks}
+        result.notes = {sheet: notes for sheet, notes in result.notes.items() if notes}
         if owned_after is not None:
             owned = {**owned, **owned_after(result)}
         for name, sheet in owned.items():
@@ -156,7 +165,7 @@ def _patch_sheet(
     if patch.clear_marks:  # every cell wearing our mark, wherever the user moved it since
         marks.clear()
         clear_styles = plan.marks.styles_with_marks()
-    notes = NoteChanges(remove_all=patch.clear_marks)
+    notes = NoteChanges(remove_all=patch.clear_marks, known=set(result.notes.get(name, ())))
     for ref, cell in patch.cells.items():
         row, column = ref if ref.__class__ is tuple else parse_ref(ref)
         if cell.mark is not UNCHANGED and cell.mark is not None and cell.mark not in MARK_FILLS:
@@ -172,6 +181,8 @@ def _patch_sheet(
     outcome = update_notes(book, part, layout.prefix, layout.tail, notes)
     if outcome.skipped:
         result.notes_skipped[name] = outcome.skipped
+    if outcome.ours is not None:
+        result.notes[name] = sorted(outcome.ours)
     if patch.table_last_row is not None:
         _resize_table(book, part, patch.table_last_row)
     if not edits and not clear_styles and outcome.tail == layout.tail:

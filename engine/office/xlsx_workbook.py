@@ -27,6 +27,7 @@ WORKSHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.wo
 STYLES_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
 SHEET_STATES = ("visible", "hidden", "veryHidden")
 _BAD_NAME = re.compile(r"[\[\]:*?/\\]")
+_TAB_SELECTED = re.compile(rb"""\s+tabSelected\s*=\s*["'][^"']*["']""")
 
 
 @dataclass
@@ -174,6 +175,60 @@ class Workbook:
             after = xml.index(">", after) + 1
             xml = xml[:after] + f"<{prefix}definedNames>{element}</{prefix}definedNames>" + xml[after:]
         self.package.write(self.part, xml.encode("utf-8"))
+
+    def unselect_sheets(self) -> None:
+        """Take the selection off every worksheet tab (`tabSelected`), so that the one sheet
+        made active next is the only one selected: two selected tabs are a group in Excel,
+        where typing goes into every sheet of it."""
+        for sheet in self.sheets:
+            if sheet.kind != "worksheet" or not sheet.part or not self.package.has(sheet.part):
+                continue
+            xml = self.package.read(sheet.part)
+            head_end = xml.find(b"sheetData")
+            head = xml[: head_end if head_end >= 0 else len(xml)]
+            if b"tabSelected" not in head:
+                continue
+            unselected = _TAB_SELECTED.sub(b"", head)
+            self.package.write(sheet.part, unselected + xml[len(head) :])
+
+    def place(self, name: str, first: bool) -> None:
+        """Move sheet `name` to the first tab and make it the active one (`first`), or to the
+        last tab with the first visible sheet active. Sheet-local defined names follow their
+        sheets (they refer to a sheet by its position)."""
+        xml = self.package.read(self.part).decode("utf-8")
+        prefix = root_prefix(xml.encode("utf-8"), b"workbook")
+        p = re.escape(prefix)
+        listing = re.search(rf"(<{p}sheets\b[^>]*>)(.*?)(</{p}sheets>)", xml, re.S)
+        if listing is None:
+            raise WorkbookPatchError(self.package.path, "the workbook part has no <sheets> list")
+        elements = re.findall(rf"<{p}sheet\b[^>]*?(?:/>|>.*?</{p}sheet>)", listing.group(2), re.S)
+        names = [html.unescape(get_attribute(e, "name") or "") for e in elements]
+        target = self.find(name).name
+        old = names.index(target)
+        order = [n for n in range(len(elements)) if n != old]
+        order = [old, *order] if first else [*order, old]
+        new_index = {was: now for now, was in enumerate(order)}
+        xml = (xml[: listing.start(2)] + "".join(elements[n] for n in order) + xml[listing.end(2) :])
+
+        def renumber(match: re.Match) -> str:
+            local = get_attribute(match.group(0), "localSheetId")
+            if local is None or not local.isdigit() or int(local) not in new_index:
+                return match.group(0)
+            return set_attribute(match.group(0), "localSheetId", str(new_index[int(local)]))
+
+        xml = re.sub(rf"<{p}definedName\b[^>]*>", renumber, xml)
+        states = [get_attribute(elements[n], "state") or "visible" for n in order]
+        active = 0 if first else next((n for n, state in enumerate(states) if state == "visible"), 0)
+
+        def activate(match: re.Match) -> str:
+            tag = set_attribute(match.group(0), "activeTab", str(active))
+            return set_attribute(tag, "firstSheet", "0") if get_attribute(tag, "firstSheet") else tag
+
+        if re.search(rf"<{p}workbookView\b", xml):
+            xml = re.sub(rf"<{p}workbookView\b[^>]*>", activate, xml, count=1)
+        self.package.write(self.part, xml.encode("utf-8"))
+        self.sheets = [self.sheets[n] for n in order]
+        self._sheet_ids = [self._sheet_ids[n] for n in order]
 
     def drop_calc_chain(self) -> None:
         """Remove the calculation chain (Excel rebuilds it) once any formula was removed."""

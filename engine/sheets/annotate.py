@@ -29,7 +29,7 @@ def issues_sheet(issues: list[CellIssue]) -> OwnedSheet:
     if not issues:
         return OwnedSheet(rows=[ISSUES_HEADER, ["", "", "", "", "", f"No problems found ({now_text()})."]],
                           column_widths={1: 16, 2: 8, 3: 18, 4: 9, 5: 14, 6: 90}, bold_first_row=True,
-                          printed=True)
+                          printed=True, placement="last")
     rows: list[list[Any]] = [ISSUES_HEADER]
     links = {}
     for n, issue in enumerate(issues, start=2):
@@ -37,8 +37,9 @@ def issues_sheet(issues: list[CellIssue]) -> OwnedSheet:
                      "conflict" if issue.conflict else issue.code, issue.message])
         if issue.cell:
             links[f"B{n}"] = f"'{issue.sheet}'!{issue.cell}"
+    # First and active: the person opening the file sees what to fix before anything else.
     return OwnedSheet(rows=rows, links=links, column_widths={1: 16, 2: 8, 3: 18, 4: 9, 5: 14, 6: 90},
-                      bold_first_row=True, printed=True)
+                      bold_first_row=True, printed=True, placement="first")
 
 
 def annotate(book: WorkbookInput, issues: list[CellIssue], dst: Path | None = None) -> None:
@@ -63,11 +64,12 @@ def _write(book: WorkbookInput, patches: dict[str, SheetPatch], issues: list[Cel
     patches = {name: p for name, p in patches.items() if name in book.package.sheet_names}
 
     def meta_sheet(result: PatchResult) -> dict[str, OwnedSheet]:
-        meta.marks = result.marks
-        return {META_SHEET: OwnedSheet(rows=meta.to_rows(), state="veryHidden")}
+        meta.marks, meta.notes = result.marks, result.notes
+        return {META_SHEET: OwnedSheet(rows=meta.to_rows(book.seal.key), state="veryHidden")}
 
     patch_xlsx(book.path, dst or book.path, patches, owned={**(reports or {}), ISSUES_SHEET: issues_sheet(issues)},
-               previous_marks=meta.marks, owned_after=meta_sheet, very_hidden=(LISTS_SHEET,))
+               previous_marks=meta.marks, owned_after=meta_sheet, very_hidden=(LISTS_SHEET,),
+               previous_notes=meta.notes)
 
 
 @dataclass

@@ -66,7 +66,10 @@ def write_workbook(
     spare_rows: int = SPARE_ROWS,
     created: datetime | None = None,
     reports: Sequence[ReportData] = (),
+    key: bytes | None = None,
 ) -> None:
+    """Write a new workbook; its _backoffice sheet signed with the installation's `key` (None
+    only for an empty layout, which no installation has made yet)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     book = xlsxwriter.Workbook(str(path), {
         "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
@@ -85,7 +88,7 @@ def write_workbook(
         _write_report(book, styles, report)
     _write_lists(book, lookups)
     meta_sheet = book.add_worksheet(META_SHEET)
-    for r, row in enumerate(meta.to_rows()):
+    for r, row in enumerate(meta.to_rows(key)):
         for c, value in enumerate(row):
             meta_sheet.write_string(r, c, str(value))
     meta_sheet.very_hidden()

@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from engine.config import WorkbookLimits
-from engine.db.installation import installation_id
+from engine.db.installation import seal
 from engine.db.session import Database
 from engine.errors import UnusableInput
 from engine.office.xlsx_guard import check_package
@@ -50,10 +50,12 @@ def new_workbook(db: Database, actor: Actor, module: str, out: Path, force: bool
     with opened as session:
         sheets = [_sheet_for(session, actor, sheet) for sheet in spec.sheets]
         lookups = spec.lookup_values(session, actor)
-        meta = _meta(spec, installation_id(session), actor, workbook_id)
+        ours = seal(session)
+        meta = _meta(spec, ours.installation_id, actor, workbook_id)
         reports = [ReportData(r.name, r.columns, r.shown_to(session, actor), r.number_formats())
                    for r in spec.reports if actor.may("read", r.area)]
-        _write_in_place_of(out, lambda temp: write_workbook(temp, meta, sheets, lookups, reports=reports))
+        _write_in_place_of(out, lambda temp: write_workbook(temp, meta, sheets, lookups, reports=reports,
+                                                            key=ours.key))
     return {s.spec.name: len(s.records) for s in sheets}
 
 
@@ -129,11 +131,13 @@ def _sheet_for(session: Session, actor: Actor, sheet: SheetSpec) -> SheetData:
 
 def _meta(spec: WorkbookSpec, installation: str | None, actor: Actor | None,
           workbook_id: str = "layout") -> WorkbookMeta:
+    if actor is None:
+        return WorkbookMeta.layout(spec.module, spec.fingerprint)
     now = datetime.now(UTC).isoformat()
     return WorkbookMeta(
         workbook_id=workbook_id, installation_id=installation,
-        module=spec.module, spec=spec.fingerprint, user=actor.login if actor else None,
-        roles=actor.role_names if actor else [], created_at=now if actor else "", refreshed_at=now if actor else "",
+        module=spec.module, spec=spec.fingerprint, user=actor.login,
+        roles=actor.role_names, created_at=now, refreshed_at=now,
     )
 
 

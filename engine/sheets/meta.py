@@ -4,26 +4,41 @@ The base snapshot is every exported record's values as they were when the workbo
 (or last refreshed). Comparing it with the workbook and the database tells, per cell, who
 changed what: the three-way merge. It is stored compressed, in chunks under Excel's cell
 limit, so a 100,000-row workbook carries it in a few dozen cells, not a million.
+
+Everything on the sheet is signed. The sheet is very hidden, not secret: anyone can unzip the
+file and change it, and a forged base would let a stale edit silently overwrite another
+person's change, a forged user act for someone else. So the last row holds an HMAC-SHA256,
+keyed with the installation's secret (engine/db/installation.py), of every other row as
+written: whatever a field is, and whichever field is added later, it is covered without
+being named here. A sheet whose signature is missing or wrong is refused. The one unsigned
+sheet accepted is the empty layout's (`workbooks/`, made without a database), exactly as
+`WorkbookMeta.layout` writes it: it carries no base, no user, no installation.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import zlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
+
+if TYPE_CHECKING:
+    from engine.db.installation import Seal
 
 META_SHEET = "_backoffice"
 LISTS_SHEET = "_lists"
 ISSUES_SHEET = "Issues"
 MAGIC = "Backoffice workbook"
 CHUNK = 32000  # Excel keeps at most 32,767 characters in a cell
+SIGNATURE = "signature"
+ALTERED = ("its hidden _backoffice sheet was altered outside Backoffice ({why}), so its record of what "
+           "you were given cannot be trusted; get a fresh workbook with `backoffice workbook new {module}` "
+           "and copy your edits into it, or restore the file from a backup")
 ID, VERSION = "ID", "Version"
-# A column where the sheet allows deleting: "yes" there deletes the row's record (a row
-# itself cannot be deleted while the sheet is protected).
-DELETE, DELETE_YES = "Delete", "yes"
 
 
 @dataclass
@@ -46,12 +61,31 @@ class WorkbookMeta:
     refreshed_at: str
     base: dict[str, SheetBase] = field(default_factory=dict)
     marks: dict[str, dict[str, int]] = field(default_factory=dict)  # our cell marks (see xlsx_patch)
+    notes: dict[str, list[str]] = field(default_factory=dict)  # fingerprints of our notes (xlsx_comments)
     generation: int = 0              # syncs that saved something and were written back (engine.sheets.receipts)
     # The database's side of the conflicts shown at the last rejected sync:
     # sheet -> record id -> column key -> [version, value] (see merge_sheet's `shown`).
     shown: dict[str, dict[str, dict[str, list]]] = field(default_factory=dict)
 
-    def to_rows(self) -> list[list[Any]]:
+    @property
+    def marked(self) -> bool:
+        """Whether the file wears marks or notes of ours from an earlier run."""
+        return bool(self.marks or self.notes)
+
+    @classmethod
+    def layout(cls, module: str, spec: str) -> WorkbookMeta:
+        """The meta of an empty layout: bound to no installation, no user, no base."""
+        return cls(workbook_id="layout", installation_id=None, module=module, spec=spec, user=None,
+                   roles=[], created_at="", refreshed_at="")
+
+    def to_rows(self, key: bytes | None) -> list[list[str]]:
+        """The sheet's rows, all text, signed with `key` (None only for an empty layout)."""
+        if key is None and (self.installation_id or self.user or any(b.rows for b in self.base.values())):
+            raise ValueError("a workbook bound to an installation is always signed")
+        rows = [[_text(value) for value in row] for row in self._rows()]
+        return rows if key is None else sign(rows, key)
+
+    def _rows(self) -> list[list[Any]]:
         rows: list[list[Any]] = [
             [MAGIC, "Managed by Backoffice: do not edit this sheet."],
             ["workbook_id", self.workbook_id],
@@ -67,42 +101,100 @@ class WorkbookMeta:
         base = {name: {"columns": b.columns, "rows": b.rows} for name, b in self.base.items()}
         rows += [["base", chunk] for chunk in _pack(base)]
         rows += [["marks", chunk] for chunk in _pack(self.marks)]
+        rows += [["notes", chunk] for chunk in _pack(self.notes)]
         rows += [["shown", chunk] for chunk in _pack(self.shown)]
         return rows
 
     @classmethod
-    def from_rows(cls, rows: list[list[Any]]) -> WorkbookMeta:
-        """Parse the sheet; raises ValueError when it is not ours or is damaged."""
+    def from_rows(cls, rows: list[list[Any]], seal: Seal, max_snapshot_bytes: int) -> WorkbookMeta:
+        """Parse and check the sheet; raises ValueError when it is not ours, foreign or altered.
+
+        `seal` is this installation's id and secret; the snapshot is refused when it would
+        unpack to more than `max_snapshot_bytes`.
+        """
         if not rows or not rows[0] or rows[0][0] != MAGIC:
             raise ValueError("its _backoffice sheet is not one Backoffice wrote")
+        texts = [row for row in map(_trimmed, rows) if row]
+        signatures = [row for row in texts if row[0] == SIGNATURE]
+        signed = [row for row in texts if row[0] != SIGNATURE]
         values: dict[str, str] = {}
-        chunks: dict[str, list[str]] = {"base": [], "marks": [], "shown": []}
-        for row in rows[1:]:
-            if len(row) < 2 or not row[0]:
+        chunks: dict[str, list[str]] = {"base": [], "marks": [], "notes": [], "shown": []}
+        for row in signed[1:]:
+            if len(row) < 2:
                 continue
-            key, value = str(row[0]), "" if row[1] is None else str(row[1])
+            key, value = row[0], row[1]
             if key in chunks:
                 chunks[key].append(value)
             else:
                 values[key] = value
-        base_data = _unpack(chunks["base"]) or {}
-        base = {
-            name: SheetBase(d["columns"], {int(k): (int(v), list(vals)) for k, (v, vals) in d["rows"].items()})
-            for name, d in base_data.items()
-        }
+        module = values.get("module") or "MODULE"
+        installation = values.get("installation_id") or None
+        if installation not in (None, seal.installation_id):
+            raise ValueError("made by another Backoffice installation (its workbook id does not belong to "
+                             "this database); get a workbook from this one")
+        if signatures and (len(signatures) > 1 or len(signatures[0]) != 2 or not hmac.compare_digest(
+                signatures[0][1], _signature(signed, seal.key))):
+            raise ValueError(ALTERED.format(why="its signature does not match", module=module))
+        if not signatures and (installation or values.get("user")):
+            raise ValueError(ALTERED.format(why="it carries no signature", module=module))
+        base_data = _unpack(chunks["base"], max_snapshot_bytes) or {}
+        marks = _unpack(chunks["marks"], max_snapshot_bytes) or {}
+        notes = _unpack(chunks["notes"], max_snapshot_bytes) or {}
+        shown = _unpack(chunks["shown"], max_snapshot_bytes) or {}
+        generation = values.get("generation") or "0"
+        if not generation.isdigit():
+            raise ValueError(f"its _backoffice sheet is damaged (generation {generation!r} is not a number)")
         try:
-            return cls(
-                workbook_id=values["workbook_id"], installation_id=values.get("installation_id") or None,
+            base = {
+                name: SheetBase(d["columns"], {int(k): (int(v), list(vals)) for k, (v, vals) in d["rows"].items()})
+                for name, d in base_data.items()
+            }
+            meta = cls(
+                workbook_id=values["workbook_id"], installation_id=installation,
                 module=values["module"], spec=values["spec"], user=values.get("user") or None,
                 roles=values.get("roles", "").split(), created_at=values.get("created_at", ""),
                 refreshed_at=values.get("refreshed_at", ""), base=base,
-                marks=_unpack(chunks["marks"]) or {}, generation=int(values.get("generation") or 0),
-                shown=_unpack(chunks["shown"]) or {},
+                marks=marks, notes=notes, generation=int(generation), shown=shown,
             )
         except KeyError as missing:
             raise ValueError(f"its _backoffice sheet lacks {missing}") from None
-        except ValueError:
-            raise ValueError("its _backoffice sheet is damaged (the generation is not a number)") from None
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"its base snapshot is damaged ({exc})") from None
+        if installation is None and any(b.rows for b in base.values()):
+            raise ValueError(ALTERED.format(why="it has a base snapshot but no installation", module=module))
+        if not signatures and not meta._is_pristine_layout(signed):
+            raise ValueError(ALTERED.format(why="it carries no signature", module=module))
+        return meta
+
+    def _is_pristine_layout(self, rows: list[list[str]]) -> bool:
+        """Whether this unsigned meta is exactly an empty layout's, as `layout` makes it."""
+        pristine = WorkbookMeta.layout(self.module, self.spec)
+        pristine.base = {name: SheetBase(list(b.columns)) for name, b in self.base.items()}
+        return self == pristine and [r for r in map(_trimmed, pristine.to_rows(None)) if r] == rows
+
+
+def _text(value: Any) -> str:
+    """A cell of the sheet as text: what is written is what is signed and read back."""
+    return "" if value is None else str(value)
+
+
+def _trimmed(row: list[Any]) -> list[str]:
+    texts = [_text(value) for value in row]
+    while texts and texts[-1] == "":
+        texts.pop()
+    return texts
+
+
+def sign(rows: list[list[Any]], key: bytes) -> list[list[str]]:
+    """The rows of a `_backoffice` sheet, as text, with their signature as the last row."""
+    texts = [[_text(value) for value in row] for row in rows if not row or _text(row[0]) != SIGNATURE]
+    return [*texts, [SIGNATURE, _signature(texts, key)]]
+
+
+def _signature(rows: list[list[str]], key: bytes) -> str:
+    """HMAC-SHA256 of the rows (each trimmed of empty cells at its end), hex."""
+    payload = orjson.dumps([r for r in map(_trimmed, rows) if r])
+    return hmac.new(key, payload, hashlib.sha256).hexdigest()
 
 
 def _pack(data: Any) -> list[str]:
@@ -114,10 +206,22 @@ def _pack(data: Any) -> list[str]:
     return [text[i:i + CHUNK] for i in range(0, len(text), CHUNK)]
 
 
-def _unpack(chunks: list[str]) -> Any:
+def _unpack(chunks: list[str], max_bytes: int) -> Any:
+    """Decompress, never to more than `max_bytes`: a few kilobytes of zlib can unpack to
+    gigabytes, so the output is capped while it is made, not measured afterwards."""
     if not chunks:
         return None
     try:
-        return orjson.loads(zlib.decompress(base64.b64decode("".join(chunks))))
-    except (ValueError, zlib.error) as exc:  # orjson.JSONDecodeError is a ValueError
+        inflate = zlib.decompressobj()
+        data = inflate.decompress(base64.b64decode("".join(chunks)), max_bytes + 1)
+        if len(data) > max_bytes or inflate.unconsumed_tail:
+            raise ValueError(f"its base snapshot unpacks to more than {max_bytes:,} bytes (the limit "
+                             "workbook.max_snapshot_bytes); it was not made by Backoffice or the workbook is "
+                             "too large: split it into smaller workbooks")
+        if not inflate.eof:
+            raise ValueError("its base snapshot is damaged (cut short)")
+        return orjson.loads(data)
+    except zlib.error as exc:
+        raise ValueError(f"its base snapshot is damaged ({exc})") from None
+    except orjson.JSONDecodeError as exc:
         raise ValueError(f"its base snapshot is damaged ({exc})") from None

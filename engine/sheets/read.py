@@ -15,9 +15,11 @@ from typing import Any
 from xlsxwriter.utility import xl_col_to_name
 
 from engine.config import WorkbookLimits
+from engine.db.installation import Seal
 from engine.errors import BackofficeError, UnusableInput
 from engine.office.sheet_scan import special_cells
 from engine.office.xlsx_guard import PackageInfo, check_package, open_calamine, read_rows
+from engine.office.xlsx_text import TextBudget
 from engine.sheets.issues import CellIssue
 from engine.sheets.meta import (
     DELETE,
@@ -76,27 +78,36 @@ class WorkbookInput:
     package: PackageInfo
     sheets: dict[str, SheetInput]
     issues: list[CellIssue]
+    seal: Seal                        # what its _backoffice sheet was checked, and is signed again, with
     # New rows an earlier sync of this file saved though its write-back never arrived:
     # (sheet, row) -> record id (see engine.sheets.receipts).
     saved: dict[tuple[str, int], int] = field(default_factory=dict)
 
 
-def read_workbook(path: Path, spec_for, limits: WorkbookLimits, allow_macros: bool = False) -> WorkbookInput:
-    """Read one of our workbooks. `spec_for(module)` gives the WorkbookSpec; raises UnusableInput."""
+def read_workbook(path: Path, spec_for, limits: WorkbookLimits, seal: Seal, allow_macros: bool = False) -> WorkbookInput:
+    """Read one of our workbooks, made by the installation `seal` names (its id and secret).
+
+    `spec_for(module)` gives the WorkbookSpec; raises UnusableInput for a file that is hostile,
+    not ours, from another installation or altered outside Backoffice.
+    """
     package = check_package(path, limits, allow_macros=allow_macros)
     if META_SHEET not in package.sheet_names:
         raise UnusableInput(path, "not a Backoffice workbook (it has no _backoffice sheet); "
                                   "get one with `backoffice workbook new MODULE`")
-    book = open_calamine(path, package)
-    try:
-        return _read(path, book, package, spec_for, limits)
-    finally:
-        book.close()
+    with TextBudget(path, limits.max_text_bytes) as budget:
+        budget.charge(META_SHEET, package.sheet_parts[META_SHEET])
+        book = open_calamine(path, package)
+        try:
+            return _read(path, book, package, spec_for, limits, seal, budget)
+        finally:
+            book.close()
 
 
-def _read(path: Path, book, package: PackageInfo, spec_for, limits: WorkbookLimits) -> WorkbookInput:
+def _read(path: Path, book, package: PackageInfo, spec_for, limits: WorkbookLimits, seal: Seal,
+          budget: TextBudget) -> WorkbookInput:
     try:
-        meta = WorkbookMeta.from_rows(read_rows(path, book, META_SHEET, skip_empty_area=False))
+        meta = WorkbookMeta.from_rows(read_rows(path, book, META_SHEET, skip_empty_area=False), seal,
+                                      limits.max_snapshot_bytes)
     except ValueError as exc:
         raise UnusableInput(path, f"not a usable Backoffice workbook: {exc}") from None
     try:
@@ -118,13 +129,14 @@ def _read(path: Path, book, package: PackageInfo, spec_for, limits: WorkbookLimi
                 issues.append(CellIssue(sheet_spec.name, None, None, None, "missing-sheet",
                                         f"sheet {sheet_spec.name!r} is missing{hint}; rename it back"))
             continue
+        budget.charge(sheet_spec.name, package.sheet_parts[sheet_spec.name])
         rows = read_rows(path, book, sheet_spec.name, skip_empty_area=False)
         if len(rows) > limits.max_rows:
             raise UnusableInput(path, f"sheet {sheet_spec.name!r} has {len(rows)} rows, over the limit of {limits.max_rows}")
         special = special_cells(path, package.sheet_parts[sheet_spec.name])
         sheets[sheet_spec.name] = _read_sheet(sheet_spec, base.columns if base else None, rows,
                                               special, package.date1904, issues)
-    return WorkbookInput(path, meta, package, sheets, issues)
+    return WorkbookInput(path, meta, package, sheets, issues, seal)
 
 
 def _read_sheet(spec: SheetSpec, expected: list[str] | None, rows: list[list[Any]], special,

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from engine.config import Settings
 from engine.db.audit import AuditEntry
-from engine.db.installation import installation_id
+from engine.db.installation import seal
 from engine.db.session import Database
 from engine.errors import UnusableInput
 from engine.office.xlsx_owned import OwnedSheet
@@ -256,12 +256,9 @@ class RoundTrip:
 
     def _read(self, path: Path) -> tuple[WorkbookInput, WorkbookSpec]:
         self.progress(f"reading {path.name}", 0)
-        book = read_workbook(path, workbook_spec, self.settings.workbook, self.allow_macros)
         with self.db.reading() as session:
-            ours = installation_id(session)
-        if book.meta.installation_id not in (None, ours):
-            raise UnusableInput(path, "made by another Backoffice installation (its workbook id does not "
-                                      "belong to this database); get a workbook from this one")
+            ours = seal(session)
+        book = read_workbook(path, workbook_spec, self.settings.workbook, ours, self.allow_macros)
         spec = workbook_spec(book.meta.module)
         book.issues += _unseen_columns(book, self.actor)
         return book, spec
@@ -360,7 +357,7 @@ class RoundTrip:
                 # Someone else's workbook: nothing from the database goes into a sheet its
                 # user may not read; the sheet and its base stay as they were.
                 if base is not None:
-                    sheets[name] = annotate.RefreshedSheet(SheetPatch(clear_marks=bool(book.meta.marks)), base)
+                    sheets[name] = annotate.RefreshedSheet(SheetPatch(clear_marks=book.meta.marked), base)
                 continue
             db = db_rows[name] if db_rows is not None else self._load(session, sheet)
             out_of_reach = _out_of_reach(session, sheet, data, base, db)
@@ -372,17 +369,17 @@ class RoundTrip:
                 handed.setdefault(sheet.model.__table__.name, {}).update(
                     _newly_shown(data, base, db, audited, inserted))
             sheets[name] = annotate.refresh_sheet(data, base, db, computed, inserted, keep_edits,
-                                                  clear_marks=bool(book.meta.marks), out_of_reach=out_of_reach)
+                                                  clear_marks=book.meta.marked, out_of_reach=out_of_reach)
         for table, values in handed.items():
             read_audited(session, table, values)
         book.meta.shown = {}     # the file now shows the database's values as its base
         if book.meta.installation_id is None:  # an empty layout: bind it to this database now
-            book.meta.installation_id = installation_id(session)
+            book.meta.installation_id = book.seal.installation_id
             book.meta.workbook_id = uuid.uuid4().hex
             book.meta.user, book.meta.roles = self.actor.login, self.actor.role_names
         lists_shown = (LISTS_SHEET in book.package.sheet_names   # a LibreOffice save unhides it
                        and book.package.hidden.get(LISTS_SHEET) != "veryHidden")
-        nothing_new = target == book.path and not book.meta.marks and not lists_shown and not any(
+        nothing_new = target == book.path and not book.meta.marked and not lists_shown and not any(
             s.patch.cells for s in sheets.values())
         counts = sum((s.counts for s in sheets.values()), annotate.RefreshCounts())
         if nothing_new and ISSUES_SHEET not in book.package.sheet_names and not (keep_edits and spec.reports):

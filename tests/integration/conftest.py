@@ -46,6 +46,17 @@ def read_sheet(path: Path, sheet: str) -> list[list[Any]]:
     return python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_name(sheet).to_python()
 
 
+def read_meta(path: Path, db) -> Any:
+    """The workbook's _backoffice sheet, checked (signature and all) as the round trip checks it."""
+    from engine.config import WorkbookLimits
+    from engine.db.installation import seal
+    from engine.sheets.meta import META_SHEET, WorkbookMeta
+
+    with db.reading() as session:
+        ours = seal(session)
+    return WorkbookMeta.from_rows(read_sheet(path, META_SHEET), ours, WorkbookLimits().max_snapshot_bytes)
+
+
 def find_row(path: Path, sheet: str, column: str, value: Any) -> int:
     """Excel row number of the first row whose `column` (header label) holds `value`."""
     rows = read_sheet(path, sheet)

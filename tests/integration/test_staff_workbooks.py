@@ -22,7 +22,6 @@ from engine.db.audit import AuditEntry
 from engine.security.policies import load_policies
 from engine.security.roles import Role
 from engine.sheets.exporting import new_workbook
-from engine.sheets.meta import WorkbookMeta
 from engine.sheets.roundtrip import RoundTrip
 from engine.sheets.spec import Column, SheetSpec, workbook_spec
 from engine.staff.models import Contract, Employee, LeaveRequest, LeaveType
@@ -33,6 +32,7 @@ from tests.integration.conftest import (
     edit_by_label,
     find_row,
     problems_of,
+    read_meta,
     read_sheet,
     rehearsed,
 )
@@ -172,12 +172,12 @@ def sensitive_texts() -> list[bytes]:
     return [t.encode() for t in texts]
 
 
-def everything_in(path: Path) -> bytes:
+def everything_in(path: Path, db) -> bytes:
     """Every byte the file holds, unzipped part by part, and the base snapshot decoded (it
     is stored compressed on the hidden _backoffice sheet)."""
     with zipfile.ZipFile(path) as package:
         raw = b"".join(package.read(name) for name in package.namelist())
-    meta = WorkbookMeta.from_rows(read_sheet(path, "_backoffice"))
+    meta = read_meta(path, db)
     base = {name: {"columns": b.columns, "rows": b.rows} for name, b in meta.base.items()}
     return raw + json.dumps(base, default=str).encode()
 
@@ -200,7 +200,7 @@ def test_hr_gets_every_column_and_every_record(db, staff, tmp_path):
     assert [row[0] for row in balances[1:]] == ["E1", "E1", "E2", "E2", "E3", "E3", "E4", "E4", "E5", "E5"]
     ann_annual = next(row for row in balances if row[0] == "E3" and row[2] == "Annual leave")
     assert ann_annual[3:] == [YEAR, 20.0, 0.0, 0.0, 10.0, 10.0]     # allowance, carried, taken, requested, left
-    assert leaked(everything_in(path))     # (the search finds what is there: the checks below mean something)
+    assert leaked(everything_in(path, db))     # (the search finds what is there: the checks below mean something)
 
 
 def test_a_managers_team_workbook_holds_their_reports_only(db, staff, tmp_path):
@@ -227,7 +227,7 @@ def test_no_sensitive_value_is_anywhere_in_a_managers_workbook(db, staff, tmp_pa
         path = export(db, manager, "team", tmp_path / f"{manager.login}.xlsx")
         for sheet in ("Team", "Leave", "Balances"):
             assert not sensitive_labels & set(header(path, sheet))
-        assert leaked(everything_in(path)) == [], manager.login
+        assert leaked(everything_in(path, db)) == [], manager.login
     assert audit_reads(db) == []                      # nothing audited was handed to a manager
 
 
@@ -258,7 +258,7 @@ def test_a_report_who_moves_to_another_team_leaves_the_managers_workbook_on_refr
     assert column(path, "Leave", "ID") == []
     assert not any(cell in ("Ann Example", "Ann", "E3", staff["ann"]) for sheet in ("Team", "Leave", "Balances")
                    for row in read_sheet(path, sheet)[1:] for cell in row)
-    base = WorkbookMeta.from_rows(read_sheet(path, "_backoffice")).base
+    base = read_meta(path, db).base
     assert set(base["Team"].rows) == {staff["lee"]} and base["Leave"].rows == {}
     assert trip(db, settings, MO).sync(path).status == "unchanged"
 
@@ -384,10 +384,10 @@ def test_a_role_that_does_not_see_a_field_never_gets_it_and_cannot_write_it(db, 
     own = export(db, clerk, "staff", tmp_path / "clerk.xlsx")
     assert not {"Salary (a year)", "National ID", "Medical reason"} & {
         label for sheet in ("Employees", "Contracts", "Leave") for label in header(own, sheet)}
-    assert leaked(everything_in(own)) == []
+    assert leaked(everything_in(own, db)) == []
     edit_by_label(own, "Employees", find_row(own, "Employees", "Number", "E3"), {"Job title": "Team lead"})
     assert trip(db, settings, clerk).sync(own).status == "applied"
-    assert leaked(everything_in(own)) == []           # nor after a sync's refresh
+    assert leaked(everything_in(own, db)) == []           # nor after a sync's refresh
 
     hr_copy = export(db, HANA, "staff", tmp_path / "hr.xlsx")
     row = find_row(hr_copy, "Employees", "Number", "E3")
