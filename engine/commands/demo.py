@@ -28,7 +28,7 @@ def demo(
 ) -> None:
     """Fill a fresh database with sample data and run the main job end to end."""
     config = settings()
-    result = run_demo(config, lambda migrate=True: open_database(config, migrate=migrate, check_all=True), reset)
+    result = run_demo(config, lambda migrate=True: open_database(config, migrate=migrate, check_all=True, create=True), reset)
     if as_json:
         print_json(result)
         return
