@@ -34,7 +34,7 @@ def test_demo_fills_a_fresh_database_and_a_second_run_changes_nothing(backoffice
 def test_demo_reset_rebuilds_the_same_data(backoffice):
     backoffice("demo")
     before = backoffice("contacts", "list", "--json", user="mia").json()
-    assert backoffice("demo", "--reset").code == 0
+    assert backoffice("demo", "--reset", "--yes", user="admin").code == 0
     assert backoffice("contacts", "list", "--json", user="mia").json() == before
 
 
