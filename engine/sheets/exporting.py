@@ -10,12 +10,20 @@ from sqlalchemy.orm import Session
 
 from engine.db.installation import installation_id
 from engine.db.session import Database
+from engine.office.files import make_private
 from engine.security.gate import record_reads as read_audited
 from engine.security.roles import Actor
 from engine.sheets.apply import load_rows
 from engine.sheets.export import ReportData, SheetData, write_workbook
 from engine.sheets.meta import WorkbookMeta
-from engine.sheets.spec import SheetSpec, WorkbookSpec, audited_keys, modules, workbook_spec
+from engine.sheets.spec import (
+    SheetSpec,
+    WorkbookSpec,
+    audited_keys,
+    modules,
+    sensitive_keys,
+    workbook_spec,
+)
 
 
 def new_workbook(db: Database, actor: Actor, module: str, out: Path) -> dict[str, int]:
@@ -32,6 +40,7 @@ def new_workbook(db: Database, actor: Actor, module: str, out: Path) -> dict[str
         actor.require("read", sheet.area)
     workbook_id = uuid.uuid4().hex
     audits = any(audited_keys(sheet, sheet.visible_columns(actor.sees)) for sheet in spec.sheets)
+    private = any(sensitive_keys(sheet, sheet.visible_columns(actor.sees)) for sheet in spec.sheets)
     opened = db.unit_of_work(actor, source="workbook", workbook_id=workbook_id) if audits else db.reading()
     with opened as session:
         sheets = [_sheet_for(session, actor, sheet) for sheet in spec.sheets]
@@ -39,6 +48,8 @@ def new_workbook(db: Database, actor: Actor, module: str, out: Path) -> dict[str
         meta = _meta(spec, installation_id(session), actor, workbook_id)
         reports = [ReportData(r.name, r.columns, r.shown_to(session, actor))
                    for r in spec.reports if actor.may("read", r.area)]
+        if private:      # an HR workbook: readable by its owner only, before a byte is written
+            make_private(out)
         write_workbook(out, meta, sheets, lookups, reports=reports)
     return {s.spec.name: len(s.records) for s in sheets}
 

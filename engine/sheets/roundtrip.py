@@ -29,6 +29,7 @@ from engine.config import Settings
 from engine.db.installation import installation_id
 from engine.db.session import Database
 from engine.errors import UnusableInput
+from engine.office.files import keep_mode
 from engine.office.xlsx_owned import OwnedSheet
 from engine.office.xlsx_patch import SheetPatch
 from engine.security.gate import record_reads as read_audited
@@ -163,6 +164,7 @@ class RoundTrip:
                         self._refresh_into(session, book, spec, applied, keep_edits=False, target=temp,
                                            db_rows=db_rows)
                         session.commit()
+                        keep_mode(path, temp)      # the workbook keeps the permissions it had
                         os.replace(temp, path)
                     finally:
                         temp.unlink(missing_ok=True)
