@@ -52,7 +52,7 @@ def make_books(folder: Path, customers: int):
                         output_dir=folder / "out",
                         mail={"sender": SENDER, "sender_name": "Widget Works",
                               "sender_address": ["9 Mill Lane", "YORK", "YO1 7HH"], "country": "GB"})
-    db = Database.open(settings)
+    db = Database.open(settings, create=True)
     with db.unit_of_work(SYSTEM, source="system") as session:
         add_user(session, SYSTEM, "alex", "Alex", ["accountant"], None)
     with db.reading() as session:

@@ -44,7 +44,7 @@ def build_database(url: str) -> None:
     from engine.security.users import add_user
 
     app.start()
-    db = Database.open(Settings(database_url=url))
+    db = Database.open(Settings(database_url=url), create=True)
     with db.unit_of_work(SYSTEM, source="system") as session:
         add_user(session, None, "admin", "Ada Admin", ["admin"], None)
         item, store = Item(sku=SKU, name="Widget", updated_by="admin"), Location(code="MAIN", name="Main store",

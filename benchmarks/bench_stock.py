@@ -85,7 +85,7 @@ def make_database(folder: Path, movements: int) -> None:
     from engine.db.session import Database
 
     path = folder / f"stock-{movements}.db"
-    Database.open(Settings(database_url=f"sqlite:///{path}")).dispose()
+    Database.open(Settings(database_url=f"sqlite:///{path}"), create=True).dispose()
     con = sqlite3.connect(path)
     con.execute("PRAGMA synchronous = OFF")
     con.executemany("INSERT INTO locations (id, code, name, kind, warehouse_id, version, created_at, updated_at, "

@@ -48,7 +48,7 @@ def make_inventory(folder: Path, rows: int) -> None:
 
     for name in ("stock.db", "stock.db-wal", "stock.db-shm"):
         (folder / name).unlink(missing_ok=True)
-    db = Database.open(Settings(database_url=f"sqlite:///{folder / 'stock.db'}"))
+    db = Database.open(Settings(database_url=f"sqlite:///{folder / 'stock.db'}"), create=True)
     with db.unit_of_work(SYSTEM, source="system") as session:
         add_user(session, SYSTEM, "wes", "Wes", ["warehouse"], None)
         session.add_all([Location(code=f"W{n}", name=f"Warehouse {n}", kind="warehouse") for n in range(PLACES)])

@@ -48,7 +48,7 @@ def make_workbook(folder: Path, rows: int) -> None:
     from engine.sheets.exporting import _meta
     from engine.sheets.spec import workbook_spec
 
-    db = Database.open(Settings(database_url=f"sqlite:///{folder / 'bench.db'}"))
+    db = Database.open(Settings(database_url=f"sqlite:///{folder / 'bench.db'}"), create=True)
     with db.unit_of_work(SYSTEM, source="system") as session:
         add_user(session, SYSTEM, "bench", "Bench", ["admin"], None)
     with db.reading() as session:

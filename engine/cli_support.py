@@ -23,6 +23,7 @@ from engine import app as application
 from engine import registry
 from engine.cli_flags import flags
 from engine.config import Settings, load_settings
+from engine.db.engine import connection_lost, failure_text
 from engine.db.json_values import plain
 from engine.db.session import Database
 from engine.errors import BackofficeError
@@ -102,12 +103,14 @@ def settings(**overrides: Any) -> Settings:
     return config
 
 
-def open_database(config: Settings | None = None, *, migrate: bool = True, check_all: bool = False) -> Database:
+def open_database(config: Settings | None = None, *, migrate: bool = True, check_all: bool = False,
+                  create: bool = False) -> Database:
     """The database, once the field policies are checked against the tables the command has
-    loaded (`check_all`: every table of the modules switched on)."""
+    loaded (`check_all`: every table of the modules switched on). `create`: a SQLite file
+    that does not exist is made (only `db upgrade` and `demo`); else it is refused."""
     config = config or settings()
     application.check_policies(complete=check_all)
-    return Database.open(config, migrate=migrate)
+    return Database.open(config, migrate=migrate, create=create)
 
 
 def who(db: Database, config: Settings) -> Actor:
@@ -179,9 +182,13 @@ def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
                 say_error(refusal_text(exc))
             raise typer.Exit(exc.exit_code) from None
         except Exception as exc:  # a bug: say so, show the trace only when asked
+            lost = connection_lost(exc)
+            if lost is not None:     # the server went away during the command: the setting, not a bug
+                say_error(str(lost))
+                raise typer.Exit(lost.exit_code) from None
             if os.environ.get("BACKOFFICE_DEBUG"):
                 traceback.print_exc()
-            say_error(f"{type(exc).__name__}: {exc}\nNothing was saved. Run again with "
+            say_error(f"{failure_text(exc)}\nNothing was saved. Run again with "
                       "BACKOFFICE_DEBUG=1 for details and report it.", label="internal error")
             raise typer.Exit(3) from None
 

@@ -17,7 +17,7 @@ from engine import registry
 from engine.config import Settings
 from engine.db import migrate
 from engine.db.session import Database
-from engine.demo import build_demo
+from engine.demo import build_demo, check_resettable, mark_demo
 from engine.office.xlsx_patch import CellPatch, SheetPatch, patch_xlsx
 from engine.security.roles import SYSTEM
 from engine.security.users import resolve_actor
@@ -27,13 +27,24 @@ from engine.sheets.roundtrip import FileResult, RoundTrip
 DEMO_USER = "mia"
 
 
-def run_demo(settings: Settings, open_database: Callable[..., Database], reset: bool = False) -> dict[str, Any]:
+def run_demo(settings: Settings, open_database: Callable[..., Database], reset: bool = False,
+             confirm: Callable[[dict[str, int]], None] | None = None) -> dict[str, Any]:
     """Build the demo (after removing everything, with `reset`) and run its jobs; what was
-    done, as `backoffice demo --json` prints it."""
+    done, as `backoffice demo --json` prints it.
+
+    `reset` is done for the acting user (`settings.user`) only if they may and the database
+    holds demo data only (`engine.demo.check_resettable`), and then only once `confirm`, told
+    what would be deleted, returns (it raises to stop)."""
     if reset:
-        db = open_database(migrate=False)
-        migrate.reset(db.engine)
-        db.dispose()
+        db = open_database()
+        try:
+            with db.reading() as session:
+                doomed = check_resettable(session, resolve_actor(session, settings.user))
+            if confirm is not None:
+                confirm(doomed)
+            migrate.reset(db.engine)
+        finally:
+            db.dispose()
     db = open_database()
     try:
         with db.unit_of_work(SYSTEM, source="system") as session:
@@ -48,6 +59,8 @@ def run_demo(settings: Settings, open_database: Callable[..., Database], reset: 
         if "contacts" in {w.name for w in on.workbooks}:
             path, synced = run_main_job(db, settings)
             result["main_job"] = {"workbook": str(path), **synced.as_json()}
+        with db.unit_of_work(SYSTEM, source="system") as session:
+            mark_demo(session)       # last: only a whole demo run may be reset
     finally:
         db.dispose()
     return result

@@ -96,3 +96,12 @@ class UnusableInput(BackofficeError):
     def __init__(self, path: object, reason: str):
         self.path, self.reason = str(path), reason
         super().__init__(f"{path}: {reason}")
+
+
+class DatabaseUnavailable(BackofficeError):
+    """The database the settings name cannot be used: a SQLite file that does not exist, a
+    server that cannot be reached, a wrong role, password or database name, or an address
+    that is not a database URL. Exit code 2: the setting needs correcting, not the code."""
+
+    code = "database_unavailable"
+    field = "database_url"

@@ -129,6 +129,11 @@ class Module:
     needs: tuple[str, ...] = ()
     models: str | None = None       # the module holding its tables
     help: str = ""
+    area: str = ""                  # the area (roles.toml) its tables belong to; default: its name
+    # For readers of part of the area only (a manager's `team`): a function (session, actor,
+    # table) giving the ids of the records of `table` the actor may read (None: all), refusing
+    # with PermissionDenied when none (the policy gate asks it, e.g. for the audit log).
+    records: str | None = None
 
 
 @dataclass
@@ -148,9 +153,11 @@ class Registry:
 
     # -- what a module's register() calls ----------------------------------------------------
 
-    def module(self, name: str, *, needs: Iterable[str] = (), models: str | None = None, help: str = "") -> None:
-        """Declare the module itself: call first in `register`."""
-        self.modules[name] = Module(name, tuple(needs), models, help)
+    def module(self, name: str, *, needs: Iterable[str] = (), models: str | None = None, help: str = "",
+               area: str | None = None, records: str | None = None) -> None:
+        """Declare the module itself: call first in `register`. `area`: the area of roles.toml
+        whose readers may read its tables (default: the module's name); `records`: see Module."""
+        self.modules[name] = Module(name, tuple(needs), models, help, area or name, records)
         self._declaring = name
 
     def commands(self, name: str, target: str, help: str, extend: Iterable[str] = ()) -> None:

@@ -76,7 +76,9 @@ def settings(database_url) -> Settings:
 
 @pytest.fixture
 def db(settings) -> Iterator[Database]:
-    database = Database.open(settings)
+    """A new database, made the way `backoffice db upgrade` and `demo` make one (the only
+    ways a SQLite file is created; every other command refuses a file that does not exist)."""
+    database = Database.open(settings, create=True)
     yield database
     database.dispose()
 

@@ -15,8 +15,9 @@ from engine.cli_support import (
     out,
     print_json,
 )
-from engine.db.audit_query import audit_entries, describe_changes, entry_as_dict
+from engine.db.audit_query import describe_changes
 from engine.formats import parse_date
+from engine.security.audit_log import audit_entries
 
 audit_app = typer.Typer(no_args_is_help=False, add_completion=False)
 
@@ -34,7 +35,7 @@ def audit(
     """Show the audit log: who changed what, when, through which door."""
     since_date = parse_date(since, "--since") if since else None
     with acting_as(user) as (_db, actor, session):
-        rows = [entry_as_dict(e) for e in audit_entries(session, actor, table, record, since_date, limit)]
+        rows = audit_entries(session, actor, table, record, since_date, limit)
     if as_json:
         print_json(rows)
         return

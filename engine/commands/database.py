@@ -14,7 +14,7 @@ db_app = typer.Typer(help="The central database: schema status and upgrades.", n
 @handles_errors
 def db_upgrade() -> None:
     """Bring the database schema up to this version of Backoffice."""
-    before, after = migrate.upgrade(open_database(migrate=False, check_all=True).engine)
+    before, after = migrate.upgrade(open_database(migrate=False, check_all=True, create=True).engine)
     out.print(f"database schema: {before or 'empty'} -> {after}")
 
 

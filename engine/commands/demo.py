@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
 
 from engine.cli_support import (
     JsonOption,
+    UserOption,
     err,
     handles_errors,
     open_database,
@@ -16,19 +18,42 @@ from engine.cli_support import (
     settings,
 )
 from engine.demo_job import run_demo
+from engine.errors import BackofficeError
 
 demo_app = typer.Typer(no_args_is_help=False, add_completion=False)
+
+
+CONFIRM = "reset"   # what a person types to confirm --reset
 
 
 @demo_app.command("demo")
 @handles_errors
 def demo(
-    reset: Annotated[bool, typer.Option("--reset", help="Delete everything first, then rebuild.")] = False,
+    reset: Annotated[bool, typer.Option(
+        "--reset", help="Delete everything (audit log included) and rebuild: an admin only, on a database holding "
+                        "demo data only; asks to type 'reset' unless --yes.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="With --reset: do not ask for confirmation.")] = False,
     as_json: JsonOption = False,
+    user: UserOption = None,
 ) -> None:
     """Fill a fresh database with sample data and run the main job end to end."""
-    config = settings()
-    result = run_demo(config, lambda migrate=True: open_database(config, migrate=migrate, check_all=True), reset)
+    config = settings(user=user)
+
+    def confirm(doomed: dict[str, int]) -> None:
+        if yes:
+            return
+        what = ", ".join(f"{n} {thing}" for thing, n in doomed.items())
+        if as_json or not sys.stdin.isatty():
+            raise BackofficeError(f"--reset deletes everything in {config.masked()['database_url']} ({what}): "
+                                  "add --yes to confirm it (there is no terminal to ask on)")
+        typed = typer.prompt(f"This deletes everything in {config.masked()['database_url']} ({what}), the audit "
+                             f"log included, and builds the demo again. Type {CONFIRM} to go on", default="",
+                             show_default=False, err=True)
+        if typed.strip() != CONFIRM:
+            raise BackofficeError(f"not confirmed (you typed {typed.strip()!r}, not {CONFIRM!r}): nothing was deleted")
+
+    result = run_demo(config, lambda migrate=True: open_database(config, migrate=migrate, check_all=True, create=True),
+                      reset, confirm)
     if as_json:
         print_json(result)
         return

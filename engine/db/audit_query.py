@@ -1,37 +1,11 @@
-"""Reading the audit log (`backoffice audit`)."""
+"""The audit log's rows as doors show them (`backoffice audit`); which rows and fields an
+actor may read is the policy gate's (`engine.security.audit_log`)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from engine.db.audit import AuditEntry
-from engine.security.roles import Actor
-
-
-def audit_entries(
-    session: Session,
-    actor: Actor,
-    table: str | None = None,
-    record_id: int | None = None,
-    since: date | None = None,
-    limit: int | None = None,
-) -> list[AuditEntry]:
-    """Matching entries, oldest first; with `limit`, the most recent `limit` of them."""
-    actor.require("read", "audit")
-    query = select(AuditEntry).order_by(AuditEntry.id.desc())
-    if table:
-        query = query.where(AuditEntry.table_name == table)
-    if record_id is not None:
-        query = query.where(AuditEntry.record_id == record_id)
-    if since:
-        query = query.where(AuditEntry.at >= datetime.combine(since, time.min, tzinfo=UTC))
-    if limit:
-        query = query.limit(limit)
-    return list(reversed(session.scalars(query).all()))
 
 
 def entry_as_dict(entry: AuditEntry) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine.config import LedgerSettings, Settings
 from engine.db.audit import AuditContext, install_audit
-from engine.db.engine import READ_ONLY, create_db_engine
+from engine.db.engine import READ_ONLY, check_reachable, create_db_engine
 from engine.db.schema_version import is_current
 from engine.errors import StaleRecordError
 from engine.security.roles import Actor
@@ -37,9 +37,21 @@ class Database:
         self.ledger = LedgerSettings()  # how the books are kept (services read it from session.info)
 
     @classmethod
-    def open(cls, settings: Settings, *, migrate: bool = True) -> Database:
-        """Connect; bring an empty database to the current schema; refuse a mismatched one."""
-        db = cls(create_db_engine(settings.database_url, settings.busy_timeout_seconds))
+    def open(cls, settings: Settings, *, migrate: bool = True, create: bool = False) -> Database:
+        """Connect; bring an empty database to the current schema; refuse a mismatched one.
+
+        A SQLite file that does not exist is refused unless `create` (only `db upgrade` and
+        `demo` pass it, and the test suite's fixtures, which make a database the same way):
+        a mistyped path must not quietly start an empty database. A server that cannot be
+        reached, or refuses the role, password or database, is refused naming the setting."""
+        password = settings.database_password.get_secret_value() if settings.database_password else None
+        db = cls(create_db_engine(settings.database_url, settings.busy_timeout_seconds, create=create,
+                                  password=password))
+        try:
+            check_reachable(db.engine)
+        except BaseException:
+            db.dispose()
+            raise
         db.ledger = settings.ledger
         if migrate and not is_current(db.engine):
             from engine.db.migrate import ensure_current  # here: Alembic is a slow import

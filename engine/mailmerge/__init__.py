@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 def register(registry: Registry) -> None:
     registry.module("mailmerge", needs=["contacts"], models="engine.mailmerge.models",
-                    help="Letters and e-mails to selected contacts.")
+                    help="Letters and e-mails to selected contacts.", area="contacts")
     registry.commands("mail", "engine.mailmerge.commands:mail_app",
                       "Letters and e-mails to selected contacts, through the outbox, SMTP, Exchange or Graph.")
     registry.selection("tag", "engine.mailmerge.recipients:tagged", "contacts whose tags include `tag`",

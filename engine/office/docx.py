@@ -36,6 +36,7 @@ from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 
 from engine.errors import BackofficeError
+from engine.office.files import keep_mode, make_private
 from engine.paths import templates_dir
 
 __all__ = ["NeedsLibreOffice", "ReportTemplateError", "convert", "render_docx", "report_environment", "soffice",
@@ -71,7 +72,8 @@ def xml_safe(value: Any) -> Any:
 
 
 def render_docx(template: Path, context: Mapping[str, Any], target: Path) -> Path:
-    """Fill `template` in with `context` and write the document to `target`."""
+    """Fill `template` in with `context` and write the document to `target`, readable by its
+    owner only (reports and letters hold people's data; `engine.office.files`)."""
     from docxtpl import DocxTemplate  # here: docxtpl (with python-docx and lxml) is a slow import
 
     template, target = Path(template), Path(target)
@@ -87,6 +89,7 @@ def render_docx(template: Path, context: Mapping[str, Any], target: Path) -> Pat
     fd, partial = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=".docx", dir=target.parent)
     os.close(fd)
     try:
+        make_private(Path(partial))        # (mkstemp's 0600, said and kept whatever the platform's default)
         document.save(partial)
         os.replace(partial, target)
     finally:
@@ -101,8 +104,9 @@ def soffice() -> str | None:
 
 def convert(document: Path, to: str = "pdf", timeout: float = 180) -> Path:
     """Convert `document` with headless LibreOffice (`to`: pdf, or a filter such as
-    "txt:Text"); the result is written beside it. A private LibreOffice profile is used, so
-    a LibreOffice the user has open neither blocks nor swallows the conversion."""
+    "txt:Text"); the result is written beside it, readable by whoever may read the document
+    (a private report's PDF is private too). A private LibreOffice profile is used, so a
+    LibreOffice the user has open neither blocks nor swallows the conversion."""
     command = soffice()
     if command is None:
         raise NeedsLibreOffice(f"{'PDF' if to == 'pdf' else to} needs LibreOffice: install it (the `soffice` command, e.g. the "
@@ -110,6 +114,7 @@ def convert(document: Path, to: str = "pdf", timeout: float = 180) -> Path:
     document = Path(document)
     result = document.with_suffix("." + to.split(":")[0])   # named as the caller named the document
     result.unlink(missing_ok=True)   # an old copy must not pass for the new one
+    make_private(result)             # LibreOffice writes into it: never readable by others meanwhile
     with tempfile.TemporaryDirectory(prefix="backoffice-lo-") as profile:
         try:
             done = subprocess.run(
@@ -119,7 +124,9 @@ def convert(document: Path, to: str = "pdf", timeout: float = 180) -> Path:
         except subprocess.TimeoutExpired:
             raise BackofficeError(f"LibreOffice did not convert {document.name} within {timeout:.0f} s; "
                                   f"the Word file {document} is complete") from None
-    if done.returncode != 0 or not result.is_file():
+    if done.returncode != 0 or not result.is_file() or result.stat().st_size == 0:
+        result.unlink(missing_ok=True)
         raise BackofficeError(f"LibreOffice could not convert {document.name}: "
                               f"{(done.stderr or done.stdout).strip() or 'no output'}")
+    keep_mode(document, result)
     return result

@@ -22,13 +22,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.office.files import keep_mode
 from engine.office.xlsx_cell_edits import UNCHANGED, CellEdit
 from engine.office.xlsx_cells import cell_ref, is_date, parse_range, parse_ref, range_text
 from engine.office.xlsx_comments import NoteChanges, update_notes
@@ -142,7 +142,7 @@ def patch_xlsx(
         raise WorkbookPatchError(src, str(exc)) from exc
     finally:
         package.close()
-    _copy_mode(dst if dst.exists() else src, temporary)
+    keep_mode(dst if dst.exists() else src, temporary)
     os.replace(temporary, dst)
     return result
 
@@ -273,8 +273,3 @@ def _save_beside(package: Package, dst: Path) -> Path:
     return temporary
 
 
-def _copy_mode(model: Path, target: Path) -> None:
-    try:
-        shutil.copymode(model, target)
-    except OSError:
-        pass

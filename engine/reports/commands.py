@@ -62,7 +62,7 @@ def _docx_target(out_path: Path | None, default: Path) -> Path:
 def staff(
     year: Annotated[int | None, typer.Option(help="The year it covers (default: this year).")] = None,
     out_path: Annotated[Path | None, typer.Option(
-        "--out", metavar="FILE.docx", help="Where to write it (default: OUTPUT_DIR/staff-YEAR.docx).")] = None,
+        "--out", metavar="FILE.docx", help="Where to write it (default: OUTPUT_DIR/staff-YEAR-LOGIN.docx).")] = None,
     pdf: Pdf = False,
     template: Template = None,
     as_json: JsonOption = False,
@@ -76,7 +76,8 @@ def staff(
     if pdf and soffice() is None:   # say so before anything is written or audited
         raise NeedsLibreOffice("--pdf needs LibreOffice (the `soffice` command, e.g. the libreoffice-writer "
                                "package); run without --pdf for the Word file, which Word can save as PDF")
-    target = _docx_target(out_path, settings(user=user).output_dir / f"staff-{year}.docx")
+    config = settings(user=user)    # the default file names the reader: two people never overwrite each other's
+    target = _docx_target(out_path, config.output_dir / f"staff-{year}-{config.user or 'nobody'}.docx")
     written = False
     try:
         with acting_as(user) as (_db, actor, session):

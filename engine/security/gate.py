@@ -10,7 +10,9 @@ the same way everywhere, and a new door cannot forget one:
   hidden department id);
 - handing out a field read under audit (a leave request's medical reason) writes an audit
   row naming the reader, in the caller's unit of work: if that row cannot be written,
-  nothing is handed out.
+  nothing is handed out;
+- the audit log is read through the same rules (`readable_records`, `audit_view`): rows of
+  the records the actor may read, each change of a field they may not see absent.
 
 The policy itself comes from `engine.security.policies.active_policies()`: loaded once,
 injected by the composition root, replaceable in one place by a test.
@@ -23,10 +25,12 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
+from engine import registry
 from engine.db.audit import write_audit
+from engine.db.base import Base
 from engine.errors import PermissionDenied
-from engine.security.policies import active_policies
-from engine.security.roles import Actor
+from engine.security.policies import HIDDEN, active_policies
+from engine.security.roles import AREAS, Actor
 
 T = TypeVar("T")
 
@@ -106,3 +110,78 @@ def record_reads(session: Session, table: str, values_by_id: Mapping[int, Mappin
             rows.append({"table_name": table, "record_id": rid, "action": "read", "changes": {"fields_read": fields}})
     if rows:
         write_audit(session.connection(), session.info["audit"], rows)
+
+
+# -- which records, and the audit log read through the same rules -------------------------------
+
+# The kernel's own tables and the area of roles.toml whose readers may read them.
+KERNEL_AREAS = {"users": "users", "installation": "admin", "audit_log": "audit"}
+
+
+def table_areas() -> dict[str, tuple[str, str | None]]:
+    """{table: (the area whose readers may read it, its module's `records` function or None)}
+    for the kernel and the modules switched on (each one's models imported). A table not here
+    (of a module switched off, or one the code no longer has) belongs to no area."""
+    owners = {}
+    for module in registry.current().modules.values():
+        if module.models:
+            registry.load(module.models)
+            owners[module.models] = (module.area, module.records)
+    areas: dict[str, tuple[str, str | None]] = {t: (a, None) for t, a in KERNEL_AREAS.items()}
+    for mapper in Base.registry.mappers:
+        owner = owners.get(mapper.class_.__module__)
+        if owner is not None and mapper.local_table is not None:
+            areas[mapper.local_table.name] = owner
+    return areas
+
+
+def readable_records(session: Session, actor: Actor, table: str) -> set[int] | None:
+    """The ids of the records of `table` that `actor` may read: None for all of them (their
+    role reads the table's area), a set for part of them (a manager's own team, as the
+    module that owns the table says), PermissionDenied for none. A table of no area (a
+    module switched off) is read only by a role that reads every area."""
+    owner = table_areas().get(table)
+    if owner is None:
+        if all(actor.may("read", area) for area in AREAS):
+            return None
+        raise PermissionDenied(f"user {actor.login!r} (roles: {', '.join(actor.role_names)}) may not read "
+                               f"{table!r}: it belongs to no module switched on, so only an administrator reads it",
+                               field="table")
+    area, records = owner
+    if actor.may("read", area):
+        return None
+    if not records:
+        actor.require("read", area)    # refuses, naming the area
+    return registry.load(records)(session, actor, table)
+
+
+def audit_view(actor: Actor, row: Mapping[str, Any]) -> dict[str, Any] | None:
+    """An audit row (a dict with `table`, `changes`...) as `actor` may see it: the changes of
+    fields their role may not see absent, as from the records themselves (and from a read
+    row's list of the fields read); None when the row changed only such fields."""
+    hidden = hidden_fields(actor, row["table"])
+    changes = row["changes"] or {}
+    if not hidden or not changes:
+        return dict(row)
+    shown = {field: change for field, change in changes.items() if field not in hidden}
+    if "fields_read" in shown:
+        shown["fields_read"] = [f for f in shown["fields_read"] if f not in hidden]
+        if not shown["fields_read"]:
+            del shown["fields_read"]
+    return {**row, "changes": shown} if shown else None
+
+
+def record_audit_reads(session: Session, rows: Iterable[Mapping[str, Any]]) -> None:
+    """Reading a field under audit through the audit log is a read like any other: an audit
+    row names the reader for every audited field whose value a shown row carries (the log
+    keeps no sensitive value, but rows written before a field was declared sensitive do)."""
+    by_table: dict[str, dict[int, dict[str, Any]]] = {}
+    for row in rows:
+        for field, change in (row["changes"] or {}).items():
+            if field == "fields_read" or not audited(row["table"], field):
+                continue
+            value = next((v for v in change if v is not None and v != HIDDEN), None)
+            if value is not None:
+                by_table.setdefault(row["table"], {}).setdefault(row["record_id"], {})[field] = value
+    for table, values in by_table.items():
+        record_reads(session, table, values)

@@ -22,6 +22,7 @@ ACTIONS = ("read", "write")
 CAPABILITIES = {
     "reopen-periods": "reopen a closed fiscal period (its closing entry is reversed)",
     "purge-staff": "purge a leaver's identifying and sensitive data after the retention period",
+    "reset-demo": "delete everything in a demo database and build the demo again (`demo --reset`)",
 }
 
 

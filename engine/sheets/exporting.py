@@ -15,6 +15,7 @@ from engine.config import WorkbookLimits
 from engine.db.installation import seal
 from engine.db.session import Database
 from engine.errors import UnusableInput
+from engine.office.files import make_ordinary
 from engine.office.xlsx_guard import check_package
 from engine.security.gate import record_reads as read_audited
 from engine.security.roles import Actor
@@ -23,7 +24,14 @@ from engine.sheets.export import ReportData, SheetData, write_workbook
 from engine.sheets.merge import merge_sheet
 from engine.sheets.meta import META_SHEET, WorkbookMeta
 from engine.sheets.read import WorkbookInput, read_workbook
-from engine.sheets.spec import SheetSpec, WorkbookSpec, audited_keys, modules, workbook_spec
+from engine.sheets.spec import (
+    SheetSpec,
+    WorkbookSpec,
+    audited_keys,
+    modules,
+    sensitive_keys,
+    workbook_spec,
+)
 
 
 def new_workbook(db: Database, actor: Actor, module: str, out: Path, force: bool = False) -> dict[str, int]:
@@ -46,6 +54,7 @@ def new_workbook(db: Database, actor: Actor, module: str, out: Path, force: bool
     check_replaceable(out, force)
     workbook_id = uuid.uuid4().hex
     audits = any(audited_keys(sheet, sheet.visible_columns(actor.sees)) for sheet in spec.sheets)
+    private = any(sensitive_keys(sheet, sheet.visible_columns(actor.sees)) for sheet in spec.sheets)
     opened = db.unit_of_work(actor, source="workbook", workbook_id=workbook_id) if audits else db.reading()
     with opened as session:
         sheets = [_sheet_for(session, actor, sheet) for sheet in spec.sheets]
@@ -55,7 +64,7 @@ def new_workbook(db: Database, actor: Actor, module: str, out: Path, force: bool
         reports = [ReportData(r.name, r.columns, r.shown_to(session, actor), r.number_formats())
                    for r in spec.reports if actor.may("read", r.area)]
         _write_in_place_of(out, lambda temp: write_workbook(temp, meta, sheets, lookups, reports=reports,
-                                                            key=ours.key))
+                                                            key=ours.key), private=private)
     return {s.spec.name: len(s.records) for s in sheets}
 
 
@@ -102,13 +111,17 @@ def unsynced_edits(book: WorkbookInput) -> int:
     return count
 
 
-def _write_in_place_of(out: Path, write: Callable[[Path], None]) -> None:
-    """`write` a file beside `out`, then put it in `out`'s place (a kill leaves no half file)."""
+def _write_in_place_of(out: Path, write: Callable[[Path], None], private: bool) -> None:
+    """`write` a file beside `out`, then put it in `out`'s place (a kill leaves no half file).
+    The file is made readable by its owner only before a byte is written (`private`: an HR
+    workbook), or given the mode any new file gets."""
     out.parent.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(prefix=f".{out.stem}.new-", suffix=out.suffix or ".xlsx", dir=out.parent)
-    os.close(handle)
+    os.close(handle)                  # mkstemp's file is the owner's only
     temp = Path(name)
     try:
+        if not private:
+            make_ordinary(temp)
         write(temp)
         os.replace(temp, out)
     finally:

@@ -32,6 +32,7 @@ from engine.db.audit import AuditEntry
 from engine.db.installation import seal
 from engine.db.session import Database
 from engine.errors import UnusableInput
+from engine.office.files import keep_mode
 from engine.office.xlsx_owned import OwnedSheet
 from engine.office.xlsx_patch import SheetPatch
 from engine.security.gate import record_reads as read_audited
@@ -578,10 +579,7 @@ def _running(pid: int) -> bool:
 
 def _replace_keeping_mode(temp: Path, target: Path) -> None:
     """Put the refreshed file in the workbook's place with the workbook's permissions."""
-    try:
-        os.chmod(temp, target.stat().st_mode & 0o7777)
-    except OSError:
-        pass            # the workbook's own mode could not be read or given: the temp's stands
+    keep_mode(target, temp)
     os.replace(temp, target)
 
 

@@ -182,6 +182,15 @@ def audited_keys(sheet: SheetSpec, columns: Iterable[Column]) -> list[str]:
     return [c.key for c in columns if policies.audited(table, c.key)]
 
 
+def sensitive_keys(sheet: SheetSpec, columns: Iterable[Column]) -> list[str]:
+    """Keys of those `columns` that hold sensitive data (a class in config/policies.toml):
+    a workbook holding one is written readable by its owner only."""
+    if sheet.model is None:
+        return []
+    policies, table = active_policies(), sheet.model.__table__.name
+    return [c.key for c in columns if policies.sensitivity(table, c.key) is not None]
+
+
 @dataclass(frozen=True)
 class PerUser:
     """Values that depend on who asks: a manager's drop-down of employees lists their own

@@ -10,7 +10,8 @@ if TYPE_CHECKING:
 
 def register(registry: Registry) -> None:
     registry.module("staff", needs=["contacts"], models="engine.staff.models",
-                    help="Staff: departments, employees, contracts, leave.")
+                    help="Staff: departments, employees, contracts, leave.",
+                    records="engine.staff.queries:readable_records")
     registry.commands("staff", "engine.staff.commands:staff_app",
                       "Staff: departments, employees, contracts, leave, costs, and purging leavers.")
     registry.workbook("staff", "engine.staff.sheets:staff_workbook")

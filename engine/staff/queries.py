@@ -290,3 +290,23 @@ def staff_costs(session: Session, actor: Actor, year: int) -> dict[str, Any]:
     if with_cost:
         result["total_cost"] = sum((f.cost for f in figures), Decimal(0))
     return result
+
+
+# -- which records of a staff table (the policy gate asks, e.g. for the audit log) ------------
+
+def readable_records(session: Session, actor: Actor, table: str) -> set[int] | None:
+    """The ids of the records of staff table `table` that `actor` may read (None: all), by
+    the same rule as the records themselves: HR every one; a manager the employees of their
+    own team with those employees' contracts and leave requests, and every department and
+    leave type (as `staff departments` and `leave types` show them); the kept costs of purged
+    leavers only for those who read all staff (`staff costs`). Anyone else is refused."""
+    allowed = visible(session, actor)
+    if allowed is None or table in ("departments", "leave_types"):
+        return None
+    if table == "employees":
+        return set(allowed)
+    by_employee = {"contracts": Contract, "leave_requests": LeaveRequest}.get(table)
+    if by_employee is None:
+        raise PermissionDenied(f"user {actor.login!r} (roles: {', '.join(actor.role_names)}) may not read "
+                               f"{table.replace('_', ' ')}: they are for those who read all staff records (HR)")
+    return set(session.scalars(select(by_employee.id).where(by_employee.employee_id.in_(sorted(allowed)))))

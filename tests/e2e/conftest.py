@@ -7,8 +7,13 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+
+import engine
+
+CHECKOUT = Path(engine.__file__).resolve().parents[1]
 
 
 @dataclass
@@ -21,11 +26,23 @@ class Result:
         return json.loads(self.stdout)
 
 
+def cli_env(database_url: str) -> dict[str, str]:
+    """The environment of a `backoffice` process run by a test: no BACKOFFICE_* of the caller's,
+    the test database, and the checkout under test (whichever copy of the package is installed)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BACKOFFICE_")}
+    return env | {"BACKOFFICE_DATABASE_URL": database_url, "COLUMNS": "200", "NO_COLOR": "1",
+                  "PYTHONPATH": os.pathsep.join([str(CHECKOUT), *filter(None, [os.environ.get("PYTHONPATH")])])}
+
+
 @pytest.fixture
 def backoffice(database_url, tmp_path):
-    """Call the CLI against the test database; returns a Result."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BACKOFFICE_")}
-    env |= {"BACKOFFICE_DATABASE_URL": database_url, "NO_COLOR": "1"}
+    """Call the CLI against the test database, made first as `backoffice db upgrade` makes one
+    (a command refuses a SQLite file that does not exist); returns a Result."""
+    from engine.config import Settings
+    from engine.db.session import Database
+
+    Database.open(Settings(database_url=database_url), create=True).dispose()
+    env = cli_env(database_url)
 
     def run(*args: str, user: str | None = None, extra_env: dict | None = None) -> Result:
         command = [sys.executable, "-m", "engine.cli", *args]

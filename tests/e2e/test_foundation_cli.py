@@ -17,8 +17,9 @@ def test_demo_fills_a_fresh_database_and_a_second_run_changes_nothing(backoffice
     assert reminders["sent"] >= 3 and len(drafts) == reminders["sent"]
     assert reminders["skipped"]                 # an opted-out customer: listed, not written to
     assert all(b"X-Unsent: 1" in d.read_bytes() for d in drafts)
-    latest = backoffice("audit", "--limit", "2", "--json", user="admin").json()
-    assert [(e["source"], e["sheet"]) for e in latest] == [("workbook", "People")] * 2
+    latest = backoffice("audit", "--limit", "3", "--json", user="admin").json()
+    assert [(e["source"], e["sheet"]) for e in latest[:2]] == [("workbook", "People")] * 2
+    assert (latest[2]["table"], latest[2]["action"]) == ("installation", "demo")   # the demo marker comes last
     audit_rows = len(backoffice("audit", "--json", user="admin").json())
     again = backoffice("demo", "--json")
     assert again.code == 0 and again.json()["already_present"] is True
@@ -34,7 +35,7 @@ def test_demo_fills_a_fresh_database_and_a_second_run_changes_nothing(backoffice
 def test_demo_reset_rebuilds_the_same_data(backoffice):
     backoffice("demo")
     before = backoffice("contacts", "list", "--json", user="mia").json()
-    assert backoffice("demo", "--reset").code == 0
+    assert backoffice("demo", "--reset", "--yes", user="admin").code == 0
     assert backoffice("contacts", "list", "--json", user="mia").json() == before
 
 

@@ -45,6 +45,7 @@ from engine.ledger.services import open_year
 from engine.mailmerge.models import MailMessage, MailRun
 from engine.security.roles import SYSTEM
 from engine.security.users import add_user, resolve_actor
+from tests.e2e.conftest import cli_env
 from tests.mail_servers import SmtpServer
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -103,8 +104,7 @@ def mail_env(tmp_path) -> dict[str, str]:
 def start(database_url, tmp_path, mail_env) -> Iterator[Callable[..., subprocess.Popen]]:
     """Start `backoffice ARGS --user alex` in its own process (as the `backoffice` fixture runs
     it), without waiting: to be killed. Its output goes to files beside the test's."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BACKOFFICE_")}
-    env |= {"BACKOFFICE_DATABASE_URL": database_url, "COLUMNS": "200", "NO_COLOR": "1"} | mail_env
+    env = cli_env(database_url) | mail_env
     started = []
 
     def run(*args: str, extra_env: dict[str, str] | None = None) -> subprocess.Popen:

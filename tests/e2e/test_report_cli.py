@@ -36,11 +36,17 @@ def test_report_staff_gives_a_manager_their_team_and_hr_everything(backoffice, d
 
     hers = backoffice("report", "staff", "--year", "2026", "--pdf", user="hana")
     assert hers.code == 0, hers.stderr
-    assert "wrote out/staff-2026.docx and out/staff-2026.pdf: staff report 2026 on everyone" in hers.stdout
+    assert "wrote out/staff-2026-hana.docx and out/staff-2026-hana.pdf: staff report 2026 on everyone" in hers.stdout
     assert "date of birth, salary, medical reasons" in hers.stdout
-    shown = document_text(tmp_path / "out" / "staff-2026.docx")
+    shown = document_text(tmp_path / "out" / "staff-2026-hana.docx")
     assert MEDICAL in shown and "48,250.50 EUR" in shown and "for Hana Hart (hana)" in shown
-    assert (tmp_path / "out" / "staff-2026.pdf").read_bytes().startswith(b"%PDF")
+    assert (tmp_path / "out" / "staff-2026-hana.pdf").read_bytes().startswith(b"%PDF")
+    # readable by their owner only, the PDF too; the manager's default file is another one
+    for written in ("mo.docx", "out/staff-2026-hana.docx", "out/staff-2026-hana.pdf"):
+        assert (tmp_path / written).stat().st_mode & 0o777 == 0o600, written
+    assert backoffice("report", "staff", "--year", "2026", user="mo").code == 0
+    assert "Ann Tester" in document_text(tmp_path / "out" / "staff-2026-mo.docx")
+    assert MEDICAL in document_text(tmp_path / "out" / "staff-2026-hana.docx")
     with db.reading() as session:
         readers = session.scalars(sa.select(AuditEntry.actor).where(AuditEntry.action == "read")).all()
     assert readers == ["hana"]

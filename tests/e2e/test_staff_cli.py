@@ -12,7 +12,6 @@ any year. Independent calls run side by side: each is a whole process (about a s
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sqlite3
 import subprocess
@@ -25,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from engine.config import config_dir
-from tests.e2e.conftest import Result
+from tests.e2e.conftest import Result, cli_env
 
 THIS_YEAR = date.today().year
 LAST_YEAR = THIS_YEAR - 1
@@ -121,8 +120,7 @@ def sqlite_staff(tmp_path_factory) -> Path:
     (fifteen processes saved per test)."""
     folder = tmp_path_factory.mktemp("staff")
     url = f"sqlite:///{folder / 'staff.db'}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BACKOFFICE_")}
-    env |= {"BACKOFFICE_DATABASE_URL": url, "COLUMNS": "200", "NO_COLOR": "1"}
+    env = cli_env(url)
 
     def run(*args: str, user: str | None = None, extra_env: dict | None = None) -> Result:
         command = [sys.executable, "-m", "engine.cli", *args, *(["--user", user] if user else [])]
@@ -130,6 +128,7 @@ def sqlite_staff(tmp_path_factory) -> Path:
                               timeout=300)
         return Result(done.returncode, done.stdout, done.stderr)
 
+    assert run("db", "upgrade").code == 0          # the way a new database is made
     build_staff(run)
     return folder / "staff.db"
 

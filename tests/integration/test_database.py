@@ -225,7 +225,7 @@ def test_time_stamps_are_utc(db, admin):
 
 
 def test_sqlite_is_set_up_for_several_writers(tmp_path):
-    db = Database.open(Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}", busy_timeout_seconds=7))
+    db = Database.open(Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}", busy_timeout_seconds=7), create=True)
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"

@@ -185,7 +185,7 @@ def test_a_batch_posts_exactly_what_posting_one_by_one_would(db, tmp_path):
     from engine.inventory.batch import post_movements
     from engine.inventory.models import CostLayer, ItemCost, StockBalance
 
-    other = Database.open(Settings(database_url=f"sqlite:///{tmp_path / 'batch.db'}"))
+    other = Database.open(Settings(database_url=f"sqlite:///{tmp_path / 'batch.db'}"), create=True)
     rng = random.Random(4)
     setups = []
     for target in (db, other):

@@ -219,7 +219,7 @@ def test_libreoffice_opens_the_report_and_reads_its_values(tmp_path):
     from tests.libreoffice import soffice
 
     soffice()   # fails clearly when LibreOffice is missing
-    database = Database.open(Settings(database_url=f"sqlite:///{tmp_path / 'lo.db'}"))
+    database = Database.open(Settings(database_url=f"sqlite:///{tmp_path / 'lo.db'}"), create=True)
     try:
         build_staff(database)
         report_for(database, HANA, tmp_path / "hr.docx")
