@@ -39,6 +39,9 @@ ALTERED = ("its hidden _backoffice sheet was altered outside Backoffice ({why}),
            "you were given cannot be trusted; get a fresh workbook with `backoffice workbook new {module}` "
            "and copy your edits into it, or restore the file from a backup")
 ID, VERSION = "ID", "Version"
+# A column where the sheet allows deleting: "yes" there deletes the row's record (a row
+# itself cannot be deleted while the sheet is protected).
+DELETE, DELETE_YES = "Delete", "yes"
 
 
 @dataclass
