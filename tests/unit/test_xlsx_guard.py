@@ -7,7 +7,6 @@ import os
 import shutil
 import struct
 import sys
-import time
 import warnings
 import zipfile
 from pathlib import Path
@@ -435,15 +434,12 @@ def test_special_cells_on_the_corpus_error_workbook(tmp_path):
     assert read_rows(path, open_calamine(path, info), "Feuil1")[0] == [""]
 
 
-def test_special_cells_is_fast_on_a_30_mb_sheet(tmp_path):
+def test_special_cells_finds_the_one_error_at_the_end_of_a_30_mb_sheet(tmp_path):
+    """(How fast: benchmarks/bench_sheet_scan.py, against its floor in the same run.)"""
     row = "".join(f'<c r="{c}{{r}}"><f>SUM(A{{r}}:D{{r}})</f><v>1.5</v></c>' for c in "ABCDEFGH")
     cells = "".join(f'<row r="{r}">{row.format(r=r)}</row>' for r in range(1, 70_000))
     cells += '<row r="70000"><c r="A70000" t="e"><v>#N/A</v></c></row>'
     sheet = sheet_xml(cells)
     assert len(sheet) > 30_000_000
     path = package(tmp_path / "big.xlsx", sheet=sheet)
-    start = time.perf_counter()
-    found = special_cells(path, "xl/worksheets/sheet1.xml")
-    elapsed = time.perf_counter() - start
-    assert found == [SpecialCell("A70000", "error", "#N/A")]
-    assert elapsed < 2.0, f"special_cells took {elapsed:.2f}s on a 30 MB sheet"
+    assert special_cells(path, "xl/worksheets/sheet1.xml") == [SpecialCell("A70000", "error", "#N/A")]
