@@ -1,7 +1,7 @@
 """workbook key: the installation's secret that signs what each workbook carries about itself
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-11-29
 """
 
@@ -10,8 +10,8 @@ import secrets
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
