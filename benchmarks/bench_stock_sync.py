@@ -119,13 +119,15 @@ def main() -> None:
     parser.add_argument("--stage")
     parser.add_argument("--dir", type=Path)
     args = parser.parse_args()
+    if args.stage in ("make_inventory", "stock_sync"):
+        from engine import app
+
+        app.start()             # the modules' workbooks, as `backoffice` registers them
     if args.stage == "make_inventory":
         make_inventory(args.dir, args.rows)
         print(json.dumps({"seconds": 0, "peak_mb": 0}))
         return
     if args.stage == "stock_sync":
-        import engine.workbooks  # noqa: F401
-
         import engine.db.migrate  # noqa: F401  (imports are start-up cost, not the work measured)
         import engine.sheets.roundtrip  # noqa: F401
         stage_stock_sync(args.dir)

@@ -246,6 +246,10 @@ def _preload(stage: str) -> None:
         import engine.db.migrate  # noqa: F401  (Alembic: the biggest import)
         import engine.office.xlsx_patch  # noqa: F401
         import engine.sheets.roundtrip  # noqa: F401
+    if stage not in ("naive", "floor"):
+        from engine import app
+
+        app.start()             # the modules' workbooks, as `backoffice` registers them
 
 
 def main() -> None:

@@ -47,6 +47,13 @@ class Output(Console):
     on stderr, pointing at `--json`.
     """
 
+    def __init__(self, **options: Any):
+        super().__init__(**options)
+        if "width" not in options:
+            # rich fixes the width from COLUMNS when the console is made (at import); the
+            # window's width is asked each time instead, as it may have changed since.
+            self._width = None
+
     @property
     def size(self) -> ConsoleDimensions:
         fitted = super().size

@@ -72,7 +72,7 @@ def run_main_job(db: Database, settings: Settings) -> tuple[Path, FileResult]:
     with db.reading() as session:
         actor = resolve_actor(session, DEMO_USER)
     path = settings.output_dir / f"contacts-{DEMO_USER}.xlsx"
-    new_workbook(db, actor, "contacts", path)
+    new_workbook(db, actor, "contacts", path, force=True)   # the demo's own file, from its last run
 
     rows = python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_name("People").to_python()
     header = rows[0]

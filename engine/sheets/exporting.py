@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from engine.config import WorkbookLimits
-from engine.db.installation import seal
+from engine.db.installation import Seal, seal
 from engine.db.session import Database
 from engine.errors import UnusableInput
 from engine.office.files import make_ordinary
@@ -51,7 +51,9 @@ def new_workbook(db: Database, actor: Actor, module: str, out: Path, force: bool
     spec = workbook_spec(module)
     for sheet in spec.sheets:
         actor.require("read", sheet.area)
-    check_replaceable(out, force)
+    if out.exists():
+        with db.reading() as session:
+            check_replaceable(out, seal(session), force)
     workbook_id = uuid.uuid4().hex
     audits = any(audited_keys(sheet, sheet.visible_columns(actor.sees)) for sheet in spec.sheets)
     private = any(sensitive_keys(sheet, sheet.visible_columns(actor.sees)) for sheet in spec.sheets)
@@ -68,14 +70,17 @@ def new_workbook(db: Database, actor: Actor, module: str, out: Path, force: bool
     return {s.spec.name: len(s.records) for s in sheets}
 
 
-def check_replaceable(out: Path, force: bool = False) -> None:
+def check_replaceable(out: Path, ours: Seal, force: bool = False) -> None:
     """Refuse to write a new workbook over a file that is not one of ours (someone's own
     spreadsheet, a report), and over one of ours with edits not yet synced unless `force`:
-    those edits would be lost."""
+    those edits would be lost. One of ours that cannot be checked (another installation's,
+    an older layout's) needs `force` too; an empty file is replaced."""
     if not out.exists():
         return
     if out.is_dir():
         raise UnusableInput(out, "is a folder; give a file name with --out")
+    if out.stat().st_size == 0:
+        return          # holds nothing (an export killed by an older Backoffice left such files)
     limits = WorkbookLimits()
     try:
         package = check_package(out, limits)
@@ -87,7 +92,7 @@ def check_replaceable(out: Path, force: bool = False) -> None:
     if force:
         return
     try:
-        edits = unsynced_edits(read_workbook(out, workbook_spec, limits))
+        edits = unsynced_edits(read_workbook(out, workbook_spec, limits, ours))
     except UnusableInput as exc:
         raise UnusableInput(out, f"is a Backoffice workbook that cannot be checked for unsynced edits "
                                  f"({exc.reason}); pass --force to replace it anyway") from None

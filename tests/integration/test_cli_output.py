@@ -129,3 +129,13 @@ def test_refresh_reports_the_rows_it_brought_in(people_db, tmp_path):
     result = json.loads(again.stdout)
     assert (result["status"], result["refreshed"]) == ("unchanged", {"added": 0, "updated": 0, "removed": 0,
                                                                      "conflicts": 0})
+
+
+def test_the_window_width_is_asked_when_printing_not_when_the_console_was_made(monkeypatch):
+    from engine.cli_support import Output
+
+    monkeypatch.setenv("COLUMNS", "80")
+    console = Output()
+    monkeypatch.setenv("COLUMNS", "70")
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")
+    assert console.size.width == 70

@@ -274,7 +274,7 @@ def test_a_policy_injected_once_is_applied_at_every_staff_door(staff_db, setting
         with staff_db.unit_of_work(who) as session:
             record = queries.employee_record(session, who, queries.find_employee(session, who, "E3"))
             fields = employee_fields(session, who, IDS["ann"])
-        path = tmp_path / f"team-{login}.xlsx"
+        path = tmp_path / f"team-{login}-{len(list(tmp_path.glob('*.xlsx')))}.xlsx"   # a new file each time
         new_workbook(staff_db, who, "team", path)
         return {"cli": "job_title" in json.loads(shown.stdout)["employee"], "query": "job_title" in record,
                 "merge fields": "job_title" in fields,

@@ -41,7 +41,7 @@ def test_a_policy_injected_once_hides_a_contact_field_at_every_door(people_db, a
         runner = CliRunner()
         shown = runner.invoke(app, ["--database-url", url, "contacts", "show", str(dial), "--json", "--user", login])
         assert shown.exit_code == 0, shown.output
-        path = tmp_path / f"contacts-{login}.xlsx"
+        path = tmp_path / f"contacts-{login}-{len(list(tmp_path.glob('*.xlsx')))}.xlsx"   # a new file each time
         new_workbook(people_db, who, "contacts", path)
         with people_db.unit_of_work(who) as session:
             [recipient], _ = select(session, who, "tag", tag="callers")
