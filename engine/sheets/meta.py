@@ -50,6 +50,9 @@ class WorkbookMeta:
     # The database's side of the conflicts shown at the last rejected sync:
     # sheet -> record id -> column key -> [version, value] (see merge_sheet's `shown`).
     shown: dict[str, dict[str, dict[str, list]]] = field(default_factory=dict)
+    # The labels the file was given, lookup -> {label: record id} (see engine.sheets.labels):
+    # a label shown here keeps naming its record after the record is renamed.
+    labels: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def to_rows(self) -> list[list[Any]]:
         rows: list[list[Any]] = [
@@ -68,6 +71,7 @@ class WorkbookMeta:
         rows += [["base", chunk] for chunk in _pack(base)]
         rows += [["marks", chunk] for chunk in _pack(self.marks)]
         rows += [["shown", chunk] for chunk in _pack(self.shown)]
+        rows += [["labels", chunk] for chunk in _pack(self.labels)]
         return rows
 
     @classmethod
@@ -76,7 +80,7 @@ class WorkbookMeta:
         if not rows or not rows[0] or rows[0][0] != MAGIC:
             raise ValueError("its _backoffice sheet is not one Backoffice wrote")
         values: dict[str, str] = {}
-        chunks: dict[str, list[str]] = {"base": [], "marks": [], "shown": []}
+        chunks: dict[str, list[str]] = {"base": [], "marks": [], "shown": [], "labels": []}
         for row in rows[1:]:
             if len(row) < 2 or not row[0]:
                 continue
@@ -90,6 +94,7 @@ class WorkbookMeta:
             name: SheetBase(d["columns"], {int(k): (int(v), list(vals)) for k, (v, vals) in d["rows"].items()})
             for name, d in base_data.items()
         }
+        labels = _labels(_unpack(chunks["labels"]))
         try:
             return cls(
                 workbook_id=values["workbook_id"], installation_id=values.get("installation_id") or None,
@@ -97,12 +102,23 @@ class WorkbookMeta:
                 roles=values.get("roles", "").split(), created_at=values.get("created_at", ""),
                 refreshed_at=values.get("refreshed_at", ""), base=base,
                 marks=_unpack(chunks["marks"]) or {}, generation=int(values.get("generation") or 0),
-                shown=_unpack(chunks["shown"]) or {},
+                shown=_unpack(chunks["shown"]) or {}, labels=labels,
             )
         except KeyError as missing:
             raise ValueError(f"its _backoffice sheet lacks {missing}") from None
         except ValueError:
             raise ValueError("its _backoffice sheet is damaged (the generation is not a number)") from None
+
+
+def _labels(data: Any) -> dict[str, dict[str, int]]:
+    """The stored labels, checked to be {lookup: {label: id}} (ValueError otherwise)."""
+    if not data:
+        return {}
+    if not isinstance(data, dict) or not all(
+            isinstance(m, dict) and all(isinstance(rid, int) and not isinstance(rid, bool) for rid in m.values())
+            for m in data.values()):
+        raise ValueError("its labels are damaged")
+    return {str(name): {str(label): rid for label, rid in m.items()} for name, m in data.items()}
 
 
 def _pack(data: Any) -> list[str]:
