@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from engine.contacts import rules
 from engine.contacts.models import ADDRESS_KINDS, Address, Contact
+from engine.sheets.labels import labelled
 from engine.sheets.spec import Column, SheetSpec, WorkbookSpec
 
 COUNTRY = Column("country", "Country", required=True, lookup="countries", width=9)  # checked by the rule
@@ -37,24 +37,11 @@ def _derive_address(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _names_by_id(session: Session, ids: set[int]) -> dict[int, str]:
-    """Names of the contacts with these ids (one query, whatever the number of ids)."""
-    if not ids:
-        return {}
-    names = {i: n for i, n in session.execute(select(Contact.id, Contact.name))}
-    return {i: names[i] for i in ids if i in names}
-
-
-def _organisation_names(session: Session, rows: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
-    """Computed column of People: the name of the organisation a person belongs to."""
-    names = _names_by_id(session, {v.get("organisation_id") for v in rows.values()} - {None})
-    return {rid: {"organisation_name": names.get(v.get("organisation_id"))} for rid, v in rows.items()}
-
-
-def _address_owner_names(session: Session, rows: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
-    """Computed column of Addresses: the name of the contact an address belongs to."""
-    names = _names_by_id(session, {v.get("contact_id") for v in rows.values()} - {None})
-    return {rid: {"contact_name": names.get(v.get("contact_id"))} for rid, v in rows.items()}
+# What every workbook's contact columns offer and show: contacts by name (two of the same
+# name are told apart by their ID, see engine.sheets.labels), in alphabetical order.
+contact_choices = labelled(lambda: select(Contact.id, Contact.name).order_by(Contact.name, Contact.id))
+organisation_choices = labelled(lambda: select(Contact.id, Contact.name).where(Contact.kind == "organisation")
+                                .order_by(Contact.name, Contact.id))
 
 
 def contacts_workbook() -> WorkbookSpec:
@@ -72,21 +59,19 @@ def contacts_workbook() -> WorkbookSpec:
         columns=(
             Column("first_name", "First name"),
             Column("last_name", "Last name", required=True),
-            Column("organisation_id", "Organisation ID", type="integer", lookup="organisations",
-                   references="organisations", width=14),
-            Column("organisation_name", "Organisation", computed=True, width=28),
+            Column("organisation_id", "Organisation", type="integer", lookup="organisations",
+                   references="organisations", labels="organisations", width=28),
             Column("job_title", "Job title", width=22),
             EMAIL, PHONE, COUNTRY, TAGS, OPT_OUT,
         ),
-        rule=rules.check_contact, derive=_derive_contact, search_keys=_contact_keys, computed=_organisation_names,
+        rule=rules.check_contact, derive=_derive_contact, search_keys=_contact_keys,
         order_by=("last_name", "first_name", "id"),
     )
     addresses = SheetSpec(
         name="Addresses", model=Address, area="contacts", can_delete=True,
         columns=(
-            Column("contact_id", "Contact ID", type="integer", required=True, lookup="contacts",
-                   references="contacts", width=11),
-            Column("contact_name", "Contact", computed=True, width=28),
+            Column("contact_id", "Contact", type="integer", required=True, lookup="contacts",
+                   references="contacts", labels="contacts", width=28),
             Column("kind", "Kind", type="choice", choices=ADDRESS_KINDS, required=True, width=10),
             Column("line1", "Street", required=True, width=30),
             Column("line2", "Street (2)", width=20),
@@ -95,15 +80,14 @@ def contacts_workbook() -> WorkbookSpec:
             Column("region", "Region"),
             COUNTRY,
         ),
-        rule=rules.check_address, derive=_derive_address, computed=_address_owner_names,
+        rule=rules.check_address, derive=_derive_address,
         order_by=("contact_id", "id"),
     )
     return WorkbookSpec(
         module="contacts", title="Contacts", sheets=(organisations, people, addresses),
         lookups={
             "countries": lambda session: rules.country_codes(),
-            "organisations": lambda session: list(session.scalars(
-                select(Contact.id).where(Contact.kind == "organisation").order_by(Contact.id))),
-            "contacts": lambda session: list(session.scalars(select(Contact.id).order_by(Contact.id))),
+            "organisations": organisation_choices,
+            "contacts": contact_choices,
         },
     )

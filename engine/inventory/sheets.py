@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.contacts.models import Contact
+from engine.contacts.sheets import contact_choices
 from engine.errors import NotFound, ValidationFailed
 from engine.inventory import queries, rules
 from engine.inventory.batch import MovementsRefused, post_movements
@@ -38,6 +38,7 @@ from engine.inventory.models import (
     StockMovement,
 )
 from engine.inventory.services import Count, Movement, post_stock_take
+from engine.sheets.labels import labelled
 from engine.sheets.spec import (
     Column,
     PerUser,
@@ -95,9 +96,8 @@ def post_movement_rows(session: Session, actor, sheet: str, rows: list[tuple[int
 
 
 def _movement_details(session: Session, rows: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
-    """Computed columns of Movements: the item's SKU and the value the posting gave."""
-    skus = dict(session.execute(select(Item.id, Item.sku)).all())
-    return {rid: {"sku": skus.get(v.get("item_id")), "value": v.get("value")} for rid, v in rows.items()}
+    """Computed column of Movements: the value the posting gave."""
+    return {rid: {"value": v.get("value")} for rid, v in rows.items()}
 
 
 # -- Stock take ----------------------------------------------------------------------------
@@ -105,13 +105,12 @@ def _movement_details(session: Session, rows: dict[int, dict[str, Any]]) -> dict
 def _offer_count_lines(session: Session) -> list[dict[str, Any]]:
     """One line to count per place holding stock, with what the system holds now."""
     today = date.today()
-    query = (select(StockBalance.item_id, StockBalance.location_id, StockBalance.lot_key, StockBalance.quantity,
-                    Item.sku, Location.code)
+    query = (select(StockBalance.item_id, StockBalance.location_id, StockBalance.lot_key, StockBalance.quantity)
              .join(Item, Item.id == StockBalance.item_id).join(Location, Location.id == StockBalance.location_id)
              .where(StockBalance.quantity > 0).order_by(Location.code, Item.sku, StockBalance.lot_key))
     return [{"counted_on": today, "item_id": item, "location_id": place, "lot_id": lot or None,
-             "system_quantity": held, "sku": sku, "location": code}
-            for item, place, lot, held, sku, code in session.execute(query)]
+             "system_quantity": held}
+            for item, place, lot, held in session.execute(query)]
 
 
 # The stock take's counted adjustment, placed on the count's cells.
@@ -137,10 +136,7 @@ def post_count_rows(session: Session, actor, sheet: str, rows: list[tuple[int, d
 
 
 def _count_details(session: Session, rows: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
-    skus = dict(session.execute(select(Item.id, Item.sku)).all())
-    codes = dict(session.execute(select(Location.id, Location.code)).all())
-    return {rid: {"sku": skus.get(v.get("item_id")), "location": codes.get(v.get("location_id")),
-                  "system_quantity": v.get("system_quantity")} for rid, v in rows.items()}
+    return {rid: {"system_quantity": v.get("system_quantity")} for rid, v in rows.items()}
 
 
 # -- the read-only sheets -------------------------------------------------------------------
@@ -166,8 +162,8 @@ def inventory_workbook() -> WorkbookSpec:
             Column("standard_cost", "Standard cost", type="money", width=12),
             Column("reorder_point", "Reorder point", type="decimal", width=12),
             Column("reorder_quantity", "Reorder quantity", type="decimal", width=12),
-            Column("preferred_supplier_id", "Supplier ID", type="integer", lookup="contacts",
-                   references="contacts", width=11),
+            Column("preferred_supplier_id", "Supplier", type="integer", lookup="contacts",
+                   references="contacts", labels="contacts", width=24),
             Column("active", "Active", type="bool", width=8),
             Column("lot_tracked", "Lots", type="bool", width=8),
             Column("on_hand", "On hand", type="decimal", computed=True, width=10),
@@ -180,15 +176,16 @@ def inventory_workbook() -> WorkbookSpec:
             Column("code", "Code", required=True, unique=True, width=12),
             Column("name", "Name", required=True, width=28),
             Column("kind", "Kind", type="choice", choices=LOCATION_KINDS, required=True, width=11),
-            Column("warehouse_id", "Warehouse ID", type="integer", lookup="warehouses",
-                   references="warehouses", width=13),
+            Column("warehouse_id", "Warehouse", type="integer", lookup="warehouses",
+                   references="warehouses", labels="locations", width=24),
         ),
         rule=rules.check_location,
     )
     lots = SheetSpec(
         name="Lots", model=Lot, area=AREA, order_by=("item_id", "lot_number"),
         columns=(
-            Column("item_id", "Item ID", type="integer", required=True, lookup="items", references="items", width=9),
+            Column("item_id", "Item", type="integer", required=True, lookup="items", references="items",
+                   labels="items", width=28),
             Column("lot_number", "Lot", required=True, width=14),
             Column("expires_on", "Expires", type="date", width=11),
             Column("status", "Status", type="choice", choices=LOT_STATUSES, width=18),
@@ -202,15 +199,19 @@ def inventory_workbook() -> WorkbookSpec:
             Column("moved_on", "Date", type="date", required=True, width=11),
             Column("kind", "Kind", type="choice", choices=MOVEMENT_KINDS, required=True, width=11),
             Column("reason", "Reason", type="choice", choices=tuple(REASONS), required=True, width=10),
-            Column("item_id", "Item ID", type="integer", required=True, lookup="items", references="items", width=9),
-            Column("sku", "SKU", computed=True, width=12),
+            Column("item_id", "Item", type="integer", required=True, lookup="items", references="items",
+                   labels="items", width=28),
             Column("quantity", "Quantity", type="decimal", required=True, width=10),
-            Column("from_location_id", "From ID", type="integer", lookup="locations", references="locations", width=9),
-            Column("to_location_id", "To ID", type="integer", lookup="locations", references="locations", width=9),
-            Column("lot_id", "Lot ID", type="integer", lookup="lots", references="lots", width=8),
+            Column("from_location_id", "From", type="integer", lookup="locations", references="locations",
+                   labels="locations", width=20),
+            Column("to_location_id", "To", type="integer", lookup="locations", references="locations",
+                   labels="locations", width=20),
+            Column("lot_id", "Lot", type="integer", lookup="lots", references="lots", labels="lots", width=18),
             Column("unit_cost", "Unit cost", type="money", width=10),
-            Column("supplier_id", "Supplier ID", type="integer", lookup="contacts", references="contacts", width=11),
-            Column("customer_id", "Customer ID", type="integer", lookup="contacts", references="contacts", width=11),
+            Column("supplier_id", "Supplier", type="integer", lookup="contacts", references="contacts",
+                   labels="contacts", width=22),
+            Column("customer_id", "Customer", type="integer", lookup="contacts", references="contacts",
+                   labels="contacts", width=22),
             Column("cost_centre", "Cost centre", width=12),
             Column("reference", "Reference", width=20),
             Column("value", "Value", type="money", computed=True, width=12),
@@ -223,12 +224,11 @@ def inventory_workbook() -> WorkbookSpec:
         prefill=_offer_count_lines, new_rows_need="counted", order_by=("counted_on", "id"),
         columns=(
             Column("counted_on", "Date", type="date", required=True, width=11),
-            Column("item_id", "Item ID", type="integer", required=True, lookup="items", references="items", width=9),
-            Column("sku", "SKU", computed=True, width=12),
-            Column("location_id", "Location ID", type="integer", required=True, lookup="locations",
-                   references="locations", width=11),
-            Column("location", "Location", computed=True, width=10),
-            Column("lot_id", "Lot ID", type="integer", lookup="lots", references="lots", width=8),
+            Column("item_id", "Item", type="integer", required=True, lookup="items", references="items",
+                   labels="items", width=28),
+            Column("location_id", "Location", type="integer", required=True, lookup="locations",
+                   references="locations", labels="locations", width=20),
+            Column("lot_id", "Lot", type="integer", lookup="lots", references="lots", labels="lots", width=18),
             Column("system_quantity", "System quantity", type="decimal", computed=True, width=12),
             Column("counted", "Counted", type="decimal", width=10),
         ),
@@ -236,14 +236,17 @@ def inventory_workbook() -> WorkbookSpec:
         computed=_count_details,
     )
 
-    def ids(model, *where):
-        return lambda session: list(session.scalars(select(model.id).where(*where).order_by(model.id)))
-
     return WorkbookSpec(
         module="inventory", title="Inventory", sheets=(items, locations, lots, movements, stock_take),
         lookups={
-            "items": ids(Item), "locations": ids(Location), "lots": ids(Lot), "contacts": ids(Contact),
-            "warehouses": ids(Location, Location.kind == "warehouse"),
+            "items": labelled(lambda: select(Item.id, Item.sku, Item.name).order_by(Item.sku)),
+            "locations": labelled(lambda: select(Location.id, Location.code, Location.name).order_by(Location.code)),
+            # a lot by its number and its item's SKU: lot numbers are unique per item only
+            "lots": labelled(lambda: select(Lot.id, Lot.lot_number, Item.sku).join(Item, Item.id == Lot.item_id)
+                             .order_by(Item.sku, Lot.lot_number)),
+            "contacts": contact_choices,
+            "warehouses": labelled(lambda: select(Location.id, Location.code, Location.name)
+                                   .where(Location.kind == "warehouse").order_by(Location.code)),
         },
         reports=(
             ReportSheet("On hand", AREA, (("SKU", 14), ("Item", 30), ("Location", 12), ("Lot", 14),

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.contacts.models import Contact
+from engine.contacts.sheets import contact_choices
 from engine.errors import ValidationFailed
 from engine.inventory.models import Item
 from engine.ledger import reports, rules
@@ -56,6 +56,7 @@ from engine.ledger.models import (
 )
 from engine.ledger.services import AREA, Line, balances, post_entry
 from engine.problems import Problem
+from engine.sheets.labels import labelled
 from engine.sheets.spec import (
     Column,
     NewRows,
@@ -176,11 +177,9 @@ def _derive_account(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _account_details(session: Session, rows: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
-    """The parent's code, and each account's balance today on its normal side."""
-    codes = {rid: values["code"] for rid, values in rows.items()}
+    """Each account's balance today on its normal side."""
     held = balances(session, date.today())
-    return {rid: {"parent": codes.get(values.get("parent_id")),
-                  "balance": _normal_side(values["type"], held.get(rid, Decimal(0)))}
+    return {rid: {"balance": _normal_side(values["type"], held.get(rid, Decimal(0)))}
             for rid, values in rows.items()}
 
 
@@ -405,8 +404,8 @@ def ledger_workbook() -> WorkbookSpec:
             Column("code", "Code", required=True, unique=True, set_once=True, width=9),
             Column("name", "Name", required=True, width=30),
             Column("type", "Type", type="choice", choices=ACCOUNT_TYPES, required=True, width=10),
-            Column("parent_id", "Parent ID", type="integer", lookup="accounts", references="accounts", width=10),
-            Column("parent", "Parent", computed=True, width=9),
+            Column("parent_id", "Parent", type="integer", lookup="accounts", references="accounts",
+                   labels="accounts", width=26),
             Column("active", "Active", type="bool", width=8),
             Column("balance", "Balance", type="money", computed=True, width=14),
         ),
@@ -424,7 +423,8 @@ def ledger_workbook() -> WorkbookSpec:
             Column("account_name", "Account name", computed=True, width=24),
             Column("debit", "Debit", type="money", width=13),
             Column("credit", "Credit", type="money", width=13),
-            Column("contact_id", "Contact ID", type="integer", lookup="contacts", references="contacts", width=10),
+            Column("contact_id", "Contact", type="integer", lookup="contacts", references="contacts",
+                   labels="contacts", width=24),
             Column("description", "Description", width=28),
             Column("note", "Note", computed=True, width=22),
         ),
@@ -436,8 +436,8 @@ def ledger_workbook() -> WorkbookSpec:
         columns=(
             Column("invoice", "Invoice", entered=True, required=True, width=15),
             Column("kind", "Kind", type="choice", choices=INVOICE_KINDS, entered=True, width=9),
-            Column("contact_id", "Contact ID", type="integer", entered=True, lookup="contacts",
-                   references="contacts", width=10),
+            Column("contact_id", "Contact", type="integer", entered=True, lookup="contacts",
+                   references="contacts", labels="contacts", width=24),
             Column("issued_on", "Date", type="date", entered=True, width=11),
             Column("due_on", "Due", type="date", entered=True, width=11),
             Column("reference", "Reference", entered=True, width=14),
@@ -446,7 +446,7 @@ def ledger_workbook() -> WorkbookSpec:
             Column("unit_price", "Unit price", type="money", required=True, width=11),
             Column("tax_rate", "Tax rate", type="decimal", width=8, number_format="percent"),
             Column("account_code", "Account", lookup="account codes", references="all account codes", width=9),
-            Column("item_id", "Item ID", type="integer", lookup="items", references="items", width=8),
+            Column("item_id", "Item", type="integer", lookup="items", references="items", labels="items", width=24),
             Column("net", "Net", type="money", computed=True, width=12),
             Column("open", "Open", type="money", computed=True, width=12),
         ),
@@ -458,8 +458,8 @@ def ledger_workbook() -> WorkbookSpec:
         columns=(
             Column("paid_on", "Date", type="date", required=True, width=11),
             Column("kind", "Kind", type="choice", choices=PAYMENT_KINDS, required=True, width=9),
-            Column("contact_id", "Contact ID", type="integer", required=True, lookup="contacts",
-                   references="contacts", width=10),
+            Column("contact_id", "Contact", type="integer", required=True, lookup="contacts",
+                   references="contacts", labels="contacts", width=24),
             Column("amount", "Amount", type="money", required=True, width=13),
             Column("bank_account", "Bank account", lookup="account codes", references="all account codes",
                    width=12),
@@ -476,14 +476,14 @@ def ledger_workbook() -> WorkbookSpec:
     return WorkbookSpec(
         module="ledger", title="Ledger", sheets=(accounts, journal, invoices, payments),
         lookups={
-            "accounts": listed(lambda: select(Account.id).order_by(Account.id)),
+            "accounts": labelled(lambda: select(Account.id, Account.code, Account.name).order_by(Account.code)),
             # The drop-down offers the accounts that take postings; a code typed that is in the
             # chart but takes none (a heading, a closed account) is refused by the service, with
             # its reason and code, as at every other door.
             "account codes": _postable_codes,
             "all account codes": listed(lambda: select(Account.code).order_by(Account.code)),
-            "contacts": listed(lambda: select(Contact.id).order_by(Contact.id)),
-            "items": listed(lambda: select(Item.id).order_by(Item.id)),
+            "contacts": contact_choices,
+            "items": labelled(lambda: select(Item.id, Item.sku, Item.name).order_by(Item.sku)),
         },
         reports=(
             ReportSheet("Trial balance", AREA, (("Code", 9), ("Account", 30), ("Type", 10), ("Debit", 14),

@@ -10,7 +10,9 @@ switched on (`engine.registry`): mail brings `tag` and `sheet`, the ledger `over
     tag            contacts whose tags include `tag`
     sheet          the contacts listed in a workbook sheet (`path`, `sheet`): the "ID" column
                    of the Organisations or People sheet of a Contacts workbook, otherwise a
-                   "Contact ID" column; each row's cells are in the context as `row`
+                   "Contact ID" column, or in a Backoffice workbook the "Contact" column
+                   (contacts by name, as its drop-down offers them); each row's cells are in
+                   the context as `row`
     suppliers-with-nonconformances   needs the quality module, which is not built yet
 
 Contacts who opted out of mailings are left out and listed ("opted out"). A contact without
@@ -45,12 +47,14 @@ from sqlalchemy.orm import Session, selectinload
 from engine import registry
 from engine.config import WorkbookLimits
 from engine.contacts.models import Contact
+from engine.contacts.sheets import contact_choices
 from engine.errors import BackofficeError, UnusableInput
 from engine.mailmerge.addresses import address_block, country_name
 from engine.office.xlsx_guard import check_package, open_calamine, read_rows
 from engine.office.xlsx_text import TextBudget
 from engine.security import gate
 from engine.security.roles import Actor
+from engine.sheets.labels import LabelError, Labels
 from engine.sheets.meta import ID, MAGIC, META_SHEET
 
 NOT_BUILT = "suppliers-with-nonconformances"
@@ -58,6 +62,7 @@ OPTED_OUT = "opted out"
 UNREACHABLE = "no e-mail address and no postal address"
 CONTACT_SHEETS = ("Organisations", "People")
 CONTACT_ID = "Contact ID"
+CONTACT = "Contact"          # a Backoffice workbook's column of contacts by name
 
 
 @dataclass
@@ -149,13 +154,22 @@ def from_sheet(session: Session, actor: Actor, path: str | Path | None = None, s
     path = Path(path)
     rows, column = _sheet_rows(path, sheet, limits or WorkbookLimits())
     headers = [_header(v) for v in rows[0]]
+    # a Backoffice workbook's Contact column names contacts by their labels (engine.sheets.labels)
+    labels = Labels(contact_choices(session)) if headers[column] == CONTACT else None
     wanted: dict[int, tuple[int, dict[str, Any]]] = {}     # contact id -> (Excel row, the row's cells)
     rejected: LeftOut = []
     for number, row in enumerate(rows[1:], start=2):
         raw = row[column] if column < len(row) else None
         if raw in (None, ""):
             continue                                      # a blank row
-        contact_id = _contact_id(raw)
+        if labels is not None:
+            try:
+                contact_id = labels.resolve(str(raw).strip(), CONTACT)
+            except LabelError as exc:
+                rejected.append((None, f"row {number}", f"{sheet} row {number}: {exc}"))
+                continue
+        else:
+            contact_id = _contact_id(raw)
         if contact_id is None:
             rejected.append((None, f"row {number}", f"{sheet} row {number}: {raw!r} is not a contact ID"))
             continue
@@ -204,6 +218,8 @@ def _sheet_rows(path: Path, sheet: str, limits: WorkbookLimits) -> tuple[list[li
         raise UnusableInput(path, f"sheet {sheet!r} has {len(rows)} rows, over the limit of {limits.max_rows}")
     headers = [_header(v) for v in (rows[0] if rows else [])]
     label = ID if module == "contacts" and sheet in CONTACT_SHEETS else CONTACT_ID
+    if label == CONTACT_ID and label not in headers and module is not None and CONTACT in headers:
+        label = CONTACT
     if label not in headers:
         where = "" if label == ID else (" (the ID column of a Contacts workbook's Organisations or People "
                                         "sheet also works)")

@@ -5,15 +5,17 @@ everything else the user put in the file survives byte for byte."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Set
+from collections.abc import Mapping, Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from engine.office.xlsx_patch import CellPatch, OwnedSheet, PatchResult, SheetPatch, patch_xlsx
 from engine.sheets.export import SPARE_ROWS
 from engine.sheets.issues import CellIssue
+from engine.sheets.labels import Labels
 from engine.sheets.meta import ISSUES_SHEET, LISTS_SHEET, META_SHEET, SheetBase, WorkbookMeta
 from engine.sheets.read import SheetInput, WorkbookInput
 from engine.sheets.values import canonical, is_blank
@@ -112,6 +114,7 @@ def refresh_sheet(
     keep_edits: bool,
     clear_marks: bool = True,
     out_of_reach: Set[int] = frozenset(),
+    labels: Mapping[str, Labels] = MappingProxyType({}),
 ) -> RefreshedSheet:
     """Bring one sheet up to the database.
 
@@ -121,6 +124,8 @@ def refresh_sheet(
     Records others added are appended; rows of records others deleted are emptied and marked.
     Rows of records that exist but are not among those the user may see (`out_of_reach`: a
     report who moved to another team) are emptied too, so the file keeps nothing of them.
+    `labels`: column key -> the Labels of a labelled column; its cells get the record's label
+    (values compared, and the base, stay ids).
     """
     keys = [c.key for c in data.columns if not c.computed]
     computed_keys = [c.key for c in data.columns if c.computed]
@@ -133,8 +138,14 @@ def refresh_sheet(
     old_columns = old_base.columns if old_base else []
 
     def put(row: int, key: str, value: Any, mark: str | None = None, note: str | None = None) -> None:
+        if key in labels:
+            value = labels[key].show(value)
         if key in column_of:
             cells[(row, column_of[key])] = CellPatch(value=value, mark=mark, note=note) if mark else CellPatch(value)
+
+    def as_cell(key: str, text: str) -> str:
+        """A canonical value as the cell shows it (a labelled column's id as its label)."""
+        return labels[key].show(int(text)) if key in labels and text.isdigit() else text
 
     def flag(row: int, key: str, kind: str, note: str) -> None:
         if key in column_of:
@@ -196,6 +207,8 @@ def refresh_sheet(
         base.rows[rid] = (version, texts)
         if row.record_id is None or row.version != version:
             lock_after.append((r, values))   # saved or changed since: lock what is now final
+        for key in row.retyped:   # a label typed loosely ("sku-1", "#12"): shown as the label
+            put(r, key, values.get(key))
         try:
             if row.values.items() <= values.items():
                 continue  # every cell already shows what is stored (the common case after a sync)
@@ -212,11 +225,11 @@ def refresh_sheet(
             was = old.get(key)
             if keep_edits and was is not None and typed != was:   # the user's unsynced edit
                 if db_text != was:
-                    flag(r, key, "problem", f"Conflict: the database now has {db_text!r}; you typed "
-                                            f"{typed!r}. Keep one and sync.")
+                    flag(r, key, "problem", f"Conflict: the database now has {as_cell(key, db_text)!r}; you "
+                                            f"typed {as_cell(key, typed)!r}. Keep one and sync.")
                     counts.conflicts += 1
             elif was is not None and db_text != was:             # someone else changed it
-                put(r, key, values.get(key), "changed", f"Changed in the database (was {was!r}).")
+                put(r, key, values.get(key), "changed", f"Changed in the database (was {as_cell(key, was)!r}).")
                 changed_here = True
             else:                                                # stored in its tidy form
                 put(r, key, values.get(key))

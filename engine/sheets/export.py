@@ -21,6 +21,7 @@ from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
 from engine.office.xlsx_owned import HEADER_FILL
+from engine.sheets.labels import Choice, Labels, as_shown, labels_shown
 from engine.sheets.meta import (
     DELETE,
     DELETE_YES,
@@ -35,6 +36,7 @@ from engine.sheets.spec import NUMBER_FORMATS, Column, SheetSpec
 from engine.sheets.values import canonical
 
 SPARE_ROWS = 100
+_NO_LABELS = Labels()
 FOOTER = "&L&A&RPage &P of &N"   # the sheet's name, and "Page 3 of 12"
 
 
@@ -80,8 +82,10 @@ def write_workbook(
     book.set_properties(properties)
     styles = _Styles(book)
     list_ranges = _list_ranges(lookups)
+    labels = {name: Labels(values) for name, values in lookups.items() if values and isinstance(values[0], Choice)}
+    meta.labels = labels_shown(lookups)
     for n, sheet in enumerate(sheets):
-        meta.base[sheet.spec.name] = _write_sheet(book, styles, sheet, list_ranges, spare_rows)
+        meta.base[sheet.spec.name] = _write_sheet(book, styles, sheet, list_ranges, spare_rows, labels)
         if n == 0:
             book.worksheets()[0].activate()
     for report in reports:
@@ -128,7 +132,10 @@ class _Styles:
 
 
 def number_format(column: Column) -> str:
-    """The column's number format code (text columns in Excel's Text format)."""
+    """The column's number format code (text columns in Excel's Text format, and labelled
+    ones: they show a label, not the id they store)."""
+    if column.labels:
+        return NUMBER_FORMATS["text"]
     return NUMBER_FORMATS.get(column.number_format or column.type, "General")
 
 
@@ -157,14 +164,17 @@ def _write_lists(book: xlsxwriter.Workbook, lookups: dict[str, list[Any]]) -> No
     sheet = book.add_worksheet(LISTS_SHEET)
     for c, (name, values) in enumerate(sorted(lookups.items())):
         sheet.write_string(0, c, name)
-        for r, value in enumerate(values, start=1):
+        for r, value in enumerate(as_shown(values), start=1):
             _write_value(sheet, r, c, value, None)
     sheet.very_hidden()
     sheet.protect()
 
 
-def _write_sheet(book, styles: _Styles, data: SheetData, list_ranges: dict[str, str], spare_rows: int) -> SheetBase:
+def _write_sheet(book, styles: _Styles, data: SheetData, list_ranges: dict[str, str], spare_rows: int,
+                 labels: dict[str, Labels]) -> SheetBase:
     spec, columns = data.spec, list(data.columns)
+    # labelled columns show the record's label (ids stay in the base snapshot)
+    shows = {c.key: labels.get(c.labels, _NO_LABELS).show for c in columns if c.labels}
     sheet = book.add_worksheet(spec.name)
     last_row = max(len(data.records) + len(data.new_rows) + spare_rows, 1)  # a Table needs a data row
     deletable = spec.can_delete and any(c.editable for c in columns)
@@ -190,13 +200,18 @@ def _write_sheet(book, styles: _Styles, data: SheetData, list_ranges: dict[str, 
         sheet.write_number(r, 1, version, styles.locked)
         locked = spec.locked_keys(values)
         for c, column in enumerate(columns, start=2):
-            _write_value(sheet, r, c, values.get(column.key), styles.for_column(column, column.key in locked))
+            value = values.get(column.key)
+            if column.key in shows:
+                value = shows[column.key](value)
+            _write_value(sheet, r, c, value, styles.for_column(column, column.key in locked))
         if deletable and locked >= {c.key for c in columns}:
             sheet.write_blank(r, len(headers) - 1, None, styles.locked)
         base.rows[record_id] = (version, [canonical(values.get(c.key)) for c in columns if not c.computed])
     for r, values in enumerate(data.new_rows, start=len(data.records) + 1):
         for c, column in enumerate(columns, start=2):
-            _write_value(sheet, r, c, values.get(column.key), styles.for_column(column))
+            value = values.get(column.key)
+            _write_value(sheet, r, c, shows[column.key](value) if column.key in shows else value,
+                         styles.for_column(column))
     # Empty ID, Version and computed cells in new and spare rows: a sync fills them in place
     # (a cell that exists is filled by one fast pass; a missing one means rewriting its row).
     computed = [(c, column.key, styles.for_column(column)) for c, column in enumerate(columns, start=2)

@@ -21,9 +21,10 @@ from engine.security.gate import record_reads as read_audited
 from engine.security.roles import Actor
 from engine.sheets.apply import load_rows
 from engine.sheets.export import ReportData, SheetData, write_workbook
+from engine.sheets.labels import Labels
 from engine.sheets.merge import merge_sheet
 from engine.sheets.meta import META_SHEET, WorkbookMeta
-from engine.sheets.read import WorkbookInput, read_workbook
+from engine.sheets.read import WorkbookInput, read_workbook, resolve_labels
 from engine.sheets.spec import (
     SheetSpec,
     WorkbookSpec,
@@ -105,6 +106,11 @@ def unsynced_edits(book: WorkbookInput) -> int:
     """How many new rows, changed records and deleted records a workbook holds against its
     own base snapshot (what a sync would send, whatever the database holds)."""
     count = 0
+    # its labels as the file was given them (a label typed since that is not one of them
+    # is left out, like any unreadable cell: it is not counted)
+    shown = book.meta.labels
+    resolve_labels(book, lambda _sheet, column: Labels(
+        (), {**shown.get(column.lookup or "", {}), **shown.get(column.labels or "", {})}))
     for name, data in book.sheets.items():
         base = book.meta.base.get(name)
         as_exported = {rid: (version, {}) for rid, (version, _values) in (base.rows.items() if base else ())}

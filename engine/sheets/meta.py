@@ -69,6 +69,9 @@ class WorkbookMeta:
     # The database's side of the conflicts shown at the last rejected sync:
     # sheet -> record id -> column key -> [version, value] (see merge_sheet's `shown`).
     shown: dict[str, dict[str, dict[str, list]]] = field(default_factory=dict)
+    # The labels the file was given, lookup -> {label: record id} (see engine.sheets.labels):
+    # a label shown here keeps naming its record after the record is renamed.
+    labels: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def marked(self) -> bool:
@@ -106,6 +109,7 @@ class WorkbookMeta:
         rows += [["marks", chunk] for chunk in _pack(self.marks)]
         rows += [["notes", chunk] for chunk in _pack(self.notes)]
         rows += [["shown", chunk] for chunk in _pack(self.shown)]
+        rows += [["labels", chunk] for chunk in _pack(self.labels)]
         return rows
 
     @classmethod
@@ -121,7 +125,7 @@ class WorkbookMeta:
         signatures = [row for row in texts if row[0] == SIGNATURE]
         signed = [row for row in texts if row[0] != SIGNATURE]
         values: dict[str, str] = {}
-        chunks: dict[str, list[str]] = {"base": [], "marks": [], "notes": [], "shown": []}
+        chunks: dict[str, list[str]] = {"base": [], "marks": [], "notes": [], "shown": [], "labels": []}
         for row in signed[1:]:
             if len(row) < 2:
                 continue
@@ -147,6 +151,7 @@ class WorkbookMeta:
         generation = values.get("generation") or "0"
         if not generation.isdigit():
             raise ValueError(f"its _backoffice sheet is damaged (generation {generation!r} is not a number)")
+        labels = _labels(_unpack(chunks["labels"], max_snapshot_bytes))
         try:
             base = {
                 name: SheetBase(d["columns"], {int(k): (int(v), list(vals)) for k, (v, vals) in d["rows"].items()})
@@ -157,7 +162,7 @@ class WorkbookMeta:
                 module=values["module"], spec=values["spec"], user=values.get("user") or None,
                 roles=values.get("roles", "").split(), created_at=values.get("created_at", ""),
                 refreshed_at=values.get("refreshed_at", ""), base=base,
-                marks=marks, notes=notes, generation=int(generation), shown=shown,
+                marks=marks, notes=notes, generation=int(generation), shown=shown, labels=labels,
             )
         except KeyError as missing:
             raise ValueError(f"its _backoffice sheet lacks {missing}") from None
@@ -198,6 +203,17 @@ def _signature(rows: list[list[str]], key: bytes) -> str:
     """HMAC-SHA256 of the rows (each trimmed of empty cells at its end), hex."""
     payload = orjson.dumps([r for r in map(_trimmed, rows) if r])
     return hmac.new(key, payload, hashlib.sha256).hexdigest()
+
+
+def _labels(data: Any) -> dict[str, dict[str, int]]:
+    """The stored labels, checked to be {lookup: {label: id}} (ValueError otherwise)."""
+    if not data:
+        return {}
+    if not isinstance(data, dict) or not all(
+            isinstance(m, dict) and all(isinstance(rid, int) and not isinstance(rid, bool) for rid in m.values())
+            for m in data.values()):
+        raise ValueError("its labels are damaged")
+    return {str(name): {str(label): rid for label, rid in m.items()} for name, m in data.items()}
 
 
 def _pack(data: Any) -> list[str]:

@@ -7,7 +7,7 @@ their cell. Every problem is collected; nothing stops at the first.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from engine.office.sheet_scan import special_cells
 from engine.office.xlsx_guard import PackageInfo, check_package, open_calamine, read_rows
 from engine.office.xlsx_text import TextBudget
 from engine.sheets.issues import CellIssue
+from engine.sheets.labels import LabelError, Labels
 from engine.sheets.meta import (
     DELETE,
     ID,
@@ -43,6 +44,7 @@ class RowInput:
     computed: dict[str, Any] = field(default_factory=dict)   # computed columns as shown (raw)
     deleted: bool = False             # every editable cell emptied: a request to delete the record
     invalid: bool = False
+    retyped: tuple[str, ...] = ()     # labelled cells typed other than as their label (see resolve_labels)
 
 
 @dataclass
@@ -207,7 +209,9 @@ def _read_sheet(spec: SheetSpec, expected: list[str] | None, rows: list[list[Any
     for column in columns:
         if column.computed:
             continue
-        values, errors = convert_column(column, cells_of[positions[column.key]], date1904)
+        # a labelled column holds labels, read as text and turned into ids by `resolve_labels`
+        values, errors = convert_column(_LABEL if column.labels else column, cells_of[positions[column.key]],
+                                        date1904)
         converted.append(values)
         for i, exc in errors.items():
             failed.setdefault(i, {}).setdefault(column.key, (exc.code, str(exc)))
@@ -253,6 +257,36 @@ def _read_sheet(spec: SheetSpec, expected: list[str] | None, rows: list[list[Any
 
 
 _DELETE = Column("delete", DELETE, type="bool")
+_LABEL = Column("label", "label")
+
+
+def resolve_labels(book: WorkbookInput, labels_of: Callable[[SheetSpec, Column], Labels]) -> None:
+    """Turn the labels read in labelled columns into the ids of their records (see
+    engine.sheets.labels); `labels_of(sheet, column)` gives the column's Labels. A label
+    naming no record, or several, is a problem at its cell, and the cell is left out.
+    One dictionary look-up per cell: 100,000 rows take milliseconds."""
+    for data in book.sheets.values():
+        for column in data.columns:
+            if column.labels is None or column.computed:
+                continue
+            labels, key = labels_of(data.spec, column), column.key
+            exact = labels.exact
+            for row in data.rows:
+                text = row.values.get(key)
+                if text is None:
+                    continue
+                found = exact.get(text)
+                if found is None:
+                    try:
+                        found = labels.resolve(text, column.label)
+                    except LabelError as exc:
+                        del row.values[key]
+                        row.invalid = True
+                        book.issues.append(CellIssue(data.spec.name, data.cell(row.row, key), column.label,
+                                                     row.record_id, exc.code, str(exc)))
+                        continue
+                    row.retyped += (key,)
+                row.values[key] = found
 
 
 def _marked_for_deletion(data: SheetInput, rows: list[RowInput], cells: Sequence[Any], skipped: set[int],

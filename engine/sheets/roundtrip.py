@@ -48,10 +48,18 @@ from engine.sheets.apply import (
 )
 from engine.sheets.checks import check_plan
 from engine.sheets.issues import CellIssue
+from engine.sheets.labels import Labels, as_ids
 from engine.sheets.merge import DbRows, SheetPlan, merge_sheet
 from engine.sheets.meta import ISSUES_SHEET, LISTS_SHEET, SheetBase
-from engine.sheets.read import SheetInput, WorkbookInput, read_workbook
-from engine.sheets.spec import SheetSpec, WorkbookSpec, audited_keys, workbook_spec
+from engine.sheets.read import SheetInput, WorkbookInput, read_workbook, resolve_labels
+from engine.sheets.spec import (
+    Column,
+    SheetSpec,
+    WorkbookSpec,
+    asked_by,
+    audited_keys,
+    workbook_spec,
+)
 from engine.sheets.values import canonical
 
 
@@ -262,7 +270,27 @@ class RoundTrip:
         book = read_workbook(path, workbook_spec, self.settings.workbook, ours, self.allow_macros)
         spec = workbook_spec(book.meta.module)
         book.issues += _unseen_columns(book, self.actor)
+        with self.db.reading() as session:
+            resolve_labels(book, self._labels(session, spec, book.meta.labels))
         return book, spec
+
+    def _labels(self, session: Session, spec: WorkbookSpec,
+                shown: dict[str, dict[str, int]]) -> Callable[[SheetSpec, Column], Labels]:
+        """The Labels of a labelled column, read once per lookup: the records it offers this
+        user today, and the labels the file was given (`shown`). A sheet of an area the user
+        may not read gets the file's own labels only: nothing is read from the database."""
+        made: dict[tuple, Labels] = {}
+
+        def labels_of(sheet: SheetSpec, column: Column) -> Labels:
+            readable = self.actor.may("read", sheet.area)
+            key = (column.labels, column.lookup, readable)
+            if key not in made:
+                given = {**shown.get(column.lookup or "", {}), **shown.get(column.labels or "", {})}
+                source = spec.lookups.get(column.labels or "")
+                made[key] = Labels(asked_by(source, session, self.actor) if readable and source else (), given)
+            return made[key]
+
+        return labels_of
 
     def _require_read(self, spec: WorkbookSpec) -> None:
         for sheet in spec.sheets:
@@ -285,7 +313,7 @@ class RoundTrip:
                 issues += plan.issues
                 continue
             if lookups is None:
-                lookups = {name: {v.upper() if isinstance(v, str) else v for v in values}
+                lookups = {name: {v.upper() if isinstance(v, str) else v for v in as_ids(values)}
                            for name, values in spec.lookup_values(session, self.actor).items()}
             db_rows[name] = db = self._load(session, sheet)
             out_of_reach = _out_of_reach(session, sheet, data, base, db)
@@ -352,6 +380,7 @@ class RoundTrip:
         """
         sheets = {}
         handed: dict[str, dict[int, dict[str, Any]]] = {}   # table -> audited values the file gets
+        labels_of = self._labels(session, spec, {})
         for name, data in book.sheets.items():
             sheet, base = spec.sheet(name), book.meta.base.get(name)
             if not self.actor.may("read", sheet.area):
@@ -369,8 +398,15 @@ class RoundTrip:
             if audited:
                 handed.setdefault(sheet.model.__table__.name, {}).update(
                     _newly_shown(data, base, db, audited, inserted))
+            labels = {c.key: labels_of(sheet, c) for c in data.columns if c.labels and not c.computed}
+            for column in data.columns:   # the labels now written mean their records from now on
+                if column.key in labels:
+                    book.meta.labels[column.labels] = {
+                        **{label: rid for rid, label in labels[column.key].label_of.items()},
+                        **book.meta.labels.get(column.labels, {})}
             sheets[name] = annotate.refresh_sheet(data, base, db, computed, inserted, keep_edits,
-                                                  clear_marks=book.meta.marked, out_of_reach=out_of_reach)
+                                                  clear_marks=book.meta.marked, out_of_reach=out_of_reach,
+                                                  labels=labels)
         for table, values in handed.items():
             read_audited(session, table, values)
         book.meta.shown = {}     # the file now shows the database's values as its base

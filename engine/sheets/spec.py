@@ -57,8 +57,14 @@ class Column:
     locked_because: str | None = None
     # How the number is shown, a key of NUMBER_FORMATS ("percent" for a tax rate); None: by type.
     number_format: str | None = None
+    # The cell shows the label of the record its id names (an item's SKU and name, a
+    # contact's name), from the lookup of Choices named here, and a label read back becomes
+    # the id again (engine.sheets.labels). The column's type stays "integer", the id stored.
+    labels: str | None = None
 
     def __post_init__(self) -> None:
+        if self.labels is not None and self.type != "integer":
+            raise ValueError(f"column {self.key}: a labelled column stores an id (type integer)")
         if self.number_format is not None and self.number_format not in NUMBER_FORMATS:
             raise ValueError(f"column {self.key}: unknown number format {self.number_format!r}")
         if self.type not in TYPES:
@@ -272,6 +278,8 @@ class WorkbookSpec:
         return next(s for s in self.sheets if s.name == name)
 
     def lookup_values(self, session: Session, actor: Any) -> dict[str, list[Any]]:
+        """Each lookup's values for `actor`: plain values (country codes, account codes) or
+        Choices (records with their labels, see engine.sheets.labels)."""
         return {name: asked_by(source, session, actor) for name, source in self.lookups.items()}
 
     @property
@@ -280,7 +288,8 @@ class WorkbookSpec:
         recognised and refused rather than misread."""
         shape = [
             [s.name, s.area, [[c.key, c.label, c.type, c.editable, c.choices, c.sensitivity,
-                               *(["entered"] * c.entered), *(["set once"] * c.set_once)]
+                               *(["entered"] * c.entered), *(["set once"] * c.set_once),
+                               *([f"labels {c.labels}"] * bool(c.labels))]
                               for c in s.columns]]
             for s in self.sheets
         ]

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from engine.contacts.models import Contact
 from engine.contacts.rules import country_codes
 from engine.errors import BackofficeError
+from engine.sheets.labels import Choice, choices, labelled
 from engine.sheets.merge import Update
 from engine.sheets.spec import (
     Column,
@@ -86,29 +87,23 @@ def _team_rows(column) -> RowsFor:
     return rows_for
 
 
-def _employee_ids(session: Session, actor) -> list[int]:
-    """The employees a drop-down offers and a reference check accepts: everyone for HR, a
-    manager's own team for them."""
+def _employee_choices(session: Session, actor) -> list[Choice]:
+    """The employees a drop-down offers and a reference check accepts, by number and name
+    ("E1001 Ann Test"): everyone for HR, a manager's own team for them. A purged leaver has
+    no name left: their number alone."""
     seen = visible_employees(session, actor)
-    query = select(Employee.id).order_by(Employee.id)
-    return list(session.scalars(query if seen is None else query.where(Employee.id.in_(sorted(seen)))))
+    query = (select(Employee.id, Employee.employee_number, Contact.name)
+             .outerjoin(Contact, Contact.id == Employee.contact_id).order_by(Employee.employee_number))
+    return choices(session.execute(query if seen is None else query.where(Employee.id.in_(sorted(seen)))).all())
 
 
-def _ids(model):
-    return lambda session: list(session.scalars(select(model.id).order_by(model.id)))
+LEAVE_TYPES = labelled(lambda: select(LeaveType.id, LeaveType.code, LeaveType.name).order_by(LeaveType.code))
 
 
 def _placed(row: int, exc: BackofficeError, default: str | None, then: str) -> Refusals:
     """A service's refusal, each problem at the cell of its field, with what to do next."""
     return [(r, column, f"{message}; {then}", code)
             for r, column, message, code in refusals_of(row, exc.problems, default=default)]
-
-
-# -- Departments -----------------------------------------------------------------------------
-
-def _department_details(session: Session, rows: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
-    names = _names(session, {v["manager_id"] for v in rows.values()})
-    return {rid: {"manager": names.get(v["manager_id"])} for rid, v in rows.items()}
 
 
 # -- Employees -------------------------------------------------------------------------------
@@ -173,13 +168,6 @@ def save_employees(session: Session, actor, sheet: str, updates: list[Update]) -
         raise RowsRefused(refused)
 
 
-# -- Contracts and leave types ----------------------------------------------------------------
-
-def _employee_names(session: Session, rows: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
-    names = _names(session, {v["employee_id"] for v in rows.values()})
-    return {rid: {"employee": names.get(v["employee_id"])} for rid, v in rows.items()}
-
-
 # -- Leave -----------------------------------------------------------------------------------
 
 def request_rows(session: Session, actor, sheet: str, rows: NewRows) -> list[int]:
@@ -242,11 +230,9 @@ def _decide(session: Session, actor, sheet: str, row: int, request_id: int, stat
 
 
 def _leave_details(session: Session, rows: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
-    """Whose request, of which type, how many working days, and who decided it when."""
-    names = _names(session, {v["employee_id"] for v in rows.values()} | {v["approver_id"] for v in rows.values()})
-    kinds = dict(session.execute(select(LeaveType.id, LeaveType.name)).all())
-    return {rid: {"employee": names.get(v["employee_id"]), "leave_type": kinds.get(v["leave_type_id"]),
-                  "days": v["days"], "decided_by": names.get(v["approver_id"]),
+    """How many working days, and who decided the request when."""
+    names = _names(session, {v["approver_id"] for v in rows.values()})
+    return {rid: {"days": v["days"], "decided_by": names.get(v["approver_id"]),
                   "decided_on": v["decided_at"].date() if v["decided_at"] else None}
             for rid, v in rows.items()}
 
@@ -254,12 +240,10 @@ def _leave_details(session: Session, rows: dict[int, dict[str, Any]]) -> dict[in
 def _leave_sheet(area: str, with_medical_reason: bool, rows_for=None) -> SheetSpec:
     locked = {"set_once": True, "locked_because": LEAVE_LOCKED}
     columns = [
-        Column("employee_id", "Employee ID", type="integer", required=True, lookup="employees",
-               references="employees", width=11, **locked),
-        Column("employee", "Employee", computed=True, width=24),
-        Column("leave_type_id", "Type ID", type="integer", required=True, lookup="leave types",
-               references="leave types", width=8, **locked),
-        Column("leave_type", "Type", computed=True, width=16),
+        Column("employee_id", "Employee", type="integer", required=True, lookup="employees",
+               references="employees", labels="employees", width=24, **locked),
+        Column("leave_type_id", "Type", type="integer", required=True, lookup="leave types",
+               references="leave types", labels="leave types", width=18, **locked),
         Column("starts_on", "From", type="date", required=True, width=11, **locked),
         Column("ends_on", "To", type="date", required=True, width=11, **locked),
         Column("half_day_start", "Half first day", type="bool", width=8, **locked),
@@ -314,10 +298,10 @@ def staff_workbook() -> WorkbookSpec:
         columns=(
             Column("code", "Code", required=True, unique=True, width=9),
             Column("name", "Name", required=True, width=26),
-            Column("manager_id", "Manager ID", type="integer", lookup="employees", references="employees", width=11),
-            Column("manager", "Manager", computed=True, width=24),
+            Column("manager_id", "Manager", type="integer", lookup="employees", references="employees",
+                   labels="employees", width=24),
         ),
-        rule=rules.check_department, computed=_department_details,
+        rule=rules.check_department,
     )
     employees = SheetSpec(
         name="Employees", model=Employee, area=AREA, post=hire_rows, update=save_employees,
@@ -329,11 +313,10 @@ def staff_workbook() -> WorkbookSpec:
             Column("country", "Country", entered=True, required=True, lookup="countries", references="countries",
                    width=9),
             Column("job_title", "Job title", width=22),
-            Column("department_id", "Department ID", type="integer", required=True, lookup="departments",
-                   references="departments", width=13),
-            Column("department", "Department", computed=True, width=20),
-            Column("manager_id", "Manager ID", type="integer", lookup="employees", references="employees", width=11),
-            Column("manager", "Manager", computed=True, width=22),
+            Column("department_id", "Department", type="integer", required=True, lookup="departments",
+                   references="departments", labels="departments", width=22),
+            Column("manager_id", "Manager", type="integer", lookup="employees", references="employees",
+                   labels="employees", width=24),
             Column("start_date", "Start", type="date", required=True, width=11),
             Column("end_date", "End", type="date", width=11),
             Column("work_email", "Work e-mail", width=26),
@@ -347,9 +330,8 @@ def staff_workbook() -> WorkbookSpec:
     contracts = SheetSpec(
         name="Contracts", model=Contract, area=AREA, order_by=("employee_id", "starts_on", "id"),
         columns=(
-            Column("employee_id", "Employee ID", type="integer", required=True, lookup="employees",
-                   references="employees", width=11),
-            Column("employee", "Employee", computed=True, width=24),
+            Column("employee_id", "Employee", type="integer", required=True, lookup="employees",
+                   references="employees", labels="employees", width=24),
             Column("kind", "Kind", type="choice", choices=CONTRACT_KINDS, required=True, width=11),
             Column("weekly_hours", "Weekly hours", type="decimal", required=True, width=12),
             Column("salary", "Salary (a year)", type="money", width=14),
@@ -357,7 +339,7 @@ def staff_workbook() -> WorkbookSpec:
             Column("starts_on", "Starts", type="date", required=True, width=11),
             Column("ends_on", "Ends", type="date", width=11),
         ),
-        derive=rules.normalise_contract, rule=rules.check_contract, computed=_employee_names,
+        derive=rules.normalise_contract, rule=rules.check_contract,
     )
     leave_types = SheetSpec(
         name="Leave types", model=LeaveType, area=AREA, order_by=("code",),
@@ -373,8 +355,10 @@ def staff_workbook() -> WorkbookSpec:
     return WorkbookSpec(
         module="staff", title="Staff",
         sheets=(departments, employees, contracts, leave_types, _leave_sheet(AREA, with_medical_reason=True)),
-        lookups={"countries": lambda session: country_codes(), "departments": _ids(Department),
-                 "employees": _ids(Employee), "leave types": _ids(LeaveType)},
+        lookups={"countries": lambda session: country_codes(),
+                 "departments": labelled(lambda: select(Department.id, Department.code, Department.name)
+                                         .order_by(Department.code)),
+                 "employees": PerUser(_employee_choices), "leave types": LEAVE_TYPES},
         reports=(ReportSheet("Balances", AREA, BALANCE_COLUMNS, PerUser(_balance_rows), BALANCE_FORMATS),),
     )
 
@@ -401,6 +385,6 @@ def team_workbook() -> WorkbookSpec:
     return WorkbookSpec(
         module="team", title="Team",
         sheets=(team, _leave_sheet(TEAM, with_medical_reason=False, rows_for=_team_rows(LeaveRequest.employee_id))),
-        lookups={"employees": PerUser(_employee_ids), "leave types": _ids(LeaveType)},
+        lookups={"employees": PerUser(_employee_choices), "leave types": LEAVE_TYPES},
         reports=(ReportSheet("Balances", TEAM, BALANCE_COLUMNS, PerUser(_balance_rows), BALANCE_FORMATS),),
     )

@@ -32,12 +32,23 @@ CUSTOMER = 1
 RECEIVED, REVERSAL = 4, 5          # 2 BOLT-8 received at EAST, and its reversal
 
 
+# What a person picks in the workbook's drop-downs for the fixture's records (an id the
+# fixture does not have is typed as "#999").
+PICKED = {"item": {BOLT: "BOLT-8 Bolt M8", GLUE: "GLUE Epoxy glue"}, "frm": {MAIN: "MAIN Main", EAST: "EAST East"},
+          "lot": {QUARANTINED: "Q1 GLUE", OLD: "OLD GLUE"}, "customer": {CUSTOMER: "Acme Ltd"}}
+PICKED["to"] = PICKED["frm"]
+
+
+def picked(key: str, value):
+    return PICKED[key].get(value, f"#{value}") if key in PICKED else value
+
+
 def row(kind="issue", reason="issued", item=BOLT, quantity=1, **cells):
-    """A new Movements row: {label: value}."""
-    labels = {"frm": "From ID", "to": "To ID", "lot": "Lot ID", "cost": "Unit cost", "customer": "Customer ID",
+    """A new Movements row: {label: value}, records as a person picks them (by label)."""
+    labels = {"frm": "From", "to": "To", "lot": "Lot", "cost": "Unit cost", "customer": "Customer",
               "cost_centre": "Cost centre", "on": "Date"}
-    values = {"Date": DAY, "Kind": kind, "Reason": reason, "Item ID": item, "Quantity": quantity}
-    return Sheet("inventory", "Movements", {**values, **{labels[k]: v for k, v in cells.items()}})
+    values = {"Date": DAY, "Kind": kind, "Reason": reason, "Item": picked("item", item), "Quantity": quantity}
+    return Sheet("inventory", "Movements", {**values, **{labels[k]: picked(k, v) for k, v in cells.items()}})
 
 
 def move(kind="issue", reason="issued", item=BOLT, quantity=1, on=DAY, **ids):

@@ -24,6 +24,7 @@ from tests.integration.conftest import ACCOUNTANT, edit_by_label, read_sheet
 from tests.integration.doors import Case, Sheet, actor, assert_same_at_every_door, fingerprint
 
 CUSTOMER = 1          # the fixture's only contact
+CUSTOMER_NAME = "Acme Ltd"   # as the workbook's drop-down offers it
 MEMO_100_KB = "Rent for March, with every detail of the lease. " * 2100   # 102,900 characters
 MARCH = date(2026, 3, 5)
 
@@ -66,7 +67,7 @@ def _invoice(**changes):
 
 
 def _invoice_row(**values):
-    return Sheet("ledger", "Invoices", {"Invoice": "new", "Kind": "sales", "Contact ID": CUSTOMER,
+    return Sheet("ledger", "Invoices", {"Invoice": "new", "Kind": "sales", "Contact": CUSTOMER_NAME,
                                         "Date": date(2026, 3, 6), "Description": "Bolts", "Quantity": 2,
                                         "Unit price": 10, "Account": "4100", **values})
 
@@ -118,7 +119,7 @@ CASES = [
     Case("an invoice for a contact that does not exist", "alex", ("contact_id", "reference"),
          service=_invoice(contact_id=9999),
          cli=("ledger", "invoice", "--customer", "9999", "--date", "2026-03-06", "--line", "2:10:4100:0:Bolts"),
-         workbook=_invoice_row(**{"Contact ID": 9999})),
+         workbook=_invoice_row(**{"Contact": "Nobody Ltd"})),
     Case("an invoice line booked to a heading account", "alex", ("account_code", "parent_account"),
          service=_invoice(lines=[LineIn("Bolts", D(2), D(10), "4000")]),
          cli=(*INVOICE, "--line", "2:10:4000:0:Bolts"),
@@ -130,18 +131,18 @@ CASES = [
     Case("settling an invoice on which nothing is open", "alex", ("settles", "overpaid"),
          service=_pay(MARCH, 10, [("INV-2026-00001", D(10))]),
          cli=(*PAY, "--date", "2026-03-05", "--amount", "10", "--invoice", "INV-2026-00001:10"),
-         workbook=Sheet("ledger", "Payments", {"Date": MARCH, "Kind": "received", "Contact ID": CUSTOMER,
+         workbook=Sheet("ledger", "Payments", {"Date": MARCH, "Kind": "received", "Contact": CUSTOMER_NAME,
                                                "Amount": 10, "Settles": "INV-2026-00001"})),
     Case("a payment of nothing", "alex", ("amount", "not_positive"),
          service=_pay(MARCH, 0),
          cli=(*PAY, "--date", "2026-03-05", "--amount", "0"),
-         workbook=Sheet("ledger", "Payments", {"Date": MARCH, "Kind": "received", "Contact ID": CUSTOMER,
+         workbook=Sheet("ledger", "Payments", {"Date": MARCH, "Kind": "received", "Contact": CUSTOMER_NAME,
                                                "Amount": 0})),
     Case("a payment dated in a closed period", "alex", ("paid_on", "period_closed"),
          service=_pay(date(2026, 1, 15), 5),
          cli=(*PAY, "--date", "2026-01-15", "--amount", "5"),
          workbook=Sheet("ledger", "Payments", {"Date": date(2026, 1, 15), "Kind": "received",
-                                               "Contact ID": CUSTOMER, "Amount": 5})),
+                                               "Contact": CUSTOMER_NAME, "Amount": 5})),
     # Limits (engine/limits.py): what the column or a cell cannot hold is refused, never cut.
     Case("a memo of 100 KB", "alex", ("memo", "too_long"),
          service=lambda s, a: post_entry(s, a, MARCH, [Line("6200", debit=D(10)), Line("1100", credit=D(10))],

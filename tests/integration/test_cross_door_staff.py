@@ -93,7 +93,7 @@ CONTRACT_CLI = ("staff", "contract", "E3", "--kind", "fixed-term", "--hours", "4
 
 
 def _contract_row(**values) -> Sheet:
-    typed = {"Employee ID": "#ann", "Kind": "fixed-term", "Weekly hours": 40, "Salary (a year)": 30000,
+    typed = {"Employee": "E3 Ann Test", "Kind": "fixed-term", "Weekly hours": 40, "Salary (a year)": 30000,
              "Currency": "EUR", "Starts": date(2026, 3, 1), "Ends": date(2026, 8, 31), **values}
     return Sheet("staff", "Contracts", typed)
 
@@ -109,7 +109,7 @@ HIRE_CLI = ("staff", "hire", "--first-name", "Zoe", "--last-name", "Newton", "--
 
 
 def _hire_row(**values) -> Sheet:
-    typed = {"Number": "E9", "First name": "Zoe", "Last name": "Newton", "Country": "GB", "Department ID": "#sales",
+    typed = {"Number": "E9", "First name": "Zoe", "Last name": "Newton", "Country": "GB", "Department": "SAL",
              "Start": date(2026, 2, 2), **values}
     return Sheet("staff", "Employees", typed)
 
@@ -123,7 +123,8 @@ def _leave_cli(starts_on: date, ends_on: date, kind: str = "annual") -> tuple[st
 
 
 def _leave_row(starts_on: date, ends_on: date) -> Sheet:
-    return Sheet("team", "Leave", {"Employee ID": "#ann", "Type ID": "#annual", "From": starts_on, "To": ends_on})
+    return Sheet("team", "Leave", {"Employee": "E3 Ann Test", "Type": "annual Annual leave", "From": starts_on,
+                                   "To": ends_on})
 
 
 def _decide(request: str, approve: bool = True):

@@ -51,8 +51,8 @@ def export(db, login, path):
 def add_movement(path, **cells):
     """Type a new movement into the first empty row of the Movements sheet."""
     row = len(read_sheet(path, "Movements")) + 1
-    labels = {"on": "Date", "kind": "Kind", "reason": "Reason", "item": "Item ID", "quantity": "Quantity",
-              "frm": "From ID", "to": "To ID", "cost": "Unit cost"}
+    labels = {"on": "Date", "kind": "Kind", "reason": "Reason", "item": "Item", "quantity": "Quantity",
+              "frm": "From", "to": "To", "cost": "Unit cost"}
     edit_by_label(path, "Movements", row, {labels[k]: v for k, v in cells.items()})
     return row
 
@@ -67,15 +67,16 @@ def test_the_workbook_shows_items_locations_movements_on_hand_and_reorder(db, st
     assert read_sheet(path, "On hand")[1] == ["BOLT-8", "Bolt M8", "MAIN", "", 5.0, "each"]
     assert read_sheet(path, "Reorder")[1][:5] == ["BOLT-8", "Bolt M8", 5.0, 10.0, 100.0]
     [header, posted] = read_sheet(path, "Movements")[:2]
-    assert posted[header.index("Value")] == 1.0 and posted[header.index("SKU")] == "BOLT-8"
+    assert posted[header.index("Value")] == 1.0 and posted[header.index("Item")] == "BOLT-8 Bolt M8"
+    assert posted[header.index("To")] == "MAIN Main warehouse"      # names people know, not ids
 
 
 def test_new_movement_rows_are_posted_on_sync_and_the_read_only_sheets_refreshed(db, stock, settings, tmp_path):
     path = export(db, "wes", tmp_path / "inventory.xlsx")
-    receipt = add_movement(path, on=date(2026, 3, 2), kind="receipt", reason="received", item=stock["bolt"],
-                           quantity=20, to=stock["main"], cost=0.25)
-    issue = add_movement(path, on=date(2026, 3, 3), kind="issue", reason="issued", item=stock["bolt"],
-                         quantity=7, frm=stock["main"])
+    receipt = add_movement(path, on=date(2026, 3, 2), kind="receipt", reason="received", item="BOLT-8 Bolt M8",
+                           quantity=20, to="MAIN Main warehouse", cost=0.25)
+    issue = add_movement(path, on=date(2026, 3, 3), kind="issue", reason="issued", item="BOLT-8 Bolt M8",
+                         quantity=7, frm="MAIN")
     result = sync(db, settings, "wes", path)
     assert (result.status, result.inserted) == ("applied", 2), result.as_json()
     with db.reading() as session:
@@ -94,8 +95,8 @@ def test_an_edited_posted_movement_is_refused_at_its_cell_and_nothing_is_applied
     path = export(db, "wes", tmp_path / "inventory.xlsx")
     posted = find_row(path, "Movements", "Kind", "receipt")
     edit_by_label(path, "Movements", posted, {"Quantity": 50})
-    add_movement(path, on=date(2026, 3, 2), kind="issue", reason="issued", item=stock["bolt"], quantity=1,
-                 frm=stock["main"])
+    add_movement(path, on=date(2026, 3, 2), kind="issue", reason="issued", item="BOLT-8 Bolt M8", quantity=1,
+                 frm="MAIN")
     result = sync(db, settings, "wes", path)
     assert result.status == "rejected" and result.exit_code == 1
     [problem] = result.problems
@@ -106,10 +107,10 @@ def test_an_edited_posted_movement_is_refused_at_its_cell_and_nothing_is_applied
 
 def test_issuing_more_than_is_there_is_a_problem_at_its_row_and_no_row_is_posted(db, stock, settings, tmp_path):
     path = export(db, "wes", tmp_path / "inventory.xlsx")
-    add_movement(path, on=date(2026, 3, 2), kind="receipt", reason="received", item=stock["bolt"], quantity=1,
-                 to=stock["main"], cost=0.25)  # fine on its own, but the workbook is all or nothing
-    row = add_movement(path, on=date(2026, 3, 2), kind="issue", reason="issued", item=stock["bolt"], quantity=7,
-                       frm=stock["main"])
+    add_movement(path, on=date(2026, 3, 2), kind="receipt", reason="received", item="BOLT-8 Bolt M8", quantity=1,
+                 to="MAIN Main warehouse", cost=0.25)  # fine on its own, but the workbook is all or nothing
+    row = add_movement(path, on=date(2026, 3, 2), kind="issue", reason="issued", item="BOLT-8 Bolt M8", quantity=7,
+                       frm="MAIN")
     told = rehearsed(RoundTrip(db, settings, actor(db, "wes")), path)   # validate tells the truth
     with db.reading() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(StockMovement)) == 1
@@ -124,16 +125,16 @@ def test_issuing_more_than_is_there_is_a_problem_at_its_row_and_no_row_is_posted
 
 def test_a_role_that_may_not_write_inventory_cannot_post_movements(db, stock, settings, tmp_path):
     path = export(db, "sam", tmp_path / "inventory.xlsx")
-    add_movement(path, on=date(2026, 3, 2), kind="issue", reason="issued", item=stock["bolt"], quantity=1,
-                 frm=stock["main"])
+    add_movement(path, on=date(2026, 3, 2), kind="issue", reason="issued", item="BOLT-8 Bolt M8", quantity=1,
+                 frm="MAIN")
     result = sync(db, settings, "sam", path)
     assert result.status == "rejected" and {p.code for p in result.problems} == {"permission"}
 
 
 def test_two_workbooks_issuing_the_last_units_at_once_one_is_posted_the_other_refused(db, stock, settings, tmp_path):
     paths = [export(db, "wes", tmp_path / f"{name}.xlsx") for name in ("one", "two")]
-    rows = {p.name: add_movement(p, on=date(2026, 3, 2), kind="issue", reason="issued", item=stock["bolt"],
-                                 quantity=5, frm=stock["main"]) for p in paths}
+    rows = {p.name: add_movement(p, on=date(2026, 3, 2), kind="issue", reason="issued", item="BOLT-8 Bolt M8",
+                                 quantity=5, frm="MAIN") for p in paths}
     results, start = {}, threading.Barrier(2)
 
     def run(path):
@@ -158,10 +159,11 @@ def test_a_stock_take_lists_every_place_and_posts_the_counted_differences(db, st
     path = export(db, "wes", tmp_path / "inventory.xlsx")
     rows = read_sheet(path, "Stock take")
     header = rows[0]
-    [line] = [r for r in rows[1:] if r[header.index("SKU")] == "BOLT-8"]
+    [line] = [r for r in rows[1:] if r[header.index("Item")] == "BOLT-8 Bolt M8"]
+    assert line[header.index("Location")] == "MAIN Main warehouse"
     assert (line[header.index("System quantity")], line[header.index("Counted")], line[0]) == (5.0, "", "")
     assert sync(db, settings, "wes", path).status == "unchanged"   # an offered line is not a count yet
-    row = find_row(path, "Stock take", "SKU", "BOLT-8")
+    row = find_row(path, "Stock take", "Item", "BOLT-8 Bolt M8")
     edit_by_label(path, "Stock take", row, {"Counted": 3})
     result = sync(db, settings, "wes", path)
     assert (result.status, result.inserted) == ("applied", 1), result.as_json()

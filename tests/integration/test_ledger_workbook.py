@@ -91,7 +91,7 @@ def test_the_workbook_shows_the_chart_the_journal_and_the_trial_balance(ledger, 
     rent = find_row(path, "Accounts", "Code", "6200")
     accounts = read_sheet(path, "Accounts")
     assert accounts[rent - 1][accounts[0].index("Balance")] == 1200.0
-    assert accounts[rent - 1][accounts[0].index("Parent")] == "6000"
+    assert accounts[rent - 1][accounts[0].index("Parent")].startswith("6000 ")   # its code and name
     journal = read_sheet(path, "Journal")
     header = journal[0]
     assert [row[header.index("Entry")] for row in journal[1:3]] == ["JE-2026-00001"] * 2
@@ -196,7 +196,7 @@ def test_an_invoice_typed_as_lines_is_posted_and_a_payment_settles_it(ledger, bo
     path = export(books, "alex", tmp_path / "ledger.xlsx")
     issued = TODAY - timedelta(days=45)
     rows = type_rows(path, "Invoices", [
-        {"Invoice": "new", "Kind": "sales", "Contact ID": ledger["customer"], "Date": issued,
+        {"Invoice": "new", "Kind": "sales", "Contact": "Acme Ltd", "Date": issued,
          "Description": "Bolts M8", "Quantity": 100, "Unit price": "0.25", "Tax rate": "0.2"},
         {"Invoice": "new", "Description": "Delivery", "Quantity": 1, "Unit price": 15, "Tax rate": "0.2",
          "Account": "4200"},
@@ -214,7 +214,7 @@ def test_an_invoice_typed_as_lines_is_posted_and_a_payment_settles_it(ledger, bo
     [owed] = [r for r in read_sheet(path, "Aging")[1:] if r[1] == "Acme Ltd"]
     assert owed[0] == "receivable" and owed[3] == 48.0 and owed[-1] == 48.0   # 15 days overdue
 
-    [paid] = type_rows(path, "Payments", [{"Date": TODAY, "Kind": "received", "Contact ID": ledger["customer"],
+    [paid] = type_rows(path, "Payments", [{"Date": TODAY, "Kind": "received", "Contact": "Acme Ltd",
                                            "Amount": 30}])
     result = sync(books, settings, "alex", path)
     assert (result.status, result.inserted) == ("applied", 1), result.as_json()
@@ -230,14 +230,14 @@ def test_an_invoice_typed_as_lines_is_posted_and_a_payment_settles_it(ledger, bo
 
 def test_a_payment_naming_another_customers_invoice_is_refused_at_settles(ledger, books, settings, tmp_path):
     path = export(books, "alex", tmp_path / "ledger.xlsx")
-    type_rows(path, "Invoices", [{"Invoice": "x", "Kind": "purchase", "Contact ID": ledger["supplier"],
+    type_rows(path, "Invoices", [{"Invoice": "x", "Kind": "purchase", "Contact": "Bolt GmbH",
                                   "Date": date(2026, 3, 2), "Description": "screws", "Quantity": 1,
                                   "Unit price": 10, "Account": "6400"}])
     assert sync(books, settings, "alex", path).status == "applied"
     with books.reading() as session:
         bill = session.scalars(sa.select(Invoice.number)).one()
     [row] = type_rows(path, "Payments", [{"Date": date(2026, 3, 3), "Kind": "received",
-                                          "Contact ID": ledger["customer"], "Amount": 10, "Settles": bill}])
+                                          "Contact": "Acme Ltd", "Amount": 10, "Settles": bill}])
     result = sync(books, settings, "alex", path)
     assert result.status == "rejected"
     [refused] = result.conflicts + result.problems
@@ -250,7 +250,7 @@ def test_a_bill_line_needs_its_account_and_a_rate_typed_as_a_whole_number_is_cau
                                                                                        tmp_path):
     path = export(books, "alex", tmp_path / "ledger.xlsx")
     rows = type_rows(path, "Invoices", [
-        {"Invoice": "b1", "Kind": "purchase", "Contact ID": ledger["supplier"], "Date": date(2026, 3, 2),
+        {"Invoice": "b1", "Kind": "purchase", "Contact": "Bolt GmbH", "Date": date(2026, 3, 2),
          "Description": "paper", "Quantity": 2, "Unit price": 4, "Tax rate": 20}])
     result = validate(books, settings, "alex", path)
     assert sorted((p.column, p.cell[1:]) for p in result.problems) == [("Account", str(rows[0])),
@@ -260,16 +260,14 @@ def test_a_bill_line_needs_its_account_and_a_rate_typed_as_a_whole_number_is_cau
 
 def test_accounts_are_added_and_renamed_but_a_code_once_saved_is_locked(ledger, books, settings, tmp_path):
     path = export(books, "alex", tmp_path / "ledger.xlsx")
-    with books.reading() as session:
-        expenses = session.scalar(sa.select(Account.id).where(Account.code == "6000"))
     [new] = type_rows(path, "Accounts", [{"Code": "6600", "Name": "Insurance", "Type": "expense",
-                                          "Parent ID": expenses}])
+                                          "Parent": "6000"}])      # the code alone is understood
     edit_by_label(path, "Accounts", find_row(path, "Accounts", "Code", "6200"), {"Name": "Rent and rates"})
     assert sync(books, settings, "alex", path).status == "applied"
     with books.reading() as session:
         assert session.scalars(sa.select(Account.name).where(Account.code.in_(["6200", "6600"]))
                                .order_by(Account.code)).all() == ["Rent and rates", "Insurance"]
-    assert read_sheet(path, "Accounts")[new - 1][read_sheet(path, "Accounts")[0].index("Parent")] == "6000"
+    assert read_sheet(path, "Accounts")[new - 1][read_sheet(path, "Accounts")[0].index("Parent")].startswith("6000 ")
 
     receivables = find_row(path, "Accounts", "Code", ROLES["receivables"])
     edit_by_label(path, "Accounts", receivables, {"Code": "1250"})

@@ -74,7 +74,7 @@ def test_an_invoices_second_line_gets_the_default_account_and_a_missing_one_is_a
     path = tmp_path / "ledger.xlsx"
     new_workbook(ledger_db, ACCOUNTANT, "ledger", path)
     first = len(read_sheet(path, "Invoices")) + 1
-    edit_by_label(path, "Invoices", first, {"Invoice": "new", "Kind": "sales", "Contact ID": CUSTOMER,
+    edit_by_label(path, "Invoices", first, {"Invoice": "new", "Kind": "sales", "Contact": cross_door_ledger.CUSTOMER_NAME,
                                             "Date": date(2026, 3, 6), "Description": "Bolts", "Quantity": 2,
                                             "Unit price": 10})
     edit_by_label(path, "Invoices", first + 1, {"Invoice": "new", "Description": "Nuts", "Quantity": 1,
@@ -87,7 +87,7 @@ def test_an_invoices_second_line_gets_the_default_account_and_a_missing_one_is_a
 
     before = fingerprint(ledger_db)
     first = len(rows) + 1
-    edit_by_label(path, "Invoices", first, {"Invoice": "bill", "Kind": "purchase", "Contact ID": CUSTOMER,
+    edit_by_label(path, "Invoices", first, {"Invoice": "bill", "Kind": "purchase", "Contact": cross_door_ledger.CUSTOMER_NAME,
                                             "Date": date(2026, 3, 6), "Description": "Paper", "Quantity": 1,
                                             "Unit price": 10, "Account": "6200"})
     edit_by_label(path, "Invoices", first + 1, {"Invoice": "bill", "Description": "Ink", "Quantity": 1,

@@ -151,7 +151,7 @@ def test_contacts_listed_in_a_contacts_workbook(customers, tmp_path):
     assert sorted((s.name, s.reason) for s in skipped) == [("Cog SARL", OPTED_OUT), ("Eve Ltd", UNREACHABLE)]
     recipients, _ = _select(db, "sheet", path=path, sheet="People")
     assert [(r.contact_id, r.email) for r in recipients] == [(ids["dana"], None)]
-    recipients, skipped = _select(db, "sheet", path=path, sheet="Addresses")   # by their Contact ID column
+    recipients, skipped = _select(db, "sheet", path=path, sheet="Addresses")   # by their Contact column (names)
     assert [r.name for r in recipients] == ["Acme Ltd", "Bolt GmbH", "Dana Wong", "Fox Supplies"]
     assert recipients[0].context["row"]["City"] == "Leeds"
     with pytest.raises(UnusableInput, match="no sheet 'Nope'; its sheets are Organisations, People, Addresses"):

@@ -211,7 +211,7 @@ def test_a_managers_team_workbook_holds_their_reports_only(db, staff, tmp_path):
     assert [row[0] for row in read_sheet(mo, "Balances")[1:]] == ["E2", "E2", "E3", "E3"]
     lists = read_sheet(mo, "_lists")
     employees = lists[0].index("employees")
-    assert sorted(row[employees] for row in lists[1:] if row[employees] != "") == sorted([staff["lee"], staff["ann"]])
+    assert [row[employees] for row in lists[1:] if row[employees] != ""] == ["E2 Lee Example", "E3 Ann Example"]
 
     lee = export(db, LEE, "team", tmp_path / "lee.xlsx")
     assert column(lee, "Team", "Number") == ["E3"]
@@ -317,10 +317,10 @@ def test_a_decision_is_final_and_a_refused_row_stops_the_whole_sync(db, settings
 
 def test_overlapping_leave_and_leave_beyond_the_balance_are_refused_at_their_cells(db, settings, staff, tmp_path):
     path = export(db, MO, "team", tmp_path / "mo.xlsx")
-    annual = {"Employee ID": staff["ann"], "Type ID": staff["annual"]}
+    annual = {"Employee": "E3 Ann Example", "Type": "annual Annual leave"}
     overlapping = type_row(path, "Leave", {**annual, "From": ANN_ANNUAL[1], "To": ANN_ANNUAL[1] + timedelta(days=3)})
     too_long = type_row(path, "Leave", {**annual, "From": monday(8, 3), "To": monday(8, 3) + timedelta(days=14)})
-    type_row(path, "Leave", {"Employee ID": staff["lee"], "Type ID": staff["annual"], "From": weekday(9, 7),
+    type_row(path, "Leave", {"Employee": "E2", "Type": "annual", "From": weekday(9, 7),
                              "To": weekday(9, 7), "Reason": "moving house"})    # fine, but not saved alone
     before = _count(db)
     told = rehearsed(trip(db, settings, MO), path)     # validate tells the truth
@@ -340,7 +340,7 @@ def test_overlapping_leave_and_leave_beyond_the_balance_are_refused_at_their_cel
 
 def test_a_manager_enters_leave_for_a_report_and_nobody_else(db, settings, staff, tmp_path):
     path = export(db, LEE, "team", tmp_path / "lee.xlsx")
-    mine = type_row(path, "Leave", {"Employee ID": staff["ann"], "Type ID": staff["annual"], "From": weekday(10, 5),
+    mine = type_row(path, "Leave", {"Employee": "E3 Ann Example", "Type": "annual Annual leave", "From": weekday(10, 5),
                                     "To": weekday(10, 5), "Status": "approved"})
     assert trip(db, settings, LEE).sync(path).status == "applied"
     request_id = int(read_sheet(path, "Leave")[mine - 1][0])
@@ -348,18 +348,22 @@ def test_a_manager_enters_leave_for_a_report_and_nobody_else(db, settings, staff
         request = session.get(LeaveRequest, request_id)
     assert (request.employee_id, request.status, request.approver_id) == (staff["ann"], "approved", staff["lee"])
 
-    not_mine = type_row(path, "Leave", {"Employee ID": staff["ola"], "Type ID": staff["annual"], "From": weekday(10, 12),
-                                        "To": weekday(10, 12)})
+    not_mine = type_row(path, "Leave", {"Employee": "E5 Ola Example", "Type": "annual Annual leave",
+                                        "From": weekday(10, 12), "To": weekday(10, 12)})
+    checked = trip(db, settings, LEE).validate(path)   # ola is not in lee's team: not among the choices
+    assert [(p.code, p.cell) for p in checked.problems] == [
+        ("reference", f"{column_letter(path, 'Leave', 'Employee')}{not_mine}")]
+    edit_by_label(path, "Leave", not_mine, {"Employee": f"#{staff['ola']}"})    # nor by ID
     checked = trip(db, settings, LEE).validate(path)
     assert [(p.code, p.cell) for p in checked.problems] == [
-        ("reference", f"{column_letter(path, 'Leave', 'Employee ID')}{not_mine}")]
+        ("reference", f"{column_letter(path, 'Leave', 'Employee')}{not_mine}")]
 
 
 # -- field-level privacy at the sync door ------------------------------------------------------
 
 def test_a_manager_syncing_hrs_staff_workbook_with_a_salary_edit_is_refused_at_the_cell(db, settings, staff, tmp_path):
     path = export(db, HANA, "staff", tmp_path / "hr-staff.xlsx")
-    row = find_row(path, "Contracts", "Employee", "Ann Example")
+    row = find_row(path, "Contracts", "Employee", "E3 Ann Example")
     edit_by_label(path, "Contracts", row, {"Salary (a year)": 99999})
     result = trip(db, settings, MO).sync(path)
     assert result.status == "rejected"
@@ -417,13 +421,13 @@ def test_the_sheets_take_sensitivity_from_the_policy_file():
 def test_hr_hires_and_renames_employees_in_the_staff_workbook(db, settings, staff, tmp_path):
     path = export(db, HANA, "staff", tmp_path / "staff.xlsx")
     new = type_row(path, "Employees", {"Number": "E6", "First name": "Zoe", "Last name": "Newton", "Country": "gb",
-                                       "Department ID": staff["sales"], "Manager ID": staff["lee"],
+                                       "Department": "SAL Sales", "Manager": "e2",
                                        "Start": date(YEAR, 2, 2), "National ID": "QQ777777F"})
     edit_by_label(path, "Employees", find_row(path, "Employees", "Number", "E3"), {"Last name": "Married"})
     result = trip(db, settings, HANA).sync(path)
     assert (result.status, result.inserted, result.updated) == ("applied", 1, 1), result.as_json()
     employees = read_sheet(path, "Employees")
-    assert employees[new - 1][header(path, "Employees").index("Manager")] == "Lee Example"
+    assert employees[new - 1][header(path, "Employees").index("Manager")] == "E2 Lee Example"   # as its label
     with db.reading() as session:
         zoe = session.scalars(sa.select(Employee).where(Employee.employee_number == "E6")).one()
         assert (zoe.national_id, zoe.manager_id) == ("QQ777777F", staff["lee"])

@@ -59,12 +59,37 @@ def test_libreoffice_reads_the_inventory_workbook_after_movements_are_posted(db,
     new_workbook(db, wes, "inventory", path)
     row = len(read_sheet(path, "Movements")) + 1
     edit_by_label(path, "Movements", row, {"Date": date(2026, 3, 2), "Kind": "receipt", "Reason": "received",
-                                           "Item ID": 1, "Quantity": 4, "To ID": 1, "Unit cost": 0.5})
+                                           "Item": "BOLT-8 Bolt M8", "Quantity": 4, "To": "MAIN Main", "Unit cost": 0.5})
     assert RoundTrip(db, settings, wes).sync(path).status == "applied"
     opened = sheets_as_rows(path, tmp_path / "lo")
     assert opened["On hand"][1][:5] == ["BOLT-8", "Bolt M8", "MAIN", "", "4"]
     assert opened["Reorder"][1][0] == "BOLT-8"
     assert opened["Movements"][1][:2] == ["1", "1"]
+    header = opened["Movements"][0]
+    assert opened["Movements"][1][header.index("Item")] == "BOLT-8 Bolt M8"      # its label, not an ID
+
+
+def test_a_label_chosen_in_a_workbook_saved_by_libreoffice_is_read_as_its_record(people_db, actor_for, settings,
+                                                                                 tmp_path):
+    """A person picks another organisation for Jo Smith, the file is saved by LibreOffice
+    (which rewrites every part its own way): the label still names the record."""
+    import sqlalchemy as sa
+
+    from engine.contacts.models import Contact
+    from tests.libreoffice import save_with_libreoffice
+
+    path = tmp_path / "contacts.xlsx"
+    new_workbook(people_db, actor_for("ada"), "contacts", path)
+    row = find_row(path, "People", "Last name", "Smith")
+    edit_by_label(path, "People", row, {"Organisation": "Bolt GmbH"})
+    save_with_libreoffice(path, tmp_path)
+    result = RoundTrip(people_db, settings, actor_for("ada")).sync(path)
+    assert (result.status, result.updated) == ("applied", 1), result.as_json()
+    with people_db.reading() as session:
+        bolt = session.scalar(sa.select(Contact.id).where(Contact.name == "Bolt GmbH"))
+        assert session.scalar(sa.select(Contact.organisation_id).where(Contact.name == "Jo Smith")) == bolt
+    assert read_sheet(path, "People")[row - 1][read_sheet(path, "People")[0].index("Organisation")] == "Bolt GmbH"
+    assert RoundTrip(people_db, settings, actor_for("ada")).sync(path).status == "unchanged"
 
 
 def test_libreoffice_reads_the_ledger_workbook_after_an_entry_is_posted(db, settings, tmp_path):
@@ -116,5 +141,6 @@ def test_libreoffice_reads_a_managers_team_workbook(db, tmp_path):
     opened = sheets_as_rows(path, tmp_path / "lo")
     assert opened["Team"][0][:5] == ["ID", "Version", "Number", "First name", "Last name"]
     assert opened["Team"][1][2:5] == ["E2", "Ann", "Example"]
-    assert opened["Leave"][1][3] == "Ann Example" and opened["Balances"][1][:3] == ["E2", "Ann Example", "Annual leave"]
+    assert opened["Leave"][1][2:4] == ["E2 Ann Example", "annual Annual leave"]
+    assert opened["Balances"][1][:3] == ["E2", "Ann Example", "Annual leave"]
     assert "QQ123456C" not in str(opened)

@@ -58,7 +58,7 @@ def test_every_sheet_prints_with_formats_and_header_cells_after_export_and_sync(
 
     row = len(read_sheet(path, "Movements")) + 1
     edit_by_label(path, "Movements", row, {"Date": date(2026, 3, 2), "Kind": "receipt", "Reason": "received",
-                                           "Item ID": 1, "Quantity": 4, "To ID": 1, "Unit cost": 0.5})
+                                           "Item": "BOLT-8 Bolt M8", "Quantity": 4, "To": "MAIN Main", "Unit cost": 0.5})
     assert RoundTrip(db, settings, wes).sync(path).status == "applied"
     book = openpyxl.load_workbook(path)
     for name in ("On hand", "Reorder", "Movements"):   # rewritten or patched by the sync
@@ -74,7 +74,7 @@ def test_posted_rows_are_locked_in_the_file_and_rows_posted_by_a_sync_too(db, se
     new_workbook(db, wes, "inventory", path)
     row = len(read_sheet(path, "Movements")) + 1
     edit_by_label(path, "Movements", row, {"Date": date(2026, 3, 2), "Kind": "receipt", "Reason": "received",
-                                           "Item ID": 1, "Quantity": 4, "To ID": 1, "Unit cost": 0.5})
+                                           "Item": "BOLT-8 Bolt M8", "Quantity": 4, "To": "MAIN Main", "Unit cost": 0.5})
     header = read_sheet(path, "Movements")[0]
     assert RoundTrip(db, settings, wes).sync(path).status == "applied"
     movements = openpyxl.load_workbook(path)["Movements"]

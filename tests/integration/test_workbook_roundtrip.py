@@ -175,21 +175,21 @@ def test_every_problem_is_reported_and_marks_clear_once_fixed(exported, trip, pe
 
 def test_type_errors_excel_errors_and_uncalculated_formulas_are_problems_not_blanks(exported, trip):
     acme = find_row(exported, "People", "Last name", "Smith")
-    org, first, last = (column_letter(exported, "People", c) for c in ("Organisation ID", "First name", "Last name"))
+    org, first, last = (column_letter(exported, "People", c) for c in ("Organisation", "First name", "Last name"))
     edit(exported, "People", {f"{org}{acme}": "ACME", f"{first}{acme}": "#REF!", f"{last}{acme}": "=UPPER(\"x\")"})
     lone = len(read_sheet(exported, "People")) + 1
     edit(exported, "People", {f"{first}{lone}": "#N/A"})   # a new row holding only an error
     result = trip().validate(exported)
     codes = {p.cell: p.code for p in result.problems}
     country = column_letter(exported, "People", "Country")
-    assert codes == {f"{org}{acme}": "type", f"{first}{acme}": "error", f"{last}{acme}": "uncalculated",
+    assert codes == {f"{org}{acme}": "reference", f"{first}{acme}": "error", f"{last}{acme}": "uncalculated",
                      f"{first}{lone}": "error", f"{last}{lone}": "required", f"{country}{lone}": "required"}
     assert len(result.problems) == 6  # one problem per cell
 
 
 def test_removing_rows_deletes_only_where_the_sheet_allows_it(exported, trip, people_db):
     street = find_row(exported, "Addresses", "Street", "2 Low St")
-    values = {label: None for label in ("Kind", "Street", "City", "Country", "Contact ID")}
+    values = {label: None for label in ("Kind", "Street", "City", "Country", "Contact")}
     edit_by_label(exported, "Addresses", street, values)
     result = trip().sync(exported)
     assert (result.status, result.deleted) == ("applied", 1)
@@ -197,7 +197,7 @@ def test_removing_rows_deletes_only_where_the_sheet_allows_it(exported, trip, pe
         assert session.scalar(sa.select(sa.func.count(Address.id))) == 1
     kim = find_row(exported, "People", "Last name", "Lee")
     edit_by_label(exported, "People", kim, {label: None for label in (
-        "First name", "Last name", "Country", "Job title", "E-mail", "Phone", "Tags", "No mailings", "Organisation ID")})
+        "First name", "Last name", "Country", "Job title", "E-mail", "Phone", "Tags", "No mailings", "Organisation")})
     refused = trip().sync(exported)
     assert refused.status == "rejected" and [p.code for p in refused.problems] == ["delete"]
 
@@ -413,3 +413,77 @@ def test_after_a_conflict_keeping_ones_value_and_syncing_again_applies_it(export
     assert conflict.values["database"] == "+49 sam a third time"
     assert trip().sync(exported).status == "applied"     # now shown, and kept
     assert contact_named(people_db, "Bolt GmbH").phone == "+49 mine again"
+
+
+# -- drop-downs of labels, not ids ------------------------------------------------------------
+
+def test_references_show_labels_and_a_chosen_label_is_saved_as_its_record(exported, trip, people_db):
+    smith = find_row(exported, "People", "Last name", "Smith")
+    assert read_sheet(exported, "People")[smith - 1][read_sheet(exported, "People")[0].index("Organisation")] == "Acme Ltd"
+    book = openpyxl.load_workbook(exported)
+    lists = book["_lists"]
+    offered = [c.value for c in next(col for col in lists.iter_cols() if col[0].value == "organisations")[1:]
+               if c.value is not None]
+    assert offered == ['=HYPERLINK("http://x")', "Acme Ltd", "Bolt GmbH"]    # names, not ids
+    edit_by_label(exported, "People", smith, {"Organisation": "Bolt GmbH"})
+    lee = find_row(exported, "People", "Last name", "Lee")
+    edit_by_label(exported, "People", lee, {"Organisation": "acme ltd"})          # any case
+    new = len(read_sheet(exported, "Addresses")) + 1
+    edit_by_label(exported, "Addresses", new, {"Contact": f"#{contact_named(people_db, 'Bolt GmbH').id}",
+                                              "Kind": "billing", "Street": "3 Mill Rd", "City": "Bonn", "Country": "DE"})
+    result = trip().sync(exported)
+    assert (result.status, result.updated, result.inserted) == ("applied", 2, 1), result.problems
+    bolt, acme = contact_named(people_db, "Bolt GmbH"), contact_named(people_db, "Acme Ltd")
+    assert contact_named(people_db, "Jo Smith").organisation_id == bolt.id
+    assert contact_named(people_db, "Kim Lee").organisation_id == acme.id
+    rows = read_sheet(exported, "People")
+    assert rows[lee - 1][rows[0].index("Organisation")] == "Acme Ltd"          # written back as its label
+    assert read_sheet(exported, "Addresses")[new - 1][read_sheet(exported, "Addresses")[0].index("Contact")] == "Bolt GmbH"
+    base = WorkbookMeta.from_rows(read_sheet(exported, "_backoffice")).base["People"]
+    assert base.rows[contact_named(people_db, "Jo Smith").id][1][base.columns.index("organisation_id")] == str(bolt.id)
+
+
+def test_an_unknown_label_is_a_problem_at_its_cell_naming_what_was_typed(exported, trip, people_db):
+    smith = find_row(exported, "People", "Last name", "Smith")
+    edit_by_label(exported, "People", smith, {"Organisation": "Acme Limited"})
+    result = trip().sync(exported)
+    assert result.status == "rejected"
+    [problem] = result.problems
+    assert (problem.cell, problem.code) == (f"{column_letter(exported, 'People', 'Organisation')}{smith}", "reference")
+    assert "'Acme Limited'" in problem.message and "drop-down" in problem.message
+    assert contact_named(people_db, "Jo Smith").organisation_id == contact_named(people_db, "Acme Ltd").id
+
+
+def test_two_contacts_of_one_name_are_told_apart_by_their_id(people_db, actor_for, trip, tmp_path):
+    with people_db.unit_of_work(actor_for("ada")) as session:
+        twin, _ = services.add_contact(session, actor_for("ada"), {"kind": "organisation", "name": "Acme Ltd",
+                                                                   "country": "FR"})
+    path = tmp_path / "twins.xlsx"
+    new_workbook(people_db, actor_for("ada"), "contacts", path)
+    with people_db.reading() as session:
+        first = session.scalar(sa.select(Contact.id).where(Contact.name == "Acme Ltd").order_by(Contact.id))
+    smith = find_row(path, "People", "Last name", "Smith")
+    rows = read_sheet(path, "People")
+    assert rows[smith - 1][rows[0].index("Organisation")] == f"Acme Ltd #{first}"
+    edit_by_label(path, "People", smith, {"Organisation": "Acme Ltd"})
+    result = trip().sync(path)
+    [problem] = result.problems
+    assert (result.status, problem.code) == ("rejected", "ambiguous")
+    assert f"'Acme Ltd #{first}' or 'Acme Ltd #{twin.id}'" in problem.message
+    edit_by_label(path, "People", smith, {"Organisation": f"Acme Ltd #{twin.id}"})
+    assert trip().sync(path).status == "applied"
+    assert contact_named(people_db, "Jo Smith").organisation_id == twin.id
+
+
+def test_a_record_renamed_in_the_database_is_not_taken_for_an_edit(exported, trip, people_db, actor_for):
+    acme = contact_named(people_db, "Acme Ltd")
+    with people_db.unit_of_work(actor_for("ada")) as session:
+        services.update_contact(session, actor_for("ada"), acme.id, acme.version, {"name": "Acme Group"})
+    smith = find_row(exported, "People", "Last name", "Smith")
+    edit_by_label(exported, "People", smith, {"Job title": "Buyer"})    # the cell still says "Acme Ltd"
+    result = trip().sync(exported)
+    assert (result.status, result.updated, result.problems) == ("applied", 1, [])
+    jo = contact_named(people_db, "Jo Smith")
+    assert (jo.organisation_id, jo.job_title) == (acme.id, "Buyer")
+    assert trip().refresh(exported).status in ("refreshed", "unchanged")
+    assert trip().sync(exported).status == "unchanged"

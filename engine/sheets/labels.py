@@ -1,0 +1,125 @@
+"""Records named as people know them: an item by its SKU and name, an account by its code
+and name, a contact by its name, instead of a database id.
+
+A column that points at other records (`Column.labels`) shows each one's label; its
+drop-down offers the labels, and a label read back is turned into the record's id right
+after reading, so everything after (merge, checks, saving, the base snapshot) works on ids
+as before. A record without a label among those offered (one the user may not see, an old
+one) is shown as "#12", which reads back as record 12.
+
+Typed text is understood as, in this order: a label the file itself was given (so a record
+renamed in the database since is not taken for an edit, and the drop-down of an older file
+keeps meaning what it meant); "#12"; a label or a key (the SKU alone) of a record today,
+whatever the case. Two records with the same label (two contacts named "Acme Ltd") are
+offered as "Acme Ltd #12" and "Acme Ltd #15"; "Acme Ltd" alone is refused as ambiguous,
+naming both. Resolving is one dictionary look-up per cell.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+_HASH_ID = re.compile(r"^#\s*(\d{1,18})$")
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """One record a drop-down offers: its id, its label, and a key also understood alone."""
+
+    id: int
+    label: str
+    key: str | None = None
+
+
+def choices(rows: Iterable[tuple[Any, ...]]) -> list[Choice]:
+    """Choices from (id, key, name) rows, labelled "key name" ("1200 Bank", "SKU-1 Bolt"), or
+    from (id, name) rows, labelled by the name alone (a contact)."""
+    made = []
+    for row in rows:
+        if len(row) == 2:
+            made.append(Choice(row[0], str(row[1] or f"#{row[0]}")))
+        else:
+            rid, key, name = row
+            label = " ".join(str(part) for part in (key, name) if part not in (None, ""))
+            made.append(Choice(rid, label or f"#{rid}", str(key) if key not in (None, "") else None))
+    return made
+
+
+def labelled(query: Callable[[], Any]) -> Callable[[Session], list[Choice]]:
+    """A lookup offering the records `query()` selects as (id, key, name) or (id, name)."""
+    return lambda session: choices(session.execute(query()).all())
+
+
+class LabelError(ValueError):
+    """A typed label that names no record, or more than one: the message says what to pick."""
+
+    def __init__(self, code: str, message: str):
+        self.code = code
+        super().__init__(message)
+
+
+class Labels:
+    """One lookup's records, both ways: id -> label shown, and typed text -> id."""
+
+    def __init__(self, offered: Iterable[Choice] = (), shown: Mapping[str, int] | None = None):
+        offered = list(offered)
+        counts = Counter(c.label.casefold() for c in offered)
+        self.label_of: dict[int, str] = {
+            c.id: c.label if counts[c.label.casefold()] == 1 else f"{c.label} #{c.id}" for c in offered}
+        # Exact text first: what the file was given, then the labels of today.
+        self.exact: dict[str, int] = {label: rid for rid, label in self.label_of.items()} | dict(shown or {})
+        self.loose: dict[str, set[int]] = {}
+        for c in offered:
+            for name in (c.label, self.label_of[c.id], c.key):
+                if name:
+                    self.loose.setdefault(name.casefold(), set()).add(c.id)
+        for label, rid in (shown or {}).items():
+            self.loose.setdefault(label.casefold(), set()).add(rid)
+
+    def show(self, rid: Any) -> Any:
+        """The label of record `rid` ("#12" when it has none here); None stays None."""
+        if rid is None or rid.__class__ is str:
+            return rid
+        return self.label_of.get(rid) or f"#{rid}"
+
+    def resolve(self, text: str, what: str) -> int:
+        """The id `text` names, or LabelError saying what to pick (`what`: the column)."""
+        found = self.exact.get(text)
+        if found is not None:
+            return found
+        if m := _HASH_ID.match(text):
+            return int(m[1])
+        ids = self.loose.get(text.casefold())
+        if ids is not None and len(ids) == 1:
+            return next(iter(ids))
+        if ids:
+            named = " or ".join(repr(self.label_of.get(rid, f"#{rid}")) for rid in sorted(ids))
+            raise LabelError("ambiguous", f"{text!r} names {len(ids)} records: choose {named} from the "
+                                          f"drop-down of {what}")
+        raise LabelError("reference", f"{text!r} is not a {what} we know: pick one from the drop-down "
+                                      "(or type #ID, the record's ID after #)")
+
+
+def labels_shown(lookups: Mapping[str, list[Any]]) -> dict[str, dict[str, int]]:
+    """lookup -> {label: id} of the drop-down lists written into a file (see WorkbookMeta.labels)."""
+    return {name: {label: rid for rid, label in Labels(values).label_of.items()}
+            for name, values in lookups.items() if values and isinstance(values[0], Choice)}
+
+
+def as_ids(values: list[Any]) -> list[Any]:
+    """A lookup's values as a reference check takes them: the ids of Choices, others as they are."""
+    return [v.id if isinstance(v, Choice) else v for v in values]
+
+
+def as_shown(values: list[Any]) -> list[Any]:
+    """A lookup's values as a drop-down lists them: the labels of Choices, others as they are."""
+    if values and isinstance(values[0], Choice):
+        label_of = Labels(values).label_of
+        return [label_of[v.id] for v in values]
+    return values
