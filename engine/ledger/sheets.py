@@ -413,7 +413,7 @@ def ledger_workbook() -> WorkbookSpec:
     )
     journal = SheetSpec(
         name="Journal", model=JournalLine, area=AREA, can_update=False, post=post_journal_rows,
-        check_new=check_entries, order_by=("entry_id", "line_number"),
+        check_new=check_entries, order_by=("entry_id", "line_number"), grouped_by="entry",
         columns=(
             Column("entry", "Entry", entered=True, required=True, width=15),
             Column("entry_date", "Date", type="date", entered=True, width=11),
@@ -432,7 +432,7 @@ def ledger_workbook() -> WorkbookSpec:
     )
     invoices = SheetSpec(
         name="Invoices", model=InvoiceLine, area=AREA, can_update=False, post=post_invoice_rows,
-        check_new=check_invoices, order_by=("invoice_id", "line_number"),
+        check_new=check_invoices, order_by=("invoice_id", "line_number"), grouped_by="invoice",
         columns=(
             Column("invoice", "Invoice", entered=True, required=True, width=15),
             Column("kind", "Kind", type="choice", choices=INVOICE_KINDS, entered=True, width=9),

@@ -102,7 +102,7 @@ class Labels:
             named = " or ".join(repr(self.label_of.get(rid, f"#{rid}")) for rid in sorted(ids))
             raise LabelError("ambiguous", f"{text!r} names {len(ids)} records: choose {named} from the "
                                           f"drop-down of {what}")
-        raise LabelError("reference", f"{text!r} is not a {what} we know: pick one from the drop-down "
+        raise LabelError("reference", f"no {what} is called {text!r}: pick one from the drop-down of {what} "
                                       "(or type #ID, the record's ID after #)")
 
 

@@ -19,7 +19,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -197,6 +197,7 @@ class RoundTrip:
             with self.db.unit_of_work(self.actor, source="workbook", workbook_id=book.meta.workbook_id) as session:
                 plans, issues, db_rows = self._plan(session, book, spec)
                 if issues:
+                    issues += self._problems_beside(session, book, spec, plans, issues, db_rows)
                     session.rollback()
                     return plans, issues, None
                 try:
@@ -218,6 +219,34 @@ class RoundTrip:
                 self._write_back(session, book, spec, plans, applied, db_rows, target)
                 return plans, [], applied
         raise AssertionError("unreachable: the last attempt returns")
+
+    def _problems_beside(self, session: Session, book: WorkbookInput, spec: WorkbookSpec, plans, issues,
+                         db_rows) -> list[CellIssue]:
+        """The posting problems (stock on hand, closed periods, leave balances...) of the rows
+        that have no problem of their own, found by rehearsing their part of the sync in a
+        savepoint rolled back at once: one pass tells every problem, not the type problems
+        first and the posting ones only once those are fixed. Rows grouped with a row that has
+        a problem (the lines of one entry) are held back with it; a problem of a whole sheet
+        (a missing sheet, a permission) leaves nothing to rehearse."""
+        held = _rows_with_problems(book, spec, issues)
+        if held is None:
+            return []
+        rest = {name: SheetPlan(name, inserts=[i for i in plan.inserts if i.row not in held[name]],
+                                updates=[u for u in plan.updates if u.row not in held[name]],
+                                deletes=[d for d in plan.deletes
+                                         if d.record_id not in {i.record_id for i in issues if i.sheet == name}])
+                for name, plan in plans.items()}
+        if all(p.empty for p in rest.values()):
+            return []
+        savepoint = session.begin_nested()
+        try:
+            self._apply(session, book, spec, rest, {name: dict(rows) for name, rows in db_rows.items()})
+        except ApplyConflict as refused:
+            return [replace(i, message=f"{i.message} (checked without the rows that have other problems)")
+                    for i in refused.issues if not i.conflict]
+        finally:
+            savepoint.rollback()
+        return []
 
     def _write_back(self, session: Session, book: WorkbookInput, spec: WorkbookSpec, plans, applied: Applied,
                     db_rows, target: Path) -> None:
@@ -535,6 +564,29 @@ def _newly_shown(data: SheetInput, base: SheetBase | None, db: DbRows, keys: lis
         if fresh:
             handed[rid] = fresh
     return handed
+
+
+def _rows_with_problems(book: WorkbookInput, spec: WorkbookSpec, issues: list[CellIssue]) -> dict[str, set[int]] | None:
+    """Per sheet, the rows that have a problem, with the rows grouped with them (see
+    SheetSpec.grouped_by); None when a problem is not at a cell (it concerns a whole sheet)."""
+    held: dict[str, set[int]] = {name: set() for name in book.sheets}
+    for issue in issues:
+        row = _row_of(issue.cell)
+        if row is None or issue.sheet not in held:
+            return None
+        held[issue.sheet].add(row)
+    for name, rows in held.items():
+        key = spec.sheet(name).grouped_by
+        if key and rows:
+            data = book.sheets[name]
+            groups = {r.values.get(key) for r in data.rows if r.row in rows}
+            rows.update(r.row for r in data.rows if r.values.get(key) in groups)
+    return held
+
+
+def _row_of(cell: str | None) -> int | None:
+    digits = "".join(ch for ch in cell or "" if ch.isdigit())
+    return int(digits) if digits else None
 
 
 def _shown_in(meta, sheet: str) -> dict[int, dict[str, tuple[int, str]]]:

@@ -109,6 +109,10 @@ class SheetSpec:
     prefill: Callable[[Session], list[dict[str, Any]]] | None = None
     # A new row whose cell in this column is empty is not filled in yet: left alone on sync.
     new_rows_need: str | None = None
+    # New rows with the same value in this column belong together (the lines of one journal
+    # entry): a problem in one of them holds back the others too when the rest of a rejected
+    # sync is rehearsed for its posting problems (RoundTrip._problems_beside).
+    grouped_by: str | None = None
     # A rule over all new rows together, as they would be stored (rows that belong together,
     # like the lines of one journal entry): [(workbook row, stored values)] -> [(row, column
     # key or None, message)]. Pure, so validate shows these problems before any sync.

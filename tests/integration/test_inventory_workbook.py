@@ -123,6 +123,25 @@ def test_issuing_more_than_is_there_is_a_problem_at_its_row_and_no_row_is_posted
         assert session.scalar(sa.select(sa.func.count()).select_from(StockMovement)) == 1
 
 
+def test_one_pass_tells_a_typing_problem_and_a_posting_problem_together(db, stock, settings, tmp_path):
+    """Validate, dry run and sync all report the unknown item and the issue of more than is
+    on hand at once, not the second only after the first is fixed; nothing is saved."""
+    path = export(db, "wes", tmp_path / "inventory.xlsx")
+    typo = add_movement(path, on=date(2026, 3, 2), kind="issue", reason="issued", item="BOLT-9", quantity=1,
+                        frm="MAIN")
+    greedy = add_movement(path, on=date(2026, 3, 2), kind="issue", reason="issued", item="BOLT-8", quantity=7,
+                          frm="MAIN")
+    told = rehearsed(RoundTrip(db, settings, actor(db, "wes")), path)
+    result = sync(db, settings, "wes", path)
+    assert problems_of(result) == told
+    by_row = {int(p.cell[1:]): p for p in result.problems}
+    assert set(by_row) == {typo, greedy}, result.as_json()
+    assert by_row[typo].code == "reference" and "BOLT-9" in by_row[typo].message
+    assert "5 on hand, 7 wanted" in by_row[greedy].message
+    with db.reading() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(StockMovement)) == 1
+
+
 def test_a_role_that_may_not_write_inventory_cannot_post_movements(db, stock, settings, tmp_path):
     path = export(db, "sam", tmp_path / "inventory.xlsx")
     add_movement(path, on=date(2026, 3, 2), kind="issue", reason="issued", item="BOLT-8 Bolt M8", quantity=1,

@@ -284,3 +284,27 @@ def test_a_role_that_only_reads_the_ledger_cannot_post_from_the_workbook(ledger,
     result = sync(books, settings, "sam", path)
     assert result.status == "rejected" and {p.code for p in result.problems} == {"permission"}
     assert count(books, JournalEntry) == 1
+
+
+def test_a_problem_in_one_line_holds_back_its_entry_and_other_entries_are_still_checked(
+        ledger, books, settings, tmp_path):
+    """One pass: entry A's line with a misspelt account is a problem at its cell and its other
+    line is held back with it (no made-up 'unbalanced'); entry B, in a closed period, is still
+    reported, at its date, in the same run."""
+    with books.unit_of_work(ACCOUNTANT) as session:
+        close_period(session, ACCOUNTANT, "2026-01", ROLES["retained_earnings"])
+    path = export(books, "alex", tmp_path / "ledger.xlsx")
+    a = type_rows(path, "Journal", [
+        {"Entry": "A", "Date": date(2026, 3, 20), "Account": "6300", "Debit": 80},
+        {"Entry": "A", "Account": "99999", "Credit": 80}])
+    b = type_rows(path, "Journal", [
+        {"Entry": "B", "Date": date(2026, 1, 20), "Account": "6300", "Debit": 30},
+        {"Entry": "B", "Account": ROLES["bank"], "Credit": 30}])
+    with books.reading() as session:
+        told = rehearsed(RoundTrip(books, settings, resolve_actor(session, "alex")), path)
+    result = sync(books, settings, "alex", path)
+    assert problems_of(result) == told
+    at = {(p.cell[1:], p.column): p for p in result.problems}
+    assert set(at) == {(str(a[1]), "Account"), (str(b[0]), "Date")}, result.as_json()
+    assert "period 2026-01 is closed" in at[(str(b[0]), "Date")].message
+    assert count(books, JournalEntry) == 1

@@ -439,7 +439,7 @@ def test_references_show_labels_and_a_chosen_label_is_saved_as_its_record(export
     rows = read_sheet(exported, "People")
     assert rows[lee - 1][rows[0].index("Organisation")] == "Acme Ltd"          # written back as its label
     assert read_sheet(exported, "Addresses")[new - 1][read_sheet(exported, "Addresses")[0].index("Contact")] == "Bolt GmbH"
-    base = WorkbookMeta.from_rows(read_sheet(exported, "_backoffice")).base["People"]
+    base = read_meta(exported, people_db).base["People"]
     assert base.rows[contact_named(people_db, "Jo Smith").id][1][base.columns.index("organisation_id")] == str(bolt.id)
 
 
