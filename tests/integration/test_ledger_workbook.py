@@ -168,7 +168,9 @@ def test_posted_rows_are_locked_and_a_closed_period_is_refused_at_the_date(ledge
         {"Entry": "A", "Account": ROLES["bank"], "Credit": 80}])
     result = sync(books, settings, "alex", path)
     assert result.status == "rejected"
-    assert [(p.code, p.column, p.cell[1:]) for p in result.problems] == [("posted", "Account", str(posted))]
+    # One pass: the edit of the posted row, and the new entry's closed period beside it.
+    assert [(p.code, p.column, p.cell[1:]) for p in result.problems] == [
+        ("posted", "Account", str(posted)), ("period_closed", "Date", str(late[0]))]
 
     edit_by_label(path, "Journal", posted, {"Account": "6200"})
     with books.reading() as session:
