@@ -76,12 +76,12 @@ def _typed_rows(path: Path) -> list[tuple]:
     rows = python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_name("People").to_python()
     out = []
     for row in rows[1:]:
-        first, last, org, _name, job, email, phone, country, tags, opt_out = row[2:12]
+        first, last, org, job, email, phone, country, tags, opt_out = row[2:11]   # org: a label, empty here
         if not isinstance(last, str) or not last:
             raise ValueError("last name")
         if country not in COUNTRIES or "@" not in email:
             raise ValueError("country/email")
-        out.append((first, last, None if org == "" else int(org), job, email, phone, country, tags, bool(opt_out)))
+        out.append((first, last, None if org == "" else org, job, email, phone, country, tags, bool(opt_out)))
     return out
 
 
@@ -152,12 +152,16 @@ def stage_edit(folder: Path) -> None:
     from engine.office.xlsx_patch import CellPatch, SheetPatch, patch_xlsx
 
     rows = python_calamine.CalamineWorkbook.from_path(str(folder / "synced.xlsx")).get_sheet_by_name("People").to_python()
+    from xlsxwriter.utility import xl_col_to_name
+
     rng = random.Random(11)
-    editable = ["C", "D", "G", "H", "I", "K"]   # first/last name, job, e-mail, phone, tags
+    column = {label: xl_col_to_name(n) for n, label in enumerate(rows[0])}
+    editable = [column[label] for label in ("First name", "Last name", "Job title", "E-mail", "Phone", "Tags")]
     cells = {}
     for _ in range(int((len(rows) - 1) * 10 * 0.01)):
         row, col = rng.randint(2, len(rows)), rng.choice(editable)
-        cells[f"{col}{row}"] = CellPatch(value=f"edited.{row}{col}@example.org" if col == "H" else f"edited {row}")
+        cells[f"{col}{row}"] = CellPatch(value=f"edited.{row}{col}@example.org" if col == column["E-mail"]
+                                         else f"edited {row}")
     shutil.copy(folder / "synced.xlsx", folder / "edited.xlsx")
     patch_xlsx(folder / "edited.xlsx", folder / "edited.xlsx", {"People": SheetPatch(cells=cells)})
 

@@ -35,8 +35,9 @@ def issues_sheet(issues: list[CellIssue]) -> OwnedSheet:
     rows: list[list[Any]] = [ISSUES_HEADER]
     links = {}
     for n, issue in enumerate(issues, start=2):
-        rows.append([issue.sheet, issue.cell or "", issue.column or "", issue.record_id or "",
-                     "conflict" if issue.conflict else issue.code, issue.message])
+        # The kind of problem in words ("insufficient stock"); `--json` keeps the code itself.
+        kind = "conflict" if issue.conflict else issue.code.replace("_", " ").replace("-", " ")
+        rows.append([issue.sheet, issue.cell or "", issue.column or "", issue.record_id or "", kind, issue.message])
         if issue.cell:
             links[f"B{n}"] = f"'{issue.sheet}'!{issue.cell}"
     # First and active: the person opening the file sees what to fix before anything else.

@@ -119,6 +119,7 @@ def test_issuing_more_than_is_there_is_a_problem_at_its_row_and_no_row_is_posted
     [problem] = result.problems + result.conflicts
     assert problem.cell.endswith(str(row)) and "6 on hand, 7 wanted" in problem.message
     assert "7 wanted" in str(read_sheet(path, "Issues"))
+    assert read_sheet(path, "Issues")[1][4] == "insufficient stock"      # the kind in words
     with db.reading() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(StockMovement)) == 1
 

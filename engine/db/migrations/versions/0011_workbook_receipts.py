@@ -22,10 +22,7 @@ def upgrade() -> None:
     sa.Column('workbook_id', sa.String(length=64), nullable=False),
     sa.Column('generation', sa.Integer(), nullable=False),
     sa.Column('sheet', sa.String(length=64), nullable=False),
-    sa.Column('row_number', sa.Integer(), nullable=False),
-    sa.Column('record_id', sa.Integer(), nullable=False),
-    sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('typed', sa.JSON(), nullable=False),
+    sa.Column('rows', sa.LargeBinary(), nullable=False),
     sa.Column('created_at', engine.db.base.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_workbook_receipts'))
     )
