@@ -67,15 +67,22 @@ def remember(session: Session, book: WorkbookInput, inserted: dict[tuple[str, in
     meta = book.meta
     if meta.installation_id is None or not inserted:
         return
-    by_sheet: dict[str, list] = {}
     values_of = {(name, row.row): row.values for name, data in book.sheets.items() for row in data.rows
                  if row.record_id is None}
+    packers: dict[str, tuple[Any, list[bytes]]] = {}   # sheet -> compressor, output: bounded memory
     for (name, number), rid in inserted.items():
-        by_sheet.setdefault(name, []).append(
-            [number, rid, versions.get(name, {}).get(rid, 1), orjson.Fragment(_as_stored(values_of[(name, number)]))])
+        if name in packers:
+            compressor, out = packers[name]
+            separator = b","
+        else:
+            compressor, out = packers[name] = (zlib.compressobj(1), [])
+            separator = b"["
+        out.append(compressor.compress(separator + orjson.dumps(
+            [number, rid, versions.get(name, {}).get(rid, 1), values_of[(name, number)]], default=str)))
     session.execute(insert(WorkbookReceipt.__table__), [
         {"workbook_id": meta.workbook_id, "generation": meta.generation, "sheet": name,
-         "rows": zlib.compress(orjson.dumps(rows), 1), "created_at": utcnow()} for name, rows in by_sheet.items()])
+         "rows": b"".join([*out, compressor.compress(b"]"), compressor.flush()]), "created_at": utcnow()}
+        for name, (compressor, out) in packers.items()])
 
 
 def recover(session: Session, book: WorkbookInput) -> dict[tuple[str, int], int]:
