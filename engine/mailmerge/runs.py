@@ -364,7 +364,8 @@ def run_transport(db: Database, actor: Actor, run_id: int) -> str:
 def preview(db: Database, settings: Settings, actor: Actor, template: str, selection: str, options: dict[str, Any],
             limit: int | None = None) -> dict[str, Any]:
     """A dry run: the messages rendered as .eml files (and the letters as one document) in
-    `<output_dir>/previews/<template>/`, to open and check; nothing is sent or stored.
+    `<output_dir>/previews/<template>-<login>/` (each person's own: two people previewing one
+    template never clear each other's), to open and check; nothing is sent or stored.
 
     It refuses what the merge would refuse before sending (a field no recipient has), and
     reports every message that would fail, with the contact and why (`problems`); the
@@ -377,7 +378,7 @@ def preview(db: Database, settings: Settings, actor: Actor, template: str, selec
         recipients, skipped = _select(session, actor, settings, selection, options)
         earlier = earlier_today(session, template, selection, options)
     check_fields(template, selection, template_uses(mail), [r.context for r in recipients])
-    folder = Path(settings.output_dir) / "previews" / template
+    folder = Path(settings.output_dir) / "previews" / f"{template}-{actor.login}"
     _clear_previews(folder)
     drafts, problems, written = OutboxTransport(folder), [], 0
     emails = [r for r in recipients if r.email]

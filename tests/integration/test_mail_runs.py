@@ -153,6 +153,7 @@ def test_a_dry_run_writes_previews_and_stores_nothing(customers, settings_for, t
     shown = preview(db, settings_for(), ALEX, "overdue_reminder", "overdue", OVERDUE)
     assert (shown["emails"], shown["letters"], shown["problems"]) == (1, 1, [])
     assert len(list(Path(shown["folder"]).glob("*.eml"))) == 1 and (Path(shown["folder"]) / "letters.docx").exists()
+    assert Path(shown["folder"]).name == f"overdue_reminder-{ALEX.login}"   # each person's own previews
     assert not (tmp_path / "outbox").exists()
     with db.reading() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(MailRun)) == 0

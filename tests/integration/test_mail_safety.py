@@ -174,7 +174,7 @@ def test_a_dry_run_names_each_message_that_would_fail_writes_the_others_and_exit
         db, readers, backoffice, tmp_path):
     ids = readers("Ada", "Cy", "Ben")
     rename_behind_the_rules(db, ids["Cy"], "Cy\u2028Lee")
-    folder = tmp_path / "out" / "previews" / "announcement"
+    folder = tmp_path / "out" / "previews" / "announcement-alex"
     folder.mkdir(parents=True)
     (folder / "stale.eml").write_text("from an earlier dry run")
 
@@ -199,7 +199,7 @@ def test_a_dry_run_in_which_every_message_would_fail_says_so_and_exits_1(db, rea
     assert sorted(p["contact_id"] for p in shown["problems"]) == sorted(ids.values())
     assert all(p["kind"] == "configuration" and "mail.sender" in p["error"] for p in shown["problems"])
     assert shown["previews"] == 0
-    assert list((tmp_path / "out" / "previews" / "announcement").glob("*.eml")) == []
+    assert list((tmp_path / "out" / "previews" / "announcement-alex").glob("*.eml")) == []
     assert runs(db) == []
 
 
@@ -276,7 +276,7 @@ def test_a_field_no_recipient_has_stops_the_merge_before_anything_is_sent_or_sto
 
         dry = refusal_of(backoffice(*MERGE, "--dry-run", "--json"), 2)
         assert [p["field"] for p in dry["problems"]] == ["subject", "body", "letter"]
-        assert not (tmp_path / "out" / "previews" / "announcement").exists()
+        assert not (tmp_path / "out" / "previews" / "announcement-alex").exists()
 
 
 def test_a_field_misspelt_after_a_run_began_stops_its_resume_before_anything_more_is_sent(
