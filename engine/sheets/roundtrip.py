@@ -163,7 +163,8 @@ class RoundTrip:
         if dry_run:     # the whole sync, rolled back: it reports exactly what a sync would
             plans, issues, _applied = self._attempt(book, spec, rehearsal=True)
             result = self._result(book, plans, issues, "rejected" if issues else "unchanged")
-            result.changes = _describe_changes(book, plans)
+            with self.db.reading() as session:
+                result.changes = _describe_changes(book, plans, self._labels(session, spec, book.meta.labels))
             return result
         plans, issues, applied = self._attempt(book, spec, rehearsal=False, target=path)
         if applied is not None:
@@ -681,20 +682,31 @@ def _synced_copy_name(path: Path) -> Path:
     raise UnusableInput(path, "too many synced copies beside it; tidy the folder")
 
 
-def _describe_changes(book: WorkbookInput, plans: dict[str, SheetPlan]) -> list[dict[str, Any]]:
-    """The diff a dry run prints: every insert, update (cell old -> new) and delete."""
+def _as_shown(labelled: dict[str, Labels], key: str, value: Any) -> str:
+    """A value as the workbook shows it: a record by its label in a labelled column."""
+    if key in labelled and value not in (None, ""):
+        return str(labelled[key].show(int(value)))
+    return canonical(value)
+
+
+def _describe_changes(book: WorkbookInput, plans: dict[str, SheetPlan],
+                      labels_of: Callable[[SheetSpec, Column], Labels]) -> list[dict[str, Any]]:
+    """The diff a dry run prints: every insert, update (cell old -> new) and delete, each
+    value as the workbook shows it (a record by its label, as in its drop-down)."""
     changes = []
     for name, plan in plans.items():
         data = book.sheets[name]
+        shown = functools.partial(_as_shown, {c.key: labels_of(data.spec, c) for c in data.columns if c.labels})
         for ins in plan.inserts:
             changes.append({"sheet": name, "row": ins.row, "action": "insert",
-                            "values": {data.label(k): canonical(v) for k, v in ins.values.items() if v is not None}})
+                            "values": {data.label(k): shown(k, v) for k, v in ins.values.items() if v is not None}})
         for upd in plan.updates:
             base = book.meta.base[name]
             old = dict(zip(base.columns, base.rows[upd.record_id][1], strict=False))
             changes.append({"sheet": name, "row": upd.row, "record_id": upd.record_id, "action": "update",
                             "cells": [{"cell": data.cell(upd.row, k), "column": data.label(k),
-                                       "old": old.get(k), "new": canonical(v)} for k, v in upd.changes.items()]})
+                                       "old": shown(k, old.get(k)), "new": shown(k, v)}
+                                      for k, v in upd.changes.items()]})
         for gone in plan.deletes:
             changes.append({"sheet": name, "record_id": gone.record_id, "action": "delete"})
     return changes

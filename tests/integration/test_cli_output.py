@@ -86,7 +86,8 @@ def test_dry_run_diff_and_summaries_in_words(people_db, tmp_path):
     row = find_row(path, "Organisations", "Name", "Bolt GmbH")
     edit_by_label(path, "Organisations", row, {"Phone": "+49 30 1234567", "Name": "Bolt AG"})
     people = read_sheet(path, "People")
-    edit_by_label(path, "People", len(people) + 1, {"First name": "Ada", "Last name": "King", "Country": "GB"})
+    edit_by_label(path, "People", len(people) + 1, {"First name": "Ada", "Last name": "King", "Organisation": "acme ltd",
+                                                   "Country": "GB"})
     record = int(read_sheet(path, "Organisations")[row - 1][0])
 
     dry = run(people_db, "sync", str(path), "--dry-run", "--user", "ada")
@@ -95,7 +96,9 @@ def test_dry_run_diff_and_summaries_in_words(people_db, tmp_path):
     assert lines[0] == f"{path}: dry run, nothing saved; a sync would add 1 record, change 1, delete none"
     assert f"  Organisations!C{row} (Name, record {record}): Bolt GmbH -> Bolt AG" in lines
     assert f"  Organisations!E{row} (Phone, record {record}): (empty) -> +49 30 1234567" in lines
-    assert f"  People: new row {len(people) + 1}: First name Ada, Last name King, Country GB" in lines
+    # the organisation as its drop-down shows it, not its id (and as chosen, whatever the case typed)
+    assert (f"  People: new row {len(people) + 1}: First name Ada, Last name King, Organisation Acme Ltd, "
+            "Country GB") in lines, lines
     assert "{" not in dry.stdout and "'" not in dry.stdout          # no Python dicts or reprs
     as_json = json.loads(run(people_db, "sync", str(path), "--dry-run", "--json", "--user", "ada").stdout)
     assert {c["action"] for c in as_json["changes"]} == {"insert", "update"}
