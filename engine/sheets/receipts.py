@@ -97,7 +97,7 @@ def recover(session: Session, book: WorkbookInput) -> dict[tuple[str, int], int]
         .order_by(WorkbookReceipt.id)).all()
     matched: dict[tuple[str, int], int] = {}
     for name, data in book.sheets.items():
-        waiting: dict[tuple, list[tuple[int, int]]] = {}     # typed values -> [(record id, version)]
+        waiting: dict[bytes, list[tuple[int, int]]] = {}     # typed values -> [(record id, version)]
         for sheet, packed in receipts:
             if sheet == name:
                 for _number, rid, version, values in orjson.loads(zlib.decompress(packed)):
@@ -116,8 +116,9 @@ def recover(session: Session, book: WorkbookInput) -> dict[tuple[str, int], int]
     return matched
 
 
-def _key(values: dict[str, Any]) -> tuple:
-    return tuple(sorted((k, v) for k, v in values.items() if v is not None and v != ""))
+def _key(values: dict[str, Any]) -> bytes:
+    """What was typed in a row, the same whatever the order of its cells (empty cells left out)."""
+    return orjson.dumps({k: v for k, v in values.items() if v is not None and v != ""}, option=orjson.OPT_SORT_KEYS)
 
 
 def _as_saved(meta: WorkbookMeta, name: str, data: SheetInput, row: RowInput, rid: int, version: int) -> None:
