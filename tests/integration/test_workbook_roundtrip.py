@@ -320,23 +320,19 @@ def test_two_workbooks_syncing_the_same_cell_at_once_one_wins_the_other_is_rejec
     assert contact_named(people_db, "Bolt GmbH").phone == ("+49 0" if winner == "one.xlsx" else "+49 1")
 
 
-def test_two_syncs_changing_different_cells_of_one_record_at_once_both_apply(
-        people_db, actor_for, trip, tmp_path, monkeypatch):
-    """Sync one has read Bolt (version 1) when sync two saves another cell of Bolt: one's
-    write then finds version 2. That is no conflict: one merges again against what two saved
-    and applies its own cell. (On PostgreSQL, where readers do not wait for a writer; SQLite
-    takes the write lock before a sync reads, so the two cannot interleave there.)"""
+def _race(people_db, actor_for, trip, tmp_path, monkeypatch, edits: dict[str, dict]) -> tuple[dict, list]:
+    """Workbooks one and two, each with its edit of Bolt; one is synced, and sync two runs
+    whole between one's read and one's write (PostgreSQL only: SQLite takes the write lock
+    before a sync reads, so the two cannot interleave). Returns (results, the order of writes)."""
     import threading
 
     if people_db.engine.dialect.name == "sqlite":
         pytest.skip("SQLite runs one writing transaction at a time: the syncs cannot interleave")
-    paths = {name: tmp_path / f"{name}.xlsx" for name in ("one", "two")}
+    paths = {name: tmp_path / f"{name}.xlsx" for name in edits}
     for name, path in paths.items():
         new_workbook(people_db, actor_for("ada"), "contacts", path)
-        row = find_row(path, "Organisations", "Name", "Bolt GmbH")
-        edit_by_label(path, "Organisations", row, {"Phone": "+49 1"} if name == "one" else {"Website": "https://bolt.example"})
-    results, apply = {}, RoundTrip._apply
-    attempts = []
+        edit_by_label(path, "Organisations", find_row(path, "Organisations", "Name", "Bolt GmbH"), edits[name])
+    results, apply, attempts = {}, RoundTrip._apply, []
 
     def apply_after_the_other(self, session, book, *args):
         attempts.append(book.path.name)
@@ -348,12 +344,23 @@ def test_two_syncs_changing_different_cells_of_one_record_at_once_both_apply(
 
     monkeypatch.setattr(RoundTrip, "_apply", apply_after_the_other)
     results["one"] = trip().sync(paths["one"])
+    return results, attempts
+
+
+def test_two_syncs_changing_different_cells_of_one_record_at_once_both_apply(
+        people_db, actor_for, trip, tmp_path, monkeypatch):
+    """Sync one has read Bolt (version 1) when sync two saves another cell of Bolt: one's
+    write then finds version 2. That is no conflict: one merges again against what two saved
+    and applies its own cell."""
+    results, attempts = _race(people_db, actor_for, trip, tmp_path, monkeypatch,
+                              {"one": {"Phone": "+49 1"}, "two": {"Website": "https://bolt.example"}})
     assert attempts == ["one.xlsx", "two.xlsx", "one.xlsx"]          # one planned again, once
     assert {n: r.status for n, r in results.items()} == {"one": "applied", "two": "applied"}, results
     bolt = contact_named(people_db, "Bolt GmbH")
     assert (bolt.phone, bolt.website, bolt.version) == ("+49 1", "https://bolt.example", 3)
-    website = read_sheet(paths["one"], "Organisations")[0].index("Website")
-    assert read_sheet(paths["one"], "Organisations")[find_row(paths["one"], "Organisations", "Name", "Bolt GmbH") - 1][
+    one = tmp_path / "one.xlsx"
+    website = read_sheet(one, "Organisations")[0].index("Website")
+    assert read_sheet(one, "Organisations")[find_row(one, "Organisations", "Name", "Bolt GmbH") - 1][
         website] == "https://bolt.example"
 
 
@@ -361,27 +368,8 @@ def test_a_race_on_the_same_cell_is_still_a_conflict_with_both_values(people_db,
                                                                       monkeypatch):
     """Merging again after a race is no licence to overwrite: the same cell changed by both
     is a conflict at its cell, nothing of one's saved."""
-    import threading
-
-    if people_db.engine.dialect.name == "sqlite":
-        pytest.skip("SQLite runs one writing transaction at a time: the syncs cannot interleave")
-    paths = {name: tmp_path / f"{name}.xlsx" for name in ("one", "two")}
-    for name, path in paths.items():
-        new_workbook(people_db, actor_for("ada"), "contacts", path)
-        row = find_row(path, "Organisations", "Name", "Bolt GmbH")
-        edit_by_label(path, "Organisations", row, {"Phone": f"+49 {name}"})
-    results, apply, attempts = {}, RoundTrip._apply, []
-
-    def apply_after_the_other(self, session, book, *args):
-        attempts.append(book.path.name)
-        if book.path.name == "one.xlsx" and len(attempts) == 1:
-            other = threading.Thread(target=lambda: results.setdefault("two", trip().sync(paths["two"])))
-            other.start()
-            other.join(60)
-        return apply(self, session, book, *args)
-
-    monkeypatch.setattr(RoundTrip, "_apply", apply_after_the_other)
-    results["one"] = trip().sync(paths["one"])
+    results, _attempts = _race(people_db, actor_for, trip, tmp_path, monkeypatch,
+                               {"one": {"Phone": "+49 one"}, "two": {"Phone": "+49 two"}})
     assert (results["one"].status, results["two"].status) == ("rejected", "applied")
     [conflict] = results["one"].conflicts
     assert conflict.values == {"base": "", "workbook": "+49 one", "database": "+49 two"}
