@@ -39,6 +39,8 @@ KERNEL = [
                  "Pull current database values into a workbook, keeping your unsynced edits.", "kernel", single=True),
     CommandGroup("audit", "engine.commands.audit:audit_app",
                  "Show the audit log: who changed what, when, through which door.", "kernel", single=True),
+    CommandGroup("serve", "engine.commands.serve:serve_app",
+                 "Serve the HTTP API for offices that reach the database through it.", "kernel", single=True),
     CommandGroup("demo", "engine.commands.demo:demo_app",
                  "Fill a fresh database with sample data and run the main job end to end.", "kernel", single=True),
 ]

@@ -94,7 +94,7 @@ class WorkbookLimits:
     max_snapshot_bytes: int = 256 * 1024 * 1024
 
 
-SECRET_FIELDS = ("database_password", "smtp_password", "graph_client_secret", "ews_password")
+SECRET_FIELDS = ("database_password", "smtp_password", "graph_client_secret", "ews_password", "token")
 
 
 @dataclass
@@ -106,6 +106,19 @@ class LedgerSettings:
     retained_earnings: str = "3200"
     # Post every stock movement's value to the books (inventory, cost of goods, adjustments).
     perpetual_inventory: bool = False
+
+
+@dataclass
+class ServerSettings:
+    """The HTTP server (`backoffice serve`): what one request may bring, how often a token may
+    call, and how long a new token lasts."""
+
+    # A workbook upload is the largest request: its limit plus room for the form around it.
+    max_request_bytes: int = field(default=210 * 1024 * 1024, metadata=_limits(1024))
+    requests_per_minute: int = field(default=600, metadata=_limits(1, 1_000_000))   # per token, per worker
+    token_days: int = field(default=90, metadata=_limits(1, 732))
+    page_size: int = field(default=100, metadata=_limits(1, 10_000))
+    max_page_size: int = field(default=1000, metadata=_limits(1, 100_000))
 
 
 @dataclass
@@ -185,12 +198,17 @@ class Settings:
     ledger: LedgerSettings = field(default_factory=LedgerSettings)
     staff: StaffSettings = field(default_factory=StaffSettings)
     mail: MailSettings = field(default_factory=MailSettings)
+    server: ServerSettings = field(default_factory=ServerSettings)
+    # Set on a branch office's computer: the commands work through this server (with `token`)
+    # instead of opening a database.
+    server_url: str = ""
 
     # Secrets: environment only (`_from_toml` refuses them).
     database_password: Secret | None = None
     smtp_password: Secret | None = None
     graph_client_secret: Secret | None = None
     ews_password: Secret | None = None
+    token: Secret | None = None            # the person's API token, for `server_url`
 
     def __init__(self, **values: Any):
         built = _build(type(self), _merged(_from_toml(), _from_environment(type(self)), values))

@@ -3,6 +3,7 @@
 from engine.contacts.models import Address, Contact
 from engine.db.audit import AuditEntry
 from engine.db.base import Base
+from engine.db.idempotency import KeptReply
 from engine.db.installation import Installation
 from engine.inventory.models import (
     CostLayer,
@@ -26,11 +27,11 @@ from engine.ledger.models import (
     Payment,
 )
 from engine.mailmerge.models import MailMessage, MailRun
-from engine.security.models import User
+from engine.security.models import ApiToken, User
 from engine.sheets.receipts import WorkbookReceipt
 from engine.staff.models import Contract, Department, Employee, LeaveRequest, LeaveType, StaffCost
 
-__all__ = ["Account", "Address", "Allocation", "Invoice", "InvoiceLine", "Payment", "AuditEntry", "Base", "Contact", "CostLayer", "FiscalPeriod", "Installation",
+__all__ = ["ApiToken", "KeptReply", "Account", "Address", "Allocation", "Invoice", "InvoiceLine", "Payment", "AuditEntry", "Base", "Contact", "CostLayer", "FiscalPeriod", "Installation",
            "Item", "ItemCost", "JournalEntry", "JournalLine", "LedgerCounter", "Location", "Lot", "StockBalance",
            "StockCount", "StockMovement", "User", "Contract", "Department", "Employee", "LeaveRequest", "LeaveType",
            "StaffCost", "MailRun", "MailMessage", "WorkbookReceipt"]

@@ -78,6 +78,14 @@ class Workbook:
 
 
 @dataclass(frozen=True)
+class Api:
+    """A module's routes on the HTTP server: `target` names its FastAPI APIRouter."""
+
+    target: str
+    module: str
+
+
+@dataclass(frozen=True)
 class DemoStep:
     name: str
     target: str          # step(session, summary)
@@ -144,6 +152,7 @@ class Registry:
     modules: dict[str, Module] = field(default_factory=dict)
     groups: list[CommandGroup] = field(default_factory=list)
     workbooks: list[Workbook] = field(default_factory=list)
+    apis: list[Api] = field(default_factory=list)
     demo_steps: list[DemoStep] = field(default_factory=list)
     selections: list[Selection] = field(default_factory=list)
     reports: list[Report] = field(default_factory=list)
@@ -171,6 +180,10 @@ class Registry:
 
     def workbook(self, name: str, target: str) -> None:
         self.workbooks.append(Workbook(name, target, self._declaring))
+
+    def api(self, target: str) -> None:
+        """The module's routes on the HTTP server (`engine.<module>.api:router`)."""
+        self.apis.append(Api(target, self._declaring))
 
     def demo_step(self, name: str, target: str, order: int) -> None:
         self.demo_steps.append(DemoStep(name, target, self._declaring, order))

@@ -1,4 +1,4 @@
-"""`backoffice users add|list`."""
+"""`backoffice users add|list` and `backoffice users token create|list|revoke`."""
 
 from __future__ import annotations
 
@@ -17,10 +17,13 @@ from engine.cli_support import (
     print_json,
     settings,
 )
+from engine.security import tokens
 from engine.security.roles import SYSTEM
 from engine.security.users import add_user, adding_actor, list_users
 
 users_app = typer.Typer(help="User accounts and their roles.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens: a person's identity on the HTTP server.", no_args_is_help=True)
+users_app.add_typer(token_app, name="token")
 
 
 @users_app.command("add")
@@ -57,3 +60,63 @@ def users_list(as_json: JsonOption = False, user: UserOption = None) -> None:
     for r in rows:
         table.add_row(r["login"], r["name"], r["email"] or "", " ".join(r["roles"]), "yes" if r["active"] else "no")
     out.print(table)
+
+
+def _token_row(view: tokens.TokenView) -> dict:
+    return {"id": view.id, "login": view.login, "name": view.name, "prefix": view.prefix,
+            "created_at": view.created_at, "expires_at": view.expires_at, "revoked_at": view.revoked_at,
+            "state": view.state}
+
+
+@token_app.command("create")
+@handles_errors
+def token_create(
+    name: Annotated[str, typer.Option(help="What it is for, e.g. the office or computer.")],
+    login: Annotated[str | None, typer.Option("--for", help="Whose token (default: your own).")] = None,
+    days: Annotated[int | None, typer.Option(help="How long it lasts (default: setting server.token_days).")] = None,
+    as_json: JsonOption = False,
+    user: UserOption = None,
+) -> None:
+    """Make an API token. It is shown once: keep it in BACKOFFICE_TOKEN on the person's computer."""
+    with acting_as(user) as (db, actor, session):
+        config = settings(user=user)
+        view, secret = tokens.create_token(session, actor, login or actor.login, name,
+                                           days or config.server.token_days)
+    if as_json:
+        print_json({**_token_row(view), "token": secret})
+        return
+    out.print(f"token #{view.id} for {view.login} ({view.name}), valid until {view.expires_at:%Y-%m-%d %H:%M} UTC:")
+    out.print(secret)
+    out.print("It is shown only now: give it to its owner to set as BACKOFFICE_TOKEN.")
+
+
+@token_app.command("list")
+@handles_errors
+def token_list(
+    login: Annotated[str | None, typer.Option("--for", help="Whose tokens (default: your own; * for everyone's).")] = None,
+    as_json: JsonOption = False,
+    user: UserOption = None,
+) -> None:
+    """List API tokens (never their secrets)."""
+    with acting_as(user) as (_db, actor, session):
+        rows = [_token_row(v) for v in tokens.list_tokens(session, actor, login)]
+    if as_json:
+        print_json(rows)
+        return
+    table = new_table("id", "login", "name", "starts", "expires (UTC)", "state")
+    for r in rows:
+        table.add_row(str(r["id"]), r["login"], r["name"], r["prefix"] + "…", f"{r['expires_at']:%Y-%m-%d %H:%M}",
+                      r["state"])
+    out.print(table)
+
+
+@token_app.command("revoke")
+@handles_errors
+def token_revoke(token_id: int, as_json: JsonOption = False, user: UserOption = None) -> None:
+    """Revoke an API token: the server refuses it from now on."""
+    with acting_as(user) as (_db, actor, session):
+        view = tokens.revoke_token(session, actor, token_id)
+    if as_json:
+        print_json(_token_row(view))
+        return
+    out.print(f"token #{view.id} of {view.login} ({view.name}) is revoked")

@@ -14,4 +14,5 @@ def register(registry: Registry) -> None:
     registry.commands("contacts", "engine.contacts.commands:contacts_app",
                       "The shared contacts: organisations and people.")
     registry.workbook("contacts", "engine.contacts.sheets:contacts_workbook")
+    registry.api("engine.contacts.api:router")
     registry.demo_step("contacts", "engine.contacts.demo:seed_contacts", order=10)

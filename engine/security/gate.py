@@ -115,7 +115,8 @@ def record_reads(session: Session, table: str, values_by_id: Mapping[int, Mappin
 # -- which records, and the audit log read through the same rules -------------------------------
 
 # The kernel's own tables and the area of roles.toml whose readers may read them.
-KERNEL_AREAS = {"users": "users", "installation": "admin", "audit_log": "audit"}
+KERNEL_AREAS = {"users": "users", "api_tokens": "users", "installation": "admin", "audit_log": "audit",
+                "idempotent_replies": "admin", "workbook_receipts": "admin"}
 
 
 def table_areas() -> dict[str, tuple[str, str | None]]:

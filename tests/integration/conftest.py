@@ -35,6 +35,14 @@ def people_db(db):
 
 
 @pytest.fixture
+def api(people_db, settings):
+    """The HTTP API over `people_db` (tests/integration/api_client.py)."""
+    from tests.integration.api_client import serving
+
+    yield from serving(people_db, settings)
+
+
+@pytest.fixture
 def actor_for(people_db):
     def get(login: str):
         with people_db.reading() as session:

@@ -1,0 +1,262 @@
+"""What every route shares: the caller (token -> user), a unit of work in their name, record
+versions as ETags, pages of lists, and creates done once (`Idempotency-Key`).
+
+A module's router (`engine/<module>/api.py`) uses these and its own services and queries;
+nothing here knows a business module.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Query, Request
+from fastapi.responses import Response
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from engine.api.problems import JSONReply, problem_reply, structured
+from engine.config import Settings
+from engine.db import idempotency
+from engine.db.session import Database
+from engine.errors import BackofficeError, StaleRecordError, ValidationFailed
+from engine.problems import Problem
+from engine.security.roles import Actor
+from engine.security.tokens import NotAuthenticated, actor_for_token, digest
+
+
+class TooManyRequests(BackofficeError):
+    code = "too_many_requests"
+    field = "authorization"
+    status = 429
+
+
+class PreconditionRequired(BackofficeError):
+    code = "if_match_required"
+    field = "If-Match"
+    status = 428
+
+
+class RateLimit:
+    """At most `per_minute` requests a minute for each token, in this worker process (with N
+    workers a token may make up to N times as many; the reverse proxy can cap the total)."""
+
+    def __init__(self, per_minute: int):
+        self.per_minute = per_minute
+        self._seen: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, key: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            seen = self._seen.setdefault(key, deque())
+            while seen and seen[0] <= now - 60:
+                seen.popleft()
+            if len(seen) >= self.per_minute:
+                wait = int(seen[0] + 60 - now) + 1
+                refusal = TooManyRequests(f"more than {self.per_minute} requests a minute with this token; "
+                                          f"wait {wait} s and try again")
+                refusal.retry_after = wait  # type: ignore[attr-defined]
+                raise refusal
+            seen.append(now)
+
+
+@dataclass
+class Caller:
+    """The person a request acts for, and the database they act on."""
+
+    actor: Actor
+    db: Database
+    settings: Settings
+
+    @contextmanager
+    def work(self) -> Iterator[Session]:
+        """A unit of work in the caller's name (source `api`): committed when the route
+        returns normally, rolled back whole when it raises. Reads go through it too, as a
+        read of a field under audit writes an audit row."""
+        with self.db.unit_of_work(self.actor, source="api") as session:
+            yield session
+
+
+def _bearer(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+def caller(request: Request, authorization: Annotated[str | None, Header(
+        description="`Bearer TOKEN`: a token from `backoffice users token create`.")] = None) -> Caller:
+    """The caller of every route but health: refused (401) without a usable token, (429)
+    beyond the rate limit."""
+    state = request.app.state
+    token = _bearer(authorization)
+    if token is None:
+        raise NotAuthenticated("a valid API token is needed: send `Authorization: Bearer TOKEN` "
+                               "(`backoffice users token create` makes one)")
+    with state.db.reading() as session:
+        actor = actor_for_token(session, token)
+    state.rate_limit.check(digest(token))
+    request.state.login = actor.login
+    return Caller(actor, state.db, state.settings)
+
+
+CallerDep = Annotated[Caller, Depends(caller)]
+
+
+# -- versions as ETags --------------------------------------------------------------------------
+
+_TAG = re.compile(r'^\s*(?:W/)?"(\d+)"\s*$')
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def with_etag(record: Mapping[str, Any], status: int = 200) -> Response:
+    headers = {"ETag": etag(record["version"])} if record.get("version") is not None else None
+    return JSONReply(dict(record), status_code=status, headers=headers)
+
+
+def expected_version(if_match: str | None) -> int:
+    """The version an update was made from, from its `If-Match` header (required: an update
+    without it could overwrite a change its sender never saw)."""
+    if not if_match:
+        raise PreconditionRequired("send the record's ETag in If-Match (read the record first): an update "
+                                   "without it could overwrite someone else's change")
+    found = _TAG.match(if_match)
+    if found is None:
+        raise ValidationFailed([Problem("If-Match", "invalid", f"If-Match {if_match!r} is not one of this "
+                                        "server's ETags (a quoted version number, e.g. \"3\")")])
+    return int(found.group(1))
+
+
+IfMatch = Annotated[str | None, Header(description='The ETag of the record as read, e.g. "3".')]
+
+
+def stale(request: Request, exc: StaleRecordError, current: Mapping[str, Any] | None) -> Response:
+    """412 with the record as it is now: nothing was overwritten."""
+    headers = {"ETag": etag(current["version"])} if current and current.get("version") is not None else None
+    return problem_reply(412, "stale", str(exc), request, problems=structured(exc), exit_code=exc.exit_code,
+                         headers=headers, current=dict(current) if current is not None else None)
+
+
+def update(request: Request, who: Caller, if_match: str | None, change: Callable[[Session, int], Any],
+           read: Callable[[Session], Mapping[str, Any]]) -> Response:
+    """An update guarded by its `If-Match`: `change(session, version)` calls the service (which
+    refuses a stale version), `read(session)` gives the record as the caller may see it. A
+    stale version answers 412 with the current record."""
+    version = expected_version(if_match)
+    try:
+        with who.work() as session:
+            change(session, version)
+            session.flush()
+            return with_etag(read(session))
+    except StaleRecordError as exc:
+        exc.precondition = True  # type: ignore[attr-defined]
+        with who.work() as session:
+            return stale(request, exc, read(session))
+
+
+# -- creates done once --------------------------------------------------------------------------
+
+IdempotencyKey = Annotated[str | None, Header(
+    alias="Idempotency-Key", max_length=200,
+    description="Any unique string (e.g. a UUID): a retried request with the same key creates nothing twice.")]
+
+
+async def body_digest(request: Request) -> str:
+    return idempotency.request_digest(request.method, request.url.path, await request.body())
+
+
+def create(request: Request, who: Caller, key: str | None, request_digest: str,
+           make: Callable[[Session], Mapping[str, Any]], status: int = 201) -> Response:
+    """A create, done once per `Idempotency-Key`: `make(session)` calls the service and
+    returns the reply's body. A retry with the key gets the first reply again; the same key
+    with another request is refused."""
+    if key is None:
+        with who.work() as session:
+            return with_etag(make(session), status)
+    try:
+        with who.work() as session:
+            kept = idempotency.kept_reply(session, who.actor.login, key)
+            if kept is None:
+                body = dict(make(session))
+                headers = {"ETag": etag(body["version"])} if body.get("version") is not None else {}
+                idempotency.keep_reply(session, who.actor.login, key, request_digest, status, body, headers)
+                return JSONReply(body, status_code=status, headers=headers)
+    except IntegrityError:        # the same request, racing: the other copy made it
+        with who.work() as session:
+            kept = idempotency.kept_reply(session, who.actor.login, key)
+        if kept is None:
+            raise
+    if kept.request != request_digest:
+        raise ValidationFailed([Problem("Idempotency-Key", "idempotency_key_reused",
+                                        "this Idempotency-Key was used for another request; use a new key for "
+                                        "a new request")])
+    return JSONReply(kept.body, status_code=kept.status, headers={**kept.headers, "Idempotent-Replayed": "true"})
+
+
+# -- pages ---------------------------------------------------------------------------------------
+
+Limit = Annotated[int | None, Query(ge=1, le=100_000, description="Rows a page (default: the server's page size).")]
+Cursor = Annotated[str | None, Query(max_length=500, description="`next` of the page before.")]
+
+
+def _sort_key(field: str) -> Callable[[Mapping[str, Any]], Any]:
+    def key(row: Mapping[str, Any]) -> Any:
+        value = row.get(field)
+        if isinstance(value, str):
+            value = value.casefold()
+        return (value is None, value if value is not None else 0, row.get("id") or 0)
+    return key
+
+
+def page(rows: list[dict[str, Any]], request: Request, sort: str | None, cursor: str | None,
+         limit: int | None) -> Response:
+    """One page of `rows` (already filtered and projected for the caller), sorted by `sort`
+    ("name", "-name"; default: as the query returned them) and continuing after `cursor`.
+
+    The cursor names the last row handed out, so a page is not shifted by rows added or
+    removed before it; if that row is gone, the page goes on from where it stood."""
+    settings = request.app.state.settings.server
+    size = min(limit or settings.page_size, settings.max_page_size)
+    if sort:
+        field = sort.lstrip("-")
+        if rows and field not in rows[0]:
+            raise ValidationFailed([Problem("sort", "invalid", f"cannot sort by {field!r}; sort by one of "
+                                            f"{', '.join(sorted(k for k in rows[0] if not isinstance(rows[0][k], list | dict)))}")])
+        try:
+            rows = sorted(rows, key=_sort_key(field), reverse=sort.startswith("-"))
+        except TypeError:
+            raise ValidationFailed([Problem("sort", "invalid", f"cannot sort by {field!r}")]) from None
+    start = 0
+    if cursor:
+        try:
+            after = json.loads(base64.urlsafe_b64decode(cursor.encode() + b"==="))
+            last_id, position, cursor_sort = int(after["id"]), int(after["at"]), after.get("sort")
+        except (ValueError, KeyError, TypeError):
+            raise ValidationFailed([Problem("cursor", "invalid", "this cursor is not one the server gave; "
+                                            "start again without it")]) from None
+        if cursor_sort != sort:
+            raise ValidationFailed([Problem("cursor", "invalid", "a cursor goes on only with the sort it was "
+                                            "given with")])
+        start = next((n + 1 for n, row in enumerate(rows) if row.get("id") == last_id), max(position, 0))
+    chunk = rows[start:start + size]
+    following = None
+    if start + size < len(rows) and chunk:
+        following = base64.urlsafe_b64encode(json.dumps(
+            {"id": chunk[-1].get("id"), "at": start + size, "sort": sort}).encode()).decode().rstrip("=")
+    return JSONReply({"items": chunk, "next": following, "total": len(rows)})
+
+
+Sort = Annotated[str | None, Query(max_length=64, pattern=r"^-?[a-z_]+$",
+                                   description="A field to sort by; `-` before it for descending.")]

@@ -1,0 +1,116 @@
+"""`/contacts`: the shared contacts over HTTP (the example a module's routes follow).
+
+Each route parses, calls the contact services or queries with the caller, and renders; the
+rules are the services', the field policy the gate's. Bodies are typed loosely (text where the
+command line takes text) so that a value the rules refuse is refused by the rules, with the
+same problem codes as at every other door.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from engine.api.support import (
+    CallerDep,
+    Cursor,
+    IdempotencyKey,
+    IfMatch,
+    Limit,
+    Sort,
+    body_digest,
+    create,
+    expected_version,
+    page,
+    update,
+    with_etag,
+)
+from engine.contacts import queries, services
+
+router = APIRouter(prefix="/contacts", tags=["contacts"])
+
+Text = Annotated[str | None, Field(default=None, max_length=2000)]
+
+
+class AddressIn(BaseModel):
+    kind: Text = "billing"
+    line1: Text = None
+    line2: Text = None
+    city: Text = None
+    postcode: Text = None
+    region: Text = None
+    country: Text = None
+
+
+class ContactChange(BaseModel):
+    """The fields of a contact; in an update, only those sent are changed."""
+
+    kind: Text = None
+    name: Text = None
+    first_name: Text = None
+    last_name: Text = None
+    organisation_id: int | None = None
+    job_title: Text = None
+    email: Text = None
+    phone: Text = None
+    website: Text = None
+    country: Text = None
+    tags: Text = None
+    opt_out: bool | None = None
+    notes: Text = None
+
+
+class ContactIn(ContactChange):
+    opt_out: bool = False
+    addresses: list[AddressIn] = Field(default_factory=list, max_length=50)
+
+
+@router.get("", summary="Contacts, filtered, sorted and a page at a time")
+def list_contacts(request: Request, who: CallerDep,
+                  kind: Annotated[Literal["organisation", "person"] | None, Query()] = None,
+                  search: Annotated[str | None, Query(max_length=200, description="Part of a name or e-mail.")] = None,
+                  tag: Annotated[str | None, Query(max_length=100)] = None,
+                  sort: Sort = None, cursor: Cursor = None, limit: Limit = None) -> Response:
+    with who.work() as session:
+        rows = queries.contacts(session, who.actor, kind=kind, search=search, tag=tag)
+    return page(rows, request, sort, cursor, limit)
+
+
+@router.get("/{contact_id}", summary="One contact with its addresses; its ETag is its version")
+def read_contact(who: CallerDep, contact_id: int) -> Response:
+    with who.work() as session:
+        return with_etag(queries.contact(session, who.actor, contact_id))
+
+
+@router.post("", status_code=201, summary="Add a contact (the answer lists possible duplicates)")
+def add_contact(request: Request, who: CallerDep, body: ContactIn, key: IdempotencyKey = None,
+                digest: Annotated[str, Depends(body_digest)] = "") -> Response:
+    def make(session: Any) -> dict[str, Any]:
+        data = body.model_dump(exclude={"addresses"})
+        contact, duplicates = services.add_contact(session, who.actor, data,
+                                                   [a.model_dump() for a in body.addresses])
+        session.flush()
+        return {**queries.contact(session, who.actor, contact.id),
+                "possible_duplicates": [d.__dict__ for d in duplicates]}
+
+    return create(request, who, key, digest, make)
+
+
+@router.patch("/{contact_id}", summary="Change a contact's fields (needs If-Match)")
+def change_contact(request: Request, who: CallerDep, contact_id: int, body: ContactChange,
+                   if_match: IfMatch = None) -> Response:
+    return update(request, who, if_match,
+                  lambda session, version: services.update_contact(
+                      session, who.actor, contact_id, version, body.model_dump(exclude_unset=True)),
+                  lambda session: queries.contact(session, who.actor, contact_id))
+
+
+@router.delete("/{contact_id}", status_code=204, summary="Delete a contact (needs If-Match)")
+def delete_contact(who: CallerDep, contact_id: int, if_match: IfMatch = None) -> Response:
+    version = expected_version(if_match)
+    with who.work() as session:
+        services.delete_contact(session, who.actor, contact_id, version)
+    return Response(status_code=204)
