@@ -11,10 +11,6 @@ from starlette.requests import Request
 from engine.api.problems import problem_reply
 
 
-class _TooLarge(Exception):
-    pass
-
-
 class LimitRequestSize:
     def __init__(self, app: Any, max_bytes: int):
         self.app, self.max_bytes = app, max_bytes
@@ -27,28 +23,32 @@ class LimitRequestSize:
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
             await self._refuse(scope, receive, send)
             return
-        seen = 0
-        started = False
+        seen, started, refused = 0, False, False
 
         async def counted() -> dict[str, Any]:
-            nonlocal seen
+            # Past the limit the caller is answered 413 here, and the application is told the
+            # client left (a framework would turn an exception into its own 400).
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _TooLarge
+                    refused = True
+                    if not started:
+                        await self._refuse(scope, receive, send)
+                    return {"type": "http.disconnect"}
             return message
 
         async def sending(message: dict[str, Any]) -> None:
             nonlocal started
+            if refused:
+                return              # the 413 has been sent: nothing of the application's follows
             started = started or message["type"] == "http.response.start"
             await send(message)
 
-        try:
-            await self.app(scope, counted, sending)
-        except _TooLarge:
-            if not started:
-                await self._refuse(scope, receive, send)
+        await self.app(scope, counted, sending)
 
     async def _refuse(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         reply = problem_reply(413, "too_large", f"the request is larger than this server accepts "

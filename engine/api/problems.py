@@ -78,11 +78,13 @@ def structured(exc: BackofficeError) -> list[dict[str, Any]]:
 
 def refusal(request: Request | None, exc: BackofficeError, **more: Any) -> Response:
     status = status_of(exc)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    if getattr(exc, "retry_after", None):
+        headers["Retry-After"] = str(exc.retry_after)  # type: ignore[attr-defined]
     code = exc.problems[0].code if len(exc.problems) == 1 else ("invalid" if isinstance(exc, ValidationFailed)
                                                                 else exc.code)
     return problem_reply(status, code, str(exc), request,
-                         problems=structured(exc), exit_code=exc.exit_code, headers=headers, **more)
+                         problems=structured(exc), exit_code=exc.exit_code, headers=headers or None, **more)
 
 
 async def on_refusal(request: Request, exc: BackofficeError) -> Response:
