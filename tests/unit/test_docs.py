@@ -6,7 +6,7 @@ from pathlib import Path
 import typer.main
 
 from engine.cli import app
-from engine.config import Settings, setting_types
+from engine.config import SECRET_FIELDS, Settings, setting_types
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
@@ -46,7 +46,7 @@ def _setting_names(model: type, prefix: str = "") -> list[str]:
 
 def test_every_setting_is_in_the_readme():
     names = _setting_names(Settings)
-    secrets = [n for n in names if n.endswith(("password", "secret"))]
+    secrets = [n for n in names if n in SECRET_FIELDS]
     missing = [n for n in names if n not in secrets and f"`{n}`" not in README]
     missing += [n for n in secrets if f"BACKOFFICE_{n.upper()}" not in README]
     assert not missing, f"undocumented settings: {missing}"
