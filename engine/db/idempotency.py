@@ -11,13 +11,16 @@ it answers with the winner's reply.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String, UniqueConstraint, select
+from sqlalchemy import JSON, Integer, String, UniqueConstraint, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db.base import Base, UTCDateTime, utcnow
+
+
+KEPT_FOR = timedelta(days=2)
 
 
 class KeptReply(Base):
@@ -44,6 +47,8 @@ def kept_reply(session: Session, login: str, key: str) -> KeptReply | None:
 
 def keep_reply(session: Session, login: str, key: str, request: str, status: int, body: Any,
                headers: dict[str, str]) -> None:
-    """Keep the reply in the caller's transaction (flushed now: a racing twin fails here)."""
+    """Keep the reply in the caller's transaction (flushed now: a racing twin fails here), and
+    forget this user's replies older than `KEPT_FOR`: a retry comes within minutes, not days."""
+    session.execute(delete(KeptReply).where(KeptReply.login == login, KeptReply.created_at < utcnow() - KEPT_FOR))
     session.add(KeptReply(login=login, key=key, request=request, status=status, body=body, headers=headers))
     session.flush()
