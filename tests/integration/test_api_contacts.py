@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from engine.contacts.models import Contact
 from engine.security import tokens
 from engine.security.roles import SYSTEM
+from tests.conftest import at_once
 from tests.integration.api_client import bearer, token_for
 
 
@@ -93,3 +95,25 @@ def test_lists_come_a_page_at_a_time_sorted_and_filtered(api):
     people = api.get("/contacts", params={"kind": "person"}, headers=headers).json()
     assert {c["kind"] for c in people["items"]} == {"person"}
     assert api.get("/contacts", params={"sort": "nonsense"}, headers=headers).status_code == 422
+
+
+def test_two_copies_of_a_create_racing_with_one_key_make_one_record(people_db, settings, database_url):
+    """The retry arrives while the first is still being made: they meet at the kept reply's
+    unique key, and the loser answers with the winner's record (PostgreSQL: SQLite has one
+    writer at a time, so there is no race to lose)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite runs one writer at a time")
+    from fastapi.testclient import TestClient
+
+    from engine.api.app import create_app
+
+    before = count_contacts(people_db)
+    headers = {**bearer(token_for(people_db, "ada")), "Idempotency-Key": "race-1"}
+    body = {"kind": "organisation", "name": "Raced Ltd", "country": "GB"}
+    app = create_app(settings, database=people_db)
+    with TestClient(app) as one, TestClient(app) as two:
+        clients = iter((one, two))
+        replies = at_once(lambda: (reply := next(clients).post("/contacts", json=body, headers=headers))
+                          .status_code and reply.json()["id"])
+    assert len(set(replies)) == 1
+    assert count_contacts(people_db) == before + 1
