@@ -2,8 +2,9 @@
 
 Built once per worker process: the modules switched on (each module's routes come with it;
 a module switched off has none), the settings, the field policies checked against the
-tables, and the database opened. Every route but `/health` needs a token (`support.caller`);
-`tests/integration/test_api_auth.py` walks the route table to keep it so.
+tables, and the database opened. Every request but those to `PUBLIC` paths needs a token,
+checked before its body is read (`support.RequireToken`), and every route takes its caller
+from `support.caller`; `tests/integration/test_api_walks.py` walks the route table to keep it so.
 """
 
 from __future__ import annotations
@@ -23,7 +24,17 @@ from engine import app as application
 from engine.api import problems
 from engine.api.limits import LimitRequestSize
 from engine.api.problems import JSONReply
-from engine.api.support import CallerDep, Cursor, Limit, RateLimit, Sort, page
+from engine.api.support import (
+    CallerDep,
+    Cursor,
+    IdFilter,
+    Limit,
+    RateLimit,
+    RecordId,
+    RequireToken,
+    Sort,
+    page,
+)
 from engine.config import Settings, load_settings
 from engine.db.schema_version import shipped_head
 from engine.db.session import Database
@@ -31,7 +42,7 @@ from engine.errors import DatabaseUnavailable
 from engine.security import tokens
 from engine.security.audit_log import audit_entries
 
-PUBLIC = {"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+PUBLIC = frozenset({"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
 
 
 def create_app(settings: Settings | None = None, modules: list[str] | None = None,
@@ -59,9 +70,12 @@ def create_app(settings: Settings | None = None, modules: list[str] | None = Non
     api.state.rate_limit = RateLimit(settings.server.requests_per_minute)
     problems.install(api)
     api.add_middleware(LimitRequestSize, max_bytes=settings.server.max_request_bytes)
-    api.include_router(kernel)
+    api.add_middleware(RequireToken, public=PUBLIC)      # the outermost: no token, nothing read
+    api.include_router(public)
+    api.include_router(kernel, responses=problems.RESPONSES)
     for entry in on.apis:
-        api.include_router(registry.load(entry.target))
+        api.include_router(registry.load(entry.target), responses=problems.RESPONSES)
+    problems.document_problems(api)
 
     return api
 
@@ -70,10 +84,13 @@ def _version() -> str:
     return __version__
 
 
+public = APIRouter()
 kernel = APIRouter()
 
 
-@kernel.get("/health", tags=["server"], summary="Is the server up, and its database reachable and current?")
+@public.get("/health", tags=["server"], summary="Is the server up, and its database reachable and current?",
+            responses={503: {"description": "The database cannot be reached, or its schema is not this "
+                             "version's"}})
 def health(request: Request) -> Response:
     db: Database = request.app.state.db
     try:
@@ -129,14 +146,14 @@ def create_token(who: CallerDep, body: TokenIn) -> Response:
 
 
 @kernel.delete("/tokens/{token_id}", tags=["tokens"], summary="Revoke a token: it is refused from now on")
-def revoke_token(who: CallerDep, token_id: int) -> Response:
+def revoke_token(who: CallerDep, token_id: RecordId) -> Response:
     with who.work() as session:
         return JSONReply(_token(tokens.revoke_token(session, who.actor, token_id)))
 
 
 @kernel.get("/audit", tags=["audit"], summary="The audit log as the caller may read it")
 def audit(request: Request, who: CallerDep, table: Annotated[str | None, Query(max_length=64)] = None,
-          record: int | None = None, since: date | None = None, sort: Sort = None, cursor: Cursor = None,
+          record: IdFilter = None, since: date | None = None, sort: Sort = None, cursor: Cursor = None,
           limit: Limit = None) -> Response:
     with who.work() as session:
         rows = audit_entries(session, who.actor, table, record, since, None)

@@ -14,7 +14,8 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException
 
 from engine.db.engine import connection_lost
@@ -36,13 +37,71 @@ log = logging.getLogger("backoffice.api")
 PROBLEM = "application/problem+json"
 
 
-class JSONReply(Response):
-    """JSON with money and dates as exact strings (the engine's serialiser), never floats."""
-
-    media_type = "application/json"
+class JSONReply(JSONResponse):
+    """JSON with money and dates as exact strings (the engine's serialiser), never floats.
+    (A JSONResponse, so the OpenAPI document says the answers are JSON, not strings.)"""
 
     def render(self, content: Any) -> bytes:
         return dump_json(content).encode()
+
+
+class ProblemItem(BaseModel):
+    """One structured problem of the module contract (a workbook's also name sheet and cell)."""
+
+    model_config = ConfigDict(extra="allow")
+    field: str
+    code: str
+    message: str
+    line: int | None = None
+
+
+class ProblemDetails(BaseModel):
+    """An RFC 9457 problem detail as every refusal is answered (a stale update's also carries
+    `current`, the record as it is now)."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    code: str
+    exit_code: int
+    problems: list[ProblemItem]
+
+
+_WHEN = {400: "The body cannot be read at all (e.g. not UTF-8 text)", 401: "No usable token (missing, unknown, expired or revoked)", 403: "The caller's roles do not allow it",
+         404: "No such record", 409: "Changed by someone else meanwhile; nothing was saved",
+         412: "If-Match is stale: the answer carries the current record; nothing was saved",
+         413: "The request is larger than the server accepts",
+         422: "The request or its values are refused: `problems` lists each field and code",
+         428: "If-Match is needed", 429: "Too many requests with this token (see Retry-After)",
+         500: "The server failed; nothing was saved", 503: "The database cannot be reached"}
+
+# Every route's refusals, for the OpenAPI document (`create_app` puts them on every router).
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ProblemDetails, "description": when} for status, when in _WHEN.items()}
+
+
+def document_problems(app: Any) -> None:
+    """Refusals are `application/problem+json`: FastAPI documents every response under the
+    route's own media type, so the problem responses are moved to theirs when the document is
+    first made."""
+    made = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = made()
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                for status, response in operation.get("responses", {}).items():
+                    content = response.get("content", {})
+                    if status[:1] in "45" and "application/json" in content:
+                        content[PROBLEM] = content.pop("application/json")
+        return schema
+
+    app.openapi = openapi
 
 
 def status_of(exc: BackofficeError) -> int:
@@ -105,7 +164,7 @@ async def on_bad_request(request: Request, exc: RequestValidationError) -> Respo
 
 
 async def on_http_error(request: Request, exc: HTTPException) -> Response:
-    code = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 429: "too_many_requests"}.get(
+    code = {400: "unreadable", 404: "not_found", 405: "method_not_allowed", 413: "too_large", 429: "too_many_requests"}.get(
         exc.status_code, "refused")
     return problem_reply(exc.status_code, code, str(exc.detail), request, headers=getattr(exc, "headers", None))
 

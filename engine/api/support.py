@@ -18,12 +18,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Header, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine.api.problems import JSONReply, problem_reply, structured
+from engine.api.problems import JSONReply, on_failure, problem_reply, refusal, structured
 from engine.config import Settings
 from engine.db import idempotency
 from engine.db.session import Database
@@ -62,10 +64,10 @@ class RateLimit:
                 seen.popleft()
             if len(seen) >= self.per_minute:
                 wait = int(seen[0] + 60 - now) + 1
-                refusal = TooManyRequests(f"more than {self.per_minute} requests a minute with this token; "
+                refused = TooManyRequests(f"more than {self.per_minute} requests a minute with this token; "
                                           f"wait {wait} s and try again")
-                refusal.retry_after = wait  # type: ignore[attr-defined]
-                raise refusal
+                refused.retry_after = wait  # type: ignore[attr-defined]
+                raise refused
             seen.append(now)
 
 
@@ -93,11 +95,9 @@ def _bearer(authorization: str | None) -> str | None:
     return token.strip() if scheme.lower() == "bearer" else None
 
 
-def caller(request: Request, authorization: Annotated[str | None, Header(
-        description="`Bearer TOKEN`: a token from `backoffice users token create`.")] = None) -> Caller:
-    """The caller of every route but health: refused (401) without a usable token, (429)
-    beyond the rate limit."""
-    state = request.app.state
+def authenticate(state: Any, authorization: str | None) -> Caller:
+    """The caller a request's `Authorization` header names: refused (401) without a usable
+    token, (429) beyond the rate limit."""
     token = _bearer(authorization)
     if token is None:
         raise NotAuthenticated("a valid API token is needed: send `Authorization: Bearer TOKEN` "
@@ -105,11 +105,63 @@ def caller(request: Request, authorization: Annotated[str | None, Header(
     with state.db.reading() as session:
         actor = actor_for_token(session, token)
     state.rate_limit.check(digest(token))
-    request.state.login = actor.login
     return Caller(actor, state.db, state.settings)
 
 
+class RequireToken:
+    """Every request but those to `public` paths is authenticated before anything else of it
+    is read: a request without a usable token gets 401 whatever its body, so a stranger can
+    neither learn what a route expects from its 422s nor make the server parse a large JSON
+    or multipart body. A route added later is covered without doing anything; the `caller`
+    dependency hands the route the caller found here."""
+
+    def __init__(self, app: Any, public: frozenset[str]):
+        self.app, self.public = app, public
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] in self.public:
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        try:
+            who = await run_in_threadpool(authenticate, request.app.state, request.headers.get("authorization"))
+        except BackofficeError as exc:
+            await refusal(request, exc)(scope, receive, send)
+            return
+        except Exception as exc:      # the database gone, or a bug: the same answer as in a route
+            await (await on_failure(request, exc))(scope, receive, send)
+            return
+        scope.setdefault("state", {})["caller"] = who
+        request.state.login = who.actor.login
+        await self.app(scope, receive, send)
+
+
+bearer_token = HTTPBearer(auto_error=False, scheme_name="token",
+                          description="`Authorization: Bearer TOKEN`, a token from `backoffice users token create`.")
+
+
+def caller(request: Request,
+           credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_token)] = None) -> Caller:
+    """The caller of every route but health, as `RequireToken` found them (authenticated here
+    only in an application built without it). Declared as the bearer security scheme so the
+    OpenAPI document says every route needs a token."""
+    found = getattr(request.state, "caller", None)
+    if found is not None:
+        return found
+    header = f"{credentials.scheme} {credentials.credentials}" if credentials else None
+    who = authenticate(request.app.state, header)
+    request.state.login = who.actor.login
+    return who
+
+
 CallerDep = Annotated[Caller, Depends(caller)]
+
+
+# A record's id in a path or a filter: a whole number a table's id column can hold (PostgreSQL's
+# INTEGER), so an id beyond any record is refused as a bad request, not sent to the database.
+MAX_ID = 2**31 - 1
+RecordId = Annotated[int, Path(ge=1, le=MAX_ID, description="The record's id.")]
+IdFilter = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 
 # -- versions as ETags --------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from engine.api.support import (
     IdempotencyKey,
     IfMatch,
     Limit,
+    RecordId,
     Sort,
     body_digest,
     create,
@@ -80,7 +81,7 @@ def list_contacts(request: Request, who: CallerDep,
 
 
 @router.get("/{contact_id}", summary="One contact with its addresses; its ETag is its version")
-def read_contact(who: CallerDep, contact_id: int) -> Response:
+def read_contact(who: CallerDep, contact_id: RecordId) -> Response:
     with who.work() as session:
         return with_etag(queries.contact(session, who.actor, contact_id))
 
@@ -100,7 +101,7 @@ def add_contact(request: Request, who: CallerDep, body: ContactIn, key: Idempote
 
 
 @router.patch("/{contact_id}", summary="Change a contact's fields (needs If-Match)")
-def change_contact(request: Request, who: CallerDep, contact_id: int, body: ContactChange,
+def change_contact(request: Request, who: CallerDep, contact_id: RecordId, body: ContactChange,
                    if_match: IfMatch = None) -> Response:
     return update(request, who, if_match,
                   lambda session, version: services.update_contact(
@@ -109,7 +110,7 @@ def change_contact(request: Request, who: CallerDep, contact_id: int, body: Cont
 
 
 @router.delete("/{contact_id}", status_code=204, summary="Delete a contact (needs If-Match)")
-def delete_contact(who: CallerDep, contact_id: int, if_match: IfMatch = None) -> Response:
+def delete_contact(who: CallerDep, contact_id: RecordId, if_match: IfMatch = None) -> Response:
     version = expected_version(if_match)
     with who.work() as session:
         services.delete_contact(session, who.actor, contact_id, version)

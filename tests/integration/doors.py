@@ -1,9 +1,10 @@
-"""The same bad input through every door: the service, the CLI and the workbook.
+"""The same bad input through every door: the service, the CLI, the workbook and the HTTP API.
 
 A door only parses, calls services and renders, so a refusal must come out of each with the
 same problem code and field, and with nothing saved. Each module's cross-door table
 (`test_cross_door_*.py`) lists its bad inputs as `Case`s and runs them through `refusals_at`;
-the API and add-in issues add their doors here.
+a case with an `api` request also goes through the server (a 403 or 422 problem detail, its
+`problems` read as the CLI's `--json` is); the add-in issue adds its door here.
 
 Fields are the module's stored field names (a table's column, e.g. `ends_on`, `quantity`):
 the workbook door reports the column key of the marked cell, the CLI and the service the
@@ -45,6 +46,17 @@ class Sheet:
 
 
 @dataclass(frozen=True)
+class Api:
+    """The API door's input: `method` `path` with the JSON `body`, with a token of the case's
+    user (and `headers`, e.g. an If-Match for an update)."""
+
+    method: str
+    path: str
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Case:
     """One bad input, as each door takes it, and the (field, code) every door must report."""
 
@@ -54,7 +66,12 @@ class Case:
     service: Callable[[Any, Any], Any] | None = None     # (session, actor) -> the service call
     cli: tuple[str, ...] | None = None                   # the arguments after `backoffice`
     workbook: Sheet | None = None
+    api: Api | None = None
     doors: tuple[str, ...] = field(default=("service", "cli", "workbook"))
+
+    @property
+    def every_door(self) -> tuple[str, ...]:
+        return (*self.doors, "api") if self.api is not None and "api" not in self.doors else self.doors
 
     def __str__(self) -> str:
         return self.name
@@ -108,6 +125,21 @@ def through_workbook(db: Database, settings, login: str, sheet: Sheet, folder: P
     return {(keys.get(p.column, p.column or ""), p.code) for p in result.problems + result.conflicts}
 
 
+def through_api(db: Database, settings, token: str, request: Api) -> Found:
+    """The request through the real server in-process: refused as a problem detail (403 for
+    a permission, 422 for the rules' problems) with every problem."""
+    from fastapi.testclient import TestClient
+
+    from engine.api.app import create_app
+
+    with TestClient(create_app(settings, database=db), raise_server_exceptions=False) as client:
+        reply = client.request(request.method, request.path, json=request.body,
+                               headers={"Authorization": f"Bearer {token}", **request.headers})
+    assert reply.status_code in (403, 404, 409, 422), f"{reply.status_code}: {reply.text}"
+    assert reply.headers["content-type"] == "application/problem+json"
+    return {(p["field"], p["code"]) for p in reply.json()["problems"]}
+
+
 def fingerprint(db: Database) -> dict[str, tuple[int, int]]:
     """Every table's row count and total version (the audit log aside: reads may be
     recorded): equal before and after means nothing was saved."""
@@ -127,9 +159,14 @@ def fingerprint(db: Database) -> dict[str, tuple[int, int]]:
 def refusals_at(case: Case, db: Database, settings, folder: Path) -> dict[str, Found]:
     """What each door of `case` reports; asserts that none of them saved anything."""
     found = {}
-    for door in case.doors:
+    for door in case.every_door:
+        if door == "api":      # the token is made first: it is the caller's, not the request's doing
+            from tests.integration.api_client import token_for
+            token = token_for(db, case.login)
         before = fingerprint(db)
-        if door == "service":
+        if door == "api":
+            found[door] = through_api(db, settings, token, case.api)
+        elif door == "service":
             found[door] = through_service(db, case.login, case.service)
         elif door == "cli":
             found[door] = through_cli(db, case.login, case.cli)
