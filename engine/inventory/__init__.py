@@ -14,4 +14,5 @@ def register(registry: Registry) -> None:
     registry.commands("stock", "engine.inventory.commands:stock_app",
                       "Stock: receive, issue, transfer, adjust and reverse; on hand, valuation, reorder list.")
     registry.workbook("inventory", "engine.inventory.sheets:inventory_workbook")
+    registry.api("engine.inventory.api:router")
     registry.demo_step("inventory", "engine.inventory.demo:seed_inventory", order=30)

@@ -12,7 +12,6 @@ fail at the end as an "internal error", so it is refused here, naming the option
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Annotated, Literal
 
 import typer
@@ -27,7 +26,7 @@ from engine.cli_support import (
     out,
     print_json,
 )
-from engine.formats import exact_money, money, parse_date, parse_number, quantity_text
+from engine.formats import money, parse_date, parse_number
 from engine.inventory import queries
 from engine.inventory.models import MONEY, QUANTITY, StockMovement
 from engine.inventory.services import TypedMovement, post_typed, reverse_movement
@@ -47,21 +46,10 @@ DateOption = Annotated[str | None, typer.Option("--date", help="Date of the move
 Reference = Annotated[str | None, typer.Option(help="Free text, e.g. a delivery note or order number.")]
 
 
-def movement_as_dict(m: queries.MovementView) -> dict:
-    return {
-        "id": m.id, "moved_on": m.moved_on.isoformat(), "kind": m.kind, "reason": m.reason,
-        "sku": m.sku, "item": m.item, "unit": m.unit, "quantity": quantity_text(m.quantity),
-        "from_location": m.from_location, "to_location": m.to_location,
-        "lot": m.lot, "unit_cost": exact_money(m.unit_cost), "value": exact_money(m.value),
-        "supplier_id": m.supplier_id, "customer_id": m.customer_id, "cost_centre": m.cost_centre,
-        "reference": m.reference, "reverses_id": m.reverses_id, "posted_by": m.posted_by,
-    }
-
-
 def _post(user: str | None, as_json: bool, build: Callable[[Session, Actor], StockMovement]) -> None:
     """Post one movement in one unit of work (all or nothing) and report it."""
     with acting_as(user) as (_db, actor, session):
-        result = movement_as_dict(queries.movement(session, actor, build(session, actor).id))
+        result = queries.movement_record(queries.movement(session, actor, build(session, actor).id))
     if as_json:
         print_json(result)
         return
@@ -180,9 +168,7 @@ def on_hand(
 ) -> None:
     """What is on hand, per item, location and lot."""
     with acting_as(user) as (_db, actor, session):
-        rows = [{"sku": h.sku, "item": h.item, "location": h.location, "lot": h.lot,
-                 "quantity": quantity_text(h.quantity), "unit": h.unit}
-                for h in queries.on_hand(session, actor, item, location)]
+        rows = [queries.on_hand_record(h) for h in queries.on_hand(session, actor, item, location)]
     if as_json:
         print_json(rows)
         return
@@ -203,12 +189,10 @@ def valuation(
     """What the stock was worth at the end of a day, per item and in total."""
     day = parse_date(as_of, "--as-of")
     with acting_as(user) as (_db, actor, session):
-        values = queries.stock_value(session, actor, day)
-    items = [{"sku": v.sku, "item": v.item, "method": v.valuation, "quantity": quantity_text(v.quantity),
-              "value": exact_money(v.value)} for v in values]
-    total = exact_money(sum((v.value for v in values), Decimal(0)))
+        report = queries.valuation_report(queries.stock_value(session, actor, day), day)
+    items, total = report["items"], report["total"]
     if as_json:
-        print_json({"as_of": day.isoformat(), "items": items, "total": total})
+        print_json(report)
         return
     methods = {"fifo": "FIFO", "average": "moving average"}
     table = new_table("SKU", "item", "method", "quantity", "value", title=f"Stock value at the end of {day.isoformat()}")
@@ -224,9 +208,7 @@ def valuation(
 def reorder(as_json: JsonOption = False, user: UserOption = None) -> None:
     """Items at or below their reorder point, how many to order and from whom."""
     with acting_as(user) as (_db, actor, session):
-        rows = [{"sku": r.sku, "item": r.item, "on_hand": quantity_text(r.on_hand),
-                 "reorder_point": quantity_text(r.reorder_point), "suggested": quantity_text(r.suggested),
-                 "supplier": r.supplier} for r in queries.reorder_list(session, actor)]
+        rows = [queries.reorder_record(r) for r in queries.reorder_list(session, actor)]
     if as_json:
         print_json(rows)
         return

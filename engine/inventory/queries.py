@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, aliased
@@ -19,6 +20,8 @@ from sqlalchemy.orm import Session, aliased
 from engine.contacts.models import Contact
 from engine.db.exact import Exact
 from engine.errors import NotFound
+from engine.formats import exact_money, quantity_text
+from engine.inventory import services
 from engine.inventory.models import (
     QUANTITY,
     Item,
@@ -28,6 +31,7 @@ from engine.inventory.models import (
     StockBalance,
     StockMovement,
 )
+from engine.security import gate
 from engine.security.roles import Actor
 
 AREA = "inventory"
@@ -146,20 +150,139 @@ class MovementView:
     posted_by: str | None
 
 
+def _movements_query():
+    source, target = aliased(Location), aliased(Location)
+    m = StockMovement
+    return (select(m.id, m.moved_on, m.kind, m.reason, Item.sku, Item.name, Item.unit, m.quantity, source.code,
+                   target.code, Lot.lot_number, m.unit_cost, m.value, m.supplier_id, m.customer_id, m.cost_centre,
+                   m.reference, m.reverses_id, m.updated_by)
+            .join(Item, Item.id == m.item_id)
+            .outerjoin(source, source.id == m.from_location_id)
+            .outerjoin(target, target.id == m.to_location_id)
+            .outerjoin(Lot, Lot.id == m.lot_id))
+
+
 def movement(session: Session, actor: Actor, movement_id: int) -> MovementView:
     """One posted movement (refused as `movement_id` / `not_found` if there is none)."""
     actor.require("read", AREA)
-    source, target = aliased(Location), aliased(Location)
-    m = StockMovement
-    found = session.execute(
-        select(m.id, m.moved_on, m.kind, m.reason, Item.sku, Item.name, Item.unit, m.quantity, source.code,
-               target.code, Lot.lot_number, m.unit_cost, m.value, m.supplier_id, m.customer_id, m.cost_centre,
-               m.reference, m.reverses_id, m.updated_by)
-        .join(Item, Item.id == m.item_id)
-        .outerjoin(source, source.id == m.from_location_id)
-        .outerjoin(target, target.id == m.to_location_id)
-        .outerjoin(Lot, Lot.id == m.lot_id)
-        .where(m.id == movement_id)).first()
+    found = session.execute(_movements_query().where(StockMovement.id == movement_id)).first()
     if found is None:
         raise NotFound(f"no stock movement {movement_id}", field="movement_id")
     return MovementView(*found)
+
+
+def movements(session: Session, actor: Actor, sku: str | None = None, location: str | None = None,
+              kind: str | None = None, since: date | None = None, until: date | None = None) -> list[MovementView]:
+    """Posted movements by date, then as posted: of one item, into or out of one location (a
+    warehouse includes its bins), of one kind, between two days (both included). An unknown
+    SKU or location code is refused (`sku` / `location`, `not_found`), as by `on_hand`."""
+    actor.require("read", AREA)
+    m = StockMovement
+    query = _movements_query().order_by(m.moved_on, m.id)
+    if sku is not None:
+        item_id = session.scalar(select(Item.id).where(Item.sku == sku))
+        if item_id is None:
+            raise NotFound(f"no item with SKU {sku!r}; `backoffice stock on-hand` lists the items in stock",
+                           field="sku")
+        query = query.where(m.item_id == item_id)
+    if location is not None:
+        place = session.scalar(select(Location.id).where(Location.code == location))
+        if place is None:
+            raise NotFound(f"no location with code {location!r}", field="location")
+        places = select(Location.id).where((Location.id == place) | (Location.warehouse_id == place))
+        query = query.where(m.from_location_id.in_(places) | m.to_location_id.in_(places))
+    if kind is not None:
+        query = query.where(m.kind == kind)
+    if since is not None:
+        query = query.where(m.moved_on >= since)
+    if until is not None:
+        query = query.where(m.moved_on <= until)
+    return [MovementView(*row) for row in session.execute(query)]
+
+
+# -- items and locations, as the actor may see them -------------------------------------------
+
+def _as_dict(record: Item | Location) -> dict[str, Any]:
+    return {c.key: getattr(record, c.key) for c in record.__table__.columns}
+
+
+def items(session: Session, actor: Actor, search: str | None = None, category: str | None = None,
+          active: bool | None = None) -> list[dict[str, Any]]:
+    """Items by SKU, each with its quantity on hand in all places: those whose SKU or name
+    holds `search` (any case), of one `category`, active or not."""
+    actor.require("read", AREA)
+    query = (select(Item, func.coalesce(ItemCost.quantity, Decimal(0)))
+             .outerjoin(ItemCost, ItemCost.item_id == Item.id).order_by(Item.sku))
+    if search:
+        pattern = f"%{search.lower()}%"
+        query = query.where(func.lower(Item.sku).like(pattern) | func.lower(Item.name).like(pattern))
+    if category is not None:
+        query = query.where(Item.category == category)
+    if active is not None:
+        query = query.where(Item.active.is_(active))
+    return gate.project(session, actor, "items", [{**_as_dict(i), "on_hand": held} for i, held in session.execute(query)])
+
+
+def item(session: Session, actor: Actor, item_id: int) -> dict[str, Any]:
+    """One item with its quantity on hand (refused as `item_id` / `not_found` if there is none)."""
+    actor.require("read", AREA)
+    found = services.get_item(session, item_id)
+    held = session.scalar(select(ItemCost.quantity).where(ItemCost.item_id == item_id))
+    return gate.project_one(session, actor, "items", {**_as_dict(found), "on_hand": held or Decimal(0)})
+
+
+def locations(session: Session, actor: Actor, kind: str | None = None,
+              warehouse: str | None = None) -> list[dict[str, Any]]:
+    """Locations by code, each with its warehouse's code: of one kind, or a warehouse (by its
+    code) and its bins."""
+    actor.require("read", AREA)
+    house = aliased(Location)
+    query = select(Location, house.code).outerjoin(house, house.id == Location.warehouse_id).order_by(Location.code)
+    if kind is not None:
+        query = query.where(Location.kind == kind)
+    if warehouse is not None:
+        query = query.where((Location.code == warehouse) | (house.code == warehouse))
+    return gate.project(session, actor, "locations",
+                        [{**_as_dict(place), "warehouse": code} for place, code in session.execute(query)],
+                        derived={"warehouse": "warehouse_id"})
+
+
+def location(session: Session, actor: Actor, location_id: int) -> dict[str, Any]:
+    """One location (refused as `location_id` / `not_found` if there is none)."""
+    actor.require("read", AREA)
+    found = services.get_location(session, location_id)
+    house = session.get(Location, found.warehouse_id) if found.warehouse_id is not None else None
+    return gate.project_one(session, actor, "locations", {**_as_dict(found), "warehouse": house.code if house else None},
+                            derived={"warehouse": "warehouse_id"})
+
+
+# -- the answers as every door hands them out (the CLI's --json, the API's bodies) ------------
+
+def movement_record(m: MovementView) -> dict[str, Any]:
+    return {
+        "id": m.id, "moved_on": m.moved_on.isoformat(), "kind": m.kind, "reason": m.reason,
+        "sku": m.sku, "item": m.item, "unit": m.unit, "quantity": quantity_text(m.quantity),
+        "from_location": m.from_location, "to_location": m.to_location,
+        "lot": m.lot, "unit_cost": exact_money(m.unit_cost), "value": exact_money(m.value),
+        "supplier_id": m.supplier_id, "customer_id": m.customer_id, "cost_centre": m.cost_centre,
+        "reference": m.reference, "reverses_id": m.reverses_id, "posted_by": m.posted_by,
+    }
+
+
+def on_hand_record(h: OnHand) -> dict[str, Any]:
+    return {"sku": h.sku, "item": h.item, "location": h.location, "lot": h.lot,
+            "quantity": quantity_text(h.quantity), "unit": h.unit}
+
+
+def valuation_report(values: list[ItemValue], as_of: date) -> dict[str, Any]:
+    """Stock value at the end of `as_of`: each item (`method`: fifo or average) and the total."""
+    return {"as_of": as_of.isoformat(),
+            "items": [{"sku": v.sku, "item": v.item, "method": v.valuation, "quantity": quantity_text(v.quantity),
+                       "value": exact_money(v.value)} for v in values],
+            "total": exact_money(sum((v.value for v in values), Decimal(0)))}
+
+
+def reorder_record(r: Reorder) -> dict[str, Any]:
+    return {"sku": r.sku, "item": r.item, "on_hand": quantity_text(r.on_hand),
+            "reorder_point": quantity_text(r.reorder_point), "suggested": quantity_text(r.suggested),
+            "supplier": r.supplier}

@@ -220,6 +220,20 @@ def check_lot_given(lot_number: str | None, expires_on: date | None) -> list[Pro
 
 # -- items, locations, lots, counts -----------------------------------------------------------
 
+def item_defaults(row: dict[str, Any]) -> dict[str, Any]:
+    """An item as stored from what was typed: the unit `each`, FIFO, zero costs and reorder
+    figures, active, not lot-tracked, where left empty (the Items sheet and the item
+    services both store an item through this)."""
+    row["unit"] = row.get("unit") or "each"
+    row["valuation"] = (row.get("valuation") or "fifo").lower()
+    for key in ("standard_cost", "reorder_point", "reorder_quantity"):
+        if row.get(key) is None:
+            row[key] = Decimal(0)
+    row["active"] = True if row.get("active") is None else bool(row["active"])
+    row["lot_tracked"] = bool(row.get("lot_tracked"))
+    return row
+
+
 def check_item(values: Mapping[str, Any]) -> list[Problem]:
     problems = [Problem(f, "required", f"an item needs its {f.upper() if f == 'sku' else f}")
                 for f in ("sku", "name") if not values.get(f)]

@@ -21,20 +21,24 @@ the database's write lock from its first statement (BEGIN IMMEDIATE), which seri
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.contacts.models import Contact
+from engine.db.base import flush_guarded
 from engine.db.upsert import insert_missing
-from engine.errors import NotFound, ValidationFailed
+from engine.errors import NotFound, StaleRecordError, ValidationFailed
 from engine.inventory import costing, rules, valuation
 from engine.inventory.costing import balance_changes
 from engine.inventory.hooks import stock_moved
 from engine.inventory.models import (
+    LOCATION_KINDS,
     CostLayer,
     Item,
     ItemCost,
@@ -49,8 +53,9 @@ from engine.security.roles import Actor
 
 AREA = "inventory"
 
-__all__ = ["AREA", "Count", "Known", "Movement", "TypedMovement", "balance_changes", "check_request", "post_movement",
-           "post_stock_take", "post_typed", "reverse_movement", "shortage"]
+__all__ = ["AREA", "ITEM_FIELDS", "LOCATION_FIELDS", "Count", "Known", "Movement", "TypedMovement", "add_item",
+           "add_location", "balance_changes", "check_request", "get_item", "get_location", "post_movement",
+           "post_stock_take", "post_typed", "reverse_movement", "shortage", "update_item", "update_location"]
 
 
 @dataclass(frozen=True)
@@ -412,3 +417,144 @@ def post_stock_take(session: Session, actor: Actor, counts: list[Count], counted
         session.flush()
         recorded.append(line)
     return recorded
+
+
+# -- items and locations ---------------------------------------------------------------------
+# The Items and Locations sheets keep these too (the generic round trip, with the same rule
+# functions: `rules.item_defaults`, `rules.check_item`, `rules.check_location`); these
+# services are the one-record way for the other doors (the HTTP API).
+
+ITEM_FIELDS = ("sku", "name", "unit", "category", "valuation", "standard_cost", "reorder_point", "reorder_quantity",
+               "preferred_supplier_id", "active", "lot_tracked")
+LOCATION_FIELDS = ("code", "name", "kind", "warehouse_id")
+
+
+def _trimmed(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Text as a person meant it: surrounding blanks dropped, blank text as nothing."""
+    return {k: (v.strip() or None) if isinstance(v, str) else v for k, v in values.items()}
+
+
+def _item_problems(session: Session, values: dict[str, Any], item_id: int | None) -> list[Problem]:
+    """The rules of an item, then what needs the database: its SKU unused by another item
+    (as the sheet's unique column, whatever the case), its supplier an existing contact."""
+    problems = rules.check_item(values)
+    fields = {p.field for p in problems}
+    sku = values.get("sku")
+    if sku and "sku" not in fields:
+        other = session.scalars(select(Item.id).where(func.lower(Item.sku) == sku.lower(), Item.id != (item_id or 0))
+                                ).first()
+        if other is not None:
+            problems.append(Problem("sku", "duplicate", f"SKU {sku!r} is already used by item #{other}; "
+                                                        "it must be unique"))
+    supplier = values.get("preferred_supplier_id")
+    if supplier is not None and "preferred_supplier_id" not in fields and session.get(Contact, supplier) is None:
+        problems.append(Problem("preferred_supplier_id", "reference", f"there is no contact #{supplier}; "
+                                                                      "`backoffice contacts list` shows them"))
+    return problems
+
+
+def add_item(session: Session, actor: Actor, data: Mapping[str, Any]) -> Item:
+    """A new item (see `rules.check_item`); ValidationFailed with every problem, nothing saved."""
+    actor.require("write", AREA)
+    values = rules.item_defaults(_trimmed({k: v for k, v in data.items() if k in ITEM_FIELDS}))
+    problems = _item_problems(session, values, None)
+    if problems:
+        raise ValidationFailed(problems)
+    item = Item(**values, updated_by=actor.login)
+    session.add(item)
+    session.flush()
+    return item
+
+
+def update_item(session: Session, actor: Actor, item_id: int, expected_version: int,
+                changes: Mapping[str, Any]) -> Item:
+    """Apply field changes made from version `expected_version` of the item."""
+    actor.require("write", AREA)
+    item = get_item(session, item_id)
+    if item.version != expected_version:
+        raise StaleRecordError(item.label(), expected_version, item.version)
+    values = rules.item_defaults({f: getattr(item, f) for f in ITEM_FIELDS}
+                                 | _trimmed({k: v for k, v in changes.items() if k in ITEM_FIELDS}))
+    problems = _item_problems(session, values, item.id)
+    if problems:
+        raise ValidationFailed(problems)
+    _apply(session, actor, item, values, expected_version)
+    return item
+
+
+def get_item(session: Session, item_id: int) -> Item:
+    item = session.get(Item, item_id)
+    if item is None:
+        raise NotFound(f"no item #{item_id}", field="item_id")
+    return item
+
+
+def _location_problems(session: Session, values: dict[str, Any], location_id: int | None) -> list[Problem]:
+    """The rules of a location, then what needs the database: its code unused by another
+    location, its warehouse an existing warehouse (the sheet's unique column and drop-down)."""
+    problems = rules.check_location(values)
+    if values.get("kind") is None:
+        problems.append(Problem("kind", "required", f"a location needs its kind: one of {', '.join(LOCATION_KINDS)}"))
+    fields = {p.field for p in problems}
+    code = values.get("code")
+    if code and "code" not in fields:
+        other = session.scalars(select(Location.id).where(func.lower(Location.code) == code.lower(),
+                                                          Location.id != (location_id or 0))).first()
+        if other is not None:
+            problems.append(Problem("code", "duplicate", f"location code {code!r} is already used by location "
+                                                         f"#{other}; it must be unique"))
+    warehouse = values.get("warehouse_id")
+    if warehouse is not None and "warehouse_id" not in fields:
+        found = session.get(Location, warehouse)
+        if found is None or found.kind != "warehouse":
+            problems.append(Problem("warehouse_id", "reference", f"there is no warehouse #{warehouse}"))
+    return problems
+
+
+def add_location(session: Session, actor: Actor, data: Mapping[str, Any]) -> Location:
+    """A new warehouse, or a bin in one (see `rules.check_location`)."""
+    actor.require("write", AREA)
+    values = _trimmed({k: v for k, v in data.items() if k in LOCATION_FIELDS})
+    problems = _location_problems(session, values, None)
+    if problems:
+        raise ValidationFailed(problems)
+    location = Location(**values, updated_by=actor.login)
+    session.add(location)
+    session.flush()
+    return location
+
+
+def update_location(session: Session, actor: Actor, location_id: int, expected_version: int,
+                    changes: Mapping[str, Any]) -> Location:
+    """Apply field changes made from version `expected_version` of the location."""
+    actor.require("write", AREA)
+    location = get_location(session, location_id)
+    if location.version != expected_version:
+        raise StaleRecordError(location.label(), expected_version, location.version)
+    values = {f: getattr(location, f) for f in LOCATION_FIELDS} | _trimmed(
+        {k: v for k, v in changes.items() if k in LOCATION_FIELDS})
+    problems = _location_problems(session, values, location.id)
+    if problems:
+        raise ValidationFailed(problems)
+    _apply(session, actor, location, values, expected_version)
+    return location
+
+
+def get_location(session: Session, location_id: int) -> Location:
+    location = session.get(Location, location_id)
+    if location is None:
+        raise NotFound(f"no location #{location_id}", field="location_id")
+    return location
+
+
+def _apply(session: Session, actor: Actor, record: Item | Location, values: Mapping[str, Any],
+           expected_version: int) -> None:
+    """Set the fields that changed and save, guarded by the version the change was made from."""
+    changed = False
+    for field, value in values.items():
+        if getattr(record, field) != value:
+            setattr(record, field, value)
+            changed = True
+    if changed:
+        record.updated_by = actor.login
+        flush_guarded(session, record, expected_version)

@@ -54,17 +54,6 @@ AREA = "inventory"
 
 # -- Items ---------------------------------------------------------------------------------
 
-def _derive_item(row: dict[str, Any]) -> dict[str, Any]:
-    row["unit"] = row.get("unit") or "each"
-    row["valuation"] = (row.get("valuation") or "fifo").lower()
-    for key in ("standard_cost", "reorder_point", "reorder_quantity"):
-        if row.get(key) is None:
-            row[key] = Decimal(0)
-    row["active"] = True if row.get("active") is None else bool(row["active"])
-    row["lot_tracked"] = bool(row.get("lot_tracked"))
-    return row
-
-
 def _items_on_hand(session: Session, rows: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
     held = dict(session.execute(select(ItemCost.item_id, ItemCost.quantity)).all())
     return {rid: {"on_hand": held.get(rid, Decimal(0))} for rid in rows}
@@ -168,7 +157,7 @@ def inventory_workbook() -> WorkbookSpec:
             Column("lot_tracked", "Lots", type="bool", width=8),
             Column("on_hand", "On hand", type="decimal", computed=True, width=10),
         ),
-        derive=_derive_item, rule=rules.check_item, computed=_items_on_hand,
+        derive=rules.item_defaults, rule=rules.check_item, computed=_items_on_hand,
     )
     locations = SheetSpec(
         name="Locations", model=Location, area=AREA, order_by=("code",),
