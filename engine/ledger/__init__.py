@@ -15,6 +15,7 @@ def register(registry: Registry) -> None:
                       "The books: chart of accounts, periods, journal entries, closing and reports.",
                       extend=["engine.ledger.invoice_commands:register_invoice_commands"])
     registry.workbook("ledger", "engine.ledger.sheets:ledger_workbook")
+    registry.api("engine.ledger.api:router")
     registry.demo_step("ledger", "engine.ledger.demo:seed_ledger", order=40)
     # Mail merge's "overdue" selection is the ledger's: mail knows no invoice.
     registry.selection("overdue", "engine.ledger.selections:overdue_customers",

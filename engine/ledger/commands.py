@@ -10,7 +10,6 @@ a script never sees a float.
 
 from __future__ import annotations
 
-from dataclasses import asdict, is_dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
@@ -33,6 +32,7 @@ from engine.ledger import queries, reports
 from engine.ledger.beancount import export_beancount as export_books
 from engine.ledger.chart import install_chart
 from engine.ledger.models import AMOUNT
+from engine.ledger.reports import exact
 from engine.ledger.services import (
     Line,
     close_period,
@@ -50,17 +50,6 @@ Day = Annotated[str, typer.Option(metavar="DATE", help="YYYY-MM-DD.")]
 From = Annotated[str, typer.Option("--from", metavar="DATE", help="First day, YYYY-MM-DD.")]
 To = Annotated[str, typer.Option("--to", metavar="DATE", help="Last day, YYYY-MM-DD (included).")]
 Period = Annotated[str, typer.Argument(metavar="PERIOD", help="A month, e.g. 2026-03.")]
-
-
-def exact(data: Any) -> Any:
-    """Report data as JSON-ready values: every amount an exact string to the 4 places kept."""
-    if is_dataclass(data):
-        data = asdict(data)
-    if isinstance(data, dict):
-        return {k: exact(v) for k, v in data.items()}
-    if isinstance(data, list | tuple):
-        return [exact(v) for v in data]
-    return exact_money(data) if isinstance(data, Decimal) else data
 
 
 def parse_line(text: str) -> Line:

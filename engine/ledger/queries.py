@@ -1,21 +1,37 @@
-"""Read functions of the ledger for every door: the chart, the periods, a posted entry.
+"""Read functions of the ledger for every door: the chart, the periods, posted entries,
+invoices and payments.
 
 Each takes the acting user and checks that they may read the ledger, so a door (the CLI,
-later the API) only asks and renders. The reports are in `reports.py`, invoices' aging and
-statements in `invoices.py`.
+the API) only asks and renders. The `*_records` functions hand out plain dicts through the
+policy gate (`engine.security.gate.project`), as the HTTP API shows them: a field policy
+added to a ledger table later applies there without touching a route. The reports are in
+`reports.py`, invoices' aging and statements in `invoices.py`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
 
-from engine.ledger.models import Account, FiscalPeriod, JournalEntry, JournalLine
-from engine.ledger.services import AREA
+from engine.errors import NotFound
+from engine.ledger.invoices import open_balance
+from engine.ledger.models import (
+    Account,
+    Allocation,
+    FiscalPeriod,
+    Invoice,
+    InvoiceLine,
+    JournalEntry,
+    JournalLine,
+    Payment,
+)
+from engine.ledger.services import AREA, find_entry
+from engine.security import gate
 from engine.security.roles import Actor
 
 
@@ -28,6 +44,8 @@ class ChartRow:
     active: bool
     postable: bool         # takes postings: it has no sub-accounts
     depth: int             # 0 for a top-level account
+    id: int = 0
+    version: int = 0
 
 
 def chart(session: Session, actor: Actor) -> list[ChartRow]:
@@ -41,7 +59,8 @@ def chart(session: Session, actor: Actor) -> list[ChartRow]:
     def depth(code: str | None) -> int:
         return 0 if parents.get(code) is None else 1 + depth(parents[code])
 
-    return [ChartRow(a.code, a.name, a.type, parents[a.code], a.active, a.code not in headings, depth(a.code))
+    return [ChartRow(a.code, a.name, a.type, parents[a.code], a.active, a.code not in headings, depth(a.code),
+                     a.id, a.version)
             for a in accounts]
 
 
@@ -52,12 +71,14 @@ class PeriodRow:
     ends_on: date
     status: str
     closing_entry: str | None   # the number of its closing entry, once closed
+    id: int = 0
+    version: int = 0
 
 
 def periods(session: Session, actor: Actor) -> list[PeriodRow]:
     """Every fiscal period, in order, with its status and closing entry."""
     actor.require("read", AREA)
-    return [PeriodRow(p.name, p.starts_on, p.ends_on, p.status, number)
+    return [PeriodRow(p.name, p.starts_on, p.ends_on, p.status, number, p.id, p.version)
             for p, number in session.execute(
                 select(FiscalPeriod, JournalEntry.number)
                 .outerjoin(JournalEntry, JournalEntry.id == FiscalPeriod.closing_entry_id)
@@ -85,6 +106,7 @@ class EntryView:
     reverses: str | None     # the number of the entry it reverses
     posted_by: str
     lines: list[EntryLineView]
+    version: int = 0
 
 
 def entry_view(session: Session, actor: Actor, entry_id: int) -> EntryView:
@@ -98,4 +120,140 @@ def entry_view(session: Session, actor: Actor, entry_id: int) -> EntryView:
     return EntryView(entry.id, entry.number, entry.entry_date, entry.memo, entry.source, reverses,
                      entry.updated_by,
                      [EntryLineView(x.line_number, code, name, x.debit, x.credit, x.contact_id, x.description)
-                      for x, code, name in rows])
+                      for x, code, name in rows], entry.version)
+
+
+# -- records as the HTTP API hands them out (plain dicts, through the policy gate) ---------------
+
+def account_records(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    """The chart of accounts (see `chart`), one dict per account."""
+    return gate.project(session, actor, "accounts", [asdict(r) for r in chart(session, actor)])
+
+
+def account_record(session: Session, actor: Actor, code: str) -> dict[str, Any]:
+    """One account of the chart by its code."""
+    found = [r for r in account_records(session, actor) if r["code"] == code.strip()]
+    if not found:
+        raise NotFound(f"there is no account {code!r}", field="account")
+    return found[0]
+
+
+def period_records(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    """The fiscal periods (see `periods`), one dict per period."""
+    return gate.project(session, actor, "fiscal_periods", [asdict(p) for p in periods(session, actor)])
+
+
+def period_record(session: Session, actor: Actor, name: str) -> dict[str, Any]:
+    found = [p for p in period_records(session, actor) if p["name"] == name.strip()]
+    if not found:
+        raise NotFound(f"there is no period {name!r} (periods are named like 2026-03)", field="period")
+    return found[0]
+
+
+def entry_records(session: Session, actor: Actor, start: date | None = None, end: date | None = None,
+                  account: str | None = None, source: str | None = None,
+                  contact_id: int | None = None) -> list[dict[str, Any]]:
+    """Posted entries in date and number order, without their lines (each with its total,
+    what it reverses and what reversed it), narrowed to those dated in [start, end], with a
+    line on `account` (a code) or on `contact_id`, or from `source` (manual, reversal, close,
+    sales, purchase, payment, ...)."""
+    actor.require("read", AREA)
+    reverses, reversal = aliased(JournalEntry), aliased(JournalEntry)
+    totals = (select(JournalLine.entry_id, func.sum(JournalLine.debit).label("total"))
+              .group_by(JournalLine.entry_id).subquery())
+    query = (select(JournalEntry, reverses.number, reversal.number, totals.c.total)
+             .join(totals, totals.c.entry_id == JournalEntry.id)
+             .outerjoin(reverses, reverses.id == JournalEntry.reverses_id)
+             .outerjoin(reversal, reversal.reverses_id == JournalEntry.id)
+             .order_by(JournalEntry.entry_date, JournalEntry.number))
+    if start is not None:
+        query = query.where(JournalEntry.entry_date >= start)
+    if end is not None:
+        query = query.where(JournalEntry.entry_date <= end)
+    if source:
+        query = query.where(JournalEntry.source == source.strip())
+    if account:
+        query = query.where(JournalEntry.id.in_(
+            select(JournalLine.entry_id).join(Account, Account.id == JournalLine.account_id)
+            .where(Account.code == account.strip())))
+    if contact_id is not None:
+        query = query.where(JournalEntry.id.in_(select(JournalLine.entry_id)
+                                                .where(JournalLine.contact_id == contact_id)))
+    rows = [{"id": e.id, "number": e.number, "entry_date": e.entry_date, "memo": e.memo, "source": e.source,
+             "reverses": reversed_number, "reversed_by": reversal_number, "total": total,
+             "posted_by": e.updated_by, "created_at": e.created_at, "version": e.version}
+            for e, reversed_number, reversal_number, total in session.execute(query)]
+    return gate.project(session, actor, "journal_entries", rows)
+
+
+def entry_record(session: Session, actor: Actor, entry: int | str) -> dict[str, Any]:
+    """One posted entry, by id or number, with its lines (see `entry_view`) and what
+    reversed it, if anything."""
+    found = find_entry(session, actor, entry)
+    view = asdict(entry_view(session, actor, found.id))
+    lines = gate.project(session, actor, "journal_lines", view.pop("lines"), record_id=lambda r: None)
+    reversal = session.scalars(select(JournalEntry.number).where(JournalEntry.reverses_id == found.id)).first()
+    return {**gate.project_one(session, actor, "journal_entries", view), "reversed_by": reversal, "lines": lines}
+
+
+def _invoice_dict(session: Session, invoice: Invoice, number_of_entry: str | None) -> dict[str, Any]:
+    return {"id": invoice.id, "kind": invoice.kind, "number": invoice.number, "status": invoice.status,
+            "contact_id": invoice.contact_id, "issued_on": invoice.issued_on, "due_on": invoice.due_on,
+            "reference": invoice.reference, "net": invoice.net, "tax": invoice.tax, "gross": invoice.gross,
+            "open_amount": open_balance(session, invoice) if invoice.status == "posted" else None,
+            "entry": number_of_entry, "version": invoice.version}
+
+
+def invoice_records(session: Session, actor: Actor, kind: str | None = None, status: str | None = None,
+                    contact_id: int | None = None, start: date | None = None,
+                    end: date | None = None) -> list[dict[str, Any]]:
+    """Invoices and bills (drafts too) by date, narrowed by kind (sales, purchase), status
+    (draft, posted), contact and date span; each with what is still open on it once posted."""
+    actor.require("read", AREA)
+    query = (select(Invoice, JournalEntry.number).outerjoin(JournalEntry, JournalEntry.id == Invoice.entry_id)
+             .order_by(Invoice.issued_on, Invoice.id))
+    for column, value in ((Invoice.kind, kind), (Invoice.status, status), (Invoice.contact_id, contact_id)):
+        if value is not None:
+            query = query.where(column == value)
+    if start is not None:
+        query = query.where(Invoice.issued_on >= start)
+    if end is not None:
+        query = query.where(Invoice.issued_on <= end)
+    return gate.project(session, actor, "invoices",
+                        [_invoice_dict(session, i, number) for i, number in session.execute(query)])
+
+
+def invoice_record(session: Session, actor: Actor, invoice_id: int) -> dict[str, Any]:
+    """One invoice or bill with its lines."""
+    actor.require("read", AREA)
+    invoice = session.get(Invoice, invoice_id)
+    if invoice is None:
+        raise NotFound(f"no invoice {invoice_id}", field="invoice_id")
+    number = session.scalar(select(JournalEntry.number).where(JournalEntry.id == invoice.entry_id)) \
+        if invoice.entry_id else None
+    lines = [{"id": x.id, "line": x.line_number, "description": x.description, "quantity": x.quantity,
+              "unit_price": x.unit_price, "tax_rate": x.tax_rate, "account_code": x.account_code,
+              "item_id": x.item_id}
+             for x in session.scalars(select(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id)
+                                      .order_by(InvoiceLine.line_number))]
+    return {**gate.project_one(session, actor, "invoices", _invoice_dict(session, invoice, number)),
+            "lines": gate.project(session, actor, "invoice_lines", lines)}
+
+
+def payment_record(session: Session, actor: Actor, payment_id: int) -> dict[str, Any]:
+    """One payment with the invoices it settles."""
+    actor.require("read", AREA)
+    payment = session.get(Payment, payment_id)
+    if payment is None:
+        raise NotFound(f"no payment {payment_id}", field="payment_id")
+    entry = session.scalar(select(JournalEntry.number).where(JournalEntry.id == payment.entry_id))
+    settles = [{"invoice_id": invoice_id, "invoice": number, "amount": amount}
+               for invoice_id, number, amount in session.execute(
+                   select(Allocation.invoice_id, Invoice.number, Allocation.amount)
+                   .join(Invoice, Invoice.id == Allocation.invoice_id)
+                   .where(Allocation.payment_id == payment.id).order_by(Allocation.id))]
+    record = {"id": payment.id, "kind": payment.kind, "contact_id": payment.contact_id, "paid_on": payment.paid_on,
+              "amount": payment.amount, "bank_account": payment.bank_account, "reference": payment.reference,
+              "entry": entry, "version": payment.version}
+    return {**gate.project_one(session, actor, "payments", record),
+            "settles": gate.project(session, actor, "allocations", settles, record_id=lambda r: None)}

@@ -13,14 +13,16 @@ every entry balances, not because a plug figure is added.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, is_dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from engine.errors import NotFound, ValidationFailed
+from engine.formats import exact_money
 from engine.ledger import rules
 from engine.ledger.models import DEBIT_NORMAL, Account, JournalEntry, JournalLine
 from engine.security.roles import Actor
@@ -235,3 +237,16 @@ def _check_range(start: date, end: date) -> None:
     problems = rules.check_range(start, end)
     if problems:
         raise ValidationFailed(problems)
+
+
+def exact(data: Any) -> Any:
+    """Report data as JSON-ready values for the doors that answer in JSON (the CLI's --json,
+    the HTTP API): every amount an exact string to the 4 places kept, so both show the same
+    text for the same number and a script never sees a float."""
+    if is_dataclass(data) and not isinstance(data, type):
+        data = asdict(data)
+    if isinstance(data, dict):
+        return {k: exact(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [exact(v) for v in data]
+    return exact_money(data) if isinstance(data, Decimal) else data
