@@ -21,12 +21,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from engine.api.problems import JSONReply
 from engine.api.support import (
     CallerDep,
     Cursor,
     IdempotencyKey,
     IfMatch,
+    JSONReply,
     Limit,
     Sort,
     body_digest,
