@@ -16,6 +16,7 @@ def register(registry: Registry) -> None:
                     help="Letters and e-mails to selected contacts.", area="contacts")
     registry.commands("mail", "engine.mailmerge.commands:mail_app",
                       "Letters and e-mails to selected contacts, through the outbox, SMTP, Exchange or Graph.")
+    registry.api("engine.mailmerge.api:router")
     registry.selection("tag", "engine.mailmerge.recipients:tagged", "contacts whose tags include `tag`",
                        options=("tag",))
     registry.selection("sheet", "engine.mailmerge.recipients:from_sheet",

@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -26,7 +25,6 @@ from engine.cli_support import (
     say_warning,
     settings,
 )
-from engine.errors import BackofficeError
 from engine.mailmerge import recipients as chosen
 from engine.mailmerge.message import visible
 from engine.mailmerge.runs import (
@@ -41,25 +39,6 @@ from engine.mailmerge.transports import make_transport
 
 mail_app = typer.Typer(help="Letters and e-mails to selected contacts, through the outbox, SMTP, Exchange or Graph.",
                        no_args_is_help=True)
-
-TRANSPORTS = ("outbox", "smtp", "ews", "graph")
-
-
-def selection_of(to: str, days: int, as_of: str | None) -> tuple[str, dict[str, Any]]:
-    """`--to` as typed -> (selection name, its options)."""
-    name, _, rest = to.partition(":")
-    if name == "overdue":
-        return name, {"days": days, **({"as_of": as_of} if as_of else {})}
-    if name == "tag" and rest:
-        return name, {"tag": rest}
-    if name == "sheet" and rest:
-        path, _, sheet = rest.partition("#")
-        return name, {"path": str(Path(path).resolve()), **({"sheet": sheet} if sheet else {})}
-    if not rest:
-        return name, {}     # recipients.select says whether there is such a selection
-    raise BackofficeError(f"--to {to!r} is not a selection; use overdue (with --days), tag:TAG, "
-                          f"sheet:FILE.xlsx#SHEET, or one of: {', '.join(chosen.selections())}")
-
 
 @mail_app.command("merge")
 @handles_errors
@@ -80,10 +59,8 @@ def merge(
     anything is sent if the template uses a field the selection does not provide, or if the
     same merge ran earlier today (unless --again)."""
     config = settings(user=user)
-    transport = via or config.mail.transport
-    if transport not in TRANSPORTS:
-        raise BackofficeError(f"--via {transport!r}: choose one of {', '.join(TRANSPORTS)}")
-    name, options = selection_of(to, days, as_of)
+    transport = chosen.transport_of(config, via)
+    name, options = chosen.selection_of(to, days, as_of)
     with acting_as(user) as (db, actor, _session):
         if dry_run:
             shown = preview(db, config, actor, template, name, options, limit)

@@ -45,13 +45,14 @@ from sqlalchemy import select as sql_select
 from sqlalchemy.orm import Session, selectinload
 
 from engine import registry
-from engine.config import WorkbookLimits
+from engine.config import Settings, WorkbookLimits
 from engine.contacts.models import Contact
 from engine.contacts.sheets import contact_choices
-from engine.errors import BackofficeError, UnusableInput
+from engine.errors import BackofficeError, UnusableInput, ValidationFailed
 from engine.mailmerge.addresses import address_block, country_name
 from engine.office.xlsx_guard import check_package, open_calamine, read_rows
 from engine.office.xlsx_text import TextBudget
+from engine.problems import Problem
 from engine.security import gate
 from engine.security.roles import Actor
 from engine.sheets.labels import LabelError, Labels
@@ -324,3 +325,36 @@ def sender_fields(name: str = "", email: str = "", phone: str = "", address: Ite
     """Who the letters come from, as templates use it (`sender.name`, `sender.address`, ...)."""
     return {"name": name or "", "email": email or "", "phone": phone or "",
             "address": [line for line in address if line], **other}
+
+
+TRANSPORTS = ("outbox", "smtp", "ews", "graph")
+
+
+def transport_of(settings: Settings, via: str | None) -> str:
+    """The transport asked for (`--via`; default: the `mail.transport` setting), if it is one."""
+    transport = via or settings.mail.transport
+    if transport not in TRANSPORTS:
+        raise BackofficeError(f"--via {transport!r}: choose one of {', '.join(TRANSPORTS)}")
+    return transport
+
+
+def selection_of(to: str, days: int, as_of: str | None, files: bool = True) -> tuple[str, dict[str, Any]]:
+    """`--to` as typed -> (selection name, its options). `files`: whether a workbook on this
+    computer may be named (`sheet:FILE.xlsx#SHEET`); over HTTP it may not, as the file would
+    be the server's."""
+    name, _, rest = to.partition(":")
+    if name == "overdue":
+        return name, {"days": days, **({"as_of": as_of} if as_of else {})}
+    if name == "tag" and rest:
+        return name, {"tag": rest}
+    if name == "sheet" and rest and not files:
+        raise ValidationFailed([Problem("to", "invalid", "a selection from a workbook names a file on the "
+                                        "computer that runs the merge, which over HTTP is the server: choose "
+                                        "overdue, tag:TAG or another selection")])
+    if name == "sheet" and rest:
+        path, _, sheet = rest.partition("#")
+        return name, {"path": str(Path(path).resolve()), **({"sheet": sheet} if sheet else {})}
+    if not rest:
+        return name, {}     # recipients.select says whether there is such a selection
+    raise BackofficeError(f"--to {to!r} is not a selection; use overdue (with --days), tag:TAG, "
+                          f"sheet:FILE.xlsx#SHEET, or one of: {', '.join(selections())}")

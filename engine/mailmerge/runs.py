@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -44,7 +45,7 @@ from engine.contacts.models import Contact
 from engine.db.audit import write_audit
 from engine.db.installation import installation_id
 from engine.db.session import Database
-from engine.errors import BackofficeError, NotFound
+from engine.errors import BackofficeError, NotFound, ValidationFailed
 from engine.mailmerge import recipients as chosen
 from engine.mailmerge.failures import SenderMissing, why_not_built
 from engine.mailmerge.fields import check_fields, template_uses
@@ -56,6 +57,7 @@ from engine.mailmerge.templates import MailTemplate, has_letter, render_letter
 from engine.mailmerge.transports import Transport, TransportError, make_transport
 from engine.mailmerge.transports.outbox import OutboxTransport
 from engine.office.docx import soffice
+from engine.problems import Problem
 from engine.security.roles import Actor
 
 RETRIED = ("pending", "sending", "failed")
@@ -336,6 +338,13 @@ def _select(session, actor: Actor, settings: Settings, selection: str, options: 
         from_country=mail.country or None, **extra, **given)
 
 
+def _run_row(run: MailRun, counts: dict[str, int]) -> dict[str, Any]:
+    return {"id": run.id, "version": run.version, "template": run.template, "selection": run.selection,
+            "options": run.options, "transport": run.transport, "status": run.status, "started_by": run.started_by,
+            "started_at": run.created_at.isoformat(), "messages": counts, "skipped": len(run.skipped),
+            "printed_file": run.printed_file}
+
+
 def list_runs(session, actor: Actor) -> list[dict[str, Any]]:
     """Every mail run: template, selection, transport, and how many messages are in each state."""
     actor.require("read", "contacts")
@@ -343,11 +352,18 @@ def list_runs(session, actor: Actor) -> list[dict[str, Any]]:
     for run_id, state, n in session.execute(select(MailMessage.run_id, MailMessage.state, func.count())
                                             .group_by(MailMessage.run_id, MailMessage.state)):
         counts.setdefault(run_id, {})[state] = n
-    return [{"id": r.id, "template": r.template, "selection": r.selection, "options": r.options,
-             "transport": r.transport, "status": r.status, "started_by": r.started_by,
-             "started_at": r.created_at.isoformat(), "messages": counts.get(r.id, {}),
-             "skipped": len(r.skipped), "printed_file": r.printed_file}
-            for r in session.scalars(select(MailRun).order_by(MailRun.id))]
+    return [_run_row(r, counts.get(r.id, {})) for r in session.scalars(select(MailRun).order_by(MailRun.id))]
+
+
+def run_record(session, actor: Actor, run_id: int) -> dict[str, Any]:
+    """One mail run as `list_runs` shows it, with who was skipped and why."""
+    actor.require("read", "contacts")
+    run = session.get(MailRun, run_id)
+    if run is None:
+        raise NotFound(f"there is no mail run {run_id}; `backoffice mail runs` lists them", field="id")
+    counts = dict(session.execute(select(MailMessage.state, func.count()).where(MailMessage.run_id == run_id)
+                                  .group_by(MailMessage.state)).all())
+    return {**_run_row(run, counts), "skipped_contacts": list(run.skipped)}
 
 
 def run_transport(db: Database, actor: Actor, run_id: int) -> str:
@@ -378,7 +394,7 @@ def preview(db: Database, settings: Settings, actor: Actor, template: str, selec
         recipients, skipped = _select(session, actor, settings, selection, options)
         earlier = earlier_today(session, template, selection, options)
     check_fields(template, selection, template_uses(mail), [r.context for r in recipients])
-    folder = Path(settings.output_dir) / "previews" / f"{template}-{actor.login}"
+    folder = preview_folder(settings, actor, template)
     _clear_previews(folder)
     drafts, problems, written = OutboxTransport(folder), [], 0
     emails = [r for r in recipients if r.email]
@@ -408,3 +424,41 @@ def _clear_previews(folder: Path) -> None:
     if folder.is_dir():
         for old in [*folder.glob("*.eml"), folder / "letters.docx"]:
             old.unlink(missing_ok=True)
+
+
+# -- the previews of a dry run, handed out (the HTTP API's downloads) ---------------------------
+
+PREVIEW_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,199}$")
+
+
+def _plain_name(name: str, field: str) -> str:
+    """A template or file name that names nothing but itself: no folder, no `..`, not hidden."""
+    if not PREVIEW_NAME.match(name or "") or ".." in name:
+        raise ValidationFailed([Problem(field, "invalid", f"{name!r} is not a {field.replace('_', ' ')} name: a "
+                                        "preview is named by its file name alone, as the list of previews gives it")])
+    return name
+
+
+def preview_folder(settings: Settings, actor: Actor, template: str) -> Path:
+    """Where `actor`'s dry runs of `template` write their previews (their own folder)."""
+    return Path(settings.output_dir) / "previews" / f"{_plain_name(template, 'template')}-{actor.login}"
+
+
+def preview_files(settings: Settings, actor: Actor, template: str) -> list[dict[str, Any]]:
+    """The previews `actor`'s last dry run of `template` wrote: name and size of each."""
+    actor.require("read", "contacts")
+    folder = preview_folder(settings, actor, template)
+    found = sorted([*folder.glob("*.eml"), folder / "letters.docx"]) if folder.is_dir() else []
+    return [{"name": f.name, "bytes": f.stat().st_size} for f in found if f.is_file()]
+
+
+def preview_file(settings: Settings, actor: Actor, template: str, name: str) -> Path:
+    """One preview of `actor`'s last dry run of `template`: only a file of that folder (a name
+    reaching outside it is refused, whatever it is spelt with)."""
+    actor.require("read", "contacts")
+    folder = preview_folder(settings, actor, template).resolve()
+    path = (folder / _plain_name(name, "file")).resolve()
+    if path.parent != folder or not path.is_file() or path.suffix not in (".eml", ".docx"):
+        raise NotFound(f"there is no preview {name!r} of {template}: a dry run (`mail merge --dry-run`) writes "
+                       "them, and the list of previews names them", field="file")
+    return path

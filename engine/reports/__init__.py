@@ -15,3 +15,4 @@ def register(registry: Registry) -> None:
     registry.module("reports", help="Word reports.")
     registry.commands("report", "engine.reports.commands:offered_reports",
                       "Word reports, holding only what the reader's roles may see.")
+    registry.api("engine.reports.api:router")

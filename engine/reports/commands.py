@@ -27,8 +27,8 @@ from engine.cli_support import (
     settings,
 )
 from engine.errors import BackofficeError
-from engine.office.docx import NeedsLibreOffice, convert, render_docx, soffice, templates_dir
-from engine.registry import Report
+from engine.office.docx import NeedsLibreOffice, convert, soffice, templates_dir
+from engine.reports.render import check_year, report_named, write_report
 
 report_app = typer.Typer(help="Word reports, holding only what the reader's roles may see.", no_args_is_help=True)
 
@@ -39,15 +39,6 @@ Template = Annotated[Path | None, typer.Option(
 
 def _count(n: int, thing: str) -> str:
     return f"{n} {thing}" + ("" if n == 1 else "s")
-
-
-def _report(name: str) -> Report:
-    """The registered report `name`, or a refusal saying its module is switched off."""
-    report = registry.current().report_named(name)
-    if report is None:
-        raise BackofficeError(f"the {name} report needs the {registry.current().switched_off('reports', name) or name} "
-                              "module, which is switched off (`modules` in config/backoffice.toml)")
-    return report
 
 
 def _docx_target(out_path: Path | None, default: Path) -> Path:
@@ -69,10 +60,8 @@ def staff(
     user: UserOption = None,
 ) -> None:
     """The staff report (Word): departments, employees, leave; sensitive fields only for roles that see them."""
-    report = _report("staff")
-    year = year or date.today().year
-    if not 1900 < year < 3000:
-        raise BackofficeError(f"--year {year} is not a year to report on")
+    report_named("staff")
+    year = check_year(year or date.today().year)
     if pdf and soffice() is None:   # say so before anything is written or audited
         raise NeedsLibreOffice("--pdf needs LibreOffice (the `soffice` command, e.g. the libreoffice-writer "
                                "package); run without --pdf for the Word file, which Word can save as PDF")
@@ -81,8 +70,7 @@ def staff(
     written = False
     try:
         with acting_as(user) as (_db, actor, session):
-            context = registry.load(report.target)(session, actor, year)
-            render_docx(template or templates_dir() / report.template, context, target)
+            context = write_report(session, actor, "staff", target, template, year=year)
             written = True
     except BaseException:
         if written:               # the audit rows were not saved: neither is the report

@@ -16,5 +16,6 @@ def register(registry: Registry) -> None:
                       "Staff: departments, employees, contracts, leave, costs, and purging leavers.")
     registry.workbook("staff", "engine.staff.sheets:staff_workbook")
     registry.workbook("team", "engine.staff.sheets:team_workbook")
+    registry.api("engine.staff.api:router")
     registry.demo_step("staff", "engine.staff.demo:seed_staff", order=20)
     registry.report("staff", "engine.staff.reports:staff_report_context", template="reports/staff.docx")

@@ -147,7 +147,7 @@ def department_add(
     with acting_as(user) as (_db, actor, session):
         boss = queries.find_employee(session, actor, manager, field="manager_id") if manager else None
         added = services.add_department(session, actor, code, name, boss.id if boss else None)
-        result = {"code": added.code, "name": added.name, "manager": boss.employee_number if boss else None}
+        result = queries.department_record(session, actor, added)
     if as_json:
         print_json(result)
         return

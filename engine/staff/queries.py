@@ -125,8 +125,9 @@ def _shown(session: Session, actor: Actor, table: str, record_id: int | None,
     return project(session, actor, table, [data], derived=DERIVED.get(table), record_id=lambda _r: record_id)[0]
 
 
-def employee_record(session: Session, actor: Actor, e: Employee) -> dict[str, Any]:
-    """An employee (the person and the employment record) as `actor` may see them."""
+def employee_record(session: Session, actor: Actor, e: Employee, keys: bool = False) -> dict[str, Any]:
+    """An employee (the person and the employment record) as `actor` may see them; `keys`:
+    with the record's id and version first."""
     person = session.get(Contact, e.contact_id) if e.contact_id else None
     department = session.get(Department, e.department_id)
     boss = session.get(Employee, e.manager_id) if e.manager_id else None
@@ -134,7 +135,7 @@ def employee_record(session: Session, actor: Actor, e: Employee) -> dict[str, An
         "first_name": person.first_name, "last_name": person.last_name, "name": person.name,
         "country": person.country}) if person else {
         "first_name": None, "last_name": None, "name": "(purged)", "country": None}
-    return {**names, **_shown(session, actor, "employees", e.id, {
+    return {**({"id": e.id, "version": e.version} if keys else {}), **names, **_shown(session, actor, "employees", e.id, {
         "employee_number": e.employee_number, "department": department.code, "department_name": department.name,
         "job_title": e.job_title, "manager": boss.employee_number if boss else None,
         "manager_name": person_name(session, boss) or None, "start_date": e.start_date, "end_date": e.end_date,
@@ -177,16 +178,26 @@ def departments(session: Session, actor: Actor, today: date | None = None) -> li
     bosses = {i: (number, name or "(purged)") for i, number, name in session.execute(
         select(Employee.id, Employee.employee_number, Contact.name).outerjoin(Contact, Contact.id == Employee.contact_id)
         .where(Employee.id.in_({d.manager_id for d in listed if d.manager_id})))}
-    return [{"code": d.code, "name": d.name, "manager": bosses[d.manager_id][0] if d.manager_id else None,
+    return [{"id": d.id, "code": d.code, "name": d.name,
+             "manager": bosses[d.manager_id][0] if d.manager_id else None,
              "manager_name": bosses[d.manager_id][1] if d.manager_id else None, "headcount": counts.get(d.id, 0)}
             for d in listed]
 
 
+def department_record(session: Session, actor: Actor, d: Department) -> dict[str, Any]:
+    """A department as `departments` lists it (its manager by number and name)."""
+    require_reader(actor)
+    boss = session.get(Employee, d.manager_id) if d.manager_id else None
+    return {"id": d.id, "code": d.code, "name": d.name, "manager": boss.employee_number if boss else None,
+            "manager_name": person_name(session, boss) or None}
+
+
 def employees(session: Session, actor: Actor, department: str | None = None, leavers: bool = False,
-              today: date | None = None) -> list[dict[str, Any]]:
+              today: date | None = None, keys: bool = False) -> list[dict[str, Any]]:
     """Current staff (started or starting, not yet gone), or with `leavers` those whose last
     day has passed, by employee number: HR everyone, a manager their own reports. Nothing
-    sensitive is listed (`LISTED`)."""
+    sensitive is listed (`LISTED`). `keys`: with each record's id and version (the HTTP API
+    pages by id and hands versions out as ETags)."""
     allowed = visible(session, actor)
     today = today or date.today()
     query = select(Employee).order_by(Employee.employee_number)
@@ -198,8 +209,9 @@ def employees(session: Session, actor: Actor, department: str | None = None, lea
         query = query.where(Employee.department_id == find_department(session, actor, department).id)
     if allowed is not None:
         query = query.where(Employee.id.in_(allowed))
-    records = (employee_record(session, actor, e) for e in session.scalars(query))
-    return [{k: r[k] for k in LISTED if k in r} for r in records]
+    listed = (("id", "version") if keys else ()) + LISTED
+    records = (employee_record(session, actor, e, keys) for e in session.scalars(query))
+    return [{k: r[k] for k in listed if k in r} for r in records]
 
 
 def _leave_query(allowed: set[int] | None, employee_id: int | None = None, status: str | None = None,
@@ -226,14 +238,15 @@ def leave_requests(session: Session, actor: Actor, employee: str | None = None, 
         _leave_query(allowed, e.id if e else None, status, year))]
 
 
-def employee_file(session: Session, actor: Actor, number: str, year: int) -> dict[str, Any]:
+def employee_file(session: Session, actor: Actor, number: str, year: int, keys: bool = False) -> dict[str, Any]:
     """One employee as `actor` may see them: the person and the employment record, the
     contracts, and the leave starting in `year` (medical reasons for those who may see
-    them; each one handed out is audited, naming the reader)."""
+    them; each one handed out is audited, naming the reader). `keys`: the employee's id and
+    version in their record."""
     e = find_employee(session, actor, number)
     contracts = session.scalars(select(Contract).where(Contract.employee_id == e.id)
                                 .order_by(Contract.starts_on, Contract.id))
-    return {"employee": employee_record(session, actor, e),
+    return {"employee": employee_record(session, actor, e, keys),
             "contracts": [contract_record(session, actor, c) for c in contracts],
             "year": year,
             "leave": [leave_request_record(session, actor, r, medical=True)
@@ -246,7 +259,7 @@ def leave_types(session: Session, actor: Actor) -> list[dict[str, Any]]:
 
 
 def leave_type_record(k: LeaveType) -> dict[str, Any]:
-    return {"code": k.code, "name": k.name, "days_a_year": k.yearly_allowance, "balance": k.needs_balance,
+    return {"id": k.id, "code": k.code, "name": k.name, "days_a_year": k.yearly_allowance, "balance": k.needs_balance,
             "carry_over_days": k.carry_over_days}
 
 

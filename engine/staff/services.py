@@ -27,11 +27,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from engine.contacts.models import Address, Contact
 from engine.contacts.services import add_contact, update_contact
 from engine.db.audit import write_audit
-from engine.errors import NotFound, PermissionDenied, ValidationFailed
+from engine.db.base import flush_guarded
+from engine.errors import NotFound, PermissionDenied, StaleRecordError, ValidationFailed
 from engine.problems import Problem
 from engine.security.gate import require_sees, sees
 from engine.security.roles import Actor
@@ -180,14 +182,22 @@ def hire(session: Session, actor: Actor, who: Hire) -> Employee:
     return employee
 
 
-def update_employee(session: Session, actor: Actor, employee_id: int, changes: Mapping[str, Any]) -> Employee:
+def update_employee(session: Session, actor: Actor, employee_id: int, changes: Mapping[str, Any],
+                    expected_version: int | None = None) -> Employee:
     """Change an employee: the name and country on their person in contacts (through its
     service, with the contacts' rules), the rest on the employment record, checked as a
-    hire is (a login or number taken by someone else, a manager who does not exist)."""
+    hire is (a login or number taken by someone else, a manager who does not exist).
+
+    `expected_version`: the version the change was made from (the HTTP API's If-Match); a
+    record changed since is refused (StaleRecordError), nothing written. The employment
+    record's version moves with every change, a change of the name alone included, so the
+    version read stands for the whole employee."""
     actor.require("write", AREA)
     employee = session.get(Employee, employee_id)
     if employee is None:
         raise NotFound(f"there is no employee {employee_id}", field="id")
+    if expected_version is not None and employee.version != expected_version:
+        raise StaleRecordError(f"employee {employee.employee_number}", expected_version, employee.version)
     changes = rules.normalise_employee(dict(changes))
     _require_sees(actor, "employees", {k: v for k, v in changes.items() if k in SENSITIVE_ON_HIRE})
     person = {k: v for k, v in changes.items() if k in PERSON or k == "job_title"}
@@ -215,6 +225,10 @@ def update_employee(session: Session, actor: Actor, employee_id: int, changes: M
         if key not in PERSON:
             setattr(employee, key, value)
     employee.updated_by = actor.login
+    if changes:
+        flag_modified(employee, "updated_by")     # a new version even when only the person changed
+    if expected_version is not None:
+        flush_guarded(session, employee, expected_version)
     session.flush()
     return employee
 
