@@ -20,7 +20,7 @@ from sqlalchemy import text
 
 from engine import __version__, registry
 from engine import app as application
-from engine.api import problems
+from engine.api import problems, workbooks
 from engine.api.limits import LimitRequestSize
 from engine.api.problems import JSONReply
 from engine.api.support import CallerDep, Cursor, Limit, RateLimit, Sort, page
@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None, modules: list[str] | None = Non
     problems.install(api)
     api.add_middleware(LimitRequestSize, max_bytes=settings.server.max_request_bytes)
     api.include_router(kernel)
+    api.include_router(workbooks.router)
     for entry in on.apis:
         api.include_router(registry.load(entry.target))
 
