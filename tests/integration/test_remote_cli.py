@@ -295,3 +295,22 @@ def test_a_missing_token_is_named(server):
     done = CliRunner().invoke(app, ["--server", server, "contacts", "list"],
                               env={"BACKOFFICE_TOKEN": None, "BACKOFFICE_DATABASE_URL": NO_DATABASE})
     assert done.exit_code == 2 and "BACKOFFICE_TOKEN" in done.stderr
+
+
+def test_a_file_saved_again_during_a_remote_sync_is_kept_and_the_synced_copy_put_beside(tmp_path):
+    import hashlib
+
+    from engine.remote import Answer, write_back
+    from engine.sheets.roundtrip import FileResult
+
+    path = tmp_path / "stock.xlsx"
+    path.write_bytes(b"as uploaded")
+    sent = hashlib.sha256(path.read_bytes()).digest()
+    path.write_bytes(b"saved again in Excel meanwhile")
+    answer = Answer(FileResult(str(path), "applied", inserted=1), b"synced", sent)
+    write_back(path, answer, synced=True)
+    assert path.read_bytes() == b"saved again in Excel meanwhile"
+    kept = Path(answer.result.written_to)
+    assert kept.parent == tmp_path and kept.read_bytes() == b"synced" and "(synced " in kept.name
+    assert "changed while the server synced it" in answer.result.warning
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([path.name, kept.name])
