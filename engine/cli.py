@@ -125,10 +125,14 @@ def _print_version(asked: bool) -> None:
 def main(
     database_url: Annotated[str | None, typer.Option(
         "--database-url", metavar="URL", help="Database to use (overrides BACKOFFICE_DATABASE_URL).")] = None,
+    server: Annotated[str | None, typer.Option(
+        "--server", metavar="URL", help="Work through this Backoffice server instead of a database, with your "
+                                        "token in BACKOFFICE_TOKEN (overrides BACKOFFICE_SERVER_URL).")] = None,
     version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_print_version,
                                           help="Print the version and exit.")] = False,
 ) -> None:
     flags.database_url = database_url
+    flags.server_url = server
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 class _Flags:
     database_url: str | None = None
+    server_url: str | None = None
 
 
 flags = _Flags()

@@ -32,6 +32,9 @@ from engine.security.users import resolve_actor
 
 if TYPE_CHECKING:
     from rich.table import Table
+    from sqlalchemy.orm import Session
+
+    from engine.remote import Server
 
 # Wide enough for any table or line a command prints; nothing is ever padded to it.
 UNBOUNDED = 1_000_000
@@ -103,7 +106,7 @@ __all__ = ["flags"]   # (set by the root callback in engine.cli)
 
 def settings(**overrides: Any) -> Settings:
     """The effective settings, checked against the modules switched on."""
-    config = load_settings(database_url=flags.database_url, **overrides)
+    config = load_settings(database_url=flags.database_url, server_url=flags.server_url, **overrides)
     if not registry.started():     # a command called without the `backoffice` root (a script)
         application.start()
     application.check_settings(config)
@@ -137,6 +140,65 @@ def acting_as(user: str | None, source: str = "cli") -> Iterator[tuple[Database,
             yield db, actor, session
     finally:
         db.dispose()
+
+
+def remote_server(config: Settings) -> Server | None:
+    """The server the command works through (`--server`, BACKOFFICE_SERVER_URL), or None
+    when it opens the database itself. Imported only then: httpx is not a local command's."""
+    if not config.server_url:
+        return None
+    from engine.remote import Server
+
+    return Server.of(config)
+
+
+@contextmanager
+def through_server(user: str | None) -> Iterator[Server | None]:
+    """The server, with the acting user checked against its token (the token is the
+    identity: `--user` naming anyone else is refused), or None in local mode. Closed after."""
+    config = settings(user=user)
+    server = remote_server(config)
+    if server is None:
+        yield None
+        return
+    with server:
+        server.check_user(config.user)
+        yield server
+
+
+def as_json_values(data: Any) -> Any:
+    """`data` in its JSON form (money and dates as exact strings, time stamps ISO 8601 UTC),
+    as the server sends it: the local rows rendered through it print what remote ones do."""
+    import orjson
+
+    from engine.db.json_values import dump_json
+
+    return orjson.loads(dump_json(data))
+
+
+def fetch(user: str | None, local: Callable[[Session, Actor], Any],
+          remote: tuple[str, dict[str, Any] | None], at_most: int | None = None) -> Any:
+    """What a read command shows, locally or through the server, in the same JSON form.
+
+    Locally `local(session, actor)` runs in a unit of work as the acting user (a read of an
+    audited field writes its audit row); through the server (`--server`,
+    BACKOFFICE_SERVER_URL) `remote = (path, params)` is GET, a list followed page by page to
+    its end (or `at_most` rows); params that are None are left out. Either way the answer
+    comes back in its JSON form (`as_json_values`: Decimal and dates as the strings the
+    server sends), so the command renders one kind of value and prints the same text and
+    `--json` in both modes. The pattern for a module's read command:
+
+        rows = fetch(user, lambda session, actor: queries.items(session, actor, search=search),
+                     ("/inventory/items", {"search": search}))
+
+    with the route answering exactly what the query returns (engine/<module>/api.py).
+    """
+    with through_server(user) as server:
+        if server is not None:
+            path, params = remote
+            return server.rows(path, params, at_most=at_most)
+    with acting_as(user) as (_db, actor, session):
+        return as_json_values(local(session, actor))
 
 
 def new_table(*columns: Any, **options: Any) -> Table:

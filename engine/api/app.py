@@ -21,7 +21,7 @@ from sqlalchemy import text
 
 from engine import __version__, registry
 from engine import app as application
-from engine.api import problems
+from engine.api import problems, workbooks
 from engine.api.limits import LimitRequestSize
 from engine.api.problems import JSONReply
 from engine.api.support import (
@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None, modules: list[str] | None = Non
     api.add_middleware(RequireToken, public=PUBLIC)      # the outermost: no token, nothing read
     api.include_router(public)
     api.include_router(kernel, responses=problems.RESPONSES)
+    api.include_router(workbooks.router, responses=problems.RESPONSES)
     for entry in on.apis:
         api.include_router(registry.load(entry.target), responses=problems.RESPONSES)
     problems.document_problems(api)

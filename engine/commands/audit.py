@@ -9,7 +9,7 @@ import typer
 from engine.cli_support import (
     JsonOption,
     UserOption,
-    acting_as,
+    fetch,
     handles_errors,
     new_table,
     out,
@@ -34,8 +34,11 @@ def audit(
 ) -> None:
     """Show the audit log: who changed what, when, through which door."""
     since_date = parse_date(since, "--since") if since else None
-    with acting_as(user) as (_db, actor, session):
-        rows = audit_entries(session, actor, table, record, since_date, limit)
+    # Through the server the most recent `limit` come newest first: shown oldest first, as locally.
+    rows = fetch(user, lambda session, actor: audit_entries(session, actor, table, record, since_date, limit),
+                 ("/audit", {"table": table, "record": record, "since": since_date and since_date.isoformat(),
+                             "sort": "-id" if limit else None, "limit": limit}), at_most=limit)
+    rows.sort(key=lambda r: r["id"])
     if as_json:
         print_json(rows)
         return

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -21,17 +21,26 @@ from engine.cli_support import (
     handles_errors,
     open_database,
     out,
+    remote_server,
     say_error,
     say_warning,
     settings,
     who,
 )
-from engine.config import PROJECT_DIR
+from engine.config import PROJECT_DIR, Settings
 from engine.db.json_values import plain
 from engine.errors import UnusableInput
 from engine.sheets.annotate import RefreshCounts
-from engine.sheets.exporting import new_workbook, write_layouts
-from engine.sheets.roundtrip import FileResult, RoundTrip
+from engine.sheets.exporting import (
+    check_replaceable,
+    new_workbook,
+    write_in_place_of,
+    write_layouts,
+)
+from engine.sheets.roundtrip import FileResult, RoundTrip, remove_abandoned_temps
+
+if TYPE_CHECKING:
+    from engine.remote import Server
 
 workbook_app = typer.Typer(help="Workbooks staff edit in Excel.", no_args_is_help=True)
 
@@ -52,11 +61,29 @@ def new(
 
     A file at --out that is not a Backoffice workbook is never replaced."""
     config = settings(user=user)
-    db = open_database(config)
-    actor = who(db, config)
-    target = out_path or config.output_dir / f"{module}-{actor.login}.xlsx"
-    counts = new_workbook(db, actor, module, target, force=force)
+    server = remote_server(config)
+    if server is not None:
+        with server:
+            counts, target = _new_through(server, config, module, out_path, force)
+    else:
+        db = open_database(config)
+        actor = who(db, config)
+        target = out_path or config.output_dir / f"{module}-{actor.login}.xlsx"
+        counts = new_workbook(db, actor, module, target, force=force)
     out.print(f"wrote {target} ({', '.join(f'{n}: {c} rows' for n, c in counts.items())})")
+
+
+def _new_through(server: Server, config: Settings, module: str, out_path: Path | None,
+                 force: bool) -> tuple[dict[str, int], Path]:
+    """`workbook new` through the server: the same file as locally, written with the same
+    care (never over a file that is not ours, nor over unsynced edits without --force; a
+    temporary file beside, then put in place)."""
+    server.check_user(config.user)
+    target = out_path or config.output_dir / f"{module}-{server.me()['login']}.xlsx"
+    check_replaceable(target, None, force)     # before the download: refused quickly
+    content, counts, private = server.export(module)
+    write_in_place_of(target, lambda temp: temp.write_bytes(content), private=private)
+    return counts, target
 
 
 @workbook_app.command("layouts")
@@ -67,8 +94,16 @@ def layouts(folder: Annotated[Path, typer.Option(help="Where to write them.")] =
         out.print(f"wrote {path}")
 
 
-def _run(paths: list[Path], user: str | None, as_json: bool, allow_macros: bool, operation, command: str) -> None:
+def _run(paths: list[Path], user: str | None, as_json: bool, allow_macros: bool, operation, command: str,
+         remote: dict[str, bool]) -> None:
+    """Run `operation` on each file: on the database, or through the server (`remote`: the
+    form fields of the upload) with the same report and exit code."""
     config = settings(user=user)
+    server = remote_server(config)
+    if server is not None:
+        with server:
+            _run_through(server, config, paths, as_json, allow_macros, command, remote)
+        return
     db = open_database(config)
     actor = who(db, config)
     worst = 0
@@ -91,6 +126,38 @@ def _run(paths: list[Path], user: str | None, as_json: bool, allow_macros: bool,
             worst = max(worst, result.exit_code)
             _report(result, as_json, command)
     db.dispose()
+    raise typer.Exit(worst)
+
+
+OPERATIONS = {"validate": "validate", "sync": "sync", "dry run": "sync", "refresh": "refresh"}
+
+
+def _run_through(server: Server, config: Settings, paths: list[Path], as_json: bool, allow_macros: bool,
+                 command: str, fields: dict[str, bool]) -> None:
+    """`_run` through the server: each file uploaded, the server's round trip answered, the
+    workbook it sends back written in place of the file (engine.remote.write_back), and
+    reported by the same code as a local result."""
+    from engine.office.xlsx_guard import check_file
+    from engine.remote import write_back
+
+    server.check_user(config.user)
+    worst = 0
+    for path in paths:
+        try:
+            check_file(path, config.workbook)   # the server checks it whole; a missing file needs no upload
+            if command != "validate":
+                remove_abandoned_temps(path)
+            answer = server.round_trip(OPERATIONS[command], path, allow_macros=allow_macros, **fields)
+            write_back(path, answer, synced=command == "sync")
+        except UnusableInput as exc:
+            worst = max(worst, 2)
+            if as_json:
+                _json_line({"file": str(path), "status": "unusable", "error": exc.reason})
+            else:
+                say_error(str(exc))
+            continue
+        worst = max(worst, answer.result.exit_code)
+        _report(answer.result, as_json, command)
     raise typer.Exit(worst)
 
 
@@ -125,7 +192,7 @@ def validate(paths: Paths, as_json: JsonOption = False,
              user: UserOption = None, allow_macros: AllowMacros = False) -> None:
     """Check workbooks against the database without saving anything."""
     _run(paths, user, as_json, allow_macros, lambda trip, p: trip.validate(p, annotate_file=not no_annotate),
-         "validate")
+         "validate", remote={"annotate": not no_annotate})
 
 
 @roundtrip_app.command("sync")
@@ -135,7 +202,7 @@ def sync(paths: Paths,
          as_json: JsonOption = False, user: UserOption = None, allow_macros: AllowMacros = False) -> None:
     """Save workbook edits to the database (all or nothing per workbook) and refresh them."""
     _run(paths, user, as_json, allow_macros, lambda trip, p: trip.sync(p, dry_run=dry_run),
-         "dry run" if dry_run else "sync")
+         "dry run" if dry_run else "sync", remote={"dry_run": dry_run})
 
 
 @roundtrip_app.command("refresh")
@@ -143,7 +210,7 @@ def sync(paths: Paths,
 def refresh(path: Annotated[Path, typer.Argument(metavar="FILE", help="Workbook file.")], as_json: JsonOption = False,
             user: UserOption = None, allow_macros: AllowMacros = False) -> None:
     """Pull current database values into a workbook, keeping your unsynced edits."""
-    _run([path], user, as_json, allow_macros, lambda trip, p: trip.refresh(p), "refresh")
+    _run([path], user, as_json, allow_macros, lambda trip, p: trip.refresh(p), "refresh", remote={})
 
 
 def _count(n: int, one: str) -> str:

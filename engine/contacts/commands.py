@@ -10,6 +10,7 @@ from engine.cli_support import (
     JsonOption,
     UserOption,
     acting_as,
+    fetch,
     handles_errors,
     new_table,
     out,
@@ -76,9 +77,10 @@ def list_(
     user: UserOption = None,
 ) -> None:
     """List contacts."""
-    with acting_as(user) as (_db, actor, session):
-        rows = [{k: c.get(k) for k in ("id", "kind", "name", "email", "country", "organisation_id", "tags", "opt_out")}
-                for c in queries.contacts(session, actor, kind=kind, search=search, tag=tag)]
+    found = fetch(user, lambda session, actor: queries.contacts(session, actor, kind=kind, search=search, tag=tag),
+                  ("/contacts", {"kind": kind, "search": search, "tag": tag}))
+    rows = [{k: c.get(k) for k in ("id", "kind", "name", "email", "country", "organisation_id", "tags", "opt_out")}
+            for c in found]
     if as_json:
         print_json(rows)
         return
@@ -93,8 +95,8 @@ def list_(
 @handles_errors
 def show(contact_id: int, as_json: JsonOption = False, user: UserOption = None) -> None:
     """Show one contact with its addresses."""
-    with acting_as(user) as (_db, actor, session):
-        data = queries.contact(session, actor, contact_id)
+    data = fetch(user, lambda session, actor: queries.contact(session, actor, contact_id),
+                 (f"/contacts/{contact_id}", None))
     if as_json:
         print_json(data)
         return

@@ -86,6 +86,12 @@ def check_package(
         raise UnusableInput(path, f"{DAMAGED}: {exc}") from exc
 
 
+def check_file(path: Path, limits: WorkbookLimits) -> None:
+    """Only that `path` is a file that can be read, not empty and within the size limit
+    (the remote command line, before it uploads: the server checks everything again)."""
+    _file_head(Path(path), limits)
+
+
 def _file_head(path: Path, limits: WorkbookLimits) -> bytes:
     try:
         found = path.stat()

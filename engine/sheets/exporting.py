@@ -57,7 +57,7 @@ def new_workbook(db: Database, actor: Actor, module: str, out: Path, force: bool
             check_replaceable(out, seal(session), force)
     workbook_id = uuid.uuid4().hex
     audits = any(audited_keys(sheet, sheet.visible_columns(actor.sees)) for sheet in spec.sheets)
-    private = any(sensitive_keys(sheet, sheet.visible_columns(actor.sees)) for sheet in spec.sheets)
+    private = is_private(spec, actor)
     opened = db.unit_of_work(actor, source="workbook", workbook_id=workbook_id) if audits else db.reading()
     with opened as session:
         sheets = [_sheet_for(session, actor, sheet) for sheet in spec.sheets]
@@ -66,16 +66,24 @@ def new_workbook(db: Database, actor: Actor, module: str, out: Path, force: bool
         meta = _meta(spec, ours.installation_id, actor, workbook_id)
         reports = [ReportData(r.name, r.columns, r.shown_to(session, actor), r.number_formats())
                    for r in spec.reports if actor.may("read", r.area)]
-        _write_in_place_of(out, lambda temp: write_workbook(temp, meta, sheets, lookups, reports=reports,
+        write_in_place_of(out, lambda temp: write_workbook(temp, meta, sheets, lookups, reports=reports,
                                                             key=ours.key), private=private)
     return {s.spec.name: len(s.records) for s in sheets}
 
 
-def check_replaceable(out: Path, ours: Seal, force: bool = False) -> None:
+def is_private(spec: WorkbookSpec, actor: Actor) -> bool:
+    """Whether `actor`'s workbook holds sensitive fields (an HR workbook): its file is then
+    readable by its owner only (also when the remote command line writes it)."""
+    return any(sensitive_keys(sheet, sheet.visible_columns(actor.sees)) for sheet in spec.sheets)
+
+
+def check_replaceable(out: Path, ours: Seal | None, force: bool = False) -> None:
     """Refuse to write a new workbook over a file that is not one of ours (someone's own
     spreadsheet, a report), and over one of ours with edits not yet synced unless `force`:
     those edits would be lost. One of ours that cannot be checked (another installation's,
-    an older layout's) needs `force` too; an empty file is replaced."""
+    an older layout's) needs `force` too; an empty file is replaced. `ours` None: the
+    remote command line, which holds no installation secret, counts the edits against the
+    file's own base without checking its signature (enough to know what would be lost)."""
     if not out.exists():
         return
     if out.is_dir():
@@ -122,7 +130,7 @@ def unsynced_edits(book: WorkbookInput) -> int:
     return count
 
 
-def _write_in_place_of(out: Path, write: Callable[[Path], None], private: bool) -> None:
+def write_in_place_of(out: Path, write: Callable[[Path], None], private: bool) -> None:
     """`write` a file beside `out`, then put it in `out`'s place (a kill leaves no half file).
     The file is made readable by its owner only before a byte is written (`private`: an HR
     workbook), or given the mode any new file gets."""

@@ -113,11 +113,13 @@ class WorkbookMeta:
         return rows
 
     @classmethod
-    def from_rows(cls, rows: list[list[Any]], seal: Seal, max_snapshot_bytes: int) -> WorkbookMeta:
+    def from_rows(cls, rows: list[list[Any]], seal: Seal | None, max_snapshot_bytes: int) -> WorkbookMeta:
         """Parse and check the sheet; raises ValueError when it is not ours, foreign or altered.
 
         `seal` is this installation's id and secret; the snapshot is refused when it would
-        unpack to more than `max_snapshot_bytes`.
+        unpack to more than `max_snapshot_bytes`. Without a seal (a remote client, which holds
+        no secret) the file's origin and signature are not checked: only for counting the
+        edits of a local file before replacing it, never for anything sent to a database.
         """
         if not rows or not rows[0] or rows[0][0] != MAGIC:
             raise ValueError("its _backoffice sheet is not one Backoffice wrote")
@@ -136,13 +138,13 @@ class WorkbookMeta:
                 values[key] = value
         module = values.get("module") or "MODULE"
         installation = values.get("installation_id") or None
-        if installation not in (None, seal.installation_id):
+        if seal is not None and installation not in (None, seal.installation_id):
             raise ValueError("made by another Backoffice installation (its workbook id does not belong to "
                              "this database); get a workbook from this one")
-        if signatures and (len(signatures) > 1 or len(signatures[0]) != 2 or not hmac.compare_digest(
+        if seal is not None and signatures and (len(signatures) > 1 or len(signatures[0]) != 2 or not hmac.compare_digest(
                 signatures[0][1], _signature(signed, seal.key))):
             raise ValueError(ALTERED.format(why="its signature does not match", module=module))
-        if not signatures and (installation or values.get("user")):
+        if seal is not None and not signatures and (installation or values.get("user")):
             raise ValueError(ALTERED.format(why="it carries no signature", module=module))
         base_data = _unpack(chunks["base"], max_snapshot_bytes) or {}
         marks = _unpack(chunks["marks"], max_snapshot_bytes) or {}

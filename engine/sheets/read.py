@@ -80,13 +80,13 @@ class WorkbookInput:
     package: PackageInfo
     sheets: dict[str, SheetInput]
     issues: list[CellIssue]
-    seal: Seal                        # what its _backoffice sheet was checked, and is signed again, with
+    seal: Seal | None                 # what its _backoffice sheet was checked, and is signed again, with
     # New rows an earlier sync of this file saved though its write-back never arrived:
     # (sheet, row) -> record id (see engine.sheets.receipts).
     saved: dict[tuple[str, int], int] = field(default_factory=dict)
 
 
-def read_workbook(path: Path, spec_for, limits: WorkbookLimits, seal: Seal, allow_macros: bool = False) -> WorkbookInput:
+def read_workbook(path: Path, spec_for, limits: WorkbookLimits, seal: Seal | None, allow_macros: bool = False) -> WorkbookInput:
     """Read one of our workbooks, made by the installation `seal` names (its id and secret).
 
     `spec_for(module)` gives the WorkbookSpec; raises UnusableInput for a file that is hostile,
@@ -105,7 +105,7 @@ def read_workbook(path: Path, spec_for, limits: WorkbookLimits, seal: Seal, allo
             book.close()
 
 
-def _read(path: Path, book, package: PackageInfo, spec_for, limits: WorkbookLimits, seal: Seal,
+def _read(path: Path, book, package: PackageInfo, spec_for, limits: WorkbookLimits, seal: Seal | None,
           budget: TextBudget) -> WorkbookInput:
     try:
         meta = WorkbookMeta.from_rows(read_rows(path, book, META_SHEET, skip_empty_area=False), seal,

@@ -97,6 +97,21 @@ class FileResult:
             data["refreshed"] = self.refreshed.as_json()
         return data
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FileResult:
+        """The result `as_json` gave (a server's answer to the remote command line), so that
+        it is reported by the same code as a local one."""
+        def issues(key: str, conflict: bool) -> list[CellIssue]:
+            return [CellIssue(**{**issue, "conflict": conflict}) for issue in data.get(key) or ()]
+
+        refreshed = data.get("refreshed")
+        return cls(data["file"], data["status"], inserted=data.get("inserted", 0), updated=data.get("updated", 0),
+                   deleted=data.get("deleted", 0), recovered=data.get("recovered", 0),
+                   written_to=data.get("written_to"), warning=data.get("warning"),
+                   problems=issues("problems", False), conflicts=issues("conflicts", True),
+                   changes=data.get("changes") or [],
+                   refreshed=annotate.RefreshCounts(**refreshed) if refreshed is not None else None)
+
 
 Progress = Callable[[str, int], None]   # (stage description, units done)
 
@@ -172,11 +187,7 @@ class RoundTrip:
                 return self._result(book, plans, [], "unchanged")
             result = self._result(book, plans, [], "applied", applied=applied)
             if applied.kept_copy is not None:
-                result.written_to = str(applied.kept_copy)
-                result.warning = (f"{applied.not_replaced}: the records are saved, and the up-to-date "
-                                  f"workbook is {applied.kept_copy.name} beside it. Keep that file and "
-                                  f"delete {path.name} (or close it and sync it again: rows already saved "
-                                  "are matched to their records, never added twice).")
+                kept_beside(result, path, applied.kept_copy, applied.not_replaced)
             return result
         book.meta.shown = _shown_from(plans)
         annotate.annotate(book, issues)
@@ -267,12 +278,7 @@ class RoundTrip:
         try:
             self._refresh_into(session, book, spec, applied, keep_edits=False, target=temp, db_rows=db_rows)
             session.commit()
-            try:
-                _replace_keeping_mode(temp, target)
-            except OSError as exc:
-                applied.kept_copy = _synced_copy_name(target)
-                os.replace(temp, applied.kept_copy)
-                applied.not_replaced = f"{target} could not be replaced ({exc.strerror or exc})"
+            applied.kept_copy, applied.not_replaced = put_in_place(temp, target)
         finally:
             temp.unlink(missing_ok=True)
 
@@ -664,6 +670,43 @@ def _running(pid: int) -> bool:
     except OSError:      # not ours to signal (or not POSIX): assume it runs
         return True
     return True
+
+
+def put_in_place(temp: Path, target: Path, replace: bool = True,
+                 why_not: str | None = None) -> tuple[Path | None, str | None]:
+    """Put a synced workbook written at `temp` in `target`'s place; when it cannot be
+    replaced (open in Excel on Windows, read-only; or `replace` is False, `why_not` saying
+    why), keep it beside under a name of its own. Returns (kept copy, why) or (None, None).
+    Used by the local sync after its commit and by the remote client (engine.remote) with
+    the server's answer: what was saved stays saved either way."""
+    if replace:
+        try:
+            _replace_keeping_mode(temp, target)
+            return None, None
+        except OSError as exc:
+            why_not = f"{target} could not be replaced ({exc.strerror or exc})"
+    kept = _synced_copy_name(target)
+    os.replace(temp, kept)
+    return kept, why_not
+
+
+def kept_beside(result: FileResult, path: Path, kept: Path, why: str | None) -> None:
+    """Tell in `result` that the synced workbook was kept beside `path`, and what to do."""
+    result.written_to = str(kept)
+    result.warning = (f"{why}: the records are saved, and the up-to-date "
+                      f"workbook is {kept.name} beside it. Keep that file and "
+                      f"delete {path.name} (or close it and sync it again: rows already saved "
+                      "are matched to their records, never added twice).")
+
+
+def temp_beside(path: Path) -> Path:
+    """A temporary file beside `path` (see `_temp_beside`), for the remote client."""
+    return _temp_beside(path)
+
+
+def replace_keeping_mode(temp: Path, target: Path) -> None:
+    """`_replace_keeping_mode`, for the remote client."""
+    _replace_keeping_mode(temp, target)
 
 
 def _replace_keeping_mode(temp: Path, target: Path) -> None:

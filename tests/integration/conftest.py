@@ -18,6 +18,11 @@ from tests.conftest import actor_with
 @pytest.fixture
 def people_db(db):
     """Three organisations, two people, two addresses; users for several roles."""
+    return fill_people(db)
+
+
+def fill_people(db):
+    """`people_db`'s records and users, put into `db` (a database made the same way)."""
     with db.unit_of_work(SYSTEM, source="system") as session:
         for login, roles in (("ada", ["admin"]), ("sam", ["sales"]), ("stef", ["staff"]), ("wes", ["warehouse"])):
             add_user(session, SYSTEM, login, login.title(), roles, None)
