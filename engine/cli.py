@@ -38,7 +38,8 @@ KERNEL = [
     CommandGroup("refresh", "engine.commands.workbooks:roundtrip_app",
                  "Pull current database values into a workbook, keeping your unsynced edits.", "kernel", single=True),
     CommandGroup("audit", "engine.commands.audit:audit_app",
-                 "Show the audit log: who changed what, when, through which door.", "kernel", single=True),
+                 "Show the audit log: who changed what, when, through which door; `audit verify` checks its "
+                 "hash chain.", "kernel"),
     CommandGroup("demo", "engine.commands.demo:demo_app",
                  "Fill a fresh database with sample data and run the main job end to end.", "kernel", single=True),
 ]
