@@ -38,7 +38,8 @@ KERNEL = [
     CommandGroup("refresh", "engine.commands.workbooks:roundtrip_app",
                  "Pull current database values into a workbook, keeping your unsynced edits.", "kernel", single=True),
     CommandGroup("audit", "engine.commands.audit:audit_app",
-                 "Show the audit log: who changed what, when, through which door.", "kernel", single=True),
+                 "Show the audit log: who changed what, when, through which door; `audit verify` checks its "
+                 "hash chain.", "kernel"),
     CommandGroup("serve", "engine.commands.serve:serve_app",
                  "Serve the HTTP API for offices that reach the database through it.", "kernel", single=True),
     CommandGroup("demo", "engine.commands.demo:demo_app",

@@ -1,7 +1,8 @@
-"""`backoffice users add|list` and `backoffice users token create|list|revoke`."""
+"""`backoffice users add|list|grants` and `backoffice users token create|list|revoke`."""
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -17,9 +18,10 @@ from engine.cli_support import (
     print_json,
     settings,
 )
+from engine.errors import BackofficeError
 from engine.security import tokens
 from engine.security.roles import SYSTEM
-from engine.security.users import add_user, adding_actor, list_users
+from engine.security.users import add_user, adding_actor, list_users, refresh_grants
 
 users_app = typer.Typer(help="User accounts and their roles.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens: a person's identity on the HTTP server.", no_args_is_help=True)
@@ -33,16 +35,42 @@ def users_add(
     name: Annotated[str, typer.Option(help="Full name.")],
     role: Annotated[list[str], typer.Option("--role", "-r", help="A role (repeatable).")],
     email: Annotated[str | None, typer.Option(help="E-mail address.")] = None,
+    database_role: Annotated[bool | None, typer.Option(
+        "--database-role/--no-database-role",
+        help="PostgreSQL: also create their login role, with grants matching their roles "
+             "(default: when connected as the owner role).")] = None,
+    password_env: Annotated[str | None, typer.Option(
+        metavar="VARIABLE", help="The environment variable holding their database login's password.")] = None,
     user: UserOption = None,
 ) -> None:
     """Add a user. The very first user needs no --user and must be an admin."""
+    password = None
+    if password_env:
+        password = os.environ.get(password_env)
+        if not password:
+            raise BackofficeError(f"--password-env: the environment variable {password_env} is not set")
     config = settings(user=user)
     db = open_database(config)
     with db.reading() as session:
         actor = adding_actor(session, config.user)
     with db.unit_of_work(actor or SYSTEM) as session:
-        added = add_user(session, actor, login, name, role, email)
+        added = add_user(session, actor, login, name, role, email, database_role=database_role, password=password)
     out.print(f"added user {added.login} ({', '.join(added.role_names)})")
+
+
+@users_app.command("grants")
+@handles_errors
+def users_grants(login: str, as_json: JsonOption = False, user: UserOption = None) -> None:
+    """PostgreSQL: re-apply LOGIN's database grants from their current roles (run as the owner role)."""
+    with acting_as(user) as (_db, actor, session):
+        grants = refresh_grants(session, actor, login)
+    if as_json:
+        print_json(grants)
+        return
+    table = new_table("table", "privilege", "columns")
+    for g in grants:
+        table.add_row(g["table"], g["privilege"], "all" if g["columns"] is None else ", ".join(g["columns"]))
+    out.print(table)
 
 
 @users_app.command("list")

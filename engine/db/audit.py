@@ -4,7 +4,8 @@ Changes made with the ORM are captured automatically after each flush (`install_
 a service cannot forget to audit. Bulk paths that bypass the ORM call `write_audit` with
 the same row shape. The database itself refuses UPDATE and DELETE on `audit_log` (triggers
 created by the migration), so not even an administrator with SQL access can quietly edit
-history.
+history, and each row carries the hash of the one before it (`engine.db.audit_chain`), so
+`backoffice audit verify` finds a row removed or changed by someone who went round them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy import JSON, Index, Integer, String, event, inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from engine.db.audit_chain import link_rows
 from engine.db.base import COMMON_COLUMNS, Base, Record, UTCDateTime, utcnow
 from engine.db.bulk import insert_many
 from engine.security.policies import active_policies
@@ -39,6 +41,9 @@ class AuditEntry(Base):
     workbook_id: Mapped[str | None] = mapped_column(String(64))
     sheet: Mapped[str | None] = mapped_column(String(64))
     row_number: Mapped[int | None] = mapped_column(Integer)
+    # The hash chain (engine.db.audit_chain): the previous row's hash, and this row's.
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    row_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 @dataclass
@@ -68,8 +73,9 @@ def write_audit(connection: Connection, context: AuditContext, rows: list[dict[s
     policies = active_policies()
     common = {"at": utcnow(), "actor": context.actor, "source": context.source,
               "workbook_id": context.workbook_id, "sheet": None, "row_number": None}
-    insert_many(connection, AuditEntry.__table__, [
-        {**common, **row, "changes": policies.hide_values(row["table_name"], row["changes"])} for row in rows])
+    entries = [{**common, **row, "changes": policies.hide_values(row["table_name"], row["changes"])} for row in rows]
+    link_rows(connection, AuditEntry.__table__, entries)
+    insert_many(connection, AuditEntry.__table__, entries)
 
 
 def _column_changes(obj: Record, action: str) -> dict[str, tuple[Any, Any]]:

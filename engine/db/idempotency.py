@@ -19,7 +19,6 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db.base import Base, UTCDateTime, utcnow
 
-
 KEPT_FOR = timedelta(days=2)
 
 

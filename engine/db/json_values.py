@@ -45,3 +45,10 @@ _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
 def dump_json(value: Any) -> str:
     """The engine's JSON serialiser: compact text, with `plain`'s exact forms."""
     return orjson.dumps(value, default=_exact, option=_OPTIONS).decode()
+
+
+def canonical_json(value: Any) -> bytes:
+    """`value` as the one byte string the audit log's hash chain is computed over: compact,
+    keys sorted, money and dates in `plain`'s exact forms. The same values give the same
+    bytes whether they are the Python values being written or the JSON read back."""
+    return orjson.dumps(value, default=_exact, option=_OPTIONS | orjson.OPT_SORT_KEYS)

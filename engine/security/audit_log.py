@@ -9,6 +9,7 @@ recorded as if read from the record (`gate.record_audit_reads`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from engine.db.audit import AuditEntry
+from engine.db.audit_chain import verify_chain
 from engine.db.audit_query import entry_as_dict
 from engine.errors import PermissionDenied
 from engine.security.gate import audit_view, readable_records, record_audit_reads
@@ -55,6 +57,15 @@ def audit_entries(
     shown = shown[:limit] if limit else shown
     record_audit_reads(session, shown)
     return list(reversed(shown))
+
+
+def verify_audit_log(session: Session, actor: Actor,
+                     progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Walk the whole log's hash chain (`engine.db.audit_chain.verify_chain`). It names rows
+    by id and says what happened to them, never what they hold, so it needs only a role that
+    reads `audit`, not one that reads every table."""
+    actor.require("read", "audit")
+    return verify_chain(session.connection(), AuditEntry.__table__, progress)
 
 
 def _scope(session: Session, actor: Actor, table: str | None) -> list[Any]:

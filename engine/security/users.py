@@ -7,12 +7,15 @@ from sqlalchemy.orm import Session
 
 from engine.emails import check_email
 from engine.errors import BackofficeError, UnknownUser, ValidationFailed
+from engine.security.identity import claimed_login
 from engine.security.models import User
 from engine.security.roles import Actor, check_role_names, load_roles
 
 
 def resolve_actor(session: Session, login: str | None) -> Actor:
-    """The Actor for `login`, or a clear refusal if nobody or an unknown user is acting."""
+    """The Actor for `login`, or a clear refusal if nobody or an unknown user is acting. On
+    PostgreSQL a person's own database login decides who acts (`engine.security.identity`)."""
+    login = claimed_login(session, login)
     if not login:
         raise UnknownUser(
             "no user given: pass --user LOGIN or set BACKOFFICE_USER "
@@ -39,9 +42,14 @@ def user_count(session: Session) -> int:
 
 
 def add_user(
-    session: Session, actor: Actor | None, login: str, name: str, roles: list[str], email: str | None
+    session: Session, actor: Actor | None, login: str, name: str, roles: list[str], email: str | None,
+    *, database_role: bool | None = False, password: str | None = None,
 ) -> User:
-    """Add a user. With no users yet, the first one may be added by anyone, and must be an admin."""
+    """Add a user. With no users yet, the first one may be added by anyone, and must be an admin.
+
+    `database_role` (PostgreSQL): also create their login role with grants matching their
+    roles (`engine.security.db_roles`); None: when connected as the owner role. `password`:
+    the role's password (else none: .pgpass, or a server that trusts the host)."""
     if actor is None:
         if user_count(session) > 0:
             raise UnknownUser("users exist already: pass --user with an administrator's login.")
@@ -63,7 +71,31 @@ def add_user(
                 updated_by=actor.login if actor else login)
     session.add(user)
     session.flush()
+    if database_role is not False:
+        # here: psycopg's SQL quoting, which only PostgreSQL needs
+        from engine.security import db_roles
+
+        if db_roles.wants_login_role(session, database_role):
+            db_roles.provision_login(session, login, roles, password)
     return user
+
+
+def refresh_grants(session: Session, actor: Actor, login: str) -> list[dict]:
+    """Re-apply `login`'s database grants from their current Backoffice roles (after a role
+    change, or a new module's tables); returns the grants as rows (table, privilege, columns)."""
+    # here: psycopg's SQL quoting, which only PostgreSQL needs
+    from engine.security import db_roles
+
+    actor.require("write", "users")
+    user = session.scalar(select(User).where(User.login == login))
+    if user is None:
+        raise UnknownUser(f"user {login!r} is not known; `backoffice users list` shows the logins.")
+    if db_roles.database_login(session) is None:
+        raise BackofficeError("a SQLite database has no logins to grant to; its file's permissions decide who "
+                              "may use it")
+    if not user.active:
+        return db_roles.describe(db_roles.revoke_all(session, login))
+    return db_roles.describe(db_roles.apply_grants(session, login, user.role_names))
 
 
 def list_users(session: Session, actor: Actor) -> list[User]:
