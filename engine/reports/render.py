@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from engine import registry
-from engine.errors import BackofficeError
+from engine.errors import BackofficeError, NotFound
 from engine.office.docx import render_docx, templates_dir
 from engine.registry import Report
 from engine.security.roles import Actor
@@ -25,11 +25,16 @@ OPTIONS = {"staff": ("year",)}   # each report's options (besides where the file
 
 
 def report_named(name: str) -> Report:
-    """The registered report `name`, or a refusal saying its module is switched off."""
+    """The registered report `name`; a refusal saying its module is switched off, or that there
+    is no such report."""
     report = registry.current().report_named(name)
     if report is None:
-        raise BackofficeError(f"the {name} report needs the {registry.current().switched_off('reports', name) or name} "
-                              "module, which is switched off (`modules` in config/backoffice.toml)")
+        module = registry.current().switched_off("reports", name)
+        if module is None:
+            offered_names = ", ".join(r.name for r in registry.current().reports) or "none"
+            raise NotFound(f"there is no report {name!r}; the reports on offer: {offered_names}", field="name")
+        raise BackofficeError(f"the {name} report needs the {module} module, which is switched off "
+                              "(`modules` in config/backoffice.toml)")
     return report
 
 

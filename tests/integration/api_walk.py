@@ -47,6 +47,11 @@ def operations(app: Any) -> Iterator[tuple[str, str, Any]]:
                 yield method, route.path, route
 
 
+def documented(path: str) -> str:
+    """The path as the OpenAPI document names it (`{file:path}` is `{file}` there)."""
+    return PLACEHOLDER.sub(lambda m: "{" + m.group(1) + "}", path)
+
+
 def path_names(path: str) -> list[str]:
     return PLACEHOLDER.findall(path)
 
@@ -101,7 +106,7 @@ def plausible(document: dict[str, Any], schema: dict[str, Any], name: str = "") 
         return "2026-03-02"
     if form == "date-time":
         return "2026-03-02T09:00:00Z"
-    if form == "binary":
+    if form == "binary" or "contentMediaType" in schema:      # a file (OpenAPI 3.0 and 3.1 spellings)
         return b"PK"
     return "GB" if "country" in name else "test"
 
@@ -109,7 +114,7 @@ def plausible(document: dict[str, Any], schema: dict[str, Any], name: str = "") 
 def request_body(document: dict[str, Any], method: str, path: str) -> dict[str, Any]:
     """Keyword arguments for the client: the smallest body the operation accepts (JSON, or a
     form with a small file), or none."""
-    body = document["paths"][path][method.lower()].get("requestBody")
+    body = document["paths"][documented(path)][method.lower()].get("requestBody")
     if not body:
         return {}
     content = body["content"]

@@ -192,3 +192,17 @@ def test_the_folder_is_removed_when_the_round_trip_fails(api, exported, server_t
     reply = upload(api, "validate", exported)
     assert reply.status_code == 500 and "disk on fire" not in reply.text
     assert list(server_temp.iterdir()) == []
+
+
+def test_a_workbook_synced_by_someone_whose_role_may_not_write_it_is_rejected_at_the_cell(api, people_db,
+                                                                                         exported):
+    """stef (staff) reads the contacts but writes nothing: their sync of an edited contacts
+    workbook is rejected as the command line rejects it, the cell marked `read-only`, and
+    nothing is saved."""
+    row = find_row(exported, "Organisations", "Name", "Bolt GmbH")
+    edit_by_label(exported, "Organisations", row, {"Phone": "+49 30 1234"})
+    reply = upload(api, "sync", exported, login="stef")
+    assert reply.status_code == 200 and reply.json()["exit_code"] == 1, reply.text
+    assert reply.json()["result"]["status"] == "rejected"
+    assert [(p["column"], p["code"]) for p in reply.json()["result"]["problems"]] == [("Phone", "read-only")]
+    assert phone_of(people_db, "Bolt GmbH") is None
