@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from rich.table import Table
     from sqlalchemy.orm import Session
 
-    from engine.remote import Server
+    from engine.remote import Server  # here: httpx is for remote commands only
 
 # Wide enough for any table or line a command prints; nothing is ever padded to it.
 UNBOUNDED = 1_000_000
@@ -169,9 +169,9 @@ def through_server(user: str | None) -> Iterator[Server | None]:
 def as_json_values(data: Any) -> Any:
     """`data` in its JSON form (money and dates as exact strings, time stamps ISO 8601 UTC),
     as the server sends it: the local rows rendered through it print what remote ones do."""
-    import orjson
+    import orjson  # here: only `fetch`'s local rows need the JSON form
 
-    from engine.db.json_values import dump_json
+    from engine.db.json_values import dump_json  # here: with orjson, as above
 
     return orjson.loads(dump_json(data))
 

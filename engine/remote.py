@@ -161,7 +161,7 @@ class Server:
             if refused.status == 413 or (refused.status == 422 and "reason" in refused.body):
                 raise UnusableInput(path, refused.body.get("reason") or str(refused)) from None
             raise
-        from engine.sheets.roundtrip import FileResult
+        from engine.sheets.roundtrip import FileResult  # here: the round trip is heavy; only results need it
 
         answer = reply.json()
         result = FileResult.from_json({**answer["result"], "file": str(path)})
@@ -185,7 +185,7 @@ def write_back(path: Path, answer: Answer, synced: bool) -> None:
     new edits would be lost), is left as it is and the synced copy kept beside it, with the
     same warning as locally. After a validate or refresh (nothing saved) such a file is
     left as it is, and the command is refused."""
-    from engine.sheets import roundtrip
+    from engine.sheets import roundtrip  # here: the round trip is heavy; only write-back needs it
 
     if answer.workbook is None:
         return

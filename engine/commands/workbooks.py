@@ -137,8 +137,8 @@ def _run_through(server: Server, config: Settings, paths: list[Path], as_json: b
     """`_run` through the server: each file uploaded, the server's round trip answered, the
     workbook it sends back written in place of the file (engine.remote.write_back), and
     reported by the same code as a local result."""
-    from engine.office.xlsx_guard import check_file
-    from engine.remote import write_back
+    from engine.office.xlsx_guard import check_file  # here: only a remote run checks before upload
+    from engine.remote import write_back  # here: httpx is for remote commands only
 
     server.check_user(config.user)
     worst = 0
