@@ -147,7 +147,7 @@ def remote_server(config: Settings) -> Server | None:
     when it opens the database itself. Imported only then: httpx is not a local command's."""
     if not config.server_url:
         return None
-    from engine.remote import Server
+    from engine.remote import Server  # here: httpx is for remote commands only
 
     return Server.of(config)
 
