@@ -161,7 +161,9 @@ class Server:
             if refused.status == 413 or (refused.status == 422 and "reason" in refused.body):
                 raise UnusableInput(path, refused.body.get("reason") or str(refused)) from None
             raise
-        from engine.sheets.roundtrip import FileResult  # here: the round trip is heavy; only results need it
+        from engine.sheets.roundtrip import (
+            FileResult,  # here: the round trip is heavy; only results need it
+        )
 
         answer = reply.json()
         result = FileResult.from_json({**answer["result"], "file": str(path)})

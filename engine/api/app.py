@@ -9,6 +9,8 @@ from `support.caller`; `tests/integration/test_api_walks.py` walks the route tab
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
@@ -32,13 +34,12 @@ from engine.api.support import (
     RateLimit,
     RecordId,
     RequireToken,
-    Sort,
-    page,
 )
 from engine.config import Settings, load_settings
 from engine.db.schema_version import shipped_head
 from engine.db.session import Database
-from engine.errors import DatabaseUnavailable
+from engine.errors import DatabaseUnavailable, ValidationFailed
+from engine.problems import Problem
 from engine.security import tokens
 from engine.security.audit_log import audit_entries
 
@@ -152,10 +153,26 @@ def revoke_token(who: CallerDep, token_id: RecordId) -> Response:
         return JSONReply(_token(tokens.revoke_token(session, who.actor, token_id)))
 
 
-@kernel.get("/audit", tags=["audit"], summary="The audit log as the caller may read it")
+@kernel.get("/audit", tags=["audit"], summary="The audit log as the caller may read it, newest first")
 def audit(request: Request, who: CallerDep, table: Annotated[str | None, Query(max_length=64)] = None,
-          record: IdFilter = None, since: date | None = None, sort: Sort = None, cursor: Cursor = None,
+          record: IdFilter = None, since: date | None = None, cursor: Cursor = None,
           limit: Limit = None) -> Response:
+    """A page of the log, newest first, read from the database a page at a time (the log is
+    the longest list there is): `next` goes on to older entries. Each audited field shown is
+    recorded as read, as at the command line."""
+    size = min(limit or who.settings.server.page_size, who.settings.server.max_page_size)
+    before = None
+    if cursor:
+        try:
+            before = int(json.loads(base64.urlsafe_b64decode(cursor.encode() + b"==="))["before"])
+        except (ValueError, KeyError, TypeError):
+            raise ValidationFailed([Problem("cursor", "invalid", "this cursor is not one the server gave; "
+                                            "start again without it")]) from None
     with who.work() as session:
-        rows = audit_entries(session, who.actor, table, record, since, None)
-    return page(rows, request, sort, cursor, limit)
+        rows = audit_entries(session, who.actor, table, record, since, size + 1, before_id=before)
+    rows.reverse()
+    following = None
+    if len(rows) > size:
+        rows = rows[:size]
+        following = base64.urlsafe_b64encode(json.dumps({"before": rows[-1]["id"]}).encode()).decode().rstrip("=")
+    return JSONReply({"items": rows, "next": following, "total": None})

@@ -40,10 +40,11 @@ def audit(
     if ctx.invoked_subcommand:
         return
     since_date = parse_date(since, "--since") if since else None
-    # Through the server the most recent `limit` come newest first: shown oldest first, as locally.
+    # The server answers newest first, a page at a time: the most recent `limit` are its first
+    # rows, shown oldest first, as locally.
     rows = fetch(user, lambda session, actor: audit_entries(session, actor, table, record, since_date, limit),
                  ("/audit", {"table": table, "record": record, "since": since_date and since_date.isoformat(),
-                             "sort": "-id" if limit else None, "limit": limit}), at_most=limit)
+                             "limit": limit}), at_most=limit)
     rows.sort(key=lambda r: r["id"])
     if as_json:
         print_json(rows)

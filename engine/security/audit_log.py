@@ -33,10 +33,12 @@ def audit_entries(
     record_id: int | None = None,
     since: date | None = None,
     limit: int | None = None,
+    before_id: int | None = None,
 ) -> list[dict[str, Any]]:
     """The matching entries `actor` may see, as dicts (`entry_as_dict`), oldest first; with
     `limit`, the most recent `limit` of them. Asking for a table the actor may read nothing of
-    is refused (PermissionDenied, naming the area); without `table`, such tables are left out."""
+    is refused (PermissionDenied, naming the area); without `table`, such tables are left out.
+    `before_id`: only entries older than that one (the next page of a log read newest first)."""
     actor.require("read", "audit")
     scope = _scope(session, actor, table)
     if not scope:
@@ -44,6 +46,8 @@ def audit_entries(
     query = select(AuditEntry).where(or_(*scope)).order_by(AuditEntry.id.desc())
     if record_id is not None:
         query = query.where(AuditEntry.record_id == record_id)
+    if before_id is not None:
+        query = query.where(AuditEntry.id < before_id)
     if since:
         query = query.where(AuditEntry.at >= datetime.combine(since, time.min, tzinfo=UTC))
     shown: list[dict[str, Any]] = []

@@ -117,3 +117,25 @@ def test_two_copies_of_a_create_racing_with_one_key_make_one_record(people_db, s
                           .status_code and reply.json()["id"])
     assert len(set(replies)) == 1
     assert count_contacts(people_db) == before + 1
+
+
+def test_the_audit_log_comes_newest_first_a_page_at_a_time_as_the_caller_may_read_it(api, people_db):
+    from engine.security.audit_log import audit_entries
+    from engine.security.users import resolve_actor
+
+    headers = api.as_("ada")
+    pages, cursor = [], None
+    while True:
+        reply = api.get("/audit", params={"limit": 3, **({"cursor": cursor} if cursor else {})}, headers=headers)
+        assert reply.status_code == 200
+        pages.append(reply.json()["items"])
+        cursor = reply.json()["next"]
+        if cursor is None:
+            break
+    ids = [row["id"] for page in pages for row in page]
+    assert ids == sorted(ids, reverse=True) and len(ids) == len(set(ids))
+    assert all(len(page) <= 3 for page in pages) and len(pages) > 2
+    with people_db.unit_of_work(SYSTEM, source="system") as session:
+        local = audit_entries(session, resolve_actor(session, "ada"))
+    assert ids == [row["id"] for row in reversed(local)]
+    assert api.get("/audit", headers=api.as_("wes")).status_code == 403
