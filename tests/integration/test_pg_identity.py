@@ -119,6 +119,17 @@ def test_a_plain_client_on_a_persons_login_gets_no_more_than_the_product(office)
         assert refused(hr, "UPDATE audit_log SET actor = 'x'")
 
 
+def test_a_plain_client_cannot_add_an_audit_row_in_someone_elses_name(office):
+    mo, ada = office.login("mo"), office.login("ada")
+    row = ("INSERT INTO audit_log (at, actor, source, table_name, record_id, action, changes) "
+           "VALUES (now(), %s, 'cli', 'contacts', 1, 'update', '{}')")
+    with office.connect(mo) as manager:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="in one's own name"):
+            manager.execute(row, (ada,))
+    with office.connect(office.owner) as owner:       # the owner acts for others by design
+        owner.execute(row, (ada,))
+
+
 def test_the_command_line_acts_as_the_login_and_refuses_another_user(office):
     sam, ada = office.login("sam"), office.login("ada")
     claimed = office.cli(sam, "contacts", "list", "--json", "--user", ada)
