@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Query, Request
@@ -27,12 +26,14 @@ from engine.api.problems import JSONReply
 from engine.api.support import (
     CallerDep,
     Cursor,
+    Day,
     IdFilter,
     Limit,
     RateLimit,
     RecordId,
     RequireToken,
     Sort,
+    Text,
     page,
 )
 from engine.config import Settings, load_settings
@@ -119,9 +120,9 @@ def me(who: CallerDep) -> Response:
 
 
 class TokenIn(BaseModel):
-    name: str = Field(max_length=100, description="What the token is for, e.g. the office or computer.")
+    name: Text = Field(max_length=100, description="What the token is for, e.g. the office or computer.")
     days: int | None = Field(default=None, description="How long it lasts (default: the server's setting).")
-    login: str | None = Field(default=None, max_length=64,
+    login: Text | None = Field(default=None, max_length=64,
                               description="Whose token (default: the caller's; another's needs the users area).")
 
 
@@ -132,7 +133,7 @@ def _token(view: tokens.TokenView) -> dict[str, Any]:
 
 
 @kernel.get("/tokens", tags=["tokens"], summary="The caller's tokens (`login=*`: everyone's, for an administrator)")
-def list_tokens(who: CallerDep, login: Annotated[str | None, Query(max_length=64)] = None) -> Response:
+def list_tokens(who: CallerDep, login: Annotated[Text | None, Query(max_length=64)] = None) -> Response:
     with who.work() as session:
         return JSONReply([_token(t) for t in tokens.list_tokens(session, who.actor, login)])
 
@@ -153,8 +154,8 @@ def revoke_token(who: CallerDep, token_id: RecordId) -> Response:
 
 
 @kernel.get("/audit", tags=["audit"], summary="The audit log as the caller may read it")
-def audit(request: Request, who: CallerDep, table: Annotated[str | None, Query(max_length=64)] = None,
-          record: IdFilter = None, since: date | None = None, sort: Sort = None, cursor: Cursor = None,
+def audit(request: Request, who: CallerDep, table: Annotated[Text | None, Query(max_length=64)] = None,
+          record: IdFilter = None, since: Day | None = None, sort: Sort = None, cursor: Cursor = None,
           limit: Limit = None) -> Response:
     with who.work() as session:
         rows = audit_entries(session, who.actor, table, record, since, None)
