@@ -47,6 +47,11 @@ _NAMES = {"\t": "a tab", "\n": "a line break", "\r": "a line break", "\u2028": "
           "\u2029": "a paragraph separator"}
 
 
+# The codes of the problems below, so a door checking a value before its rules (the HTTP API's
+# types) answers with the same code as the rules would.
+CODES = frozenset({"too_long", "control_character", "out_of_range", "date_out_of_range"})
+
+
 @dataclass(frozen=True)
 class Limit:
     """What one column can hold: `kind` is text, integer, exact or date."""
@@ -72,13 +77,23 @@ def check_text(field: str, value: Any, length: int = CELL_TEXT, multiline: bool 
     if len(value) > most:
         problems.append(Problem(field, "too_long", f"{_said(field)} is {len(value):,} characters long; "
                                                    f"at most {most:,} fit: shorten it", line))
+    return problems + check_characters(field, value, multiline, line)
+
+
+def check_characters(field: str, value: Any, multiline: bool = False, line: int | None = None) -> list[Problem]:
+    """Text without control characters (line breaks and tabs allowed where `multiline`).
+    With `multiline`, it is what every text any door takes must keep, whatever its column:
+    the HTTP API checks it of all text it reads, so that a NUL, which PostgreSQL cannot even
+    compare, is refused before a lookup sends it to the database."""
+    if value.__class__ is not str:
+        return []
     refused = _CONTROL_MULTILINE if multiline else _CONTROL
     if not value.isprintable() and (bad := next((c for c in value if c in refused), None)) is not None:
         what = _NAMES.get(bad, f"the control character U+{ord(bad):04X}")
-        problems.append(Problem(field, "control_character",
-                                f"{_said(field)} holds {what}, which it cannot: type it on one line, "
-                                "without tabs or invisible characters", line))
-    return problems
+        return [Problem(field, "control_character",
+                        f"{_said(field)} holds {what}, which it cannot: type it on one line, "
+                        "without tabs or invisible characters", line)]
+    return []
 
 
 def check_integer(field: str, value: Any, line: int | None = None) -> list[Problem]:

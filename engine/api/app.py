@@ -13,7 +13,6 @@ import base64
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Query, Request
@@ -29,11 +28,13 @@ from engine.api.problems import JSONReply
 from engine.api.support import (
     CallerDep,
     Cursor,
+    Day,
     IdFilter,
     Limit,
     RateLimit,
     RecordId,
     RequireToken,
+    Text,
 )
 from engine.config import Settings, load_settings
 from engine.db.schema_version import shipped_head
@@ -120,9 +121,9 @@ def me(who: CallerDep) -> Response:
 
 
 class TokenIn(BaseModel):
-    name: str = Field(max_length=100, description="What the token is for, e.g. the office or computer.")
+    name: Text = Field(max_length=100, description="What the token is for, e.g. the office or computer.")
     days: int | None = Field(default=None, description="How long it lasts (default: the server's setting).")
-    login: str | None = Field(default=None, max_length=64,
+    login: Text | None = Field(default=None, max_length=64,
                               description="Whose token (default: the caller's; another's needs the users area).")
 
 
@@ -133,7 +134,7 @@ def _token(view: tokens.TokenView) -> dict[str, Any]:
 
 
 @kernel.get("/tokens", tags=["tokens"], summary="The caller's tokens (`login=*`: everyone's, for an administrator)")
-def list_tokens(who: CallerDep, login: Annotated[str | None, Query(max_length=64)] = None) -> Response:
+def list_tokens(who: CallerDep, login: Annotated[Text | None, Query(max_length=64)] = None) -> Response:
     with who.work() as session:
         return JSONReply([_token(t) for t in tokens.list_tokens(session, who.actor, login)])
 
@@ -154,8 +155,8 @@ def revoke_token(who: CallerDep, token_id: RecordId) -> Response:
 
 
 @kernel.get("/audit", tags=["audit"], summary="The audit log as the caller may read it, newest first")
-def audit(request: Request, who: CallerDep, table: Annotated[str | None, Query(max_length=64)] = None,
-          record: IdFilter = None, since: date | None = None, cursor: Cursor = None,
+def audit(request: Request, who: CallerDep, table: Annotated[Text | None, Query(max_length=64)] = None,
+          record: IdFilter = None, since: Day | None = None, cursor: Cursor = None,
           limit: Limit = None) -> Response:
     """A page of the log, newest first, read from the database a page at a time (the log is
     the longest list there is): `next` goes on to older entries. Each audited field shown is

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException
 
+from engine import limits
 from engine.db.engine import connection_lost
 from engine.db.json_values import dump_json
 from engine.errors import (
@@ -97,8 +98,11 @@ def document_problems(app: Any) -> None:
             for operation in path.values():
                 for status, response in operation.get("responses", {}).items():
                     content = response.get("content", {})
-                    if status[:1] in "45" and "application/json" in content:
-                        content[PROBLEM] = content.pop("application/json")
+                    if status[:1] in "45" and content and list(content) != [PROBLEM]:
+                        # under the route's own media type (JSON, or a file's or text's)
+                        content[PROBLEM] = content.pop("application/json", None) or next(iter(content.values()))
+                        for kind in [k for k in content if k != PROBLEM]:
+                            del content[kind]
         return schema
 
     app.openapi = openapi
@@ -156,7 +160,8 @@ async def on_bad_request(request: Request, exc: RequestValidationError) -> Respo
     problems = []
     for error in exc.errors():
         where = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path", "header")]
-        code = "required" if error.get("type") == "missing" else "invalid"
+        kind = error.get("type")
+        code = "required" if kind == "missing" else kind if kind in limits.CODES else "invalid"
         problems.append({"field": ".".join(where), "code": code, "message": str(error.get("msg", "invalid")),
                          "line": None})
     detail = "; ".join(f"{p['field'] or 'request'}: {p['message']}" for p in problems) or "the request is not valid"

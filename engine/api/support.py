@@ -16,15 +16,19 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import AfterValidator, Field
+from pydantic_core import PydanticCustomError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from engine import limits
 from engine.api.problems import JSONReply, on_failure, problem_reply, refusal, structured
 from engine.config import Settings
 from engine.db import idempotency
@@ -157,11 +161,41 @@ def caller(request: Request,
 CallerDep = Annotated[Caller, Depends(caller)]
 
 
-# A record's id in a path or a filter: a whole number a table's id column can hold (PostgreSQL's
-# INTEGER), so an id beyond any record is refused as a bad request, not sent to the database.
+# A record's id in a path, a filter or a body: a whole number a table's id column can hold
+# (PostgreSQL's INTEGER), so an id beyond any record is refused as a bad request, not sent to
+# the database.
 MAX_ID = 2**31 - 1
 RecordId = Annotated[int, Path(ge=1, le=MAX_ID, description="The record's id.")]
 IdFilter = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+BodyId = Annotated[int, Field(ge=1, le=MAX_ID, description="A record's id.")]
+
+
+# -- values every door keeps (engine.limits), checked as a request is read ------------------------
+# A route looks records up by the values it is sent before the rules see them, so what no
+# column could hold is refused as the request is read, with the code the rules give it (the
+# problem names the field as the request wrote it).
+
+def _refuse(problems: list[Problem]) -> None:
+    if problems:
+        raise PydanticCustomError(problems[0].code, problems[0].message)
+
+
+def _day(value: date) -> date:
+    _refuse(limits.check_date("the date", value))
+    return value
+
+
+def _text(value: str) -> str:
+    _refuse(limits.check_characters("the text", value, multiline=True))
+    return value
+
+
+Day = Annotated[date, AfterValidator(_day)]
+"""A date within the range the books keep (`date_out_of_range` otherwise)."""
+Text = Annotated[str, AfterValidator(_text)]
+"""Text without control characters but line breaks and tabs (`control_character`): a NUL
+could not even be looked up in PostgreSQL. Whether a field may hold line breaks, and how
+long it may be, is its rules' (give it a `max_length` against abuse)."""
 
 
 # -- versions as ETags --------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from engine.api.support import (
     update,
     with_etag,
 )
+from engine.api.support import Text as Words
 from engine.contacts import queries, services
 
 router = APIRouter(prefix="/contacts", tags=["contacts"])
@@ -72,8 +73,8 @@ class ContactIn(ContactChange):
 @router.get("", summary="Contacts, filtered, sorted and a page at a time")
 def list_contacts(request: Request, who: CallerDep,
                   kind: Annotated[Literal["organisation", "person"] | None, Query()] = None,
-                  search: Annotated[str | None, Query(max_length=200, description="Part of a name or e-mail.")] = None,
-                  tag: Annotated[str | None, Query(max_length=100)] = None,
+                  search: Annotated[Words | None, Query(max_length=200, description="Part of a name or e-mail.")] = None,
+                  tag: Annotated[Words | None, Query(max_length=100)] = None,
                   sort: Sort = None, cursor: Cursor = None, limit: Limit = None) -> Response:
     with who.work() as session:
         rows = queries.contacts(session, who.actor, kind=kind, search=search, tag=tag)

@@ -24,13 +24,17 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from engine.api.support import (
+    BodyId,
     CallerDep,
     Cursor,
+    Day,
     IdempotencyKey,
     IfMatch,
     JSONReply,
     Limit,
+    RecordId,
     Sort,
+    Text,
     body_digest,
     create,
     page,
@@ -41,9 +45,9 @@ from engine.inventory import queries, services
 
 router = APIRouter(prefix="/inventory", tags=["inventory"])
 
-Text = Annotated[str | None, Field(default=None, max_length=2000)]
+Words = Annotated[Text | None, Field(default=None, max_length=2000)]
 Digest = Annotated[str, Depends(body_digest)]
-Code = Annotated[str | None, Query(max_length=200)]
+Code = Annotated[Text | None, Query(max_length=200)]
 
 
 # -- bodies ----------------------------------------------------------------------------------
@@ -51,15 +55,15 @@ Code = Annotated[str | None, Query(max_length=200)]
 class ItemChange(BaseModel):
     """The fields of an item; in an update, only those sent are changed."""
 
-    sku: Text = None
-    name: Text = None
-    unit: Text = None
-    category: Text = None
-    valuation: Text = Field(default=None, max_length=2000, description="fifo or average")
+    sku: Words = None
+    name: Words = None
+    unit: Words = None
+    category: Words = None
+    valuation: Words = Field(default=None, max_length=2000, description="fifo or average")
     standard_cost: Decimal | None = None
     reorder_point: Decimal | None = None
     reorder_quantity: Decimal | None = None
-    preferred_supplier_id: int | None = None
+    preferred_supplier_id: BodyId | None = None
     active: bool | None = None
     lot_tracked: bool | None = None
 
@@ -67,60 +71,60 @@ class ItemChange(BaseModel):
 class LocationChange(BaseModel):
     """The fields of a location; in an update, only those sent are changed."""
 
-    code: Text = None
-    name: Text = None
-    kind: Text = Field(default=None, max_length=2000, description="warehouse or bin")
-    warehouse_id: int | None = Field(default=None, description="A bin's warehouse.")
+    code: Words = None
+    name: Words = None
+    kind: Words = Field(default=None, max_length=2000, description="warehouse or bin")
+    warehouse_id: BodyId | None = Field(default=None, description="A bin's warehouse.")
 
 
 class Posting(BaseModel):
     """What every stock action has: the item's SKU, how many, when, and a free reference."""
 
-    sku: str = Field(max_length=2000, description="The item's SKU.")
+    sku: Text = Field(max_length=2000, description="The item's SKU.")
     quantity: Decimal = Field(description="How many, e.g. \"12\" or \"2.5\".")
-    lot: Text = None
-    moved_on: date | None = Field(default=None, description="The day of the movement (default: today).")
-    reference: Text = None
+    lot: Words = None
+    moved_on: Day | None = Field(default=None, description="The day of the movement (default: today).")
+    reference: Words = None
 
 
 class ReceiptIn(Posting):
-    to_location: Text = Field(default=None, max_length=2000, description="Location code the stock goes to.")
+    to_location: Words = Field(default=None, max_length=2000, description="Location code the stock goes to.")
     unit_cost: Decimal | None = Field(default=None, description="Purchase price of one unit (a receipt needs it).")
-    expires_on: date | None = Field(default=None, description="Expiry date of a new lot.")
-    supplier_id: int | None = None
+    expires_on: Day | None = Field(default=None, description="Expiry date of a new lot.")
+    supplier_id: BodyId | None = None
 
 
 class IssueIn(Posting):
-    from_location: Text = Field(default=None, max_length=2000, description="Location code the stock leaves.")
-    customer_id: int | None = Field(default=None, description="Contact id of the customer (a sale).")
-    cost_centre: Text = None
-    reason: Text = Field(default=None, max_length=2000, description="issued, sold or consumed (default: sold "
+    from_location: Words = Field(default=None, max_length=2000, description="Location code the stock leaves.")
+    customer_id: BodyId | None = Field(default=None, description="Contact id of the customer (a sale).")
+    cost_centre: Words = None
+    reason: Words = Field(default=None, max_length=2000, description="issued, sold or consumed (default: sold "
                          "with a customer, consumed with a cost centre, else issued).")
 
 
 class TransferIn(Posting):
-    from_location: Text = Field(default=None, max_length=2000, description="Location code the stock leaves.")
-    to_location: Text = Field(default=None, max_length=2000, description="Location code the stock goes to.")
+    from_location: Words = Field(default=None, max_length=2000, description="Location code the stock leaves.")
+    to_location: Words = Field(default=None, max_length=2000, description="Location code the stock goes to.")
 
 
 class AdjustmentIn(Posting):
     quantity: Decimal = Field(description="The signed change, e.g. \"-3\" or \"2\".")
-    at: Text = Field(default=None, max_length=2000, description="Location code of the stock corrected.")
-    reason: Text = Field(default=None, max_length=2000, description="counted, damaged, scrapped, expired or found.")
+    at: Words = Field(default=None, max_length=2000, description="Location code of the stock corrected.")
+    reason: Words = Field(default=None, max_length=2000, description="counted, damaged, scrapped, expired or found.")
     unit_cost: Decimal | None = Field(default=None, description="Cost of one unit coming in (default: the item's "
                                       "current cost).")
 
 
 class ReversalIn(BaseModel):
-    moved_on: date | None = Field(default=None, description="The day of the reversal (default: today).")
-    reference: Text = None
+    moved_on: Day | None = Field(default=None, description="The day of the reversal (default: today).")
+    reference: Words = None
 
 
 # -- items -----------------------------------------------------------------------------------
 
 @router.get("/items", summary="Items with their quantity on hand, filtered, sorted and a page at a time")
 def list_items(request: Request, who: CallerDep,
-               search: Annotated[str | None, Query(max_length=200, description="Part of a SKU or name.")] = None,
+               search: Annotated[Text | None, Query(max_length=200, description="Part of a SKU or name.")] = None,
                category: Code = None, active: bool | None = None,
                sort: Sort = None, cursor: Cursor = None, limit: Limit = None) -> Response:
     with who.work() as session:
@@ -129,7 +133,7 @@ def list_items(request: Request, who: CallerDep,
 
 
 @router.get("/items/{item_id}", summary="One item; its ETag is its version")
-def read_item(who: CallerDep, item_id: int) -> Response:
+def read_item(who: CallerDep, item_id: RecordId) -> Response:
     with who.work() as session:
         return with_etag(queries.item(session, who.actor, item_id))
 
@@ -145,7 +149,7 @@ def add_item(request: Request, who: CallerDep, body: ItemChange, key: Idempotenc
 
 
 @router.patch("/items/{item_id}", summary="Change an item's fields (needs If-Match)")
-def change_item(request: Request, who: CallerDep, item_id: int, body: ItemChange,
+def change_item(request: Request, who: CallerDep, item_id: RecordId, body: ItemChange,
                 if_match: IfMatch = None) -> Response:
     return update(request, who, if_match,
                   lambda session, version: services.update_item(
@@ -157,8 +161,8 @@ def change_item(request: Request, who: CallerDep, item_id: int, body: ItemChange
 
 @router.get("/locations", summary="Warehouses and bins, filtered, sorted and a page at a time")
 def list_locations(request: Request, who: CallerDep,
-                   kind: Annotated[str | None, Query(max_length=20, description="warehouse or bin")] = None,
-                   warehouse: Annotated[str | None, Query(max_length=200, description="A warehouse's code: it "
+                   kind: Annotated[Text | None, Query(max_length=20, description="warehouse or bin")] = None,
+                   warehouse: Annotated[Text | None, Query(max_length=200, description="A warehouse's code: it "
                                                           "and its bins.")] = None,
                    sort: Sort = None, cursor: Cursor = None, limit: Limit = None) -> Response:
     with who.work() as session:
@@ -167,7 +171,7 @@ def list_locations(request: Request, who: CallerDep,
 
 
 @router.get("/locations/{location_id}", summary="One location; its ETag is its version")
-def read_location(who: CallerDep, location_id: int) -> Response:
+def read_location(who: CallerDep, location_id: RecordId) -> Response:
     with who.work() as session:
         return with_etag(queries.location(session, who.actor, location_id))
 
@@ -183,7 +187,7 @@ def add_location(request: Request, who: CallerDep, body: LocationChange, key: Id
 
 
 @router.patch("/locations/{location_id}", summary="Change a location's fields (needs If-Match)")
-def change_location(request: Request, who: CallerDep, location_id: int, body: LocationChange,
+def change_location(request: Request, who: CallerDep, location_id: RecordId, body: LocationChange,
                     if_match: IfMatch = None) -> Response:
     return update(request, who, if_match,
                   lambda session, version: services.update_location(
@@ -239,7 +243,7 @@ def adjust(request: Request, who: CallerDep, body: AdjustmentIn, key: Idempotenc
 
 @router.post("/movements/{movement_id}/reverse", status_code=201,
              summary="Undo a posted movement with its mirror image")
-def reverse(request: Request, who: CallerDep, movement_id: int, body: ReversalIn | None = None,
+def reverse(request: Request, who: CallerDep, movement_id: RecordId, body: ReversalIn | None = None,
             key: IdempotencyKey = None, digest: Digest = "") -> Response:
     body = body or ReversalIn()
     return _post(request, who, key, digest, lambda session: services.reverse_movement(
@@ -250,12 +254,12 @@ def reverse(request: Request, who: CallerDep, movement_id: int, body: ReversalIn
 
 @router.get("/movements", summary="Posted movements by date, filtered, sorted and a page at a time")
 def list_movements(request: Request, who: CallerDep,
-                   item: Annotated[str | None, Query(max_length=200, description="Only this SKU.")] = None,
-                   location: Annotated[str | None, Query(max_length=200, description="Only into or out of this "
+                   item: Annotated[Text | None, Query(max_length=200, description="Only this SKU.")] = None,
+                   location: Annotated[Text | None, Query(max_length=200, description="Only into or out of this "
                                                          "location (a warehouse includes its bins).")] = None,
-                   kind: Annotated[str | None, Query(max_length=20, description="receipt, issue, transfer or "
+                   kind: Annotated[Text | None, Query(max_length=20, description="receipt, issue, transfer or "
                                                      "adjustment")] = None,
-                   since: date | None = None, until: date | None = None,
+                   since: Day | None = None, until: Day | None = None,
                    sort: Sort = None, cursor: Cursor = None, limit: Limit = None) -> Response:
     with who.work() as session:
         rows = [queries.movement_record(m) for m in queries.movements(
@@ -264,15 +268,15 @@ def list_movements(request: Request, who: CallerDep,
 
 
 @router.get("/movements/{movement_id}", summary="One posted movement (movements are never edited)")
-def read_movement(who: CallerDep, movement_id: int) -> Response:
+def read_movement(who: CallerDep, movement_id: RecordId) -> Response:
     with who.work() as session:
         return JSONReply(queries.movement_record(queries.movement(session, who.actor, movement_id)))
 
 
 @router.get("/on-hand", summary="What is on hand, per item, location and lot (`backoffice stock on-hand`)")
 def on_hand(who: CallerDep,
-            item: Annotated[str | None, Query(max_length=200, description="Only this SKU.")] = None,
-            location: Annotated[str | None, Query(max_length=200, description="Only this location (a warehouse "
+            item: Annotated[Text | None, Query(max_length=200, description="Only this SKU.")] = None,
+            location: Annotated[Text | None, Query(max_length=200, description="Only this location (a warehouse "
                                                   "includes its bins).")] = None) -> Response:
     with who.work() as session:
         rows = [queries.on_hand_record(h) for h in queries.on_hand(session, who.actor, item, location)]
@@ -280,7 +284,7 @@ def on_hand(who: CallerDep,
 
 
 @router.get("/valuation", summary="What the stock was worth at the end of a day (`backoffice stock valuation`)")
-def valuation(who: CallerDep, as_of: date | None = None) -> Response:
+def valuation(who: CallerDep, as_of: Day | None = None) -> Response:
     day = as_of or date.today()
     with who.work() as session:
         return JSONReply(queries.valuation_report(queries.stock_value(session, who.actor, day), day))

@@ -14,22 +14,28 @@ from __future__ import annotations
 import json
 import tempfile
 from collections.abc import Callable, Coroutine
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import PlainTextResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
 from engine.api.support import (
+    MAX_ID,
+    BodyId,
     CallerDep,
     Cursor,
+    Day,
     IdempotencyKey,
+    IdFilter,
     Limit,
+    RecordId,
     Sort,
+    Text,
     body_digest,
     create,
     page,
@@ -79,20 +85,22 @@ class ExactNumbers(APIRoute):
 
 router = APIRouter(prefix="/ledger", tags=["ledger"], route_class=ExactNumbers)
 
-Text = Annotated[str | None, Field(default=None, max_length=1_000_000)]   # the rules refuse beyond a column's size
-Code = Annotated[str, Field(max_length=200)]
+Words = Annotated[Text | None, Field(default=None, max_length=1_000_000)]   # the rules refuse beyond a column's size
+Code = Annotated[Text, Field(max_length=200)]
+Named = Annotated[Text, PathParam(max_length=200)]
 Money = Annotated[Decimal, Field(description="An exact amount: a JSON string (\"450.10\") or number.")]
 Digest = Annotated[str, Depends(body_digest)]
-From = Annotated[date, Query(alias="from", description="First day, YYYY-MM-DD.")]
-To = Annotated[date, Query(alias="to", description="Last day, YYYY-MM-DD (included).")]
-SomeFrom = Annotated[date | None, Query(alias="from", description="First day, YYYY-MM-DD.")]
-SomeTo = Annotated[date | None, Query(alias="to", description="Last day, YYYY-MM-DD (included).")]
-AsOf = Annotated[date, Query(description="The day, YYYY-MM-DD (its postings included).")]
+From = Annotated[Day, Query(alias="from", description="First day, YYYY-MM-DD.")]
+To = Annotated[Day, Query(alias="to", description="Last day, YYYY-MM-DD (included).")]
+SomeFrom = Annotated[Day | None, Query(alias="from", description="First day, YYYY-MM-DD.")]
+SomeTo = Annotated[Day | None, Query(alias="to", description="Last day, YYYY-MM-DD (included).")]
+AsOf = Annotated[Day, Query(description="The day, YYYY-MM-DD (its postings included).")]
 
 
 def _entry_key(entry: str) -> int | str:
-    """An entry named in a path: its id (digits) or its number (JE-2026-00017)."""
-    return int(entry) if entry.strip().isdigit() else entry
+    """An entry named in a path: its id (digits an id can be) or its number (JE-2026-00017)."""
+    digits = entry.strip()
+    return int(digits) if digits.isascii() and digits.isdigit() and int(digits) <= MAX_ID else entry
 
 
 # -- the chart ------------------------------------------------------------------------------------
@@ -113,13 +121,13 @@ def install_accounts(who: CallerDep) -> Response:
 
 
 @router.get("/accounts/{code}", summary="One account; its ETag is its version")
-def read_account(who: CallerDep, code: str) -> Response:
+def read_account(who: CallerDep, code: Named) -> Response:
     with who.work() as session:
         return with_etag(queries.account_record(session, who.actor, code))
 
 
 @router.get("/accounts/{code}/ledger", summary="An account's postings with a running balance (`ledger account`)")
-def account_ledger(who: CallerDep, code: str, start: From, end: To) -> Response:
+def account_ledger(who: CallerDep, code: Named, start: From, end: To) -> Response:
     with who.work() as session:
         found = reports.general_ledger(session, who.actor, code.strip(), start, end)
     return with_etag({"start": start, "end": end, **exact(found)})
@@ -149,7 +157,7 @@ def open_periods(request: Request, who: CallerDep, body: YearIn, key: Idempotenc
 
 
 @router.post("/periods/{name}/close", summary="Close a month: its result moves into retained earnings")
-def close(request: Request, who: CallerDep, name: str, key: IdempotencyKey = None, digest: Digest = "") -> Response:
+def close(request: Request, who: CallerDep, name: Named, key: IdempotencyKey = None, digest: Digest = "") -> Response:
     def make(session: Any) -> dict[str, Any]:
         close_period(session, who.actor, name.strip(), who.settings.ledger.retained_earnings)
         session.flush()
@@ -159,7 +167,7 @@ def close(request: Request, who: CallerDep, name: str, key: IdempotencyKey = Non
 
 
 @router.post("/periods/{name}/reopen", summary="Reopen a closed month (a role that may reopen periods)")
-def reopen(request: Request, who: CallerDep, name: str, key: IdempotencyKey = None, digest: Digest = "") -> Response:
+def reopen(request: Request, who: CallerDep, name: Named, key: IdempotencyKey = None, digest: Digest = "") -> Response:
     def make(session: Any) -> dict[str, Any]:
         reopen_period(session, who.actor, name.strip())
         session.flush()
@@ -176,27 +184,27 @@ class LineBody(BaseModel):
     account: Code = ""
     debit: Money | None = None
     credit: Money | None = None
-    contact_id: int | None = None
-    description: Text = None
+    contact_id: BodyId | None = None
+    description: Words = None
 
 
 class EntryIn(BaseModel):
-    entry_date: date
-    memo: Text = ""
+    entry_date: Day
+    memo: Words = ""
     lines: list[LineBody] = Field(max_length=10_000)
 
 
 class ReversalIn(BaseModel):
-    entry_date: date | None = Field(default=None, description="Default: the entry's own date.")
-    memo: Text = None
+    entry_date: Day | None = Field(default=None, description="Default: the entry's own date.")
+    memo: Words = None
 
 
 @router.get("/entries", summary="Posted journal entries, filtered, sorted and a page at a time")
 def list_entries(request: Request, who: CallerDep, start: SomeFrom = None, end: SomeTo = None,
-                 account: Annotated[str | None, Query(max_length=16, description="Entries with a line on it.")] = None,
-                 source: Annotated[str | None, Query(max_length=16, description="manual, reversal, close, "
+                 account: Annotated[Text | None, Query(max_length=16, description="Entries with a line on it.")] = None,
+                 source: Annotated[Text | None, Query(max_length=16, description="manual, reversal, close, "
                                                      "sales, purchase, payment...")] = None,
-                 contact_id: int | None = None, sort: Sort = None, cursor: Cursor = None,
+                 contact_id: IdFilter = None, sort: Sort = None, cursor: Cursor = None,
                  limit: Limit = None) -> Response:
     with who.work() as session:
         rows = queries.entry_records(session, who.actor, start, end, account, source, contact_id)
@@ -204,7 +212,7 @@ def list_entries(request: Request, who: CallerDep, start: SomeFrom = None, end: 
 
 
 @router.get("/entries/{entry}", summary="One entry (by id or number) with its lines; its ETag is its version")
-def read_entry(who: CallerDep, entry: str) -> Response:
+def read_entry(who: CallerDep, entry: Named) -> Response:
     with who.work() as session:
         return with_etag(exact(queries.entry_record(session, who.actor, _entry_key(entry))))
 
@@ -222,7 +230,7 @@ def post(request: Request, who: CallerDep, body: EntryIn, key: IdempotencyKey = 
 
 
 @router.post("/entries/{entry}/reverse", status_code=201, summary="Post the mirror image of an entry")
-def reverse(request: Request, who: CallerDep, entry: str, body: ReversalIn | None = None,
+def reverse(request: Request, who: CallerDep, entry: Named, body: ReversalIn | None = None,
             key: IdempotencyKey = None, digest: Digest = "") -> Response:
     body = body or ReversalIn()
 
@@ -239,42 +247,42 @@ class InvoiceLineBody(BaseModel):
     description: Code = ""
     quantity: Money
     unit_price: Money
-    account_code: Annotated[str | None, Field(max_length=200)] = None
+    account_code: Annotated[Text | None, Field(max_length=200)] = None
     tax_rate: Money = Decimal(0)
-    item_id: int | None = None
+    item_id: BodyId | None = None
 
 
 class InvoiceIn(BaseModel):
     kind: Code = Field(description="sales (an invoice to a customer) or purchase (a bill from a supplier).")
-    contact_id: int
-    issued_on: date
-    due_on: date | None = Field(default=None, description="Default: 30 days after the invoice date.")
-    reference: Annotated[str | None, Field(max_length=200)] = None
+    contact_id: BodyId
+    issued_on: Day
+    due_on: Day | None = Field(default=None, description="Default: 30 days after the invoice date.")
+    reference: Annotated[Text | None, Field(max_length=200)] = None
     lines: list[InvoiceLineBody] = Field(max_length=10_000)
     post: bool = Field(default=False, description="Post it at once (else it stays a draft).")
 
 
 class ShareIn(BaseModel):
-    invoice: int | Annotated[str, Field(max_length=64)] = Field(description="The invoice's id or number.")
+    invoice: BodyId | Annotated[Text, Field(max_length=64)] = Field(description="The invoice's id or number.")
     amount: Money
 
 
 class PaymentIn(BaseModel):
     kind: Code = Field(description="received (from a customer) or paid (to a supplier).")
-    contact_id: int
-    paid_on: date
+    contact_id: BodyId
+    paid_on: Day
     amount: Money
     settles: list[ShareIn] = Field(default_factory=list, max_length=10_000)
-    bank_account: Annotated[str | None, Field(max_length=200)] = Field(
+    bank_account: Annotated[Text | None, Field(max_length=200)] = Field(
         default=None, description="Default: the chart's bank account.")
-    reference: Annotated[str | None, Field(max_length=200)] = None
+    reference: Annotated[Text | None, Field(max_length=200)] = None
 
 
 @router.get("/invoices", summary="Invoices and bills, filtered, sorted and a page at a time")
 def list_invoices(request: Request, who: CallerDep,
-                  kind: Annotated[str | None, Query(max_length=16, description="sales or purchase.")] = None,
-                  status: Annotated[str | None, Query(max_length=16, description="draft or posted.")] = None,
-                  contact_id: int | None = None, start: SomeFrom = None, end: SomeTo = None,
+                  kind: Annotated[Text | None, Query(max_length=16, description="sales or purchase.")] = None,
+                  status: Annotated[Text | None, Query(max_length=16, description="draft or posted.")] = None,
+                  contact_id: IdFilter = None, start: SomeFrom = None, end: SomeTo = None,
                   sort: Sort = None, cursor: Cursor = None, limit: Limit = None) -> Response:
     with who.work() as session:
         rows = queries.invoice_records(session, who.actor, kind, status, contact_id, start, end)
@@ -282,7 +290,7 @@ def list_invoices(request: Request, who: CallerDep,
 
 
 @router.get("/invoices/{invoice_id}", summary="One invoice or bill with its lines; its ETag is its version")
-def read_invoice(who: CallerDep, invoice_id: int) -> Response:
+def read_invoice(who: CallerDep, invoice_id: RecordId) -> Response:
     with who.work() as session:
         return with_etag(exact(queries.invoice_record(session, who.actor, invoice_id)))
 
@@ -305,7 +313,7 @@ def add_invoice(request: Request, who: CallerDep, body: InvoiceIn, key: Idempote
 
 
 @router.post("/invoices/{invoice_id}/post", summary="Post a draft: it is numbered and its entry posted, once only")
-def post_draft(request: Request, who: CallerDep, invoice_id: int, key: IdempotencyKey = None,
+def post_draft(request: Request, who: CallerDep, invoice_id: RecordId, key: IdempotencyKey = None,
                digest: Digest = "") -> Response:
     def make(session: Any) -> dict[str, Any]:
         post_invoice(session, who.actor, invoice_id)
@@ -363,7 +371,7 @@ def aging_report(who: CallerDep, as_of: AsOf,
 
 
 @router.get("/statement/{contact_id}", summary="A customer's statement: opening balance, movements, what is owed")
-def customer_statement(who: CallerDep, contact_id: int, start: From, end: To) -> Response:
+def customer_statement(who: CallerDep, contact_id: RecordId, start: From, end: To) -> Response:
     with who.work() as session:
         found = statement(session, who.actor, contact_id, start, end)
     return with_etag({"contact_id": contact_id, **exact(found)})

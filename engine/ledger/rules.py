@@ -49,7 +49,7 @@ from engine.ledger.models import (
     JournalLine,
     Payment,
 )
-from engine.limits import check_record, within_limits
+from engine.limits import check_date, check_record, within_limits
 from engine.problems import Problem
 
 CENT = Decimal(1).scaleb(-AMOUNT)   # the smallest amount the books keep (4 places)
@@ -187,10 +187,12 @@ def check_year(year: int) -> list[Problem]:
 
 
 def check_range(start: date, end: date) -> list[Problem]:
-    """A report's span of days: the start not after the end."""
-    if start > end:
+    """A report's span of days: both days within the dates the books keep (a report also
+    looks at the span before it), the start not after the end."""
+    problems = check_date("start", start) + check_date("end", end)
+    if not problems and start > end:
         return [Problem("end", "before_start", f"the start date {start} is after the end date {end}")]
-    return []
+    return problems
 
 
 # -- invoices and bills -------------------------------------------------------------------

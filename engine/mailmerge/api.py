@@ -17,10 +17,9 @@ folder (the module refuses any other name).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
@@ -29,10 +28,13 @@ from engine.api.support import (
     Caller,
     CallerDep,
     Cursor,
+    Day,
     IdempotencyKey,
     JSONReply,
     Limit,
+    RecordId,
     Sort,
+    Text,
     body_digest,
     page,
     with_etag,
@@ -46,6 +48,7 @@ from engine.problems import Problem
 
 router = APIRouter(prefix="/mail", tags=["mail"])
 
+Named = Annotated[Text, Path(max_length=100, description="A template in templates/mail/.")]
 WORKING = 102     # the status a claimed Idempotency-Key holds while its merge runs
 
 
@@ -58,11 +61,11 @@ class InProgress(BackofficeError):
 class MergeIn(BaseModel):
     """The options of `backoffice mail merge`."""
 
-    template: Annotated[str, Field(max_length=100, description="A template in templates/mail/.")]
-    to: Annotated[str, Field(max_length=200, description="overdue | tag:TAG | another registered selection.")]
+    template: Annotated[Text, Field(max_length=100, description="A template in templates/mail/.")]
+    to: Annotated[Text, Field(max_length=200, description="overdue | tag:TAG | another registered selection.")]
     days: int = Field(default=30, description="For overdue: invoices more than this many days late.")
-    as_of: date | None = Field(default=None, description="For overdue: late as of this day.")
-    via: Annotated[str | None, Field(default=None, max_length=8, description="outbox | smtp | ews | graph "
+    as_of: Day | None = Field(default=None, description="For overdue: late as of this day.")
+    via: Annotated[Text | None, Field(default=None, max_length=8, description="outbox | smtp | ews | graph "
                                                                              "(default: mail.transport).")]
     dry_run: bool = Field(default=False, description="Render previews; send nothing, store nothing.")
     limit: int | None = Field(default=None, ge=1, description="Send at most N e-mails now (resume for the rest).")
@@ -82,7 +85,7 @@ def list_runs(request: Request, who: CallerDep, sort: Sort = None, cursor: Curso
 
 
 @router.get("/runs/{run_id}", summary="One mail run; its ETag is its version")
-def read_run(who: CallerDep, run_id: int) -> Response:
+def read_run(who: CallerDep, run_id: RecordId) -> Response:
     with who.work() as session:
         return with_etag(runs.run_record(session, who.actor, run_id))
 
@@ -117,7 +120,7 @@ def start_merge(request: Request, who: CallerDep, body: MergeIn, key: Idempotenc
 
 
 @router.post("/runs/{run_id}/resume", summary="Carry on with a stopped or limited run; nothing is sent twice")
-def resume(who: CallerDep, run_id: int, body: ResumeIn | None = None) -> Response:
+def resume(who: CallerDep, run_id: RecordId, body: ResumeIn | None = None) -> Response:
     transport = runs.run_transport(who.db, who.actor, run_id)
     report = runs.process_run(who.db, who.settings, who.actor, run_id, make_transport(who.settings, transport),
                               body.limit if body else None)
@@ -126,7 +129,7 @@ def resume(who: CallerDep, run_id: int, body: ResumeIn | None = None) -> Respons
 
 
 @router.get("/previews/{template}", summary="The previews the caller's last dry run of a template wrote")
-def list_previews(request: Request, who: CallerDep, template: str) -> Response:
+def list_previews(request: Request, who: CallerDep, template: Named) -> Response:
     where = request.url.path.rstrip("/")
     return JSONReply({"template": template, "files": [
         {**f, "url": f"{where}/{f['name']}"} for f in runs.preview_files(who.settings, who.actor, template)]})
@@ -134,7 +137,7 @@ def list_previews(request: Request, who: CallerDep, template: str) -> Response:
 
 @router.get("/previews/{template}/{file:path}", summary="Download one preview (.eml, or letters.docx)",
             response_class=FileResponse)
-def download_preview(who: CallerDep, template: str, file: str) -> Response:
+def download_preview(who: CallerDep, template: Named, file: Annotated[Text, Path(max_length=500)]) -> Response:
     path = runs.preview_file(who.settings, who.actor, template, file)
     kind = "message/rfc822" if path.suffix == ".eml" else \
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document"

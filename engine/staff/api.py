@@ -17,18 +17,21 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from engine.api.support import (
     CallerDep,
     Cursor,
+    Day,
     IdempotencyKey,
     IfMatch,
     JSONReply,
     Limit,
+    RecordId,
     Sort,
+    Text,
     body_digest,
     create,
     page,
@@ -39,9 +42,10 @@ from engine.staff import queries, services
 
 router = APIRouter(prefix="/staff", tags=["staff"])
 
-Text = Annotated[str | None, Field(default=None, max_length=2000)]
-Code = Annotated[str, Field(max_length=64)]
-Number = Annotated[str, Field(max_length=64, description="An employee number, e.g. E0042.")]
+Words = Annotated[Text | None, Field(default=None, max_length=2000)]
+Code = Annotated[Text, Field(max_length=64)]
+Number = Annotated[Text, Field(max_length=64, description="An employee number, e.g. E0042.")]
+NumberPath = Annotated[Text, Path(max_length=64, description="An employee number, e.g. E0042.")]
 YearQuery = Annotated[int | None, Query(ge=1900, le=2999, description="The year (default: this year).")]
 Digest = Annotated[str, Depends(body_digest)]
 
@@ -55,7 +59,7 @@ def _text(value: str | None) -> str | None:
 
 class DepartmentIn(BaseModel):
     code: Code
-    name: Annotated[str, Field(max_length=2000)]
+    name: Annotated[Text, Field(max_length=2000)]
     manager: Number | None = None
 
 
@@ -84,27 +88,27 @@ class EmployeeChange(BaseModel):
     """An employee's fields; in an update, only those sent are changed. `department` is a
     department code, `manager` an employee number."""
 
-    first_name: Text = None
-    last_name: Text = None
-    country: Text = None
-    employee_number: Text = None
-    department: Text = None
-    job_title: Text = None
-    manager: Text = None
-    work_email: Text = None
-    login: Text = None
-    date_of_birth: date | None = None
-    national_id: Text = None
-    bank_account: Text = None
+    first_name: Words = None
+    last_name: Words = None
+    country: Words = None
+    employee_number: Words = None
+    department: Words = None
+    job_title: Words = None
+    manager: Words = None
+    work_email: Words = None
+    login: Words = None
+    date_of_birth: Day | None = None
+    national_id: Words = None
+    bank_account: Words = None
 
 
 class EmployeeIn(EmployeeChange):
-    first_name: Annotated[str, Field(max_length=2000)]
-    last_name: Annotated[str, Field(max_length=2000)]
-    country: Annotated[str, Field(max_length=2000)]
+    first_name: Annotated[Text, Field(max_length=2000)]
+    last_name: Annotated[Text, Field(max_length=2000)]
+    country: Annotated[Text, Field(max_length=2000)]
     employee_number: Number
     department: Code
-    start_date: date
+    start_date: Day
 
 
 def _file(session: Any, who: Any, number: str, year: int | None) -> dict[str, Any]:
@@ -116,7 +120,7 @@ def _file(session: Any, who: Any, number: str, year: int | None) -> dict[str, An
 
 @router.get("/employees", summary="Current staff (or leavers), filtered, sorted and a page at a time")
 def list_employees(request: Request, who: CallerDep,
-                   department: Annotated[str | None, Query(max_length=64, description="A department code.")] = None,
+                   department: Annotated[Text | None, Query(max_length=64, description="A department code.")] = None,
                    leavers: Annotated[bool, Query(description="Those whose last day has passed.")] = False,
                    sort: Sort = None, cursor: Cursor = None, limit: Limit = None) -> Response:
     with who.work() as session:
@@ -126,7 +130,7 @@ def list_employees(request: Request, who: CallerDep,
 
 @router.get("/employees/{number}", summary="One employee with their contracts and the year's leave; "
                                            "the ETag is the employee's version")
-def read_employee(who: CallerDep, number: str, year: YearQuery = None) -> Response:
+def read_employee(who: CallerDep, number: NumberPath, year: YearQuery = None) -> Response:
     with who.work() as session:
         return with_etag(_file(session, who, number, year))
 
@@ -150,7 +154,7 @@ def hire(request: Request, who: CallerDep, body: EmployeeIn, key: IdempotencyKey
 
 
 @router.patch("/employees/{number}", summary="Change an employee's fields (HR; needs If-Match)")
-def change_employee(request: Request, who: CallerDep, number: str, body: EmployeeChange,
+def change_employee(request: Request, who: CallerDep, number: NumberPath, body: EmployeeChange,
                     if_match: IfMatch = None, year: YearQuery = None) -> Response:
     sent = body.model_dump(exclude_unset=True)
     now = {"number": number}
@@ -175,13 +179,13 @@ class ContractIn(BaseModel):
     kind: Annotated[Literal["permanent", "fixed-term", "casual"], Field()]
     weekly_hours: Decimal
     salary: Decimal | None = None
-    currency: Text = Field(default=None, description="ISO 4217 (default: the books' currency).")
-    starts_on: date
-    ends_on: date | None = None
+    currency: Words = Field(default=None, description="ISO 4217 (default: the books' currency).")
+    starts_on: Day
+    ends_on: Day | None = None
 
 
 @router.post("/employees/{number}/contracts", status_code=201, summary="Add a contract to an employee (HR)")
-def add_contract(request: Request, who: CallerDep, number: str, body: ContractIn, key: IdempotencyKey = None,
+def add_contract(request: Request, who: CallerDep, number: NumberPath, body: ContractIn, key: IdempotencyKey = None,
                  digest: Digest = "") -> Response:
     currency = body.currency if body.currency is not None else who.settings.ledger.base_currency
 
@@ -198,7 +202,7 @@ def add_contract(request: Request, who: CallerDep, number: str, body: ContractIn
 
 class LeaveTypeIn(BaseModel):
     code: Code
-    name: Annotated[str, Field(max_length=2000)]
+    name: Annotated[Text, Field(max_length=2000)]
     days_a_year: Decimal
     balance: bool = False
     carry_over_days: Decimal = Decimal(0)
@@ -226,17 +230,17 @@ def add_leave_type(request: Request, who: CallerDep, body: LeaveTypeIn, key: Ide
 class LeaveIn(BaseModel):
     employee: Number
     leave_type: Code
-    starts_on: date
-    ends_on: date
+    starts_on: Day
+    ends_on: Day
     half_day_start: bool = False
     half_day_end: bool = False
-    reason: Text = None
-    medical_reason: Text = None
+    reason: Words = None
+    medical_reason: Words = None
 
 
 @router.get("/leave", summary="Leave requests (HR everyone's, a manager their team's), without medical reasons")
 def list_leave(request: Request, who: CallerDep,
-               employee: Annotated[str | None, Query(max_length=64, description="An employee number.")] = None,
+               employee: Annotated[Text | None, Query(max_length=64, description="An employee number.")] = None,
                status: Annotated[Literal["requested", "approved", "rejected"] | None, Query()] = None,
                year: Annotated[int | None, Query(ge=1900, le=2999)] = None,
                sort: Sort = None, cursor: Cursor = None, limit: Limit = None) -> Response:
@@ -267,18 +271,18 @@ def _decide(who: Any, request_id: int, approve: bool) -> Response:
 
 @router.post("/leave/{request_id}/approve", summary="Approve a waiting request (the employee's managers, or HR; "
                                                     "never one's own)")
-def approve_leave(who: CallerDep, request_id: int) -> Response:
+def approve_leave(who: CallerDep, request_id: RecordId) -> Response:
     return _decide(who, request_id, True)
 
 
 @router.post("/leave/{request_id}/reject", summary="Reject a waiting request (the employee's managers, or HR; "
                                                    "never one's own)")
-def reject_leave(who: CallerDep, request_id: int) -> Response:
+def reject_leave(who: CallerDep, request_id: RecordId) -> Response:
     return _decide(who, request_id, False)
 
 
 @router.get("/leave/balance", summary="An employee's leave in a year, per leave type")
-def leave_balance(who: CallerDep, employee: Annotated[str, Query(max_length=64, description="An employee number.")],
+def leave_balance(who: CallerDep, employee: Annotated[Text, Query(max_length=64, description="An employee number.")],
                   year: YearQuery = None) -> Response:
     year = year or date.today().year
     with who.work() as session:

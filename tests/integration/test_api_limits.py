@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
@@ -10,6 +11,7 @@ from typer.testing import CliRunner
 from engine.api.app import create_app
 from engine.cli import app as cli
 from engine.config import Settings
+from engine.ledger.rules import check_range
 from tests.integration.api_client import bearer, token_for
 
 
@@ -60,3 +62,30 @@ def test_only_an_administrator_makes_a_token_for_someone_else(people_db, databas
                                  env={"BACKOFFICE_DATABASE_URL": database_url})
     assert refused.exit_code == 2
     assert "may not write users" in refused.output
+
+
+def test_ids_dates_and_text_no_column_holds_are_refused_with_the_limits_codes_and_nothing_saved(api):
+    """Values a route would look up before the rules see them (an id past PostgreSQL's integer,
+    a NUL, a date outside the books' range) are 422 with engine.limits' codes, never a 500."""
+    headers = api.as_("ada")
+    huge = 2**31
+    for path in (f"/inventory/items/{huge}", f"/ledger/invoices/{huge}", f"/mail/runs/{huge}"):
+        assert api.get(path, headers=headers).status_code == 422, path
+    refused = api.get("/ledger/entries", params={"account": "1\x00"}, headers=headers)
+    assert refused.status_code == 422
+    assert [(p["field"], p["code"]) for p in refused.json()["problems"]] == [("account", "control_character")]
+    refused = api.get("/ledger/pnl", params={"from": "0001-01-01", "to": "0001-12-31"}, headers=headers)
+    assert [(p["field"], p["code"]) for p in refused.json()["problems"]] == [
+        ("from", "date_out_of_range"), ("to", "date_out_of_range")]
+    invoice = {"kind": "sales", "contact_id": huge, "issued_on": "2026-01-05",
+               "lines": [{"description": "x", "quantity": "1", "unit_price": "1"}]}
+    refused = api.post("/ledger/invoices", json=invoice, headers=headers)
+    assert refused.status_code == 422
+    assert [p["field"] for p in refused.json()["problems"]] == ["contact_id"]
+    assert api.get("/ledger/invoices", headers=headers).json()["total"] == 0
+
+
+def test_a_report_span_outside_the_books_dates_is_refused_at_every_door():
+    assert [(p.field, p.code) for p in check_range(date(1, 1, 1), date(1, 1, 31))] == [
+        ("start", "date_out_of_range"), ("end", "date_out_of_range")]
+    assert [p.code for p in check_range(date(2026, 2, 1), date(2026, 1, 1))] == ["before_start"]

@@ -124,4 +124,4 @@ def test_a_report_downloads_as_a_docx_python_docx_opens_and_its_temporary_file_i
     assert set(Path(tempfile.gettempdir()).glob("backoffice-report-*")) == before
     refused = api.post("/reports/staff", json={"year": 2026}, headers=api.as_("sam"))
     assert refused.status_code == 403 and refused.headers["content-type"] == "application/problem+json"
-    assert api.post("/reports/nonsense", headers=api.as_("ada")).status_code == 400
+    assert api.post("/reports/nonsense", headers=api.as_("ada")).status_code == 404
