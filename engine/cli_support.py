@@ -113,12 +113,69 @@ def settings(**overrides: Any) -> Settings:
     return config
 
 
+# The routes that do through the server what a command does only on the database (so far).
+SERVER_ROUTES = {
+    "contacts add": "POST /contacts",
+    "stock receive": "POST /inventory/receipts", "stock issue": "POST /inventory/issues",
+    "stock transfer": "POST /inventory/transfers", "stock adjust": "POST /inventory/adjustments",
+    "stock reverse": "POST /inventory/movements/{id}/reverse",
+    "ledger chart": "POST /ledger/accounts/install", "ledger periods": "POST /ledger/periods",
+    "ledger post": "POST /ledger/entries", "ledger reverse": "POST /ledger/entries/{entry}/reverse",
+    "ledger close": "POST /ledger/periods/{name}/close", "ledger reopen": "POST /ledger/periods/{name}/reopen",
+    "ledger export-beancount": "GET /ledger/export/beancount", "ledger invoice": "POST /ledger/invoices",
+    "ledger post-invoice": "POST /ledger/invoices/{id}/post", "ledger pay": "POST /ledger/payments",
+    "staff hire": "POST /staff/employees", "staff contract": "POST /staff/employees/{number}/contracts",
+    "staff department add": "POST /staff/departments", "staff leave type add": "POST /staff/leave-types",
+    "staff leave request": "POST /staff/leave", "staff leave approve": "POST /staff/leave/{id}/approve",
+    "staff leave reject": "POST /staff/leave/{id}/reject",
+    "mail merge": "POST /mail/runs", "mail resume": "POST /mail/runs/{id}/resume",
+}
+
+
+class NeedsDatabase(BackofficeError):
+    """A command that works only on the database, run with a server set (`--server`,
+    BACKOFFICE_SERVER_URL): refused, rather than opening a database the person may have
+    configured too (and changing it behind the server's back)."""
+
+    code = "needs_database"
+    field = "server_url"
+
+
+def command_name() -> str:
+    """The command being run, as typed after `backoffice` (e.g. `stock receive`)."""
+    try:        # typer carries its own copy of click (which keeps the current context)
+        from typer._click.globals import get_current_context
+    except ImportError:     # an older typer, on click itself
+        from click import get_current_context
+
+    names, ctx = [], get_current_context(silent=True)
+    while ctx is not None and ctx.parent is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(reversed(names))
+
+
+def refuse_without_database(config: Settings) -> None:
+    """Refuse a command that needs the database when the settings name a server: the one
+    place every database-opening command passes, so none can forget it."""
+    if not config.server_url:
+        return
+    name = command_name()
+    route = SERVER_ROUTES.get(name)
+    how = (f"through the server use {route}" if route else
+           "run it where the database is reachable, without --server and BACKOFFICE_SERVER_URL")
+    raise NeedsDatabase(f"`backoffice {name or 'this command'}` works only with a database connection; {how}")
+
+
 def open_database(config: Settings | None = None, *, migrate: bool = True, check_all: bool = False,
-                  create: bool = False) -> Database:
+                  create: bool = False, serving: bool = False) -> Database:
     """The database, once the field policies are checked against the tables the command has
     loaded (`check_all`: every table of the modules switched on). `create`: a SQLite file
-    that does not exist is made (only `db upgrade` and `demo`); else it is refused."""
+    that does not exist is made (only `db upgrade` and `demo`); else it is refused. With a
+    server set, refused (`refuse_without_database`) but for `serving` (`backoffice serve`)."""
     config = config or settings()
+    if not serving:
+        refuse_without_database(config)
     application.check_policies(complete=check_all)
     return Database.open(config, migrate=migrate, create=create)
 

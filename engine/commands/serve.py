@@ -26,7 +26,7 @@ def serve(
     import uvicorn  # here: only `serve` needs the web server
 
     config = settings()
-    open_database(config, check_all=True).dispose()   # refuse a wrong setting here, not in each worker
+    open_database(config, check_all=True, serving=True).dispose()   # refuse a wrong setting here, not in each worker
     if workers > 1 and config.database_url.startswith("sqlite"):
         out.print("note: several workers on one SQLite file take turns to write; PostgreSQL serves them better")
     os.environ["BACKOFFICE_DATABASE_URL"] = config.database_url   # the workers read the same settings

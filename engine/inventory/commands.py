@@ -21,6 +21,7 @@ from engine.cli_support import (
     JsonOption,
     UserOption,
     acting_as,
+    fetch,
     handles_errors,
     new_table,
     out,
@@ -167,8 +168,9 @@ def on_hand(
     user: UserOption = None,
 ) -> None:
     """What is on hand, per item, location and lot."""
-    with acting_as(user) as (_db, actor, session):
-        rows = [queries.on_hand_record(h) for h in queries.on_hand(session, actor, item, location)]
+    rows = fetch(user, lambda session, actor: {"items": [queries.on_hand_record(h) for h in
+                                                         queries.on_hand(session, actor, item, location)]},
+                 ("/inventory/on-hand", {"item": item, "location": location}))["items"]
     if as_json:
         print_json(rows)
         return
@@ -188,8 +190,8 @@ def valuation(
 ) -> None:
     """What the stock was worth at the end of a day, per item and in total."""
     day = parse_date(as_of, "--as-of")
-    with acting_as(user) as (_db, actor, session):
-        report = queries.valuation_report(queries.stock_value(session, actor, day), day)
+    report = fetch(user, lambda session, actor: queries.valuation_report(queries.stock_value(session, actor, day), day),
+                   ("/inventory/valuation", {"as_of": day.isoformat()}))
     items, total = report["items"], report["total"]
     if as_json:
         print_json(report)
@@ -207,8 +209,9 @@ def valuation(
 @handles_errors
 def reorder(as_json: JsonOption = False, user: UserOption = None) -> None:
     """Items at or below their reorder point, how many to order and from whom."""
-    with acting_as(user) as (_db, actor, session):
-        rows = [queries.reorder_record(r) for r in queries.reorder_list(session, actor)]
+    rows = fetch(user, lambda session, actor: {"items": [queries.reorder_record(r)
+                                                         for r in queries.reorder_list(session, actor)]},
+                 ("/inventory/reorder", None))["items"]
     if as_json:
         print_json(rows)
         return

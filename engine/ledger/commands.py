@@ -13,6 +13,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import typer
 
@@ -20,6 +21,8 @@ from engine.cli_support import (
     JsonOption,
     UserOption,
     acting_as,
+    as_json_values,
+    fetch,
     handles_errors,
     new_table,
     out,
@@ -94,17 +97,21 @@ def show_entry(result: dict, as_json: bool) -> None:
 def chart(install: Annotated[bool, typer.Option("--install", help="Add the default chart's missing accounts.")]
           = False, as_json: JsonOption = False, user: UserOption = None) -> None:
     """The chart of accounts as a tree; --install adds the default chart's missing accounts."""
-    with acting_as(user) as (_db, actor, session):
-        added = install_chart(session, actor) if install else None
-        accounts = queries.chart(session, actor)
+    if install:     # a change: on the database only
+        with acting_as(user) as (_db, actor, session):
+            added = install_chart(session, actor)
+            accounts = as_json_values(queries.account_records(session, actor))
+    else:
+        added = None
+        accounts = fetch(user, queries.account_records, ("/ledger/accounts", None))
     if as_json:
-        print_json({"added": added, "accounts": [{"code": a.code, "name": a.name, "type": a.type, "parent": a.parent,
-                                                  "active": a.active, "postable": a.postable} for a in accounts]})
+        print_json({"added": added, "accounts": [{k: a[k] for k in ("code", "name", "type", "parent", "active",
+                                                                    "postable")} for a in accounts]})
         return
     table = new_table("code", "account", "type", "takes postings")
     for a in accounts:
-        table.add_row(a.code, "  " * a.depth + a.name, a.type,
-                      ("yes" if a.postable else "no (heading)") if a.active else "closed")
+        table.add_row(a["code"], "  " * a["depth"] + a["name"], a["type"],
+                      ("yes" if a["postable"] else "no (heading)") if a["active"] else "closed")
     out.print(table)
     out.print(f"{len(accounts)} accounts" + (f", {added} added" if install else ""))
 
@@ -117,19 +124,17 @@ def periods(year: Annotated[int | None, typer.Argument(metavar="YEAR", help="Ope
     """Open a year's twelve monthly periods (YEAR), or list the periods (--list)."""
     if (year is None) == (not list_):
         raise BackofficeError("give a YEAR to open (e.g. `ledger periods 2026`) or --list, not both")
-    with acting_as(user) as (_db, actor, session):
-        if year is not None:
-            made = [p.name for p in open_year(session, actor, year)]
-        else:
-            rows = [{"name": p.name, "starts_on": p.starts_on.isoformat(), "ends_on": p.ends_on.isoformat(),
-                     "status": p.status, "closing_entry": p.closing_entry} for p in queries.periods(session, actor)]
     if year is not None:
+        with acting_as(user) as (_db, actor, session):
+            made = [p.name for p in open_year(session, actor, year)]
         if as_json:
             print_json({"year": year, "opened": made})
         else:
             out.print(f"opened {len(made)} periods of {year}" + (f" ({made[0]} to {made[-1]})" if made else
                                                                  ": all twelve were open already"))
         return
+    rows = [{k: p[k] for k in ("name", "starts_on", "ends_on", "status", "closing_entry")}
+            for p in fetch(user, queries.period_records, ("/ledger/periods", None))]
     if as_json:
         print_json(rows)
         return
@@ -189,11 +194,18 @@ def reopen(period: Period, user: UserOption = None) -> None:
     out.print(f"reopened {name}: postings dated in it are accepted again; close it again when done")
 
 
-def _report(user: str | None, name: str, *args: Any) -> Any:
+def _report(user: str | None, name: str, args: tuple[Any, ...], remote: tuple[str, dict[str, Any]],
+            **extra: Any) -> Any:
     """Run one report of `engine.ledger.reports` as the acting user (it checks they may read
-    the ledger)."""
-    with acting_as(user) as (_db, actor, session):
-        return getattr(reports, name)(session, actor, *args)
+    the ledger), or ask the server for it (`remote`: path and query): either way in the JSON
+    form the route answers (`exact`, with `extra` before it), which the command renders."""
+    return fetch(user, lambda session, actor: {**extra, **exact(getattr(reports, name)(session, actor, *args))},
+                 remote)
+
+
+def _amount(value: str | None) -> str:
+    """An amount of a report's JSON form for a table: empty when nothing (zero)."""
+    return money(value) if value is not None and Decimal(value) else ""
 
 
 @ledger_app.command("trial-balance")
@@ -201,15 +213,16 @@ def _report(user: str | None, name: str, *args: Any) -> Any:
 def trial_balance(as_of: Day, as_json: JsonOption = False, user: UserOption = None) -> None:
     """Every account's debit or credit balance at the end of a day, and the totals."""
     day = parse_date(as_of, "--as-of")
-    tb = _report(user, "trial_balance", day)
+    tb = _report(user, "trial_balance", (day,), ("/ledger/trial-balance", {"as_of": day.isoformat()}),
+                 as_of=day.isoformat())
     if as_json:
-        print_json({"as_of": day.isoformat(), **exact(tb)})
+        print_json(tb)
         return
     table = new_table("code", "account", "debit", "credit", title=f"Trial balance at the end of {day.isoformat()}")
-    for r in tb.rows:
-        table.add_row(r.code, r.name, money(r.debit) if r.debit else "", money(r.credit) if r.credit else "")
+    for r in tb["rows"]:
+        table.add_row(r["code"], r["name"], _amount(r["debit"]), _amount(r["credit"]))
     table.add_section()
-    table.add_row("", "total", money(tb.total_debit), money(tb.total_credit))
+    table.add_row("", "total", money(tb["total_debit"]), money(tb["total_credit"]))
     out.print(table)
 
 
@@ -219,18 +232,21 @@ def account(code: Annotated[str, typer.Argument(metavar="CODE", help="Account co
             start: From, end: To, as_json: JsonOption = False, user: UserOption = None) -> None:
     """The general ledger of one account: opening balance, every line, running balance."""
     first, last = parse_date(start, "--from"), parse_date(end, "--to")
-    gl = _report(user, "general_ledger", code.strip(), first, last)
+    gl = _report(user, "general_ledger", (code.strip(), first, last),
+                 (f"/ledger/accounts/{quote(code.strip(), safe='')}/ledger",
+                  {"from": first.isoformat(), "to": last.isoformat()}),
+                 start=first.isoformat(), end=last.isoformat())
     if as_json:
-        print_json({"start": first.isoformat(), "end": last.isoformat(), **exact(gl)})
+        print_json(gl)
         return
     table = new_table("date", "entry", "memo", "debit", "credit", "balance",
-                  title=f"{gl.code} {gl.name}, {first.isoformat()} to {last.isoformat()}")
-    table.add_row("", "", "opening balance", "", "", money(gl.opening))
-    for x in gl.lines:
-        table.add_row(x.entry_date.isoformat(), x.number, x.description or x.memo,
-                      money(x.debit) if x.debit else "", money(x.credit) if x.credit else "", money(x.balance))
+                  title=f"{gl['code']} {gl['name']}, {first.isoformat()} to {last.isoformat()}")
+    table.add_row("", "", "opening balance", "", "", money(gl["opening"]))
+    for x in gl["lines"]:
+        table.add_row(x["entry_date"], x["number"], x["description"] or x["memo"],
+                      _amount(x["debit"]), _amount(x["credit"]), money(x["balance"]))
     table.add_section()
-    table.add_row("", "", "closing balance", "", "", money(gl.closing))
+    table.add_row("", "", "closing balance", "", "", money(gl["closing"]))
     out.print(table)
 
 
@@ -239,19 +255,22 @@ def account(code: Annotated[str, typer.Argument(metavar="CODE", help="Account co
 def pnl(start: From, end: To, as_json: JsonOption = False, user: UserOption = None) -> None:
     """Profit and loss for a span of days, beside the span just before it."""
     first, last = parse_date(start, "--from"), parse_date(end, "--to")
-    p = _report(user, "profit_and_loss", first, last)
+    p = _report(user, "profit_and_loss", (first, last), ("/ledger/pnl", {"from": first.isoformat(),
+                                                                         "to": last.isoformat()}))
     if as_json:
-        print_json(exact(p))
+        print_json(p)
         return
-    table = new_table("code", "account", f"{p.start} to {p.end}", f"{p.previous_start} to {p.previous_end}",
+    table = new_table("code", "account", f"{p['start']} to {p['end']}", f"{p['previous_start']} to {p['previous_end']}",
                   title="Profit and loss", title_justify="left")
-    for heading, rows, total in (("Income", p.income, p.total_income), ("Expenses", p.expenses, p.total_expenses)):
+    for heading, rows, total in (("Income", p["income"], p["total_income"]),
+                                 ("Expenses", p["expenses"], p["total_expenses"])):
         table.add_row("", heading)
         for r in rows:
-            table.add_row(r.code, r.name, money(r.amount), money(r.previous))
-        table.add_row("", f"total {heading.lower()}", money(total), money(sum((r.previous for r in rows), Decimal(0))))
+            table.add_row(r["code"], r["name"], money(r["amount"]), money(r["previous"]))
+        table.add_row("", f"total {heading.lower()}", money(total),
+                      money(sum((Decimal(r["previous"]) for r in rows), Decimal(0))))
         table.add_section()
-    table.add_row("", "result (profit if positive)", money(p.result), money(p.previous_result))
+    table.add_row("", "result (profit if positive)", money(p["result"]), money(p["previous_result"]))
     out.print(table)
 
 
@@ -260,20 +279,20 @@ def pnl(start: From, end: To, as_json: JsonOption = False, user: UserOption = No
 def balance_sheet(as_of: Day, as_json: JsonOption = False, user: UserOption = None) -> None:
     """Assets, liabilities and equity at the end of a day (with the year's result so far)."""
     day = parse_date(as_of, "--as-of")
-    b = _report(user, "balance_sheet", day)
+    b = _report(user, "balance_sheet", (day,), ("/ledger/balance-sheet", {"as_of": day.isoformat()}))
     if as_json:
-        print_json(exact(b))
+        print_json(b)
         return
     table = new_table("code", "account", "amount", title=f"Balance sheet at the end of {day.isoformat()}",
                   title_justify="left")
-    for heading, rows in (("Assets", b.assets), ("Liabilities", b.liabilities), ("Equity", b.equity)):
+    for heading, rows in (("Assets", b["assets"]), ("Liabilities", b["liabilities"]), ("Equity", b["equity"])):
         table.add_row("", heading)
         for r in rows:
-            table.add_row(r.code, r.name, money(r.amount))
+            table.add_row(r["code"], r["name"], money(r["amount"]))
         table.add_section()
-    table.add_row("", "current earnings (not yet closed)", money(b.current_earnings))
-    table.add_row("", "total assets", money(b.total_assets))
-    table.add_row("", "total liabilities and equity", money(b.total_liabilities_and_equity))
+    table.add_row("", "current earnings (not yet closed)", money(b["current_earnings"]))
+    table.add_row("", "total assets", money(b["total_assets"]))
+    table.add_row("", "total liabilities and equity", money(b["total_liabilities_and_equity"]))
     out.print(table)
 
 

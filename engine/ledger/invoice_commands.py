@@ -4,6 +4,7 @@ command line, through `engine.ledger.invoices` (which posts their entries)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from typing import Annotated
 
 import typer
@@ -12,6 +13,7 @@ from engine.cli_support import (
     JsonOption,
     UserOption,
     acting_as,
+    fetch,
     handles_errors,
     new_table,
     out,
@@ -28,6 +30,7 @@ from engine.ledger.invoices import (
     statement,
 )
 from engine.ledger.models import AMOUNT, Invoice
+from engine.ledger.reports import exact
 
 LineText = Annotated[list[str], typer.Option(
     "--line", metavar="QTY:PRICE:ACCOUNT:TAX:DESCRIPTION",
@@ -138,17 +141,18 @@ def register_invoice_commands(app: typer.Typer) -> None:
     ) -> None:
         """Open invoices per contact by days past due: not due, 1-30, 31-60, 61-90, over 90."""
         day = parse_date(as_of, "--as-of")
-        with acting_as(user) as (_db, actor, session):
-            rows = aging(session, actor, "purchase" if payables else "sales", day)
         fields = ("current", "days_1_30", "days_31_60", "days_61_90", "over_90", "total")
+        rows = fetch(user, lambda session, actor: {"rows": [
+            {"contact_id": r.contact_id, "contact": r.contact, **{f: exact_money(getattr(r, f)) for f in fields}}
+            for r in aging(session, actor, "purchase" if payables else "sales", day)]},
+            ("/ledger/aging", {"as_of": day.isoformat(), "payables": "true" if payables else None}))["rows"]
         if as_json:
-            print_json([{"contact_id": r.contact_id, "contact": r.contact,
-                         **{f: exact_money(getattr(r, f)) for f in fields}} for r in rows])
+            print_json(rows)
             return
         table = new_table("Contact", "Not due", "1-30", "31-60", "61-90", "Over 90", "Total",
                       title=f"{'Payables' if payables else 'Receivables'} aging, {day}")
         for r in rows:
-            table.add_row(r.contact, *(money(getattr(r, f)) for f in fields))
+            table.add_row(r["contact"], *(money(r[f]) for f in fields))
         out.print(table)
 
     @app.command("statement")
@@ -161,20 +165,27 @@ def register_invoice_commands(app: typer.Typer) -> None:
     ) -> None:
         """A customer's statement: opening balance, invoices and payments, what is owed."""
         first, last = parse_date(start, "--from"), parse_date(end, "--to")
-        with acting_as(user) as (_db, actor, session):
-            sheet = statement(session, actor, customer, first, last)
+        # The route's form (`exact`: amounts as exact strings), here as through the server.
+        sheet = fetch(user, lambda session, actor: {"contact_id": customer,
+                                                    **exact(statement(session, actor, customer, first, last))},
+                      (f"/ledger/statement/{customer}", {"from": first.isoformat(), "to": last.isoformat()}))
         if as_json:
-            print_json({"contact": sheet.contact, "from": first.isoformat(), "to": last.isoformat(),
-                        "opening": exact_money(sheet.opening), "closing": exact_money(sheet.closing),
-                        "lines": [{"date": x.entry_date.isoformat(), "number": x.number, "memo": x.memo,
-                                   "debit": exact_money(x.debit), "credit": exact_money(x.credit),
-                                   "balance": exact_money(x.balance)} for x in sheet.lines]})
+            print_json({"contact": sheet["contact"], "from": first.isoformat(), "to": last.isoformat(),
+                        "opening": sheet["opening"], "closing": sheet["closing"],
+                        "lines": [{"date": x["entry_date"], "number": x["number"], "memo": x["memo"],
+                                   "debit": x["debit"], "credit": x["credit"], "balance": x["balance"]}
+                                  for x in sheet["lines"]]})
             return
         table = new_table("Date", "Entry", "Memo", "Charged", "Paid", "Balance",
-                      title=f"Statement for {sheet.contact}, {first} to {last}")
-        table.add_row("", "", "opening balance", "", "", money(sheet.opening))
-        for x in sheet.lines:
-            table.add_row(str(x.entry_date), x.number, x.memo, money(x.debit) if x.debit else "",
-                          money(x.credit) if x.credit else "", money(x.balance))
+                      title=f"Statement for {sheet['contact']}, {first} to {last}")
+        table.add_row("", "", "opening balance", "", "", money(sheet["opening"]))
+        for x in sheet["lines"]:
+            table.add_row(x["entry_date"], x["number"], x["memo"], _amount(x["debit"]), _amount(x["credit"]),
+                          money(x["balance"]))
         out.print(table)
-        out.print(f"owed on {last}: {money(sheet.closing)}")
+        out.print(f"owed on {last}: {money(sheet['closing'])}")
+
+
+def _amount(value: str | None) -> str:
+    """An amount of the JSON form for a table: empty when nothing (zero)."""
+    return money(value) if value is not None and Decimal(value) else ""

@@ -18,6 +18,7 @@ from engine.cli_support import (
     UserOption,
     acting_as,
     err,
+    fetch,
     handles_errors,
     new_table,
     out,
@@ -91,8 +92,7 @@ def resume(
 @handles_errors
 def runs(as_json: JsonOption = False, user: UserOption = None) -> None:
     """Every mail run: template, selection, transport, and how many messages are in each state."""
-    with acting_as(user) as (_db, actor, session):
-        rows = list_runs(session, actor)
+    rows = fetch(user, list_runs, ("/mail/runs", None))
     if as_json:
         print_json(rows)
         return

@@ -29,6 +29,24 @@ def make_private(path: Path) -> Path:
     return path
 
 
+def write_private(target: Path, data: bytes) -> Path:
+    """Write `data` as `target`, readable by its owner only: into a temporary file beside it,
+    private before a byte is written, then put in place (a reader never sees half a file)."""
+    import tempfile
+
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, partial = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=target.suffix, dir=target.parent)
+    os.close(fd)
+    try:
+        make_private(Path(partial))
+        Path(partial).write_bytes(data)
+        os.replace(partial, target)
+    finally:
+        Path(partial).unlink(missing_ok=True)
+    return target
+
+
 def keep_mode(model: Path, target: Path) -> None:
     """Give `target` (a new copy about to replace `model`) the permissions `model` has."""
     try:

@@ -5,11 +5,14 @@
 into a temporary folder removed once the bytes are read; the audit rows of the reading are
 committed before the answer is sent, so a report nobody could account for is never handed
 out. The options are the command line's, but for those naming files on the server
-(`--out`, `--template`) and `--pdf`.
+(`--out`, `--template`) and `--pdf`. The `Backoffice-Report` header says, as JSON, what the
+command line says of the report (`render.summary`): departments, employees, scope, the
+confidential columns it holds and whether it holds medical reasons.
 """
 
 from __future__ import annotations
 
+import json
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -19,7 +22,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from engine.api.support import CallerDep, JSONReply
-from engine.reports.render import check_year, offered, report_named, write_report
+from engine.reports.render import check_year, offered, report_named, summary, write_report
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
@@ -44,6 +47,8 @@ def write(who: CallerDep, name: str, body: ReportIn | None = None) -> Response:
     with tempfile.TemporaryDirectory(prefix="backoffice-report-") as folder:
         target = Path(folder) / file_name
         with who.work() as session:
-            write_report(session, who.actor, name, target, year=year)
+            context = write_report(session, who.actor, name, target, year=year)
         data = target.read_bytes()
-    return Response(data, media_type=DOCX, headers={"Content-Disposition": f'attachment; filename="{file_name}"'})
+    # What the command line says of it (engine.reports.render.summary), as JSON in ASCII.
+    return Response(data, media_type=DOCX, headers={"Content-Disposition": f'attachment; filename="{file_name}"',
+                                                    "Backoffice-Report": json.dumps(summary(context))})

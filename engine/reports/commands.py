@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -24,11 +24,15 @@ from engine.cli_support import (
     handles_errors,
     out,
     print_json,
+    remote_server,
     settings,
 )
 from engine.errors import BackofficeError
 from engine.office.docx import NeedsLibreOffice, convert, soffice, templates_dir
-from engine.reports.render import check_year, report_named, write_report
+from engine.reports.render import check_year, report_named, summary, write_report
+
+if TYPE_CHECKING:
+    from engine.remote import Server
 
 report_app = typer.Typer(help="Word reports, holding only what the reader's roles may see.", no_args_is_help=True)
 
@@ -66,30 +70,52 @@ def staff(
         raise NeedsLibreOffice("--pdf needs LibreOffice (the `soffice` command, e.g. the libreoffice-writer "
                                "package); run without --pdf for the Word file, which Word can save as PDF")
     config = settings(user=user)    # the default file names the reader: two people never overwrite each other's
-    target = _docx_target(out_path, config.output_dir / f"staff-{year}-{config.user or 'nobody'}.docx")
-    written = False
-    try:
-        with acting_as(user) as (_db, actor, session):
-            context = write_report(session, actor, "staff", target, template, year=year)
-            written = True
-    except BaseException:
-        if written:               # the audit rows were not saved: neither is the report
-            target.unlink(missing_ok=True)
-        raise
+    server = remote_server(config)
+    if server is not None:
+        if template is not None:
+            raise BackofficeError("--template works only with a database connection: through the server the report "
+                                  "is filled in on the server, with its standard template; run without --template")
+        with server:
+            server.check_user(config.user)
+            target = _docx_target(out_path, config.output_dir / f"staff-{year}-{server.me()['login']}.docx")
+            made = _through(server, "staff", year, target)
+    else:
+        target = _docx_target(out_path, config.output_dir / f"staff-{year}-{config.user or 'nobody'}.docx")
+        written = False
+        try:
+            with acting_as(user) as (_db, actor, session):
+                made = summary(write_report(session, actor, "staff", target, template, year=year))
+                written = True
+        except BaseException:
+            if written:               # the audit rows were not saved: neither is the report
+                target.unlink(missing_ok=True)
+            raise
     pdf_path = convert(target, "pdf") if pdf else None
-    employees = sum(len(d["employees"]) for d in context["departments"])
     if as_json:
         print_json({"file": str(target), "pdf": str(pdf_path) if pdf_path else None, "year": year,
-                    "departments": len(context["departments"]), "employees": employees})
+                    "departments": made["departments"], "employees": made["employees"]})
         return
     out.print(f"wrote {target}" + (f" and {pdf_path}" if pdf_path else "")
-              + f": staff report {year} on {context['scope']}, {_count(len(context['departments']), 'department')}, "
-              f"{_count(employees, 'employee')}", soft_wrap=True)
-    shown = context["extra_columns"] + (["medical reasons"] if "sick_leave" in context else [])
+              + f": staff report {year} on {made['scope']}, {_count(made['departments'], 'department')}, "
+              f"{_count(made['employees'], 'employee')}", soft_wrap=True)
+    shown = made["extra_columns"] + (["medical reasons"] if made["medical"] else [])
     if shown:
         out.print(f"it holds {', '.join(shown).lower()}: handle it as confidential"
-                  + ("; handing over the medical reasons was recorded in the audit log" if "sick_leave" in context
+                  + ("; handing over the medical reasons was recorded in the audit log" if made["medical"]
                      else ""), soft_wrap=True)
+
+
+def _through(server: Server, name: str, year: int, target: Path) -> dict[str, Any]:
+    """Report `name` written by the server for the token's user (`POST /reports/{name}`), put
+    at `target` readable by its owner only, as the local command writes it; what the command
+    says of it (`render.summary`, sent in the `Backoffice-Report` header)."""
+    import json
+
+    from engine.office.files import write_private
+
+    reply = server.request("POST", f"/reports/{name}", json={"year": year})
+    write_private(target, reply.content)
+    return json.loads(reply.headers.get("Backoffice-Report") or "{}")
 
 
 @report_app.command("templates")

@@ -50,6 +50,16 @@ def check_year(year: int) -> int:
     return year
 
 
+def summary(context: dict[str, Any]) -> dict[str, Any]:
+    """What `backoffice report NAME` says of a report it wrote (how many departments and
+    employees, for whom, which confidential parts it holds), from the report's context; the
+    server sends it beside the file (`Backoffice-Report`), so the line is the same there."""
+    departments = context.get("departments") or []
+    return {"departments": len(departments), "employees": sum(len(d.get("employees") or ()) for d in departments),
+            "scope": context.get("scope"), "extra_columns": list(context.get("extra_columns") or ()),
+            "medical": "sick_leave" in context}
+
+
 def write_report(session: Session, actor: Actor, name: str, target: Path, template: Path | None = None,
                  **options: Any) -> dict[str, Any]:
     """Write report `name` for `actor` to `target` (a .docx); returns its context."""

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Literal
+from urllib.parse import quote
 
 import typer
 
@@ -25,6 +26,7 @@ from engine.cli_support import (
     UserOption,
     acting_as,
     err,
+    fetch,
     handles_errors,
     new_table,
     out,
@@ -57,6 +59,10 @@ Year = Annotated[int | None, typer.Option(min=1900, max=2999, help="The year (de
 
 HOURS, DAYS = 2, 1          # decimal places kept (models: Exact(2) hours, Exact(1) days)
 MONEY_KEYS = frozenset({"salary", "cost", "total_cost"})
+# The amounts of the records (Decimals; exact strings in the JSON form the server answers).
+AMOUNT_KEYS = MONEY_KEYS | {"weekly_hours", "days", "days_a_year", "carry_over_days", "allowance", "carried_over",
+                            "taken", "requested", "remaining"}
+KEYS = ("id", "version")    # the HTTP API's paging and ETag keys: not shown by the command line
 
 EMPLOYEE_FIELDS = (("employee_number", "employee number"), ("name", "name"), ("country", "country"),
                    ("department", "department"), ("job_title", "job title"), ("manager", "manager"),
@@ -83,9 +89,12 @@ def _day(value: str | None, option: str) -> date | None:
 
 def _value(key: str, value: Any) -> Any:
     """A value as the CLI prints it: ISO dates and times, exact money to the places stored,
-    other amounts as people write them (40, 2.5)."""
+    other amounts as people write them (40, 2.5). From the Python values or their JSON form
+    (an amount is then its exact string, parsed again here), the same text."""
     if isinstance(value, date | datetime):
         return value.isoformat()
+    if isinstance(value, str) and key in AMOUNT_KEYS:
+        value = Decimal(value)
     if isinstance(value, Decimal):
         return exact_money(value) if key in MONEY_KEYS else quantity_text(value)
     return value
@@ -114,7 +123,11 @@ def _leave_table(rows: list[dict[str, Any]], own: bool = False, **kwargs: Any) -
 
 
 def _who(person: dict[str, Any]) -> str:
-    return f"{person['employee_number']} {person['name']}".strip()
+    return f"{person['employee_number']} {person.get('name') or ''}".strip()
+
+
+def _without_keys(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if k not in KEYS}
 
 
 # -- departments ------------------------------------------------------------------------------
@@ -123,8 +136,7 @@ def _who(person: dict[str, Any]) -> str:
 @handles_errors
 def departments(as_json: JsonOption = False, user: UserOption = None) -> None:
     """List the departments, with their manager and how many people work in each today."""
-    with acting_as(user) as (_db, actor, session):
-        rows = queries.departments(session, actor)
+    rows = fetch(user, queries.departments, ("/staff/departments", None))
     if as_json:
         print_json(rows)
         return
@@ -169,8 +181,9 @@ def list_(
 
     The list holds no sensitive field: `staff show` has them, for those who may see them.
     """
-    with acting_as(user) as (_db, actor, session):
-        rows = [_plain(r) for r in queries.employees(session, actor, department, leavers)]
+    rows = [_plain(_without_keys(r)) for r in fetch(
+        user, lambda session, actor: queries.employees(session, actor, department, leavers, keys=True),
+        ("/staff/employees", {"department": department, "leavers": "true" if leavers else None}))]
     if as_json:
         print_json(rows)
         return
@@ -191,9 +204,11 @@ def show(employee: EmployeeArg, year: Year = None, as_json: JsonOption = False, 
     A medical reason is shown only to HR, and every time it is, an audit row names the reader.
     """
     year = year or date.today().year
-    with acting_as(user) as (_db, actor, session):
-        found = queries.employee_file(session, actor, employee, year)
-    result = {"employee": _plain(found["employee"]), "contracts": [_plain(c) for c in found["contracts"]],
+    # The route's form (the employee's record with their contracts and the year's leave).
+    found = fetch(user, lambda session, actor: _file(queries.employee_file(session, actor, employee, year, keys=True)),
+                  (f"/staff/employees/{quote(employee, safe='')}", {"year": year}))
+    person = {k: v for k, v in found.items() if k not in ("contracts", "year", "leave")}
+    result = {"employee": _plain(_without_keys(person)), "contracts": [_plain(c) for c in found["contracts"]],
               "year": year, "leave": [_plain(r) for r in found["leave"]]}
     if as_json:
         print_json(result)
@@ -217,6 +232,11 @@ def show(employee: EmployeeArg, year: Year = None, as_json: JsonOption = False, 
               if contracts else "no contracts")
     out.print(_leave_table(result["leave"], own=True, title=f"Leave in {year}", title_justify="left")
               if result["leave"] else f"no leave in {year}")
+
+
+def _file(found: dict[str, Any]) -> dict[str, Any]:
+    """An employee's file as `GET /staff/employees/{number}` answers it."""
+    return {**found["employee"], "contracts": found["contracts"], "year": found["year"], "leave": found["leave"]}
 
 
 @staff_app.command("hire")
@@ -320,8 +340,7 @@ def leaver(
 @handles_errors
 def leave_types(as_json: JsonOption = False, user: UserOption = None) -> None:
     """List the leave types: days a year, whether held to a balance, days carried over."""
-    with acting_as(user) as (_db, actor, session):
-        rows = [_plain(r) for r in queries.leave_types(session, actor)]
+    rows = [_plain(r) for r in fetch(user, queries.leave_types, ("/staff/leave-types", None))]
     if as_json:
         print_json(rows)
         return
@@ -431,8 +450,9 @@ def leave_list(
 
     Medical reasons are never listed (`staff show` shows them to HR, audited).
     """
-    with acting_as(user) as (_db, actor, session):
-        rows = [_plain(r) for r in queries.leave_requests(session, actor, employee, status, year)]
+    rows = [_plain(r) for r in fetch(
+        user, lambda session, actor: queries.leave_requests(session, actor, employee, status, year),
+        ("/staff/leave", {"employee": employee, "status": status, "year": year}))]
     if as_json:
         print_json(rows)
         return
@@ -449,20 +469,27 @@ def leave_balance(employee: EmployeeArg, year: Year = None, as_json: JsonOption 
     Taken is approved leave; requested is waiting for a decision and already counts against what is left.
     """
     year = year or date.today().year
-    with acting_as(user) as (_db, actor, session):
-        held = queries.leave_balances(session, actor, employee, year)
-    rows = [_plain(r) for r in held.leave]
+    held = fetch(user, lambda session, actor: _balances(queries.leave_balances(session, actor, employee, year)),
+                 ("/staff/leave/balance", {"employee": employee, "year": year}))
+    rows = [_plain(r) for r in held["leave"]]
     if as_json:
-        print_json({"employee": held.employee["employee_number"], "year": year, "leave": rows})
+        print_json({"employee": held["employee"], "year": year, "leave": rows})
         return
     table = new_table("leave type", "allowance", "carried over", "taken", "requested", "left",
-                  title=f"{_who(held.employee)}: leave in {year}", title_justify="left")
+                  title=f"{_who({'employee_number': held['employee'], 'name': held['name']})}: leave in {year}",
+                  title_justify="left")
     for r in rows:
         if r["balance"]:
             table.add_row(r["name"], r["allowance"], r["carried_over"], r["taken"], r["requested"], r["remaining"])
         else:
             table.add_row(r["name"], "", "", r["taken"], r["requested"], "no limit")
     out.print(table)
+
+
+def _balances(held: queries.Balances) -> dict[str, Any]:
+    """An employee's leave balances as `GET /staff/leave/balance` answers them."""
+    return {"employee": held.employee["employee_number"], "name": held.employee.get("name"), "year": held.year,
+            "leave": held.leave}
 
 
 # -- figures and purging ----------------------------------------------------------------------
@@ -481,10 +508,10 @@ def costs(
 
     The cost column is a sum of salaries, so it is shown only to roles that see salaries (the class of contracts.salary in config/policies.toml, `hr`); a role that reads staff without seeing `hr` gets the headcount only.
     """
-    with acting_as(user) as (_db, actor, session):
-        figures = queries.staff_costs(session, actor, year)
+    figures = fetch(user, lambda session, actor: queries.staff_costs(session, actor, year),
+                    ("/staff/costs", {"year": year}))
     with_cost = "total_cost" in figures
-    rows = [{**_plain(m), "month": f"{m['month']:%Y-%m}"} for m in figures["months"]]
+    rows = [{**_plain(m), "month": m["month"][:7]} for m in figures["months"]]     # 2026-03-01: 2026-03
     result = {**_plain(figures), "months": rows}
     if as_json:
         print_json(result)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,39 @@ def api(people_db, settings):
     from tests.integration.api_client import serving
 
     yield from serving(people_db, settings)
+
+
+@pytest.fixture
+def server(people_db, settings) -> Iterator[str]:
+    """`backoffice serve`'s application over `people_db`, on a free loopback port; stopped
+    (its thread joined) at the end of the test (tests/integration/test_remote_*.py)."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from engine.api.app import create_app
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(create_app(settings, database=people_db), log_level="warning", access_log=False,
+                            lifespan="on")
+    running = uvicorn.Server(config)
+    thread = threading.Thread(target=running.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not running.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        running.should_exit = True
+        thread.join(30)
+        sock.close()
+        assert not thread.is_alive()
 
 
 @pytest.fixture

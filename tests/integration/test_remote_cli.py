@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
-import time
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -17,11 +15,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 import sqlalchemy as sa
-import uvicorn
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
-from engine.api.app import create_app
 from engine.config import Settings
 from engine.db.installation import Installation
 from engine.db.session import Database
@@ -29,31 +25,6 @@ from tests.integration.api_client import token_for
 from tests.integration.conftest import edit_by_label, fill_people, find_row, read_meta
 
 NO_DATABASE = "sqlite:////nonexistent-folder/nothing.db"
-
-
-@pytest.fixture
-def server(people_db, settings) -> Iterator[str]:
-    """`backoffice serve`'s application over `people_db`, on a free loopback port; stopped
-    (its thread joined) at the end of the test."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(settings, database=people_db), log_level="warning", access_log=False,
-                            lifespan="on")
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not running.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        running.should_exit = True
-        thread.join(30)
-        sock.close()
-        assert not thread.is_alive()
 
 
 @pytest.fixture

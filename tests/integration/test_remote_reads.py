@@ -1,0 +1,270 @@
+"""Every module's read commands through a real server (uvicorn on loopback) print exactly what
+they print on the database, text and `--json`; a command that only works on the database is
+refused through the server (exit 2, naming the route to use) and opens no database, even one
+it could reach; `report staff` through the server writes the same file at the same place,
+private, and says the same line (SQLite and PostgreSQL).
+
+One test per module runs all of its read commands against one seeded database and one
+server: a server and a database per command would take minutes."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from datetime import date
+from decimal import Decimal as D
+from pathlib import Path
+
+import docx
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from engine.security.roles import SYSTEM
+from engine.security.users import add_user
+from tests.conftest import actor_with
+from tests.integration.api_client import token_for
+from tests.integration.test_remote_cli import NO_DATABASE
+
+HANA = actor_with("hr", login="hana")
+DAY = date(2026, 2, 10)
+
+READS = {
+    "stock": [["stock", "on-hand"], ["stock", "on-hand", "--item", "BOLT-8"], ["stock", "on-hand", "--location", "MAIN"],
+              ["stock", "valuation", "--as-of", "2026-03-31"], ["stock", "valuation", "--as-of", "2026-01-01"],
+              ["stock", "reorder"]],
+    "ledger": [["ledger", "chart"], ["ledger", "periods", "--list"],
+               ["ledger", "trial-balance", "--as-of", "2026-03-31"],
+               ["ledger", "account", "1100", "--from", "2026-01-01", "--to", "2026-03-31"],
+               ["ledger", "pnl", "--from", "2026-02-01", "--to", "2026-02-28"],
+               ["ledger", "balance-sheet", "--as-of", "2026-03-31"],
+               ["ledger", "aging", "--as-of", "2026-05-31"], ["ledger", "aging", "--as-of", "2026-05-31", "--payables"],
+               ["ledger", "statement", "1", "--from", "2026-01-01", "--to", "2026-05-31"]],
+    "staff": [["staff", "departments"], ["staff", "list"], ["staff", "list", "--department", "SAL"],
+              ["staff", "list", "--leavers"], ["staff", "show", "E2", "--year", "2026"],
+              ["staff", "leave", "types"], ["staff", "leave", "list"],
+              ["staff", "leave", "list", "--employee", "E2", "--status", "approved", "--year", "2026"],
+              ["staff", "leave", "balance", "E2", "--year", "2026"], ["staff", "costs", "--year", "2026"]],
+    "mail": [["mail", "runs"]],
+}
+
+
+def seed(db) -> None:
+    """A little of every module: the books of 2026 with an entry, a sales invoice part paid
+    and a bill; stock received and issued; two departments, three employees, a contract,
+    leave (one approved, with a medical reason) and leave types; a mail run."""
+    from engine.inventory.models import Item, Location
+    from engine.inventory.services import TypedMovement, post_typed
+    from engine.ledger.chart import install_chart
+    from engine.ledger.invoices import LineIn, create_invoice, post_invoice, record_payment
+    from engine.ledger.services import Line, open_year, post_entry
+    from engine.mailmerge.models import MailMessage, MailRun
+    from engine.staff.models import LeaveType
+    from engine.staff.services import (
+        Hire,
+        add_contract,
+        add_department,
+        decide_leave,
+        hire,
+        request_leave,
+    )
+
+    with db.unit_of_work(SYSTEM, source="system") as session:
+        for login, role in (("hana", "hr"), ("mo", "manager"), ("lee", "staff")):
+            add_user(session, SYSTEM, login, login.title(), [role], None)
+        install_chart(session, SYSTEM)
+        open_year(session, SYSTEM, 2026)
+        post_entry(session, SYSTEM, date(2026, 1, 5), [Line("1100", debit=D("1000.50")),
+                                                       Line("3100", credit=D("1000.50"))], memo="capital")
+        sale = create_invoice(session, SYSTEM, "sales", 1, date(2026, 2, 1), date(2026, 3, 3),
+                              [LineIn("Widgets", D(3), D("19.99"), "4100", D("0.2"))])
+        post_invoice(session, SYSTEM, sale.id)
+        record_payment(session, SYSTEM, "received", 1, date(2026, 2, 20), D("30"), [(sale.id, D("30"))])
+        bill = create_invoice(session, SYSTEM, "purchase", 2, date(2026, 1, 10), None,
+                              [LineIn("Paper", D(1), D("12.34"), "6200", D(0))])
+        post_invoice(session, SYSTEM, bill.id)
+
+        main = Location(code="MAIN", name="Main warehouse", kind="warehouse")
+        session.add(main)
+        session.flush()
+        session.add(Location(code="MAIN-A1", name="Bin A1", kind="bin", warehouse_id=main.id))
+        session.add_all([Item(sku="BOLT-8", name="Bolt M8", valuation="average"),
+                         Item(sku="CAP-1", name="Astro condenser", valuation="fifo", reorder_point=D(60),
+                              reorder_quantity=D(200), preferred_supplier_id=2)])
+        session.flush()
+        for typed in (TypedMovement("receipt", "BOLT-8", D(10), DAY, to_location="MAIN", unit_cost=D("0.25")),
+                      TypedMovement("receipt", "BOLT-8", D("2.5"), DAY, to_location="MAIN-A1", unit_cost=D("0.3")),
+                      TypedMovement("receipt", "CAP-1", D(50), DAY, to_location="MAIN", unit_cost=D("1.10")),
+                      TypedMovement("issue", "BOLT-8", D(4), date(2026, 2, 12), from_location="MAIN")):
+            post_typed(session, SYSTEM, typed)
+
+        run = MailRun(template="overdue_reminder", selection="tag news", options={}, transport="outbox",
+                      status="finished", started_by="ada", skipped=[{"contact_id": 2, "name": "Bolt GmbH",
+                                                                 "reason": "no e-mail address"}],
+                      updated_by="ada")
+        session.add(run)
+        session.flush()
+        session.add(MailMessage(run_id=run.id, contact_id=1, channel="email", address="info@acme.example",
+                                name="Acme Ltd", state="sent", updated_by="ada"))
+    with db.unit_of_work(HANA) as session:
+        sales = add_department(session, HANA, "SAL", "Sales")
+        ops = add_department(session, HANA, "OPS", "Operations")
+        session.add_all([LeaveType(code="annual", name="Annual leave", yearly_allowance=D(20), needs_balance=True,
+                                   carry_over_days=D("2.5"), updated_by="hana"),
+                         LeaveType(code="sick", name="Sick leave", updated_by="hana")])
+        session.flush()
+        mo = hire(session, HANA, Hire("Mo", "Test", "GB", "E1", sales.id, date(2025, 1, 6), login="mo"))
+        lee = hire(session, HANA, Hire("Lee", "Test", "GB", "E2", sales.id, date(2025, 1, 6), manager_id=mo.id,
+                                       login="lee", date_of_birth=date(1977, 7, 7), national_id="QQ123456C"))
+        hire(session, HANA, Hire("Meg", "Test", "GB", "E4", ops.id, date(2025, 1, 6)))
+        add_contract(session, HANA, lee.id, "permanent", D("37.5"), D("36000"), "EUR", date(2025, 1, 6))
+        taken = request_leave(session, HANA, lee.id, "annual", date(2026, 3, 2), date(2026, 3, 4),
+                              half_day_end=True, reason="trip")
+        decide_leave(session, HANA, taken.id, True)
+        request_leave(session, HANA, lee.id, "sick", date(2026, 4, 1), date(2026, 4, 1), medical_reason="migraine")
+
+
+@pytest.fixture
+def world(people_db):
+    seed(people_db)
+    return people_db
+
+
+def run_remote(server_url: str, token: str, database_url: str = NO_DATABASE, **env: str):
+    from engine.cli import app
+
+    environment = {"BACKOFFICE_SERVER_URL": server_url, "BACKOFFICE_TOKEN": token,
+                   "BACKOFFICE_DATABASE_URL": database_url, "BACKOFFICE_USER": None, "COLUMNS": "200",
+                   "NO_COLOR": "1", **env}
+    return lambda *args: CliRunner().invoke(app, list(args), env=environment)
+
+
+def run_local(db, user: str = "ada", **env: str):
+    from engine.cli import app
+
+    url = db.engine.url.render_as_string(hide_password=False)
+    environment = {"BACKOFFICE_SERVER_URL": None, "BACKOFFICE_TOKEN": None, "BACKOFFICE_USER": user,
+                   "COLUMNS": "200", "NO_COLOR": "1", **env}
+    return lambda *args: CliRunner().invoke(app, ["--database-url", url, *args], env=environment)
+
+
+@pytest.mark.parametrize("module", sorted(READS))
+def test_every_read_command_prints_through_the_server_what_it_prints_on_the_database(server, world, module):
+    far, near = run_remote(server, token_for(world, "ada")), run_local(world)
+    for command in READS[module]:
+        for args in (command, [*command, "--json"]):
+            remote, local = far(*args), near(*args)
+            assert remote.exit_code == local.exit_code == 0, (args, remote.output, local.output)
+            assert remote.stdout == local.stdout, args
+            assert remote.stdout.strip(), args
+
+
+def test_what_a_read_shows_comes_from_the_records(server, world):
+    """The comparison above is not of two empty tables: the seeded values are shown."""
+    far = run_remote(server, token_for(world, "ada"))
+    assert '"quantity": "2.5"' in far("stock", "on-hand", "--json").stdout
+    assert "1,000.50" in far("ledger", "trial-balance", "--as-of", "2026-03-31").stdout
+    assert "37.5" in far("staff", "show", "E2", "--year", "2026").stdout
+    assert "2.5" in far("staff", "leave", "balance", "E2", "--year", "2026").stdout
+    assert "overdue_reminder" in far("mail", "runs").stdout
+
+
+def test_a_refused_read_is_refused_alike(server, world):
+    far, near = run_remote(server, token_for(world, "sam")), run_local(world, "sam")
+    for args in (["staff", "costs", "--year", "2026"], ["staff", "show", "E9"],
+                 ["ledger", "statement", "999", "--from", "2026-01-01", "--to", "2026-01-31"],
+                 ["stock", "on-hand", "--item", "NOPE"]):
+        remote, local = far(*args), near(*args)
+        assert remote.exit_code == local.exit_code == 2, (args, remote.output, local.output)
+        assert remote.stderr == local.stderr, args
+
+
+WRITES = [
+    (["stock", "receive", "BOLT-8", "5", "--to", "MAIN", "--unit-cost", "1"], "stock receive",
+     "POST /inventory/receipts"),
+    (["ledger", "post", "--date", "2026-02-01", "--line", "6200:10:", "--line", "1100::10"], "ledger post",
+     "POST /ledger/entries"),
+    (["ledger", "chart", "--install"], "ledger chart", "POST /ledger/accounts/install"),
+    (["staff", "leave", "approve", "2"], "staff leave approve", "POST /staff/leave/{id}/approve"),
+    (["contacts", "add", "--kind", "organisation", "--name", "Nova SA", "--country", "FR"], "contacts add",
+     "POST /contacts"),
+    (["db", "status"], "db status", None),
+]
+
+
+def test_a_write_command_through_the_server_is_refused_and_opens_no_database(server, world):
+    """Even with a database it could reach (BACKOFFICE_DATABASE_URL set too), a command that
+    works only on the database is refused, naming the route, and changes nothing."""
+    url = world.engine.url.render_as_string(hide_password=False)
+    far = run_remote(server, token_for(world, "ada"), database_url=url)
+    with world.reading() as session:
+        before = session.scalar(sa.text("SELECT count(*) FROM audit_log"))
+    for args, name, route in WRITES:
+        done = far(*args)
+        assert done.exit_code == 2, (args, done.output)
+        assert f"`backoffice {name}` works only with a database connection" in done.stderr, done.stderr
+        assert (f"through the server use {route}" if route else "without --server") in done.stderr
+        assert not done.stdout
+    with world.reading() as session:
+        assert session.scalar(sa.text("SELECT count(*) FROM audit_log")) == before
+        assert session.scalar(sa.text("SELECT count(*) FROM contacts WHERE name = 'Nova SA'")) == 0
+        assert session.scalar(sa.text("SELECT status FROM leave_requests WHERE id = 2")) == "requested"
+
+
+def test_a_write_refused_with_json_prints_its_problem_as_json(server, world):
+    done = run_remote(server, token_for(world, "ada"))("stock", "receive", "BOLT-8", "5", "--to", "MAIN",
+                                                       "--unit-cost", "1", "--json")
+    assert done.exit_code == 2 and not done.stdout
+    assert json.loads(done.stderr)["problems"][0]["code"] == "needs_database"
+
+
+# -- the staff report -------------------------------------------------------------------------------
+
+def texts(path: Path) -> list[str]:
+    document = docx.Document(str(path))
+    return [p.text for p in document.paragraphs] + [c.text for t in document.tables for row in t.rows
+                                                    for c in row.cells]
+
+
+def test_the_staff_report_through_the_server_is_written_where_and_as_the_local_one_is(server, world, tmp_path):
+    far = run_remote(server, token_for(world, "ada"), BACKOFFICE_OUTPUT_DIR=str(tmp_path / "far"))
+    near = run_local(world, BACKOFFICE_OUTPUT_DIR=str(tmp_path / "near"))
+    for args in (["report", "staff", "--year", "2026"], ["report", "staff", "--year", "2026", "--json"]):
+        remote, local = far(*args), near(*args)
+        assert remote.exit_code == local.exit_code == 0, (remote.output, local.output)
+        assert remote.stdout.replace(str(tmp_path / "far"), "OUT") == local.stdout.replace(str(tmp_path / "near"), "OUT")
+    written, model = tmp_path / "far" / "staff-2026-ada.docx", tmp_path / "near" / "staff-2026-ada.docx"
+    assert f"wrote {written}" in far("report", "staff", "--year", "2026").stdout
+    assert "medical reasons" in remote.stdout or "medical reasons" in far("report", "staff", "--year", "2026").stdout
+    assert texts(written) == texts(model)
+    if os.name == "posix":
+        assert stat.S_IMODE(written.stat().st_mode) == 0o600
+    assert sorted(p.name for p in written.parent.iterdir()) == [written.name]    # no temporary file left
+
+    chosen = tmp_path / "mine" / "report.docx"
+    done = far("report", "staff", "--year", "2026", "--out", str(chosen))
+    assert done.exit_code == 0 and chosen.is_file() and f"wrote {chosen}" in done.stdout
+
+
+def test_a_report_template_through_the_server_is_refused(server, world, tmp_path):
+    far = run_remote(server, token_for(world, "ada"), BACKOFFICE_OUTPUT_DIR=str(tmp_path / "out"))
+    template = tmp_path / "mine.docx"
+    template.write_bytes(b"PK")
+    done = far("report", "staff", "--year", "2026", "--template", str(template))
+    assert done.exit_code == 2 and "--template works only with a database connection" in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_pdf_of_a_report_through_the_server_is_made_here(server, world, tmp_path, database_url):
+    from engine.office.docx import soffice
+
+    if soffice() is None or not database_url.startswith("sqlite"):   # (once is enough: LibreOffice is slow)
+        pytest.skip("needs LibreOffice; run once, on SQLite")
+    done = run_remote(server, token_for(world, "ada"), BACKOFFICE_OUTPUT_DIR=str(tmp_path / "out"))(
+        "report", "staff", "--year", "2026", "--pdf", "--json")
+    assert done.exit_code == 0, done.output
+    pdf = tmp_path / "out" / "staff-2026-ada.pdf"
+    assert json.loads(done.stdout)["pdf"] == str(pdf) and pdf.read_bytes().startswith(b"%PDF")
+    if os.name == "posix":
+        assert stat.S_IMODE(pdf.stat().st_mode) == 0o600
