@@ -146,7 +146,7 @@ def command_name() -> str:
     try:        # typer carries its own copy of click (which keeps the current context)
         from typer._click.globals import get_current_context
     except ImportError:     # an older typer, on click itself
-        from click import get_current_context
+        from click import get_current_context  # here: the fallback of the import above
 
     names, ctx = [], get_current_context(silent=True)
     while ctx is not None and ctx.parent is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 OWNER_ONLY = 0o600
@@ -32,8 +33,6 @@ def make_private(path: Path) -> Path:
 def write_private(target: Path, data: bytes) -> Path:
     """Write `data` as `target`, readable by its owner only: into a temporary file beside it,
     private before a byte is written, then put in place (a reader never sees half a file)."""
-    import tempfile
-
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, partial = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=target.suffix, dir=target.parent)

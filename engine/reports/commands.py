@@ -10,6 +10,7 @@ the file is removed again.
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -109,9 +110,9 @@ def _through(server: Server, name: str, year: int, target: Path) -> dict[str, An
     """Report `name` written by the server for the token's user (`POST /reports/{name}`), put
     at `target` readable by its owner only, as the local command writes it; what the command
     says of it (`render.summary`, sent in the `Backoffice-Report` header)."""
-    import json
-
-    from engine.office.files import write_private
+    from engine.office.files import (
+        write_private,  # here: only a report from the server writes it so
+    )
 
     reply = server.request("POST", f"/reports/{name}", json={"year": year})
     write_private(target, reply.content)
