@@ -149,7 +149,10 @@ def get_contact(session: Session, contact_id: int) -> Contact:
 
 
 def contacts_query(kind: str | None = None, search: str | None = None, tag: str | None = None) -> Select:
-    query = select(Contact).order_by(Contact.name, Contact.id)
+    # Each contact is shown with its addresses and its organisation's name: loaded in two
+    # more queries, not two for every contact (a list of a few hundred took 0.1 s over a network).
+    query = (select(Contact).order_by(Contact.name, Contact.id)
+             .options(selectinload(Contact.addresses), selectinload(Contact.organisation)))
     if kind:
         query = query.where(Contact.kind == kind)
     # What people type is matched as it is: % and _ are escaped (autoescape), not wildcards.
