@@ -32,4 +32,8 @@ def serve(
     os.environ["BACKOFFICE_DATABASE_URL"] = config.database_url   # the workers read the same settings
     out.print(f"serving on http://{host}:{port} (OpenAPI: /docs) with {workers} worker(s); Ctrl+C stops")
     uvicorn.run("engine.api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                proxy_headers=True, forwarded_allow_ips="127.0.0.1", log_level="info")
+                proxy_headers=True, forwarded_allow_ips="127.0.0.1", log_level="info",
+                # Longer than the idle time of a client's or proxy's pooled connection (httpx: 5 s,
+                # nginx upstream: 60 s): a server closing one first races the next request sent
+                # on it, and the client sees the connection drop.
+                timeout_keep_alive=75)
