@@ -113,25 +113,6 @@ def settings(**overrides: Any) -> Settings:
     return config
 
 
-# The routes that do through the server what a command does only on the database (so far).
-SERVER_ROUTES = {
-    "contacts add": "POST /contacts",
-    "stock receive": "POST /inventory/receipts", "stock issue": "POST /inventory/issues",
-    "stock transfer": "POST /inventory/transfers", "stock adjust": "POST /inventory/adjustments",
-    "stock reverse": "POST /inventory/movements/{id}/reverse",
-    "ledger chart": "POST /ledger/accounts/install", "ledger periods": "POST /ledger/periods",
-    "ledger post": "POST /ledger/entries", "ledger reverse": "POST /ledger/entries/{entry}/reverse",
-    "ledger close": "POST /ledger/periods/{name}/close", "ledger reopen": "POST /ledger/periods/{name}/reopen",
-    "ledger export-beancount": "GET /ledger/export/beancount", "ledger invoice": "POST /ledger/invoices",
-    "ledger post-invoice": "POST /ledger/invoices/{id}/post", "ledger pay": "POST /ledger/payments",
-    "staff hire": "POST /staff/employees", "staff contract": "POST /staff/employees/{number}/contracts",
-    "staff department add": "POST /staff/departments", "staff leave type add": "POST /staff/leave-types",
-    "staff leave request": "POST /staff/leave", "staff leave approve": "POST /staff/leave/{id}/approve",
-    "staff leave reject": "POST /staff/leave/{id}/reject",
-    "mail merge": "POST /mail/runs", "mail resume": "POST /mail/runs/{id}/resume",
-}
-
-
 class NeedsDatabase(BackofficeError):
     """A command that works only on the database, run with a server set (`--server`,
     BACKOFFICE_SERVER_URL): refused, rather than opening a database the person may have
@@ -161,7 +142,7 @@ def refuse_without_database(config: Settings) -> None:
     if not config.server_url:
         return
     name = command_name()
-    route = SERVER_ROUTES.get(name)
+    route = registry.current().server_route(name)
     how = (f"through the server use {route}" if route else
            "run it where the database is reachable, without --server and BACKOFFICE_SERVER_URL")
     raise NeedsDatabase(f"`backoffice {name or 'this command'}` works only with a database connection; {how}")

@@ -68,6 +68,9 @@ class CommandGroup:
     module: str
     single: bool = False
     extend: tuple[str, ...] = ()   # functions called with the loaded Typer app, to add commands
+    # {command after the group's name: the route doing it on the HTTP server}, for a command
+    # that works only on the database: run with a server set, it says which route to use.
+    server_routes: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -169,10 +172,14 @@ class Registry:
         self.modules[name] = Module(name, tuple(needs), models, help, area or name, records)
         self._declaring = name
 
-    def commands(self, name: str, target: str, help: str, extend: Iterable[str] = ()) -> None:
+    def commands(self, name: str, target: str, help: str, extend: Iterable[str] = (),
+                 server_routes: dict[str, str] | None = None) -> None:
         """A command group: `target` names its Typer app; each of `extend` names a function
-        called with that app to add more commands to it (imported only when it is run)."""
-        self.groups.append(CommandGroup(name, target, help, self._declaring, extend=tuple(extend)))
+        called with that app to add more commands to it (imported only when it is run);
+        `server_routes`: {command: "METHOD /path"} of its commands that change records and work
+        only on the database, so that one run with a server set names the route doing it."""
+        self.groups.append(CommandGroup(name, target, help, self._declaring, extend=tuple(extend),
+                                        server_routes=tuple((server_routes or {}).items())))
 
     def command(self, name: str, target: str, help: str) -> None:
         """One command of the root (`backoffice sync`) out of the Typer app `target`."""
@@ -202,6 +209,15 @@ class Registry:
                                    setting))
 
     # -- what the doors and generic layers ask -----------------------------------------------
+
+    def server_route(self, command: str) -> str | None:
+        """The route doing through the server what `command` ("stock receive") does on the
+        database, if its module declares one."""
+        for group in self.groups:
+            for name, route in group.server_routes:
+                if command == f"{group.name} {name}":
+                    return route
+        return None
 
     def is_on(self, module: str) -> bool:
         return module in self.modules

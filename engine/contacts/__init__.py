@@ -12,7 +12,8 @@ def register(registry: Registry) -> None:
     registry.module("contacts", models="engine.contacts.models",
                     help="The shared contacts: organisations and people.")
     registry.commands("contacts", "engine.contacts.commands:contacts_app",
-                      "The shared contacts: organisations and people.")
+                      "The shared contacts: organisations and people.",
+                      server_routes={"add": "POST /contacts"})
     registry.workbook("contacts", "engine.contacts.sheets:contacts_workbook")
     registry.api("engine.contacts.api:router")
     registry.demo_step("contacts", "engine.contacts.demo:seed_contacts", order=10)

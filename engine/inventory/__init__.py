@@ -12,7 +12,10 @@ def register(registry: Registry) -> None:
     registry.module("inventory", needs=["contacts"], models="engine.inventory.models",
                     help="Stock: items, locations, lots, movements and their value.")
     registry.commands("stock", "engine.inventory.commands:stock_app",
-                      "Stock: receive, issue, transfer, adjust and reverse; on hand, valuation, reorder list.")
+                      "Stock: receive, issue, transfer, adjust and reverse; on hand, valuation, reorder list.",
+                      server_routes={"receive": "POST /inventory/receipts", "issue": "POST /inventory/issues",
+                                     "transfer": "POST /inventory/transfers", "adjust": "POST /inventory/adjustments",
+                                     "reverse": "POST /inventory/movements/{id}/reverse"})
     registry.workbook("inventory", "engine.inventory.sheets:inventory_workbook")
     registry.api("engine.inventory.api:router")
     registry.demo_step("inventory", "engine.inventory.demo:seed_inventory", order=30)

@@ -13,7 +13,13 @@ def register(registry: Registry) -> None:
                     help="The books: accounts, entries, invoices, payments, periods.")
     registry.commands("ledger", "engine.ledger.commands:ledger_app",
                       "The books: chart of accounts, periods, journal entries, closing and reports.",
-                      extend=["engine.ledger.invoice_commands:register_invoice_commands"])
+                      extend=["engine.ledger.invoice_commands:register_invoice_commands"],
+                      server_routes={
+                          "chart": "POST /ledger/accounts/install", "periods": "POST /ledger/periods",
+                          "post": "POST /ledger/entries", "reverse": "POST /ledger/entries/{entry}/reverse",
+                          "close": "POST /ledger/periods/{name}/close", "reopen": "POST /ledger/periods/{name}/reopen",
+                          "export-beancount": "GET /ledger/export/beancount", "invoice": "POST /ledger/invoices",
+                          "post-invoice": "POST /ledger/invoices/{id}/post", "pay": "POST /ledger/payments"})
     registry.workbook("ledger", "engine.ledger.sheets:ledger_workbook")
     registry.api("engine.ledger.api:router")
     registry.demo_step("ledger", "engine.ledger.demo:seed_ledger", order=40)

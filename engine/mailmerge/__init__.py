@@ -15,7 +15,8 @@ def register(registry: Registry) -> None:
     registry.module("mailmerge", needs=["contacts"], models="engine.mailmerge.models",
                     help="Letters and e-mails to selected contacts.", area="contacts")
     registry.commands("mail", "engine.mailmerge.commands:mail_app",
-                      "Letters and e-mails to selected contacts, through the outbox, SMTP, Exchange or Graph.")
+                      "Letters and e-mails to selected contacts, through the outbox, SMTP, Exchange or Graph.",
+                      server_routes={"merge": "POST /mail/runs", "resume": "POST /mail/runs/{id}/resume"})
     registry.api("engine.mailmerge.api:router")
     registry.selection("tag", "engine.mailmerge.recipients:tagged", "contacts whose tags include `tag`",
                        options=("tag",))

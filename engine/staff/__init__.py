@@ -13,7 +13,12 @@ def register(registry: Registry) -> None:
                     help="Staff: departments, employees, contracts, leave.",
                     records="engine.staff.queries:readable_records")
     registry.commands("staff", "engine.staff.commands:staff_app",
-                      "Staff: departments, employees, contracts, leave, costs, and purging leavers.")
+                      "Staff: departments, employees, contracts, leave, costs, and purging leavers.",
+                      server_routes={
+                          "hire": "POST /staff/employees", "contract": "POST /staff/employees/{number}/contracts",
+                          "department add": "POST /staff/departments", "leave type add": "POST /staff/leave-types",
+                          "leave request": "POST /staff/leave", "leave approve": "POST /staff/leave/{id}/approve",
+                          "leave reject": "POST /staff/leave/{id}/reject"})
     registry.workbook("staff", "engine.staff.sheets:staff_workbook")
     registry.workbook("team", "engine.staff.sheets:team_workbook")
     registry.api("engine.staff.api:router")
