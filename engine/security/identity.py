@@ -83,11 +83,9 @@ _UNREADABLE = text("""
 """)
 
 
-def _restricted(session: Session) -> dict[Any, list[str]]:
-    """{mapper: attributes} this connection's login may not read ({} for none). The columns
-    are asked once per pooled connection (its login does not change); the mappers each time,
-    as a command imports a module's models only when it needs them."""
-    connection = session.connection()
+def unreadable_columns(connection: Any) -> dict[str, set[str]]:
+    """{table: columns} this connection's login may not SELECT ({} on SQLite, and for the
+    owner role). Asked once per pooled connection: its login does not change."""
     if connection.dialect.name != "postgresql":
         return {}
     unreadable = connection.info.get("backoffice_unreadable")
@@ -96,6 +94,13 @@ def _restricted(session: Session) -> dict[Any, list[str]]:
         for row in connection.execute(_UNREADABLE):
             unreadable.setdefault(row.table_name, set()).add(row.column_name)
         connection.info["backoffice_unreadable"] = unreadable
+    return unreadable
+
+
+def _restricted(session: Session) -> dict[Any, list[str]]:
+    """{mapper: attributes} this connection's login may not read ({} for none); the mappers
+    are looked at each time, as a command imports a module's models only when it needs them."""
+    unreadable = unreadable_columns(session.connection())
     found = {}
     if unreadable:
         for mapper in Base.registry.mappers:

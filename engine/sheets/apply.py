@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from engine.db.audit import AuditContext, write_audit
 from engine.db.base import COMMON_COLUMNS, utcnow
 from engine.db.bulk import insert_many
+from engine.security.identity import unreadable_columns
 from engine.sheets.issues import CellIssue
 from engine.sheets.merge import SheetPlan
 from engine.sheets.read import SheetInput
@@ -58,7 +59,13 @@ def load_rows(connection: Connection, spec: SheetSpec, limit: Any = None) -> dic
     most of the cost of loading 100,000 records).
     """
     table: Table = spec.model.__table__
-    columns = [table.c.id, table.c.version, *(c for c in table.c if c.key not in COMMON_COLUMNS)]
+    # A person's own database login may not read the sensitive columns their roles do not see
+    # (engine.security.db_roles): those are left out and read as empty, as the policy gate
+    # leaves them out of what that person is shown anyway.
+    hidden = unreadable_columns(connection).get(table.name, set())
+    columns = [table.c.id, table.c.version,
+               *(c for c in table.c if c.key not in COMMON_COLUMNS and c.name not in hidden)]
+    blank = {c.key: None for c in table.c if c.name in hidden}
     query = select(*columns).where(*(table.c[k] == v for k, v in spec.scope.items())).order_by(
         *(table.c[k] for k in spec.order_by))
     if limit is not None:
@@ -68,6 +75,8 @@ def load_rows(connection: Connection, spec: SheetSpec, limit: Any = None) -> dic
     rows = {}
     for row in result:
         values = dict(zip(keys, row, strict=True))
+        if blank:
+            values.update(blank)
         rows[values["id"]] = (values["version"], values)
     return rows
 

@@ -155,6 +155,26 @@ def test_a_manager_reads_their_team_through_the_product_without_the_hidden_colum
     assert "GB29X1" in hr.stdout
 
 
+def test_a_manager_on_their_own_login_exports_and_syncs_their_team_workbook(office, tmp_path):
+    """The round trip reads whole tables: on a login without the salary and bank account
+    columns it leaves them out (the manager's workbook never has them) and works."""
+    import openpyxl
+
+    from tests.integration.conftest import edit_by_label, find_row
+
+    mo, path = office.login("mo"), tmp_path / "team.xlsx"
+    made = office.cli(mo, "workbook", "new", "team", "--out", str(path))
+    assert made.exit_code == 0, made.output
+    text = " ".join(str(c.value) for ws in openpyxl.load_workbook(path) for r in ws.iter_rows() for c in r)
+    assert "Ann" in text and "GB29X1" not in text and "36000" not in text
+    assert office.cli(mo, "sync", str(path)).exit_code == 0           # read back whole, nothing to save
+    row = find_row(path, "Team", "First name", "Ann")
+    edit_by_label(path, "Team", row, {"Job title": "Buyer"})
+    synced = office.cli(mo, "sync", str(path), "--json")
+    assert synced.exit_code == 1, synced.output                      # refused by the rules, not the database
+    assert [(p["column"], p["code"]) for p in json.loads(synced.stdout)["problems"]] == [("Job title", "read-only")]
+
+
 def test_audit_verify_finds_a_row_removed_by_the_owner(office):
     ada = office.login("ada")
     assert office.cli(ada, "audit", "verify").exit_code == 0
