@@ -214,8 +214,8 @@ def test_a_bad_ledger_input_is_refused_alike_at_every_door(case, ledger_db, sett
 
 
 def test_a_line_problem_names_the_same_line_at_every_door(ledger_db, settings, tmp_path):
-    """Line 2 names an unknown account: the service and the CLI say line 2, the workbook marks
-    the Account cell of the entry's second row."""
+    """Line 2 names an unknown account: the service, the CLI and the API say line 2, the
+    workbook marks the Account cell of the entry's second row."""
     case = CASES[3]
     who = actor(ledger_db, "alex")
     before = fingerprint(ledger_db)
@@ -240,4 +240,17 @@ def test_a_line_problem_names_the_same_line_at_every_door(ledger_db, settings, t
     synced = RoundTrip(ledger_db, settings, who).sync(path)
     assert [(p.column, p.code, p.cell[1:]) for p in synced.problems + synced.conflicts] == [
         ("Account", "reference", str(first + 1))]
+    assert fingerprint(ledger_db) == before
+
+    from fastapi.testclient import TestClient
+
+    from engine.api.app import create_app
+    from tests.integration.api_client import token_for
+
+    token = token_for(ledger_db, "alex")      # saves the token: the request must save nothing more
+    before = fingerprint(ledger_db)
+    with TestClient(create_app(settings, database=ledger_db)) as client:
+        reply = client.post(case.api.path, json=case.api.body, headers={"Authorization": f"Bearer {token}"})
+    assert reply.status_code == 422, reply.text
+    assert [(p["field"], p["code"], p["line"]) for p in reply.json()["problems"]] == [("account", "reference", 2)]
     assert fingerprint(ledger_db) == before
