@@ -32,7 +32,7 @@ from engine.staff.services import (
     request_leave,
 )
 from tests.integration.conftest import edit_by_label, read_sheet
-from tests.integration.doors import Case, Sheet, actor, assert_same_at_every_door, fingerprint
+from tests.integration.doors import Api, Case, Sheet, actor, assert_same_at_every_door, fingerprint
 
 STAFF_CLERK = Role("clerk", "keeps staff records, sees nothing sensitive",
                    read=frozenset({"staff", "contacts"}), write=frozenset({"staff", "contacts"}), sees=frozenset())
@@ -46,10 +46,11 @@ HANA_APRIL = (date(2026, 4, 13), date(2026, 4, 14))
 @pytest.fixture
 def staff_db(db, monkeypatch):
     """The staff above, with users for the CLI and the workbooks."""
-    from engine.security import users
+    from engine.security import tokens, users
 
     roles = users.load_roles()
-    monkeypatch.setattr(users, "load_roles", lambda: {**roles, "clerk": STAFF_CLERK})
+    for module in (users, tokens):    # the CLI's and the workbook's actor, and the API token's
+        monkeypatch.setattr(module, "load_roles", lambda: {**roles, "clerk": STAFF_CLERK})
     with db.unit_of_work(SYSTEM, source="system") as session:
         for login, role in (("hana", "hr"), ("mo", "manager"), ("lee", "manager")):
             add_user(session, SYSTEM, login, login.title(), [role], None)
@@ -98,6 +99,12 @@ def _contract_row(**values) -> Sheet:
     return Sheet("staff", "Contracts", typed)
 
 
+def _contract_api(**values) -> Api:
+    body = {"kind": "fixed-term", "weekly_hours": "40", "salary": "30000", "currency": "EUR",
+            "starts_on": "2026-03-01", "ends_on": "2026-08-31", **values}
+    return Api("POST", "/staff/employees/E3/contracts", body)
+
+
 def _hire(session, who, **values):
     given = {"first_name": "Zoe", "last_name": "Newton", "country": "GB", "employee_number": "E9",
              "department_id": IDS["sales"], "start_date": date(2026, 2, 2), **values}
@@ -114,6 +121,12 @@ def _hire_row(**values) -> Sheet:
     return Sheet("staff", "Employees", typed)
 
 
+def _hire_api(**values) -> Api:
+    return Api("POST", "/staff/employees", {"first_name": "Zoe", "last_name": "Newton", "country": "GB",
+                                            "employee_number": "E9", "department": "SAL",
+                                            "start_date": "2026-02-02", **values})
+
+
 def _request(session, who, starts_on, ends_on, kind="annual"):
     return request_leave(session, who, IDS["ann"], kind, starts_on, ends_on)
 
@@ -127,6 +140,16 @@ def _leave_row(starts_on: date, ends_on: date) -> Sheet:
                                    "To": ends_on})
 
 
+def _leave_api(starts_on: date, ends_on: date, kind: str = "annual") -> Api:
+    return Api("POST", "/staff/leave", {"employee": "E3", "leave_type": kind, "starts_on": str(starts_on),
+                                        "ends_on": str(ends_on)})
+
+
+def _decision_api(request: str, approve: bool = True) -> Api:
+    """`POST /staff/leave/{id}/approve` (or reject); the id is filled in from the fixture's."""
+    return Api("POST", f"/staff/leave/{{{request}}}/{'approve' if approve else 'reject'}")
+
+
 def _decide(request: str, approve: bool = True):
     def call(session, who):
         return decide_leave(session, who, IDS[request], approve)
@@ -137,23 +160,30 @@ CASES = [
     Case("a contract ending before it starts", "hana", ("ends_on", "end_before_start"),
          service=lambda s, a: _contract(s, a, ends_on=date(2026, 2, 1)),
          cli=(*CONTRACT_CLI, "--currency", "EUR", "--from", "2026-03-01", "--to", "2026-02-01"),
-         workbook=_contract_row(Ends=date(2026, 2, 1))),
+         workbook=_contract_row(Ends=date(2026, 2, 1)),
+         api=_contract_api(ends_on="2026-02-01")),
     Case("a currency that is not an ISO 4217 code", "hana", ("currency", "unknown_currency"),
          service=lambda s, a: _contract(s, a, currency="XYZ"),
          cli=(*CONTRACT_CLI, "--currency", "XYZ", "--from", "2026-03-01"),
-         workbook=_contract_row(Currency="XYZ")),
+         workbook=_contract_row(Currency="XYZ"),
+         api=_contract_api(currency="XYZ")),
     Case("a malformed work e-mail on a hire", "hana", ("work_email", "invalid"),
          service=lambda s, a: _hire(s, a, work_email="zoe@@example.com"),
          cli=(*HIRE_CLI, "--work-email", "zoe@@example.com"),
-         workbook=_hire_row(**{"Work e-mail": "zoe@@example.com"})),
+         workbook=_hire_row(**{"Work e-mail": "zoe@@example.com"}),
+         api=_hire_api(work_email="zoe@@example.com")),
     Case("a login that belongs to another employee", "hana", ("login", "duplicate"),
          service=lambda s, a: _hire(s, a, login="mo"),
          cli=(*HIRE_CLI, "--login", "mo"),
-         workbook=_hire_row(Login="mo")),
+         workbook=_hire_row(Login="mo"),
+         api=_hire_api(login="mo")),
     Case("an employee number that is taken", "hana", ("employee_number", "duplicate"),
          service=lambda s, a: _hire(s, a, employee_number="E3"),
          cli=tuple("E3" if arg == "E9" else arg for arg in HIRE_CLI),
-         workbook=_hire_row(Number="E3")),
+         workbook=_hire_row(Number="E3"),
+         api=_hire_api(employee_number="E3")),
+    # No API route records a leaver (`staff leaver`): PATCH /staff/employees/{number} takes no
+    # last day, so this case has no API column.
     Case("a last day before the first", "hana", ("end_date", "end_before_start"),
          service=lambda s, a: record_last_day(s, a, IDS["ann"], date(2024, 12, 31)),
          cli=("staff", "leaver", "E3", "--last-day", "2024-12-31"),
@@ -161,68 +191,82 @@ CASES = [
     Case("leave beyond the days left", "mo", ("ends_on", "over_balance"),
          service=lambda s, a: _request(s, a, date(2026, 6, 1), date(2026, 6, 15)),     # 11 days, 10 left
          cli=_leave_cli(date(2026, 6, 1), date(2026, 6, 15)),
-         workbook=_leave_row(date(2026, 6, 1), date(2026, 6, 15))),
+         workbook=_leave_row(date(2026, 6, 1), date(2026, 6, 15)),
+         api=_leave_api(date(2026, 6, 1), date(2026, 6, 15))),
     Case("leave overlapping another request", "mo", ("starts_on", "overlap"),
          service=lambda s, a: _request(s, a, date(2026, 3, 13), date(2026, 3, 16), kind="sick"),
          cli=_leave_cli(date(2026, 3, 13), date(2026, 3, 16), kind="sick"),
-         workbook=_leave_row(date(2026, 3, 13), date(2026, 3, 16))),
+         workbook=_leave_row(date(2026, 3, 13), date(2026, 3, 16)),
+         api=_leave_api(date(2026, 3, 13), date(2026, 3, 16), kind="sick")),
     Case("leave ending before it starts", "mo", ("ends_on", "end_before_start"),
          service=lambda s, a: _request(s, a, date(2026, 5, 8), date(2026, 5, 4)),
          cli=_leave_cli(date(2026, 5, 8), date(2026, 5, 4)),
-         workbook=_leave_row(date(2026, 5, 8), date(2026, 5, 4))),
+         workbook=_leave_row(date(2026, 5, 8), date(2026, 5, 4)),
+         api=_leave_api(date(2026, 5, 8), date(2026, 5, 4))),
     Case("leave running into the next year", "mo", ("ends_on", "across_year"),
          service=lambda s, a: _request(s, a, date(2026, 12, 28), date(2027, 1, 4)),
          cli=_leave_cli(date(2026, 12, 28), date(2027, 1, 4)),
-         workbook=_leave_row(date(2026, 12, 28), date(2027, 1, 4))),
+         workbook=_leave_row(date(2026, 12, 28), date(2027, 1, 4)),
+         api=_leave_api(date(2026, 12, 28), date(2027, 1, 4))),
     # A manager's Team workbook holds their reports' requests, never their own: a manager's
-    # own request cannot be decided there (the HR officer's case below goes through all three).
+    # own request cannot be decided there (the HR officer's case below goes through every door).
     Case("a manager deciding their own leave", "lee", ("status", "own_request"),
          service=_decide("lee april"), cli=("staff", "leave", "approve", "#lee april"),
+         api=_decision_api("lee april"),
          doors=("service", "cli")),
     Case("an HR officer deciding their own leave", "hana", ("status", "own_request"),
          service=_decide("hana april"), cli=("staff", "leave", "approve", "#hana april"),
-         workbook=Sheet("staff", "Leave", {"Status": "approved"}, find=("ID", "#hana april"))),
+         workbook=Sheet("staff", "Leave", {"Status": "approved"}, find=("ID", "#hana april")),
+         api=_decision_api("hana april")),
     Case("a decision taken back", "lee", ("status", "decided"),
          service=_decide("ann sick", approve=False), cli=("staff", "leave", "reject", "#ann sick"),
-         workbook=Sheet("team", "Leave", {"Status": "rejected"}, find=("ID", "#ann sick"))),
+         workbook=Sheet("team", "Leave", {"Status": "rejected"}, find=("ID", "#ann sick")),
+         api=_decision_api("ann sick", approve=False)),
     # Limits (engine/limits.py): what the column or a cell cannot hold is refused, never cut.
     Case("a job title longer than its column", "hana", ("job_title", "too_long"),
          service=lambda s, a: _hire(s, a, job_title="J" * 101),
          cli=(*HIRE_CLI, "--job-title", "J" * 101),
-         workbook=_hire_row(**{"Job title": "J" * 101})),
+         workbook=_hire_row(**{"Job title": "J" * 101}),
+         api=_hire_api(job_title="J" * 101)),
     Case("a tab in a first name", "hana", ("first_name", "control_character"),
          service=lambda s, a: _hire(s, a, first_name="Zo\te"),
          cli=tuple("Zo\te" if arg == "Zoe" else arg for arg in HIRE_CLI),
-         workbook=_hire_row(**{"First name": "Zo\te"})),
+         workbook=_hire_row(**{"First name": "Zo\te"}),
+         api=_hire_api(first_name="Zo\te")),
     Case("a salary no cell holds exactly", "hana", ("salary", "out_of_range"),
          service=lambda s, a: _contract(s, a, salary=D(500_000_000_000)),
          cli=("staff", "contract", "E3", "--kind", "fixed-term", "--hours", "40", "--salary", "500000000000",
               "--currency", "EUR", "--from", "2026-03-01"),
-         workbook=_contract_row(**{"Salary (a year)": 500_000_000_000})),
+         workbook=_contract_row(**{"Salary (a year)": 500_000_000_000}),
+         api=_contract_api(salary="500000000000")),
     Case("a contract ending in the year 2300", "hana", ("ends_on", "date_out_of_range"),
          service=lambda s, a: _contract(s, a, ends_on=date(2300, 1, 1)),
          cli=(*CONTRACT_CLI, "--currency", "EUR", "--from", "2026-03-01", "--to", "2300-01-01"),
-         workbook=_contract_row(Ends=date(2300, 1, 1))),
+         workbook=_contract_row(Ends=date(2300, 1, 1)),
+         api=_contract_api(ends_on="2300-01-01")),
     # cleo's own Staff workbook has no salary column (her role may not see it); the workbook
     # door is HR's file synced by her: test_a_salary_typed_by_a_clerk_in_hrs_workbook below.
     Case("a salary typed by a role that may not see salaries", "cleo", ("salary", "permission"),
          service=lambda s, a: _contract(s, a),
          cli=(*CONTRACT_CLI, "--currency", "EUR", "--from", "2026-03-01"),
+         api=_contract_api(),
          doors=("service", "cli")),
 ]
 
 
 def _with_ids(case: Case) -> Case:
-    """The case with the records it names ("#ann", "#lee april") as the fixture's ids."""
+    """The case with the records it names ("#ann", "#lee april"; "{lee april}" in an API path)
+    as the fixture's ids."""
     def known(value):
         return IDS[value[1:]] if isinstance(value, str) and value.startswith("#") else value
 
     cli = tuple(str(known(a)) for a in case.cli) if case.cli else None
+    api = dataclasses.replace(case.api, path=case.api.path.format_map(IDS)) if case.api else None
     sheet = case.workbook
     if sheet is not None:
         sheet = dataclasses.replace(sheet, values={k: known(v) for k, v in sheet.values.items()},
                                     find=(sheet.find[0], known(sheet.find[1])) if sheet.find else None)
-    return dataclasses.replace(case, cli=cli, workbook=sheet)
+    return dataclasses.replace(case, cli=cli, workbook=sheet, api=api)
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
