@@ -263,6 +263,11 @@ async def body_digest(request: Request) -> str:
     return idempotency.request_digest(request.method, request.url.path, await request.body())
 
 
+# What a create takes beside its Idempotency-Key: its request's digest, to tell a retry from
+# another request sent with the same key.
+Digest = Annotated[str, Depends(body_digest)]
+
+
 def create(request: Request, who: Caller, key: str | None, request_digest: str,
            make: Callable[[Session], Mapping[str, Any]], status: int = 201) -> Response:
     """A create, done once per `Idempotency-Key`: `make(session)` calls the service and

@@ -10,59 +10,59 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from engine.api.support import (
     CallerDep,
     Cursor,
+    Digest,
     IdempotencyKey,
     IfMatch,
     Limit,
     RecordId,
     Sort,
-    body_digest,
+    Text,
     create,
     expected_version,
     page,
     update,
     with_etag,
 )
-from engine.api.support import Text as Words
 from engine.contacts import queries, services
 
 router = APIRouter(prefix="/contacts", tags=["contacts"])
 
-Text = Annotated[str | None, Field(default=None, max_length=2000)]
+Words = Annotated[Text | None, Field(default=None, max_length=2000)]
 
 
 class AddressIn(BaseModel):
-    kind: Text = "billing"
-    line1: Text = None
-    line2: Text = None
-    city: Text = None
-    postcode: Text = None
-    region: Text = None
-    country: Text = None
+    kind: Words = "billing"
+    line1: Words = None
+    line2: Words = None
+    city: Words = None
+    postcode: Words = None
+    region: Words = None
+    country: Words = None
 
 
 class ContactChange(BaseModel):
     """The fields of a contact; in an update, only those sent are changed."""
 
-    kind: Text = None
-    name: Text = None
-    first_name: Text = None
-    last_name: Text = None
+    kind: Words = None
+    name: Words = None
+    first_name: Words = None
+    last_name: Words = None
     organisation_id: int | None = None
-    job_title: Text = None
-    email: Text = None
-    phone: Text = None
-    website: Text = None
-    country: Text = None
-    tags: Text = None
+    job_title: Words = None
+    email: Words = None
+    phone: Words = None
+    website: Words = None
+    country: Words = None
+    tags: Words = None
     opt_out: bool | None = None
-    notes: Text = None
+    notes: Words = None
 
 
 class ContactIn(ContactChange):
@@ -73,8 +73,8 @@ class ContactIn(ContactChange):
 @router.get("", summary="Contacts, filtered, sorted and a page at a time")
 def list_contacts(request: Request, who: CallerDep,
                   kind: Annotated[Literal["organisation", "person"] | None, Query()] = None,
-                  search: Annotated[Words | None, Query(max_length=200, description="Part of a name or e-mail.")] = None,
-                  tag: Annotated[Words | None, Query(max_length=100)] = None,
+                  search: Annotated[Text | None, Query(max_length=200, description="Part of a name or e-mail.")] = None,
+                  tag: Annotated[Text | None, Query(max_length=100)] = None,
                   sort: Sort = None, cursor: Cursor = None, limit: Limit = None) -> Response:
     with who.work() as session:
         rows = queries.contacts(session, who.actor, kind=kind, search=search, tag=tag)
@@ -89,7 +89,7 @@ def read_contact(who: CallerDep, contact_id: RecordId) -> Response:
 
 @router.post("", status_code=201, summary="Add a contact (the answer lists possible duplicates)")
 def add_contact(request: Request, who: CallerDep, body: ContactIn, key: IdempotencyKey = None,
-                digest: Annotated[str, Depends(body_digest)] = "") -> Response:
+                digest: Digest = "") -> Response:
     def make(session: Any) -> dict[str, Any]:
         data = body.model_dump(exclude={"addresses"})
         contact, duplicates = services.add_contact(session, who.actor, data,

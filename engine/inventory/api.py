@@ -18,7 +18,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
@@ -28,6 +28,7 @@ from engine.api.support import (
     CallerDep,
     Cursor,
     Day,
+    Digest,
     IdempotencyKey,
     IfMatch,
     JSONReply,
@@ -35,7 +36,6 @@ from engine.api.support import (
     RecordId,
     Sort,
     Text,
-    body_digest,
     create,
     page,
     update,
@@ -46,7 +46,6 @@ from engine.inventory import queries, services
 router = APIRouter(prefix="/inventory", tags=["inventory"])
 
 Words = Annotated[Text | None, Field(default=None, max_length=2000)]
-Digest = Annotated[str, Depends(body_digest)]
 Code = Annotated[Text | None, Query(max_length=200)]
 
 

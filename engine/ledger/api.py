@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import PlainTextResponse, Response
 from fastapi.routing import APIRoute
@@ -30,13 +30,13 @@ from engine.api.support import (
     CallerDep,
     Cursor,
     Day,
+    Digest,
     IdempotencyKey,
     IdFilter,
     Limit,
     RecordId,
     Sort,
     Text,
-    body_digest,
     create,
     page,
     with_etag,
@@ -89,7 +89,6 @@ Words = Annotated[Text | None, Field(default=None, max_length=1_000_000)]   # th
 Code = Annotated[Text, Field(max_length=200)]
 Named = Annotated[Text, PathParam(max_length=200)]
 Money = Annotated[Decimal, Field(description="An exact amount: a JSON string (\"450.10\") or number.")]
-Digest = Annotated[str, Depends(body_digest)]
 From = Annotated[Day, Query(alias="from", description="First day, YYYY-MM-DD.")]
 To = Annotated[Day, Query(alias="to", description="Last day, YYYY-MM-DD (included).")]
 SomeFrom = Annotated[Day | None, Query(alias="from", description="First day, YYYY-MM-DD.")]

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
@@ -29,13 +29,13 @@ from engine.api.support import (
     CallerDep,
     Cursor,
     Day,
+    Digest,
     IdempotencyKey,
     JSONReply,
     Limit,
     RecordId,
     Sort,
     Text,
-    body_digest,
     page,
     with_etag,
 )
@@ -100,7 +100,7 @@ def _previews(request: Request, who: Caller, shown: dict[str, Any]) -> dict[str,
 
 @router.post("/runs", status_code=201, summary="Start a merge (runs it in the request; `dry_run`: previews only)")
 def start_merge(request: Request, who: CallerDep, body: MergeIn, key: IdempotencyKey = None,
-                digest: Annotated[str, Depends(body_digest)] = "") -> Response:
+                digest: Digest = "") -> Response:
     transport = chosen.transport_of(who.settings, body.via)
     name, options = chosen.selection_of(body.to, body.days, body.as_of.isoformat() if body.as_of else None,
                                         files=False)

@@ -17,7 +17,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -25,6 +25,7 @@ from engine.api.support import (
     CallerDep,
     Cursor,
     Day,
+    Digest,
     IdempotencyKey,
     IfMatch,
     JSONReply,
@@ -32,7 +33,6 @@ from engine.api.support import (
     RecordId,
     Sort,
     Text,
-    body_digest,
     create,
     page,
     update,
@@ -47,7 +47,6 @@ Code = Annotated[Text, Field(max_length=64)]
 Number = Annotated[Text, Field(max_length=64, description="An employee number, e.g. E0042.")]
 NumberPath = Annotated[Text, Path(max_length=64, description="An employee number, e.g. E0042.")]
 YearQuery = Annotated[int | None, Query(ge=1900, le=2999, description="The year (default: this year).")]
-Digest = Annotated[str, Depends(body_digest)]
 
 
 def _text(value: str | None) -> str | None:
