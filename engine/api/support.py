@@ -13,15 +13,17 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
@@ -351,3 +353,26 @@ def page(rows: list[dict[str, Any]], request: Request, sort: str | None, cursor:
 
 Sort = Annotated[str | None, Query(max_length=64, pattern=r"^-?[a-z_]+$",
                                    description="A field to sort by; `-` before it for descending.")]
+
+
+# -- numbers as sent ------------------------------------------------------------------------------
+
+class _ExactRequest(Request):
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = json.loads(await self.body(), parse_float=Decimal, parse_constant=Decimal)
+        return self._json
+
+
+class ExactNumbers(APIRoute):
+    """A route whose JSON body's numbers are read as Decimals from the text sent, never
+    through a float (a non-finite one, NaN or Infinity, is then refused as not a number):
+    every module's router is made with it, as money and quantities travel in bodies."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def exact_route(request: Request) -> Response:
+            return await handler(_ExactRequest(request.scope, request.receive))
+
+        return exact_route

@@ -18,6 +18,7 @@ from engine.api.support import (
     CallerDep,
     Cursor,
     Digest,
+    ExactNumbers,
     IdempotencyKey,
     IfMatch,
     Limit,
@@ -32,7 +33,7 @@ from engine.api.support import (
 )
 from engine.contacts import queries, services
 
-router = APIRouter(prefix="/contacts", tags=["contacts"])
+router = APIRouter(prefix="/contacts", tags=["contacts"], route_class=ExactNumbers)
 
 Words = Annotated[Text | None, Field(default=None, max_length=2000)]
 

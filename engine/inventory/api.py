@@ -29,6 +29,7 @@ from engine.api.support import (
     Cursor,
     Day,
     Digest,
+    ExactNumbers,
     IdempotencyKey,
     IfMatch,
     JSONReply,
@@ -43,7 +44,7 @@ from engine.api.support import (
 )
 from engine.inventory import queries, services
 
-router = APIRouter(prefix="/inventory", tags=["inventory"])
+router = APIRouter(prefix="/inventory", tags=["inventory"], route_class=ExactNumbers)
 
 Words = Annotated[Text | None, Field(default=None, max_length=2000)]
 Code = Annotated[Text | None, Query(max_length=200)]

@@ -11,9 +11,7 @@ so 0.1 + 0.2 is 0.3 and every digit sent is the digit posted. Money goes out as 
 
 from __future__ import annotations
 
-import json
 import tempfile
-from collections.abc import Callable, Coroutine
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,7 +19,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import PlainTextResponse, Response
-from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
 from engine.api.support import (
@@ -31,6 +28,7 @@ from engine.api.support import (
     Cursor,
     Day,
     Digest,
+    ExactNumbers,
     IdempotencyKey,
     IdFilter,
     Limit,
@@ -61,27 +59,6 @@ from engine.ledger.services import (
     reopen_period,
     reverse_entry,
 )
-
-
-class _ExactRequest(Request):
-    async def json(self) -> Any:
-        if not hasattr(self, "_json"):
-            self._json = json.loads(await self.body(), parse_float=Decimal, parse_constant=Decimal)
-        return self._json
-
-
-class ExactNumbers(APIRoute):
-    """A route whose JSON body's numbers are read as Decimals from the text sent, never
-    through a float (a non-finite one, NaN or Infinity, is then refused as not a number)."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def exact_route(request: Request) -> Response:
-            return await handler(_ExactRequest(request.scope, request.receive))
-
-        return exact_route
-
 
 router = APIRouter(prefix="/ledger", tags=["ledger"], route_class=ExactNumbers)
 

@@ -30,6 +30,7 @@ from engine.api.support import (
     Cursor,
     Day,
     Digest,
+    ExactNumbers,
     IdempotencyKey,
     JSONReply,
     Limit,
@@ -46,7 +47,7 @@ from engine.mailmerge import runs
 from engine.mailmerge.transports import make_transport
 from engine.problems import Problem
 
-router = APIRouter(prefix="/mail", tags=["mail"])
+router = APIRouter(prefix="/mail", tags=["mail"], route_class=ExactNumbers)
 
 Named = Annotated[Text, Path(max_length=100, description="A template in templates/mail/.")]
 WORKING = 102     # the status a claimed Idempotency-Key holds while its merge runs

@@ -21,10 +21,10 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from engine.api.support import CallerDep, JSONReply
+from engine.api.support import CallerDep, ExactNumbers, JSONReply
 from engine.reports.render import check_year, offered, report_named, summary, write_report
 
-router = APIRouter(prefix="/reports", tags=["reports"])
+router = APIRouter(prefix="/reports", tags=["reports"], route_class=ExactNumbers)
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 

@@ -26,6 +26,7 @@ from engine.api.support import (
     Cursor,
     Day,
     Digest,
+    ExactNumbers,
     IdempotencyKey,
     IfMatch,
     JSONReply,
@@ -40,7 +41,7 @@ from engine.api.support import (
 )
 from engine.staff import queries, services
 
-router = APIRouter(prefix="/staff", tags=["staff"])
+router = APIRouter(prefix="/staff", tags=["staff"], route_class=ExactNumbers)
 
 Words = Annotated[Text | None, Field(default=None, max_length=2000)]
 Code = Annotated[Text, Field(max_length=64)]

@@ -242,3 +242,18 @@ def test_transfer_adjust_reverse_and_the_movement_list(api, stock):
     assert [(r["sku"], r["on_hand"], r["suggested"]) for r in reorder["items"]] == [("CAP-1", "50", "200")]
     listed = api.get("/inventory/items", params={"search": "cap"}, headers=wes).json()["items"]
     assert [(i["sku"], D(i["on_hand"])) for i in listed] == [("CAP-1", 50)]
+
+
+def test_a_number_sent_as_json_is_read_to_the_last_digit(api, stock):
+    """A JSON number is read from its text, never through a float (894120449492.8205 as a
+    float is ...8206): here too large a unit cost, refused quoting exactly what was sent, not
+    a neighbour of it. Every module's router reads bodies so (`support.ExactNumbers`)."""
+    body = ('{"sku": "BOLT-8", "quantity": 1, "to_location": "MAIN", "unit_cost": 894120449492.8205, '
+            f'"moved_on": "{DAY}"}}')
+    headers = {**api.as_("wes"), "content-type": "application/json"}
+    before = fingerprint(stock)
+    refused = api.post("/inventory/receipts", content=body, headers=headers)
+    assert refused.status_code == 422, refused.text
+    assert [(p["field"], p["code"]) for p in refused.json()["problems"]] == [("unit_cost", "out_of_range")]
+    assert "894120449492.8205 " in refused.json()["problems"][0]["message"]
+    assert fingerprint(stock) == before
