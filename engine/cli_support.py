@@ -143,9 +143,10 @@ def refuse_without_database(config: Settings) -> None:
         return
     name = command_name()
     route = registry.current().server_route(name)
-    how = (f"through the server use {route}" if route else
-           "run it where the database is reachable, without --server and BACKOFFICE_SERVER_URL")
-    raise NeedsDatabase(f"`backoffice {name or 'this command'}` works only with a database connection; {how}")
+    where = "run it where the database is reachable, without --server and BACKOFFICE_SERVER_URL"
+    how = f"{where}; through the server use {route} (from a program)" if route else where
+    raise NeedsDatabase(f"`backoffice {name or 'this command'}` works only with a database connection, not "
+                        f"through the server, so nothing was changed: {how}")
 
 
 def open_database(config: Settings | None = None, *, migrate: bool = True, check_all: bool = False,
