@@ -57,6 +57,22 @@ class ServerUnavailable(BackofficeError):
     field = "server_url"
 
 
+LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+
+
+def _check_private(url: str) -> None:
+    """The token goes with every request: only over HTTPS, or to this very computer (a server
+    or tunnel on loopback). Plain HTTP across a network would hand it to anyone listening."""
+    parsed = httpx.URL(url)
+    if parsed.scheme == "https" or (parsed.scheme == "http" and parsed.host in LOOPBACK):
+        return
+    if parsed.scheme == "http":
+        raise ServerUnavailable(f"{SETTING} is {url}: plain HTTP would send your token unencrypted across the "
+                                f"network; use the server's https:// address (ask the administrator)")
+    raise ServerUnavailable(f"{SETTING} is {url!r}, not a web address: write it as https://SERVER "
+                            "(the administrator gives it)")
+
+
 class Server:
     """The server named by the settings, called with the person's token."""
 
@@ -72,6 +88,7 @@ class Server:
         if config.token is None or not config.token.get_secret_value().strip():
             raise ServerUnavailable(f"the server {config.server_url} needs your API token: set BACKOFFICE_TOKEN "
                                     "(an administrator makes one with `backoffice users token create`)")
+        _check_private(config.server_url)
         return cls(config.server_url, config.token.get_secret_value().strip())
 
     def close(self) -> None:
