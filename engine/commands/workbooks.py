@@ -117,11 +117,7 @@ def _run(paths: list[Path], user: str | None, as_json: bool, allow_macros: bool,
             try:
                 result = operation(trip, path)
             except UnusableInput as exc:
-                worst = max(worst, 2)
-                if as_json:
-                    _json_line({"file": str(path), "status": "unusable", "error": exc.reason})
-                else:
-                    say_error(str(exc))
+                worst = max(worst, _unusable(path, exc, as_json))
                 continue
             worst = max(worst, result.exit_code)
             _report(result, as_json, command)
@@ -150,15 +146,20 @@ def _run_through(server: Server, config: Settings, paths: list[Path], as_json: b
             answer = server.round_trip(OPERATIONS[command], path, allow_macros=allow_macros, **fields)
             write_back(path, answer, synced=command == "sync")
         except UnusableInput as exc:
-            worst = max(worst, 2)
-            if as_json:
-                _json_line({"file": str(path), "status": "unusable", "error": exc.reason})
-            else:
-                say_error(str(exc))
+            worst = max(worst, _unusable(path, exc, as_json))
             continue
         worst = max(worst, answer.result.exit_code)
         _report(answer.result, as_json, command)
     raise typer.Exit(worst)
+
+
+def _unusable(path: Path, exc: UnusableInput, as_json: bool) -> int:
+    """Say that a file could not be used at all (nothing read, nothing written); its exit code."""
+    if as_json:
+        _json_line({"file": str(path), "status": "unusable", "error": exc.reason})
+    else:
+        say_error(str(exc))
+    return 2
 
 
 def _report(result: FileResult, as_json: bool, command: str) -> None:
