@@ -6,7 +6,9 @@ sync|refresh` (engine.sheets.roundtrip), with the token's user. The answer carri
 `FileResult` exactly as the command line's `--json` prints it, the exit code the command
 line would exit with, and the annotated or refreshed workbook (base64; null when the file
 was left as it was): the remote command line writes it back beside the user's file with the
-local write-back's safety (engine.remote).
+local write-back's safety (engine.remote). `POST /workbooks/open/{operation}` runs it on a
+workbook open in Excel, sent by the add-in as its cells, and answers the changes to make in
+it (engine.sheets.live).
 
 Every file lives in a private temporary folder of its own (mode 0700) that is removed when
 the request ends, whatever happens: nothing a person uploads stays on the server. The size
@@ -27,16 +29,18 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 
 from engine.api import problems
 from engine.api.problems import JSONReply
 from engine.api.support import CallerDep
 from engine.errors import BackofficeError, NotFound, UnusableInput
 from engine.sheets.exporting import is_private, new_workbook
+from engine.sheets.live import BookSnapshot
 from engine.sheets.roundtrip import FileResult, RoundTrip
 from engine.sheets.spec import workbook_spec
 
@@ -137,3 +141,37 @@ def sync(request: Request, who: CallerDep, file: Upload, allow_macros: AllowMacr
 def refresh(request: Request, who: CallerDep, file: Upload, allow_macros: AllowMacros = False) -> Response:
     return _round_trip(request, who, file, allow_macros, lambda trip, path: trip.refresh(path))
 
+
+
+class OpenWorkbook(BaseModel):
+    """A workbook open in Excel, as the add-in read it (engine.sheets.live.BookSnapshot)."""
+
+    snapshot: dict[str, Any] = Field(description="The workbook's name, its sheets' cells row by row (dates "
+                                                 "tagged {\"date\": ISO}), hidden sheets and error cells.")
+    dry_run: bool = Field(False, description="sync only: tell the changes; save nothing.")
+
+
+OPEN_OPERATIONS = ("validate", "sync", "refresh")
+
+
+@router.post("/open/{operation}", summary="Run the round trip on a workbook open in Excel (the add-in)",
+             description="The same round trip as the file routes, on the cells the add-in read from the open "
+                         "workbook. The answer carries the result, the command line's exit code, and the "
+                         "changes the add-in makes in the workbook (null when there is nothing to change).")
+def open_workbook(request: Request, who: CallerDep, operation: str, body: OpenWorkbook) -> Response:
+    if operation not in OPEN_OPERATIONS:
+        raise NotFound(f"no operation {operation!r} on an open workbook; one of {', '.join(OPEN_OPERATIONS)}",
+                       field="operation")
+    try:
+        book = BookSnapshot.from_json(body.snapshot)
+    except ValueError as exc:
+        return problems.refusal(request, UnusableInput("workbook", str(exc)), reason=str(exc))
+    trip = RoundTrip(who.db, who.settings, who.actor)
+    run = {"validate": trip.validate, "refresh": trip.refresh,
+           "sync": lambda snapshot: trip.sync(snapshot, dry_run=body.dry_run)}[operation]
+    try:
+        result = run(book)
+    except UnusableInput as exc:
+        return problems.refusal(request, UnusableInput(book.name, exc.reason), reason=exc.reason)
+    return JSONReply({"result": result.as_json(with_changes=body.dry_run), "exit_code": result.exit_code,
+                      "changes": book.changes.as_json() if book.changes is not None else None})

@@ -20,5 +20,7 @@ def register(registry: Registry) -> None:
     registry.api("engine.mailmerge.api:router")
     registry.selection("tag", "engine.mailmerge.recipients:tagged", "contacts whose tags include `tag`",
                        options=("tag",))
+    registry.selection("contacts", "engine.mailmerge.recipients:chosen",
+                       "the contacts named by id (the rows selected in the Excel add-in)", options=("ids",))
     registry.selection("sheet", "engine.mailmerge.recipients:from_sheet",
                        "the contacts listed in a workbook sheet", options=("path", "sheet", "limits"))

@@ -63,7 +63,8 @@ class MergeIn(BaseModel):
     """The options of `backoffice mail merge`."""
 
     template: Annotated[Text, Field(max_length=100, description="A template in templates/mail/.")]
-    to: Annotated[Text, Field(max_length=200, description="overdue | tag:TAG | another registered selection.")]
+    to: Annotated[Text, Field(max_length=40_000, description="overdue | tag:TAG | contacts:ID,ID (up to 5,000) | "
+                                                         "another registered selection.")]
     days: int = Field(default=30, description="For overdue: invoices more than this many days late.")
     as_of: Day | None = Field(default=None, description="For overdue: late as of this day.")
     via: Annotated[Text | None, Field(default=None, max_length=8, description="outbox | smtp | ews | graph "

@@ -46,7 +46,7 @@ mail_app = typer.Typer(help="Letters and e-mails to selected contacts, through t
 def merge(
     template: Annotated[str, typer.Argument(help="A template in templates/mail/ (and templates/letters/).")],
     to: Annotated[str, typer.Option("--to", metavar="SELECTION",
-                                    help="overdue | tag:TAG | sheet:FILE.xlsx#SHEET")],
+                                    help="overdue | tag:TAG | contacts:ID,ID | sheet:FILE.xlsx#SHEET")],
     days: Annotated[int, typer.Option(help="For --to overdue: invoices more than this many days late.")] = 30,
     as_of: Annotated[str | None, typer.Option("--as-of", help="For --to overdue: late as of this day.")] = None,
     via: Annotated[str | None, typer.Option(help="outbox | smtp | ews | graph (default: mail.transport).")] = None,

@@ -147,6 +147,25 @@ def tagged(session: Session, actor: Actor, tag: str | None = None) -> tuple[Pick
     return picked, []
 
 
+MAX_CHOSEN = 5000   # contacts named one by one (the add-in's selected rows)
+
+
+def chosen(session: Session, actor: Actor, ids: list[int] | None = None) -> tuple[Picked, LeftOut]:
+    """The contacts named by id, in the order given (the rows selected in a workbook): each
+    once, and an id naming no contact left out with the reason."""
+    if not ids:
+        raise BackofficeError("the selection 'contacts' needs contact ids, e.g. contacts:12,15")
+    if len(ids) > MAX_CHOSEN:
+        raise BackofficeError(f"{len(ids)} contacts named one by one, over {MAX_CHOSEN}: choose them by tag instead")
+    wanted = list(dict.fromkeys(ids))
+    known: set[int] = set()
+    for start in range(0, len(wanted), 500):           # (a database takes only so many parameters)
+        known.update(session.scalars(sql_select(Contact.id).where(Contact.id.in_(wanted[start:start + 500]))))
+    return ([(contact_id, {}) for contact_id in wanted if contact_id in known],
+            [(contact_id, f"contact {contact_id}", f"there is no contact {contact_id}")
+             for contact_id in wanted if contact_id not in known])
+
+
 def from_sheet(session: Session, actor: Actor, path: str | Path | None = None, sheet: str | None = None,
                limits: WorkbookLimits | None = None) -> tuple[Picked, LeftOut]:
     if not path or not sheet:
@@ -347,6 +366,11 @@ def selection_of(to: str, days: int, as_of: str | None, files: bool = True) -> t
         return name, {"days": days, **({"as_of": as_of} if as_of else {})}
     if name == "tag" and rest:
         return name, {"tag": rest}
+    if name == "contacts" and rest:
+        try:
+            return name, {"ids": [int(part) for part in rest.replace(";", ",").split(",") if part.strip()]}
+        except ValueError:
+            raise BackofficeError(f"--to {to!r}: name contacts by their ids, e.g. contacts:12,15") from None
     if name == "sheet" and rest and not files:
         raise ValidationFailed([Problem("to", "invalid", "a selection from a workbook names a file on the "
                                         "computer that runs the merge, which over HTTP is the server: choose "
@@ -357,4 +381,4 @@ def selection_of(to: str, days: int, as_of: str | None, files: bool = True) -> t
     if not rest:
         return name, {}     # recipients.select says whether there is such a selection
     raise BackofficeError(f"--to {to!r} is not a selection; use overdue (with --days), tag:TAG, "
-                          f"sheet:FILE.xlsx#SHEET, or one of: {', '.join(selections())}")
+                          f"contacts:ID,ID, sheet:FILE.xlsx#SHEET, or one of: {', '.join(selections())}")

@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -70,9 +71,12 @@ def _write(book: WorkbookInput, patches: dict[str, SheetPatch], issues: list[Cel
         meta.marks, meta.notes = result.marks, result.notes
         return {META_SHEET: OwnedSheet(rows=meta.to_rows(book.seal.key), state="veryHidden")}
 
-    patch_xlsx(book.path, dst or book.path, patches, owned={**(reports or {}), ISSUES_SHEET: issues_sheet(issues)},
-               previous_marks=meta.marks, owned_after=meta_sheet, very_hidden=(LISTS_SHEET,),
-               previous_notes=meta.notes)
+    owned = {**(reports or {}), ISSUES_SHEET: issues_sheet(issues)}
+    if book.live is not None:   # a workbook open in Excel: the add-in makes the changes in it
+        book.live.record(patches, owned, meta.marks, meta_sheet, (LISTS_SHEET,), meta.notes)
+        return
+    patch_xlsx(book.path, dst or book.path, patches, owned=owned, previous_marks=meta.marks, owned_after=meta_sheet,
+               very_hidden=(LISTS_SHEET,), previous_notes=meta.notes)
 
 
 @dataclass
@@ -192,6 +196,8 @@ def refresh_sheet(
             if key in entered:
                 continue
             shown_value = row.computed.get(key)
+            if shown_value.__class__ is float:   # a number as Excel keeps it: 119.0 shows 119
+                shown_value = Decimal(repr(shown_value))
             if canonical(value) != canonical(None if is_blank(shown_value) else shown_value):
                 put(r, key, value)
         previous = old_rows.get(rid)

@@ -17,11 +17,12 @@ from xlsxwriter.utility import xl_col_to_name
 from engine.config import WorkbookLimits
 from engine.db.installation import Seal
 from engine.errors import BackofficeError, UnusableInput
-from engine.office.sheet_scan import special_cells
+from engine.office.sheet_scan import SpecialCell, special_cells
 from engine.office.xlsx_guard import PackageInfo, check_package, open_calamine, read_rows
 from engine.office.xlsx_text import TextBudget
 from engine.sheets.issues import CellIssue
 from engine.sheets.labels import LabelError, Labels
+from engine.sheets.live import BookSnapshot
 from engine.sheets.meta import (
     DELETE,
     ID,
@@ -84,6 +85,9 @@ class WorkbookInput:
     # New rows an earlier sync of this file saved though its write-back never arrived:
     # (sheet, row) -> record id (see engine.sheets.receipts).
     saved: dict[tuple[str, int], int] = field(default_factory=dict)
+    # A workbook open in Excel (engine.sheets.live): read from its cells, and written back by
+    # collecting the changes for the add-in to make in it, not by patching a file.
+    live: BookSnapshot | None = None
 
 
 def read_workbook(path: Path, spec_for, limits: WorkbookLimits, seal: Seal | None, allow_macros: bool = False) -> WorkbookInput:
@@ -100,16 +104,38 @@ def read_workbook(path: Path, spec_for, limits: WorkbookLimits, seal: Seal | Non
         budget.charge(META_SHEET, package.sheet_parts[META_SHEET])
         book = open_calamine(path, package)
         try:
-            return _read(path, book, package, spec_for, limits, seal, budget)
+            def rows_of(name: str) -> list[list[Any]]:
+                if name != META_SHEET:
+                    budget.charge(name, package.sheet_parts[name])
+                return read_rows(path, book, name, skip_empty_area=False)
+
+            def special_of(name: str) -> list[SpecialCell]:
+                return special_cells(path, package.sheet_parts[name])
+
+            return _read(path, package, rows_of, special_of, spec_for, limits, seal)
         finally:
             book.close()
 
 
-def _read(path: Path, book, package: PackageInfo, spec_for, limits: WorkbookLimits, seal: Seal | None,
-          budget: TextBudget) -> WorkbookInput:
+def read_open_workbook(snapshot: BookSnapshot, spec_for, limits: WorkbookLimits, seal: Seal | None) -> WorkbookInput:
+    """Read a workbook open in Excel, as the add-in took it from its ranges (`snapshot`):
+    the same checks, rows and problems as a file, from the cells instead of the package."""
+    path = Path(snapshot.name)
+    if META_SHEET not in snapshot.sheets:
+        raise UnusableInput(path, "not a Backoffice workbook (it has no _backoffice sheet); "
+                                  "start from one made with New workbook or `backoffice workbook new MODULE`")
+    snapshot.check_size(limits)
+    package = PackageInfo(sheet_names=list(snapshot.sheets), sheet_parts={}, hidden=dict(snapshot.hidden))
+    book = _read(path, package, snapshot.rows, snapshot.special, spec_for, limits, seal)
+    book.live = snapshot
+    return book
+
+
+def _read(path: Path, package: PackageInfo, rows_of: Callable[[str], list[list[Any]]],
+          special_of: Callable[[str], list[SpecialCell]], spec_for, limits: WorkbookLimits,
+          seal: Seal | None) -> WorkbookInput:
     try:
-        meta = WorkbookMeta.from_rows(read_rows(path, book, META_SHEET, skip_empty_area=False), seal,
-                                      limits.max_snapshot_bytes)
+        meta = WorkbookMeta.from_rows(rows_of(META_SHEET), seal, limits.max_snapshot_bytes)
     except ValueError as exc:
         raise UnusableInput(path, f"not a usable Backoffice workbook: {exc}") from None
     try:
@@ -131,13 +157,11 @@ def _read(path: Path, book, package: PackageInfo, spec_for, limits: WorkbookLimi
                 issues.append(CellIssue(sheet_spec.name, None, None, None, "missing-sheet",
                                         f"sheet {sheet_spec.name!r} is missing{hint}; rename it back"))
             continue
-        budget.charge(sheet_spec.name, package.sheet_parts[sheet_spec.name])
-        rows = read_rows(path, book, sheet_spec.name, skip_empty_area=False)
+        rows = rows_of(sheet_spec.name)
         if len(rows) > limits.max_rows:
             raise UnusableInput(path, f"sheet {sheet_spec.name!r} has {len(rows)} rows, over the limit of {limits.max_rows}")
-        special = special_cells(path, package.sheet_parts[sheet_spec.name])
         sheets[sheet_spec.name] = _read_sheet(sheet_spec, base.columns if base else None, rows,
-                                              special, package.date1904, issues)
+                                              special_of(sheet_spec.name), package.date1904, issues)
     return WorkbookInput(path, meta, package, sheets, issues, seal)
 
 

@@ -49,9 +49,16 @@ from engine.sheets.apply import (
 from engine.sheets.checks import check_plan
 from engine.sheets.issues import CellIssue
 from engine.sheets.labels import Labels, as_ids
+from engine.sheets.live import BookSnapshot
 from engine.sheets.merge import DbRows, SheetPlan, merge_sheet
 from engine.sheets.meta import ISSUES_SHEET, LISTS_SHEET, SheetBase
-from engine.sheets.read import SheetInput, WorkbookInput, read_workbook, resolve_labels
+from engine.sheets.read import (
+    SheetInput,
+    WorkbookInput,
+    read_open_workbook,
+    read_workbook,
+    resolve_labels,
+)
 from engine.sheets.spec import (
     Column,
     SheetSpec,
@@ -158,8 +165,12 @@ class RoundTrip:
 
     # -- the public operations -------------------------------------------------------------
 
+    # Each operation takes a workbook file (Path) or a workbook open in Excel (BookSnapshot,
+    # engine.sheets.live): the second gets its write-back as `snapshot.changes`, for the
+    # add-in to make in the open workbook, instead of a patched file.
+
     @without_cyclic_gc
-    def validate(self, path: Path, annotate_file: bool = True) -> FileResult:
+    def validate(self, path: Path | BookSnapshot, annotate_file: bool = True) -> FileResult:
         """Every problem a sync would meet, posting rules included (stock on hand, closed
         periods, leave balances): the whole sync is rehearsed and rolled back."""
         book, spec = self._read(path)
@@ -172,8 +183,9 @@ class RoundTrip:
         return result
 
     @without_cyclic_gc
-    def sync(self, path: Path, dry_run: bool = False) -> FileResult:
-        remove_abandoned_temps(path)
+    def sync(self, path: Path | BookSnapshot, dry_run: bool = False) -> FileResult:
+        if isinstance(path, Path):
+            remove_abandoned_temps(path)
         book, spec = self._read(path)
         if dry_run:     # the whole sync, rolled back: it reports exactly what a sync would
             plans, issues, _applied = self._attempt(book, spec, rehearsal=True)
@@ -181,7 +193,7 @@ class RoundTrip:
             with self.db.reading() as session:
                 result.changes = _describe_changes(book, plans, self._labels(session, spec, book.meta.labels))
             return result
-        plans, issues, applied = self._attempt(book, spec, rehearsal=False, target=path)
+        plans, issues, applied = self._attempt(book, spec, rehearsal=False, target=book.path)
         if applied is not None:
             if all(p.empty for p in plans.values()):
                 return self._result(book, plans, [], "unchanged")
@@ -274,6 +286,12 @@ class RoundTrip:
             self._refresh_into(session, book, spec, applied, keep_edits=False, target=target, db_rows=db_rows)
             return
         book.meta.generation += 1     # the file that arrives says these receipts are done with
+        if book.live is not None:
+            # An open workbook: its changes are collected, then made by the add-in once this
+            # commits (if they never arrive, receipts match its new rows at the next sync).
+            self._refresh_into(session, book, spec, applied, keep_edits=False, target=target, db_rows=db_rows)
+            session.commit()
+            return
         temp = _temp_beside(target)
         try:
             self._refresh_into(session, book, spec, applied, keep_edits=False, target=temp, db_rows=db_rows)
@@ -283,8 +301,9 @@ class RoundTrip:
             temp.unlink(missing_ok=True)
 
     @without_cyclic_gc
-    def refresh(self, path: Path) -> FileResult:
-        remove_abandoned_temps(path)
+    def refresh(self, path: Path | BookSnapshot) -> FileResult:
+        if isinstance(path, Path):
+            remove_abandoned_temps(path)
         book, spec = self._read(path)
         self._require_read(spec)  # a refresh only hands out data: all of it must be the user's to read
         # Handing over an audited value (a medical reason) writes an audit row: a unit of work then.
@@ -293,17 +312,20 @@ class RoundTrip:
                   if audits else self.db.reading())
         with opened as session:
             book.saved = receipts.recover(session, book)
-            counts = self._refresh_into(session, book, spec, Applied(), keep_edits=True, target=path)
-        return FileResult(str(path), "refreshed" if counts.anything or book.saved else "unchanged",
+            counts = self._refresh_into(session, book, spec, Applied(), keep_edits=True, target=book.path)
+        return FileResult(str(book.path), "refreshed" if counts.anything or book.saved else "unchanged",
                           refreshed=counts, recovered=len(book.saved))
 
     # -- steps -------------------------------------------------------------------------------
 
-    def _read(self, path: Path) -> tuple[WorkbookInput, WorkbookSpec]:
-        self.progress(f"reading {path.name}", 0)
+    def _read(self, path: Path | BookSnapshot) -> tuple[WorkbookInput, WorkbookSpec]:
+        self.progress(f"reading {Path(path.name).name}", 0)
         with self.db.reading() as session:
             ours = seal(session)
-        book = read_workbook(path, workbook_spec, self.settings.workbook, ours, self.allow_macros)
+        if isinstance(path, BookSnapshot):
+            book = read_open_workbook(path, workbook_spec, self.settings.workbook, ours)
+        else:
+            book = read_workbook(path, workbook_spec, self.settings.workbook, ours, self.allow_macros)
         spec = workbook_spec(book.meta.module)
         book.issues += _unseen_columns(book, self.actor)
         with self.db.reading() as session:
