@@ -141,6 +141,23 @@ def test_contacts_with_a_tag(customers):
         _select(db, "tag", tag="vip, customer")
 
 
+def test_contacts_chosen_by_id_in_the_order_given_each_once(customers):
+    """The add-in's selected rows: ids as selected, a repeated one once, an unknown one left out."""
+    from engine.mailmerge.recipients import selection_of
+
+    db, ids = customers
+    name, options = selection_of(f"contacts:{ids['dana']},{ids['acme']},{ids['dana']},99999,{ids['cog']}", 30, None)
+    assert (name, options["ids"][:2]) == ("contacts", [ids["dana"], ids["acme"]])
+    recipients, skipped = _select(db, name, **options)
+    assert [r.name for r in recipients] == ["Dana Wong", "Acme Ltd"]
+    assert [(s.contact_id, s.reason) for s in skipped] == [(99999, "there is no contact 99999"),
+                                                           (ids["cog"], OPTED_OUT)]
+    with pytest.raises(BackofficeError, match="name contacts by their ids"):
+        selection_of("contacts:acme", 30, None)
+    with pytest.raises(BackofficeError, match="over 5000"):
+        _select(db, "contacts", ids=list(range(1, 5002)))
+
+
 def test_contacts_listed_in_a_contacts_workbook(customers, tmp_path):
     db, ids = customers
     path = tmp_path / "contacts.xlsx"
