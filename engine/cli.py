@@ -42,6 +42,8 @@ KERNEL = [
                  "hash chain.", "kernel"),
     CommandGroup("serve", "engine.commands.serve:serve_app",
                  "Serve the HTTP API for offices that reach the database through it.", "kernel", single=True),
+    CommandGroup("addin", "engine.commands.addin:addin_app",
+                 "The Excel add-in (Backoffice.xlam): build it, install it.", "kernel"),
     CommandGroup("demo", "engine.commands.demo:demo_app",
                  "Fill a fresh database with sample data and run the main job end to end.", "kernel", single=True),
 ]

@@ -19,13 +19,16 @@ def soffice() -> str:
     return found
 
 
-def sheets_as_rows(workbook: Path, workdir: Path) -> dict[str, list[list[str]]]:
-    """Every sheet of the workbook as LibreOffice reads it (values after its own recalculation)."""
+def sheets_as_rows(workbook: Path, workdir: Path, infilter: str | None = None) -> dict[str, list[list[str]]]:
+    """Every sheet of the workbook as LibreOffice reads it (values after its own recalculation).
+    `infilter`: LibreOffice's import filter, for a file it does not recognise by its name (an
+    .xlam add-in: "Calc MS Excel 2007 VBA XML")."""
     out = workdir / f"lo-{workbook.stem}"
     out.mkdir(parents=True, exist_ok=True)
     profile = (workdir / "lo-profile").resolve().as_uri()
     done = subprocess.run(
         [soffice(), "--headless", "--norestore", f"-env:UserInstallation={profile}",
+         *([f"--infilter={infilter}"] if infilter else []),
          "--convert-to", ALL_SHEETS_CSV, "--outdir", str(out), str(workbook)],
         capture_output=True, text=True, timeout=180,
     )

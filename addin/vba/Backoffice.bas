@@ -1,0 +1,139 @@
+Attribute VB_Name = "Backoffice"
+' The Backoffice ribbon's buttons (addin/ribbon/customUI14.xml): one Sub per onAction, each
+' running one Python entry point of addin/ribbon.py through xlwings' RunPython (the add-in's
+' own `xlwings` module, from xlwings' open-source custom add-in template).
+'
+' The workbook Python works on is the caller xlwings passes along: RunPython names the
+' ACTIVE workbook (--wb, or BOOK_CALLER), as xlwings' own add-in does, so xw.Book.caller() is
+' the workbook the person is looking at, never this add-in (an .xlam is never active).
+'
+' Nothing a person types reaches Python as code: a module or report is chosen from a fixed
+' list below (kept equal to the engine's by tests/unit/test_addin_file.py), a period must look
+' like 2025, 2025-03 or 2025-Q1, and PyText refuses any character outside letters, digits,
+' "_", "." and "-" before quoting. No business rule lives here: Python checks everything.
+'
+' Keep this file ASCII: the VBA editor reads it in the system's code page.
+Option Explicit
+
+Private Const WORKBOOKS_OFFERED As String = "contacts,inventory,ledger,staff,team"
+Private Const REPORTS_OFFERED As String = "staff"
+
+Public Sub BoNewWorkbook(control As IRibbonControl)
+    Dim module As String
+    module = ChooseFrom("New workbook", "Which workbook?", WORKBOOKS_OFFERED)
+    If module = "" Then Exit Sub
+    ' Python needs a calling workbook (xw.Book.caller()); with none open, a blank one calls.
+    If ActiveWorkbook Is Nothing Then Workbooks.Add
+    RunEntry "new_workbook(" & PyText(module) & ")"
+End Sub
+
+Public Sub BoValidate(control As IRibbonControl)
+    If HasCaller() Then RunEntry "validate()"
+End Sub
+
+Public Sub BoSync(control As IRibbonControl)
+    If HasCaller() Then RunEntry "sync()"
+End Sub
+
+Public Sub BoRefresh(control As IRibbonControl)
+    If HasCaller() Then RunEntry "refresh()"
+End Sub
+
+Public Sub BoSyncDryRun(control As IRibbonControl)
+    If HasCaller() Then RunEntry "sync_dry_run()"
+End Sub
+
+Public Sub BoReport(control As IRibbonControl)
+    Dim report As String, period As String
+    If Not HasCaller() Then Exit Sub
+    report = ChooseFrom("Report", "Which report?", REPORTS_OFFERED)
+    If report = "" Then Exit Sub
+    period = AskPeriod()
+    If period = "" Then Exit Sub
+    RunEntry "report(" & PyText(report) & ", " & PyText(period) & ")"
+End Sub
+
+Public Sub BoMailPreview(control As IRibbonControl)
+    ' The rows are the selection Python reads from the caller; nothing to ask here.
+    If HasCaller() Then RunEntry "mail_preview()"
+End Sub
+
+Public Sub BoWhoAmI(control As IRibbonControl)
+    If HasCaller() Then RunEntry "who_am_i()"
+End Sub
+
+' --- helpers ---------------------------------------------------------------------------
+
+Private Sub RunEntry(pythonCall As String)
+    ' Every button ends here: one line of Python, `import addin.ribbon; addin.ribbon.<call>`.
+    Application.StatusBar = "Backoffice: working..."
+    RunPython "import addin.ribbon; addin.ribbon." & pythonCall
+    Application.StatusBar = False
+End Sub
+
+Private Function HasCaller() As Boolean
+    ' The buttons work on the open workbook: say so when there is none.
+    HasCaller = Not (ActiveWorkbook Is Nothing)
+    If Not HasCaller Then
+        MsgBox "Open a Backoffice workbook first (or make one with New workbook).", vbInformation, "Backoffice"
+    End If
+End Function
+
+Private Function ChooseFrom(title As String, question As String, offered As String) As String
+    ' One of the names in `offered` (comma-separated), typed or chosen by its number; "" when
+    ' cancelled. Anything else is asked again: only a listed name ever leaves this function.
+    Dim names() As String, listing As String, answer As String, i As Integer
+    names = Split(offered, ",")
+    For i = 0 To UBound(names)
+        listing = listing & vbNewLine & (i + 1) & "  " & names(i)
+    Next i
+    Do
+        answer = Trim$(InputBox(question & vbNewLine & listing & vbNewLine & vbNewLine & _
+                                "Type a number or a name:", title))
+        If answer = "" Then
+            ChooseFrom = ""
+            Exit Function
+        End If
+        For i = 0 To UBound(names)
+            If answer = CStr(i + 1) Or LCase$(answer) = names(i) Then
+                ChooseFrom = names(i)
+                Exit Function
+            End If
+        Next i
+        MsgBox """" & answer & """ is not on the list; type one of the numbers or names shown.", _
+               vbExclamation, title
+    Loop
+End Function
+
+Private Function AskPeriod() As String
+    ' A year (2025), a month (2025-03) or a quarter (2025-Q1); "" when cancelled.
+    Dim answer As String
+    Do
+        answer = UCase$(Trim$(InputBox("Which period? A year (2025), a month (2025-03) or a quarter (2025-Q1):", _
+                                       "Report", CStr(Year(Date)))))
+        If answer = "" Then
+            AskPeriod = ""
+            Exit Function
+        End If
+        If answer Like "####" Or answer Like "####-##" Or answer Like "####-Q#" Then
+            AskPeriod = answer
+            Exit Function
+        End If
+        MsgBox """" & answer & """ is not a period; type e.g. 2025, 2025-03 or 2025-Q1.", vbExclamation, "Report"
+    Loop
+End Function
+
+Private Function PyText(value As String) As String
+    ' `value` as a Python string literal in single quotes. Only letters, digits, "_", "." and
+    ' "-" are let through: no quote, backslash, "|" (which splits xlwings' call on macOS) or
+    ' shell character can reach the command line RunPython builds.
+    Dim i As Integer, c As String
+    If Len(value) = 0 Or Len(value) > 64 Then Err.Raise vbObjectError + 513, "Backoffice", "Not a name: " & value
+    For i = 1 To Len(value)
+        c = Mid$(value, i, 1)
+        If Not (c Like "[A-Za-z0-9]" Or c = "_" Or c = "." Or c = "-") Then
+            Err.Raise vbObjectError + 513, "Backoffice", "Not a name: " & value
+        End If
+    Next i
+    PyText = "'" & value & "'"
+End Function
