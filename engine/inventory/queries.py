@@ -286,3 +286,52 @@ def reorder_record(r: Reorder) -> dict[str, Any]:
     return {"sku": r.sku, "item": r.item, "on_hand": quantity_text(r.on_hand),
             "reorder_point": quantity_text(r.reorder_point), "suggested": quantity_text(r.suggested),
             "supplier": r.supplier}
+
+
+# -- stock levels for a door that asks many times (the add-in's BO_ONHAND, BO_VALUE) ----------
+
+@dataclass(frozen=True)
+class StockLevels:
+    """Every item's stock per location, read once and asked many times: a sheet of 10,000
+    `=BO_ONHAND(...)` formulas is one read of the items, the locations and the balances, not
+    10,000. It answers what `on_hand` answers: a warehouse includes its bins; an unknown SKU
+    or location is refused (`sku` / `location`, `not_found`); a known item holding nothing is 0.
+    Built from `stock_levels` locally, or from the `/inventory` routes' rows remotely."""
+
+    items: frozenset[str]
+    warehouses: dict[str, str | None]             # location code -> its warehouse's code
+    held: dict[str, dict[str, Decimal]]           # sku -> location code -> quantity, all lots
+
+    @classmethod
+    def build(cls, skus: Any, locations: Any, held: Any) -> StockLevels:
+        """From SKUs, (location code, warehouse code) pairs and (sku, location, quantity) rows."""
+        totals: dict[str, dict[str, Decimal]] = {}
+        for sku, place, quantity in held:
+            places = totals.setdefault(sku, {})
+            places[place] = places.get(place, Decimal(0)) + Decimal(quantity)
+        return cls(frozenset(skus), dict(locations), totals)
+
+    def on_hand(self, sku: str, location: str | None = None) -> Decimal:
+        if sku not in self.items:
+            raise NotFound(f"no item with SKU {sku!r}; `backoffice stock on-hand` lists the items in stock",
+                           field="sku")
+        if location is not None and location not in self.warehouses:
+            raise NotFound(f"no location with code {location!r}", field="location")
+        return sum((quantity for place, quantity in self.held.get(sku, {}).items()
+                    if location is None or place == location or self.warehouses.get(place) == location),
+                   Decimal(0))
+
+    def value(self, sku: str, values: dict[str, Decimal]) -> Decimal:
+        """An item's value from `stock_value`'s answer by SKU (0 for a known item not in it)."""
+        if sku not in self.items:
+            raise NotFound(f"no item with SKU {sku!r}", field="sku")
+        return values.get(sku, Decimal(0))
+
+
+def stock_levels(session: Session, actor: Actor) -> StockLevels:
+    """`StockLevels` of every item and location, in three reads whatever is asked of it."""
+    actor.require("read", AREA)
+    return StockLevels.build(
+        session.scalars(select(Item.sku)),
+        [(place["code"], place["warehouse"]) for place in locations(session, actor)],
+        [(h.sku, h.location, h.quantity) for h in on_hand(session, actor)])

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from engine.errors import NotFound
-from engine.ledger.invoices import open_balance
+from engine.ledger.invoices import aging, open_balance
 from engine.ledger.models import (
     Account,
     Allocation,
@@ -30,6 +30,7 @@ from engine.ledger.models import (
     JournalLine,
     Payment,
 )
+from engine.ledger.reports import trial_balance
 from engine.ledger.services import AREA, find_entry
 from engine.security import gate
 from engine.security.roles import Actor
@@ -257,3 +258,50 @@ def payment_record(session: Session, actor: Actor, payment_id: int) -> dict[str,
               "entry": entry, "version": payment.version}
     return {**gate.project_one(session, actor, "payments", record),
             "settles": gate.project(session, actor, "allocations", settles, record_id=lambda r: None)}
+
+
+# -- balances for a door that asks many times (the add-in's BO_BALANCE) -----------------------
+
+@dataclass(frozen=True)
+class AccountBalances:
+    """Every account's balance at the end of a day, read once and asked many times: a sheet
+    of `=BO_BALANCE(...)` formulas is one trial balance and one chart, not one read a cell.
+
+    A balance is debits minus credits, as `backoffice ledger account` and the trial balance
+    show it (a credit balance is negative); a heading account's is the sum of its
+    sub-accounts'. An unknown code is refused (`account`, `not_found`). Built from
+    `account_balances` locally, or from `/ledger/accounts` and `/ledger/trial-balance` remotely."""
+
+    totals: dict[str, Decimal]         # account code -> its balance, its sub-accounts' included
+
+    @classmethod
+    def build(cls, chart_rows: Any, trial_rows: Any) -> AccountBalances:
+        """From (code, parent code) pairs and (code, debit, credit) rows of a trial balance."""
+        parents = dict(chart_rows)
+        totals = dict.fromkeys(parents, Decimal(0))
+        for code, debit, credit in trial_rows:
+            account: str | None = code
+            while account is not None and account in totals:   # the account, then each heading above it
+                totals[account] += Decimal(debit) - Decimal(credit)
+                account = parents[account]
+        return cls(totals)
+
+    def balance(self, code: str) -> Decimal:
+        code = code.strip()
+        if code not in self.totals:
+            raise NotFound(f"there is no account {code!r}; `backoffice ledger chart` lists them", field="account")
+        return self.totals[code]
+
+
+def account_balances(session: Session, actor: Actor, as_of: date) -> AccountBalances:
+    """`AccountBalances` at the end of `as_of`: the chart and the trial balance, two reads."""
+    rows = trial_balance(session, actor, as_of).rows
+    return AccountBalances.build([(r.code, r.parent) for r in chart(session, actor)],
+                                 [(r.code, r.debit, r.credit) for r in rows])
+
+
+def amounts_owing(session: Session, actor: Actor, as_of: date) -> dict[int, Decimal]:
+    """What each customer owes at the end of `as_of`, by contact id: the total of the
+    receivables aging (posted sales invoices less what was paid on them by then); a contact
+    owing nothing is not in it. The add-in's BO_OWING asks it once per recalculation."""
+    return {row.contact_id: row.total for row in aging(session, actor, "sales", as_of)}
