@@ -92,7 +92,7 @@ def report(name: str, period: str) -> dict[str, Any]:
     try:
         year = int(str(period).strip() or date.today().year)
     except ValueError:
-        return _said(book, f"{period!r} is not a year: type one like {date.today().year}.", {"status": "refused"})
+        return _said(book, f"{period!r} is not a year: type one like {date.today().year}.", {"status": "refused", "exit_code": 2})
     with connect(book) as link:
         target = Path(link.settings.output_dir).resolve() / f"{name}-{year}-{link.user}.docx"
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -117,7 +117,7 @@ def mail_preview(template: str) -> dict[str, Any]:
     ids = _selected_ids(book, book.sheets.active)
     if not ids:
         return _said(book, "Select the rows of the contacts to preview, on a sheet whose column A is their ID.",
-                     {"status": "refused"})
+                     {"status": "refused", "exit_code": 2})
     with connect(book) as link:
         try:
             if link.remote:
@@ -235,6 +235,17 @@ def _refused(book: xw.Book, exc: BackofficeError) -> dict[str, Any]:
 
     return _said(book, f"Nothing was changed: {exc}", {"status": "refused", "error": refusal_json(exc),
                                                       "exit_code": exc.exit_code})
+
+
+def choose_rows(book: xw.Book, where: str) -> None:
+    """Select rows as a person would before pressing a button: "People!2:5" (for
+    `backoffice addin run mail-preview --rows`)."""
+    sheet, _, span = where.partition("!")
+    first, _, last = span.partition(":")
+    if sheet not in {s.name for s in book.sheets} or not first.isdigit() or not (last or first).isdigit():
+        raise BackofficeError(f"--rows {where!r}: name a sheet and its rows, e.g. People!2:5")
+    book.sheets[sheet].activate()
+    book.sheets[sheet].range(f"A{first}:A{last or first}").select()
 
 
 def _selected_ids(book: xw.Book, sheet: xw.Sheet) -> list[int]:

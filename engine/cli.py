@@ -43,7 +43,8 @@ KERNEL = [
     CommandGroup("serve", "engine.commands.serve:serve_app",
                  "Serve the HTTP API for offices that reach the database through it.", "kernel", single=True),
     CommandGroup("addin", "engine.commands.addin:addin_app",
-                 "The Excel add-in (Backoffice.xlam): build it, install it.", "kernel"),
+                 "The Excel add-in (Backoffice.xlam): build it, install it, press its buttons on a file.", "kernel",
+                 extend=("engine.commands.addin_run:add_run",)),
     CommandGroup("demo", "engine.commands.demo:demo_app",
                  "Fill a fresh database with sample data and run the main job end to end.", "kernel", single=True),
 ]

@@ -8,8 +8,8 @@ Attribute VB_Name = "Backoffice"
 ' the workbook the person is looking at, never this add-in (an .xlam is never active).
 '
 ' Nothing a person types reaches Python as code: a module or report is chosen from a fixed
-' list below (kept equal to the engine's by tests/unit/test_addin_file.py), a period must look
-' like 2025, 2025-03 or 2025-Q1, and PyText refuses any character outside letters, digits,
+' list below (kept equal to the engine's by tests/unit/test_addin_file.py), a period is a
+' year (2025), and PyText refuses any character outside letters, digits,
 ' "_", "." and "-" before quoting. No business rule lives here: Python checks everything.
 '
 ' Keep this file ASCII: the VBA editor reads it in the system's code page.
@@ -17,6 +17,7 @@ Option Explicit
 
 Private Const WORKBOOKS_OFFERED As String = "contacts,inventory,ledger,staff,team"
 Private Const REPORTS_OFFERED As String = "staff"
+Private Const TEMPLATES_OFFERED As String = "announcement,overdue_reminder"
 
 Public Sub BoNewWorkbook(control As IRibbonControl)
     Dim module As String
@@ -54,8 +55,12 @@ Public Sub BoReport(control As IRibbonControl)
 End Sub
 
 Public Sub BoMailPreview(control As IRibbonControl)
-    ' The rows are the selection Python reads from the caller; nothing to ask here.
-    If HasCaller() Then RunEntry "mail_preview()"
+    ' The rows are the selection Python reads from the caller; the template is asked here.
+    Dim template As String
+    If Not HasCaller() Then Exit Sub
+    template = ChooseFrom("Mail-merge preview", "Which letter or e-mail?", TEMPLATES_OFFERED)
+    If template = "" Then Exit Sub
+    RunEntry "mail_preview(" & PyText(template) & ")"
 End Sub
 
 Public Sub BoWhoAmI(control As IRibbonControl)
@@ -106,20 +111,19 @@ Private Function ChooseFrom(title As String, question As String, offered As Stri
 End Function
 
 Private Function AskPeriod() As String
-    ' A year (2025), a month (2025-03) or a quarter (2025-Q1); "" when cancelled.
+    ' The year a report covers (2025); "" when cancelled.
     Dim answer As String
     Do
-        answer = UCase$(Trim$(InputBox("Which period? A year (2025), a month (2025-03) or a quarter (2025-Q1):", _
-                                       "Report", CStr(Year(Date)))))
+        answer = Trim$(InputBox("Which year does the report cover?", "Report", CStr(Year(Date))))
         If answer = "" Then
             AskPeriod = ""
             Exit Function
         End If
-        If answer Like "####" Or answer Like "####-##" Or answer Like "####-Q#" Then
+        If answer Like "####" Then
             AskPeriod = answer
             Exit Function
         End If
-        MsgBox """" & answer & """ is not a period; type e.g. 2025, 2025-03 or 2025-Q1.", vbExclamation, "Report"
+        MsgBox """" & answer & """ is not a year; type one like " & Year(Date) & ".", vbExclamation, "Report"
     Loop
 End Function
 

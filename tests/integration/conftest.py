@@ -81,6 +81,20 @@ def server(people_db, settings) -> Iterator[str]:
         assert not thread.is_alive()
 
 
+@pytest.fixture(params=["headless", pytest.param("excel", marks=pytest.mark.excel)])
+def excel_engine(request) -> str:
+    """The xlwings engine the add-in's tests run on: our headless one, and Excel itself where
+    there is one (Windows, macOS: README, "Testing the add-in in Excel")."""
+    if request.param == "excel":
+        from tests.integration.addin_support import (
+            real_excel,  # here: xlwings, for the add-in's tests only
+        )
+
+        if not real_excel():
+            pytest.skip("needs Microsoft Excel (Windows or macOS)")
+    return request.param
+
+
 @pytest.fixture
 def actor_for(people_db):
     def get(login: str):

@@ -31,6 +31,7 @@ from addin.build import (
 )
 from engine import registry
 from engine.cli import app as cli
+from engine.paths import templates_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 NS = {"ui": RIBBON_NAMESPACE}
@@ -155,6 +156,7 @@ def test_the_choices_offered_in_vba_are_the_engines():
     current = registry.current()
     assert offered["WORKBOOKS"].split(",") == sorted(w.name for w in current.workbooks)
     assert offered["REPORTS"].split(",") == sorted(r.name for r in current.reports)
+    assert offered["TEMPLATES"].split(",") == sorted(p.name for p in (templates_dir() / "mail").iterdir() if p.is_dir())
 
 
 def test_py_text_lets_through_only_name_characters():
