@@ -206,6 +206,27 @@ class Connection:
         self.close()
 
 
+@contextmanager
+def environment(values: dict[str, str | None]) -> Iterator[None]:
+    """Environment variables set (None: unset) for the block, then put back as they were: how
+    a caller outside Excel (`backoffice addin run`, the tests) hands the add-in settings that
+    win over its file and the workbook's sheet, as BACKOFFICE_* variables do in Excel."""
+    before = {name: os.environ.get(name) for name in values}
+    try:
+        _set_environment(values)
+        yield
+    finally:
+        _set_environment(before)
+
+
+def _set_environment(values: dict[str, str | None]) -> None:
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 def connect(book: Any = None, settings: Settings | None = None) -> Connection:
     """A connection for the person using the add-in on `book` (an xw.Book, or None: the user
     settings file and the environment only). With `server_url` set it goes through the

@@ -203,12 +203,20 @@ def write_owned(book: xw.Book, name: str, owned: OwnedSheet) -> None:
     existing = {sheet.name: sheet for sheet in book.sheets}
     if name in existing:
         sheet = existing[name]
-        with unprotected(sheet):
-            sheet.clear()
+        if sheet.api.ProtectContents:
+            sheet.api.Unprotect()
+        sheet.clear()
     elif owned.placement == "first":
         sheet = book.sheets.add(name, before=book.sheets[0])
     else:
         sheet = book.sheets.add(name, after=book.sheets[len(book.sheets) - 1])
+    _fill_owned(sheet, name, owned)
+    if owned.protected:   # as the file's OwnedSheet is protected (engine/office/xlsx_owned.py)
+        sheet.api.Protect(DrawingObjects=True, Contents=True, Scenarios=True, AllowFormattingColumns=True,
+                          AllowSorting=True, AllowFiltering=True)
+
+
+def _fill_owned(sheet: xw.Sheet, name: str, owned: OwnedSheet) -> None:
     width = max((len(row) for row in owned.rows), default=0)
     if width:
         block = sheet.range((1, 1), (len(owned.rows), width))
@@ -225,7 +233,7 @@ def write_owned(book: xw.Book, name: str, owned: OwnedSheet) -> None:
     for ref, target in owned.links.items():
         sheet.range(ref).add_hyperlink(f"#{target}", text_to_display=str(sheet.range(ref).value or ""))
     state = {"visible": VISIBLE, "hidden": HIDDEN, "veryHidden": VERY_HIDDEN}[owned.state]
-    if owned.placement == "first":
+    if owned.placement == "first" and state == VISIBLE:
         sheet.activate()
     if state != VISIBLE:
         sheet.api.Visible = state

@@ -99,11 +99,20 @@ def _load_sheet(path: Path, calamine, package: Package, zf: zipfile.ZipFile, nam
     default = looks.get(0)
     if default is not None and not default.locked:
         raise NotImplementedError(f"{path.name}: {name!r}: a workbook whose default style is unlocked")
-    if interesting:
+    open_columns = _unlocked_columns(xml, looks)
+    closed: set[tuple[int, int]] = set()   # cells of those columns whose own style is locked
+    if interesting or open_columns:
         for match in _CELL.finditer(xml):
             attributes = match.group(1)
             style = _STYLE.search(attributes)
-            if not style or int(style.group(1)) not in interesting:
+            index = int(style.group(1)) if style else 0
+            if index not in interesting:
+                if open_columns:
+                    ref = _REF.search(attributes)
+                    if ref:
+                        where = parse_ref(ref.group(1).decode())
+                        if where[1] in open_columns:
+                            closed.add(where)
                 continue
             ref = _REF.search(attributes)
             if not ref:
@@ -116,6 +125,12 @@ def _load_sheet(path: Path, calamine, package: Package, zf: zipfile.ZipFile, nam
                     sheet.marks[where] = look.mark
             if not look.locked:
                 sheet.unlocked.add(where)
+    # A cell with no element of its own takes its column's style (Excel's rule): the blank
+    # cells of an editable column are unlocked. Held for the rows a person or the round trip
+    # types into: the sheet's own and as many again below (the spare rows and beyond).
+    reach = 2 * max(len(rows), _dimension_rows(xml)) + 100
+    for column in open_columns:
+        sheet.unlocked.update((row, column) for row in range(1, reach + 1) if (row, column) not in closed)
     protection = _PROTECTION.search(xml, max(xml.rfind(b"sheetData"), 0))
     if protection is not None:
         tag = protection.group(0)
@@ -130,6 +145,32 @@ def _load_sheet(path: Path, calamine, package: Package, zf: zipfile.ZipFile, nam
     sheet.loaded_state = state
     sheet.loaded_protected = sheet.protected
     return sheet
+
+
+_COLUMN = re.compile(rb"<(?:[\w.-]+:)?col\s([^>]*?)/?>")
+_DIMENSION = re.compile(rb"""<(?:[\w.-]+:)?dimension\s[^>]*?\bref\s*=\s*["']([^"']+)["']""")
+
+
+def _unlocked_columns(xml: bytes, looks: dict[int, _StyleLook]) -> set[int]:
+    """The columns (1-based) whose default style (`<col style>`) is unlocked."""
+    head = xml[:max(xml.find(b"<sheetData"), 0)]
+    columns: set[int] = set()
+    for match in _COLUMN.finditer(head):
+        tag = b"<col " + match.group(1) + b">"
+        style, low, high = (get_attribute(tag.decode(), name) for name in ("style", "min", "max"))
+        look = looks.get(int(style)) if style and style.isdigit() else None
+        if look is not None and not look.locked and low and high and low.isdigit() and high.isdigit():
+            columns.update(range(int(low), min(int(high), 16384) + 1))
+    return columns
+
+
+def _dimension_rows(xml: bytes) -> int:
+    found = _DIMENSION.search(xml, 0, 4096)
+    if not found:
+        return 0
+    last = found.group(1).decode().split(":")[-1]
+    digits = "".join(ch for ch in last if ch.isdigit())
+    return int(digits) if digits else 0
 
 
 def _style_looks(book: Workbook) -> dict[int, _StyleLook]:

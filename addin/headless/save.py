@@ -167,14 +167,13 @@ def _owned(sheet: SheetData, placement: str | None, refusals: _Refusals) -> Owne
         refusals.append(f"{sheet.name}: notes on a sheet written whole")
     if sheet.unlocked:
         refusals.append(f"{sheet.name}: unlocked cells on a sheet written whole")
-    if sheet.protected or sheet.loaded_protected:
-        refusals.append(f"{sheet.name}: the protection of a sheet written whole (OwnedSheet has none)")
     if sheet.cleared and sheet.tables:
         refusals.append(f"{sheet.name}: a cleared sheet that holds an Excel table")
     if placement == "first" and sheet.state != "visible":
         placement = None
     return OwnedSheet(rows=rows, state=sheet.state, links=links, column_widths=dict(sheet.column_widths),
-                      bold_first_row=bold_first_row, number_formats=number_formats, placement=placement)
+                      bold_first_row=bold_first_row, number_formats=number_formats, placement=placement,
+                      protected=sheet.protected)
 
 
 def _file_value(value: Any) -> Any:

@@ -6,7 +6,7 @@ sync|refresh` (engine.sheets.roundtrip), with the token's user. The answer carri
 `FileResult` exactly as the command line's `--json` prints it, the exit code the command
 line would exit with, and the annotated or refreshed workbook (base64; null when the file
 was left as it was): the remote command line writes it back beside the user's file with the
-local write-back's safety (engine.remote). `POST /workbooks/open/{operation}` runs it on a
+local write-back's safety (engine.remote). `POST /workbooks/open/validate|sync|refresh` runs it on a
 workbook open in Excel, sent by the add-in as its cells, and answers the changes to make in
 it (engine.sheets.live).
 
@@ -151,27 +151,38 @@ class OpenWorkbook(BaseModel):
     dry_run: bool = Field(False, description="sync only: tell the changes; save nothing.")
 
 
-OPEN_OPERATIONS = ("validate", "sync", "refresh")
-
-
-@router.post("/open/{operation}", summary="Run the round trip on a workbook open in Excel (the add-in)",
-             description="The same round trip as the file routes, on the cells the add-in read from the open "
-                         "workbook. The answer carries the result, the command line's exit code, and the "
-                         "changes the add-in makes in the workbook (null when there is nothing to change).")
-def open_workbook(request: Request, who: CallerDep, operation: str, body: OpenWorkbook) -> Response:
-    if operation not in OPEN_OPERATIONS:
-        raise NotFound(f"no operation {operation!r} on an open workbook; one of {', '.join(OPEN_OPERATIONS)}",
-                       field="operation")
+def _open_round_trip(request: Request, who, body: OpenWorkbook,
+                     operation: Callable[[RoundTrip, BookSnapshot], FileResult]) -> Response:
+    """Run `operation` on the cells the add-in sent; answer its result and the changes to
+    make in the open workbook."""
     try:
         book = BookSnapshot.from_json(body.snapshot)
     except ValueError as exc:
         return problems.refusal(request, UnusableInput("workbook", str(exc)), reason=str(exc))
-    trip = RoundTrip(who.db, who.settings, who.actor)
-    run = {"validate": trip.validate, "refresh": trip.refresh,
-           "sync": lambda snapshot: trip.sync(snapshot, dry_run=body.dry_run)}[operation]
     try:
-        result = run(book)
+        result = operation(RoundTrip(who.db, who.settings, who.actor), book)
     except UnusableInput as exc:
         return problems.refusal(request, UnusableInput(book.name, exc.reason), reason=exc.reason)
     return JSONReply({"result": result.as_json(with_changes=body.dry_run), "exit_code": result.exit_code,
                       "changes": book.changes.as_json() if book.changes is not None else None})
+
+
+OPEN = ("The same round trip as the file routes, on the cells the add-in read from a workbook open in Excel. "
+        "The answer carries the result, the command line's exit code, and the changes the add-in makes in the "
+        "workbook (null when there is nothing to change).")
+
+
+@router.post("/open/validate", summary="Check a workbook open in Excel (the add-in); save nothing", description=OPEN)
+def validate_open(request: Request, who: CallerDep, body: OpenWorkbook) -> Response:
+    return _open_round_trip(request, who, body, lambda trip, book: trip.validate(book))
+
+
+@router.post("/open/sync", summary="Save the edits of a workbook open in Excel (the add-in)", description=OPEN)
+def sync_open(request: Request, who: CallerDep, body: OpenWorkbook) -> Response:
+    return _open_round_trip(request, who, body, lambda trip, book: trip.sync(book, dry_run=body.dry_run))
+
+
+@router.post("/open/refresh", summary="Bring the database's values into a workbook open in Excel (the add-in)",
+             description=OPEN)
+def refresh_open(request: Request, who: CallerDep, body: OpenWorkbook) -> Response:
+    return _open_round_trip(request, who, body, lambda trip, book: trip.refresh(book))

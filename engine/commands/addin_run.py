@@ -8,9 +8,6 @@ server, CI) and for its tests; in Excel the same functions run from the ribbon.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -47,6 +44,7 @@ def run(
     """Press a ribbon button (ACTION) on the workbook at PATH, through the headless xlwings
     engine, and save the workbook: the same code as the button in Excel."""
     from addin import headless, ribbon  # here: the add-in and xlwings, for this command only
+    from addin.connection import environment  # here: as above
 
     if action not in ACTIONS:
         raise BackofficeError(f"no button {action!r}; one of: {', '.join(ACTIONS)}")
@@ -56,7 +54,11 @@ def run(
         raise BackofficeError(f"{action} takes {' '.join(wanted) or 'no choices'}; got {len(given)}")
     if not path.is_file():
         raise BackofficeError(f"{path}: no such workbook")
-    with _as_given(user):
+    # The add-in reads its settings as in Excel (its file, the workbook, the environment):
+    # `--user` and the root's `--database-url` / `--server` reach it as BACKOFFICE_* variables.
+    handed = {"BACKOFFICE_USER": user, "BACKOFFICE_DATABASE_URL": flags.database_url,
+              "BACKOFFICE_SERVER_URL": flags.server_url}
+    with environment({name: value for name, value in handed.items() if value}):
         headless.register()
         book = headless.open_book(path)
         book.set_mock_caller()
@@ -75,26 +77,6 @@ def run(
     code = answer.get("exit_code", 0)
     if code:
         raise typer.Exit(code)
-
-
-@contextmanager
-def _as_given(user: str | None) -> Iterator[None]:
-    """The add-in reads its settings as in Excel (its settings file, the workbook, the
-    environment): `--user` and the root's `--database-url` / `--server` are handed to it
-    through the environment for this command, and taken back after."""
-    given = {"BACKOFFICE_USER": user, "BACKOFFICE_DATABASE_URL": flags.database_url,
-             "BACKOFFICE_SERVER_URL": flags.server_url}
-    given = {name: value for name, value in given.items() if value}
-    before = {name: os.environ.get(name) for name in given}
-    os.environ.update(given)
-    try:
-        yield
-    finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def add_run(app: typer.Typer) -> None:

@@ -34,6 +34,9 @@ class OwnedSheet:
     bold_first_row: bool = False   # a header: bold on a tinted fill (shown alike by Excel and LibreOffice)
     number_formats: dict[int, str] = field(default_factory=dict)   # 1-based column -> format code
     printed: bool = False   # landscape, one page wide, the header row on every page, a footer
+    # Protected as the export protects a read-only sheet: nothing typed in, though its
+    # columns may still be sized, sorted and filtered (and no password: it guards mistakes).
+    protected: bool = False
     # "first": the first tab, and the active, selected one (the Issues of a rejected sync);
     # "last": the last tab, not selected (the first visible sheet is active); None: left be.
     placement: str | None = None
@@ -43,6 +46,7 @@ class OwnedSheet:
 # number in the footer (Excel's codes &A, &P and &N, which LibreOffice reads too).
 HEADER_FILL = "FFD9E1F2"
 FIT_TO_PAGE = b'<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>'
+PROTECTION = b'<sheetProtection sheet="1" objects="1" scenarios="1" formatColumns="0" sort="0" autoFilter="0"/>'
 PAGE_SETUP = (b'<pageSetup orientation="landscape" fitToWidth="1" fitToHeight="0"/>'
               b"<headerFooter><oddFooter>&amp;L&amp;A&amp;RPage &amp;P of &amp;N</oddFooter></headerFooter>")
 
@@ -102,6 +106,8 @@ def _sheet_xml(book: Workbook, styles: Styles, sheet: OwnedSheet) -> Iterator[by
         if cells:
             yield f'<row r="{number}">{"".join(cells)}</row>'.encode()
     yield b"</sheetData>"
+    if sheet.protected:
+        yield PROTECTION
     if sheet.links:
         yield b"<hyperlinks>"
         for ref, location in sorted(sheet.links.items(), key=lambda item: parse_ref(item[0])):

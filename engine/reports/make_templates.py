@@ -235,7 +235,32 @@ def announcement_letter() -> Document:
     return document
 
 
-LETTER_TEMPLATES = {"overdue_reminder.docx": overdue_reminder_letter, "announcement.docx": announcement_letter}
+def details_check_letter() -> Document:
+    """The details kept about a contact, for them to check (the `details_check` mail's letter):
+    what an office sends to the contacts it selects, e.g. from the Excel add-in."""
+    document = _letter("Please check your details")
+    _gap(_p(document, "Please check the details we hold for you", bold=True, size=13), 14)
+    _gap(_p(document, DEAR))
+    _gap(_p(document, "We keep these details for you, and we would like them to be right:"))
+    table = _table(document, [
+        ["Name", "{{ contact.name }}"],
+        ["E-mail", '{{ contact.email or "(none)" }}'],
+        ["Phone", '{{ contact.phone or "(none)" }}'],
+        ["Postal address", '{{ address | join(", ") }}'],
+    ], header=False)
+    for cell in (c for row in table.rows for c in row.cells):
+        for run in cell.paragraphs[0].runs:
+            run.font.size = Pt(10)
+    _gap(_p(document, ""))
+    _gap(_p(document, "If anything has changed or is wrong, please write to us or call us with the correct "
+                      "details. If everything is right, there is nothing to do."))
+    _gap(_p(document, "Yours sincerely,"), 36)
+    _p(document, "{{ sender.name }}")
+    return document
+
+
+LETTER_TEMPLATES = {"overdue_reminder.docx": overdue_reminder_letter, "announcement.docx": announcement_letter,
+                    "details_check.docx": details_check_letter}
 
 
 def write_letter_templates(folder: Path | None = None) -> list[Path]:

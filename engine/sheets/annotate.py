@@ -69,7 +69,7 @@ def _write(book: WorkbookInput, patches: dict[str, SheetPatch], issues: list[Cel
 
     def meta_sheet(result: PatchResult) -> dict[str, OwnedSheet]:
         meta.marks, meta.notes = result.marks, result.notes
-        return {META_SHEET: OwnedSheet(rows=meta.to_rows(book.seal.key), state="veryHidden")}
+        return {META_SHEET: OwnedSheet(rows=meta.to_rows(book.seal.key), state="veryHidden", protected=True)}
 
     owned = {**(reports or {}), ISSUES_SHEET: issues_sheet(issues)}
     if book.live is not None:   # a workbook open in Excel: the add-in makes the changes in it

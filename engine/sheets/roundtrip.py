@@ -487,7 +487,7 @@ class RoundTrip:
         """The read-only sheets, rebuilt from the database (those the user's role may read)."""
         return {r.name: OwnedSheet(rows=[[label for label, _ in r.columns], *r.shown_to(session, self.actor)],
                                    column_widths={n: width for n, (_, width) in enumerate(r.columns, start=1)},
-                                   bold_first_row=True, printed=True,
+                                   bold_first_row=True, printed=True, protected=True,
                                    number_formats={n: code for n, code in enumerate(r.number_formats(), start=1)
                                                    if code})
                 for r in spec.reports if self.actor.may("read", r.area)}

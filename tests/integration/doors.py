@@ -4,7 +4,9 @@ A door only parses, calls services and renders, so a refusal must come out of ea
 same problem code and field, and with nothing saved. Each module's cross-door table
 (`test_cross_door_*.py`) lists its bad inputs as `Case`s and runs them through `refusals_at`;
 a case with an `api` request also goes through the server (a 403 or 422 problem detail, its
-`problems` read as the CLI's `--json` is); the add-in issue adds its door here.
+`problems` read as the CLI's `--json` is); a case with a `workbook` also goes through the
+Excel add-in: the same workbook opened in the headless xlwings engine, typed into through
+its ranges and synced with the ribbon's Sync button.
 
 Fields are the module's stored field names (a table's column, e.g. `ends_on`, `quantity`):
 the workbook door reports the column key of the marked cell, the CLI and the service the
@@ -71,7 +73,10 @@ class Case:
 
     @property
     def every_door(self) -> tuple[str, ...]:
-        return (*self.doors, "api") if self.api is not None and "api" not in self.doors else self.doors
+        doors = self.doors
+        if "workbook" in doors and "addin" not in doors:
+            doors = (*doors, "addin")
+        return (*doors, "api") if self.api is not None and "api" not in doors else doors
 
     def __str__(self) -> str:
         return self.name
@@ -125,6 +130,26 @@ def through_workbook(db: Database, settings, login: str, sheet: Sheet, folder: P
     return {(keys.get(p.column, p.column or ""), p.code) for p in result.problems + result.conflicts}
 
 
+def through_addin(db: Database, login: str, sheet: Sheet, folder: Path) -> Found:
+    """Export the user's workbook, open it in the headless xlwings engine, type the input into
+    its cells through xlwings ranges as a person would in Excel, press Sync (addin.ribbon)."""
+    from addin import ribbon
+    from tests.integration.addin_support import acting_in_addin, open_in_excel, type_row
+
+    who = actor(db, login)
+    path = folder / f"{sheet.module}-{login}-addin.xlsx"
+    new_workbook(db, who, sheet.module, path)
+    with open_in_excel(path) as book, acting_in_addin(db, login):
+        row = type_row(book.sheets[sheet.sheet], sheet.values, sheet.find)
+        for n, values in enumerate(sheet.more, start=1):
+            type_row(book.sheets[sheet.sheet], values, row=row + n)
+        answer = ribbon.sync()
+        assert answer["status"] == "rejected", answer
+        assert book.sheets["Issues"].range("A2").value == sheet.sheet, "the Issues sheet lists the problems"
+    keys = {c.label: c.key for c in workbook_spec(sheet.module).sheet(sheet.sheet).columns}
+    return {(keys.get(p["column"], p["column"] or ""), p["code"]) for p in answer["problems"] + answer["conflicts"]}
+
+
 def through_api(db: Database, settings, token: str, request: Api) -> Found:
     """The request through the real server in-process: refused as a problem detail (403 for
     a permission, 422 for the rules' problems) with every problem."""
@@ -170,6 +195,8 @@ def refusals_at(case: Case, db: Database, settings, folder: Path) -> dict[str, F
             found[door] = through_service(db, case.login, case.service)
         elif door == "cli":
             found[door] = through_cli(db, case.login, case.cli)
+        elif door == "addin":
+            found[door] = through_addin(db, case.login, case.workbook, folder)
         else:
             found[door] = through_workbook(db, settings, case.login, case.workbook, folder)
         assert fingerprint(db) == before, f"{case.name}: the {door} saved something"

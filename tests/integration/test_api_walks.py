@@ -54,7 +54,9 @@ SELF_SERVICE = {("POST", "/tokens")}           # anyone may make their own token
 # refused (422, nothing read) before anyone's rights can be weighed; a real workbook edited by
 # someone who may not write it is rejected at the cell, as at the command line
 # (tests/integration/test_api_workbooks.py).
-FILE_FIRST = {("POST", "/workbooks/validate"), ("POST", "/workbooks/sync"), ("POST", "/workbooks/refresh")}
+# The same for the add-in's routes: the cells sent say which workbook it is.
+FILE_FIRST = {("POST", f"/workbooks{open_}/{operation}") for open_ in ("", "/open")
+              for operation in ("validate", "sync", "refresh")}
 # Path values that must name something real for the permission to be the question (a report
 # not on offer is 404, whoever asks: the reports on offer are listed to anyone).
 REAL_NAMES = {"/reports/{name}": {"name": "staff"}}

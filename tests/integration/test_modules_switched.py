@@ -85,7 +85,7 @@ def test_the_ledger_selection_of_mail_merge_is_absent_with_the_ledger_off(db):
         assert registry.current().selection_named("overdue") is None
         with db.reading() as session, pytest.raises(
                 BackofficeError, match=r"no selection 'overdue' \(the ledger module, which brings it, is switched off\)"
-                                       r"; choose from tag or sheet"):
+                                       r"; choose from tag, contacts or sheet"):
             select(session, actor_with("admin"), "overdue", days=30)
     assert registry.current().selection_named("overdue") is not None   # every module on again
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import socket
-import uuid
 import zipfile
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -15,14 +14,18 @@ from pathlib import Path
 import openpyxl
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
-from engine.config import Settings
 from engine.db.installation import Installation
 from engine.db.session import Database
 from tests.integration.api_client import token_for
-from tests.integration.conftest import edit_by_label, fill_people, find_row, read_meta
+from tests.integration.conftest import (
+    edit_by_label,
+    fill_people,
+    find_row,
+    read_meta,
+    second_database,
+)
 
 NO_DATABASE = "sqlite:////nonexistent-folder/nothing.db"
 
@@ -31,27 +34,12 @@ NO_DATABASE = "sqlite:////nonexistent-folder/nothing.db"
 def twin(people_db, database_url, pg_admin_engine, tmp_path) -> Iterator[Database]:
     """A second database holding what `people_db` holds, of the same installation (its id
     and secret copied), so one workbook can be synced into each."""
-    schema = None
-    if database_url.startswith("sqlite"):
-        url = f"sqlite:///{tmp_path / 'twin.db'}"
-    else:
-        schema = f"test_{uuid.uuid4().hex[:12]}"
-        with pg_admin_engine.begin() as conn:
-            conn.execute(sa.schema.CreateSchema(schema))
-        url = make_url(database_url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False)
-    database = Database.open(Settings(database_url=url), create=True)
-    try:
+    with second_database(database_url, pg_admin_engine, tmp_path) as database:
         with people_db.reading() as session:
             ours = session.execute(sa.select(Installation.installation_id, Installation.workbook_key)).one()
         with database.engine.begin() as conn:
             conn.execute(sa.update(Installation.__table__).values(installation_id=ours[0], workbook_key=ours[1]))
         yield fill_people(database)
-    finally:
-        database.dispose()
-        if schema:
-            with pg_admin_engine.begin() as conn:
-                conn.execute(sa.schema.DropSchema(schema, cascade=True))
 
 
 def remote(server: str, token: str):

@@ -1,0 +1,154 @@
+"""The ribbon's round trip on a workbook open in Excel (the headless xlwings engine) against
+`backoffice sync` on the file: the same edits give the same database, the same audit rows
+and the same marks and notes. Two twin databases, filled alike, one per door."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+import sqlalchemy as sa
+
+from addin import ribbon
+from engine.db.audit import AuditEntry
+from engine.db.session import Database
+from engine.office.xlsx_styles import MARK_FILLS
+from engine.sheets.exporting import new_workbook
+from engine.sheets.roundtrip import RoundTrip
+from tests.integration.addin_support import (
+    acting_in_addin,
+    find_row_in,
+    header,
+    open_in_excel,
+    type_row,
+)
+from tests.integration.conftest import (
+    edit_by_label,
+    fill_people,
+    find_row,
+    read_sheet,
+    second_database,
+)
+from tests.integration.doors import actor
+
+KIND_OF_FILL = {argb: kind for kind, argb in MARK_FILLS.items()}
+
+
+@pytest.fixture
+def twin(database_url, tmp_path, pg_admin_engine) -> Iterator[Database]:
+    """A second database of the same kind as `db`, filled alike (people_db's records)."""
+    with second_database(database_url, pg_admin_engine, tmp_path) as database:
+        yield fill_people(database)
+
+
+def marks_and_notes(path: Path) -> dict[tuple[str, str], tuple[str | None, str | None]]:
+    """Every cell wearing our mark or a note: (sheet, cell) -> (mark, note text)."""
+    book = openpyxl.load_workbook(path)
+    found = {}
+    for sheet in book.worksheets:
+        if sheet.title.startswith("_"):
+            continue
+        for row in sheet.iter_rows():
+            for cell in row:
+                kind = KIND_OF_FILL.get(str(cell.fill.fgColor.rgb or "").upper()) if cell.fill.fill_type == "solid" else None
+                note = cell.comment.text if cell.comment else None
+                if kind or note:
+                    found[(sheet.title, cell.coordinate)] = (kind, note)
+    return found
+
+
+def contacts_table(db: Database) -> list[tuple[Any, ...]]:
+    with db.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.text(
+            "SELECT id, version, kind, name, email, country, website FROM contacts ORDER BY id"))]
+
+
+def audit_rows(db: Database) -> list[tuple[Any, ...]]:
+    """The audit log without what differs between any two runs (time, ids, hashes, workbook id)."""
+    with db.reading() as session:
+        return [(a.actor, a.source, a.table_name, a.record_id, a.action, a.changes, a.sheet, a.row_number)
+                for a in session.scalars(sa.select(AuditEntry).where(AuditEntry.source != "system")
+                                         .order_by(AuditEntry.id))]
+
+
+def _id_of(db: Database, name: str) -> int:
+    with db.engine.connect() as conn:
+        return conn.execute(sa.text("SELECT id FROM contacts WHERE name = :n"), {"n": name}).scalar_one()
+
+
+def _issues(path: Path) -> list[list[Any]]:
+    return [row[:5] for row in read_sheet(path, "Issues")]
+
+
+def test_the_same_edits_through_the_ribbon_and_the_command_line_end_alike(people_db, twin, settings, tmp_path,
+                                                                           excel_engine):
+    by_file, in_excel = tmp_path / "file.xlsx", tmp_path / "excel.xlsx"
+    new_workbook(people_db, actor(people_db, "sam"), "contacts", by_file)
+    new_workbook(twin, actor(twin, "sam"), "contacts", in_excel)
+    cli = RoundTrip(people_db, settings, actor(people_db, "sam"))
+    bolt = find_row(by_file, "Organisations", "Name", "Bolt GmbH")
+    new = len(read_sheet(by_file, "Organisations")) + 1
+    wrong = ({"E-mail": "not an address", "Country": "XX"}, {"Name": None, "Country": "GB", "Website": "x"})
+    right = ({"E-mail": "sales@bolt.example", "Country": "DE"}, {"Name": "Cog SARL", "Country": "FR"})
+
+    # 1. Problems: nothing saved, the same cells marked with the same notes, the same Issues.
+    edit_by_label(by_file, "Organisations", bolt, wrong[0])
+    edit_by_label(by_file, "Organisations", new, wrong[1])
+    refused = cli.sync(by_file)
+    with open_in_excel(in_excel, save=True, engine=excel_engine) as book, acting_in_addin(twin, "sam"):
+        sheet = book.sheets["Organisations"]
+        assert type_row(sheet, wrong[0], find=("Name", "Bolt GmbH")) == bolt
+        assert type_row(sheet, wrong[1]) == new
+        answer = ribbon.sync()
+    assert refused.status == answer["status"] == "rejected"
+    assert answer["exit_code"] == refused.exit_code == 1
+    assert [p.as_json() for p in refused.problems] == answer["problems"]
+    assert marks_and_notes(in_excel) == marks_and_notes(by_file) != {}
+    assert _issues(in_excel) == _issues(by_file)
+    assert contacts_table(twin) == contacts_table(people_db)
+
+    # 2. Fixed: saved alike, audited alike, marks gone alike, the new row's id written in.
+    edit_by_label(by_file, "Organisations", bolt, right[0])
+    edit_by_label(by_file, "Organisations", new, right[1])
+    saved = cli.sync(by_file)
+    with open_in_excel(in_excel, save=True, engine=excel_engine) as book, acting_in_addin(twin, "sam"):
+        type_row(book.sheets["Organisations"], right[0], row=bolt)
+        type_row(book.sheets["Organisations"], right[1], row=new)
+        answer = ribbon.sync()
+        assert answer["message"].startswith("Saved: 1 added, 1 changed")
+    assert (saved.status, saved.inserted, saved.updated) == (answer["status"], answer["inserted"],
+                                                             answer["updated"]) == ("applied", 1, 1)
+    assert contacts_table(twin) == contacts_table(people_db)
+    assert audit_rows(twin) == audit_rows(people_db) != []
+    assert marks_and_notes(in_excel) == marks_and_notes(by_file) == {}
+    assert read_sheet(in_excel, "Organisations") == read_sheet(by_file, "Organisations")
+
+    # 3. Synced again: nothing to do through either door.
+    with open_in_excel(in_excel, engine=excel_engine) as book, acting_in_addin(twin, "sam"):
+        assert ribbon.sync()["status"] == cli.sync(by_file).status == "unchanged"
+
+
+def test_refresh_and_dry_run_in_the_open_workbook(people_db, settings, tmp_path, excel_engine):
+    path = tmp_path / "contacts.xlsx"
+    new_workbook(people_db, actor(people_db, "sam"), "contacts", path)
+    with people_db.unit_of_work(actor(people_db, "ada")) as session:   # someone else renames Bolt
+        session.execute(sa.text("UPDATE contacts SET name = 'Bolt AG', version = version + 1 WHERE name = 'Bolt GmbH'"))
+    with open_in_excel(path, save=True, engine=excel_engine) as book, acting_in_addin(people_db, "sam"):
+        sheet = book.sheets["Organisations"]
+        acme = type_row(sheet, {"Website": "acme.example"}, find=("Name", "Acme Ltd"))
+        preview = ribbon.sync_dry_run()
+        assert preview["status"] == "unchanged" and preview["changes"][0]["action"] == "update"
+        preview_sheet = book.sheets["Sync preview"]
+        rows = preview_sheet.range((1, 1), (2, 7)).value
+        assert rows[0][:4] == ["Sheet", "Row", "Record", "Action"] and rows[1][3] == "update"
+        assert contacts_table(people_db)[0][1] == 1, "a dry run saves nothing"
+        refreshed = ribbon.refresh()
+        assert refreshed["status"] == "refreshed" and refreshed["refreshed"]["updated"] == 1
+        labels = header(sheet)
+        bolt = find_row_in(sheet, "ID", bolt_id := _id_of(people_db, "Bolt AG"))
+        assert sheet.range((bolt, labels.index("Name") + 1)).value == "Bolt AG", "the database's change is brought in"
+        assert sheet.range((acme, labels.index("Website") + 1)).value == "acme.example", "the unsynced edit stays"
+    assert bolt_id

@@ -1,0 +1,67 @@
+"""`backoffice addin run`: the ribbon's buttons pressed on a file, through the headless engine."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from engine.cli import app
+from engine.sheets.exporting import new_workbook
+from tests.integration.addin_support import acting_in_addin
+from tests.integration.conftest import edit_by_label, find_row, read_sheet
+from tests.integration.doors import actor
+
+
+def _run(db, *args: str, user: str = "sam") -> tuple[int, dict]:
+    url = db.engine.url.render_as_string(hide_password=False)
+    with acting_in_addin(db, user):   # no settings file of the tester's own
+        result = CliRunner().invoke(app, ["--database-url", url, "addin", "run", *args, "--json", "--user", user])
+    return result.exit_code, json.loads(result.stdout) if result.stdout.strip() else {"stderr": result.stderr}
+
+
+@pytest.fixture
+def workbook(people_db, tmp_path) -> Path:
+    path = tmp_path / "contacts.xlsx"
+    new_workbook(people_db, actor(people_db, "sam"), "contacts", path)
+    return path
+
+
+def test_sync_validate_and_who_am_i_on_a_file(people_db, workbook):
+    bolt = find_row(workbook, "Organisations", "Name", "Bolt GmbH")
+    edit_by_label(workbook, "Organisations", bolt, {"E-mail": "not an address"})
+    code, answer = _run(people_db, "validate", str(workbook))
+    assert code == 1 and answer["status"] == "invalid" and answer["problems"][0]["code"] == "invalid"
+    assert read_sheet(workbook, "Issues")[1][0] == "Organisations", "the file was saved with its Issues"
+    edit_by_label(workbook, "Organisations", bolt, {"E-mail": "sales@bolt.example"})
+    code, answer = _run(people_db, "sync", str(workbook))
+    assert (code, answer["status"], answer["updated"]) == (0, "applied", 1), answer
+    rows = read_sheet(workbook, "Organisations")
+    assert rows[bolt - 1][rows[0].index("Version")] == 2, "the new version is in the file"
+    code, answer = _run(people_db, "who-am-i", str(workbook))
+    assert code == 0 and (answer["mode"], answer["user"], answer["roles"]) == ("local", "sam", ["sales"])
+
+
+def test_a_mail_preview_of_the_selected_rows(people_db, workbook, tmp_path, monkeypatch):
+    monkeypatch.setenv("BACKOFFICE_OUTPUT_DIR", str(tmp_path / "out"))
+    monkeypatch.setenv("BACKOFFICE_MAIL__SENDER", "office@widget.example")
+    acme = find_row(workbook, "Organisations", "Name", "Acme Ltd")
+    code, answer = _run(people_db, "mail-preview", str(workbook), "details_check", "--rows", f"Organisations!{acme}:{acme}")
+    assert code == 0, answer
+    assert (answer["previews"], answer["letters"]) == (1, 0) and "Nothing was sent" in answer["message"], answer["problems"]
+    [message] = Path(answer["folder"]).glob("*.eml")
+    text = message.read_text(encoding="utf-8")
+    assert "To: Acme Ltd <info@acme.example>" in text and "Please check the details we hold for you" in text
+
+
+def test_refusals_exit_2_and_change_nothing(people_db, workbook):
+    before = {sheet: read_sheet(workbook, sheet) for sheet in ("Organisations", "People", "_backoffice")}
+    code, answer = _run(people_db, "press-everything", str(workbook))
+    assert code == 2 and "no button" in answer["stderr"]
+    code, answer = _run(people_db, "report", str(workbook), "staff", "last-year")
+    assert code == 2 and "not a year" in answer["message"]
+    code, answer = _run(people_db, "sync", str(workbook), user="nobody")
+    assert code == 2 and answer["status"] == "refused" and answer["error"]["exit_code"] == 2
+    assert {sheet: read_sheet(workbook, sheet) for sheet in before} == before
