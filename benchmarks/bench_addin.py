@@ -10,7 +10,8 @@ same cells with the same values on both sides; then, from twin copies of the dat
                reads) + RoundTrip.sync on the snapshot + addin.livebook.apply (range writes),
                in the headless xlwings engine
 The headless engine's own load and save of the file (Excel's part, not the add-in's) are
-timed apart. Each side runs `--repeat` times from fresh copies; the fastest run counts.
+timed apart. Each side runs `--repeat` times from fresh copies; the fastest run counts. The same again for
+a workbook of ROWS new rows (all inserted; ids, versions and a new base written back).
 Printed: seconds of each, and the ratio live / file (the adapter's cost beside the file path).
 
 Then the worksheet functions: 10,000 =BO_ONHAND calls in one recalculation, time per call and
@@ -33,12 +34,15 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
 def _prepare(folder: Path, rows: int) -> None:
-    """bench.db with ROWS people synced from a fresh workbook; `base.xlsx` their workbook."""
+    """bench.db with ROWS people synced from a fresh workbook; `base.xlsx` their workbook;
+    `empty.db` the database before, `fresh.xlsx` the workbook of ROWS new rows."""
     from bench_sync import make_workbook
 
     from engine.sheets.roundtrip import RoundTrip
 
     make_workbook(folder, rows)
+    shutil.copy(folder / "bench.db", folder / "empty.db")
+    shutil.copy(folder / "fresh.xlsx", folder / "new.xlsx")
     trip = _trip(folder / "bench.db", RoundTrip)
     result = trip.sync(folder / "fresh.xlsx")
     assert result.status == "applied" and result.inserted == rows, result.as_json()
@@ -75,35 +79,36 @@ def _edit_file(path: Path, edits: dict[tuple[int, str], str]) -> None:
     patch_xlsx(path, path, {"People": SheetPatch(cells)})
 
 
-def run_file(folder: Path, edits) -> float:
+def run_file(folder: Path, edits, new: bool, expected: int) -> float:
     from engine.sheets.roundtrip import RoundTrip
 
-    shutil.copy(folder / "bench.db", folder / "file.db")
-    shutil.copy(folder / "base.xlsx", folder / "file.xlsx")
-    _edit_file(folder / "file.xlsx", edits)
+    shutil.copy(folder / ("empty.db" if new else "bench.db"), folder / "file.db")
+    shutil.copy(folder / ("new.xlsx" if new else "base.xlsx"), folder / "file.xlsx")
+    if not new:
+        _edit_file(folder / "file.xlsx", edits)
     trip = _trip(folder / "file.db", RoundTrip)
     started = time.perf_counter()
     result = trip.sync(folder / "file.xlsx")
     took = time.perf_counter() - started
-    assert (result.status, result.updated) == ("applied", len({r for r, _ in edits})), result.as_json()
+    assert result.status == "applied" and (result.inserted if new else result.updated) == expected
     trip.db.dispose()
     return took
 
 
-def run_live(folder: Path, edits) -> tuple[float, float, float]:
+def run_live(folder: Path, edits, new: bool, expected: int) -> tuple[float, float, float]:
     """(sync through the adapter, the headless engine's load, its save)."""
     from addin import headless, livebook
     from engine.sheets.roundtrip import RoundTrip
 
-    shutil.copy(folder / "bench.db", folder / "live.db")
-    shutil.copy(folder / "base.xlsx", folder / "live.xlsx")
+    shutil.copy(folder / ("empty.db" if new else "bench.db"), folder / "live.db")
+    shutil.copy(folder / ("new.xlsx" if new else "base.xlsx"), folder / "live.xlsx")
     headless.register()
     started = time.perf_counter()
     book = headless.open_book(folder / "live.xlsx")
     loaded = time.perf_counter() - started
     sheet = book.sheets["People"]
     header = sheet.range((1, 1), (1, sheet.used_range.last_cell.column)).value
-    for (r, label), value in edits.items():
+    for (r, label), value in ({} if new else edits).items():
         sheet.range((r, header.index(label) + 1)).value = value
     trip = _trip(folder / "live.db", RoundTrip)
     started = time.perf_counter()
@@ -111,7 +116,7 @@ def run_live(folder: Path, edits) -> tuple[float, float, float]:
     result = trip.sync(snapshot)
     livebook.apply(book, snapshot.changes)
     took = time.perf_counter() - started
-    assert (result.status, result.updated) == ("applied", len({r for r, _ in edits})), result.as_json()
+    assert result.status == "applied" and (result.inserted if new else result.updated) == expected
     started = time.perf_counter()
     headless.save_book(book)
     saved = time.perf_counter() - started
@@ -125,27 +130,33 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
+    from engine import app
+
+    app.start()             # the modules' workbooks, as `backoffice` registers them
     with tempfile.TemporaryDirectory(prefix="bench-addin-") as name:
         folder = Path(name)
         print(f"preparing {args.rows:,} people and their workbook ...", flush=True)
         _prepare(folder, args.rows)
         edits = _edits(args.rows)
-        files, lives = [], []
-        for _ in range(args.repeat):
-            files.append(run_file(folder, edits))
-            lives.append(run_live(folder, edits))
-        best_file = min(files)
-        best_live, loaded, saved = min(lives)
-        print(f"{len(edits):,} cells edited in {args.rows:,} rows; best of {args.repeat}:")
-        print(f"  (f) file sync                    {best_file:7.2f} s")
-        print(f"  (l) live sync through the adapter {best_live:6.2f} s   ratio l/f = {best_live / best_file:.2f}")
-        print(f"      (headless engine: load {loaded:.2f} s, save {saved:.2f} s; Excel's part, not timed above)")
+        for new, expected, what in (
+                (False, len({r for r, _ in edits}), f"{len(edits):,} cells edited in {args.rows:,} saved rows"),
+                (True, args.rows, f"{args.rows:,} new rows (their ids and versions written back)")):
+            files, lives = [], []
+            for _ in range(args.repeat):
+                files.append(run_file(folder, edits, new, expected))
+                lives.append(run_live(folder, edits, new, expected))
+            best_file = min(files)
+            best_live, loaded, saved = min(lives)
+            print(f"{what}; best of {args.repeat}:")
+            print(f"  (f) file sync                      {best_file:6.2f} s")
+            print(f"  (l) live sync through the adapter  {best_live:6.2f} s   ratio l/f = {best_live / best_file:.2f}")
+            print(f"      (headless engine: load {loaded:.2f} s, save {saved:.2f} s; Excel's part, not timed above)")
     try:
         from bench_addin_functions import main as functions
     except ImportError:
         print("(the worksheet functions' benchmark is not there)")
         return
-    functions()
+    functions([])   # its own defaults: 10,000 calls over 2,000 items
 
 
 if __name__ == "__main__":

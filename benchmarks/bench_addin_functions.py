@@ -143,11 +143,11 @@ def measure(calls: int = 10_000, items: int = 2_000) -> dict:
             "speed_ratio": naive_time / cached_time, "statement_ratio": naive_statements / max(cached_statements, 1)}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=10_000)
     parser.add_argument("--items", type=int, default=2_000)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     found = measure(args.calls, args.items)
     for name in ("cached", "one_query_a_call"):
         r = found[name]
