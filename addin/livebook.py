@@ -32,10 +32,13 @@ from engine.sheets.meta import ISSUES_SHEET, LISTS_SHEET, META_SHEET
 
 # Excel's XlSheetVisibility
 VISIBLE, HIDDEN, VERY_HIDDEN = -1, 0, 2
+LANDSCAPE = 2   # XlPageOrientation
 STATES = {VISIBLE: "visible", HIDDEN: "hidden", VERY_HIDDEN: "veryHidden"}
 MARK_COLOURS = {kind: tuple(int(argb[i:i + 2], 16) for i in (2, 4, 6)) for kind, argb in MARK_FILLS.items()}
-# Sheets the round trip never reads (it rewrites them whole): their cells are not fetched.
-NOT_READ = frozenset({ISSUES_SHEET, LISTS_SHEET})
+# Sheets the round trip never reads (it, or the Sync dry run button, rewrites them whole):
+# their cells are not fetched.
+PREVIEW_SHEET = "Sync preview"
+NOT_READ = frozenset({ISSUES_SHEET, LISTS_SHEET, PREVIEW_SHEET})
 # Text Excel would take for something else when a cell is given it (a number, a date, a
 # formula, a percentage): written behind an apostrophe, Excel's mark for "this is text",
 # which is not part of the value. Formulas are the security half of it: a customer's name
@@ -232,8 +235,23 @@ def _fill_owned(sheet: xw.Sheet, name: str, owned: OwnedSheet) -> None:
         sheet.range((1, column)).column_width = size
     for ref, target in owned.links.items():
         sheet.range(ref).add_hyperlink(f"#{target}", text_to_display=str(sheet.range(ref).value or ""))
+    if owned.printed:
+        _print_setup(sheet)
     state = {"visible": VISIBLE, "hidden": HIDDEN, "veryHidden": VERY_HIDDEN}[owned.state]
     if owned.placement == "first" and state == VISIBLE:
         sheet.activate()
     if state != VISIBLE:
         sheet.api.Visible = state
+
+
+def _print_setup(sheet: xw.Sheet) -> None:
+    """As the file's printed sheets (engine/office/xlsx_owned.py): landscape, one page wide,
+    the header row on every page, the sheet's name and the page number in the footer."""
+    setup = sheet.api.PageSetup
+    setup.Orientation = LANDSCAPE
+    setup.Zoom = False
+    setup.FitToPagesWide = 1
+    setup.FitToPagesTall = False
+    setup.PrintTitleRows = "$1:$1"
+    setup.LeftFooter = "&A"
+    setup.RightFooter = "Page &P of &N"

@@ -24,8 +24,8 @@ from engine.office.xlsx_owned import OwnedSheet
 from engine.sheets.live import BookChanges, BookSnapshot
 from engine.sheets.roundtrip import FileResult, RoundTrip
 
-PREVIEW_SHEET = "Sync preview"
-PREVIEW_HEADER = ["Sheet", "Row", "Record", "Action", "Column", "Was", "Becomes"]
+PREVIEW_SHEET = livebook.PREVIEW_SHEET
+PREVIEW_HEADER = ["Sheet", "Row or cell", "Record", "Action", "Column", "Was", "Becomes"]
 
 
 def validate() -> dict[str, Any]:
@@ -47,6 +47,8 @@ def sync_dry_run() -> dict[str, Any]:
     """What a sync would save, cell by cell, on a sheet of its own; nothing is saved."""
     book = xw.Book.caller()
     answer = _round_trip("dry-run", book)
+    if answer["status"] == "refused":
+        return answer
     rows = [PREVIEW_HEADER]
     for change in answer["changes"]:
         if change["action"] == "update":
@@ -57,6 +59,10 @@ def sync_dry_run() -> dict[str, Any]:
                      for column, value in change["values"].items()]
         else:
             rows.append([change["sheet"], "", change["record_id"], "delete", "", "", ""])
+    for problem in answer["problems"] + answer["conflicts"]:   # why a sync would be refused
+        rows.append([problem["sheet"], problem["cell"] or "", problem["record_id"] or "",
+                     "conflict" if problem in answer["conflicts"] else "problem", problem["column"] or "", "",
+                     problem["message"]])
     if len(rows) == 1:
         rows.append(["", "", "", "", "", "", "Nothing to save: the workbook matches the database."])
     livebook.write_owned(book, PREVIEW_SHEET, OwnedSheet(
@@ -157,7 +163,8 @@ def who_am_i() -> dict[str, Any]:
             described = link.describe()
     except BackofficeError as exc:
         return _refused(book, exc)
-    lines = [f"{key}: {value}" for key, value in described.items()]
+    lines = [f"{key.replace('_', ' ')}: {', '.join(value) if isinstance(value, list) else value}"
+             for key, value in described.items()]
     return _said(book, "\n".join(lines), described)
 
 
@@ -199,6 +206,9 @@ def _through_server(link: Connection, operation: str, snapshot: BookSnapshot) ->
 
 
 def _summary(operation: str, result: FileResult) -> str:
+    if operation == "dry-run" and result.status == "rejected":
+        return (f"A sync would be refused: {len(result.problems) + len(result.conflicts)} problem(s), listed on the "
+                f"{PREVIEW_SHEET} sheet (Validate marks them at their cells). Nothing was saved.")
     if result.status in ("rejected", "invalid"):
         found = len(result.problems) + len(result.conflicts)
         return (f"{'Nothing was saved: ' if operation == 'sync' else ''}{found} problem(s) to fix, marked at their "

@@ -104,6 +104,10 @@ class SheetApi:
     def ProtectContents(self) -> bool:
         return self._sheet.data.protected
 
+    @property
+    def PageSetup(self) -> PageSetupApi:
+        return PageSetupApi(self._sheet)
+
     def Protect(self, *args: Any, **kwargs: Any) -> None:
         if args:
             raise TypeError("pass Protect's arguments by name (Password=..., Contents=...), as the add-in does")
@@ -120,6 +124,26 @@ class SheetApi:
         if data.protected and wanted and Password != wanted:
             raise SheetProtected("The password you supplied is not correct.")
         data.unprotect()
+
+
+class PageSetupApi:
+    """Worksheet.PageSetup: the members a printed sheet of ours is set up with, kept as given."""
+
+    MEMBERS = frozenset({"Orientation", "Zoom", "FitToPagesWide", "FitToPagesTall", "PrintTitleRows",
+                         "LeftFooter", "CenterFooter", "RightFooter"})
+
+    def __init__(self, sheet: Sheet):
+        object.__setattr__(self, "_sheet", sheet)
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in self.MEMBERS:
+            raise AttributeError(f"PageSetup has no member {name!r} in the headless engine")
+        return self._sheet.data.page_setup.get(name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name not in self.MEMBERS:
+            raise AttributeError(f"PageSetup has no member {name!r} in the headless engine")
+        self._sheet.data.page_setup[name] = value
 
 
 class RangeApi:

@@ -51,6 +51,8 @@ class SheetProtected(RuntimeError):
     """What Excel raises (as a COM error) when code writes to a locked cell of a protected sheet."""
 
 
+LANDSCAPE = 2   # Excel's XlPageOrientation xlLandscape
+
 @dataclass
 class SheetData:
     name: str
@@ -70,6 +72,7 @@ class SheetData:
     bold: set[tuple[int, int]] = field(default_factory=set)
     formats: list[tuple[int, int, int, int, str]] = field(default_factory=list)
     cleared: bool = False  # .clear() on a loaded sheet: written whole on save
+    page_setup: dict[str, Any] = field(default_factory=dict)  # what api.PageSetup was given
     selected: tuple[int, int, int, int] | None = None  # Range.select(): what app.selection answers
     # what the file held, for the diff on save
     loaded_rows: list[list[Any]] = field(default_factory=list)
@@ -131,6 +134,14 @@ class SheetData:
             if top <= row <= bottom and left <= column <= right:
                 return code == "@"
         return False
+
+    @property
+    def printed(self) -> bool:
+        """Set up as our printed sheets are (OwnedSheet.printed): landscape, one page wide,
+        the header row on every page."""
+        setup = self.page_setup
+        return (setup.get("Orientation") == LANDSCAPE and setup.get("FitToPagesWide") == 1
+                and setup.get("PrintTitleRows") == "$1:$1")
 
     # -- protection ----------------------------------------------------------------------------
 

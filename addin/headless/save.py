@@ -64,6 +64,8 @@ def save_book_data(book: Book, path: Path | None = None) -> None:
             else:
                 refusals.append(f"the sheet {sheet.name!r} made {sheet.state} (only 'very hidden' can be saved "
                                 "on a sheet of the file)")
+        if sheet.page_setup:
+            refusals.append(f"the page setup of the sheet {sheet.name!r} (only a sheet written whole takes one)")
         if sheet.protected and not sheet.loaded_protected:
             refusals.append(f"the protection of the sheet {sheet.name!r} (the file's sheet was not protected)")
     refusals.check(target)
@@ -173,7 +175,7 @@ def _owned(sheet: SheetData, placement: str | None, refusals: _Refusals) -> Owne
         placement = None
     return OwnedSheet(rows=rows, state=sheet.state, links=links, column_widths=dict(sheet.column_widths),
                       bold_first_row=bold_first_row, number_formats=number_formats, placement=placement,
-                      protected=sheet.protected)
+                      protected=sheet.protected, printed=sheet.printed)
 
 
 def _file_value(value: Any) -> Any:

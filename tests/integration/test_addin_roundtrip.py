@@ -143,7 +143,7 @@ def test_refresh_and_dry_run_in_the_open_workbook(people_db, settings, tmp_path,
         assert preview["status"] == "unchanged" and preview["changes"][0]["action"] == "update"
         preview_sheet = book.sheets["Sync preview"]
         rows = preview_sheet.range((1, 1), (2, 7)).value
-        assert rows[0][:4] == ["Sheet", "Row", "Record", "Action"] and rows[1][3] == "update"
+        assert rows[0][:4] == ["Sheet", "Row or cell", "Record", "Action"] and rows[1][3] == "update"
         assert contacts_table(people_db)[0][1] == 1, "a dry run saves nothing"
         refreshed = ribbon.refresh()
         assert refreshed["status"] == "refreshed" and refreshed["refreshed"]["updated"] == 1

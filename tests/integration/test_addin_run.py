@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import python_calamine
 from typer.testing import CliRunner
 
 from engine.cli import app
@@ -65,3 +66,18 @@ def test_refusals_exit_2_and_change_nothing(people_db, workbook):
     code, answer = _run(people_db, "sync", str(workbook), user="nobody")
     assert code == 2 and answer["status"] == "refused" and answer["error"]["exit_code"] == 2
     assert {sheet: read_sheet(workbook, sheet) for sheet in before} == before
+
+
+def test_a_dry_run_lists_what_a_sync_would_save_or_why_it_would_be_refused(people_db, workbook):
+    bolt = find_row(workbook, "Organisations", "Name", "Bolt GmbH")
+    edit_by_label(workbook, "Organisations", bolt, {"Website": "bolt.example", "E-mail": "nope"})
+    code, answer = _run(people_db, "sync-dry-run", str(workbook))
+    assert code == 1 and answer["message"].startswith("A sync would be refused: 1 problem(s)")
+    preview = read_sheet(workbook, "Sync preview")
+    assert [row[3] for row in preview[1:]] == ["update", "update", "problem"]
+    assert preview[3][4:] == ["E-mail", "", answer["problems"][0]["message"]]
+    assert "Issues" not in [name for name in _sheet_names(workbook)], "a dry run marks nothing"
+
+
+def _sheet_names(path: Path) -> list[str]:
+    return python_calamine.CalamineWorkbook.from_path(str(path)).sheet_names
