@@ -9,8 +9,11 @@ package's XML parts, not its compiled VBA project, so the build
 - takes the template's ribbon part out and puts ours (addin/ribbon/customUI14.xml, Office
   2010 and later) in, with its package relationship (content type: the package's default
   for .xml, application/xml, which is what Office writes for a customUI part);
-- renames the template's (inactive) config sheet `_myaddin.conf` to `_backoffice.conf`, and
-  leaves out the absolute path of the template's author's machine and his name;
+- renames the template's (inactive) config sheet `_myaddin.conf` to `backoffice.conf`, the
+  add-in's own settings sheet xlwings reads (PROJECT_NAME "backoffice"), holding one setting:
+  `UDF Modules` = `addin.functions`, the worksheet functions the import brings in; every other
+  setting (which Python, ...) is left to the user's own file, which a row here would override;
+- leaves out the absolute path of the template's author's machine and his name;
 
 and says what is left: importing addin/vba/*.bas into the VBA project, which needs Excel
 (addin/scripts/import_vba.ps1 on Windows, by hand on macOS: see the README). `vba_imported`
@@ -47,7 +50,8 @@ RELATIONSHIPS_NS = "http://schemas.openxmlformats.org/package/2006/relationships
 CONTENT_TYPES_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
 
 TEMPLATE_CONFIG_SHEET = "_myaddin.conf"
-CONFIG_SHEET = "_backoffice.conf"
+CONFIG_SHEET = "backoffice.conf"
+FUNCTIONS_MODULE = "addin.functions"   # xlwings' "UDF Modules": the @xw.func functions
 # The template's sample ribbon module, removed by the import script (its button is gone too).
 TEMPLATE_RIBBON_MODULE = "RibbonMyAddin"
 
@@ -145,6 +149,8 @@ def _assembled(source: zipfile.ZipFile, ribbon: bytes) -> dict[str, bytes]:
             data = _workbook(data)
         elif name == "docProps/core.xml":
             data = _core(data)
+        elif name == _config_part(source):
+            data = _config_sheet(data)
         parts[name] = data
     parts[RIBBON_PART] = ribbon
     return parts
@@ -185,6 +191,33 @@ def _workbook(xml: bytes) -> bytes:
     text = re.sub(r"<mc:AlternateContent[^>]*>\s*<mc:Choice[^>]*>\s*<x15ac:absPath [^>]*/>\s*</mc:Choice>\s*"
                   r"</mc:AlternateContent>", "", text)
     return text.encode("utf-8")
+
+
+def _config_part(source: zipfile.ZipFile) -> str:
+    """The zip member of the template's config sheet (through the workbook's relationships)."""
+    workbook = SafeXml.fromstring(source.read("xl/workbook.xml"))
+    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    rel_id = next((s.get("{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id")
+                   for s in workbook.iter(f"{main}sheet") if s.get("name") == TEMPLATE_CONFIG_SHEET), None)
+    target = next((g for i, _kind, g in _relationships(source.read("xl/_rels/workbook.xml.rels")) if i == rel_id), None)
+    if target is None:
+        raise AddinBuildError(f"the xlwings template has no sheet {TEMPLATE_CONFIG_SHEET}: a template of another "
+                              "xlwings version? The add-in is built from xlwings 0.37")
+    return target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+
+
+def _config_sheet(xml: bytes) -> bytes:
+    """The config sheet with one row, `UDF Modules` | `addin.functions` (inline text, so the
+    shared strings stay as they are)."""
+    text = xml.decode("utf-8")
+    row = ('<row r="1"><c r="A1" t="inlineStr"><is><t>UDF Modules</t></is></c>'
+           f'<c r="B1" t="inlineStr"><is><t>{FUNCTIONS_MODULE}</t></is></c></row>')
+    text, found = re.subn(r"<sheetData>.*</sheetData>|<sheetData\s*/>", f"<sheetData>{row}</sheetData>", text,
+                          flags=re.S)
+    if found != 1:
+        raise AddinBuildError("the xlwings template's config sheet has no sheetData: a template of another "
+                              "xlwings version? The add-in is built from xlwings 0.37")
+    return re.sub(r'<dimension ref="[^"]*"\s*/>', '<dimension ref="A1:B1"/>', text).encode("utf-8")
 
 
 def _core(xml: bytes) -> bytes:

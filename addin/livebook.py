@@ -8,9 +8,9 @@ write), new marks and notes put on, cells of settled rows locked, the table grow
 Issues, report and `_backoffice` sheets rewritten. No rule is here; nothing is closed,
 saved or reopened, and what the user typed stays unless the round trip changes that cell.
 
-Where xlwings has no word for it (a very hidden sheet, sheet protection, a cell's lock) the
-workbook's `api` is used with Excel's COM names (Windows); the headless engine
-(addin/headless) answers the same names.
+Where xlwings has no word for it (a very hidden sheet, sheet protection, a cell's lock, the
+print set-up) addin/excel_api.py reaches Excel's own object model (COM on Windows, which the
+headless engine answers too; AppleScript on macOS).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Any
 
 import xlwings as xw
 
+from addin import excel_api
 from engine.office.xlsx_comments import note_fingerprint
 from engine.office.xlsx_owned import OwnedSheet
 from engine.office.xlsx_patch import UNCHANGED, CellPatch
@@ -30,10 +31,6 @@ from engine.office.xlsx_styles import MARK_FILLS
 from engine.sheets.live import BookChanges, BookSnapshot
 from engine.sheets.meta import ISSUES_SHEET, LISTS_SHEET, META_SHEET
 
-# Excel's XlSheetVisibility
-VISIBLE, HIDDEN, VERY_HIDDEN = -1, 0, 2
-LANDSCAPE = 2   # XlPageOrientation
-STATES = {VISIBLE: "visible", HIDDEN: "hidden", VERY_HIDDEN: "veryHidden"}
 MARK_COLOURS = {kind: tuple(int(argb[i:i + 2], 16) for i in (2, 4, 6)) for kind, argb in MARK_FILLS.items()}
 # Sheets the round trip never reads (it, or the Sync dry run button, rewrites them whole):
 # their cells are not fetched.
@@ -51,7 +48,7 @@ def snapshot(book: xw.Book) -> BookSnapshot:
     sheets: dict[str, list[list[Any]]] = {}
     hidden: dict[str, str] = {}
     for sheet in book.sheets:
-        state = STATES.get(int(sheet.api.Visible), "visible")
+        state = excel_api.state(sheet)
         if state != "visible":
             hidden[sheet.name] = state
         sheets[sheet.name] = [] if sheet.name in NOT_READ else _values(sheet)
@@ -82,7 +79,7 @@ def apply(book: xw.Book, changes: BookChanges) -> None:
             write_owned(book, name, owned)
         for name in changes.very_hidden:
             if name in {sheet.name for sheet in book.sheets}:
-                book.sheets[name].api.Visible = VERY_HIDDEN
+                excel_api.set_state(book.sheets[name], "veryHidden")
 
 
 @contextmanager
@@ -101,16 +98,14 @@ def _quietly(app: xw.App) -> Iterator[None]:
 def unprotected(sheet: xw.Sheet) -> Iterator[None]:
     """Lift the sheet's protection (ours has no password) for the write, and put it back with
     what the exported sheets allow (engine/sheets/export.py)."""
-    protected = bool(sheet.api.ProtectContents)
+    protected = excel_api.protected(sheet)
     if protected:
-        sheet.api.Unprotect()
+        excel_api.unprotect(sheet)
     try:
         yield
     finally:
         if protected:
-            sheet.api.Protect(DrawingObjects=False, Contents=True, Scenarios=False, AllowFormattingCells=True,
-                              AllowFormattingColumns=True, AllowFormattingRows=True, AllowInsertingRows=True,
-                              AllowSorting=True, AllowFiltering=True)
+            excel_api.protect(sheet, excel_api.EDITABLE_SHEET)
 
 
 def _take_off(sheet: xw.Sheet, marked: Any, notes: set[str]) -> None:
@@ -152,7 +147,7 @@ def _write_cells(sheet: xw.Sheet, cells: dict[str, CellPatch]) -> None:
         if cell.note is not UNCHANGED:
             _put_note(target, cell.note)
         if cell.lock:
-            target.api.Locked = True
+            excel_api.lock(target)
 
 
 def _put_note(cell: xw.Range, text: str | None) -> None:
@@ -206,8 +201,8 @@ def write_owned(book: xw.Book, name: str, owned: OwnedSheet) -> None:
     existing = {sheet.name: sheet for sheet in book.sheets}
     if name in existing:
         sheet = existing[name]
-        if sheet.api.ProtectContents:
-            sheet.api.Unprotect()
+        if excel_api.protected(sheet):
+            excel_api.unprotect(sheet)
         sheet.clear()
     elif owned.placement == "first":
         sheet = book.sheets.add(name, before=book.sheets[0])
@@ -215,8 +210,7 @@ def write_owned(book: xw.Book, name: str, owned: OwnedSheet) -> None:
         sheet = book.sheets.add(name, after=book.sheets[len(book.sheets) - 1])
     _fill_owned(sheet, name, owned)
     if owned.protected:   # as the file's OwnedSheet is protected (engine/office/xlsx_owned.py)
-        sheet.api.Protect(DrawingObjects=True, Contents=True, Scenarios=True, AllowFormattingColumns=True,
-                          AllowSorting=True, AllowFiltering=True)
+        excel_api.protect(sheet, excel_api.READ_ONLY_SHEET)
 
 
 def _fill_owned(sheet: xw.Sheet, name: str, owned: OwnedSheet) -> None:
@@ -236,22 +230,9 @@ def _fill_owned(sheet: xw.Sheet, name: str, owned: OwnedSheet) -> None:
     for ref, target in owned.links.items():
         sheet.range(ref).add_hyperlink(f"#{target}", text_to_display=str(sheet.range(ref).value or ""))
     if owned.printed:
-        _print_setup(sheet)
-    state = {"visible": VISIBLE, "hidden": HIDDEN, "veryHidden": VERY_HIDDEN}[owned.state]
-    if owned.placement == "first" and state == VISIBLE:
+        excel_api.print_setup(sheet)
+    if owned.placement == "first" and owned.state == "visible":
         sheet.activate()
-    if state != VISIBLE:
-        sheet.api.Visible = state
+    if owned.state != "visible":
+        excel_api.set_state(sheet, owned.state)
 
-
-def _print_setup(sheet: xw.Sheet) -> None:
-    """As the file's printed sheets (engine/office/xlsx_owned.py): landscape, one page wide,
-    the header row on every page, the sheet's name and the page number in the footer."""
-    setup = sheet.api.PageSetup
-    setup.Orientation = LANDSCAPE
-    setup.Zoom = False
-    setup.FitToPagesWide = 1
-    setup.FitToPagesTall = False
-    setup.PrintTitleRows = "$1:$1"
-    setup.LeftFooter = "&A"
-    setup.RightFooter = "Page &P of &N"

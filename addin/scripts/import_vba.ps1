@@ -10,7 +10,10 @@
 #   3. removes the template's sample ribbon module RibbonMyAddin (its button is gone already);
 #   4. names the project BackofficeAddin and xlwings' settings PROJECT_NAME "backoffice", so
 #      RunPython reads its settings from %USERPROFILE%\.backoffice\backoffice.conf;
-#   5. saves the add-in and quits that Excel. On any error nothing is saved.
+#   5. imports the worksheet functions (BO_ONHAND, ...: addin.functions, named by the add-in's
+#      backoffice.conf sheet) with xlwings' ImportPythonUDFsToAddin, which runs Python once:
+#      the Python of step 1 of the README, with this project installed;
+#   6. saves the add-in and quits that Excel. On any error nothing is saved.
 param(
     [Parameter(Mandatory = $true)][string]$Addin,
     [string]$VbaFolder = (Join-Path $PSScriptRoot "..\vba")
@@ -59,6 +62,16 @@ try {
         }
     }
     $project.Name = "BackofficeAddin"
+    # xlwings reads its settings from the active workbook first: give it an empty one to look at.
+    $scratch = $excel.Workbooks.Add()
+    try { $null = $excel.Run("'" + $book.Name + "'!ImportPythonUDFsToAddin") }
+    catch {
+        throw ("Importing the worksheet functions failed: Excel could not run Python with addin.functions. " +
+               "Check that 'python -c ""import addin.functions""' works in a terminal (see the README, step 1), " +
+               "then run this script again. ($($_.Exception.Message))")
+    }
+    finally { $scratch.Close($false) }
+    Write-Output "imported the worksheet functions (addin.functions)"
     $book.Save()
     Write-Output "saved $addinPath; next: backoffice addin install --file `"$addinPath`""
 }

@@ -16,7 +16,7 @@ from typing import Any
 
 import xlwings as xw
 
-from addin import headless
+from addin import excel_api, headless
 from addin.connection import environment
 from addin.livebook import unprotected
 from engine.db.session import Database
@@ -86,7 +86,7 @@ def type_row(sheet: xw.Sheet, values: dict[str, Any], find: tuple[str, Any] | No
         row = next(n for n, v in enumerate(ids, start=2) if v is None and _blank_row(sheet, n, len(labels)))
     for label, value in values.items():
         cell = sheet.range((row, labels.index(label) + 1))
-        if sheet.api.ProtectContents and cell.api.Locked:
+        if excel_api.protected(sheet) and excel_api.is_locked(cell):
             # a locked cell (a posted row): a person lifts the protection (it has no password)
             with unprotected(sheet):
                 cell.value = value
