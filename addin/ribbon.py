@@ -72,11 +72,17 @@ def sync_dry_run() -> dict[str, Any]:
 
 def new_workbook(module: str) -> dict[str, Any]:
     """A new workbook of `module`'s records the user may see, opened in Excel beside this one."""
-    with connect(xw.Book.caller()) as link:
-        folder = Path(link.settings.output_dir).resolve()
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / f"{module}-{link.user}.xlsx"
-        try:
+    caller = xw.Book.caller()
+    try:
+        with connect(caller) as link:
+            folder = Path(link.settings.output_dir).resolve()
+            folder.mkdir(parents=True, exist_ok=True)
+            target = folder / f"{module}-{link.user}.xlsx"
+            already = next((b for b in caller.app.books if b.name.lower() == target.name.lower()), None)
+            if already is not None:   # Excel opens one workbook of a name; and its edits are not to be lost
+                already.activate()
+                return _said(already, f"{target.name} is open already: here it is. Sync or close it before making a "
+                                      "new one.", {"file": already.fullname, "status": "open"})
             if link.remote:
                 reply = link.server.request("GET", f"/workbooks/{module}")
                 _write_private(target, reply.content)
@@ -86,9 +92,9 @@ def new_workbook(module: str) -> dict[str, Any]:
                 )
 
                 export(link.database, link.actor, module, target)
-        except BackofficeError as exc:
-            return _refused(xw.Book.caller(), exc)
-    opened = xw.Book.caller().app.books.open(str(target))
+    except BackofficeError as exc:
+        return _refused(caller, exc)
+    opened = caller.app.books.open(str(target))
     return _said(opened, f"Opened {target.name}: your {module} records. Edit, then Sync.", {"file": str(target)})
 
 
@@ -98,21 +104,19 @@ def report(name: str, period: str) -> dict[str, Any]:
     try:
         year = int(str(period).strip() or date.today().year)
     except ValueError:
-        return _said(book, f"{period!r} is not a year: type one like {date.today().year}.", {"status": "refused", "exit_code": 2})
-    with connect(book) as link:
-        target = Path(link.settings.output_dir).resolve() / f"{name}-{year}-{link.user}.docx"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
+        return _said(book, f"{period!r} is not a year: type one like {date.today().year}.",
+                     {"status": "refused", "exit_code": 2})
+    try:
+        with connect(book) as link:
+            target = Path(link.settings.output_dir).resolve() / f"{name}-{year}-{link.user}.docx"
+            target.parent.mkdir(parents=True, exist_ok=True)
             if link.remote:
                 reply = link.server.request("POST", f"/reports/{name}", json={"year": year})
                 _write_private(target, reply.content)
             else:
-                from engine.reports.render import write_report  # here: one button's need
-
-                with link.unit_of_work() as session:
-                    write_report(session, link.actor, name, target, year=year)
-        except BackofficeError as exc:
-            return _refused(book, exc)
+                _report_here(link, name, year, target)
+    except BackofficeError as exc:
+        return _refused(book, exc)
     return _said(book, f"Wrote the {name} report for {year}: {target}", {"file": str(target)})
 
 
@@ -124,8 +128,8 @@ def mail_preview(template: str) -> dict[str, Any]:
     if not ids:
         return _said(book, "Select the rows of the contacts to preview, on a sheet whose column A is their ID.",
                      {"status": "refused", "exit_code": 2})
-    with connect(book) as link:
-        try:
+    try:
+        with connect(book) as link:
             if link.remote:
                 shown = link.server.request("POST", "/mail/runs", json={
                     "template": template, "to": "contacts:" + ",".join(map(str, ids)), "dry_run": True}).json()
@@ -134,14 +138,31 @@ def mail_preview(template: str) -> dict[str, Any]:
                 from engine.mailmerge.runs import preview  # here: one button's need
 
                 shown = preview(link.database, link.settings, link.actor, template, "contacts", {"ids": ids})
-        except BackofficeError as exc:
-            return _refused(book, exc)
+    except BackofficeError as exc:
+        return _refused(book, exc)
     message = (f"{shown['previews']} e-mail(s) and {shown['letters']} letter(s) for {len(ids)} selected contact(s), "
                f"to look at in {shown['folder']}. Nothing was sent.")
     if shown.get("problems"):
         message += f" {len(shown['problems'])} would fail: " + "; ".join(
             f"{p['name']}: {p['error']}" for p in shown["problems"][:5])
     return _said(book, message, shown)
+
+
+def _report_here(link: Connection, name: str, year: int, target: Path) -> None:
+    """The report written locally, in a unit of work (a report handing out audited fields
+    writes their audit rows): if those are not saved, neither is the report, as at the
+    command line."""
+    from engine.reports.render import write_report  # here: one button's need
+
+    written = False
+    try:
+        with link.unit_of_work() as session:
+            write_report(session, link.actor, name, target, year=year)
+            written = True
+    except BaseException:
+        if written:
+            target.unlink(missing_ok=True)
+        raise
 
 
 def _download_previews(link: Connection, template: str, files: list[dict[str, Any]]) -> Path:

@@ -61,6 +61,7 @@ def run(
     with environment({name: value for name, value in handed.items() if value}):
         headless.register()
         book = headless.open_book(path)
+        open_before = {other.fullname for other in book.app.books if other != book}
         book.set_mock_caller()
         try:
             if rows:
@@ -69,7 +70,9 @@ def run(
             headless.save_book(book)
         finally:
             del type(book)._mock_caller
-            book.close()
+            for opened in list(book.app.books):   # this one, and any the button opened (New workbook)
+                if opened.fullname not in open_before:
+                    opened.close()
     if as_json:
         print_json(answer)
     else:

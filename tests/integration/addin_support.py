@@ -40,6 +40,7 @@ def open_in_excel(path: Path, save: bool = False, engine: str = "headless") -> I
     else:
         headless.register()
         book = headless.open_book(path)
+    open_before = {other.fullname for other in book.app.books if other != book}
     book.set_mock_caller()
     try:
         yield book
@@ -48,7 +49,9 @@ def open_in_excel(path: Path, save: bool = False, engine: str = "headless") -> I
     finally:
         if getattr(xw.Book, "_mock_caller", None) is not None:
             del xw.Book._mock_caller
-        book.close()
+        for opened in list(book.app.books):   # the book, and any a button opened (New workbook)
+            if opened.fullname not in open_before:
+                opened.close()
         if app is not None:
             app.quit()
 

@@ -152,3 +152,20 @@ def test_refresh_and_dry_run_in_the_open_workbook(people_db, settings, tmp_path,
         assert sheet.range((bolt, labels.index("Name") + 1)).value == "Bolt AG", "the database's change is brought in"
         assert sheet.range((acme, labels.index("Website") + 1)).value == "acme.example", "the unsynced edit stays"
     assert bolt_id
+
+
+def test_new_workbook_opens_beside_and_never_over_one_that_is_open(people_db, tmp_path, excel_engine, monkeypatch):
+    monkeypatch.setenv("BACKOFFICE_OUTPUT_DIR", str(tmp_path))
+    mine = tmp_path / "contacts-sam.xlsx"
+    new_workbook(people_db, actor(people_db, "sam"), "contacts", mine)
+    with open_in_excel(mine, engine=excel_engine) as book, acting_in_addin(people_db, "sam"):
+        type_row(book.sheets["Organisations"], {"Website": "unsynced.example"}, find=("Name", "Acme Ltd"))
+        before = mine.read_bytes()
+        answer = ribbon.new_workbook("contacts")
+        assert answer["status"] == "open" and "is open already" in answer["message"]
+        assert mine.read_bytes() == before, "the open workbook's file is not written over"
+        answer = ribbon.new_workbook("staff")      # sales does not read staff records
+        assert answer["status"] == "refused" and answer["error"]["problems"][0]["code"] == "permission"
+        answer = ribbon.new_workbook("inventory")
+        assert answer["message"] == "Opened inventory-sam.xlsx: your inventory records. Edit, then Sync."
+        assert {b.name for b in book.app.books} == {"contacts-sam.xlsx", "inventory-sam.xlsx"}

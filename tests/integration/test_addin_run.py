@@ -81,3 +81,16 @@ def test_a_dry_run_lists_what_a_sync_would_save_or_why_it_would_be_refused(peopl
 
 def _sheet_names(path: Path) -> list[str]:
     return python_calamine.CalamineWorkbook.from_path(str(path)).sheet_names
+
+
+def test_new_workbook_and_report_buttons_write_their_files(people_db, workbook, tmp_path, monkeypatch):
+    monkeypatch.setenv("BACKOFFICE_OUTPUT_DIR", str(tmp_path / "out"))
+    code, answer = _run(people_db, "new-workbook", str(workbook), "contacts")
+    assert code == 0, answer
+    assert Path(answer["file"]) == (tmp_path / "out" / "contacts-sam.xlsx").resolve()
+    assert read_sheet(Path(answer["file"]), "Organisations")[0][:3] == ["ID", "Version", "Name"]
+    code, answer = _run(people_db, "report", str(workbook), "staff", "2026", user="ada")
+    assert code == 0 and answer["message"].startswith("Wrote the staff report for 2026"), answer
+    assert Path(answer["file"]).read_bytes()[:2] == b"PK" and Path(answer["file"]).stat().st_mode & 0o077 == 0
+    code, answer = _run(people_db, "report", str(workbook), "staff", "2026", user="wes")
+    assert code == 2 and answer["error"]["problems"][0]["code"] == "permission", answer
