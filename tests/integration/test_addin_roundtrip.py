@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from addin import ribbon
+from engine.contacts import services
 from engine.db.audit import AuditEntry
 from engine.db.session import Database
 from engine.office.xlsx_styles import MARK_FILLS
@@ -169,3 +170,25 @@ def test_new_workbook_opens_beside_and_never_over_one_that_is_open(people_db, tm
         answer = ribbon.new_workbook("inventory")
         assert answer["message"] == "Opened inventory-sam.xlsx: your inventory records. Edit, then Sync."
         assert {b.name for b in book.app.books} == {"contacts-sam.xlsx", "inventory-sam.xlsx"}
+
+
+def test_text_brought_into_the_open_workbook_stays_text_never_a_formula_or_a_number(people_db, tmp_path,
+                                                                                   excel_engine):
+    path = tmp_path / "contacts.xlsx"
+    new_workbook(people_db, actor(people_db, "sam"), "contacts", path)
+    with people_db.unit_of_work(actor(people_db, "ada")) as session:   # added by someone else meanwhile
+        services.add_contact(session, actor(people_db, "ada"), {
+            "kind": "organisation", "name": '=HYPERLINK("http://evil.example","Click")', "country": "GB",
+            "phone": "0123 456", "tags": "007"})
+    with open_in_excel(path, save=True, engine=excel_engine) as book, acting_in_addin(people_db, "sam"):
+        assert ribbon.refresh()["refreshed"]["added"] == 1
+        sheet = book.sheets["Organisations"]
+        labels = header(sheet)
+        row = find_row_in(sheet, "Name", '=HYPERLINK("http://evil.example","Click")')
+        assert sheet.range((row, labels.index("Phone") + 1)).value == "0123 456"
+        assert sheet.range((row, labels.index("Tags") + 1)).value == "007"
+        assert ribbon.sync()["status"] == "unchanged", "what was brought in reads back as it is stored"
+    rows = read_sheet(path, "Organisations")
+    saved = next(r for r in rows if r[rows[0].index("Name")] == '=HYPERLINK("http://evil.example","Click")')
+    assert (saved[rows[0].index("Phone")], saved[rows[0].index("Tags")]) == ("0123 456", "007")
+    assert not any(c.data_type == "f" for r in openpyxl.load_workbook(path)["Organisations"].iter_rows() for c in r)
