@@ -157,7 +157,7 @@ class RangeApi:
     @property
     def Locked(self) -> bool | None:
         data = self._range.data
-        states = {where not in data.unlocked for where in self._range._cells()}
+        states = {not data.is_unlocked(where) for where in self._range._cells()}
         return states.pop() if len(states) == 1 else None
 
     @Locked.setter
@@ -166,12 +166,7 @@ class RangeApi:
         if data.protected:
             raise SheetProtected("Unable to set the Locked property of the Range class (the sheet is protected)")
         cells = set(rng._cells())
-        if value:
-            data.unlocked -= cells
-            data.locked_now |= cells
-        else:
-            data.unlocked |= cells
-            data.locked_now -= cells
+        data.set_locked(cells, bool(value))
 
 
 class NoteApi:

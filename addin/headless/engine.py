@@ -476,6 +476,8 @@ class Sheet(base_classes.Sheet):
         data.formats.clear()
         data.notes.clear()
         data.links.clear()
+        data.unlocked.clear()      # formats go: every cell is locked again, as in Excel
+        data.open_columns, data.closed = set(), set()
         data.cleared = True
 
     def autofit(self, axis=None):

@@ -126,11 +126,8 @@ def _load_sheet(path: Path, calamine, package: Package, zf: zipfile.ZipFile, nam
             if not look.locked:
                 sheet.unlocked.add(where)
     # A cell with no element of its own takes its column's style (Excel's rule): the blank
-    # cells of an editable column are unlocked. Held for the rows a person or the round trip
-    # types into: the sheet's own and as many again below (the spare rows and beyond).
-    reach = 2 * max(len(rows), _dimension_rows(xml)) + 100
-    for column in open_columns:
-        sheet.unlocked.update((row, column) for row in range(1, reach + 1) if (row, column) not in closed)
+    # cells of an editable column are unlocked.
+    sheet.open_columns, sheet.closed = open_columns, closed
     protection = _PROTECTION.search(xml, max(xml.rfind(b"sheetData"), 0))
     if protection is not None:
         tag = protection.group(0)
@@ -141,6 +138,7 @@ def _load_sheet(path: Path, calamine, package: Package, zf: zipfile.ZipFile, nam
     sheet.loaded_rows = [list(row) for row in rows]
     sheet.loaded_fills = dict(sheet.fills)
     sheet.loaded_unlocked = set(sheet.unlocked)
+    sheet.loaded_closed = set(sheet.closed)
     sheet.loaded_notes = {where: NoteData(note.text, note.author) for where, note in sheet.notes.items()}
     sheet.loaded_state = state
     sheet.loaded_protected = sheet.protected
@@ -148,7 +146,6 @@ def _load_sheet(path: Path, calamine, package: Package, zf: zipfile.ZipFile, nam
 
 
 _COLUMN = re.compile(rb"<(?:[\w.-]+:)?col\s([^>]*?)/?>")
-_DIMENSION = re.compile(rb"""<(?:[\w.-]+:)?dimension\s[^>]*?\bref\s*=\s*["']([^"']+)["']""")
 
 
 def _unlocked_columns(xml: bytes, looks: dict[int, _StyleLook]) -> set[int]:
@@ -162,15 +159,6 @@ def _unlocked_columns(xml: bytes, looks: dict[int, _StyleLook]) -> set[int]:
         if look is not None and not look.locked and low and high and low.isdigit() and high.isdigit():
             columns.update(range(int(low), min(int(high), 16384) + 1))
     return columns
-
-
-def _dimension_rows(xml: bytes) -> int:
-    found = _DIMENSION.search(xml, 0, 4096)
-    if not found:
-        return 0
-    last = found.group(1).decode().split(":")[-1]
-    digits = "".join(ch for ch in last if ch.isdigit())
-    return int(digits) if digits else 0
 
 
 def _style_looks(book: Workbook) -> dict[int, _StyleLook]:

@@ -61,7 +61,11 @@ class SheetData:
     rows: list[list[Any]] = field(default_factory=list)
     fills: dict[tuple[int, int], str] = field(default_factory=dict)  # ARGB or OTHER_FILL
     marks: dict[tuple[int, int], str] = field(default_factory=dict)  # loaded: our mark kind
-    unlocked: set[tuple[int, int]] = field(default_factory=set)
+    unlocked: set[tuple[int, int]] = field(default_factory=set)   # cells unlocked by their own format
+    # Columns whose default format is unlocked (an editable column's blank cells), and the cells
+    # of those columns locked by a format of their own: Excel's rule, without a set of every row.
+    open_columns: set[int] = field(default_factory=set)
+    closed: set[tuple[int, int]] = field(default_factory=set)
     locked_now: set[tuple[int, int]] = field(default_factory=set)  # Locked=True in memory
     notes: dict[tuple[int, int], NoteData] = field(default_factory=dict)
     protected: bool = False
@@ -78,6 +82,7 @@ class SheetData:
     loaded_rows: list[list[Any]] = field(default_factory=list)
     loaded_fills: dict[tuple[int, int], str] = field(default_factory=dict)
     loaded_unlocked: set[tuple[int, int]] = field(default_factory=set)
+    loaded_closed: set[tuple[int, int]] = field(default_factory=set)
     loaded_notes: dict[tuple[int, int], NoteData] = field(default_factory=dict)
     loaded_state: str = "visible"
     loaded_protected: bool = False
@@ -150,10 +155,27 @@ class SheetData:
             return
         if formatting and (self.allow_formatting or self.protect_args.get("AllowFormattingCells")):
             return
-        unlocked = self.unlocked
-        if any((r, c) not in unlocked for r in range(top, bottom + 1) for c in range(left, right + 1)):
+        is_unlocked = self.is_unlocked
+        if not all(is_unlocked((r, c)) for r in range(top, bottom + 1) for c in range(left, right + 1)):
             raise SheetProtected(f"The cell or chart you're trying to change is on a protected sheet "
                                  f"({self.name}). To make a change, unprotect the sheet.")
+
+    def is_unlocked(self, where: tuple[int, int]) -> bool:
+        return where in self.unlocked or (where[1] in self.open_columns and where not in self.closed)
+
+    def was_unlocked(self, where: tuple[int, int]) -> bool:
+        """Whether the cell was unlocked in the file as loaded."""
+        return where in self.loaded_unlocked or (where[1] in self.open_columns and where not in self.loaded_closed)
+
+    def set_locked(self, cells: set[tuple[int, int]], locked: bool) -> None:
+        if locked:
+            self.unlocked -= cells
+            self.closed |= {where for where in cells if where[1] in self.open_columns}
+            self.locked_now |= cells
+        else:
+            self.unlocked |= cells
+            self.closed -= cells
+            self.locked_now -= cells
 
     def protect(self, **kwargs: Any) -> None:
         self.protected, self.protect_args = True, dict(kwargs)

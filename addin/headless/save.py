@@ -121,9 +121,12 @@ def _patch(sheet: SheetData, refusals: _Refusals) -> tuple[SheetPatch, list[str]
         cell(where).note = None if new is None else new.text
         if old is not None and old.author != "Backoffice":
             previous.append(note_fingerprint(old.text))
-    for where in sheet.loaded_unlocked - sheet.unlocked:  # api.Locked = True on a cell the file left open
+    for where in sorted(w for w in sheet.locked_now if sheet.was_unlocked(w) and not sheet.is_unlocked(w)):
+        # api.Locked = True on a cell the file left open
         cell(where).lock = True
-    for where in sheet.unlocked - sheet.loaded_unlocked:
+    for where in (sheet.unlocked - sheet.loaded_unlocked) | (sheet.loaded_closed - sheet.closed):
+        if sheet.was_unlocked(where):
+            continue
         refusals.append(f"{sheet.name}!{cell_ref(*where)}: unlocking a cell (patch_xlsx only locks)")
     table_last_row = None
     for table in sheet.tables:
@@ -167,7 +170,7 @@ def _owned(sheet: SheetData, placement: str | None, refusals: _Refusals) -> Owne
         refusals.append(f"{sheet.name}: cell colours on a sheet written whole")
     if sheet.notes:
         refusals.append(f"{sheet.name}: notes on a sheet written whole")
-    if sheet.unlocked:
+    if sheet.unlocked or sheet.open_columns:
         refusals.append(f"{sheet.name}: unlocked cells on a sheet written whole")
     if sheet.cleared and sheet.tables:
         refusals.append(f"{sheet.name}: a cleared sheet that holds an Excel table")
@@ -197,6 +200,7 @@ def _settle(book: Book, target: Path) -> None:
         sheet.loaded_fills = dict(sheet.fills)
         sheet.marks = {where: _KIND_OF_FILL[argb] for where, argb in sheet.fills.items() if argb in _KIND_OF_FILL}
         sheet.loaded_unlocked = set(sheet.unlocked)
+        sheet.loaded_closed = set(sheet.closed)
         sheet.locked_now = set()
         sheet.loaded_notes = {where: NoteData(note.text, note.author) for where, note in sheet.notes.items()}
         sheet.loaded_state = sheet.state

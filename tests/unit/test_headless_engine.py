@@ -262,3 +262,31 @@ def test_a_livebook_snapshot_reads_through_the_engine(workbook):
     assert snap is not None
     assert livebook._values(book.sheets["People"])[1][:2] == [1.0, "Person 1"]
     book.close()
+
+
+def test_blank_cells_take_their_columns_format_as_in_excel(tmp_path):
+    """An export formats whole editable columns unlocked (`<col style>`) and writes no cell for
+    a blank: typing far below the rows is allowed there, and nowhere else, without the engine
+    holding a cell for every row; a cell locked in memory is locked in the file."""
+    path = tmp_path / "columns.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("People")
+    sheet.set_column(1, 1, 20, book.add_format({"locked": False}))
+    sheet.write_row(0, 0, ["ID", "Name"])
+    sheet.write_string(1, 1, "locked by its own format", book.add_format({"locked": True}))
+    sheet.protect()
+    book.close()
+    register()
+    people = open_book(path).sheets["People"]
+    people["B50000"].value = "typed far down"
+    assert people["B50000"].api.Locked is False and people["B2"].api.Locked is True
+    for locked in ("A50000", "B2"):
+        with pytest.raises(SheetProtected):
+            people[locked].value = "no"
+    assert len(people.book.impl.sheet_data[0].unlocked) < 10, "no cell held a row"
+    with livebook.unprotected(people):
+        people["B7"].api.Locked = True
+    save_book(people.book)
+    saved = openpyxl.load_workbook(path)["People"]
+    assert saved["B50000"].value == "typed far down"
+    assert saved["B7"].protection.locked is True, "locked in memory, locked in the file"
