@@ -127,17 +127,26 @@ def _mark_of(colour: Any) -> str | None:
 
 
 def _write_cells(sheet: xw.Sheet, cells: dict[str, CellPatch]) -> None:
-    """Values column by column, a run of consecutive rows in one write; then marks, notes, locks."""
+    """Values column by column, a run of consecutive rows in one write; locks the same way (a
+    10,000-row sync locks that many posted rows: one call a run, not one a cell); then the
+    marks and notes, which are few, cell by cell."""
     by_column: dict[int, dict[int, Any]] = {}
+    locked: dict[int, dict[int, bool]] = {}
     for ref, cell in cells.items():
-        if cell.value is not UNCHANGED:
+        if cell.value is not UNCHANGED or cell.lock:
             row, column = _position(ref)
-            by_column.setdefault(column, {})[row] = excel_value(cell.value)
+            if cell.value is not UNCHANGED:
+                by_column.setdefault(column, {})[row] = excel_value(cell.value)
+            if cell.lock:
+                locked.setdefault(column, {})[row] = True
     for column, values in by_column.items():
         for first, run in _runs(values):
             sheet.range((first, column), (first + len(run) - 1, column)).value = [[v] for v in run]
+    for column, rows in locked.items():
+        for first, run in _runs(rows):
+            excel_api.lock(sheet.range((first, column), (first + len(run) - 1, column)))
     for ref, cell in cells.items():
-        if cell.mark is UNCHANGED and cell.note is UNCHANGED and not cell.lock:
+        if cell.mark is UNCHANGED and cell.note is UNCHANGED:
             continue
         target = sheet.range(ref)
         if cell.mark in MARK_COLOURS:
@@ -146,8 +155,6 @@ def _write_cells(sheet: xw.Sheet, cells: dict[str, CellPatch]) -> None:
             target.color = None
         if cell.note is not UNCHANGED:
             _put_note(target, cell.note)
-        if cell.lock:
-            excel_api.lock(target)
 
 
 def _put_note(cell: xw.Range, text: str | None) -> None:

@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from addin import ribbon
+from addin import excel_api, ribbon
 from engine.contacts import services
 from engine.db.audit import AuditEntry
 from engine.db.session import Database
@@ -192,3 +192,59 @@ def test_text_brought_into_the_open_workbook_stays_text_never_a_formula_or_a_num
     saved = next(r for r in rows if r[rows[0].index("Name")] == '=HYPERLINK("http://evil.example","Click")')
     assert (saved[rows[0].index("Phone")], saved[rows[0].index("Tags")]) == ("0123 456", "007")
     assert not any(c.data_type == "f" for r in openpyxl.load_workbook(path)["Organisations"].iter_rows() for c in r)
+
+
+def test_posted_movements_are_saved_and_locked_alike_through_the_ribbon_and_the_command_line(
+        db, database_url, pg_admin_engine, tmp_path, settings):
+    """Inventory: two movements typed into the Movements sheet, synced through each door into
+    twin databases: the same movements, the same audit rows, the same cells written and locked."""
+    from tests.integration.test_cross_door_inventory import fill_stock, row
+
+    fill_stock(db)
+    by_file, in_excel = tmp_path / "file.xlsx", tmp_path / "excel.xlsx"
+    typed = [row("issue", "issued", quantity=2, frm=1).values, row("receipt", "received", quantity=4, to=2, cost=0.25).values]
+    with second_database(database_url, pg_admin_engine, tmp_path) as twin:
+        fill_stock(twin)
+        new_workbook(db, actor(db, "wes"), "inventory", by_file)
+        new_workbook(twin, actor(twin, "wes"), "inventory", in_excel)
+        first = len(read_sheet(by_file, "Movements")) + 1
+        for n, values in enumerate(typed):
+            edit_by_label(by_file, "Movements", first + n, values)
+        saved = RoundTrip(db, settings, actor(db, "wes")).sync(by_file)
+        with open_in_excel(in_excel, save=True) as book, acting_in_addin(twin, "wes"):
+            sheet = book.sheets["Movements"]
+            for values in typed:
+                type_row(sheet, values)
+            labels = header(sheet)
+            cells = [sheet.range((first + n, labels.index(label) + 1)) for n, values in enumerate(typed)
+                     for label in values]
+            assert not any(excel_api.is_locked(cell) for cell in cells), "typed into open cells"
+            answer = ribbon.sync()
+            assert all(excel_api.is_locked(cell) for cell in cells), "posted: locked in the open workbook"
+        assert (saved.status, saved.inserted) == (answer["status"], answer["inserted"]) == ("applied", 2), answer
+        assert _movements(twin) == _movements(db) and len(_movements(db)) == 7
+        assert audit_rows(twin) == audit_rows(db)
+        assert read_sheet(in_excel, "Movements") == read_sheet(by_file, "Movements")
+        for path in (by_file, in_excel):   # posted movements are final: every cell typed is locked now
+            assert _unlocked(path, "Movements", first, typed) == set(), path.name
+
+
+def _movements(db: Database) -> list[tuple[Any, ...]]:
+    with db.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.text(
+            "SELECT id, kind, reason, item_id, quantity, from_location_id, to_location_id, unit_cost "
+            "FROM stock_movements ORDER BY id"))]
+
+
+def _unlocked(path: Path, sheet: str, first: int, typed: list[dict[str, Any]]) -> set[str]:
+    """The cells typed into rows `first`... that are not locked (a cell's own format, or its
+    column's: a cell without one is locked unless its column is formatted unlocked)."""
+    book = openpyxl.load_workbook(path)[sheet]
+    labels = [c.value for c in book[1]]
+    found = set()
+    for n, values in enumerate(typed):
+        for label in values:
+            cell = book.cell(row=first + n, column=labels.index(label) + 1)
+            if not cell.protection.locked:
+                found.add(cell.coordinate)
+    return found

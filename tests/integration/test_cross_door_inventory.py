@@ -202,6 +202,11 @@ CASES = [
 def stock_db(db):
     """Clerk wes, salesperson sam; BOLT-8 at MAIN, GLUE's quarantined and expiring lots, a
     customer, and a receipt that was reversed."""
+    return fill_stock(db)
+
+
+def fill_stock(db):
+    """`stock_db`'s records, put into `db` (a database made the same way)."""
     with db.unit_of_work(SYSTEM, source="system") as session:
         add_user(session, SYSTEM, "wes", "Wes", ["warehouse"], None)
         add_user(session, SYSTEM, "sam", "Sam", ["sales"], None)
