@@ -142,6 +142,9 @@ def mail_preview(template: str) -> dict[str, Any]:
         return _refused(book, exc)
     message = (f"{shown['previews']} e-mail(s) and {shown['letters']} letter(s) for {len(ids)} selected contact(s), "
                f"to look at in {shown['folder']}. Nothing was sent.")
+    if shown.get("skipped"):
+        message += f" {len(shown['skipped'])} left out: " + "; ".join(
+            f"{s['name']}: {s['reason']}" for s in shown["skipped"][:5]) + "."
     if shown.get("problems"):
         message += f" {len(shown['problems'])} would fail: " + "; ".join(
             f"{p['name']}: {p['error']}" for p in shown["problems"][:5])

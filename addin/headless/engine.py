@@ -323,7 +323,7 @@ class Book(base_classes.Book):
         self.books._books.insert(0, self)
 
     def json(self):
-        raise NotImplementedError()
+        raise NotImplementedError("Book.json is xlwings Server's; the headless engine does not make it")
 
     def sheet(self, data: SheetData) -> Sheet:
         return Sheet(self, data)

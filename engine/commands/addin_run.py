@@ -15,7 +15,7 @@ import typer
 
 from engine.cli_flags import flags
 from engine.cli_support import JsonOption, UserOption, handles_errors, out, print_json
-from engine.errors import BackofficeError
+from engine.errors import BackofficeError, UnusableInput
 
 # The ribbon's buttons, as typed here -> (entry point in addin.ribbon, what its arguments are)
 ACTIONS = {
@@ -28,6 +28,8 @@ ACTIONS = {
     "mail-preview": ("mail_preview", ("TEMPLATE",)),
     "who-am-i": ("who_am_i", ()),
 }
+# The buttons whose work the file commands also do, for a workbook the headless engine cannot hold.
+FILE_TWINS = {"validate": "validate", "sync": "sync", "refresh": "refresh", "sync-dry-run": "sync --dry-run"}
 
 
 def run(
@@ -60,7 +62,12 @@ def run(
               "BACKOFFICE_SERVER_URL": flags.server_url}
     with environment({name: value for name, value in handed.items() if value}):
         headless.register()
-        book = headless.open_book(path)
+        try:
+            book = headless.open_book(path)
+        except NotImplementedError as exc:   # what the headless engine does not hold (a chart sheet...)
+            twin = f", or run `backoffice {FILE_TWINS[action]} {path}`" if action in FILE_TWINS else ""
+            raise UnusableInput(path, f"it cannot be opened without Excel ({exc}); press the button in "
+                                      f"Excel{twin}") from None
         open_before = {other.fullname for other in book.app.books if other != book}
         book.set_mock_caller()
         try:

@@ -248,6 +248,11 @@ def details_check_letter() -> Document:
         ["Phone", '{{ contact.phone or "(none)" }}'],
         ["Postal address", '{{ address | join(", ") }}'],
     ], header=False)
+    table.autofit = False
+    for n, (column, width) in enumerate(zip(table.columns, (4.0, 12.5), strict=True)):
+        table._tbl.tblGrid.gridCol_lst[n].w = Cm(width)     # what LibreOffice goes by
+        for cell in column.cells:
+            cell.width = Cm(width)                          # what Word goes by
     for cell in (c for row in table.rows for c in row.cells):
         for run in cell.paragraphs[0].runs:
             run.font.size = Pt(10)

@@ -78,13 +78,14 @@ class BookSnapshot:
         return [SpecialCell(ref, "error", text) for ref, text in self.errors.get(sheet, {}).items()]
 
     def check_size(self, limits: WorkbookLimits) -> None:
-        """Refuse a workbook holding more text than a file is allowed (workbook.max_text_bytes)."""
+        """Refuse a workbook holding more text than a file is allowed (workbook.max_text_bytes,
+        counted in UTF-8 as the file's text is)."""
         total = 0
         for sheet, rows in self.sheets.items():
             for row in rows:
                 for value in row:
                     if value.__class__ is str:
-                        total += len(value)
+                        total += len(value) if value.isascii() else len(value.encode("utf-8"))
             if total > limits.max_text_bytes:
                 raise UnusableInput(Path(self.name), f"it holds more than {limits.max_text_bytes:,} bytes of text "
                                                      f"(sheet {sheet!r} and before; the limit workbook.max_text_bytes): "

@@ -170,10 +170,10 @@ class RoundTrip:
     # add-in to make in the open workbook, instead of a patched file.
 
     @without_cyclic_gc
-    def validate(self, path: Path | BookSnapshot, annotate_file: bool = True) -> FileResult:
+    def validate(self, workbook: Path | BookSnapshot, annotate_file: bool = True) -> FileResult:
         """Every problem a sync would meet, posting rules included (stock on hand, closed
         periods, leave balances): the whole sync is rehearsed and rolled back."""
-        book, spec = self._read(path)
+        book, spec = self._read(workbook)
         plans, issues, _applied = self._attempt(book, spec, rehearsal=True)
         result = self._result(book, plans, issues, "invalid" if issues else "unchanged", counts=False)
         if annotate_file:
@@ -183,10 +183,10 @@ class RoundTrip:
         return result
 
     @without_cyclic_gc
-    def sync(self, path: Path | BookSnapshot, dry_run: bool = False) -> FileResult:
-        if isinstance(path, Path):
-            remove_abandoned_temps(path)
-        book, spec = self._read(path)
+    def sync(self, workbook: Path | BookSnapshot, dry_run: bool = False) -> FileResult:
+        if isinstance(workbook, Path):
+            remove_abandoned_temps(workbook)
+        book, spec = self._read(workbook)
         if dry_run:     # the whole sync, rolled back: it reports exactly what a sync would
             plans, issues, _applied = self._attempt(book, spec, rehearsal=True)
             result = self._result(book, plans, issues, "rejected" if issues else "unchanged")
@@ -198,8 +198,8 @@ class RoundTrip:
             if all(p.empty for p in plans.values()):
                 return self._result(book, plans, [], "unchanged")
             result = self._result(book, plans, [], "applied", applied=applied)
-            if applied.kept_copy is not None:
-                kept_beside(result, path, applied.kept_copy, applied.not_replaced)
+            if applied.kept_copy is not None:   # (a file's only: an open workbook is changed in place)
+                kept_beside(result, book.path, applied.kept_copy, applied.not_replaced)
             return result
         book.meta.shown = _shown_from(plans)
         annotate.annotate(book, issues)
@@ -301,10 +301,10 @@ class RoundTrip:
             temp.unlink(missing_ok=True)
 
     @without_cyclic_gc
-    def refresh(self, path: Path | BookSnapshot) -> FileResult:
-        if isinstance(path, Path):
-            remove_abandoned_temps(path)
-        book, spec = self._read(path)
+    def refresh(self, workbook: Path | BookSnapshot) -> FileResult:
+        if isinstance(workbook, Path):
+            remove_abandoned_temps(workbook)
+        book, spec = self._read(workbook)
         self._require_read(spec)  # a refresh only hands out data: all of it must be the user's to read
         # Handing over an audited value (a medical reason) writes an audit row: a unit of work then.
         audits = any(audited_keys(spec.sheet(name), data.columns) for name, data in book.sheets.items())
@@ -318,14 +318,14 @@ class RoundTrip:
 
     # -- steps -------------------------------------------------------------------------------
 
-    def _read(self, path: Path | BookSnapshot) -> tuple[WorkbookInput, WorkbookSpec]:
-        self.progress(f"reading {Path(path.name).name}", 0)
+    def _read(self, workbook: Path | BookSnapshot) -> tuple[WorkbookInput, WorkbookSpec]:
+        self.progress(f"reading {Path(workbook.name).name}", 0)
         with self.db.reading() as session:
             ours = seal(session)
-        if isinstance(path, BookSnapshot):
-            book = read_open_workbook(path, workbook_spec, self.settings.workbook, ours)
+        if isinstance(workbook, BookSnapshot):
+            book = read_open_workbook(workbook, workbook_spec, self.settings.workbook, ours)
         else:
-            book = read_workbook(path, workbook_spec, self.settings.workbook, ours, self.allow_macros)
+            book = read_workbook(workbook, workbook_spec, self.settings.workbook, ours, self.allow_macros)
         spec = workbook_spec(book.meta.module)
         book.issues += _unseen_columns(book, self.actor)
         with self.db.reading() as session:

@@ -120,6 +120,9 @@ def test_the_same_edits_through_the_ribbon_and_the_command_line_end_alike(people
         type_row(book.sheets["Organisations"], right[1], row=new)
         answer = ribbon.sync()
         assert answer["message"].startswith("Saved: 1 added, 1 changed")
+        if excel_engine == "headless":   # what the person was shown: the message box and the status bar
+            assert book.app.impl.alerts[-1]["prompt"] == answer["message"]
+            assert book.app.status_bar == answer["message"]
     assert (saved.status, saved.inserted, saved.updated) == (answer["status"], answer["inserted"],
                                                              answer["updated"]) == ("applied", 1, 1)
     assert contacts_table(twin) == contacts_table(people_db)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 import python_calamine
+import sqlalchemy as sa
+import xlsxwriter
 from typer.testing import CliRunner
 
 from engine.cli import app
@@ -49,9 +51,15 @@ def test_a_mail_preview_of_the_selected_rows(people_db, workbook, tmp_path, monk
     monkeypatch.setenv("BACKOFFICE_OUTPUT_DIR", str(tmp_path / "out"))
     monkeypatch.setenv("BACKOFFICE_MAIL__SENDER", "office@widget.example")
     acme = find_row(workbook, "Organisations", "Name", "Acme Ltd")
-    code, answer = _run(people_db, "mail-preview", str(workbook), "details_check", "--rows", f"Organisations!{acme}:{acme}")
+    with people_db.unit_of_work(actor(people_db, "ada")) as session:   # one of the rows chosen has opted out
+        session.execute(sa.text("UPDATE contacts SET opt_out = true, version = version + 1 WHERE name = 'Bolt GmbH'"))
+    bolt = find_row(workbook, "Organisations", "Name", "Bolt GmbH")
+    first, last = sorted((acme, bolt))
+    code, answer = _run(people_db, "mail-preview", str(workbook), "details_check", "--rows",
+                        f"Organisations!{first}:{last}")
     assert code == 0, answer
     assert (answer["previews"], answer["letters"]) == (1, 0) and "Nothing was sent" in answer["message"], answer["problems"]
+    assert "1 left out: Bolt GmbH: " in answer["message"]
     [message] = Path(answer["folder"]).glob("*.eml")
     text = message.read_text(encoding="utf-8")
     assert "To: Acme Ltd <info@acme.example>" in text and "Please check the details we hold for you" in text
@@ -77,6 +85,20 @@ def test_a_dry_run_lists_what_a_sync_would_save_or_why_it_would_be_refused(peopl
     assert [row[3] for row in preview[1:]] == ["update", "update", "problem"]
     assert preview[3][4:] == ["E-mail", "", answer["problems"][0]["message"]]
     assert "Issues" not in [name for name in _sheet_names(workbook)], "a dry run marks nothing"
+
+
+def test_a_workbook_the_headless_engine_cannot_hold_is_refused_saying_what_to_do(people_db, workbook, tmp_path):
+    """A chart sheet (no cells: the engine holds worksheets only) is told, not an internal error."""
+    charted = tmp_path / "charted.xlsx"
+    book = xlsxwriter.Workbook(str(charted))
+    book.add_worksheet("Data").write_column("A1", [1, 2, 3])
+    chart = book.add_chart({"type": "line"})
+    chart.add_series({"values": "=Data!$A$1:$A$3"})
+    book.add_chartsheet("Chart").set_chart(chart)
+    book.close()
+    code, answer = _run(people_db, "sync", str(charted))
+    assert code == 2 and "cannot be opened without Excel" in answer["stderr"]
+    assert f"backoffice sync {charted}" in answer["stderr"].replace("\n", " ")
 
 
 def _sheet_names(path: Path) -> list[str]:
