@@ -24,6 +24,7 @@ from typing import Any
 import xlwings as xw
 
 from addin import excel_api
+from engine.office.xlsx_cells import parse_ref
 from engine.office.xlsx_comments import note_fingerprint
 from engine.office.xlsx_owned import OwnedSheet
 from engine.office.xlsx_patch import UNCHANGED, CellPatch
@@ -134,7 +135,7 @@ def _write_cells(sheet: xw.Sheet, cells: dict[str, CellPatch]) -> None:
     locked: dict[int, dict[int, bool]] = {}
     for ref, cell in cells.items():
         if cell.value is not UNCHANGED or cell.lock:
-            row, column = _position(ref)
+            row, column = parse_ref(ref)
             if cell.value is not UNCHANGED:
                 by_column.setdefault(column, {})[row] = excel_value(cell.value)
             if cell.lock:
@@ -177,14 +178,6 @@ def _runs(values: dict[int, Any]) -> Iterator[tuple[int, list[Any]]]:
     yield start, [values[r] for r in range(start, prev + 1)]
 
 
-def _position(ref: str) -> tuple[int, int]:
-    letters = ref.rstrip("0123456789")
-    column = 0
-    for ch in letters:
-        column = column * 26 + ord(ch.upper()) - 64
-    return int(ref[len(letters):]), column
-
-
 def excel_value(value: Any) -> Any:
     """A value as Excel is given it: money as the number Excel keeps (a double: the file
     path writes the same number as text Excel reads into one), text safe from being taken
@@ -224,9 +217,13 @@ def _fill_owned(sheet: xw.Sheet, name: str, owned: OwnedSheet) -> None:
     width = max((len(row) for row in owned.rows), default=0)
     if width:
         block = sheet.range((1, 1), (len(owned.rows), width))
-        if name == META_SHEET:   # signed text: Excel must keep every cell exactly as written
+        if name == META_SHEET:
+            # Signed text: in cells formatted as Text Excel keeps every character as written
+            # (and evaluates nothing), so it goes in as it is, with no apostrophe to mind.
             block.number_format = "@"
-        block.value = [[excel_value(v) for v in row] + [None] * (width - len(row)) for row in owned.rows]
+            block.value = [list(row) + [None] * (width - len(row)) for row in owned.rows]
+        else:
+            block.value = [[excel_value(v) for v in row] + [None] * (width - len(row)) for row in owned.rows]
     if owned.bold_first_row and width:
         sheet.range((1, 1), (1, width)).font.bold = True
     for column, code in owned.number_formats.items():

@@ -24,11 +24,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from xlsxwriter.utility import xl_rowcol_to_cell
-
 from engine.config import WorkbookLimits
 from engine.errors import UnusableInput
 from engine.office.sheet_scan import SpecialCell
+from engine.office.xlsx_cells import cell_ref
 from engine.office.xlsx_comments import note_fingerprint
 from engine.office.xlsx_patch import UNCHANGED, CellPatch, OwnedSheet, PatchResult, SheetPatch
 
@@ -63,7 +62,7 @@ class BookSnapshot:
                 line = ["" if v is None else v for v in row]
                 for c, value in enumerate(line):
                     if value.__class__ is str and value in EXCEL_ERRORS:
-                        errors.setdefault(sheet, {})[xl_rowcol_to_cell(r, c)] = value
+                        errors.setdefault(sheet, {})[cell_ref(r + 1, c + 1)] = value
                         line[c] = ""
                 out.append(line)
             while out and all(v == "" for v in out[-1]):
@@ -187,7 +186,7 @@ class BookChanges:
 
 
 def _ref(key: str | tuple[int, int]) -> str:
-    return key if isinstance(key, str) else xl_rowcol_to_cell(key[0] - 1, key[1] - 1)
+    return key if isinstance(key, str) else cell_ref(*key)
 
 
 def _cell_json(cell: CellPatch) -> dict[str, Any]:
