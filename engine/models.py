@@ -27,6 +27,16 @@ from engine.ledger.models import (
     Payment,
 )
 from engine.mailmerge.models import MailMessage, MailRun
+from engine.quality.models import (
+    Action,
+    Characteristic,
+    Disposition,
+    Inspection,
+    InspectionPlan,
+    Measurement,
+    Nonconformance,
+    SwitchingState,
+)
 from engine.security.models import ApiToken, User
 from engine.sheets.receipts import WorkbookReceipt
 from engine.staff.models import Contract, Department, Employee, LeaveRequest, LeaveType, StaffCost
@@ -34,4 +44,6 @@ from engine.staff.models import Contract, Department, Employee, LeaveRequest, Le
 __all__ = ["ApiToken", "KeptReply", "Account", "Address", "Allocation", "Invoice", "InvoiceLine", "Payment", "AuditEntry", "Base", "Contact", "CostLayer", "FiscalPeriod", "Installation",
            "Item", "ItemCost", "JournalEntry", "JournalLine", "LedgerCounter", "Location", "Lot", "StockBalance",
            "StockCount", "StockMovement", "User", "Contract", "Department", "Employee", "LeaveRequest", "LeaveType",
-           "StaffCost", "MailRun", "MailMessage", "WorkbookReceipt"]
+           "StaffCost", "MailRun", "MailMessage", "WorkbookReceipt",
+           "Action", "Characteristic", "Disposition", "Inspection", "InspectionPlan", "Measurement",
+           "Nonconformance", "SwitchingState"]

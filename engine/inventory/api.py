@@ -98,8 +98,10 @@ class IssueIn(Posting):
     from_location: Words = Field(default=None, max_length=2000, description="Location code the stock leaves.")
     customer_id: BodyId | None = Field(default=None, description="Contact id of the customer (a sale).")
     cost_centre: Words = None
-    reason: Words = Field(default=None, max_length=2000, description="issued, sold or consumed (default: sold "
-                         "with a customer, consumed with a cost centre, else issued).")
+    supplier_id: BodyId | None = Field(default=None, description="Contact id of the supplier the stock goes back "
+                                       "to (reason returned).")
+    reason: Words = Field(default=None, max_length=2000, description="issued, sold, consumed or returned (to "
+                         "the supplier; default: sold with a customer, consumed with a cost centre, else issued).")
 
 
 class TransferIn(Posting):
@@ -224,7 +226,7 @@ def issue(request: Request, who: CallerDep, body: IssueIn, key: IdempotencyKey =
           digest: Digest = "") -> Response:
     return _post(request, who, key, digest, _typed(
         who, "issue", body, from_location=body.from_location, customer_id=body.customer_id,
-        cost_centre=body.cost_centre, reason=body.reason))
+        cost_centre=body.cost_centre, supplier_id=body.supplier_id, reason=body.reason))
 
 
 @router.post("/transfers", status_code=201, summary="Move stock between two locations")

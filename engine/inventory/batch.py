@@ -30,7 +30,7 @@ from engine.db.upsert import insert_missing
 from engine.errors import ValidationFailed
 from engine.inventory import costing
 from engine.inventory.costing import balance_changes
-from engine.inventory.hooks import stock_moved
+from engine.inventory.hooks import lots_received, stock_moved
 from engine.inventory.models import (
     CostLayer,
     Item,
@@ -231,6 +231,10 @@ class _State:
             for f in self.figures.values() for x in f.layers if x.id is None])
         self.session.expire_all()  # the ORM's copies of what was just written are stale
         stock_moved.announce(self.session, [(row["moved_on"], row["kind"], row["value"]) for row in rows])
+        received = {row["lot_id"]: row["supplier_id"] for row in rows
+                    if row["kind"] == "receipt" and row["lot_id"] is not None and row["reverses_id"] is None}
+        if received:
+            lots_received.announce(self.session, list(received.items()))
 
 
 _FIELDS = ("moved_on", "kind", "reason", "item_id", "quantity", "from_location_id", "to_location_id", "lot_id",

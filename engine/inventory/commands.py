@@ -99,15 +99,18 @@ def issue(
     lot: LotOption = None,
     customer: Annotated[int | None, typer.Option(help="Contact id of the customer (a sale).")] = None,
     cost_centre: Annotated[str | None, typer.Option(help="Who consumes it internally.")] = None,
-    reason: Annotated[Literal["issued", "sold", "consumed"] | None, typer.Option(
-        help="Default: sold with --customer, consumed with --cost-centre, else issued.")] = None,
+    supplier: Annotated[int | None, typer.Option(
+        help="Contact id of the supplier the stock goes back to (with --reason returned).")] = None,
+    reason: Annotated[Literal["issued", "sold", "consumed", "returned"] | None, typer.Option(
+        help="Default: sold with --customer, consumed with --cost-centre, else issued; returned: back to "
+             "--supplier.")] = None,
     on: DateOption = None, reference: Reference = None, as_json: JsonOption = False, user: UserOption = None,
 ) -> None:
     """Issue stock from a location, costed by the item's method (FIFO or moving average)."""
     count, moved_on = parse_number(quantity, "QUANTITY", QUANTITY), parse_date(on, "--date")
     _post(user, as_json, _typed(TypedMovement(
         "issue", sku, count, moved_on, reason=reason, from_location=from_, lot=lot, customer_id=customer,
-        cost_centre=cost_centre, reference=reference)))
+        cost_centre=cost_centre, supplier_id=supplier, reference=reference)))
 
 
 @stock_app.command("transfer")

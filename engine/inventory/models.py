@@ -33,6 +33,9 @@ REASONS = {
     "counted": "adjustment", "damaged": "adjustment", "scrapped": "adjustment",
     "expired": "adjustment", "found": "adjustment", "reversed": "adjustment",
 }
+# "returned" goes both ways: a customer's goods coming back (a receipt), or goods going back
+# to their supplier (an issue: a rejected lot returned, an over-delivery sent back).
+BOTH_WAYS = {"returned": ("receipt", "issue")}
 
 QUANTITY = 4   # decimal places of quantities (0.0001 of a unit)
 MONEY = 4      # decimal places of costs and values (rounded to cents only for display)

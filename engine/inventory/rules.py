@@ -19,7 +19,8 @@ argument where there is no column (`expires_on` of a lot typed with a receipt). 
     same_location   a transfer to where the stock already is
     conflict        two values that contradict each other
     inactive        receiving an item that is no longer active
-    lot_unavailable issuing from a lot that is not available (quarantined, awaiting inspection)
+    lot_unavailable issuing or transferring out of a lot that is not available (awaiting
+                    inspection, quarantined; a rejected lot may only go back to its supplier)
     lot_expired     issuing from a lot past its expiry date
     reference       (services) a record named that does not exist, or not of this item
     insufficient_stock  (services) more than is on hand at that place
@@ -33,6 +34,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from engine.inventory.models import (
+    BOTH_WAYS,
     LOCATION_KINDS,
     LOT_STATUSES,
     MONEY,
@@ -130,8 +132,8 @@ def check_movement(m: Mapping[str, Any], item: ItemFacts | None = None,
         if fits_kind is None:
             problems.append(Problem("reason", "invalid", f"{reason!r} is not a reason; use one of: "
                                                          f"{', '.join(REASONS)}"))
-        elif kind is not None and fits_kind != kind:
-            fits = ", ".join(r for r, k in REASONS.items() if k == kind)
+        elif kind is not None and fits_kind != kind and kind not in BOTH_WAYS.get(reason, ()):
+            fits = ", ".join(r for r, k in REASONS.items() if k == kind or kind in BOTH_WAYS.get(r, ()))
             problems.append(Problem("reason", "invalid", f"{reason!r} does not go with a {kind}; use one of: {fits}"))
 
     number = quantity.__class__ is Decimal or quantity.__class__ is int
@@ -174,7 +176,14 @@ def check_movement(m: Mapping[str, Any], item: ItemFacts | None = None,
         if out and (kind == "issue" or kind == "adjustment"):
             problems.append(Problem("unit_cost", "not_allowed", "a unit cost is for stock coming in; stock going "
                                                                 "out leaves at its recorded cost"))
-    if kind == "issue" and get("cost_centre") and get("customer_id") is not None:
+    if kind == "issue" and reason == "returned":
+        if get("supplier_id") is None:
+            problems.append(Problem("supplier_id", "required", "returned stock goes back to its supplier: give the "
+                                                               "supplier"))
+        if get("customer_id") is not None:
+            problems.append(Problem("customer_id", "not_allowed", "returned stock goes back to its supplier, not to a "
+                                                                  "customer; a sale is issued with reason sold"))
+    elif kind == "issue" and get("cost_centre") and get("customer_id") is not None:
         problems.append(Problem("cost_centre", "conflict", "an issue is a sale to a customer or internal use by a "
                                                            "cost centre: give one of them, not both"))
 
@@ -192,7 +201,10 @@ def check_item_and_lot(m: Mapping[str, Any], item: ItemFacts, lot: LotFacts | No
     if item.lot_tracked and m.get("lot_id") is None:
         problems.append(Problem("lot_id", "required", f"item {item.sku} is tracked by lot: give the lot number"))
     if lot is not None and kind == "issue":
-        problems += check_lot_issue(lot, item.sku, m.get("moved_on"))
+        problems += check_lot_issue(lot, item.sku, m.get("moved_on"), m.get("reason"))
+    elif lot is not None and kind == "transfer" and lot.status != "available":
+        problems.append(Problem("lot_id", "lot_unavailable", f"lot {lot.lot_number} of {item.sku} is {lot.status}: "
+                                                             f"it cannot be transferred out {_UNTIL[lot.status]}"))
     return problems
 
 
@@ -200,11 +212,22 @@ _NAMES = {"moved_on": "date", "kind": "kind (receipt, issue, transfer or adjustm
           "item_id": "item", "quantity": "quantity"}
 
 
-def check_lot_issue(lot: LotFacts, sku: str, on: date | None) -> list[Problem]:
-    """A lot stock may be issued from: available, and not expired on the day of the issue."""
+# What has to happen before stock of a lot that is not available may leave.
+_UNTIL = {"awaiting inspection": "until it has passed its inspection or quality releases it",
+          "quarantined": "until quality releases it",
+          "rejected": "(quality rejected it: it can only be returned to its supplier or scrapped)"}
+
+
+def check_lot_issue(lot: LotFacts, sku: str, on: date | None, reason: str | None = None) -> list[Problem]:
+    """A lot stock may be issued from: available, and not expired on the day of the issue;
+    or a rejected lot, going back to its supplier (reason returned)."""
+    if lot.status == "rejected" and reason == "returned":
+        return []
     if lot.status != "available":
         return [Problem("lot_id", "lot_unavailable", f"lot {lot.lot_number} of {sku} is {lot.status}: it cannot be "
-                                                     "issued")]
+                                                     f"issued {_UNTIL.get(lot.status, '')}".rstrip())]
+    if reason == "returned":
+        return []
     if lot.expires_on is not None and on is not None and lot.expires_on < on:
         return [Problem("lot_id", "lot_expired", f"lot {lot.lot_number} of {sku} expired on {lot.expires_on}: it "
                                                  "cannot be issued; write it off with reason expired")]

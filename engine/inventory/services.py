@@ -36,7 +36,7 @@ from engine.db.upsert import insert_missing
 from engine.errors import NotFound, StaleRecordError, ValidationFailed
 from engine.inventory import costing, rules, valuation
 from engine.inventory.costing import balance_changes
-from engine.inventory.hooks import stock_moved
+from engine.inventory.hooks import lots_received, stock_moved
 from engine.inventory.models import (
     LOCATION_KINDS,
     CostLayer,
@@ -213,6 +213,8 @@ def post_movement(session: Session, actor: Actor, request: Movement) -> StockMov
     # goods received not invoiced, not stock adjustments).
     booked_as = request.kind if request.reverses_id is None else session.get(StockMovement, request.reverses_id).kind
     stock_moved.announce(session, [(request.moved_on, booked_as, value)])
+    if request.kind == "receipt" and request.lot_id is not None and request.reverses_id is None:
+        lots_received.announce(session, [(request.lot_id, request.supplier_id)])
     if figures.new_layers:
         session.add_all([CostLayer(item_id=item.id, movement_id=movement.id, received_on=on, remaining=remaining,
                                    unit_cost=unit_cost) for on, remaining, unit_cost in figures.new_layers])

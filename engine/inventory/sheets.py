@@ -62,8 +62,14 @@ def _items_on_hand(session: Session, rows: dict[int, dict[str, Any]]) -> dict[in
 # -- Locations and lots ----------------------------------------------------------------------
 
 def _derive_lot(row: dict[str, Any]) -> dict[str, Any]:
+    """A lot typed here starts available; from then on its status is quality's decision
+    (held for inspection on receipt, released, quarantined), shown but not typed."""
     row["status"] = row.get("status") or "available"
     return row
+
+
+def _lot_status(session: Session, rows: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    return {rid: {"status": values.get("status")} for rid, values in rows.items()}
 
 
 # -- Movements -----------------------------------------------------------------------------
@@ -177,9 +183,9 @@ def inventory_workbook() -> WorkbookSpec:
                    labels="items", width=28),
             Column("lot_number", "Lot", required=True, width=14),
             Column("expires_on", "Expires", type="date", width=11),
-            Column("status", "Status", type="choice", choices=LOT_STATUSES, width=18),
+            Column("status", "Status", type="choice", choices=LOT_STATUSES, computed=True, width=18),
         ),
-        derive=_derive_lot, rule=rules.check_lot,
+        derive=_derive_lot, rule=rules.check_lot, computed=_lot_status,
     )
     movements = SheetSpec(
         name="Movements", model=StockMovement, area=AREA, can_update=False, post=post_movement_rows,

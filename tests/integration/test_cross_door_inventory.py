@@ -263,6 +263,6 @@ def test_a_refusal_names_what_is_there(stock_db):
             post_movement(session, SYSTEM, Movement("issue", "issued", GLUE, D(1), DAY, from_location_id=MAIN,
                                                     lot_id=QUARANTINED))
     [problem] = refused.value.problems
-    assert problem.message == "lot Q1 of GLUE is quarantined: it cannot be issued"
+    assert problem.message == "lot Q1 of GLUE is quarantined: it cannot be issued until quality releases it"
     with stock_db.reading() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(StockMovement)) == RECEIVED + 1

@@ -1,0 +1,28 @@
+"""Quality control: inspection plans with standard sampling, inspections of received lots,
+quarantine, dispositions, nonconformance reports with their actions, process capability.
+
+Quality is built on inventory: a received lot of an item with a plan waits for inspection
+(inventory announces `lots_received`, `services.hold_for_inspection` listens), and the lot
+statuses quality sets are what inventory's rules read when stock is to leave.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.registry import Registry
+
+
+def register(registry: Registry) -> None:
+    registry.module("quality", needs=["contacts", "inventory"], models="engine.quality.models",
+                    help="Quality: inspection plans, inspections, quarantine, nonconformances, capability.")
+    registry.commands("quality", "engine.quality.commands:quality_app",
+                      "Quality: inspection plans, inspections, dispositions, nonconformances, capability.",
+                      extend=["engine.quality.ncr_commands:register_ncr_commands",
+                              "engine.quality.capability_commands:register_capability_commands"])
+    registry.workbook("quality", "engine.quality.sheets:quality_workbook")
+    registry.demo_step("quality", "engine.quality.demo:seed_quality", order=35)
+    # Receiving stock of an item with a plan holds its lot for inspection.
+    registry.bridge("inspection_on_receipt", needs=["inventory", "quality"],
+                    listens=[("engine.inventory.hooks:lots_received", "engine.quality.services:hold_for_inspection")])

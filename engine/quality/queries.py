@@ -1,0 +1,238 @@
+"""Quality's reads for the doors and the reports: each takes the acting user and checks they
+may read quality. Rejection rates and first-pass yield count lots on their original
+inspection (a lot inspected again after rework is not a second lot); process capability
+reads a characteristic's measurements in the order they were taken.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session, aliased
+
+from engine.contacts.models import Contact
+from engine.errors import NotFound
+from engine.inventory.models import Item, Lot
+from engine.quality import capability as spc
+from engine.quality.models import (
+    Action,
+    Characteristic,
+    Inspection,
+    InspectionPlan,
+    Measurement,
+    Nonconformance,
+)
+from engine.quality.services import AREA, lot_on_hand, lot_supplier
+from engine.security.roles import Actor
+
+
+def _read(actor: Actor) -> None:
+    actor.require("read", AREA)
+
+
+# -- plans and lots ----------------------------------------------------------------------------
+
+def plans(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    _read(actor)
+    supplier = aliased(Contact)
+    query = (select(InspectionPlan, Item.sku, supplier.name).join(Item, Item.id == InspectionPlan.item_id)
+             .outerjoin(supplier, supplier.id == InspectionPlan.supplier_id).order_by(InspectionPlan.code))
+    counts = dict(session.execute(select(Characteristic.plan_id, func.count()).group_by(Characteristic.plan_id)).all())
+    return [{"id": p.id, "code": p.code, "sku": sku, "supplier": name, "sampling": p.sampling, "level": p.level,
+             "aql": p.aql, "sample_size": p.sample_size, "accept_number": p.accept_number, "switching": p.switching,
+             "active": p.active, "characteristics": counts.get(p.id, 0)}
+            for p, sku, name in session.execute(query)]
+
+
+def held_lots(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    """Lots awaiting inspection or quarantined, oldest first, with what they hold."""
+    _read(actor)
+    query = (select(Lot, Item.sku).join(Item, Item.id == Lot.item_id)
+             .where(Lot.status.in_(("awaiting inspection", "quarantined"))).order_by(Lot.updated_at, Lot.id))
+    rows = []
+    for lot, sku in session.execute(query):
+        supplier = lot_supplier(session, lot.id)
+        rows.append({"lot_id": lot.id, "lot": lot.lot_number, "sku": sku, "status": lot.status,
+                     "on_hand": lot_on_hand(session, lot.id), "supplier_id": supplier,
+                     "since": lot.updated_at.date().isoformat()})
+    return rows
+
+
+# -- rates -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Rate:
+    """Lots inspected (original inspections) and how they went, for one item or supplier."""
+
+    key: str
+    inspected: int
+    rejected: int
+    accepted_first_time: int
+
+    @property
+    def rejection_rate(self) -> Decimal:
+        return (Decimal(self.rejected) / self.inspected).quantize(Decimal("0.0001")) if self.inspected else Decimal(0)
+
+    @property
+    def first_pass_yield(self) -> Decimal:
+        return (Decimal(self.accepted_first_time) / self.inspected).quantize(Decimal("0.0001")) \
+            if self.inspected else Decimal(0)
+
+
+def rates(session: Session, actor: Actor, by: str = "supplier", since: date | None = None,
+          until: date | None = None) -> list[Rate]:
+    """Rejection rate and first-pass yield per supplier (or per item: `by="item"`)."""
+    _read(actor)
+    if by not in ("supplier", "item"):
+        raise NotFound(f"rates are by supplier or by item, not {by!r}", "by")
+    key = (func.coalesce(Contact.name, "(no supplier)") if by == "supplier" else Item.sku).label("key")
+    query = (select(key, func.count(), func.sum(case((Inspection.accepted.is_(False), 1), else_=0)),
+                    func.sum(case((Inspection.accepted.is_(True), 1), else_=0)))
+             .select_from(Inspection).join(Lot, Lot.id == Inspection.lot_id).join(Item, Item.id == Lot.item_id)
+             .outerjoin(Contact, Contact.id == Inspection.supplier_id)
+             .where(Inspection.original.is_(True)).group_by(key).order_by(key))
+    if since:
+        query = query.where(Inspection.inspected_on >= since)
+    if until:
+        query = query.where(Inspection.inspected_on <= until)
+    return [Rate(k, n, int(rejected or 0), int(accepted or 0)) for k, n, rejected, accepted in session.execute(query)]
+
+
+# -- nonconformances ---------------------------------------------------------------------------
+
+AGE_BANDS = ((30, "0-30 days"), (60, "31-60 days"), (90, "61-90 days"), (None, "over 90 days"))
+
+
+def ncrs(session: Session, actor: Actor, status: str | None = None, open_only: bool = False) -> list[dict[str, Any]]:
+    _read(actor)
+    query = select(Nonconformance).order_by(Nonconformance.opened_on, Nonconformance.id)
+    if status:
+        query = query.where(Nonconformance.status == status)
+    if open_only:
+        query = query.where(Nonconformance.status != "closed")
+    return [ncr_record(n) for n in session.scalars(query)]
+
+
+def ncr_record(ncr: Nonconformance, actions: Sequence[Action] | None = None) -> dict[str, Any]:
+    record = {f: getattr(ncr, f) for f in ("id", "version", "title", "description", "severity", "status",
+                                           "opened_on", "owner", "lot_id", "item_id", "supplier_id", "customer_id",
+                                           "containment", "root_cause_method", "cause_category", "root_cause",
+                                           "verifier", "closed_on")}
+    if actions is not None:
+        record["actions"] = [{f: getattr(a, f) for f in ("id", "kind", "description", "owner", "due_on", "status",
+                                                         "done_on")} for a in actions]
+    return record
+
+
+def open_ncrs_by_age(session: Session, actor: Actor, as_of: date) -> dict[str, list[dict[str, Any]]]:
+    """Open nonconformances grouped by how long they have been open on `as_of`."""
+    bands: dict[str, list[dict[str, Any]]] = {label: [] for _, label in AGE_BANDS}
+    for ncr in ncrs(session, actor, open_only=True):
+        age = (as_of - ncr["opened_on"]).days
+        label = next(label for limit, label in AGE_BANDS if limit is None or age <= limit)
+        bands[label].append({**ncr, "age_days": age})
+    return bands
+
+
+def overdue_actions(session: Session, actor: Actor, as_of: date) -> list[dict[str, Any]]:
+    """Open actions past their due date on `as_of`, the most overdue first."""
+    _read(actor)
+    query = (select(Action, Nonconformance.title).join(Nonconformance, Nonconformance.id == Action.ncr_id)
+             .where(Action.status == "open", Action.due_on < as_of).order_by(Action.due_on, Action.id))
+    return [{"id": a.id, "ncr_id": a.ncr_id, "ncr": title, "kind": a.kind, "description": a.description,
+             "owner": a.owner, "due_on": a.due_on, "days_overdue": (as_of - a.due_on).days}
+            for a, title in session.execute(query)]
+
+
+# -- process capability ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CharacteristicCapability:
+    sku: str
+    characteristic: str
+    unit: str | None
+    supplier: str | None
+    limits: spc.Limits
+    capability: spc.Capability
+    chart: spc.ControlChart
+
+
+def capability(session: Session, actor: Actor, sku: str, characteristic: str | None = None,
+               supplier_id: int | None = None) -> list[CharacteristicCapability]:
+    """Cp, Cpk and a control chart for each measured characteristic of an item's plans (or
+    the one named), from the measurements of its inspections in the order taken: X-bar/R
+    with each inspection a subgroup when every sample has the same size of 2 to 10,
+    individuals otherwise. With `supplier_id`, that supplier's lots only."""
+    _read(actor)
+    item = session.scalars(select(Item).where(Item.sku == sku)).first()
+    if item is None:
+        raise NotFound(f"no item with SKU {sku!r}", "item_id")
+    query = (select(Characteristic, InspectionPlan.supplier_id).join(InspectionPlan,
+                                                                     InspectionPlan.id == Characteristic.plan_id)
+             .where(InspectionPlan.item_id == item.id, Characteristic.kind == "measured")
+             .order_by(InspectionPlan.code, Characteristic.id))
+    if characteristic:
+        query = query.where(Characteristic.name == characteristic)
+    found = []
+    for c, _plan_supplier in session.execute(query):
+        values = (select(Measurement.inspection_id, Measurement.value).join(Inspection,
+                                                                              Inspection.id == Measurement.inspection_id)
+                  .where(Measurement.characteristic_id == c.id, Measurement.value.is_not(None))
+                  .order_by(Inspection.inspected_on, Inspection.id, Measurement.sample_number))
+        if supplier_id is not None:
+            values = values.where(Inspection.supplier_id == supplier_id)
+        groups: dict[int, list[Decimal]] = defaultdict(list)
+        for inspection, value in session.execute(values):
+            groups[inspection].append(value)
+        subgroups = list(groups.values())
+        sizes = {len(g) for g in subgroups}
+        if not (len(sizes) == 1 and 2 <= next(iter(sizes)) <= 10 and len(subgroups) >= 2):
+            subgroups = [[v] for g in subgroups for v in g]
+        if sum(len(g) for g in subgroups) < 2:
+            continue
+        limits = spc.Limits(c.lower_limit, c.upper_limit)
+        supplier = session.get(Contact, supplier_id).name if supplier_id and session.get(Contact, supplier_id) else None
+        found.append(CharacteristicCapability(sku, c.name, c.unit, supplier, limits,
+                                              spc.capability(subgroups, limits), spc.control_chart(subgroups)))
+    if characteristic and not found:
+        raise NotFound(f"item {sku} has no measured characteristic {characteristic!r} with measurements",
+                       "characteristic")
+    return found
+
+
+def supplier_quality(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    """Per supplier: lots inspected, rejected, the rejection rate, open nonconformances, and
+    the lowest Cpk of the measured characteristics of its lots (the one to worry about)."""
+    _read(actor)
+    per_supplier = {r.key: r for r in rates(session, actor, by="supplier")}
+    open_ncrs = dict(session.execute(
+        select(Contact.name, func.count()).join(Nonconformance, Nonconformance.supplier_id == Contact.id)
+        .where(Nonconformance.status != "closed").group_by(Contact.name)).all())
+    suppliers = dict(session.execute(select(Contact.name, Contact.id).join(
+        Inspection, Inspection.supplier_id == Contact.id).distinct()).all())
+    items = {}
+    for name, supplier_id in suppliers.items():
+        skus = session.scalars(select(Item.sku).join(Lot, Lot.item_id == Item.id).join(
+            Inspection, Inspection.lot_id == Lot.id).where(Inspection.supplier_id == supplier_id).distinct())
+        items[name] = (supplier_id, sorted(skus))
+    rows = []
+    for name in sorted(set(per_supplier) | set(open_ncrs)):
+        rate = per_supplier.get(name)
+        lowest = None
+        supplier_id, skus = items.get(name, (None, []))
+        for sku in skus:
+            for found in capability(session, actor, sku, supplier_id=supplier_id):
+                cpk = found.capability.cpk
+                if cpk is not None and (lowest is None or cpk < lowest):
+                    lowest = cpk
+        rows.append({"supplier": name, "inspected": rate.inspected if rate else 0,
+                     "rejected": rate.rejected if rate else 0,
+                     "rejection_rate": rate.rejection_rate if rate else Decimal(0),
+                     "open_ncrs": open_ncrs.get(name, 0), "lowest_cpk": lowest})
+    return rows
