@@ -24,8 +24,7 @@ from engine.cli_support import (
     print_json,
 )
 from engine.errors import BackofficeError
-from engine.formats import parse_date, parse_number
-from engine.inventory.models import Item
+from engine.formats import parse_date, parse_number, quantity_text
 from engine.quality import queries, services
 from engine.quality.models import AQL, MEASURE
 from engine.quality.rules import Found
@@ -39,15 +38,6 @@ LotArgument = Annotated[str, typer.Argument(metavar="LOT", help="The lot number.
 ItemOption = Annotated[str | None, typer.Option("--item", metavar="SKU",
                                                 help="The item's SKU, where two items have a lot of that number.")]
 DateOption = Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default: today).")]
-
-
-def _item_id(session, sku: str | None) -> int | None:
-    if sku is None:
-        return None
-    found = session.query(Item.id).filter(Item.sku == sku).scalar()
-    if found is None:
-        raise BackofficeError(f"no item with SKU {sku!r}; `backoffice stock on-hand` lists the items")
-    return found
 
 
 def _pairs(text: str, option: str) -> dict[str, str]:
@@ -102,7 +92,7 @@ def plan_add(
               "sampling": "fixed" if fixed is not None else "standard", "sample_size": fixed, "accept_number": accept,
               "aql": parse_number(aql, "--aql", AQL) if aql is not None else None}
     with acting_as(user) as (_db, actor, session):
-        values["item_id"] = _item_id(session, item)
+        values["item_id"] = services.item_named(session, item).id
         plan = services.add_plan(session, actor, values, [_characteristic(c) for c in characteristic])
         record = next(p for p in queries.plans(session, actor) if p["id"] == plan.id)
     if as_json:
@@ -138,7 +128,7 @@ def plan_list(as_json: JsonOption = False, user: UserOption = None) -> None:
 def lots(as_json: JsonOption = False, user: UserOption = None) -> None:
     """Lots held: awaiting inspection or quarantined, oldest first."""
     with acting_as(user) as (_db, actor, session):
-        rows = queries.held_lots(session, actor)
+        rows = [r | {"on_hand": quantity_text(r["on_hand"])} for r in queries.held_lots(session, actor)]
     if as_json:
         print_json(rows)
         return
@@ -147,7 +137,7 @@ def lots(as_json: JsonOption = False, user: UserOption = None) -> None:
         return
     table = new_table("lot", "SKU", "status", "on hand", "since")
     for r in rows:
-        table.add_row(r["lot"], r["sku"], r["status"], str(r["on_hand"]), r["since"])
+        table.add_row(r["lot"], r["sku"], r["status"], r["on_hand"], r["since"])
     out.print(table)
 
 
@@ -177,7 +167,7 @@ def _measurements(texts: list[str], task: services.Task) -> list[Found]:
 
 def _task_record(task: services.Task) -> dict[str, Any]:
     return {"lot": task.lot.lot_number, "lot_id": task.lot.id, "status": task.lot.status, "plan": task.plan.code,
-            "lot_size": task.lot_size, "severity": task.severity, "code_letter": task.code_letter,
+            "lot_size": quantity_text(task.lot_size), "severity": task.severity, "code_letter": task.code_letter,
             "sample_size": task.sample_size, "accept": task.accept, "reject": task.reject,
             "characteristics": [{"name": c.name, "kind": c.kind, "unit": c.unit, "lower_limit": c.lower_limit,
                                  "upper_limit": c.upper_limit, "defect_class": c.defect_class}
@@ -245,7 +235,8 @@ def disposition(
         held = services.find_lot(session, lot, item)
         record = services.dispose(session, actor, held.id, chosen[0], reason, day)
         result = {"id": record.id, "lot": held.lot_number, "decision": record.decision, "reason": record.reason,
-                  "status_before": record.status_before, "status": held.status, "quantity": record.quantity,
+                  "status_before": record.status_before, "status": held.status,
+                  "quantity": quantity_text(record.quantity),
                   "decided_on": record.decided_on}
     if as_json:
         print_json(result)

@@ -20,7 +20,6 @@ from engine.cli_support import (
 from engine.formats import parse_date
 from engine.quality import ncr as ncrs
 from engine.quality import queries, services
-from engine.quality.commands import _item_id
 from engine.quality.models import (
     ACTION_KINDS,
     FISHBONE_CATEGORIES,
@@ -54,10 +53,6 @@ def _show(record: dict[str, Any]) -> None:
                   f"{a['status']})", soft_wrap=True)
 
 
-def _record(session, ncr_id: int) -> dict[str, Any]:
-    return queries.ncr_record(ncrs.get_ncr(session, ncr_id), ncrs.actions_of(session, ncr_id))
-
-
 @ncr_app.command("add")
 @handles_errors
 def add(
@@ -77,9 +72,9 @@ def add(
     with acting_as(user) as (_db, actor, session):
         values = {"title": title, "severity": severity, "supplier_id": supplier, "customer_id": customer,
                   "owner": owner, "description": description, "containment": containment, "opened_on": day,
-                  "item_id": _item_id(session, item),
+                  "item_id": services.item_named(session, item).id if item else None,
                   "lot_id": services.find_lot(session, lot, item).id if lot else None}
-        record = _record(session, ncrs.add_ncr(session, actor, values).id)
+        record = queries.ncr(session, actor, ncrs.add_ncr(session, actor, values).id)
     if as_json:
         print_json(record)
         return
@@ -110,8 +105,7 @@ def list_(
 def show(ncr_id: NcrId, as_json: JsonOption = False, user: UserOption = None) -> None:
     """One nonconformance report with its actions."""
     with acting_as(user) as (_db, actor, session):
-        actor.require("read", services.AREA)
-        record = _record(session, ncr_id)
+        record = queries.ncr(session, actor, ncr_id)
     if as_json:
         print_json(record)
         return
@@ -135,7 +129,7 @@ def advance(
                                  ("root_cause_method", method), ("cause_category", category)) if v is not None}
     with acting_as(user) as (_db, actor, session):
         ncrs.advance_ncr(session, actor, ncr_id, to, **changes)
-        record = _record(session, ncr_id)
+        record = queries.ncr(session, actor, ncr_id)
     if as_json:
         print_json(record)
         return

@@ -119,6 +119,16 @@ def ncrs(session: Session, actor: Actor, status: str | None = None, open_only: b
     return [ncr_record(n) for n in session.scalars(query)]
 
 
+def ncr(session: Session, actor: Actor, ncr_id: int) -> dict[str, Any]:
+    """One nonconformance with its actions."""
+    _read(actor)
+    found = session.get(Nonconformance, ncr_id)
+    if found is None:
+        raise NotFound(f"there is no nonconformance #{ncr_id}; `backoffice quality ncr list` shows them", "ncr_id")
+    actions = session.scalars(select(Action).where(Action.ncr_id == ncr_id).order_by(Action.id))
+    return ncr_record(found, list(actions))
+
+
 def ncr_record(ncr: Nonconformance, actions: Sequence[Action] | None = None) -> dict[str, Any]:
     record = {f: getattr(ncr, f) for f in ("id", "version", "title", "description", "severity", "status",
                                            "opened_on", "owner", "lot_id", "item_id", "supplier_id", "customer_id",

@@ -136,6 +136,13 @@ def check_plan_records(session: Session, row: Mapping[str, Any]) -> list[Problem
     return problems
 
 
+def item_named(session: Session, sku: str) -> Item:
+    item = session.scalars(select(Item).where(Item.sku == sku)).first()
+    if item is None:
+        raise NotFound(f"no item with SKU {sku!r}; `backoffice stock on-hand` lists the items", "item_id")
+    return item
+
+
 def plan_named(session: Session, code: str) -> InspectionPlan:
     plan = session.scalars(select(InspectionPlan).where(InspectionPlan.code == code)).first()
     if plan is None:

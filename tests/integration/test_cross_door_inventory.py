@@ -28,14 +28,16 @@ ON = ("--date", DAY.isoformat())
 MAIN, EAST = 1, 2
 BOLT, GLUE = 1, 2                  # BOLT-8: 5 at MAIN; GLUE: lot tracked
 QUARANTINED, OLD = 1, 2            # GLUE's lots Q1 (quarantined) and OLD (expires 2026-03-31), 3 each at MAIN
-CUSTOMER = 1
+AWAITING, REJECTED = 3, 4          # GLUE's lots AW (awaiting inspection) and RJ (rejected), 3 each at MAIN
+CUSTOMER, SUPPLIER = 1, 2
 RECEIVED, REVERSAL = 4, 5          # 2 BOLT-8 received at EAST, and its reversal
 
 
 # What a person picks in the workbook's drop-downs for the fixture's records (an id the
 # fixture does not have is typed as "#999").
 PICKED = {"item": {BOLT: "BOLT-8 Bolt M8", GLUE: "GLUE Epoxy glue"}, "frm": {MAIN: "MAIN Main", EAST: "EAST East"},
-          "lot": {QUARANTINED: "Q1 GLUE", OLD: "OLD GLUE"}, "customer": {CUSTOMER: "Acme Ltd"}}
+          "lot": {QUARANTINED: "Q1 GLUE", OLD: "OLD GLUE", AWAITING: "AW GLUE", REJECTED: "RJ GLUE"},
+          "customer": {CUSTOMER: "Acme Ltd"}}
 PICKED["to"] = PICKED["frm"]
 
 
@@ -46,7 +48,7 @@ def picked(key: str, value):
 def row(kind="issue", reason="issued", item=BOLT, quantity=1, **cells):
     """A new Movements row: {label: value}, records as a person picks them (by label)."""
     labels = {"frm": "From", "to": "To", "lot": "Lot", "cost": "Unit cost", "customer": "Customer",
-              "cost_centre": "Cost centre", "on": "Date"}
+              "supplier": "Supplier", "cost_centre": "Cost centre", "on": "Date"}
     values = {"Date": DAY, "Kind": kind, "Reason": reason, "Item": picked("item", item), "Quantity": quantity}
     return Sheet("inventory", "Movements", {**values, **{labels[k]: picked(k, v) for k, v in cells.items()}})
 
@@ -78,6 +80,33 @@ CASES = [
          cli=("stock", "issue", "GLUE", "1", "--from", "MAIN", "--lot", "Q1", *ON),
          workbook=row(item=GLUE, frm=MAIN, lot=QUARANTINED),
          api=api(sku="GLUE", from_location="MAIN", lot="Q1")),
+    # Quarantine at every door: a lot held by quality (awaiting inspection, quarantined) never
+    # leaves stock, neither issued nor transferred out; a rejected one only goes back to its supplier.
+    Case("issuing from a lot awaiting inspection", "wes", ("lot_id", "lot_unavailable"),
+         service=move(item=GLUE, from_location_id=MAIN, lot_id=AWAITING),
+         cli=("stock", "issue", "GLUE", "1", "--from", "MAIN", "--lot", "AW", *ON),
+         workbook=row(item=GLUE, frm=MAIN, lot=AWAITING),
+         api=api(sku="GLUE", from_location="MAIN", lot="AW")),
+    Case("transferring a quarantined lot out", "wes", ("lot_id", "lot_unavailable"),
+         service=move("transfer", "moved", item=GLUE, from_location_id=MAIN, to_location_id=EAST, lot_id=QUARANTINED),
+         cli=("stock", "transfer", "GLUE", "1", "--from", "MAIN", "--to", "EAST", "--lot", "Q1", *ON),
+         workbook=row("transfer", "moved", item=GLUE, frm=MAIN, to=EAST, lot=QUARANTINED),
+         api=api("transfers", sku="GLUE", from_location="MAIN", to_location="EAST", lot="Q1")),
+    Case("transferring a lot awaiting inspection out", "wes", ("lot_id", "lot_unavailable"),
+         service=move("transfer", "moved", item=GLUE, from_location_id=MAIN, to_location_id=EAST, lot_id=AWAITING),
+         cli=("stock", "transfer", "GLUE", "1", "--from", "MAIN", "--to", "EAST", "--lot", "AW", *ON),
+         workbook=row("transfer", "moved", item=GLUE, frm=MAIN, to=EAST, lot=AWAITING),
+         api=api("transfers", sku="GLUE", from_location="MAIN", to_location="EAST", lot="AW")),
+    Case("selling a rejected lot", "wes", ("lot_id", "lot_unavailable"),
+         service=move(reason="sold", item=GLUE, from_location_id=MAIN, lot_id=REJECTED, customer_id=CUSTOMER),
+         cli=("stock", "issue", "GLUE", "1", "--from", "MAIN", "--lot", "RJ", "--customer", str(CUSTOMER), *ON),
+         workbook=row(reason="sold", item=GLUE, frm=MAIN, lot=REJECTED, customer=CUSTOMER),
+         api=api(sku="GLUE", from_location="MAIN", lot="RJ", customer_id=CUSTOMER)),
+    Case("a return to a supplier without the supplier", "wes", ("supplier_id", "required"),
+         service=move(reason="returned", item=GLUE, from_location_id=MAIN, lot_id=REJECTED),
+         cli=("stock", "issue", "GLUE", "1", "--from", "MAIN", "--lot", "RJ", "--reason", "returned", *ON),
+         workbook=row(reason="returned", item=GLUE, frm=MAIN, lot=REJECTED),
+         api=api(sku="GLUE", from_location="MAIN", lot="RJ", reason="returned")),
     Case("issuing from an expired lot", "wes", ("lot_id", "lot_expired"),
          service=move(item=GLUE, on=date(2026, 4, 1), from_location_id=MAIN, lot_id=OLD),
          cli=("stock", "issue", "GLUE", "1", "--from", "MAIN", "--lot", "OLD", "--date", "2026-04-01"),
@@ -237,8 +266,18 @@ def fill_stock(db):
         received = post_movement(session, SYSTEM, Movement("receipt", "received", bolt.id, D(2), on,
                                                            to_location_id=east.id, unit_cost=D("0.2")))
         reversal = reverse_movement(session, SYSTEM, received.id, on)
+        supplier, _ = contacts.add_contact(session, SYSTEM, {"kind": "organisation", "name": "Glue Works",
+                                                              "country": "GB"})
+        held = [Lot(item_id=glue.id, lot_number=number, status=status)
+                for number, status in (("AW", "awaiting inspection"), ("RJ", "rejected"))]
+        session.add_all(held)
+        session.flush()
+        for lot in held:
+            post_movement(session, SYSTEM, Movement("receipt", "received", glue.id, D(3), on, to_location_id=main.id,
+                                                    lot_id=lot.id, unit_cost=D(4), supplier_id=supplier.id))
         assert (main.id, east.id, bolt.id, glue.id, quarantined.id, old.id, customer.id, received.id, reversal.id) == (
             MAIN, EAST, BOLT, GLUE, QUARANTINED, OLD, CUSTOMER, RECEIVED, REVERSAL)
+        assert ([lot.id for lot in held], supplier.id) == ([AWAITING, REJECTED], SUPPLIER)
     return db
 
 
@@ -265,4 +304,4 @@ def test_a_refusal_names_what_is_there(stock_db):
     [problem] = refused.value.problems
     assert problem.message == "lot Q1 of GLUE is quarantined: it cannot be issued until quality releases it"
     with stock_db.reading() as session:
-        assert session.scalar(sa.select(sa.func.count()).select_from(StockMovement)) == RECEIVED + 1
+        assert session.scalar(sa.select(sa.func.count()).select_from(StockMovement)) == REVERSAL + 2

@@ -73,8 +73,8 @@ def test_modules_come_from_the_file_or_the_environment_and_unknown_ones_are_refu
     assert load_settings().modules == ["contacts", "staff"]
     monkeypatch.setenv("BACKOFFICE_MODULES", "contacts,inventory")
     assert load_settings().modules == ["contacts", "inventory"]
-    monkeypatch.setenv("BACKOFFICE_MODULES", "contacts,quality")
-    with pytest.raises(ValueError, match="there is no module 'quality'"):
+    monkeypatch.setenv("BACKOFFICE_MODULES", "contacts,payroll")
+    with pytest.raises(ValueError, match="there is no module 'payroll'"):
         load_settings()
 
 
