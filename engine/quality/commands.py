@@ -169,8 +169,9 @@ def _task_record(task: services.Task) -> dict[str, Any]:
     return {"lot": task.lot.lot_number, "lot_id": task.lot.id, "status": task.lot.status, "plan": task.plan.code,
             "lot_size": quantity_text(task.lot_size), "severity": task.severity, "code_letter": task.code_letter,
             "sample_size": task.sample_size, "accept": task.accept, "reject": task.reject,
-            "characteristics": [{"name": c.name, "kind": c.kind, "unit": c.unit, "lower_limit": c.lower_limit,
-                                 "upper_limit": c.upper_limit, "defect_class": c.defect_class}
+            "characteristics": [{"name": c.name, "kind": c.kind, "unit": c.unit, "nominal": queries.plain(c.nominal),
+                                 "lower_limit": queries.plain(c.lower_limit),
+                                 "upper_limit": queries.plain(c.upper_limit), "defect_class": c.defect_class}
                                 for c in task.characteristics]}
 
 

@@ -40,8 +40,9 @@ def register_ncr_commands(app: typer.Typer) -> None:
 
 
 def _show(record: dict[str, Any]) -> None:
-    about = ", ".join(f"{k.removesuffix('_id')} #{record[k]}" for k in ("lot_id", "item_id", "supplier_id",
-                                                                         "customer_id") if record.get(k))
+    about = ", ".join(f"{what} {record[key]}" for what, key in (("lot", "lot"), ("item", "sku"),
+                                                                 ("supplier", "supplier"), ("customer", "customer"))
+                      if record.get(key))
     out.print(f"NCR #{record['id']} {record['title']} [{record['status']}, {record['severity']}] owner "
               f"{record['owner']}, opened {record['opened_on']}; about {about}", soft_wrap=True)
     for key in ("description", "containment", "root_cause_method", "cause_category", "root_cause", "verifier",

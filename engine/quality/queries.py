@@ -36,6 +36,12 @@ def _read(actor: Actor) -> None:
     actor.require("read", AREA)
 
 
+def plain(value: Decimal | None) -> Decimal | None:
+    """A stored decimal as it was typed: 2.5 and 9.95, not 2.500 and 9.950000 (the column's
+    places), and 500, not 5E+2."""
+    return None if value is None else Decimal(format(value.normalize(), "f"))
+
+
 # -- plans and lots ----------------------------------------------------------------------------
 
 def plans(session: Session, actor: Actor) -> list[dict[str, Any]]:
@@ -45,7 +51,7 @@ def plans(session: Session, actor: Actor) -> list[dict[str, Any]]:
              .outerjoin(supplier, supplier.id == InspectionPlan.supplier_id).order_by(InspectionPlan.code))
     counts = dict(session.execute(select(Characteristic.plan_id, func.count()).group_by(Characteristic.plan_id)).all())
     return [{"id": p.id, "code": p.code, "sku": sku, "supplier": name, "sampling": p.sampling, "level": p.level,
-             "aql": p.aql, "sample_size": p.sample_size, "accept_number": p.accept_number, "switching": p.switching,
+             "aql": plain(p.aql), "sample_size": p.sample_size, "accept_number": p.accept_number, "switching": p.switching,
              "active": p.active, "characteristics": counts.get(p.id, 0)}
             for p, sku, name in session.execute(query)]
 
@@ -59,7 +65,7 @@ def held_lots(session: Session, actor: Actor) -> list[dict[str, Any]]:
     for lot, sku in session.execute(query):
         supplier = lot_supplier(session, lot.id)
         rows.append({"lot_id": lot.id, "lot": lot.lot_number, "sku": sku, "status": lot.status,
-                     "on_hand": lot_on_hand(session, lot.id), "supplier_id": supplier,
+                     "on_hand": plain(lot_on_hand(session, lot.id)), "supplier_id": supplier,
                      "since": lot.updated_at.date().isoformat()})
     return rows
 
@@ -116,7 +122,20 @@ def ncrs(session: Session, actor: Actor, status: str | None = None, open_only: b
         query = query.where(Nonconformance.status == status)
     if open_only:
         query = query.where(Nonconformance.status != "closed")
-    return [ncr_record(n) for n in session.scalars(query)]
+    found = list(session.scalars(query))
+    return [ncr_record(n, names=names) for n, names in zip(found, _names(session, found), strict=True)]
+
+
+def _names(session: Session, found: Sequence[Nonconformance]) -> list[dict[str, str | None]]:
+    """What each nonconformance is about, by name: the lot's number, the item's SKU, the
+    supplier's and the customer's names (read in three queries for the whole list)."""
+    lots = dict(session.execute(select(Lot.id, Lot.lot_number).where(
+        Lot.id.in_({n.lot_id for n in found if n.lot_id}))).all())
+    skus = dict(session.execute(select(Item.id, Item.sku).where(Item.id.in_({n.item_id for n in found if n.item_id}))).all())
+    people = dict(session.execute(select(Contact.id, Contact.name).where(
+        Contact.id.in_({c for n in found for c in (n.supplier_id, n.customer_id) if c}))).all())
+    return [{"lot": lots.get(n.lot_id), "sku": skus.get(n.item_id), "supplier": people.get(n.supplier_id),
+             "customer": people.get(n.customer_id)} for n in found]
 
 
 def ncr(session: Session, actor: Actor, ncr_id: int) -> dict[str, Any]:
@@ -126,14 +145,16 @@ def ncr(session: Session, actor: Actor, ncr_id: int) -> dict[str, Any]:
     if found is None:
         raise NotFound(f"there is no nonconformance #{ncr_id}; `backoffice quality ncr list` shows them", "ncr_id")
     actions = session.scalars(select(Action).where(Action.ncr_id == ncr_id).order_by(Action.id))
-    return ncr_record(found, list(actions))
+    return ncr_record(found, list(actions), _names(session, [found])[0])
 
 
-def ncr_record(ncr: Nonconformance, actions: Sequence[Action] | None = None) -> dict[str, Any]:
+def ncr_record(ncr: Nonconformance, actions: Sequence[Action] | None = None,
+               names: dict[str, str | None] | None = None) -> dict[str, Any]:
     record = {f: getattr(ncr, f) for f in ("id", "version", "title", "description", "severity", "status",
                                            "opened_on", "owner", "lot_id", "item_id", "supplier_id", "customer_id",
                                            "containment", "root_cause_method", "cause_category", "root_cause",
                                            "verifier", "closed_on")}
+    record |= names or {}
     if actions is not None:
         record["actions"] = [{f: getattr(a, f) for f in ("id", "kind", "description", "owner", "due_on", "status",
                                                          "done_on")} for a in actions]

@@ -63,7 +63,7 @@ def add_plan(session: Session, actor: Actor, values: Mapping[str, Any],
     typed = [rules.characteristic_defaults({**{k: c.get(k) for k in CHARACTERISTIC_FIELDS}, "plan_id": -1})
              for c in characteristics]
     for n, c in enumerate(typed, 1):
-        problems += [Problem(p.field, p.code, f"characteristic {n}: {p.message}", n) for p in rules.check_characteristic(c)]
+        problems += [Problem(p.field, p.code, f"characteristic {n}: {p.message}") for p in rules.check_characteristic(c)]
     names = [c["name"] for c in typed if c.get("name")]
     if len(set(names)) != len(names):
         problems.append(Problem("name", "duplicate", "each characteristic of a plan has a name of its own"))

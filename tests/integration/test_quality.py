@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from engine.config import LedgerSettings
 from engine.contacts import services as contacts
+from engine.db.audit import AuditEntry
 from engine.errors import PermissionDenied, ValidationFailed
 from engine.inventory.batch import post_movements
 from engine.inventory.models import Item, Location, Lot, StockMovement
@@ -179,6 +180,10 @@ def test_scrapping_a_quarantined_lot_posts_its_value_to_the_books_with_perpetual
         assert services.lot_on_hand(session, lot) == 0
         rows = {r.code: r for r in trial_balance(session, SYSTEM, DAY + timedelta(days=1)).rows}
         assert rows[ROLES["inventory"]].debit - rows[ROLES["inventory"]].credit == 0   # 1000 in, 1000 scrapped
+        # posted by the engine on the officer's behalf: the audit log names the officer
+        audited = session.scalars(sa.select(AuditEntry.actor).where(AuditEntry.table_name == "stock_movements",
+                                                                    AuditEntry.record_id == scrap.id)).one()
+        assert audited == "quinn"
 
 
 def test_returning_a_lot_issues_it_back_to_its_supplier(quality_db):
