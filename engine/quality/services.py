@@ -256,6 +256,11 @@ def inspect_lot(session: Session, actor: Actor, lot_id: int, found: Sequence[Fou
     if lot.status != "awaiting inspection":
         raise ValidationFailed([Problem("lot_id", "not_held", f"lot {lot.lot_number} is {lot.status}: only a lot "
                                                               "awaiting inspection is inspected")])
+    if task.severity == "discontinued":
+        raise ValidationFailed([Problem("lot_id", "discontinued", f"inspection by plan {task.plan.code} of this "
+                                        "supplier's lots is discontinued (5 lots rejected on tightened inspection): "
+                                        "no lot is accepted by sampling until the supplier has acted; then resume "
+                                        f"it (`backoffice quality resume {task.plan.code}`), or dispose of the lot")])
     problems = rules.check_measurements(task.sample_size, task.characteristics, found)
     if problems:
         raise ValidationFailed(problems)

@@ -300,3 +300,21 @@ def test_process_capability_reads_the_measurements_in_order(quality_db):
     assert found.capability.count == 20
     three = D("0.001")
     assert (found.capability.cp.quantize(three), found.capability.cpk.quantize(three)) == (D("1.072"), D("1.051"))
+
+
+def test_five_lots_rejected_on_tightened_inspection_discontinue_it_until_resumed(quality_db):
+    for n in range(1, 8):            # 2 rejected on normal tighten it; 5 more on tightened discontinue it
+        lot = receive(quality_db, f"L{n}")
+        inspect(quality_db, lot, measurements(quality_db, lot, bad=10))
+    held = receive(quality_db, "L8")
+    with quality_db.reading() as session:
+        assert services.inspection_task(session, QUINN, held).severity == "discontinued"
+    with pytest.raises(ValidationFailed) as refused:
+        inspect(quality_db, held, measurements(quality_db, held))
+    assert [(p.field, p.code) for p in refused.value.problems] == [("lot_id", "discontinued")]
+    with quality_db.unit_of_work(QUINN) as session:
+        plan = services.plan_named(session, "IP-BOLT")
+        services.resume_inspection(session, QUINN, plan.id, quality_db.supplier_id)
+    with quality_db.reading() as session:
+        assert services.inspection_task(session, QUINN, held).severity == "tightened"
+    assert inspect(quality_db, held, measurements(quality_db, held))
