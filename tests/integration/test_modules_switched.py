@@ -17,7 +17,7 @@ from engine import app, registry
 from engine.app import ModuleSwitchedOff
 from engine.cli import app as cli
 from engine.errors import BackofficeError
-from engine.inventory.hooks import stock_moved
+from engine.inventory.hooks import lots_received, stock_moved
 from engine.mailmerge.recipients import select
 from engine.security.roles import SYSTEM
 from engine.sheets.spec import modules as workbooks
@@ -25,7 +25,7 @@ from engine.sheets.spec import workbook_spec
 from tests.conftest import actor_with
 
 ON = ["contacts", "inventory"]
-OTHERS = ("ledger", "staff", "mail", "report")
+OTHERS = ("ledger", "staff", "quality", "mail", "report")
 
 
 @pytest.fixture
@@ -99,6 +99,13 @@ def test_perpetual_inventory_is_installed_only_with_inventory_and_the_ledger_on(
     assert len(stock_moved.listeners) == 1
 
 
+def test_the_hold_for_inspection_listens_only_with_quality_on():
+    assert len(lots_received.listeners) == 1
+    with app.started(ON):
+        assert lots_received.listeners == []
+    assert len(lots_received.listeners) == 1
+
+
 def test_perpetual_inventory_switched_on_without_the_ledger_is_refused_naming_both(contacts_and_inventory, db):
     url = db.engine.url.render_as_string(hide_password=False)
     done = run("--database-url", url, "stock", "on-hand", "--user", "admin",
@@ -111,8 +118,10 @@ def test_perpetual_inventory_switched_on_without_the_ledger_is_refused_naming_bo
 def test_a_module_needing_one_that_is_off_is_refused_at_start_up():
     with pytest.raises(ModuleSwitchedOff, match="the inventory module needs contacts, which is switched off"):
         app.build(["inventory"])
-    with pytest.raises(ModuleSwitchedOff, match="there is no module 'quality'"):
-        app.start(["contacts", "quality"])
+    with pytest.raises(ModuleSwitchedOff, match="the quality module needs inventory, which is switched off"):
+        app.build(["contacts", "quality"])
+    with pytest.raises(ModuleSwitchedOff, match="there is no module 'payroll'"):
+        app.start(["contacts", "payroll"])
 
 
 def test_the_backoffice_command_refuses_to_start_with_a_module_missing_what_it_needs(tmp_path):
