@@ -105,14 +105,48 @@ def add_characteristic(session: Session, actor: Actor, values: Mapping[str, Any]
     problems = rules.check_characteristic(row)
     if row.get("plan_id") and session.get(InspectionPlan, row["plan_id"]) is None:
         problems.append(Problem("plan_id", "reference", f"there is no inspection plan #{row['plan_id']}"))
-    elif row.get("plan_id") and row.get("name") in {c.name for c in characteristics_of(session, row["plan_id"])}:
-        problems.append(Problem("name", "duplicate", f"the plan has a characteristic {row['name']!r} already"))
+    else:
+        problems += _name_taken(session, row)
     if problems:
         raise ValidationFailed(problems)
     characteristic = Characteristic(**row, updated_by=actor.login)
     session.add(characteristic)
     session.flush()
     return characteristic
+
+
+def update_characteristic(session: Session, actor: Actor, characteristic_id: int, expected_version: int | None,
+                          changes: Mapping[str, Any]) -> Characteristic:
+    """Change a characteristic (its limits, say); measurements taken before keep the
+    decision they were given. It stays with its plan."""
+    actor.require("write", AREA)
+    found = session.get(Characteristic, characteristic_id)
+    if found is None:
+        raise NotFound(f"there is no characteristic #{characteristic_id}", "id")
+    if expected_version is not None and found.version != expected_version:
+        raise StaleRecordError(f"characteristic {found.name}", expected_version, found.version)
+    row = rules.characteristic_defaults({f: getattr(found, f) for f in CHARACTERISTIC_FIELDS}
+                                        | {k: v for k, v in changes.items() if k in CHARACTERISTIC_FIELDS})
+    problems = rules.check_characteristic(row)
+    if row.get("plan_id") != found.plan_id:
+        problems.append(Problem("plan_id", "not_allowed", "a characteristic stays with its plan: add it to the "
+                                                          "other plan instead"))
+    elif row.get("name") != found.name:
+        problems += _name_taken(session, row)
+    if problems:
+        raise ValidationFailed(problems)
+    for field in CHARACTERISTIC_FIELDS:
+        if getattr(found, field) != row.get(field):
+            setattr(found, field, row.get(field))
+    found.updated_by = actor.login
+    flush_guarded(session, found, found.version)
+    return found
+
+
+def _name_taken(session: Session, row: Mapping[str, Any]) -> list[Problem]:
+    if row.get("plan_id") and row.get("name") in {c.name for c in characteristics_of(session, row["plan_id"])}:
+        return [Problem("name", "duplicate", f"the plan has a characteristic {row['name']!r} already")]
+    return []
 
 
 def check_plan_records(session: Session, row: Mapping[str, Any]) -> list[Problem]:
@@ -222,6 +256,11 @@ class Task:
 
 def inspection_task(session: Session, actor: Actor, lot_id: int) -> Task:
     actor.require("read", AREA)
+    return task_for(session, lot_id)
+
+
+def task_for(session: Session, lot_id: int) -> Task:
+    """What inspecting the lot takes (a read: whoever calls it has checked the reader)."""
     lot = session.get(Lot, lot_id)
     if lot is None:
         raise NotFound(f"there is no lot #{lot_id}", "lot_id")
@@ -246,6 +285,21 @@ def inspection_task(session: Session, actor: Actor, lot_id: int) -> Task:
         severity, letter, n, ac, re = state.severity, found.code_letter, found.sample_size, found.accept, found.reject
     original = session.scalar(select(func.count()).select_from(Inspection).where(Inspection.lot_id == lot.id)) == 0
     return Task(lot, plan, supplier, size, severity, letter, n, ac, re, characteristics_of(session, plan.id), original)
+
+
+def tasks_waiting(session: Session) -> list[Task]:
+    """The inspections waiting to be done: one per lot awaiting inspection that can be
+    inspected now (its item has an active plan, it holds stock), by item and lot number.
+    A read, like `task_for`."""
+    lots = session.scalars(select(Lot.id).join(Item, Item.id == Lot.item_id)
+                           .where(Lot.status == "awaiting inspection").order_by(Item.sku, Lot.lot_number))
+    tasks = []
+    for lot_id in list(lots):
+        try:
+            tasks.append(task_for(session, lot_id))
+        except ValidationFailed:
+            continue   # no plan any more, or nothing left to inspect: `held_lots` still lists it
+    return tasks
 
 
 def inspect_lot(session: Session, actor: Actor, lot_id: int, found: Sequence[Found], inspected_on: date) -> Inspection:
@@ -282,6 +336,12 @@ def inspect_lot(session: Session, actor: Actor, lot_id: int, found: Sequence[Fou
         _switch(session, task, decision)
     session.flush()
     return inspection
+
+
+def severity_now(session: Session, plan: InspectionPlan) -> str:
+    """How the plan's next lot from its own supplier (or, for a general plan, a lot without
+    one) is inspected: normal, tightened, reduced, or discontinued (not accepted at all)."""
+    return "normal" if plan.sampling == "fixed" else _state(session, plan, plan.supplier_id).severity
 
 
 def _state(session: Session, plan: InspectionPlan, supplier: int | None) -> sampling.SwitchingState:

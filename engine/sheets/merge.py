@@ -89,6 +89,7 @@ def merge_sheet(
     compared = [(key, n) for n, key in enumerate(base_cols) if key in data.positions]
     seen: set[int] = set()
     set_once = {c.key: c.locked_because for c in spec.columns if c.set_once}
+    filled_in_by = spec.filled_in_by
 
     def issue(row: int | None, key: str | None, record_id, code: str, message: str, **extra) -> None:
         plan.issues.append(CellIssue(
@@ -97,8 +98,8 @@ def merge_sheet(
     for row in data.rows:
         rid = row.record_id if row.record_id is not None else saved.get(row.row)
         if rid is None:
-            if spec.new_rows_need and row.values.get(spec.new_rows_need) is None and not row.invalid:
-                continue  # offered for filling in (a count line), not filled in yet
+            if filled_in_by and not row.invalid and all(row.values.get(k) is None for k in filled_in_by):
+                continue  # offered for filling in (a count line, a measurement), not filled in yet
             if not spec.can_insert:
                 issue(row.row, None, None, "insert", "new rows cannot be added to this sheet")
             else:

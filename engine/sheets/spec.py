@@ -107,8 +107,10 @@ class SheetSpec:
     # New rows offered for filling in when the workbook is made (a count sheet lists every
     # place holding stock); they are left alone on sync until their editable cells change.
     prefill: Callable[[Session], list[dict[str, Any]]] | None = None
-    # A new row whose cell in this column is empty is not filled in yet: left alone on sync.
-    new_rows_need: str | None = None
+    # A new row whose cell in this column is empty is not filled in yet: left alone on sync
+    # (a count line until its count is typed). A tuple of columns: left alone until any one
+    # of them is filled in (a measurement: its value, or its pass/fail).
+    new_rows_need: str | tuple[str, ...] | None = None
     # New rows with the same value in this column belong together (the lines of one journal
     # entry): a problem in one of them holds back the others too when the rest of a rejected
     # sync is rehearsed for its posting problems (RoundTrip._problems_beside).
@@ -157,6 +159,12 @@ class SheetSpec:
         if not self.can_update or (self.settled is not None and self.settled(values)):
             return frozenset(c.key for c in self.columns)
         return frozenset(c.key for c in self.columns if c.set_once)
+
+    @property
+    def filled_in_by(self) -> tuple[str, ...]:
+        """The columns of `new_rows_need`, as a tuple (empty: every new row counts)."""
+        need = self.new_rows_need
+        return (need,) if isinstance(need, str) else tuple(need or ())
 
     @property
     def entered_keys(self) -> frozenset[str]:

@@ -110,6 +110,18 @@ def test_new_rows_on_a_sheet_that_takes_none_are_problems():
     assert plan.inserts == [] and [i.code for i in plan.issues] == ["insert"]
 
 
+@pytest.mark.parametrize(("need", "kept"), [("city", ["Cog"]), (("name", "city"), ["Cog", "Dun"])])
+def test_offered_new_rows_wait_until_a_cell_they_need_is_filled_in(need, kept):
+    """A count line waits for its count (one column); a measurement for its value or its
+    pass/fail (any one of several)."""
+    spec = SheetSpec("Places", model=None, area="contacts", columns=(NAME, CITY), new_rows_need=need)
+    data = SheetInput(spec, [NAME, CITY], {"id": 0, "version": 1, "name": 2, "city": 3})
+    data.rows = [row(2, 1, "Acme", "Leeds"), row(3, 2, "Bolt", "York"), row(4, None, "Cog", "Ely"),
+                 row(5, None, "Dun", None), row(6, None, None, None)]
+    plan = merge_sheet(data, BASE, DB, BOTH)
+    assert [i.values["name"] for i in plan.inserts] == kept and plan.issues == []
+
+
 def test_a_set_once_column_is_typed_on_new_rows_and_locked_on_saved_ones():
     code = Column("name", "Name", set_once=True)
     spec = SheetSpec("Places", model=None, area="contacts", columns=(code, CITY))
