@@ -131,13 +131,13 @@ class Inspection(Record, Base):
     accepted: Mapped[bool] = mapped_column(nullable=False)
 
 
-class Measurement(Base):
-    """One characteristic of one sample unit as found, and whether it conforms."""
+class Measurement(Record, Base):
+    """One characteristic of one sample unit as found, and whether it conforms: the evidence
+    of a decision, audited like every record and never changed once the inspection is made."""
 
     __tablename__ = "measurements"
     __table_args__ = (UniqueConstraint("inspection_id", "sample_number", "characteristic_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     inspection_id: Mapped[int] = mapped_column(ForeignKey("inspections.id", ondelete="RESTRICT"), nullable=False)
     sample_number: Mapped[int] = mapped_column(nullable=False)
     characteristic_id: Mapped[int] = mapped_column(ForeignKey("plan_characteristics.id", ondelete="RESTRICT"),

@@ -329,7 +329,8 @@ def inspect_lot(session: Session, actor: Actor, lot_id: int, found: Sequence[Fou
     session.flush()
     session.add_all([Measurement(inspection_id=inspection.id, sample_number=f.sample_number,
                                  characteristic_id=f.characteristic_id, value=f.value, passed=f.passed,
-                                 conforms=decision.conforms[(f.sample_number, f.characteristic_id)]) for f in found])
+                                 conforms=decision.conforms[(f.sample_number, f.characteristic_id)],
+                                 updated_by=actor.login) for f in found])
     lot.status = "available" if decision.accepted else "quarantined"
     lot.updated_by = actor.login
     if task.original and task.plan.sampling == "standard" and task.plan.switching:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, func, literal, select, text, update
+from sqlalchemy import Table, bindparam, delete, func, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -56,17 +56,14 @@ def load_rows(connection: Connection, spec: SheetSpec, limit: Any = None) -> dic
 
     Only what a merge, a check or a refresh looks at: the id, the version and the business
     columns. Time stamps and who saved last are left out (parsing 200,000 time stamps was
-    most of the cost of loading 100,000 records). A table without a version counter holds
-    rows that are never changed once written (an inspection's measurements): each reads as
-    version 1.
+    most of the cost of loading 100,000 records).
     """
     table: Table = spec.model.__table__
-    version = table.c.version if "version" in table.c else literal(1).label("version")
     # A person's own database login may not read the sensitive columns their roles do not see
     # (engine.security.db_roles): those are left out and read as empty, as the policy gate
     # leaves them out of what that person is shown anyway.
     hidden = unreadable_columns(connection).get(table.name, set())
-    columns = [table.c.id, version,
+    columns = [table.c.id, table.c.version,
                *(c for c in table.c if c.key not in COMMON_COLUMNS and c.name not in hidden)]
     blank = {c.key: None for c in table.c if c.name in hidden}
     query = select(*columns).where(*(table.c[k] == v for k, v in spec.scope.items())).order_by(

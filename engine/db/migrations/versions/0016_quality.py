@@ -184,13 +184,17 @@ def upgrade() -> None:
     sa.UniqueConstraint('plan_id', 'supplier_key', name=op.f('uq_switching_states_plan_id_supplier_key'))
     )
     op.create_table('measurements',
-    sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('inspection_id', sa.Integer(), nullable=False),
     sa.Column('sample_number', sa.Integer(), nullable=False),
     sa.Column('characteristic_id', sa.Integer(), nullable=False),
     sa.Column('value', sa.BigInteger(), nullable=True),
     sa.Column('passed', sa.Boolean(), nullable=True),
     sa.Column('conforms', sa.Boolean(), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('created_at', engine.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', engine.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_by', sa.String(length=64), nullable=False),
     sa.ForeignKeyConstraint(['characteristic_id'], ['plan_characteristics.id'], name=op.f('fk_measurements_characteristic_id_plan_characteristics'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['inspection_id'], ['inspections.id'], name=op.f('fk_measurements_inspection_id_inspections'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_measurements')),
