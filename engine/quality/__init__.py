@@ -20,8 +20,15 @@ def register(registry: Registry) -> None:
     registry.commands("quality", "engine.quality.commands:quality_app",
                       "Quality: inspection plans, inspections, dispositions, nonconformances, capability.",
                       extend=["engine.quality.ncr_commands:register_ncr_commands",
-                              "engine.quality.capability_commands:register_capability_commands"])
+                              "engine.quality.capability_commands:register_capability_commands"],
+                      server_routes={
+                          "plan add": "POST /quality/plans", "inspect": "POST /quality/lots/{lot_id}/inspections",
+                          "disposition": "POST /quality/lots/{lot_id}/disposition",
+                          "resume": "POST /quality/plans/{code}/resume", "ncr add": "POST /quality/ncrs",
+                          "ncr advance": "POST /quality/ncrs/{id}/advance",
+                          "ncr action": "POST /quality/ncrs/{id}/actions", "ncr done": "POST /quality/actions/{id}/done"})
     registry.workbook("quality", "engine.quality.sheets:quality_workbook")
+    registry.api("engine.quality.api:router")
     registry.demo_step("quality", "engine.quality.demo:seed_quality", order=35)
     # Receiving stock of an item with a plan holds its lot for inspection.
     registry.bridge("inspection_on_receipt", needs=["inventory", "quality"],

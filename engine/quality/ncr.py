@@ -110,6 +110,7 @@ def update_ncr(session: Session, actor: Actor, ncr_id: int, expected_version: in
 def advance_ncr(session: Session, actor: Actor, ncr_id: int, to: str | None = None,
                 **changes: Any) -> Nonconformance:
     """Move a nonconformance to its next state (or `to`), with the fields that step needs."""
+    actor.require("write", AREA)     # before the record is looked up: who may not gets 403, never 404
     ncr = get_ncr(session, ncr_id)
     following = to or (NCR_STATES[NCR_STATES.index(ncr.status) + 1] if ncr.status != "closed" else "closed")
     return update_ncr(session, actor, ncr_id, None, {**changes, "status": following})

@@ -18,17 +18,20 @@ from sqlalchemy.orm import Session, aliased
 
 from engine.contacts.models import Contact
 from engine.errors import NotFound
+from engine.formats import quantity_text
 from engine.inventory.models import Item, Lot
 from engine.quality import capability as spc
 from engine.quality.models import (
     Action,
     Characteristic,
+    Disposition,
     Inspection,
     InspectionPlan,
     Measurement,
     Nonconformance,
+    SwitchingState,
 )
-from engine.quality.services import AREA, lot_on_hand, lot_supplier
+from engine.quality.services import AREA, Task, item_named, lot_on_hand, lot_supplier, plan_named
 from engine.security.roles import Actor
 
 
@@ -45,15 +48,90 @@ def plain(value: Decimal | None) -> Decimal | None:
 # -- plans and lots ----------------------------------------------------------------------------
 
 def plans(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    """Every plan, by code, as `quality plan list --json` prints it."""
     _read(actor)
+    return _plan_rows(session)
+
+
+def _plan_rows(session: Session, plan_id: int | None = None) -> list[dict[str, Any]]:
     supplier = aliased(Contact)
     query = (select(InspectionPlan, Item.sku, supplier.name).join(Item, Item.id == InspectionPlan.item_id)
              .outerjoin(supplier, supplier.id == InspectionPlan.supplier_id).order_by(InspectionPlan.code))
-    counts = dict(session.execute(select(Characteristic.plan_id, func.count()).group_by(Characteristic.plan_id)).all())
+    counts = select(Characteristic.plan_id, func.count()).group_by(Characteristic.plan_id)
+    if plan_id is not None:
+        query, counts = query.where(InspectionPlan.id == plan_id), counts.where(Characteristic.plan_id == plan_id)
+    counted = dict(session.execute(counts).all())
     return [{"id": p.id, "code": p.code, "sku": sku, "supplier": name, "sampling": p.sampling, "level": p.level,
              "aql": plain(p.aql), "sample_size": p.sample_size, "accept_number": p.accept_number, "switching": p.switching,
-             "active": p.active, "characteristics": counts.get(p.id, 0)}
+             "active": p.active, "characteristics": counted.get(p.id, 0)}
             for p, sku, name in session.execute(query)]
+
+
+def plan_record(session: Session, actor: Actor, plan_id: int) -> dict[str, Any]:
+    """One plan as a row of `plans` (what `quality plan add --json` prints)."""
+    _read(actor)
+    found = _plan_rows(session, plan_id)
+    if not found:
+        raise NotFound(f"there is no inspection plan #{plan_id}", "plan_id")
+    return found[0]
+
+
+def find_plan(session: Session, actor: Actor, code: str) -> InspectionPlan:
+    """A plan by its code, for a reader of quality."""
+    _read(actor)
+    return plan_named(session, code.strip())
+
+
+def find_item(session: Session, actor: Actor, sku: str) -> Item:
+    """An item by its SKU, for a reader of quality (a plan or a capability names one so)."""
+    _read(actor)
+    return item_named(session, sku.strip())
+
+
+def plan(session: Session, actor: Actor, code: str) -> dict[str, Any]:
+    """One plan in full: its row of `plans`, its version (an ETag), its item, supplier and notes,
+    and each characteristic with its id (the id or the name is what an inspection names)."""
+    found = find_plan(session, actor, code)
+    characteristics = session.scalars(select(Characteristic).where(Characteristic.plan_id == found.id)
+                                      .order_by(Characteristic.id))
+    return {**_plan_rows(session, found.id)[0], "version": found.version, "item_id": found.item_id,
+            "supplier_id": found.supplier_id, "notes": found.notes,
+            "characteristics": [{"id": c.id, **characteristic_record(c)} for c in characteristics]}
+
+
+def characteristic_record(c: Characteristic) -> dict[str, Any]:
+    """A characteristic as an inspection task lists it: what is checked and its limits."""
+    return {"name": c.name, "kind": c.kind, "unit": c.unit, "nominal": plain(c.nominal),
+            "lower_limit": plain(c.lower_limit), "upper_limit": plain(c.upper_limit), "defect_class": c.defect_class}
+
+
+def task_record(task: Task) -> dict[str, Any]:
+    """What an inspection of a lot takes (`quality inspect LOT --json` without measurements):
+    the lot, the plan, the sample's size, code letter, Ac and Re, and the characteristics."""
+    return {"lot": task.lot.lot_number, "lot_id": task.lot.id, "status": task.lot.status, "plan": task.plan.code,
+            "lot_size": quantity_text(task.lot_size), "severity": task.severity, "code_letter": task.code_letter,
+            "sample_size": task.sample_size, "accept": task.accept, "reject": task.reject,
+            "characteristics": [characteristic_record(c) for c in task.characteristics]}
+
+
+def inspection_record(task: Task, inspection: Inspection) -> dict[str, Any]:
+    """An inspection as decided (`quality inspect LOT --measure ... --json`): the task it was
+    done by (read before it), the decision, and the lot's status after it."""
+    return {**task_record(task), "inspection_id": inspection.id, "nonconforming": inspection.nonconforming,
+            "critical": inspection.critical, "accepted": inspection.accepted, "status": task.lot.status}
+
+
+def disposition_record(session: Session, disposition: Disposition) -> dict[str, Any]:
+    """A disposition as `quality disposition --json` prints it, with its lot's status after it."""
+    lot = session.get(Lot, disposition.lot_id)
+    return {"id": disposition.id, "lot": lot.lot_number, "decision": disposition.decision,
+            "reason": disposition.reason, "status_before": disposition.status_before, "status": lot.status,
+            "quantity": quantity_text(disposition.quantity), "decided_on": disposition.decided_on}
+
+
+def resume_record(plan_code: str, supplier_id: int | None, state: SwitchingState) -> dict[str, Any]:
+    """Inspection resumed (`quality resume --json`): the plan, the supplier, the severity now."""
+    return {"plan": plan_code, "supplier_id": supplier_id, "severity": state.severity}
 
 
 def held_lots(session: Session, actor: Actor) -> list[dict[str, Any]]:
@@ -110,6 +188,13 @@ def rates(session: Session, actor: Actor, by: str = "supplier", since: date | No
     return [Rate(k, n, int(rejected or 0), int(accepted or 0)) for k, n, rejected, accepted in session.execute(query)]
 
 
+def rate_record(rate: Rate, by: str = "supplier") -> dict[str, Any]:
+    """A row of `quality rates --json`: the supplier's name (or the item's SKU, `by="item"`),
+    lots inspected and rejected, the rejection rate and the first-pass yield."""
+    return {by: rate.key, "inspected": rate.inspected, "rejected": rate.rejected,
+            "rejection_rate": rate.rejection_rate, "first_pass_yield": rate.first_pass_yield}
+
+
 # -- nonconformances ---------------------------------------------------------------------------
 
 AGE_BANDS = ((30, "0-30 days"), (60, "31-60 days"), (90, "61-90 days"), (None, "over 90 days"))
@@ -159,6 +244,17 @@ def ncr_record(ncr: Nonconformance, actions: Sequence[Action] | None = None,
         record["actions"] = [{f: getattr(a, f) for f in ("id", "kind", "description", "owner", "due_on", "status",
                                                          "done_on")} for a in actions]
     return record
+
+
+def action_record(action: Action) -> dict[str, Any]:
+    """An action as added (`quality ncr action --json`)."""
+    return {"id": action.id, "ncr_id": action.ncr_id, "kind": action.kind, "description": action.description,
+            "owner": action.owner, "due_on": action.due_on, "status": action.status}
+
+
+def action_done_record(action: Action) -> dict[str, Any]:
+    """An action marked done (`quality ncr done --json`)."""
+    return {"id": action.id, "ncr_id": action.ncr_id, "status": action.status, "done_on": action.done_on}
 
 
 def open_ncrs_by_age(session: Session, actor: Actor, as_of: date) -> dict[str, list[dict[str, Any]]]:
@@ -235,6 +331,27 @@ def capability(session: Session, actor: Actor, sku: str, characteristic: str | N
         raise NotFound(f"item {sku} has no measured characteristic {characteristic!r} with measurements",
                        "characteristic")
     return found
+
+
+THREE = Decimal("0.001")
+
+
+def _three(value: Decimal | None) -> str | None:
+    return None if value is None else str(value.quantize(THREE))
+
+
+def capability_record(found: CharacteristicCapability) -> dict[str, Any]:
+    """A characteristic's capability as `quality capability --json` prints it: Cp, Cpk, Pp,
+    Ppk, mean and sigmas to 3 places, and the control chart's points out of control."""
+    c, chart = found.capability, found.chart
+    return {"sku": found.sku, "characteristic": found.characteristic, "unit": found.unit, "supplier": found.supplier,
+            "lower_limit": found.limits.lower, "upper_limit": found.limits.upper, "count": c.count,
+            "mean": _three(c.mean), "sigma_within": _three(c.sigma_within), "sigma_overall": _three(c.sigma_overall),
+            "cp": _three(c.cp), "cpk": _three(c.cpk), "pp": _three(c.pp), "ppk": _three(c.ppk),
+            "chart": {"kind": chart.kind, "centre": _three(chart.centre), "lower": _three(chart.lower),
+                      "upper": _three(chart.upper),
+                      "out_of_control": [{"point": p.index, "value": _three(p.value), "rules": list(p.rules)}
+                                         for p in chart.out_of_control]}}
 
 
 def supplier_quality(session: Session, actor: Actor) -> list[dict[str, Any]]:

@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from engine.contacts.models import Contact
 from engine.db.base import flush_guarded
 from engine.errors import NotFound, StaleRecordError, ValidationFailed
 from engine.inventory.models import Item, Lot, StockBalance, StockMovement
@@ -150,8 +151,9 @@ def _name_taken(session: Session, row: Mapping[str, Any]) -> list[Problem]:
 
 
 def check_plan_records(session: Session, row: Mapping[str, Any]) -> list[Problem]:
-    """What a plan needs of the database: an item tracked by lot (inspection and quarantine
-    are per lot), and no other plan for the same item and supplier."""
+    """What a plan needs of the database: a code of its own, an item tracked by lot
+    (inspection and quarantine are per lot), a supplier on record, and no other plan for the
+    same item and supplier."""
     problems = []
     item = session.get(Item, row["item_id"]) if row.get("item_id") else None
     if row.get("item_id") and item is None:
@@ -159,6 +161,13 @@ def check_plan_records(session: Session, row: Mapping[str, Any]) -> list[Problem
     elif item is not None and not item.lot_tracked:
         problems.append(Problem("item_id", "not_lot_tracked", f"item {item.sku} is not tracked by lot: lots are what "
                                                               "is inspected and held, so track it by lot first"))
+    if row.get("code") and session.scalars(select(InspectionPlan.id).where(
+            InspectionPlan.code == row["code"], InspectionPlan.id != (row.get("id") or 0))).first() is not None:
+        problems.append(Problem("code", "duplicate", f"there is a plan {row['code']} already: give this one a "
+                                                     "code of its own"))
+    supplier = row.get("supplier_id")
+    if supplier is not None and session.get(Contact, supplier) is None:
+        problems.append(Problem("supplier_id", "reference", f"there is no contact #{supplier}"))
     if item is not None:
         other = session.scalars(select(InspectionPlan.code).where(
             InspectionPlan.item_id == item.id, InspectionPlan.supplier_key == (row.get("supplier_id") or 0),

@@ -69,7 +69,8 @@ def test_ids_dates_and_text_no_column_holds_are_refused_with_the_limits_codes_an
     a NUL, a date outside the books' range) are 422 with engine.limits' codes, never a 500."""
     headers = api.as_("ada")
     huge = 2**31
-    for path in (f"/inventory/items/{huge}", f"/ledger/invoices/{huge}", f"/mail/runs/{huge}"):
+    for path in (f"/inventory/items/{huge}", f"/ledger/invoices/{huge}", f"/mail/runs/{huge}",
+                 f"/quality/ncrs/{huge}", f"/quality/lots/{huge}/inspection"):
         assert api.get(path, headers=headers).status_code == 422, path
     refused = api.get("/ledger/entries", params={"account": "1\x00"}, headers=headers)
     assert refused.status_code == 422

@@ -189,6 +189,9 @@ WRITES = [
     (["staff", "leave", "approve", "2"], "staff leave approve", "POST /staff/leave/{id}/approve"),
     (["contacts", "add", "--kind", "organisation", "--name", "Nova SA", "--country", "FR"], "contacts add",
      "POST /contacts"),
+    (["quality", "ncr", "add", "--title", "Burrs", "--item", "BOLT-8"], "quality ncr add", "POST /quality/ncrs"),
+    (["quality", "disposition", "L1", "--release", "--reason", "fine"], "quality disposition",
+     "POST /quality/lots/{lot_id}/disposition"),
     (["db", "status"], "db status", None),
 ]
 
