@@ -4,14 +4,14 @@ suppliers' and items' lots fare at inspection."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from engine.cli_support import (
     JsonOption,
     UserOption,
-    acting_as,
+    fetch,
     handles_errors,
     new_table,
     out,
@@ -20,28 +20,10 @@ from engine.cli_support import (
 from engine.formats import parse_date
 from engine.quality import queries
 
-THREE = Decimal("0.001")
-
 
 def register_capability_commands(app: typer.Typer) -> None:
     app.command("capability")(handles_errors(capability))
     app.command("rates")(handles_errors(rates))
-
-
-def _three(value: Decimal | None) -> str | None:
-    return None if value is None else str(value.quantize(THREE))
-
-
-def _record(found: queries.CharacteristicCapability) -> dict[str, Any]:
-    c, chart = found.capability, found.chart
-    return {"sku": found.sku, "characteristic": found.characteristic, "unit": found.unit, "supplier": found.supplier,
-            "lower_limit": found.limits.lower, "upper_limit": found.limits.upper, "count": c.count,
-            "mean": _three(c.mean), "sigma_within": _three(c.sigma_within), "sigma_overall": _three(c.sigma_overall),
-            "cp": _three(c.cp), "cpk": _three(c.cpk), "pp": _three(c.pp), "ppk": _three(c.ppk),
-            "chart": {"kind": chart.kind, "centre": _three(chart.centre), "lower": _three(chart.lower),
-                      "upper": _three(chart.upper),
-                      "out_of_control": [{"point": p.index, "value": _three(p.value), "rules": list(p.rules)}
-                                         for p in chart.out_of_control]}}
 
 
 def capability(
@@ -52,8 +34,10 @@ def capability(
 ) -> None:
     """Process capability (Cp, Cpk, Pp, Ppk) and the control chart's signals (Western Electric
     rules) of an item's measured characteristics."""
-    with acting_as(user) as (_db, actor, session):
-        rows = [_record(f) for f in queries.capability(session, actor, item, characteristic, supplier)]
+    rows = fetch(user, lambda session, actor: {"items": [queries.capability_record(f) for f in
+                                                         queries.capability(session, actor, item, characteristic,
+                                                                            supplier)]},
+                 (f"/quality/capability/{item}", {"characteristic": characteristic, "supplier_id": supplier}))["items"]
     if as_json:
         print_json(rows)
         return
@@ -81,14 +65,15 @@ def rates(
     inspections: a lot inspected again after rework counts once)."""
     start = parse_date(since, "--since") if since else None
     end = parse_date(until, "--until") if until else None
-    with acting_as(user) as (_db, actor, session):
-        rows = [{by: r.key, "inspected": r.inspected, "rejected": r.rejected, "rejection_rate": r.rejection_rate,
-                 "first_pass_yield": r.first_pass_yield} for r in queries.rates(session, actor, by, start, end)]
+    rows = fetch(user, lambda session, actor: {"items": [queries.rate_record(r, by) for r in
+                                                         queries.rates(session, actor, by, start, end)]},
+                 ("/quality/rates", {"by": by, "since": start and start.isoformat(),
+                                     "until": end and end.isoformat()}))["items"]
     if as_json:
         print_json(rows)
         return
     table = new_table(by, "lots inspected", "rejected", "rejection rate", "first-pass yield")
     for r in rows:
-        table.add_row(r[by], str(r["inspected"]), str(r["rejected"]), f"{r['rejection_rate']:.1%}",
-                      f"{r['first_pass_yield']:.1%}")
+        table.add_row(r[by], str(r["inspected"]), str(r["rejected"]), f"{Decimal(r['rejection_rate']):.1%}",
+                      f"{Decimal(r['first_pass_yield']):.1%}")
     out.print(table)

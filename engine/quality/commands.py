@@ -18,13 +18,14 @@ from engine.cli_support import (
     JsonOption,
     UserOption,
     acting_as,
+    fetch,
     handles_errors,
     new_table,
     out,
     print_json,
 )
 from engine.errors import BackofficeError
-from engine.formats import parse_date, parse_number, quantity_text
+from engine.formats import parse_date, parse_number
 from engine.quality import queries, services
 from engine.quality.models import AQL, MEASURE
 from engine.quality.rules import Found
@@ -94,7 +95,7 @@ def plan_add(
     with acting_as(user) as (_db, actor, session):
         values["item_id"] = services.item_named(session, item).id
         plan = services.add_plan(session, actor, values, [_characteristic(c) for c in characteristic])
-        record = next(p for p in queries.plans(session, actor) if p["id"] == plan.id)
+        record = queries.plan_record(session, actor, plan.id)
     if as_json:
         print_json(record)
         return
@@ -107,8 +108,7 @@ def plan_add(
 @handles_errors
 def plan_list(as_json: JsonOption = False, user: UserOption = None) -> None:
     """The inspection plans."""
-    with acting_as(user) as (_db, actor, session):
-        rows = queries.plans(session, actor)
+    rows = fetch(user, queries.plans, ("/quality/plans", None))
     if as_json:
         print_json(rows)
         return
@@ -127,8 +127,8 @@ def plan_list(as_json: JsonOption = False, user: UserOption = None) -> None:
 @handles_errors
 def lots(as_json: JsonOption = False, user: UserOption = None) -> None:
     """Lots held: awaiting inspection or quarantined, oldest first."""
-    with acting_as(user) as (_db, actor, session):
-        rows = [r | {"on_hand": quantity_text(r["on_hand"])} for r in queries.held_lots(session, actor)]
+    rows = fetch(user, lambda session, actor: {"items": queries.held_lots(session, actor)},
+                 ("/quality/lots", None))["items"]
     if as_json:
         print_json(rows)
         return
@@ -165,16 +165,6 @@ def _measurements(texts: list[str], task: services.Task) -> list[Found]:
     return found
 
 
-def _task_record(task: services.Task) -> dict[str, Any]:
-    return {"lot": task.lot.lot_number, "lot_id": task.lot.id, "status": task.lot.status, "plan": task.plan.code,
-            "lot_size": quantity_text(task.lot_size), "severity": task.severity, "code_letter": task.code_letter,
-            "sample_size": task.sample_size, "accept": task.accept, "reject": task.reject,
-            "characteristics": [{"name": c.name, "kind": c.kind, "unit": c.unit, "nominal": queries.plain(c.nominal),
-                                 "lower_limit": queries.plain(c.lower_limit),
-                                 "upper_limit": queries.plain(c.upper_limit), "defect_class": c.defect_class}
-                                for c in task.characteristics]}
-
-
 @quality_app.command("inspect")
 @handles_errors
 def inspect(
@@ -191,11 +181,10 @@ def inspect(
     with acting_as(user) as (_db, actor, session):
         held = services.find_lot(session, lot, item)
         task = services.inspection_task(session, actor, held.id)
-        record = _task_record(task)
+        record = queries.task_record(task)
         if measure:
             inspection = services.inspect_lot(session, actor, held.id, _measurements(measure, task), day)
-            record |= {"inspection_id": inspection.id, "nonconforming": inspection.nonconforming,
-                       "critical": inspection.critical, "accepted": inspection.accepted, "status": held.status}
+            record = queries.inspection_record(task, inspection)
     if as_json:
         print_json(record)
         return
@@ -234,11 +223,7 @@ def disposition(
     day = parse_date(on, "--date")
     with acting_as(user) as (_db, actor, session):
         held = services.find_lot(session, lot, item)
-        record = services.dispose(session, actor, held.id, chosen[0], reason, day)
-        result = {"id": record.id, "lot": held.lot_number, "decision": record.decision, "reason": record.reason,
-                  "status_before": record.status_before, "status": held.status,
-                  "quantity": quantity_text(record.quantity),
-                  "decided_on": record.decided_on}
+        result = queries.disposition_record(session, services.dispose(session, actor, held.id, chosen[0], reason, day))
     if as_json:
         print_json(result)
         return
@@ -257,7 +242,7 @@ def resume(
     the supplier has acted): it resumes at tightened."""
     with acting_as(user) as (_db, actor, session):
         state = services.resume_inspection(session, actor, services.plan_named(session, plan).id, supplier)
-        result = {"plan": plan, "supplier_id": supplier, "severity": state.severity}
+        result = queries.resume_record(plan, supplier, state)
     if as_json:
         print_json(result)
         return

@@ -12,6 +12,7 @@ from engine.cli_support import (
     JsonOption,
     UserOption,
     acting_as,
+    fetch,
     handles_errors,
     new_table,
     out,
@@ -90,14 +91,14 @@ def list_(
     as_json: JsonOption = False, user: UserOption = None,
 ) -> None:
     """Nonconformance reports, oldest first."""
-    with acting_as(user) as (_db, actor, session):
-        rows = queries.ncrs(session, actor, status=status, open_only=open_)
+    rows = fetch(user, lambda session, actor: queries.ncrs(session, actor, status=status, open_only=open_),
+                 ("/quality/ncrs", {"status": status, "open": open_ or None}))
     if as_json:
         print_json(rows)
         return
     table = new_table("NCR", "title", "state", "severity", "owner", "opened")
     for r in rows:
-        table.add_row(str(r["id"]), r["title"], r["status"], r["severity"], r["owner"], r["opened_on"].isoformat())
+        table.add_row(str(r["id"]), r["title"], r["status"], r["severity"], r["owner"], r["opened_on"])
     out.print(table)
 
 
@@ -105,8 +106,7 @@ def list_(
 @handles_errors
 def show(ncr_id: NcrId, as_json: JsonOption = False, user: UserOption = None) -> None:
     """One nonconformance report with its actions."""
-    with acting_as(user) as (_db, actor, session):
-        record = queries.ncr(session, actor, ncr_id)
+    record = fetch(user, lambda session, actor: queries.ncr(session, actor, ncr_id), (f"/quality/ncrs/{ncr_id}", None))
     if as_json:
         print_json(record)
         return
@@ -151,9 +151,7 @@ def action(
     values = {"ncr_id": ncr_id, "description": description, "owner": owner, "kind": kind,
               "due_on": parse_date(due, "--due")}
     with acting_as(user) as (_db, actor, session):
-        added = ncrs.add_action(session, actor, values)
-        result = {"id": added.id, "ncr_id": ncr_id, "kind": added.kind, "description": added.description,
-                  "owner": added.owner, "due_on": added.due_on, "status": added.status}
+        result = queries.action_record(ncrs.add_action(session, actor, values))
     if as_json:
         print_json(result)
         return
@@ -171,8 +169,8 @@ def done(
     """Mark an action done."""
     day = parse_date(on, "--date")
     with acting_as(user) as (_db, actor, session):
-        updated = ncrs.update_action(session, actor, action_id, None, {"status": "done", "done_on": day})
-        result = {"id": updated.id, "ncr_id": updated.ncr_id, "status": updated.status, "done_on": updated.done_on}
+        result = queries.action_done_record(ncrs.update_action(session, actor, action_id, None,
+                                                               {"status": "done", "done_on": day}))
     if as_json:
         print_json(result)
         return
@@ -187,8 +185,8 @@ def overdue(
 ) -> None:
     """Open actions past their due date, the most overdue first."""
     day = parse_date(as_of, "--as-of")
-    with acting_as(user) as (_db, actor, session):
-        rows = queries.overdue_actions(session, actor, day)
+    rows = fetch(user, lambda session, actor: queries.overdue_actions(session, actor, day),
+                 ("/quality/actions/overdue", {"as_of": day.isoformat()}))
     if as_json:
         print_json(rows)
         return
@@ -197,6 +195,6 @@ def overdue(
         return
     table = new_table("action", "NCR", "description", "owner", "due", "days over")
     for r in rows:
-        table.add_row(str(r["id"]), f"#{r['ncr_id']} {r['ncr']}", r["description"], r["owner"],
-                      r["due_on"].isoformat(), str(r["days_overdue"]))
+        table.add_row(str(r["id"]), f"#{r['ncr_id']} {r['ncr']}", r["description"], r["owner"], r["due_on"],
+                      str(r["days_overdue"]))
     out.print(table)

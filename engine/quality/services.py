@@ -279,6 +279,10 @@ def task_for(session: Session, lot_id: int) -> Task:
     if plan is None:
         raise ValidationFailed([Problem("lot_id", "no_plan", f"item {item.sku} has no active inspection plan: "
                                                              "add one with `backoffice quality plan add`")])
+    characteristics = characteristics_of(session, plan.id)
+    if not characteristics:   # else every lot would pass, with nothing measured
+        raise ValidationFailed([Problem("lot_id", "no_characteristics", f"plan {plan.code} says nothing to check: "
+                                        "add its characteristics before inspecting by it")])
     size = lot_on_hand(session, lot.id)
     if size <= 0:
         raise ValidationFailed([Problem("lot_id", "empty", f"lot {lot.lot_number} of {item.sku} holds no stock: "
@@ -293,7 +297,7 @@ def task_for(session: Session, lot_id: int) -> Task:
         found = sampling.plan_for(state, units, plan.level, plan.aql)
         severity, letter, n, ac, re = state.severity, found.code_letter, found.sample_size, found.accept, found.reject
     original = session.scalar(select(func.count()).select_from(Inspection).where(Inspection.lot_id == lot.id)) == 0
-    return Task(lot, plan, supplier, size, severity, letter, n, ac, re, characteristics_of(session, plan.id), original)
+    return Task(lot, plan, supplier, size, severity, letter, n, ac, re, characteristics, original)
 
 
 def tasks_waiting(session: Session) -> list[Task]:

@@ -318,3 +318,15 @@ def test_five_lots_rejected_on_tightened_inspection_discontinue_it_until_resumed
     with quality_db.reading() as session:
         assert services.inspection_task(session, QUINN, held).severity == "tightened"
     assert inspect(quality_db, held, measurements(quality_db, held))
+
+
+def test_a_plan_with_nothing_to_check_accepts_no_lot(quality_db):
+    with quality_db.unit_of_work(SYSTEM, source="system") as session:
+        glue = session.scalars(sa.select(Item.id).where(Item.sku == "GLUE")).one()
+        services.add_plan(session, SYSTEM, {"code": "IP-GLUE", "item_id": glue, "aql": D("1.0")})
+    lot = receive(quality_db, "G1", sku="GLUE")
+    assert status(quality_db, lot) == "awaiting inspection"
+    with pytest.raises(ValidationFailed) as refused:
+        inspect(quality_db, lot, [])
+    assert [(p.field, p.code) for p in refused.value.problems] == [("lot_id", "no_characteristics")]
+    assert status(quality_db, lot) == "awaiting inspection"

@@ -47,6 +47,10 @@ READS = {
               ["staff", "leave", "list", "--employee", "E2", "--status", "approved", "--year", "2026"],
               ["staff", "leave", "balance", "E2", "--year", "2026"], ["staff", "costs", "--year", "2026"]],
     "mail": [["mail", "runs"]],
+    "quality": [["quality", "plan", "list"], ["quality", "lots"], ["quality", "rates"],
+                ["quality", "rates", "--by", "item", "--since", "2026-01-01"], ["quality", "capability", "GLUE"],
+                ["quality", "ncr", "list"], ["quality", "ncr", "list", "--open"], ["quality", "ncr", "show", "1"],
+                ["quality", "ncr", "overdue", "--as-of", "2026-06-30"]],
 }
 
 
@@ -99,6 +103,8 @@ def seed(db) -> None:
                       TypedMovement("issue", "BOLT-8", D(4), date(2026, 2, 12), from_location="MAIN")):
             post_typed(session, SYSTEM, typed)
 
+        quality_seed(session, main.id)
+
         run = MailRun(template="overdue_reminder", selection="tag news", options={}, transport="outbox",
                       status="finished", started_by="ada", skipped=[{"contact_id": 2, "name": "Bolt GmbH",
                                                                  "reason": "no e-mail address"}],
@@ -123,6 +129,34 @@ def seed(db) -> None:
                               half_day_end=True, reason="trip")
         decide_leave(session, HANA, taken.id, True)
         request_leave(session, HANA, lee.id, "sick", date(2026, 4, 1), date(2026, 4, 1), medical_reason="migraine")
+
+
+def quality_seed(session, main: int) -> None:
+    """GLUE, tracked by lot, with a fixed plan (4 viscosities): lot G1 inspected and accepted,
+    G2 still held; an NCR about it with an action due in May."""
+    from engine.inventory.models import Item
+    from engine.inventory.services import TypedMovement, post_typed
+    from engine.quality import ncr, services
+    from engine.quality.rules import Found
+
+    session.add(Item(sku="GLUE", name="Epoxy glue", lot_tracked=True))
+    session.flush()
+    glue = services.item_named(session, "GLUE").id
+    plan = services.add_plan(session, SYSTEM, {"code": "IP-GLUE", "item_id": glue, "sampling": "fixed",
+                                               "sample_size": 4, "accept_number": 0},
+                             [{"name": "Viscosity", "unit": "Pa.s", "lower_limit": D("9.5"), "upper_limit": D("10.5")}])
+    [viscosity] = services.characteristics_of(session, plan.id)
+    for lot in ("G1", "G2"):
+        post_typed(session, SYSTEM, TypedMovement("receipt", "GLUE", D(20), DAY, to_location="MAIN", lot=lot,
+                                                  unit_cost=D(4), supplier_id=2))
+    g1 = services.find_lot(session, "G1").id
+    services.inspect_lot(session, SYSTEM, g1, [Found(n, viscosity.id, value=D(v))
+                                               for n, v in enumerate(("10.1", "9.9", "10.0", "10.2"), 1)], DAY)
+    opened = ncr.add_ncr(session, SYSTEM, {"title": "Skinned tins", "item_id": glue, "supplier_id": 2,
+                                           "owner": "hana", "opened_on": DAY})
+    ncr.advance_ncr(session, SYSTEM, opened.id, containment="tins set aside")
+    ncr.add_action(session, SYSTEM, {"ncr_id": opened.id, "description": "check seals", "owner": "mo",
+                                     "due_on": date(2026, 5, 1)})
 
 
 @pytest.fixture
@@ -168,6 +202,9 @@ def test_what_a_read_shows_comes_from_the_records(server, world):
     assert "37.5" in far("staff", "show", "E2", "--year", "2026").stdout
     assert "2.5" in far("staff", "leave", "balance", "E2", "--year", "2026").stdout
     assert "overdue_reminder" in far("mail", "runs").stdout
+    assert "Skinned tins" in far("quality", "ncr", "show", "1").stdout
+    assert '"cp": "' in far("quality", "capability", "GLUE", "--json").stdout
+    assert "G2" in far("quality", "lots").stdout
 
 
 def test_a_refused_read_is_refused_alike(server, world):
