@@ -8,6 +8,12 @@ stops any issue asking for more than is on hand. Items are reordered at their re
 and arrive after a lead time, so the items with an order still on its way end the year at or
 below their point and fill the reorder list. The dates end on a fixed day, not today, so
 every run (seeded with `engine.demo.SEED`) posts the same movements.
+
+Chemicals and raw materials are tracked by lot, every delivery a lot of its own. A module
+whose own sample data acts on lots as the days pass (quality holds, inspects and disposes of
+them) listens to the year's two demo hooks (`hooks.demo_year_starting`, `demo_day_starting`):
+the year then posts its queue whenever the listener asks, reads back what it did, and takes
+stock only from lots that are available, as the services would insist.
 """
 
 from __future__ import annotations
@@ -25,7 +31,8 @@ from sqlalchemy.orm import Session
 from engine.contacts.models import Contact
 from engine.demo import SEED, DemoSummary
 from engine.inventory.batch import post_movements
-from engine.inventory.models import Item, Location, Lot
+from engine.inventory.hooks import demo_day_starting, demo_year_starting
+from engine.inventory.models import Item, Location, Lot, StockBalance
 from engine.inventory.services import Count, Movement, post_stock_take
 from engine.security.roles import SYSTEM
 
@@ -43,7 +50,10 @@ CATEGORIES = {"Fasteners": ("A", "sold"), "Electrical": ("A", "sold"), "Packagin
               "Tools": ("B", "issued"), "Spares": ("B", "issued"), "Cleaning": ("B", "issued")}
 COST_CENTRES = {"consumed": ["Production", "Assembly", "Dispatch"],
                 "issued": ["Maintenance", "Production", "Facilities", "Quality lab", "Dispatch"]}
-# (category, SKU prefix, unit, unit cost range in cents, name, variants); Chemicals are lot-tracked.
+# Tracked by lot (each delivery a lot of its own): the chemicals, whose lots expire, and the raw
+# materials, whose lots are the mills' heats and casts. Neither is ever kept in a depot.
+LOT_TRACKED = ("Chemicals", "Raw materials")
+# (category, SKU prefix, unit, unit cost range in cents, name, variants)
 CATALOGUE = [
     ("Fasteners", "BLT", "box", 850, 3400, "Hex bolt {} zinc, box of 100", ["M6x20", "M6x30", "M8x25", "M8x40", "M10x50", "M10x60", "M12x80"]),
     ("Fasteners", "NUT", "box", 400, 1900, "Hex nut {} A2 stainless, box of 200", ["M4", "M5", "M6", "M8", "M10", "M12", "M16"]),
@@ -111,7 +121,7 @@ class _Plan:
     lead_days: int
     home: int                # its bin in the central warehouse
     depots: list[int]        # bins in the depots that also hold it
-    shelf_days: int = 0      # lot-tracked items: how long a lot keeps
+    shelf_days: int = 0      # lots that expire (chemicals): how long one keeps
     on_order: Decimal = Decimal(0)
 
 
@@ -131,6 +141,14 @@ class _Year:
         self.held: dict[tuple[int, int, int], Decimal] = defaultdict(Decimal)   # (plan, bin, lot id or 0)
         self.lots: dict[int, list[Lot]] = defaultdict(list)                      # plan -> lots, oldest first
         self.arrivals: dict[date, list[tuple[int, Decimal]]] = defaultdict(list)
+        self.lot_plan: dict[int, int] = {}                                       # lot id -> plan
+        # With a listener on the days (see _day_starting): the lots nothing is taken from (held
+        # or rejected, or received and not yet posted), those received and not yet posted, and
+        # the rejected ones whose stock was read back.
+        self.watched = False
+        self.unavailable: set[int] = set()
+        self.unposted: set[int] = set()
+        self.emptied: set[int] = set()
         suppliers = self._contacts("supplier")
         self.customers = self._contacts("customer")
         self.bins = self._locations()
@@ -169,24 +187,36 @@ class _Year:
             slug = "".join(ch for ch in variant.upper() if ch.isascii() and ch.isalnum())[:10]
             item = Item(sku=f"{prefix}-{slug}", name=name.format(variant), unit=unit, category=category,
                         valuation="average" if n in averaged else "fifo", standard_cost=Decimal(cents).scaleb(-2),
-                        reorder_point=point, reorder_quantity=quantity, lot_tracked=category == "Chemicals",
+                        reorder_point=point, reorder_quantity=quantity, lot_tracked=category in LOT_TRACKED,
                         preferred_supplier_id=rng.choice(suppliers) if suppliers else None)
             suffix = CATEGORIES[category][0]
             depots = [] if suffix == "HAZ" or category == "Raw materials" or rng.random() > 0.25 else \
                 [self.bins[f"{code}-{suffix}"] for code in rng.sample(["NORTH", "SOUTH"], k=rng.choice([1, 1, 2]))]
             plans.append(_Plan(item, category, cents, chance, typical, step, lead, self.bins[f"MAIN-{suffix}"],
-                               depots, shelf_days=rng.randint(90, 540) if item.lot_tracked else 0))
+                               depots, shelf_days=rng.randint(90, 540) if category == "Chemicals" else 0))
         self.session.add_all([p.item for p in plans])
         self.session.flush()
+        self._detach([p.item for p in plans])
         return plans
+
+    def _detach(self, records: list) -> None:
+        """The year reads its items and lots every day, and each posted batch expires what the
+        session holds: detached, they keep what they were made with instead of being loaded
+        again row by row (the batches and the listeners read the database, not these)."""
+        for record in records:
+            self.session.expunge(record)
 
     # -- the year, day by day ----------------------------------------------------------------
 
     def run(self) -> None:
+        demo_year_starting.announce(self.session, [plan.item for plan in self.plans])
+        self.watched = bool(demo_day_starting.listeners)
         for n, plan in enumerate(self.plans):   # opening stock: a delivery on the first day
             self._receive(n, plan.item.reorder_point + plan.item.reorder_quantity, START)
         day = START
         while day <= END:
+            if self.watched:
+                self._day_starting(day)
             for n, quantity in self.arrivals.pop(day, []):
                 self.plans[n].on_order -= quantity
                 self._receive(n, quantity, day)
@@ -206,8 +236,35 @@ class _Year:
         self._flush()
 
     def _flush(self) -> None:
-        post_movements(self.session, SYSTEM, self.pending)
-        self.pending = []
+        if self.pending:
+            post_movements(self.session, SYSTEM, self.pending)
+        self.pending, self.unposted = [], set()
+
+    def _day_starting(self, day: date) -> None:
+        """With a listener (see `hooks.demo_day_starting`): let it act on the lots, posting
+        what is queued first when it asks; if it did, read back which lots may be taken from (a
+        lot received is taken from only once it is known to be available) and what a rejected
+        lot still holds (quality scraps it or returns it to its supplier)."""
+        asked = []
+
+        def post_queued() -> None:
+            self._flush()
+            asked.append(day)
+
+        demo_day_starting.announce(self.session, day, post_queued)
+        if not asked:
+            return
+        unavailable = dict(self.session.execute(select(Lot.id, Lot.status).where(Lot.status != "available")).all())
+        rejected = [lot for lot, status in unavailable.items() if status == "rejected" and lot not in self.emptied]
+        for lot_id in rejected:
+            n = self.lot_plan[lot_id]
+            for key in [key for key in self.held if key[0] == n and key[2] == lot_id]:
+                self.held[key] = Decimal(0)
+            for place, quantity in self.session.execute(select(StockBalance.location_id, StockBalance.quantity)
+                                                        .where(StockBalance.lot_key == lot_id)):
+                self.held[n, place, lot_id] = quantity
+            self.emptied.add(lot_id)
+        self.unavailable = set(unavailable) | self.unposted
 
     def _post(self, request: Movement, plan: int) -> None:
         self.pending.append(request)  # posted in batches (see _flush): the same result, much faster
@@ -222,17 +279,24 @@ class _Year:
         """What the bin holds, by lot, first to expire first (FEFO); (None, quantity) without lots."""
         if not self.plans[n].item.lot_tracked:
             return [(None, self.held[n, place, 0])]
-        return [(lot.id, self.held[n, place, lot.id]) for lot in self.lots[n] if self.held[n, place, lot.id] > 0]
+        return [(lot.id, self.held[n, place, lot.id]) for lot in self.lots[n]
+                if self.held[n, place, lot.id] > 0 and lot.id not in self.unavailable]
 
     def _receive(self, n: int, quantity: Decimal, day: date) -> None:
         plan, rng = self.plans[n], self.rng
         lot_id = None
         if plan.item.lot_tracked:
-            lot = Lot(item_id=plan.item.id, lot_number=f"L{day:%y%m%d}", expires_on=day + timedelta(days=plan.shelf_days))
+            expires = day + timedelta(days=plan.shelf_days) if plan.shelf_days else None
+            lot = Lot(item_id=plan.item.id, lot_number=f"L{day:%y%m%d}", expires_on=expires)
             self.session.add(lot)
             self.session.flush()
+            self._detach([lot])
             self.lots[n].append(lot)
+            self.lot_plan[lot.id] = n
             lot_id = lot.id
+            if self.watched:
+                self.unposted.add(lot_id)
+                self.unavailable.add(lot_id)
         drift = 1000 + (day - START).days * 40 // 365 + rng.randint(-40, 60)   # prices creep up over the year
         supplier = plan.item.preferred_supplier_id
         if supplier is not None and rng.random() < 0.1:
@@ -290,7 +354,8 @@ class _Year:
         """Lots past their date are written off (lots only ever sit in the central warehouse)."""
         for n, lots in self.lots.items():
             home = self.plans[n].home
-            for lot in (lot for lot in lots if lot.expires_on < day and self.held[n, home, lot.id] > 0):
+            for lot in (lot for lot in lots if lot.expires_on is not None and lot.expires_on < day
+                        and self.held[n, home, lot.id] > 0):
                 self._post(Movement("adjustment", "expired", self.plans[n].item.id, -self.held[n, home, lot.id], day,
                                     from_location_id=home, lot_id=lot.id, reference=f"lot {lot.lot_number} expired"), n)
 

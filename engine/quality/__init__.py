@@ -33,3 +33,7 @@ def register(registry: Registry) -> None:
     # Receiving stock of an item with a plan holds its lot for inspection.
     registry.bridge("inspection_on_receipt", needs=["inventory", "quality"],
                     listens=[("engine.inventory.hooks:lots_received", "engine.quality.services:hold_for_inspection")])
+    # The demo's year of stock: the plans before the first delivery, the lots inspected as the days pass.
+    registry.bridge("demo_inspections", needs=["inventory", "quality"],
+                    listens=[("engine.inventory.hooks:demo_year_starting", "engine.quality.demo:plan_inspections"),
+                             ("engine.inventory.hooks:demo_day_starting", "engine.quality.demo:inspect_the_day")])
