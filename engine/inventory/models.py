@@ -113,7 +113,7 @@ class StockMovement(Record, Base):
     quantity: Mapped[Decimal] = mapped_column(Exact(QUANTITY), nullable=False)
     from_location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id", ondelete="RESTRICT"))
     to_location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id", ondelete="RESTRICT"))
-    lot_id: Mapped[int | None] = mapped_column(ForeignKey("lots.id", ondelete="RESTRICT"))
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("lots.id", ondelete="RESTRICT"), index=True)
     unit_cost: Mapped[Decimal | None] = mapped_column(Exact(MONEY))      # receipts (and found stock)
     # The change of inventory value: + for stock in, - for stock out at its cost, 0 for a transfer.
     value: Mapped[Decimal] = mapped_column(Exact(MONEY), nullable=False, default=Decimal(0))
@@ -136,7 +136,7 @@ class StockBalance(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="RESTRICT"), nullable=False)
     location_id: Mapped[int] = mapped_column(ForeignKey("locations.id", ondelete="RESTRICT"), nullable=False, index=True)
-    lot_key: Mapped[int] = mapped_column(nullable=False, default=0)   # the lot's id, or 0
+    lot_key: Mapped[int] = mapped_column(nullable=False, default=0, index=True)   # the lot's id, or 0
     quantity: Mapped[Decimal] = mapped_column(Exact(QUANTITY), nullable=False, default=Decimal(0))
 
 

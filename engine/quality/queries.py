@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, aliased
 from engine.contacts.models import Contact
 from engine.errors import NotFound
 from engine.formats import quantity_text
-from engine.inventory.models import Item, Lot
+from engine.inventory.models import Item, Lot, StockMovement
 from engine.quality import capability as spc
 from engine.quality.models import (
     Action,
@@ -135,17 +135,23 @@ def resume_record(plan_code: str, supplier_id: int | None, state: SwitchingState
 
 
 def held_lots(session: Session, actor: Actor) -> list[dict[str, Any]]:
-    """Lots awaiting inspection or quarantined, oldest first, with what they hold."""
+    """Lots awaiting inspection or quarantined, longest held first, with what they hold and
+    since when: the day of what put them there (the receipt, the inspection that rejected
+    them, or the disposition that sent them back to inspection)."""
     _read(actor)
     query = (select(Lot, Item.sku).join(Item, Item.id == Lot.item_id)
-             .where(Lot.status.in_(("awaiting inspection", "quarantined"))).order_by(Lot.updated_at, Lot.id))
+             .where(Lot.status.in_(("awaiting inspection", "quarantined"))))
     rows = []
     for lot, sku in session.execute(query):
-        supplier = lot_supplier(session, lot.id)
+        events = [session.scalar(select(func.min(StockMovement.moved_on)).where(
+                      StockMovement.lot_id == lot.id, StockMovement.kind == "receipt")),
+                  session.scalar(select(func.max(Inspection.inspected_on)).where(Inspection.lot_id == lot.id)),
+                  session.scalar(select(func.max(Disposition.decided_on)).where(Disposition.lot_id == lot.id))]
+        since = max((d for d in events if d is not None), default=None)
         rows.append({"lot_id": lot.id, "lot": lot.lot_number, "sku": sku, "status": lot.status,
-                     "on_hand": plain(lot_on_hand(session, lot.id)), "supplier_id": supplier,
-                     "since": lot.updated_at.date().isoformat()})
-    return rows
+                     "on_hand": plain(lot_on_hand(session, lot.id)), "supplier_id": lot_supplier(session, lot.id),
+                     "since": since.isoformat() if since else None})
+    return sorted(rows, key=lambda r: (r["since"] or "", r["lot_id"]))
 
 
 # -- rates -------------------------------------------------------------------------------------
@@ -180,7 +186,8 @@ def rates(session: Session, actor: Actor, by: str = "supplier", since: date | No
                     func.sum(case((Inspection.accepted.is_(True), 1), else_=0)))
              .select_from(Inspection).join(Lot, Lot.id == Inspection.lot_id).join(Item, Item.id == Lot.item_id)
              .outerjoin(Contact, Contact.id == Inspection.supplier_id)
-             .where(Inspection.original.is_(True)).group_by(key).order_by(key))
+             .where(Inspection.original.is_(True)).group_by(Contact.id if by == "supplier" else Item.id, key)
+             .order_by(key))
     if since:
         query = query.where(Inspection.inspected_on >= since)
     if until:
@@ -310,7 +317,8 @@ def capability(session: Session, actor: Actor, sku: str, characteristic: str | N
     for c, _plan_supplier in session.execute(query):
         values = (select(Measurement.inspection_id, Measurement.value).join(Inspection,
                                                                               Inspection.id == Measurement.inspection_id)
-                  .where(Measurement.characteristic_id == c.id, Measurement.value.is_not(None))
+                  .where(Measurement.characteristic_id == c.id, Measurement.value.is_not(None),
+                         Inspection.original.is_(True))   # a reworked lot's parts are another process
                   .order_by(Inspection.inspected_on, Inspection.id, Measurement.sample_number))
         if supplier_id is not None:
             values = values.where(Inspection.supplier_id == supplier_id)

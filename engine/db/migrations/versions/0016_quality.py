@@ -21,6 +21,11 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # A lot's supplier and what it holds are looked up by lot (every inspection, the held lots).
+    with op.batch_alter_table('stock_movements', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_stock_movements_lot_id'), ['lot_id'], unique=False)
+    with op.batch_alter_table('stock_balances', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_stock_balances_lot_key'), ['lot_key'], unique=False)
     op.create_table('inspection_plans',
     sa.Column('code', sa.String(length=32), nullable=False),
     sa.Column('item_id', sa.Integer(), nullable=False),
@@ -228,6 +233,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('stock_balances', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_stock_balances_lot_key'))
+    with op.batch_alter_table('stock_movements', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_stock_movements_lot_id'))
     with op.batch_alter_table('ncr_actions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ncr_actions_ncr_id'))
 
