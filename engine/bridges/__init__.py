@@ -5,4 +5,10 @@ installed by the composition root only when every module it needs is switched on
 
     perpetual_inventory   inventory + ledger: each posted stock movement's value to the books
                           (setting `ledger.perpetual_inventory`)
+
+Quality is built on inventory, so its listeners live in the quality module itself and are
+declared there as bridges (connected only when both are on):
+
+    inspection_on_receipt inventory's `lots_received` -> `engine.quality.services.hold_for_inspection`
+    demo_inspections      the inventory demo's days -> the quality demo's plans and inspections
 """

@@ -49,8 +49,8 @@ from engine.api.support import (
 )
 from engine.errors import ValidationFailed
 from engine.problems import Problem
+from engine.quality import dispositions, inspections, queries, services
 from engine.quality import ncr as ncrs
-from engine.quality import queries, services
 from engine.quality.rules import Found
 
 router = APIRouter(prefix="/quality", tags=["quality"], route_class=ExactNumbers)
@@ -132,7 +132,7 @@ def resume(request: Request, who: CallerDep, code: Named, body: ResumeIn | None 
 
     def make(session: Session) -> dict[str, Any]:
         found = queries.find_plan(session, who.actor, code)
-        state = services.resume_inspection(session, who.actor, found.id, supplier)
+        state = inspections.resume_inspection(session, who.actor, found.id, supplier)
         return queries.resume_record(found.code, supplier, state)
 
     return create(request, who, key, digest, make, status=200)
@@ -150,7 +150,7 @@ def held_lots(who: CallerDep) -> Response:
                                                  "letter, Ac, Re, severity) and the characteristics")
 def inspection_task(who: CallerDep, lot_id: RecordId) -> Response:
     with who.work() as session:
-        return JSONReply(queries.task_record(services.inspection_task(session, who.actor, lot_id)))
+        return JSONReply(queries.task_record(inspections.inspection_task(session, who.actor, lot_id)))
 
 
 class MeasurementIn(BaseModel):
@@ -169,7 +169,7 @@ class InspectionIn(BaseModel):
     inspected_on: Day | None = Field(default=None, description="The day of the inspection (default: today).")
 
 
-def _found(task: services.Task, measurements: list[MeasurementIn]) -> list[Found]:
+def _found(task: inspections.Task, measurements: list[MeasurementIn]) -> list[Found]:
     """The measurements with each characteristic named by its id (a name is looked up in the
     lot's plan, in any case; an id is the rules' to check)."""
     by_name = {c.name.casefold(): c.id for c in task.characteristics}
@@ -195,8 +195,8 @@ def _found(task: services.Task, measurements: list[MeasurementIn]) -> list[Found
 def inspect(request: Request, who: CallerDep, lot_id: RecordId, body: InspectionIn, key: IdempotencyKey = None,
             digest: Digest = "") -> Response:
     def make(session: Session) -> dict[str, Any]:
-        task = services.inspection_task(session, who.actor, lot_id)
-        inspection = services.inspect_lot(session, who.actor, lot_id, _found(task, body.measurements),
+        task = inspections.inspection_task(session, who.actor, lot_id)
+        inspection = inspections.inspect_lot(session, who.actor, lot_id, _found(task, body.measurements),
                                           body.inspected_on or date.today())
         return queries.inspection_record(task, inspection)
 
@@ -214,7 +214,7 @@ class DispositionIn(BaseModel):
 def dispose(request: Request, who: CallerDep, lot_id: RecordId, body: DispositionIn, key: IdempotencyKey = None,
             digest: Digest = "") -> Response:
     def make(session: Session) -> dict[str, Any]:
-        decided = services.dispose(session, who.actor, lot_id, body.decision, body.reason,
+        decided = dispositions.dispose(session, who.actor, lot_id, body.decision, body.reason,
                                    body.decided_on or date.today())
         return queries.disposition_record(session, decided)
 

@@ -26,7 +26,7 @@ from engine.cli_support import (
 )
 from engine.errors import BackofficeError
 from engine.formats import parse_date, parse_number
-from engine.quality import queries, services
+from engine.quality import dispositions, inspections, queries, services
 from engine.quality.models import AQL, MEASURE
 from engine.quality.rules import Found
 
@@ -141,7 +141,7 @@ def lots(as_json: JsonOption = False, user: UserOption = None) -> None:
     out.print(table)
 
 
-def _measurements(texts: list[str], task: services.Task) -> list[Found]:
+def _measurements(texts: list[str], task: inspections.Task) -> list[Found]:
     """`--measure "Diameter=10.01,10.02,..."`: each sample's value in order (pass or fail for
     a pass/fail characteristic); an empty place is a missing measurement."""
     by_name = {c.name.casefold(): c for c in task.characteristics}
@@ -180,10 +180,10 @@ def inspect(
     day = parse_date(on, "--date")
     with acting_as(user) as (_db, actor, session):
         held = services.find_lot(session, lot, item)
-        task = services.inspection_task(session, actor, held.id)
+        task = inspections.inspection_task(session, actor, held.id)
         record = queries.task_record(task)
         if measure:
-            inspection = services.inspect_lot(session, actor, held.id, _measurements(measure, task), day)
+            inspection = inspections.inspect_lot(session, actor, held.id, _measurements(measure, task), day)
             record = queries.inspection_record(task, inspection)
     if as_json:
         print_json(record)
@@ -223,7 +223,7 @@ def disposition(
     day = parse_date(on, "--date")
     with acting_as(user) as (_db, actor, session):
         held = services.find_lot(session, lot, item)
-        result = queries.disposition_record(session, services.dispose(session, actor, held.id, chosen[0], reason, day))
+        result = queries.disposition_record(session, dispositions.dispose(session, actor, held.id, chosen[0], reason, day))
     if as_json:
         print_json(result)
         return
@@ -241,7 +241,7 @@ def resume(
     """Resume inspection discontinued after five lots rejected on tightened inspection (once
     the supplier has acted): it resumes at tightened."""
     with acting_as(user) as (_db, actor, session):
-        state = services.resume_inspection(session, actor, services.plan_named(session, plan).id, supplier)
+        state = inspections.resume_inspection(session, actor, services.plan_named(session, plan).id, supplier)
         result = queries.resume_record(plan, supplier, state)
     if as_json:
         print_json(result)

@@ -41,7 +41,7 @@ from engine.contacts.models import Contact
 from engine.demo import SEED, DemoSummary
 from engine.inventory.demo import END
 from engine.inventory.models import Item, Lot, StockMovement
-from engine.quality import services
+from engine.quality import dispositions, inspections, services
 from engine.quality.models import Action, Disposition, Inspection, InspectionPlan, Nonconformance
 from engine.quality.ncr import add_action, add_ncr, advance_ncr, update_action
 from engine.quality.rules import Found
@@ -224,14 +224,14 @@ class _Year:
 
     def _inspect(self, lot_id: int, day: date) -> None:
         lot = self.lots[lot_id]
-        task = services.inspection_task(self.session, self.actor, lot_id)
+        task = inspections.inspection_task(self.session, self.actor, lot_id)
         _, specs = self.plans[lot.item.id]
         shift = self._drift(lot.item, task.supplier_id, day) if task.original else Decimal(0)   # sorted
         found = [Found(n, c.id, **self._value(specs[c.id], shift if c.name == DRIFT[1] else Decimal(0)))
                  for n in range(1, task.sample_size + 1) for c in task.characteristics]
         if lot.bad and task.original:
             found = self._defective(lot, found, task, specs)
-        inspection = services.inspect_lot(self.session, self.actor, lot_id, found, day)
+        inspection = inspections.inspect_lot(self.session, self.actor, lot_id, found, day)
         if not inspection.accepted:
             lot.rejected_on = day
             lot.decision = self._decision(lot, task, day)
@@ -248,7 +248,7 @@ class _Year:
         value = spec.nominal + spec.sigma * (shift + _d(round(self.rng.gauss(0, 1), 4)))
         return {"value": max(value, Decimal(0)).quantize(Decimal(1).scaleb(-spec.places))}
 
-    def _defective(self, lot: _Lot, found: list[Found], task: services.Task, specs: dict[int, Spec]) -> list[Found]:
+    def _defective(self, lot: _Lot, found: list[Found], task: inspections.Task, specs: dict[int, Spec]) -> list[Found]:
         """A bad lot: one characteristic fails on enough sample units to reject it."""
         characteristic = self.rng.choice(task.characteristics)
         spec = lot.failed = specs[characteristic.id]
@@ -266,7 +266,7 @@ class _Year:
             changed.append(f)
         return changed
 
-    def _decision(self, lot: _Lot, task: services.Task, day: date) -> str:
+    def _decision(self, lot: _Lot, task: inspections.Task, day: date) -> str:
         """What becomes of a rejected lot: a critical defect is never accepted, a minor one is
         (by concession); measured units out of their limits are sorted out where the lot can
         be (rework, then inspected again), else the lot goes back."""
@@ -287,7 +287,7 @@ class _Year:
         for lot_id, lot in self.lots.items():
             if lot.rejected_on is None or lot.decision in (None, "wait") or day < lot.rejected_on + timedelta(days=4):
                 continue
-            services.dispose(self.session, self.actor, lot_id, lot.decision, REASONS[lot.decision], day)
+            dispositions.dispose(self.session, self.actor, lot_id, lot.decision, REASONS[lot.decision], day)
             lot.rejected_on, lot.decision = None, None
 
 

@@ -21,6 +21,7 @@ from engine.errors import NotFound
 from engine.formats import quantity_text
 from engine.inventory.models import Item, Lot, StockMovement
 from engine.quality import capability as spc
+from engine.quality.inspections import Task
 from engine.quality.models import (
     Action,
     Characteristic,
@@ -31,7 +32,7 @@ from engine.quality.models import (
     Nonconformance,
     SwitchingState,
 )
-from engine.quality.services import AREA, Task, item_named, lot_on_hand, lot_supplier, plan_named
+from engine.quality.services import AREA, item_named, lot_on_hand, lot_supplier, plan_named
 from engine.security.roles import Actor
 
 

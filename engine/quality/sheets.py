@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 from engine.contacts.sheets import contact_choices
 from engine.errors import BackofficeError
 from engine.inventory.models import Item, Lot
+from engine.quality import inspections, queries, rules, sampling, services
 from engine.quality import ncr as ncrs
-from engine.quality import queries, rules, sampling, services
 from engine.quality.models import (
     ACTION_KINDS,
     ACTION_STATES,
@@ -102,7 +102,7 @@ def update_each(change: Callable[..., Any], columns: Mapping[str, str] | None = 
 
 def _plan_details(session: Session, rows: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
     """How each plan's next lot from its own supplier is inspected, as switching left it."""
-    return {rid: {"inspection_now": services.severity_now(session, session.get(InspectionPlan, rid))}
+    return {rid: {"inspection_now": inspections.severity_now(session, session.get(InspectionPlan, rid))}
             for rid in rows}
 
 
@@ -120,7 +120,7 @@ def _limits(c: Characteristic) -> str:
 def _offer_measurements(session: Session) -> list[dict[str, Any]]:
     """A row to fill in per sample unit and characteristic of every lot awaiting inspection."""
     return [{"lot_id": task.lot.id, "sample_number": n, "characteristic_id": c.id, "limits": _limits(c)}
-            for task in services.tasks_waiting(session)
+            for task in inspections.tasks_waiting(session)
             for n in range(1, task.sample_size + 1) for c in task.characteristics]
 
 
@@ -129,7 +129,7 @@ MEASUREMENT_COLUMNS = frozenset({"value", "passed", "sample_number", "characteri
 
 def inspect_rows(session: Session, actor, sheet: str, rows: NewRows) -> list[int]:
     """New Inspections rows: each lot's measurements (its rows with a value or pass/fail),
-    handed to `services.inspect_lot` together, which decides the lot or refuses them all."""
+    handed to `inspections.inspect_lot` together, which decides the lot or refuses them all."""
     lots: dict[int, NewRows] = {}
     for row, values in rows:
         lots.setdefault(values["lot_id"], []).append((row, values))
@@ -146,7 +146,7 @@ def inspect_rows(session: Session, actor, sheet: str, rows: NewRows) -> list[int
                  for _, v in given]
         context.posting_row = (sheet, given[0][0])
         try:
-            inspection = services.inspect_lot(session, actor, lot_id, found, on or date.today())
+            inspection = inspections.inspect_lot(session, actor, lot_id, found, on or date.today())
         except BackofficeError as exc:
             refused += _lot_refusals(given, exc.problems)
             continue

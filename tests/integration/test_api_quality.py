@@ -22,8 +22,8 @@ from engine.contacts import services as contacts
 from engine.contacts.models import Contact
 from engine.inventory.models import Item, Location, Lot, StockMovement
 from engine.inventory.services import TypedMovement, post_typed
+from engine.quality import dispositions, inspections, queries, services
 from engine.quality import ncr as ncrs
-from engine.quality import queries, services
 from engine.quality.models import Inspection, Nonconformance, SwitchingState
 from engine.quality.rules import Found
 from engine.security.roles import SYSTEM
@@ -413,11 +413,11 @@ ALL_BUT_LAST = ",".join(["10"] * 49) + ","      # sample 50 left empty
 
 
 def missing_one(session, actor):
-    task = services.inspection_task(session, actor, AWAITING)
+    task = inspections.inspection_task(session, actor, AWAITING)
     diameter, finish = (c.id for c in task.characteristics)
     found = [Found(n, diameter, value=D(10)) for n in range(1, 50)] + [Found(n, finish, passed=True)
                                                                           for n in range(1, 51)]
-    return services.inspect_lot(session, actor, AWAITING, found, date(2026, 3, 2))
+    return inspections.inspect_lot(session, actor, AWAITING, found, date(2026, 3, 2))
 
 
 def inspection_api(count: int) -> Api:
@@ -432,12 +432,12 @@ CASES = [
               *ON),
          api=inspection_api(49), doors=("service", "cli")),
     Case("a disposition of a lot that is not held", "quinn", ("lot_id", "not_held"),
-         service=lambda session, actor: services.dispose(session, actor, AVAILABLE, "release", "fine", date(2026, 3, 2)),
+         service=lambda session, actor: dispositions.dispose(session, actor, AVAILABLE, "release", "fine", date(2026, 3, 2)),
          cli=("quality", "disposition", "G1", "--release", "--reason", "fine", *ON),
          api=Api("POST", f"/quality/lots/{AVAILABLE}/disposition", {"decision": "release", "reason": "fine"}),
          doors=("service", "cli")),
     Case("a warehouse clerk disposing of a held lot", "wes", ("", "permission"),
-         service=lambda session, actor: services.dispose(session, actor, AWAITING, "scrap", "bent", date(2026, 3, 2)),
+         service=lambda session, actor: dispositions.dispose(session, actor, AWAITING, "scrap", "bent", date(2026, 3, 2)),
          cli=("quality", "disposition", "L1", "--scrap", "--reason", "bent", *ON),
          api=Api("POST", f"/quality/lots/{AWAITING}/disposition", {"decision": "scrap", "reason": "bent"}),
          doors=("service", "cli")),

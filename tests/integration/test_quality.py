@@ -21,8 +21,8 @@ from engine.inventory.services import Movement, TypedMovement, post_movement, po
 from engine.ledger.chart import ROLES, install_chart
 from engine.ledger.reports import trial_balance
 from engine.ledger.services import open_year
+from engine.quality import dispositions, inspections, queries, services
 from engine.quality import ncr as ncrs
-from engine.quality import queries, services
 from engine.quality.models import Inspection, Measurement, SwitchingState
 from engine.quality.rules import Found
 from engine.security.roles import SYSTEM
@@ -73,7 +73,7 @@ def measurements(db, lot_id, bad=0, diameter=D(10), finish_failures=0):
     """Every measurement the lot's sample needs: `bad` units out of limits, `finish_failures`
     more units failing the finish."""
     with db.reading() as session:
-        task = services.inspection_task(session, QUINN, lot_id)
+        task = inspections.inspection_task(session, QUINN, lot_id)
         ids = {c.name: c.id for c in task.characteristics}
         n = task.sample_size
     found = [Found(s, ids["Diameter"], value=D("10.2") if s <= bad else diameter) for s in range(1, n + 1)]
@@ -83,7 +83,7 @@ def measurements(db, lot_id, bad=0, diameter=D(10), finish_failures=0):
 
 def inspect(db, lot_id, found, on=DAY, actor=QUINN):
     with db.unit_of_work(actor) as session:
-        return services.inspect_lot(session, actor, lot_id, found, on).accepted
+        return inspections.inspect_lot(session, actor, lot_id, found, on).accepted
 
 
 def test_a_received_lot_of_a_planned_item_waits_for_inspection_whichever_way_it_came(quality_db):
@@ -116,7 +116,7 @@ def test_a_lot_awaiting_inspection_or_quarantined_cannot_leave_stock(quality_db)
 def test_the_sample_comes_from_the_standard_tables_for_the_lot_size(quality_db):
     lot = receive(quality_db, "L1", quantity=500)
     with quality_db.reading() as session:
-        task = services.inspection_task(session, QUINN, lot)
+        task = inspections.inspection_task(session, QUINN, lot)
     # ISO 2859-1 Table 1: 281-500 at level II is H; Table 2-A: H is 50, AQL 2.5 Ac 3 Re 4
     assert (task.code_letter, task.sample_size, task.accept, task.reject, task.severity) == ("H", 50, 3, 4, "normal")
 
@@ -152,7 +152,7 @@ def test_a_missing_measurement_refuses_the_inspection_and_changes_nothing(qualit
 def test_only_the_quality_role_inspects_and_disposes(quality_db):
     lot = receive(quality_db, "L1")
     with pytest.raises(PermissionDenied), quality_db.unit_of_work(WES) as session:
-        services.dispose(session, WES, lot, "release", "looks fine", DAY)
+        dispositions.dispose(session, WES, lot, "release", "looks fine", DAY)
     with pytest.raises(PermissionDenied):
         inspect(quality_db, lot, measurements(quality_db, lot), actor=WES)
     assert status(quality_db, lot) == "awaiting inspection"
@@ -172,7 +172,7 @@ def test_scrapping_a_quarantined_lot_posts_its_value_to_the_books_with_perpetual
         open_year(session, SYSTEM, 2026)
     lot = quarantined(quality_db, "L1")
     with quality_db.unit_of_work(QUINN) as session:
-        services.dispose(session, QUINN, lot, "scrap", "diameter out on 10 of 50", DAY + timedelta(days=1))
+        dispositions.dispose(session, QUINN, lot, "scrap", "diameter out on 10 of 50", DAY + timedelta(days=1))
     assert status(quality_db, lot) == "rejected"
     with quality_db.reading() as session:
         scrap = session.scalars(sa.select(StockMovement).where(StockMovement.reason == "scrapped")).one()
@@ -189,7 +189,7 @@ def test_scrapping_a_quarantined_lot_posts_its_value_to_the_books_with_perpetual
 def test_returning_a_lot_issues_it_back_to_its_supplier(quality_db):
     lot = quarantined(quality_db, "L1")
     with quality_db.unit_of_work(QUINN) as session:
-        services.dispose(session, QUINN, lot, "return", "wrong diameter", DAY)
+        dispositions.dispose(session, QUINN, lot, "return", "wrong diameter", DAY)
     with quality_db.reading() as session:
         back = session.scalars(sa.select(StockMovement).where(StockMovement.kind == "issue")).one()
         assert (back.reason, back.supplier_id, back.quantity) == ("returned", quality_db.supplier_id, D(500))
@@ -202,8 +202,8 @@ def test_returning_a_lot_issues_it_back_to_its_supplier(quality_db):
 def test_a_released_lot_can_be_issued_and_a_reworked_one_is_inspected_again(quality_db):
     released, reworked = quarantined(quality_db, "L1"), quarantined(quality_db, "L2")
     with quality_db.unit_of_work(QUINN) as session:
-        services.dispose(session, QUINN, released, "release", "customer accepts the deviation", DAY)
-        services.dispose(session, QUINN, reworked, "rework", "re-machine the diameter", DAY)
+        dispositions.dispose(session, QUINN, released, "release", "customer accepts the deviation", DAY)
+        dispositions.dispose(session, QUINN, reworked, "rework", "re-machine the diameter", DAY)
     with quality_db.unit_of_work(WES) as session:
         post_movement(session, WES, Movement("issue", "sold", 1, D(5), DAY, from_location_id=1, lot_id=released))
     assert status(quality_db, reworked) == "awaiting inspection"
@@ -218,7 +218,7 @@ def test_a_released_lot_can_be_issued_and_a_reworked_one_is_inspected_again(qual
         state = session.scalars(sa.select(SwitchingState)).one()
         assert (state.severity, state.recent) == before   # a re-inspection does not count for switching
     with pytest.raises(ValidationFailed) as refused, quality_db.unit_of_work(QUINN) as session:
-        services.dispose(session, QUINN, released, "release", "again", DAY)
+        dispositions.dispose(session, QUINN, released, "release", "again", DAY)
     assert [(p.field, p.code) for p in refused.value.problems] == [("lot_id", "not_held")]
 
 
@@ -227,11 +227,11 @@ def test_two_rejected_lots_of_five_tighten_the_suppliers_inspection(quality_db):
     inspect(quality_db, lots[0], measurements(quality_db, lots[0], bad=10))
     inspect(quality_db, lots[1], measurements(quality_db, lots[1]))
     with quality_db.reading() as session:
-        assert services.inspection_task(session, QUINN, lots[2]).severity == "normal"
+        assert inspections.inspection_task(session, QUINN, lots[2]).severity == "normal"
     inspect(quality_db, lots[2], measurements(quality_db, lots[2], bad=10))
     fourth = receive(quality_db, "L4")
     with quality_db.reading() as session:
-        task = services.inspection_task(session, QUINN, fourth)
+        task = inspections.inspection_task(session, QUINN, fourth)
     # Table 2-B (tightened): H is 50, AQL 2.5 Ac 2 Re 3
     assert (task.severity, task.sample_size, task.accept, task.reject) == ("tightened", 50, 2, 3)
 
@@ -291,7 +291,7 @@ def test_process_capability_reads_the_measurements_in_order(quality_db):
     for n, values in enumerate(subgroups, 1):
         lot = receive(quality_db, f"G{n}", quantity=20, sku="GLUE", on=DAY + timedelta(days=n))
         with quality_db.reading() as session:
-            [viscosity] = services.inspection_task(session, QUINN, lot).characteristics
+            [viscosity] = inspections.inspection_task(session, QUINN, lot).characteristics
         inspect(quality_db, lot, [Found(s, viscosity.id, value=D(v)) for s, v in enumerate(values, 1)],
                 on=DAY + timedelta(days=n))
     with quality_db.reading() as session:
@@ -308,15 +308,15 @@ def test_five_lots_rejected_on_tightened_inspection_discontinue_it_until_resumed
         inspect(quality_db, lot, measurements(quality_db, lot, bad=10))
     held = receive(quality_db, "L8")
     with quality_db.reading() as session:
-        assert services.inspection_task(session, QUINN, held).severity == "discontinued"
+        assert inspections.inspection_task(session, QUINN, held).severity == "discontinued"
     with pytest.raises(ValidationFailed) as refused:
         inspect(quality_db, held, measurements(quality_db, held))
     assert [(p.field, p.code) for p in refused.value.problems] == [("lot_id", "discontinued")]
     with quality_db.unit_of_work(QUINN) as session:
         plan = services.plan_named(session, "IP-BOLT")
-        services.resume_inspection(session, QUINN, plan.id, quality_db.supplier_id)
+        inspections.resume_inspection(session, QUINN, plan.id, quality_db.supplier_id)
     with quality_db.reading() as session:
-        assert services.inspection_task(session, QUINN, held).severity == "tightened"
+        assert inspections.inspection_task(session, QUINN, held).severity == "tightened"
     assert inspect(quality_db, held, measurements(quality_db, held))
 
 

@@ -136,7 +136,7 @@ def quality_seed(session, main: int) -> None:
     G2 still held; an NCR about it with an action due in May."""
     from engine.inventory.models import Item
     from engine.inventory.services import TypedMovement, post_typed
-    from engine.quality import ncr, services
+    from engine.quality import inspections, ncr, services
     from engine.quality.rules import Found
 
     session.add(Item(sku="GLUE", name="Epoxy glue", lot_tracked=True))
@@ -150,7 +150,7 @@ def quality_seed(session, main: int) -> None:
         post_typed(session, SYSTEM, TypedMovement("receipt", "GLUE", D(20), DAY, to_location="MAIN", lot=lot,
                                                   unit_cost=D(4), supplier_id=2))
     g1 = services.find_lot(session, "G1").id
-    services.inspect_lot(session, SYSTEM, g1, [Found(n, viscosity.id, value=D(v))
+    inspections.inspect_lot(session, SYSTEM, g1, [Found(n, viscosity.id, value=D(v))
                                                for n, v in enumerate(("10.1", "9.9", "10.0", "10.2"), 1)], DAY)
     opened = ncr.add_ncr(session, SYSTEM, {"title": "Skinned tins", "item_id": glue, "supplier_id": 2,
                                            "owner": "hana", "opened_on": DAY})
