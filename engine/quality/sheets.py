@@ -230,7 +230,7 @@ def quality_workbook() -> WorkbookSpec:
         post=post_each(services.add_plan, default="code"),
         update=update_each(services.update_plan),
         columns=(
-            Column("code", "Code", required=True, unique=True, set_once=True, width=12),
+            Column("code", "Code", required=True, unique=True, set_once=True, width=18),
             Column("item_id", "Item", type="integer", required=True, lookup="items", references="items",
                    labels="items", width=26),
             Column("supplier_id", "Supplier", type="integer", lookup="contacts", references="contacts",
@@ -253,7 +253,7 @@ def quality_workbook() -> WorkbookSpec:
         update=update_each(services.update_characteristic),
         columns=(
             Column("plan_id", "Plan", type="integer", required=True, lookup="plans", references="plans",
-                   labels="plans", width=14),
+                   labels="plans", width=18),
             Column("name", "Name", required=True, width=22),
             Column("kind", "Kind", type="choice", choices=CHARACTERISTIC_KINDS, width=10),
             Column("unit", "Unit", width=8),
@@ -274,7 +274,7 @@ def quality_workbook() -> WorkbookSpec:
             Column("inspected_on", "Date", type="date", entered=True, width=11),
             Column("sample_number", "Sample", type="integer", required=True, width=8),
             Column("characteristic_id", "Characteristic", type="integer", required=True, lookup="characteristics",
-                   references="characteristics", labels="characteristics", width=24),
+                   references="characteristics", labels="characteristics", width=36),
             Column("limits", "Limits", computed=True, width=18),
             Column("value", "Value", type="decimal", width=10),
             Column("passed", "Pass", type="bool", width=7),
