@@ -172,17 +172,16 @@ class InspectionIn(BaseModel):
 def _found(task: inspections.Task, measurements: list[MeasurementIn]) -> list[Found]:
     """The measurements with each characteristic named by its id (a name is looked up in the
     lot's plan, in any case; an id is the rules' to check)."""
-    by_name = {c.name.casefold(): c.id for c in task.characteristics}
     found, unknown = [], []
     for line, m in enumerate(measurements, 1):
         named = m.characteristic
         if isinstance(named, str):
-            named = by_name.get(named.strip().casefold())
-            if named is None:
+            characteristic = task.characteristic_named(named)
+            if characteristic is None:
                 unknown.append(Problem("characteristic_id", "extra", f"{m.characteristic!r} is not a characteristic "
-                                       f"of the lot's plan {task.plan.code}; it has: "
-                                       f"{', '.join(c.name for c in task.characteristics)}", line))
+                                       f"of the lot's plan {task.plan.code}; it has: {task.names}", line))
                 continue
+            named = characteristic.id
         found.append(Found(m.sample_number, named, m.value, m.passed))
     if unknown:
         raise ValidationFailed(unknown)
@@ -197,7 +196,7 @@ def inspect(request: Request, who: CallerDep, lot_id: RecordId, body: Inspection
     def make(session: Session) -> dict[str, Any]:
         task = inspections.inspection_task(session, who.actor, lot_id)
         inspection = inspections.inspect_lot(session, who.actor, lot_id, _found(task, body.measurements),
-                                          body.inspected_on or date.today())
+                                             body.inspected_on or date.today())
         return queries.inspection_record(task, inspection)
 
     return create(request, who, key, digest, make)
@@ -215,7 +214,7 @@ def dispose(request: Request, who: CallerDep, lot_id: RecordId, body: Dispositio
             digest: Digest = "") -> Response:
     def make(session: Session) -> dict[str, Any]:
         decided = dispositions.dispose(session, who.actor, lot_id, body.decision, body.reason,
-                                   body.decided_on or date.today())
+                                       body.decided_on or date.today())
         return queries.disposition_record(session, decided)
 
     return create(request, who, key, digest, make)

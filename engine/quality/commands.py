@@ -144,14 +144,12 @@ def lots(as_json: JsonOption = False, user: UserOption = None) -> None:
 def _measurements(texts: list[str], task: inspections.Task) -> list[Found]:
     """`--measure "Diameter=10.01,10.02,..."`: each sample's value in order (pass or fail for
     a pass/fail characteristic); an empty place is a missing measurement."""
-    by_name = {c.name.casefold(): c for c in task.characteristics}
     found = []
     for text in texts:
         name, sep, values = text.partition("=")
-        c = by_name.get(name.strip().casefold())
+        c = task.characteristic_named(name)
         if not sep or c is None:
-            names = ", ".join(ch.name for ch in task.characteristics)
-            raise BackofficeError(f"--measure {text!r}: write NAME=value,value,... with NAME one of: {names}")
+            raise BackofficeError(f"--measure {text!r}: write NAME=value,value,... with NAME one of: {task.names}")
         for n, value in enumerate(values.split(","), 1):
             value = value.strip()
             if not value:

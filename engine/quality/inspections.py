@@ -58,6 +58,15 @@ class Task:
     characteristics: list[Characteristic]
     original: bool
 
+    def characteristic_named(self, name: str) -> Characteristic | None:
+        """The plan's characteristic of that name, in any case, as a person types it."""
+        wanted = name.strip().casefold()
+        return next((c for c in self.characteristics if c.name.casefold() == wanted), None)
+
+    @property
+    def names(self) -> str:
+        return ", ".join(c.name for c in self.characteristics)
+
 
 def inspection_task(session: Session, actor: Actor, lot_id: int) -> Task:
     actor.require("read", AREA)

@@ -151,7 +151,7 @@ def quality_seed(session, main: int) -> None:
                                                   unit_cost=D(4), supplier_id=2))
     g1 = services.find_lot(session, "G1").id
     inspections.inspect_lot(session, SYSTEM, g1, [Found(n, viscosity.id, value=D(v))
-                                               for n, v in enumerate(("10.1", "9.9", "10.0", "10.2"), 1)], DAY)
+                                                  for n, v in enumerate(("10.1", "9.9", "10.0", "10.2"), 1)], DAY)
     opened = ncr.add_ncr(session, SYSTEM, {"title": "Skinned tins", "item_id": glue, "supplier_id": 2,
                                            "owner": "hana", "opened_on": DAY})
     ncr.advance_ncr(session, SYSTEM, opened.id, containment="tins set aside")
