@@ -330,3 +330,18 @@ def test_a_quality_workbook_saved_by_libreoffice_decides_the_lot_on_sync(quality
     status = opened[0].index("Lot status")
     assert {row[status] for row in opened[1:7]} == {"quarantined"}
     assert sync(quality, settings, "quinn", path).status == "unchanged"
+
+
+def test_editing_a_held_lot_on_the_inventory_workbook_keeps_it_held(quality, settings, tmp_path):
+    """A lot's Status is quality's: shown, not typed. A clerk editing a held lot's expiry, and
+    typing "available" over its status while at it, never releases it: the status is not read
+    back, and the refresh shows it as it is."""
+    lot = receive(quality, "L1")
+    stock = export(quality, "wes", tmp_path / "inventory.xlsx", module="inventory")
+    row = find_row(stock, "Lots", "Lot", "L1")
+    edit_by_label(stock, "Lots", row, {"Expires": date(2027, 6, 30), "Status": "available"})
+    assert sync(quality, settings, "wes", stock).status == "applied"
+    with quality.reading() as session:
+        held = session.get(Lot, lot)
+        assert (held.status, held.expires_on) == ("awaiting inspection", date(2027, 6, 30))
+    assert read_sheet(stock, "Lots")[row - 1][read_sheet(stock, "Lots")[0].index("Status")] == "awaiting inspection"
