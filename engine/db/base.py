@@ -8,7 +8,9 @@ record.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import DateTime, Integer, MetaData, String, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
@@ -90,3 +92,27 @@ def flush_guarded(session, record: Record, expected_version: int) -> None:
         session.flush()
     except StaleDataError as exc:
         raise StaleRecordError(label, expected_version, None) from exc
+
+
+def require_version(record: Record, expected_version: int | None, label: str | None = None) -> None:
+    """Refuse a change made from another version of `record` than it has now (None: the
+    change was made from what is there now, as a command's is)."""
+    if expected_version is not None and record.version != expected_version:
+        raise StaleRecordError(label or record.label(), expected_version, record.version)
+
+
+def apply_changes(session, record: Record, values: Mapping[str, Any], by: str,
+                  expected_version: int | None = None) -> bool:
+    """Set the fields of `record` that `values` changes and save them in the name of `by`,
+    guarded by the version the change was made from (the record's own if None). Nothing is
+    written, and the version stays, when nothing changed; returns whether something did."""
+    changed = False
+    for field, value in values.items():
+        if getattr(record, field) != value:
+            setattr(record, field, value)
+            changed = True
+    if changed:
+        record.updated_by = by
+        flush_guarded(session, record, record.version if expected_version is None else expected_version)
+    return changed
+

@@ -31,7 +31,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.contacts.models import Contact
-from engine.db.base import flush_guarded
+from engine.db.base import apply_changes
 from engine.db.upsert import insert_missing
 from engine.errors import NotFound, StaleRecordError, ValidationFailed
 from engine.inventory import costing, rules, valuation
@@ -480,7 +480,7 @@ def update_item(session: Session, actor: Actor, item_id: int, expected_version: 
     problems = _item_problems(session, values, item.id)
     if problems:
         raise ValidationFailed(problems)
-    _apply(session, actor, item, values, expected_version)
+    apply_changes(session, item, values, actor.login, expected_version)
     return item
 
 
@@ -538,7 +538,7 @@ def update_location(session: Session, actor: Actor, location_id: int, expected_v
     problems = _location_problems(session, values, location.id)
     if problems:
         raise ValidationFailed(problems)
-    _apply(session, actor, location, values, expected_version)
+    apply_changes(session, location, values, actor.login, expected_version)
     return location
 
 
@@ -547,16 +547,3 @@ def get_location(session: Session, location_id: int) -> Location:
     if location is None:
         raise NotFound(f"no location #{location_id}", field="location_id")
     return location
-
-
-def _apply(session: Session, actor: Actor, record: Item | Location, values: Mapping[str, Any],
-           expected_version: int) -> None:
-    """Set the fields that changed and save, guarded by the version the change was made from."""
-    changed = False
-    for field, value in values.items():
-        if getattr(record, field) != value:
-            setattr(record, field, value)
-            changed = True
-    if changed:
-        record.updated_by = actor.login
-        flush_guarded(session, record, expected_version)

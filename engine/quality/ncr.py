@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.contacts.models import Contact
-from engine.db.base import flush_guarded
-from engine.errors import NotFound, StaleRecordError, ValidationFailed
+from engine.db.base import apply_changes, require_version
+from engine.errors import NotFound, ValidationFailed
 from engine.inventory.models import Item, Lot
 from engine.problems import Problem
 from engine.quality import rules
@@ -82,8 +82,7 @@ def update_ncr(session: Session, actor: Actor, ncr_id: int, expected_version: in
     """Change a nonconformance's fields; a change of `status` is a step of the workflow."""
     actor.require("write", AREA)
     ncr = get_ncr(session, ncr_id)
-    if expected_version is not None and ncr.version != expected_version:
-        raise StaleRecordError(f"nonconformance #{ncr.id}", expected_version, ncr.version)
+    require_version(ncr, expected_version, f"nonconformance #{ncr.id}")
     if ncr.status == "closed":
         raise ValidationFailed([Problem("status", "workflow", f"nonconformance #{ncr.id} is closed: open a new one "
                                                               "if the problem came back")])
@@ -97,13 +96,10 @@ def update_ncr(session: Session, actor: Actor, ncr_id: int, expected_version: in
         problems += rules.check_advance(row | {"status": ncr.status}, to, actions, actor.login)
     if problems:
         raise ValidationFailed(problems)
-    for field in (*NCR_FIELDS, "status"):
-        if getattr(ncr, field) != row.get(field):
-            setattr(ncr, field, row.get(field))
-    if to == "closed":
-        ncr.verifier, ncr.closed_on = actor.login, changes.get("closed_on") or date.today()
-    ncr.updated_by = actor.login
-    flush_guarded(session, ncr, ncr.version)
+    values = {f: row.get(f) for f in (*NCR_FIELDS, "status")}
+    if to == "closed" and ncr.status != "closed":
+        values |= {"verifier": actor.login, "closed_on": changes.get("closed_on") or date.today()}
+    apply_changes(session, ncr, values, actor.login)
     return ncr
 
 
@@ -144,8 +140,7 @@ def update_action(session: Session, actor: Actor, action_id: int, expected_versi
     action = session.get(Action, action_id)
     if action is None:
         raise NotFound(f"there is no action #{action_id}", "id")
-    if expected_version is not None and action.version != expected_version:
-        raise StaleRecordError(f"action #{action.id}", expected_version, action.version)
+    require_version(action, expected_version, f"action #{action.id}")
     row = rules.action_defaults({f: getattr(action, f) for f in ACTION_FIELDS} | dict(changes))
     if row["status"] == "done" and not row.get("done_on"):
         row["done_on"] = date.today()
@@ -157,9 +152,5 @@ def update_action(session: Session, actor: Actor, action_id: int, expected_versi
         problems.append(Problem("ncr_id", "not_allowed", "an action stays with its nonconformance"))
     if problems:
         raise ValidationFailed(problems)
-    for field in ACTION_FIELDS:
-        if getattr(action, field) != row.get(field):
-            setattr(action, field, row.get(field))
-    action.updated_by = actor.login
-    flush_guarded(session, action, action.version)
+    apply_changes(session, action, {f: row.get(f) for f in ACTION_FIELDS}, actor.login)
     return action

@@ -29,8 +29,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.contacts.models import Contact
-from engine.db.base import flush_guarded
-from engine.errors import NotFound, StaleRecordError, ValidationFailed
+from engine.db.base import apply_changes, require_version
+from engine.errors import NotFound, ValidationFailed
 from engine.inventory.models import Item, Lot, StockBalance, StockMovement
 from engine.problems import Problem
 from engine.quality import rules
@@ -78,18 +78,13 @@ def update_plan(session: Session, actor: Actor, plan_id: int, expected_version: 
     plan = session.get(InspectionPlan, plan_id)
     if plan is None:
         raise NotFound(f"there is no inspection plan #{plan_id}", "id")
-    if expected_version is not None and plan.version != expected_version:
-        raise StaleRecordError(f"inspection plan {plan.code}", expected_version, plan.version)
+    require_version(plan, expected_version, f"inspection plan {plan.code}")
     row = rules.plan_defaults({f: getattr(plan, f) for f in PLAN_FIELDS} | {k: v for k, v in changes.items()
                                                                             if k in PLAN_FIELDS})
     problems = rules.check_plan(row) + check_plan_records(session, {**row, "id": plan.id})
     if problems:
         raise ValidationFailed(problems)
-    for field in (*PLAN_FIELDS, "supplier_key"):
-        if getattr(plan, field) != row.get(field):
-            setattr(plan, field, row.get(field))
-    plan.updated_by = actor.login
-    flush_guarded(session, plan, plan.version)
+    apply_changes(session, plan, {f: row.get(f) for f in (*PLAN_FIELDS, "supplier_key")}, actor.login)
     return plan
 
 
@@ -117,8 +112,7 @@ def update_characteristic(session: Session, actor: Actor, characteristic_id: int
     found = session.get(Characteristic, characteristic_id)
     if found is None:
         raise NotFound(f"there is no characteristic #{characteristic_id}", "id")
-    if expected_version is not None and found.version != expected_version:
-        raise StaleRecordError(f"characteristic {found.name}", expected_version, found.version)
+    require_version(found, expected_version, f"characteristic {found.name}")
     row = rules.characteristic_defaults({f: getattr(found, f) for f in CHARACTERISTIC_FIELDS}
                                         | {k: v for k, v in changes.items() if k in CHARACTERISTIC_FIELDS})
     problems = rules.check_characteristic(row)
@@ -129,11 +123,7 @@ def update_characteristic(session: Session, actor: Actor, characteristic_id: int
         problems += _name_taken(session, row)
     if problems:
         raise ValidationFailed(problems)
-    for field in CHARACTERISTIC_FIELDS:
-        if getattr(found, field) != row.get(field):
-            setattr(found, field, row.get(field))
-    found.updated_by = actor.login
-    flush_guarded(session, found, found.version)
+    apply_changes(session, found, {f: row.get(f) for f in CHARACTERISTIC_FIELDS}, actor.login)
     return found
 
 

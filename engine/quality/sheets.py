@@ -12,7 +12,6 @@ the cell of its problem's field, never by reading its text. A sync is all or not
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
@@ -43,7 +42,7 @@ from engine.quality.models import (
 )
 from engine.quality.services import AREA
 from engine.sheets.labels import Choice, labelled
-from engine.sheets.merge import Update
+from engine.sheets.posting import post_each, update_each
 from engine.sheets.spec import (
     Column,
     NewRows,
@@ -53,50 +52,7 @@ from engine.sheets.spec import (
     RowsRefused,
     SheetSpec,
     WorkbookSpec,
-    refusals_of,
 )
-
-# -- rows through the services, one at a time ----------------------------------------------------
-
-def post_each(add: Callable[[Session, Any, dict[str, Any]], Any], default: str,
-               columns: Mapping[str, str] | None = None):
-    """A sheet's `post`: each new row through `add(session, actor, values)`, in sheet order;
-    each refusal at the cell of its problem's field (`columns` where they differ; `default`
-    for a problem of the whole record)."""
-    def post(session: Session, actor, sheet: str, rows: NewRows) -> list[int]:
-        context, ids, refused = session.info["audit"], [], []
-        for row, values in rows:
-            context.posting_row = (sheet, row)
-            try:
-                ids.append(add(session, actor, values).id)
-            except BackofficeError as exc:
-                refused += refusals_of(row, exc.problems, columns, default)
-            finally:
-                context.posting_row = None
-        if refused:
-            raise RowsRefused(refused)
-        return ids
-    return post
-
-
-def update_each(change: Callable[..., Any], columns: Mapping[str, str] | None = None):
-    """A sheet's `update`: each changed row through `change(session, actor, id, version,
-    changes)` (the changes as the sheet's `derive` stores them); refusals at their cells."""
-    def update(session: Session, actor, sheet: str, updates: list[Update]) -> None:
-        context, refused = session.info["audit"], []
-        for upd in updates:
-            context.posting_row = (sheet, upd.row)
-            try:
-                change(session, actor, upd.record_id, upd.version,
-                       {k: (upd.stored or {}).get(k, v) for k, v in upd.changes.items()})
-            except BackofficeError as exc:
-                refused += refusals_of(upd.row, exc.problems, columns, next(iter(upd.changes), None))
-            finally:
-                context.posting_row = None
-        if refused:
-            raise RowsRefused(refused)
-    return update
-
 
 # -- Plans and Characteristics -------------------------------------------------------------------
 
