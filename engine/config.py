@@ -106,6 +106,9 @@ class LedgerSettings:
     retained_earnings: str = "3200"
     # Post every stock movement's value to the books (inventory, cost of goods, adjustments).
     perpetual_inventory: bool = False
+    # How many years after its year ends the books (invoices, payments, entries) must be kept:
+    # a contact named on them keeps their name and address that long (see `contacts erase`).
+    retention_years: int = field(default=10, metadata=_limits(0, 100))
 
 
 @dataclass
@@ -126,6 +129,26 @@ class StaffSettings:
     """Staff records: how long a leaver's records are kept before they may be purged."""
 
     retention_years: int = field(default=6, metadata=_limits(0, 100))
+
+
+@dataclass
+class CrmSettings:
+    """CRM: the stages an opportunity moves through, in order, each as "name:probability"
+    (the percentage its value is weighted by in the pipeline). `won` and `lost` end it."""
+
+    stages: list[str] = field(default_factory=lambda: [
+        "lead:10", "qualified:25", "proposal:50", "negotiation:75", "won:100", "lost:0"])
+
+
+@dataclass
+class AdminSettings:
+    """Office administration: whether the asset register's depreciation is posted to the
+    books each month (a bridge to the ledger), and the accounts it posts to."""
+
+    post_depreciation: bool = False
+    asset_account: str = "1500"                    # the assets' cost
+    accumulated_depreciation_account: str = "1590"  # what has been written off (a contra asset)
+    depreciation_expense_account: str = "6600"
 
 
 @dataclass
@@ -197,6 +220,8 @@ class Settings:
     workbook: WorkbookLimits = field(default_factory=WorkbookLimits)
     ledger: LedgerSettings = field(default_factory=LedgerSettings)
     staff: StaffSettings = field(default_factory=StaffSettings)
+    crm: CrmSettings = field(default_factory=CrmSettings)
+    admin: AdminSettings = field(default_factory=AdminSettings)
     mail: MailSettings = field(default_factory=MailSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
     # Set on a branch office's computer: the commands work through this server (with `token`)

@@ -1,6 +1,8 @@
 """Imports every module's tables so `Base.metadata` is complete (migrations, tests)."""
 
-from engine.contacts.models import Address, Contact
+from engine.admin.models import Asset, AssetAssignment, DepreciationPosting, Task
+from engine.contacts.models import Address, Contact, ContactEmail, ContactPhone
+from engine.crm.models import Interaction, Opportunity
 from engine.db.audit import AuditEntry
 from engine.db.base import Base
 from engine.db.idempotency import KeptReply
@@ -46,4 +48,5 @@ __all__ = ["ApiToken", "KeptReply", "Account", "Address", "Allocation", "Invoice
            "StockCount", "StockMovement", "User", "Contract", "Department", "Employee", "LeaveRequest", "LeaveType",
            "StaffCost", "MailRun", "MailMessage", "WorkbookReceipt",
            "Action", "Characteristic", "Disposition", "Inspection", "InspectionPlan", "Measurement",
-           "Nonconformance", "SwitchingState"]
+           "Nonconformance", "SwitchingState", "ContactEmail", "ContactPhone", "Interaction", "Opportunity",
+           "Asset", "AssetAssignment", "DepreciationPosting", "Task"]

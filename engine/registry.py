@@ -30,7 +30,7 @@ from typing import Any
 
 # Every module there is, in the order they register; `modules = [...]` in the settings
 # switches them on (default: all). A module's name is its package under engine/.
-ALL_MODULES = ("contacts", "inventory", "ledger", "staff", "quality", "mailmerge", "reports")
+ALL_MODULES = ("contacts", "inventory", "ledger", "staff", "quality", "crm", "admin", "mailmerge", "reports")
 
 
 def parse_modules(value: Any) -> list[str]:

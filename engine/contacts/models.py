@@ -1,4 +1,5 @@
-"""Contacts tables: one party table for organisations and people, plus postal addresses.
+"""Contacts tables: one party table for organisations and people, their postal addresses,
+e-mail addresses and phone numbers.
 
 One table for both kinds means every other module (an invoice, a letter, a complaint) refers
 to "a contact" with one foreign key, and a customer's name and address are typed once.
@@ -6,13 +7,15 @@ to "a contact" with one foreign key, and a customer's name and address are typed
 
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.db.base import Base, Record
 
 CONTACT_KINDS = ("organisation", "person")
 ADDRESS_KINDS = ("billing", "shipping")
+EMAIL_KINDS = ("work", "home", "other")
+PHONE_KINDS = ("work", "mobile", "home", "fax", "other")
 
 
 class Contact(Record, Base):
@@ -46,6 +49,12 @@ class Contact(Record, Base):
     addresses: Mapped[list[Address]] = relationship(
         back_populates="contact", cascade="all, delete-orphan", order_by="Address.id"
     )
+    emails: Mapped[list[ContactEmail]] = relationship(
+        back_populates="contact", cascade="all, delete-orphan", order_by="ContactEmail.id"
+    )
+    phones: Mapped[list[ContactPhone]] = relationship(
+        back_populates="contact", cascade="all, delete-orphan", order_by="ContactPhone.id"
+    )
 
 
 class Address(Record, Base):
@@ -64,3 +73,44 @@ class Address(Record, Base):
     country: Mapped[str] = mapped_column(String(2), nullable=False)
 
     contact: Mapped[Contact] = relationship(back_populates="addresses")
+
+
+class ContactEmail(Record, Base):
+    """One of a contact's e-mail addresses. The primary one is also `contacts.email` (kept
+    in step by the services), which is the address the mail merge writes to."""
+
+    __tablename__ = "contact_emails"
+    __table_args__ = (
+        CheckConstraint(f"kind IN {EMAIL_KINDS}", name="kind"),
+        UniqueConstraint("contact_id", "address"),
+    )
+
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    kind: Mapped[str] = mapped_column(String(8), nullable=False, default="work")
+    address: Mapped[str] = mapped_column(String(254), nullable=False, index=True)
+    is_primary: Mapped[bool] = mapped_column(default=False, nullable=False)
+
+    contact: Mapped[Contact] = relationship(back_populates="emails")
+
+
+class ContactPhone(Record, Base):
+    """One of a contact's phone numbers. The primary one is also `contacts.phone`.
+    `digits` is the number without spaces or punctuation, for finding duplicates."""
+
+    __tablename__ = "contact_phones"
+    __table_args__ = (
+        CheckConstraint(f"kind IN {PHONE_KINDS}", name="kind"),
+        UniqueConstraint("contact_id", "number"),
+    )
+
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    kind: Mapped[str] = mapped_column(String(8), nullable=False, default="work")
+    number: Mapped[str] = mapped_column(String(40), nullable=False)
+    digits: Mapped[str] = mapped_column(String(40), nullable=False, index=True)
+    is_primary: Mapped[bool] = mapped_column(default=False, nullable=False)
+
+    contact: Mapped[Contact] = relationship(back_populates="phones")
