@@ -23,6 +23,7 @@ CAPABILITIES = {
     "reopen-periods": "reopen a closed fiscal period (its closing entry is reversed)",
     "purge-staff": "purge a leaver's identifying and sensitive data after the retention period",
     "reset-demo": "delete everything in a demo database and build the demo again (`demo --reset`)",
+    "data-requests": "answer a person's data-subject request: export everything held about them, or erase it",
 }
 
 

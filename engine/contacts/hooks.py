@@ -1,0 +1,19 @@
+"""What the contacts module announces to the modules holding records about a contact.
+
+Other modules refer to contacts; contacts imports none of them. When two contacts are merged
+or a person's data is exported or erased, the modules that hold something about the contact
+take part through these hooks (each connected by a bridge the module declares in its
+`register`), inside the same transaction.
+"""
+
+from __future__ import annotations
+
+from engine.hooks import Hook
+
+# Two contacts are being merged (see engine.contacts.merge): listeners find conflicts a person
+# must decide and re-point what the foreign-key walk cannot see.
+merging = Hook("contacts merging")
+
+# A person's data is being erased (see engine.contacts.erasure): listeners say what holds it,
+# and remove or anonymise what is theirs.
+erasing = Hook("contact erasing")
