@@ -13,3 +13,22 @@ def register(registry: Registry) -> None:
     # CRM records are about contacts: whoever reads and writes contacts reads and writes them.
     registry.module("crm", needs=["contacts"], models="engine.crm.models",
                     help="CRM: interactions and opportunities.", area="contacts")
+    registry.commands("crm", "engine.crm.commands:crm_app",
+                      "CRM: interactions with contacts, opportunities and the sales pipeline.",
+                      server_routes={
+                          "interaction add": "POST /crm/interactions",
+                          "interaction change": "PATCH /crm/interactions/{id}",
+                          "interaction delete": "DELETE /crm/interactions/{id}",
+                          "opportunity add": "POST /crm/opportunities",
+                          "opportunity change": "PATCH /crm/opportunities/{id}",
+                          "opportunity win": "POST /crm/opportunities/{id}/win",
+                          "opportunity lose": "POST /crm/opportunities/{id}/lose"})
+    registry.workbook("crm", "engine.crm.sheets:crm_workbook")
+    registry.api("engine.crm.api:router")
+    registry.demo_step("crm", "engine.crm.demo:seed_crm", order=45)
+    # Every letter and e-mail the mail merge sends is logged in the contact's history.
+    registry.bridge("mail_history", needs=["crm", "mailmerge"],
+                    listens=[("engine.mailmerge.hooks:message_sent", "engine.crm.services:log_mailed")])
+    # A won opportunity may become a draft invoice (`crm opportunity win ID --invoice`).
+    registry.bridge("won_invoice", needs=["crm", "ledger"],
+                    listens=[("engine.crm.hooks:opportunity_won", "engine.bridges.won_invoice:invoice_won")])

@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine.config import LedgerSettings, Settings
+from engine.config import CrmSettings, LedgerSettings, Settings
 from engine.db.audit import AuditContext, install_audit
 from engine.db.engine import READ_ONLY, check_reachable, create_db_engine
 from engine.db.schema_version import is_current
@@ -35,6 +35,7 @@ class Database:
         install_audit(self.sessions)
         install_audit(self.read_sessions)
         self.ledger = LedgerSettings()  # how the books are kept (services read it from session.info)
+        self.crm = CrmSettings()        # the CRM's opportunity stages (likewise)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True, create: bool = False) -> Database:
@@ -53,6 +54,7 @@ class Database:
             db.dispose()
             raise
         db.ledger = settings.ledger
+        db.crm = settings.crm
         if migrate and not is_current(db.engine):
             from engine.db.migrate import ensure_current  # here: Alembic is a slow import
 
@@ -69,6 +71,7 @@ class Database:
             session.info["audit"] = context
             session.info["actor"] = actor
             session.info["ledger"] = self.ledger
+            session.info["crm"] = self.crm
             try:
                 yield session
                 session.commit()
@@ -83,6 +86,7 @@ class Database:
     def reading(self) -> Iterator[Session]:
         """A read-only session: any attempt to write fails at flush time."""
         with self.read_sessions() as session:  # closing ends the transaction, keeps loaded objects
+            session.info["crm"] = self.crm      # (the stages a workbook offers and weighs by)
             yield session
 
     def dispose(self) -> None:

@@ -49,6 +49,7 @@ from engine.errors import BackofficeError, NotFound, ValidationFailed
 from engine.mailmerge import recipients as chosen
 from engine.mailmerge.failures import SenderMissing, why_not_built
 from engine.mailmerge.fields import check_fields, template_uses
+from engine.mailmerge.hooks import message_sent
 from engine.mailmerge.letters import print_batch
 from engine.mailmerge.message import Attachment, Outgoing, build_message
 from engine.mailmerge.models import PERMANENT, MailMessage, MailRun
@@ -231,6 +232,11 @@ def _settle(db: Database, actor: Actor, row: int, state: str, *, message_id: str
             write_audit(session.connection(), session.info["audit"], [
                 {"table_name": "contacts", "record_id": message.contact_id, "action": "mailed",
                  "changes": {"mail": [None, note]}}])
+        if state in ("sent", "printed"):   # whoever keeps a contact's history hears of it
+            run = session.get(MailRun, message.run_id)
+            message_sent.announce(session, contact_id=message.contact_id, channel=message.channel, run_id=run.id,
+                                  message_id=message.message_id, template=run.template,
+                                  sent_at=message.sent_at or datetime.now(UTC), started_by=run.started_by)
 
 
 def _print_letters(db: Database, actor: Actor, settings: Settings, run_id: int, template: str,
