@@ -112,7 +112,8 @@ def _parse(entries: tuple[str, ...]) -> Stages:
 
 
 def weighted(value: Decimal, probability: Decimal) -> Decimal:
-    """An open opportunity's value weighted by its stage's probability (exact, in cents)."""
+    """An open opportunity's value weighted by its stage's probability, in cents (rounded half
+    to even, as the ledger's amounts are)."""
     return (value * probability / HUNDRED).quantize(Decimal("0.01"))
 
 
