@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal as D
 from email.policy import default
 
+import openpyxl
 import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
@@ -28,10 +29,13 @@ from engine.crm.models import Interaction, Opportunity
 from engine.errors import PermissionDenied, ValidationFailed
 from engine.ledger.chart import install_chart
 from engine.ledger.models import Invoice, InvoiceLine
-from engine.mailmerge.models import MailMessage
+from engine.mailmerge.models import MailMessage, MailRun
 from engine.mailmerge.runs import process_run, start_run
 from engine.security.roles import SYSTEM
 from engine.security.users import add_user
+from engine.sheets.exporting import new_workbook
+from engine.sheets.roundtrip import RoundTrip
+from tests.integration.conftest import column_letter, edit_by_label, find_row, read_sheet
 from tests.mail_servers import SmtpServer
 
 DAY = date(2026, 3, 2)
@@ -265,3 +269,102 @@ def test_the_commands_record_and_show_what_the_queries_give(crm):
     figures = cli(crm, "sam", "crm", "won-lost", "--from", "2026-03-01", "--to", "2026-03-31")
     assert (figures["won"], figures["win_rate"]) == (1, "1.0000")
     assert [o["id"] for o in cli(crm, "sam", "crm", "opportunity", "list", "--open")] == []
+
+
+# -- the CRM workbook --------------------------------------------------------------------------
+
+def test_the_crm_workbook_round_trip_goes_through_the_crm_rules_marked_at_their_cells(crm, settings, tmp_path):
+    sam = crm.as_("sam")
+    with crm.unit_of_work(SYSTEM, source="system") as session:
+        services.add_opportunity(session, SYSTEM, {"contact_id": crm.bolt, "title": "Nuts", "value": D(800),
+                                                   "owner": "mia", "stage": "qualified"})
+        services.log_mailed(session, contact_id=crm.acme, channel="email", run_id=_a_run(session), message_id="<m1@x>",
+                            template="announcement", sent_at=datetime(2026, 3, 1, tzinfo=UTC), started_by="sam")
+    path = tmp_path / "crm.xlsx"
+    new_workbook(crm, sam, "crm", path)
+    book = openpyxl.load_workbook(path)
+    assert [s for s in book.sheetnames if not s.startswith("_")] == [
+        "Organisations", "People", "Interactions", "Opportunities", "Pipeline"]
+    assert read_sheet(path, "Pipeline")[1][:5] == ["qualified", "EUR", 1, 800, 200]
+    logged_row = find_row(path, "Interactions", "Message-ID", "<m1@x>")
+    assert book["Interactions"][f"{column_letter(path, 'Interactions', 'Summary')}{logged_row}"].protection.locked
+
+    trip = RoundTrip(crm, settings, sam)
+    talk = len(read_sheet(path, "Interactions")) + 1
+    edit_by_label(path, "Interactions", talk, {"Contact": "Acme Ltd", "Kind": "meeting", "Date": DAY,
+                                               "Summary": "visited", "Follow up": date(2026, 3, 1)})
+    deal = len(read_sheet(path, "Opportunities")) + 1
+    edit_by_label(path, "Opportunities", deal, {"Contact": "Acme Ltd", "Title": "Bolts", "Stage": "maybe",
+                                                "Value": 1000, "Currency": "EUX"})
+    result = trip.sync(path)
+    assert result.status == "rejected"
+    found = {(p.code, p.cell) for p in result.problems}
+    assert found == {("before_occurred", f"{column_letter(path, 'Interactions', 'Follow up')}{talk}"),
+                     ("unknown_stage", f"{column_letter(path, 'Opportunities', 'Stage')}{deal}"),
+                     ("unknown_currency", f"{column_letter(path, 'Opportunities', 'Currency')}{deal}")}, found
+
+    edit_by_label(path, "Interactions", talk, {"Follow up": date(2026, 3, 9)})
+    edit_by_label(path, "Opportunities", deal, {"Stage": "proposal", "Currency": None})
+    assert trip.sync(path).status == "applied"
+    with crm.reading() as session:
+        bolts = session.scalars(sa.select(Opportunity).where(Opportunity.title == "Bolts")).one()
+        visit = session.scalars(sa.select(Interaction).where(Interaction.summary == "visited")).one()
+    assert (bolts.stage, bolts.currency, bolts.owner, bolts.value) == ("proposal", "EUR", "sam", D(1000))
+    assert (visit.owner, visit.follow_up_on) == ("sam", date(2026, 3, 9))
+    assert [r[:5] for r in read_sheet(path, "Pipeline")[1:]] == [["qualified", "EUR", 1, 800, 200],
+                                                                 ["proposal", "EUR", 1, 1000, 500]]
+
+    row = find_row(path, "Opportunities", "Title", "Bolts")
+    edit_by_label(path, "Opportunities", row, {"Stage": "lost"})                       # no reason given
+    [problem] = trip.sync(path).problems
+    assert (problem.code, problem.cell) == ("lost_reason", f"{column_letter(path, 'Opportunities', 'Lost reason')}{row}")
+    edit_by_label(path, "Opportunities", row, {"Lost reason": "price"})
+    assert trip.sync(path).status == "applied"
+    with crm.reading() as session:
+        assert (session.get(Opportunity, bolts.id).stage, session.get(Opportunity, bolts.id).closed_on) == (
+            "lost", date.today())
+
+
+def _a_run(session) -> int:
+    run = MailRun(template="announcement", selection="tag news", options={}, transport="outbox", status="finished",
+                  started_by="sam", updated_by="sam")
+    session.add(run)
+    session.flush()
+    return run.id
+
+
+# -- over HTTP ---------------------------------------------------------------------------------
+
+def test_the_crm_routes_answer_what_the_commands_print_with_etags_and_problem_details(crm, api):
+    sam, mia, alex = api.as_("sam"), api.as_("mia"), api.as_("alex")
+    made = api.post("/crm/interactions", json={"contact_id": crm.acme, "kind": "call", "summary": "quote",
+                                               "occurred_on": "2026-03-01", "follow_up_on": "2026-03-04"}, headers=sam)
+    assert made.status_code == 201 and made.headers["ETag"] == '"1"'
+    talk = made.json()
+    assert api.get(f"/crm/contacts/{crm.acme}/interactions", headers=mia).json()["items"] == [talk]
+    assert api.get("/crm/follow-ups", params={"due_by": "2026-03-04", "owner": "sam"}, headers=mia).json()[
+        "items"] == cli(crm, "mia", "crm", "follow-ups", "--due", "2026-03-04", "--owner", "sam")
+    theirs = api.patch(f"/crm/interactions/{talk['id']}", json={"summary": "mine"}, headers={**mia, "If-Match": '"1"'})
+    assert theirs.status_code == 403 and theirs.json()["code"] == "permission"
+    assert api.delete(f"/crm/interactions/{talk['id']}", headers={**sam, "If-Match": '"1"'}).status_code == 204
+
+    deal = api.post("/crm/opportunities", json={"contact_id": crm.acme, "title": "Bolts", "value": "1200.50",
+                                                "stage": "qualified"}, headers=sam).json()
+    assert (deal["value"], deal["currency"], deal["weighted"]) == ("1200.5", "EUR", "300.12")
+    stale = api.patch(f"/crm/opportunities/{deal['id']}", json={"stage": "proposal"}, headers={**sam, "If-Match": '"7"'})
+    assert stale.status_code == 412
+    moved = api.patch(f"/crm/opportunities/{deal['id']}", json={"stage": "proposal"}, headers={**sam, "If-Match": '"1"'})
+    assert moved.status_code == 200 and moved.headers["ETag"] == '"2"' and moved.json()["stage"] == "proposal"
+    assert api.get("/crm/pipeline", headers=mia).json()["items"] == cli(crm, "mia", "crm", "pipeline")
+    no_reason = api.post(f"/crm/opportunities/{deal['id']}/lose", json={}, headers=sam)
+    assert no_reason.status_code == 422
+    assert [(p["field"], p["code"]) for p in no_reason.json()["problems"]] == [("lost_reason", "lost_reason")]
+    won = api.post(f"/crm/opportunities/{deal['id']}/win", json={"on": "2026-03-02", "invoice": True}, headers=alex)
+    assert won.status_code == 200 and won.json()["invoice_id"] and won.json()["closed_on"] == "2026-03-02"
+    reopened = api.patch(f"/crm/opportunities/{deal['id']}", json={"stage": "lead"},
+                         headers={**sam, "If-Match": won.headers["ETag"]})
+    assert reopened.status_code == 422 and reopened.json()["problems"][0]["code"] == "closed"
+    assert api.get("/crm/won-lost", params={"from": "2026-03-01", "to": "2026-03-31"}, headers=mia).json() == cli(
+        crm, "mia", "crm", "won-lost", "--from", "2026-03-01", "--to", "2026-03-31")
+    assert api.get(f"/crm/opportunities/{deal['id']}", headers=mia).json() == cli(
+        crm, "mia", "crm", "opportunity", "show", str(deal["id"]))
