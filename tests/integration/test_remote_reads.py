@@ -51,6 +51,9 @@ READS = {
                 ["quality", "rates", "--by", "item", "--since", "2026-01-01"], ["quality", "capability", "GLUE"],
                 ["quality", "ncr", "list"], ["quality", "ncr", "list", "--open"], ["quality", "ncr", "show", "1"],
                 ["quality", "ncr", "overdue", "--as-of", "2026-06-30"]],
+    "crm": [["crm", "history", "1"], ["crm", "follow-ups", "--due", "2026-03-31"], ["crm", "opportunity", "list"],
+            ["crm", "opportunity", "show", "2"], ["crm", "pipeline", "--by", "owner"],
+            ["crm", "won-lost", "--from", "2026-01-01", "--to", "2026-03-31"]],
 }
 
 
@@ -104,6 +107,7 @@ def seed(db) -> None:
             post_typed(session, SYSTEM, typed)
 
         quality_seed(session, main.id)
+        crm_seed(session)
 
         run = MailRun(template="overdue_reminder", selection="tag news", options={}, transport="outbox",
                       status="finished", started_by="ada", skipped=[{"contact_id": 2, "name": "Bolt GmbH",
@@ -129,6 +133,18 @@ def seed(db) -> None:
                               half_day_end=True, reason="trip")
         decide_leave(session, HANA, taken.id, True)
         request_leave(session, HANA, lee.id, "sick", date(2026, 4, 1), date(2026, 4, 1), medical_reason="migraine")
+
+
+def crm_seed(session) -> None:
+    """A call with Acme (a follow-up due), two opportunities: one open, one won."""
+    from engine.crm import services as crm
+
+    crm.add_interaction(session, SYSTEM, {"contact_id": 1, "kind": "call", "summary": "asked for a quote",
+                                          "occurred_on": DAY, "owner": "ada", "follow_up_on": date(2026, 3, 1)})
+    crm.add_opportunity(session, SYSTEM, {"contact_id": 1, "title": "Bolt contract", "stage": "proposal",
+                                          "value": D("1200.50"), "owner": "ada"})
+    won = crm.add_opportunity(session, SYSTEM, {"contact_id": 2, "title": "Nuts", "value": D(80), "owner": "sam"})
+    crm.win_opportunity(session, SYSTEM, won.id, on=DAY)
 
 
 def quality_seed(session, main: int) -> None:
@@ -205,6 +221,8 @@ def test_what_a_read_shows_comes_from_the_records(server, world):
     assert "Skinned tins" in far("quality", "ncr", "show", "1").stdout
     assert '"cp": "' in far("quality", "capability", "GLUE", "--json").stdout
     assert "G2" in far("quality", "lots").stdout
+    assert "asked for a quote" in far("crm", "history", "1").stdout
+    assert '"weighted": "600.25"' in far("crm", "opportunity", "list", "--json").stdout
 
 
 def test_a_refused_read_is_refused_alike(server, world):
@@ -229,6 +247,7 @@ WRITES = [
     (["quality", "ncr", "add", "--title", "Burrs", "--item", "BOLT-8"], "quality ncr add", "POST /quality/ncrs"),
     (["quality", "disposition", "L1", "--release", "--reason", "fine"], "quality disposition",
      "POST /quality/lots/{lot_id}/disposition"),
+    (["crm", "opportunity", "win", "1"], "crm opportunity win", "POST /crm/opportunities/{id}/win"),
     (["db", "status"], "db status", None),
 ]
 
