@@ -104,6 +104,7 @@ def update_interaction(session: Session, actor: Actor, interaction_id: int, expe
     problems = rules.check_interaction_change(interaction.mail_run_id is not None)
     row = rules.interaction_defaults({f: getattr(interaction, f) for f in INTERACTION_FIELDS}
                                      | {k: v for k, v in changes.items() if k in INTERACTION_FIELDS})
+    row["owner"] = row.get("owner") or interaction.owner      # a cell emptied: it stays whose it was
     problems += rules.check_interaction(row) + _references(session, {k: v for k, v in changes.items()
                                                                      if k in ("contact_id", "owner")})
     if problems:
