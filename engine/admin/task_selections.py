@@ -27,7 +27,8 @@ from engine.security.roles import Actor
 def _contacts_of(session: Session, column: str, ids: set[int]) -> dict[int, int]:
     """{linked record id: its contact id} for invoices or opportunities."""
     model = LINKED[column][0]
-    return dict(session.execute(select(model.id, model.contact_id).where(model.id.in_(sorted(ids))))) if ids else {}
+    query = select(model.id, model.contact_id).where(model.id.in_(sorted(ids)))
+    return dict(session.execute(query).all()) if ids else {}
 
 
 def overdue_task_contacts(session: Session, actor: Actor, days: int = 0, as_of: date | str | None = None,
@@ -51,7 +52,7 @@ def overdue_task_contacts(session: Session, actor: Actor, days: int = 0, as_of: 
         by_contact.setdefault(contact_id, []).append({
             "id": t.id, "title": t.title, "due_on": t.due_on, "days_overdue": (as_of - t.due_on).days,
             "priority": t.priority, "owner": t.owner})
-    names = dict(session.execute(select(Contact.id, Contact.name).where(Contact.id.in_(sorted(by_contact))))) \
-        if by_contact else {}
+    names = dict(session.execute(select(Contact.id, Contact.name).where(Contact.id.in_(sorted(by_contact))))
+                 .all()) if by_contact else {}
     return [(contact_id, {"tasks": by_contact[contact_id], "as_of": as_of, "days": days})
             for contact_id in sorted(by_contact, key=lambda i: (names.get(i, "").casefold(), i))], []

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import registry
@@ -93,7 +93,12 @@ def resolve_link(session: Session, text: str | None) -> dict[str, int | None]:
     if (off := _switched_off(kind)) is not None:
         raise ValidationFailed([off])
     model, by = LINKED[kind]
-    found = session.scalars(select(model.id).where(by == key)).first() if by is not None else None
+    found = None
+    if by is not None:      # the key as typed, else whatever the case if that names one record
+        found = session.scalars(select(model.id).where(by == key)).first()
+        if found is None:
+            same = session.scalars(select(model.id).where(func.upper(by) == key.upper()).limit(2)).all()
+            found = same[0] if len(same) == 1 else None
     if found is None and key.isdigit() and (by is None or kind == "invoice"):
         found = session.scalars(select(model.id).where(model.id == int(key))).first()
     if found is None:
