@@ -128,4 +128,4 @@ def office_lookups() -> dict[str, Lookup]:
 
 
 def office_workbook() -> WorkbookSpec:
-    return WorkbookSpec(module="admin", title="Office", sheets=office_sheets(), lookups=office_lookups())
+    return WorkbookSpec(module="office", title="Office", sheets=office_sheets(), lookups=office_lookups())

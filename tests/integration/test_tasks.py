@@ -7,6 +7,7 @@ the overdue-tasks selection read back from the outbox."""
 
 from __future__ import annotations
 
+import contextlib
 import email
 import json
 from datetime import date
@@ -32,7 +33,11 @@ from engine.quality.models import Nonconformance
 from engine.security.gate import readable_records
 from engine.security.roles import SYSTEM
 from engine.security.users import add_user, resolve_actor
+from engine.sheets.exporting import new_workbook
+from engine.sheets.roundtrip import RoundTrip
 from engine.staff.models import Department, Employee
+from tests.integration.api_client import serving
+from tests.integration.conftest import column_letter, edit_by_label, find_row, read_sheet
 
 AS_OF = date(2026, 5, 4)
 
@@ -94,12 +99,12 @@ def refused(db, **values) -> set[tuple[str, str]]:
 def test_a_task_is_linked_to_a_record_named_as_people_name_it_and_refused_when_it_names_none_or_one_switched_off(
         office):
     ids, due = office.ids, date(2026, 5, 1)
-    typed = {"contact:%d" % ids["acme"]: "Acme Ltd", "invoice:INV-1": "Acme Ltd - posted",
-             "invoice:%d" % ids["draft"]: "Bolt GmbH - draft", "employee:E1": "", "ncr:%d" % ids["ncr"]: "Burrs on bolts",
-             "opportunity:%d" % ids["opportunity"]: "Bolt GmbH - Framework deal", "asset:lap-1": None}
+    typed = {f"contact:{ids['acme']}": "Acme Ltd", "invoice:INV-1": "Acme Ltd - posted",
+             f"invoice:{ids['draft']}": "Bolt GmbH - draft", "employee:E1": "", f"ncr:{ids['ncr']}": "Burrs on bolts",
+             f"opportunity:{ids['opportunity']}": "Bolt GmbH - Framework deal", "asset:lap-1": None}
     shown = {link: add(office, title=f"About {link}", due_on=due, link=link) for link in typed}
     assert shown["invoice:INV-1"]["link"] == "invoice:INV-1"
-    assert shown["invoice:%d" % ids["draft"]]["link"] == "invoice:%d" % ids["draft"]      # a draft by its id
+    assert shown[f"invoice:{ids['draft']}"]["link"] == f"invoice:{ids['draft']}"      # a draft by its id
     assert shown["employee:E1"]["link"] == "employee:E1" and shown["asset:lap-1"] is not None
     assert {link: r["linked"] for link, r in shown.items() if typed[link] is not None} == {
         k: v for k, v in typed.items() if v is not None}
@@ -252,3 +257,65 @@ def test_overdue_tasks_feed_a_real_mail_merge_to_the_contacts_linked(office, dat
     assert "Refund the credit note, due 1 April 2026 (33 days overdue)" in acme       # through its invoice
     assert "Send the price list" in bolt and "(4 days overdue)" in bolt                # through the opportunity
     assert "Not yet due" not in bolt and "No contact behind it" not in acme + bolt
+
+
+def tasks_in(path) -> list[dict]:
+    header, *rows = read_sheet(path, "Tasks")
+    return [dict(zip(header, row, strict=True)) for row in rows if any(row)]
+
+
+def test_the_office_workbook_edits_tasks_through_their_rules_and_gives_staff_their_own(office, settings, tmp_path):
+    add(office, title="Bank reconciliation", due_on=date(2026, 1, 31), recurrence="monthly", owner="stef")
+    add(office, title="Tom's call", due_on=date(2026, 4, 2), owner="tom", link="invoice:INV-1")
+    path = tmp_path / "office.xlsx"
+    new_workbook(office, actor(office, "mia"), "office", path)
+    rows = tasks_in(path)
+    assert [(r["Title"], r["Due"], r["Invoice"]) for r in rows] == [
+        ("Bank reconciliation", date(2026, 1, 31), ""), ("Tom's call", date(2026, 4, 2), "INV-1 Acme Ltd")]
+    edit_by_label(path, "Tasks", find_row(path, "Tasks", "Title", "Bank reconciliation"), {"Status": "done"})
+    edit_by_label(path, "Tasks", 4, {"Title": "Two links", "Due": date(2026, 6, 1), "Owner": "stef",
+                                     "Contact": "Acme Ltd", "Asset": "LAP-1"})
+    trip = RoundTrip(office, settings, actor(office, "mia"))
+    [problem] = trip.sync(path).problems
+    assert (problem.code, problem.cell) == ("one_link", f"{column_letter(path, 'Tasks', 'Contact')}4")
+    edit_by_label(path, "Tasks", 4, {"Asset": None, "Priority": "high"})
+    result = trip.sync(path)
+    assert (result.status, result.inserted, result.updated) == ("applied", 1, 1), result.as_json()
+    with office.reading() as session:
+        done = session.scalars(sa.select(Task).where(Task.title == "Bank reconciliation", Task.status == "done")).one()
+        new = session.scalars(sa.select(Task).where(Task.title == "Two links")).one()
+        assert session.get(Task, done.next_id).due_on == date(2026, 2, 28)          # the next, made by the service
+        assert (new.contact_id, new.priority, new.owner, new.updated_by) == (office.ids["acme"], "high", "stef", "mia")
+
+    mine = tmp_path / "stef.xlsx"
+    new_workbook(office, actor(office, "stef"), "office", mine)
+    assert sorted(r["Title"] for r in tasks_in(mine) if r["Title"]) == [
+        "Bank reconciliation", "Bank reconciliation", "Two links"]                    # not Tom's call
+
+
+def test_tasks_over_http(office, settings):
+    with contextlib.ExitStack() as stack:
+        api = stack.enter_context(contextlib.contextmanager(serving)(office, settings))
+        mia, stef = api.as_("mia"), api.as_("stef")
+        made = api.post("/tasks", json={"title": "Call Acme", "due_on": "2026-01-31", "owner": "stef",
+                                        "recurrence": "monthly", "link": f"contact:{office.ids['acme']}"}, headers=mia)
+        assert made.status_code == 201 and made.json()["link"] == f"contact:{office.ids['acme']}", made.text
+        assert api.post("/tasks", json={"title": "x", "due_on": "2026-01-31", "link": "ncr:999"},
+                        headers=mia).json()["problems"][0]["field"] == "link"
+        assert api.post("/tasks", json={"title": "x", "due_on": "2026-01-31"}, headers=stef).status_code == 403
+        task_id, etag = made.json()["id"], made.headers["ETag"]
+        changed = api.patch(f"/tasks/{task_id}", json={"priority": "high"}, headers={**mia, "If-Match": etag})
+        assert changed.status_code == 200 and changed.json()["priority"] == "high"
+        assert api.patch(f"/tasks/{task_id}", json={"priority": "low"},
+                         headers={**mia, "If-Match": etag}).status_code == 412
+        done = api.post(f"/tasks/{task_id}/done", json={"done_on": "2026-02-01"}, headers=mia).json()
+        assert (done["status"], done["next"]["due_on"]) == ("done", "2026-02-28")
+        add(office, title="Tom's", due_on=date(2026, 1, 2), owner="tom")
+        assert [t["title"] for t in api.get("/tasks", headers=stef).json()["items"]] == ["Call Acme"]
+        due = api.get("/tasks/due", params={"within": 0, "as_of": "2026-05-04"}, headers=mia).json()["items"]
+        assert [(t["title"], t["overdue"]) for t in due] == [("Tom's", True), ("Call Acme", True)]
+        pack = api.get("/tasks/overdue", params={"as_of": "2026-05-04"}, headers=mia).json()
+        assert (pack["count"], pack["by_owner"]) == (2, [{"owner": "stef", "count": 1}, {"owner": "tom", "count": 1}])
+        assert api.get(f"/tasks/{done['next']['id']}", headers=stef).status_code == 200
+        assert api.post(f"/tasks/{done['next']['id']}/cancel", headers=mia).json()["status"] == "cancelled"
+        assert api.post(f"/tasks/{done['next']['id']}/reopen", headers=mia).json()["status"] == "open"

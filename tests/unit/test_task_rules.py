@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from engine.admin.task_rules import check_status_change, check_task, next_due, parse_link, task_defaults
+from engine.admin.task_rules import (
+    check_status_change,
+    check_task,
+    next_due,
+    parse_link,
+    task_defaults,
+)
 from engine.problems import Problem
 
 
