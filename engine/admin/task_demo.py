@@ -24,6 +24,7 @@ from engine.contacts.models import Contact
 from engine.crm.models import Opportunity
 from engine.demo import DemoSummary
 from engine.inventory.demo import END
+from engine.ledger.invoices import open_balance
 from engine.ledger.models import Invoice
 from engine.quality.models import Nonconformance
 from engine.security.models import User
@@ -42,14 +43,20 @@ def _links(session: Session) -> dict[str, list[str]]:
         return [f"{kind}:{k}" for k in session.scalars(query.limit(4))]
     return {
         "contact": keys("contact", select(Contact.id).where(Contact.kind == "organisation").order_by(Contact.id)),
-        "invoice": keys("invoice", select(Invoice.number).where(Invoice.kind == "sales", Invoice.status == "posted",
-                                                                 Invoice.due_on < END).order_by(Invoice.due_on)),
+        "invoice": _unpaid(session) if registry.current().is_on("ledger") else [],
         "employee": keys("employee", select(Employee.employee_number).order_by(Employee.employee_number)),
         "ncr": keys("ncr", select(Nonconformance.id).where(Nonconformance.status != "closed")
                     .order_by(Nonconformance.id)),
         "opportunity": keys("opportunity", select(Opportunity.id).order_by(Opportunity.id)),
         "asset": keys("asset", select(Asset.tag).order_by(Asset.tag)),
     }
+
+
+def _unpaid(session: Session) -> list[str]:
+    """The latest sales invoices still unpaid after their due date on the demo's today."""
+    late = session.scalars(select(Invoice).where(Invoice.kind == "sales", Invoice.status == "posted",
+                                                 Invoice.due_on < END).order_by(Invoice.due_on.desc()).limit(40))
+    return [f"invoice:{i.number}" for i in late if open_balance(session, i, END) > 0][:4]
 
 
 # (title, owner, days from END it is due, priority, recurrence, the kind of record and which one)
