@@ -22,6 +22,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
+from functools import lru_cache
 from itertools import combinations
 from typing import Any
 
@@ -94,6 +95,7 @@ def phone_key(number: str | None) -> str | None:
     return digits[-PHONE_DIGITS:] if len(digits) >= SHORTEST_PHONE else None
 
 
+@lru_cache(maxsize=65_536)
 def skeleton(word: str) -> str:
     """A word without its vowels after the first letter and without doubled letters:
     'mueller' and 'muller' -> 'mlr', 'john' and 'jon' -> 'jhn'/'jn' (see `name_skeleton`)."""
@@ -105,10 +107,11 @@ def name_skeleton(key: str) -> str:
     return " ".join(sorted(skeleton(w) for w in key.split()))
 
 
-def name_similarity(a: str, b: str) -> float:
+def name_similarity(a: str, b: str, at_least: float = 0.0) -> float:
     """How alike two name keys are (0-1): the better of their character similarity and the
     share of words they have in common; a name whose two or more words are all in the other
-    counts as 0.85 ('acme trading' in 'acme trading europe')."""
+    counts as 0.85 ('acme trading' in 'acme trading europe'). A similarity that is certainly
+    below `at_least` may be given as any value below it (the character comparison is skipped)."""
     if a == b:
         return 1.0
     words_a, words_b = set(a.split()), set(b.split())
@@ -118,8 +121,10 @@ def name_similarity(a: str, b: str) -> float:
     if common == smaller >= 2:
         shared = max(shared, 0.85)
     matcher = SequenceMatcher(None, a, b, autojunk=False)
-    if matcher.real_quick_ratio() <= shared or matcher.quick_ratio() <= shared:
-        return shared
+    for bound in (matcher.real_quick_ratio, matcher.quick_ratio):   # upper bounds, cheaper than the ratio
+        upper = bound()
+        if upper <= shared or upper < at_least:
+            return shared
     return max(shared, matcher.ratio())
 
 
@@ -130,7 +135,7 @@ def score(a: Party, b: Party) -> tuple[int, tuple[str, ...]]:
         points += SAME_NAME
         reasons.append("same name")
     elif a.key and b.key:
-        similar = name_similarity(a.key, b.key)
+        similar = name_similarity(a.key, b.key, at_least=SIMILAR)
         if similar >= SIMILAR:
             points += round(SIMILAR_NAME * similar)
             reasons.append(f"similar name ({round(similar * 100)}%)")

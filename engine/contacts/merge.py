@@ -128,8 +128,11 @@ def references(reg: registry.Registry | None = None) -> tuple[list[Reference], l
             if key.column is contacts_id:
                 module = table_module.get(table.name, "")
                 (on if not module or reg.is_on(module) else off).append(Reference(table, key.parent, module))
-    key = (lambda r: (r.table.name, r.column.name))
-    return sorted(on, key=key), sorted(off, key=key)
+    return sorted(on, key=_named), sorted(off, key=_named)
+
+
+def _named(ref: Reference) -> tuple[str, str]:
+    return ref.table.name, ref.column.name
 
 
 def unique_sets(table: Table, column: Column) -> list[tuple[Column, ...]]:

@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from engine.cli_support import JsonOption, UserOption, acting_as, handles_errors, new_table, out, print_json
+from engine.cli_support import (
+    JsonOption,
+    UserOption,
+    acting_as,
+    handles_errors,
+    new_table,
+    out,
+    print_json,
+)
 from engine.contacts import duplicates as found
 from engine.contacts import merge as merging
 
@@ -65,7 +73,11 @@ def merge(
     for name, value in result["filled"].items():
         out.print(f"{keep_label}: {name.replace('_', ' ')} becomes {value!r}")
     if dry_run:
-        out.print(f"dry run: merging {drop_label} into {keep_label} would change {result['rows']} rows; "
+        out.print(f"dry run: merging {drop_label} into {keep_label} would change {_rows(result['rows'])}; "
                   "nothing was changed")
     else:
-        out.print(f"merged {drop_label} into {keep_label}: {result['rows']} rows changed, {drop_label} deleted")
+        out.print(f"merged {drop_label} into {keep_label}: {_rows(result['rows'])} changed, {drop_label} deleted")
+
+
+def _rows(n: int) -> str:
+    return f"{n} row{'s' if n != 1 else ''}"
