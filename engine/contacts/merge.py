@@ -151,7 +151,7 @@ def plan_merge(session: Session, actor: Actor, keep_id: int, drop_id: int) -> Me
     actor.require("write", "contacts")
     if keep_id == drop_id:
         raise ValidationFailed([Problem("drop", "same_contact", f"#{keep_id} cannot be merged with itself")])
-    keep, drop = _locked(session, keep_id), _locked(session, drop_id)
+    keep, drop = _locked(session, keep_id, drop_id)
     plan = MergePlan(keep.id, drop.id, keep.name, drop.name)
     _check_the_two(plan, keep, drop)
     on, off = references()
@@ -196,12 +196,15 @@ def merge_contacts(session: Session, actor: Actor, keep_id: int, drop_id: int, d
     return plan
 
 
-def _locked(session: Session, contact_id: int) -> Contact:
-    # Locked (PostgreSQL) so that nothing new comes to refer to them while they are merged.
-    contact = session.scalar(select(Contact).where(Contact.id == contact_id).with_for_update())
-    if contact is None:
-        raise NotFound(f"there is no contact #{contact_id}; `backoffice contacts list` shows them", field="contact_id")
-    return contact
+def _locked(session: Session, keep_id: int, drop_id: int) -> tuple[Contact, Contact]:
+    """The two contacts, locked (PostgreSQL) so that nothing new comes to refer to them while
+    they are merged; in the order of their ids, so two merges of the same two wait, not deadlock."""
+    found = {c.id: c for c in session.scalars(select(Contact).where(Contact.id.in_((keep_id, drop_id)))
+                                              .order_by(Contact.id).with_for_update())}
+    for which, contact_id in (("keep", keep_id), ("drop", drop_id)):
+        if contact_id not in found:
+            raise NotFound(f"there is no contact #{contact_id}; `backoffice contacts list` shows them", field=which)
+    return found[keep_id], found[drop_id]
 
 
 def _label(contact: Contact) -> str:
