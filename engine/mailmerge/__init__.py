@@ -24,3 +24,6 @@ def register(registry: Registry) -> None:
                        "the contacts named by id (the rows selected in the Excel add-in)", options=("ids",))
     registry.selection("sheet", "engine.mailmerge.recipients:from_sheet",
                        "the contacts listed in a workbook sheet", options=("path", "sheet", "limits"))
+    # Erasing a person's data: their messages' address and name removed.
+    registry.bridge("mailmerge_personal_data", needs=["contacts", "mailmerge"],
+                    listens=[("engine.contacts.hooks:erasing", "engine.mailmerge.personal_data:plan_erasure")])
