@@ -159,8 +159,8 @@ def erase(
         print_json(result)
         return
     done = "removed" if result["erased"] else "would remove"
-    out.print(f"contact #{contact_id}{' erased' if result['erased'] else ' (dry run, nothing changed)'}: "
-              f"now {result['now']}")
+    out.print(f"contact #{contact_id} erased, now {result['now']}" if result["erased"] else
+              f"dry run, nothing changed: contact #{contact_id} would become {result['now']}")
     for r in result["removed" if result["erased"] else "would_remove"]:
         out.print(f"  {done}: {r['what']} ({r['records']} in {r['table']}, {r['action']})", soft_wrap=True)
     for k in result["kept"]:

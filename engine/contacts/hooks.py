@@ -15,5 +15,7 @@ from engine.hooks import Hook
 merging = Hook("contacts merging")
 
 # A person's data is being erased (see engine.contacts.erasure): listeners say what holds it,
-# and remove or anonymise what is theirs.
+# and remove or anonymise what is theirs. Announced as `erasing(session, actor, plan)`, `plan`
+# an `engine.contacts.erasure.ErasurePlan`: a listener reads, and calls `plan.refuse`,
+# `plan.hold_name`, `plan.keep`, `plan.delete` or `plan.blank`; it writes nothing itself.
 erasing = Hook("contact erasing")
