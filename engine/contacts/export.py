@@ -13,7 +13,9 @@ What is in it (the depth, decided once here):
    requests, staff costs and asset assignments). Rows that merely link to them (a task
    linked to an invoice) and what hangs off a record the person only supplied (an item's
    stock movements) are not about the person and are left out;
-4. the audit log entries of every record of steps 1 to 3.
+4. the rows a module adds through the `exporting` hook, those about the person that no
+   foreign key finds (a mail run listing them among the contacts it skipped);
+5. the audit log entries of every record of steps 1 to 4.
 
 Sensitive fields (salary, date of birth, a medical reason...) are included: it is the
 person's own data, and only a role that can `data-requests` exports. The export is audited
@@ -28,7 +30,7 @@ from typing import Any
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
-from engine.contacts import references
+from engine.contacts import hooks, references
 from engine.contacts.services import get_contact
 from engine.db.audit import AuditEntry, write_audit
 from engine.db.json_values import plain
@@ -40,7 +42,8 @@ CAPABILITY = "data-requests"
 FORMAT = "backoffice-data-subject-export"
 DEPTH = ("the contact; every row of every table referring to it; the rows that are part of its own records "
          "(those referring to it by contact_id: an invoice's lines and allocations, an employee's contracts and "
-         "leave); the audit log entries of all of them")
+         "leave); the rows modules add as about the person (a mail run that skipped them); the audit log "
+         "entries of all of them")
 
 
 def person(session: Session, actor: Actor, contact_id: int) -> Any:
@@ -55,12 +58,16 @@ def person(session: Session, actor: Actor, contact_id: int) -> Any:
 
 
 def _rows(session: Session, table: Table, where: Any) -> list[dict[str, Any]]:
-    return [{k: plain(v) for k, v in row.items()}
-            for row in session.execute(select(table).where(where).order_by(table.c.id)).mappings()]
+    return [row_values(row) for row in session.execute(select(table).where(where).order_by(table.c.id)).mappings()]
 
 
-def held_rows(session: Session, contact_id: int) -> dict[str, list[dict[str, Any]]]:
-    """{table: its rows about the contact}, steps 1 to 3 of the module docstring."""
+def row_values(row: Any) -> dict[str, Any]:
+    """A row (a mapping of columns) as exact JSON values, as the export holds it."""
+    return {k: plain(v) for k, v in row.items()}
+
+
+def held_rows(session: Session, actor: Actor, contact_id: int) -> dict[str, list[dict[str, Any]]]:
+    """{table: its rows about the contact}, steps 1 to 4 of the module docstring."""
     tables = references.switched_on_tables()
     found: dict[str, dict[int, dict[str, Any]]] = {}
     contacts = next(t for t in tables if t.name == references.CONTACTS)
@@ -76,6 +83,7 @@ def held_rows(session: Session, contact_id: int) -> dict[str, list[dict[str, Any
         for column in references.parts_of(tables, by_name[parent_name]):
             rows = _rows(session, column.table, column.in_(sorted(ids)))
             found.setdefault(column.table.name, {}).update({r["id"]: r for r in rows})
+    hooks.exporting.announce(session, actor, contact_id, found)
     return {name: [rows[i] for i in sorted(rows)] for name, rows in found.items() if rows}
 
 
@@ -94,7 +102,7 @@ def export_contact(session: Session, actor: Actor, contact_id: int) -> dict[str,
     """Everything held about the person `contact_id`, as exact JSON values; the export is
     audited. Refused (`not_a_person`) for an organisation."""
     person(session, actor, contact_id)
-    held = held_rows(session, contact_id)
+    held = held_rows(session, actor, contact_id)
     log = audit_entries(session, held)
     counts = {table: len(rows) for table, rows in held.items()}
     write_audit(session.connection(), session.info["audit"], [

@@ -19,3 +19,9 @@ merging = Hook("contacts merging")
 # an `engine.contacts.erasure.ErasurePlan`: a listener reads, and calls `plan.refuse`,
 # `plan.hold_name`, `plan.keep`, `plan.delete` or `plan.blank`; it writes nothing itself.
 erasing = Hook("contact erasing")
+
+# A person's data is being exported (see engine.contacts.export): announced as
+# `exporting(session, actor, contact_id, found)` once the foreign-key walk is done; a listener
+# adds to `found` ({table: {id: row as exact JSON values}}) the rows about the person the walk
+# cannot see (a mail run's list of skipped contacts, a JSON column).
+exporting = Hook("contact exporting")

@@ -24,6 +24,7 @@ def register(registry: Registry) -> None:
                        "the contacts named by id (the rows selected in the Excel add-in)", options=("ids",))
     registry.selection("sheet", "engine.mailmerge.recipients:from_sheet",
                        "the contacts listed in a workbook sheet", options=("path", "sheet", "limits"))
-    # Erasing a person's data: their messages' address and name removed.
+    # A person's data requests: the runs that skipped them exported; their messages' address and name erased.
     registry.bridge("mailmerge_personal_data", needs=["contacts", "mailmerge"],
-                    listens=[("engine.contacts.hooks:erasing", "engine.mailmerge.personal_data:plan_erasure")])
+                    listens=[("engine.contacts.hooks:exporting", "engine.mailmerge.personal_data:add_to_export"),
+                             ("engine.contacts.hooks:erasing", "engine.mailmerge.personal_data:plan_erasure")])

@@ -180,6 +180,7 @@ def test_an_export_holds_every_table_that_refers_to_the_person_and_is_audited(wo
     assert [x["medical_reason"] for x in document["tables"]["leave_requests"]] == ["Marrowgate fever"]
     assert document["tables"]["employees"][0]["national_id"] == "QQ123456C"
     assert {"invoice_lines", "allocations"} <= set(document["tables"])
+    assert [s["name"] for run in document["tables"]["mail_runs"] for s in run["skipped"]] == ["Rowan Marrowgate"]
     assert any(e["table_name"] == "contacts" and e["record_id"] == r for e in document["audit_log"])
     with db.reading() as session:
         [entry] = session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "export")).all()
