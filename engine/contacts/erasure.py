@@ -151,8 +151,9 @@ def plan_own_part(session: Session, plan: ErasurePlan) -> None:
         reason, until = max(plan.name_held, key=lambda held: held[1])
         billing = [i for i, kind in addresses if kind == "billing"]
         plan.keep("contacts", "name", reason, ("name", "first_name", "last_name", "name_key"), [cid], until)
-        plan.keep("addresses", "billing address", reason, ("line1", "line2", "city", "postcode", "region",
-                                                           "country"), billing, until)
+        if billing:
+            plan.keep("addresses", "billing address", reason, ("line1", "line2", "city", "postcode", "region",
+                                                               "country"), billing, until)
         plan.delete(Address.__table__, [i for i, kind in addresses if kind != "billing"], "other addresses")
     else:
         details |= {"name": plan.erased_name, "name_key": plan.erased_name, "first_name": None, "last_name": None}
@@ -197,6 +198,8 @@ def erase_contact(session: Session, actor: Actor, contact_id: int, retention_yea
     when something holds their data; with `dry_run`, says what would be removed and kept and
     changes nothing. Answers what was removed and what is kept, and why."""
     person(session, actor, contact_id)
+    # Locked until the transaction ends: a second erasure, or a change of the contact, waits.
+    session.execute(select(Contact.id).where(Contact.id == contact_id).with_for_update())
     plan = ErasurePlan(contact_id, today or date.today(), retention_years)
     hooks.erasing.announce(session, actor, plan)
     if plan.refusals:
