@@ -12,3 +12,6 @@ if TYPE_CHECKING:
 def register(registry: Registry) -> None:
     registry.module("admin", needs=["contacts", "staff"], models="engine.admin.models",
                     help="Office: tasks and reminders, the asset register.")
+    # Erasing a person's data: the tasks about them deleted.
+    registry.bridge("admin_personal_data", needs=["contacts", "admin"],
+                    listens=[("engine.contacts.hooks:erasing", "engine.admin.personal_data:plan_erasure")])

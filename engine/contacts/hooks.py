@@ -21,5 +21,13 @@ from engine.hooks import Hook
 merging = Hook("contacts merging")
 
 # A person's data is being erased (see engine.contacts.erasure): listeners say what holds it,
-# and remove or anonymise what is theirs.
+# and remove or anonymise what is theirs. Announced as `erasing(session, actor, plan)`, `plan`
+# an `engine.contacts.erasure.ErasurePlan`: a listener reads, and calls `plan.refuse`,
+# `plan.hold_name`, `plan.keep`, `plan.delete` or `plan.blank`; it writes nothing itself.
 erasing = Hook("contact erasing")
+
+# A person's data is being exported (see engine.contacts.export): announced as
+# `exporting(session, actor, contact_id, found)` once the foreign-key walk is done; a listener
+# adds to `found` ({table: {id: row as exact JSON values}}) the rows about the person the walk
+# cannot see (a mail run's list of skipped contacts, a JSON column).
+exporting = Hook("contact exporting")
