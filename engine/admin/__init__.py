@@ -26,3 +26,6 @@ def register(registry: Registry) -> None:
     registry.selection("overdue-tasks", "engine.admin.task_selections:overdue_task_contacts",
                        "contacts linked to open tasks more than `days` days past due, with those tasks",
                        options=("days", "as_of", "owner"))
+    # Erasing a person's data: the tasks about them deleted.
+    registry.bridge("admin_personal_data", needs=["contacts", "admin"],
+                    listens=[("engine.contacts.hooks:erasing", "engine.admin.personal_data:plan_erasure")])

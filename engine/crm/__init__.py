@@ -13,3 +13,6 @@ def register(registry: Registry) -> None:
     # CRM records are about contacts: whoever reads and writes contacts reads and writes them.
     registry.module("crm", needs=["contacts"], models="engine.crm.models",
                     help="CRM: interactions and opportunities.", area="contacts")
+    # Erasing a person's data: their interactions and closed opportunities deleted; refused while one is open.
+    registry.bridge("crm_personal_data", needs=["contacts", "crm"],
+                    listens=[("engine.contacts.hooks:erasing", "engine.crm.personal_data:plan_erasure")])
