@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import email
+import io
 import json
 from datetime import date
 from decimal import Decimal as D
 from email.policy import default as parsed
 
+import docx
 import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
@@ -251,7 +253,12 @@ def test_overdue_tasks_feed_a_real_mail_merge_to_the_contacts_linked(office, dat
     drafts = {}
     for path in (tmp_path / "outbox").glob("*.eml"):
         draft = email.message_from_bytes(path.read_bytes(), policy=parsed)
+        [letter] = list(draft.iter_attachments())               # the letter, attached as .docx
+        printed = "\n".join(p.text for p in docx.Document(io.BytesIO(letter.get_content())).paragraphs)
+        assert "days overdue)" in printed
         drafts[draft["To"].addresses[0].addr_spec] = draft.get_body(("plain",)).get_content()
+        assert all(line.strip() in printed for line in drafts[draft["To"].addresses[0].addr_spec].splitlines()
+                   if "days overdue)" in line)
     acme, bolt = drafts["info@acme.example"], drafts["info@bolt.example"]
     assert "Send the signed contract, due 20 April 2026 (14 days overdue)" in acme
     assert "Refund the credit note, due 1 April 2026 (33 days overdue)" in acme       # through its invoice
