@@ -141,9 +141,10 @@ class Module:
     models: str | None = None       # the module holding its tables
     help: str = ""
     area: str = ""                  # the area (roles.toml) its tables belong to; default: its name
-    # For readers of part of the area only (a manager's `team`): a function (session, actor,
-    # table) giving the ids of the records of `table` the actor may read (None: all), refusing
-    # with PermissionDenied when none (the policy gate asks it, e.g. for the audit log).
+    # For readers of part of the area only (a manager's `team`, a member of staff's own
+    # tasks): a function (session, actor, table) giving the ids of the records of `table` the
+    # actor may read (None: all), refusing with PermissionDenied when none (the policy gate
+    # asks it for every actor, e.g. for the audit log).
     records: str | None = None
 
 

@@ -15,9 +15,9 @@ Attribute VB_Name = "Backoffice"
 ' Keep this file ASCII: the VBA editor reads it in the system's code page.
 Option Explicit
 
-Private Const WORKBOOKS_OFFERED As String = "contacts,crm,inventory,ledger,quality,staff,team"
+Private Const WORKBOOKS_OFFERED As String = "contacts,crm,inventory,ledger,office,quality,staff,team"
 Private Const REPORTS_OFFERED As String = "staff"
-Private Const TEMPLATES_OFFERED As String = "announcement,details_check,overdue_reminder"
+Private Const TEMPLATES_OFFERED As String = "announcement,details_check,overdue_reminder,task_reminder"
 
 Public Sub BoNewWorkbook(control As IRibbonControl)
     Dim module As String

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -16,8 +17,11 @@ from engine.cli_support import (
     out,
     print_json,
     say_warning,
+    settings,
 )
-from engine.contacts import queries, services
+from engine.contacts import erasure, export, queries, services
+from engine.db.json_values import dump_json
+from engine.office.files import write_private
 
 contacts_app = typer.Typer(help="The shared contacts: organisations and people.", no_args_is_help=True)
 
@@ -105,3 +109,59 @@ def show(contact_id: int, as_json: JsonOption = False, user: UserOption = None) 
             out.print(f"{key:>16}: {value}")
     for a in data["addresses"]:
         out.print(f"{a['kind']:>16}: {a['line1']}, {a['postcode'] or ''} {a['city']}, {a['country']}")
+
+
+@contacts_app.command("export")
+@handles_errors
+def export_(
+    contact_id: int,
+    out_file: Annotated[Path, typer.Option("--out", help="The JSON file to write (readable by you only).")],
+    as_json: JsonOption = False,
+    user: UserOption = None,
+) -> None:
+    """Everything held about a person, across modules, in one JSON file (a data-subject request).
+
+    Needs a role that can data-requests; the export is recorded in the audit log.
+    """
+    with acting_as(user) as (_db, actor, session):
+        document = export.export_contact(session, actor, contact_id)
+    write_private(out_file, dump_json(document).encode())
+    result = {"contact_id": contact_id, "file": str(out_file),
+              "tables": {table: len(rows) for table, rows in document["tables"].items()},
+              "audit_entries": len(document["audit_log"])}
+    if as_json:
+        print_json(result)
+        return
+    out.print(f"exported contact #{contact_id} to {out_file}: "
+              + ", ".join(f"{n} {table}" for table, n in result["tables"].items())
+              + f", {result['audit_entries']} audit entries", soft_wrap=True)
+
+
+@contacts_app.command("erase")
+@handles_errors
+def erase(
+    contact_id: int,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be removed and kept; change nothing.")]
+    = False,
+    as_json: JsonOption = False,
+    user: UserOption = None,
+) -> None:
+    """Erase a person's data once nothing holds it, and say what is kept and why.
+
+    Refused while an invoice, payment, employee record or opportunity of theirs is open. Their name and
+    billing address stay while the books naming them are within ledger.retention_years. Needs a role
+    that can data-requests; the erasure is recorded in the audit log.
+    """
+    years = settings().ledger.retention_years
+    with acting_as(user) as (_db, actor, session):
+        result = erasure.erase_contact(session, actor, contact_id, years, dry_run=dry_run)
+    if as_json:
+        print_json(result)
+        return
+    done = "removed" if result["erased"] else "would remove"
+    out.print(f"contact #{contact_id} erased, now {result['now']}" if result["erased"] else
+              f"dry run, nothing changed: contact #{contact_id} would become {result['now']}")
+    for r in result["removed" if result["erased"] else "would_remove"]:
+        out.print(f"  {done}: {r['what']} ({r['records']} in {r['table']}, {r['action']})", soft_wrap=True)
+    for k in result["kept"]:
+        out.print(f"  kept: {k['what']} ({k['table']}): {k['reason']}", soft_wrap=True)

@@ -32,3 +32,6 @@ def register(registry: Registry) -> None:
     # A won opportunity may become a draft invoice (`crm opportunity win ID --invoice`).
     registry.bridge("won_invoice", needs=["crm", "ledger"],
                     listens=[("engine.crm.hooks:opportunity_won", "engine.bridges.won_invoice:invoice_won")])
+    # Erasing a person's data: their interactions and closed opportunities deleted; refused while one is open.
+    registry.bridge("crm_personal_data", needs=["contacts", "crm"],
+                    listens=[("engine.contacts.hooks:erasing", "engine.crm.personal_data:plan_erasure")])

@@ -31,3 +31,6 @@ def register(registry: Registry) -> None:
     registry.bridge("perpetual_inventory", needs=["inventory", "ledger"],
                     listens=[("engine.inventory.hooks:stock_moved", "engine.bridges.perpetual_inventory:post_stock_value")],
                     setting="ledger.perpetual_inventory")
+    # Erasing a person's data: refused while their account is open; their name kept within the books' retention.
+    registry.bridge("ledger_personal_data", needs=["contacts", "ledger"],
+                    listens=[("engine.contacts.hooks:erasing", "engine.ledger.personal_data:plan_erasure")])

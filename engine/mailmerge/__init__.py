@@ -24,3 +24,10 @@ def register(registry: Registry) -> None:
                        "the contacts named by id (the rows selected in the Excel add-in)", options=("ids",))
     registry.selection("sheet", "engine.mailmerge.recipients:from_sheet",
                        "the contacts listed in a workbook sheet", options=("path", "sheet", "limits"))
+    # A person's data requests: the runs that skipped them exported; their messages' address and name erased.
+    registry.bridge("mailmerge_personal_data", needs=["contacts", "mailmerge"],
+                    listens=[("engine.contacts.hooks:exporting", "engine.mailmerge.personal_data:add_to_export"),
+                             ("engine.contacts.hooks:erasing", "engine.mailmerge.personal_data:plan_erasure")])
+    # Merging two contacts: the contact ids in a run's JSON (skipped, chosen by id) follow.
+    registry.bridge("mail_contact_merge", needs=["contacts", "mailmerge"],
+                    listens=[("engine.contacts.hooks:merging", "engine.mailmerge.contact_merge:merging")])

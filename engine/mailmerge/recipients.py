@@ -378,7 +378,9 @@ def selection_of(to: str, days: int, as_of: str | None, files: bool = True) -> t
     if name == "sheet" and rest:
         path, _, sheet = rest.partition("#")
         return name, {"path": str(Path(path).resolve()), **({"sheet": sheet} if sheet else {})}
-    if not rest:
-        return name, {}     # recipients.select says whether there is such a selection
+    if not rest:            # recipients.select says whether there is such a selection
+        declared = registry.current().selection_named(name)     # (admin's overdue-tasks takes --days too)
+        taken = declared.options if declared else ()
+        return name, {k: v for k, v in (("days", days), ("as_of", as_of)) if k in taken and v is not None}
     raise BackofficeError(f"--to {to!r} is not a selection; use overdue (with --days), tag:TAG, "
                           f"contacts:ID,ID, sheet:FILE.xlsx#SHEET, or one of: {', '.join(selections())}")

@@ -37,3 +37,6 @@ def register(registry: Registry) -> None:
     registry.bridge("demo_inspections", needs=["inventory", "quality"],
                     listens=[("engine.inventory.hooks:demo_year_starting", "engine.quality.demo:plan_inspections"),
                              ("engine.inventory.hooks:demo_day_starting", "engine.quality.demo:inspect_the_day")])
+    # Merging two suppliers: their plans' and switching states' supplier_key follow (no foreign key shows them).
+    registry.bridge("quality_contact_merge", needs=["contacts", "quality"],
+                    listens=[("engine.contacts.hooks:merging", "engine.quality.contact_merge:merging")])

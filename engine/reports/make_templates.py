@@ -264,8 +264,27 @@ def details_check_letter() -> Document:
     return document
 
 
+def task_reminder_letter() -> Document:
+    """The items the office owes a contact, overdue (the `task_reminder` mail's letter, sent
+    to the contacts of the `overdue-tasks` selection)."""
+    document = _letter("Following up")
+    _gap(_p(document, "Following up: items open with us", bold=True, size=13), 14)
+    _gap(_p(document, DEAR))
+    _gap(_p(document, "We are sorry to be late: the following items we agreed to handle for {{ contact.name }} "
+                      "were still open on {{ as_of | longdate }}, after their due dates:"))
+    _p(document, "{%p for t in tasks %}")
+    _p(document, "{{ t.title }}, due {{ t.due_on | longdate }} ({{ t.days_overdue }} days overdue)")
+    _p(document, "{%p endfor %}")
+    _gap(_p(document, ""))
+    _gap(_p(document, "We are on it and will come back to you shortly. If any of them is no longer needed, or "
+                      "you would like to talk it over, please get in touch with us."))
+    _gap(_p(document, "Yours sincerely,"), 36)
+    _p(document, "{{ sender.name }}")
+    return document
+
+
 LETTER_TEMPLATES = {"overdue_reminder.docx": overdue_reminder_letter, "announcement.docx": announcement_letter,
-                    "details_check.docx": details_check_letter}
+                    "details_check.docx": details_check_letter, "task_reminder.docx": task_reminder_letter}
 
 
 def write_letter_templates(folder: Path | None = None) -> list[Path]:

@@ -24,3 +24,6 @@ def register(registry: Registry) -> None:
     registry.api("engine.staff.api:router")
     registry.demo_step("staff", "engine.staff.demo:seed_staff", order=20)
     registry.report("staff", "engine.staff.reports:staff_report_context", template="reports/staff.docx")
+    # Erasing a person's data: refused while an employee record is not purged.
+    registry.bridge("staff_personal_data", needs=["contacts", "staff"],
+                    listens=[("engine.contacts.hooks:erasing", "engine.staff.personal_data:plan_erasure")])

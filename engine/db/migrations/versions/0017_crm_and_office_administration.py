@@ -17,6 +17,11 @@ import sqlalchemy as sa
 from alembic import op
 
 import engine.db.base
+from engine.db.append_only import allow_repointing, forbid_repointing
+
+# (as migrations 0006 and 0004 worded them)
+POSTED = "posted journal entries are append-only: post a reversing entry instead"
+MOVEMENTS_MESSAGE = "stock movements are append-only: post a reversing movement instead"
 
 revision = '0017'
 down_revision = '0016'
@@ -244,6 +249,9 @@ def upgrade() -> None:
         batch_op.create_index('ix_tasks_status_due_on', ['status', 'due_on'], unique=False)
 
     _primary_entries_from_contacts()
+    # Merging two contacts re-points the contact a posted line or movement names (nothing else of it).
+    allow_repointing("journal_lines", POSTED, ("contact_id",))
+    allow_repointing("stock_movements", MOVEMENTS_MESSAGE, ("supplier_id", "customer_id"))
 
 
 def _primary_entries_from_contacts() -> None:
@@ -273,6 +281,8 @@ def _primary_entries_from_contacts() -> None:
 
 
 def downgrade() -> None:
+    forbid_repointing("stock_movements", MOVEMENTS_MESSAGE)
+    forbid_repointing("journal_lines", POSTED)
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.drop_index('ix_tasks_status_due_on')
         batch_op.drop_index(batch_op.f('ix_tasks_owner'))
