@@ -18,7 +18,7 @@ import glob
 import os
 import tempfile
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -44,6 +44,8 @@ from engine.sheets.apply import (
     apply_plan,
     load_rows,
     post_plan,
+    refusals_at_cells,
+    saved_rows,
     update_plan,
 )
 from engine.sheets.checks import check_plan
@@ -400,6 +402,8 @@ class RoundTrip:
             if plan.empty:
                 continue
             sheet = spec.sheet(name)
+            before = ({c.record_id: db_rows[name][c.record_id][1] for c in (*plan.updates, *plan.deletes)}
+                      if sheet.after is not None else {})
             if sheet.post is not None or sheet.update is not None:
                 done = self._through_services(session, sheet, plan, book.sheets[name], db_rows[name])
                 # as the services stored them
@@ -407,10 +411,25 @@ class RoundTrip:
             else:
                 done = apply_plan(session.connection(), sheet, plan, db_rows[name], context,
                                   progress=lambda n, name=name: self.progress(f"saving {name}", n))
+            if sheet.after is not None:
+                with refusals_at_cells(sheet, book.sheets[name]):
+                    changed = sheet.after(session, self.actor, name, saved_rows(plan, done, before, db_rows[name]))
+                self._read_again(session, spec, db_rows, changed or {})
             total.inserted_ids.update({(name, row): rid for row, rid in done.inserted_ids.items()})
             total.updated += done.updated
             total.deleted += done.deleted
         return total
+
+    def _read_again(self, session: Session, spec: WorkbookSpec, db_rows: dict[str, DbRows],
+                    changed: Mapping[str, Iterable[int]]) -> None:
+        """The records a sheet's `after` step changed ({table: ids}), read again into every
+        sheet over their tables that the user may read, for the refresh."""
+        for name, db in db_rows.items():
+            sheet = spec.sheet(name)
+            ids = changed.get(sheet.model.__table__.name)
+            if ids and self.actor.may("read", sheet.area):
+                for wanted in _chunks(sorted(set(ids))):
+                    db.update(load_rows(session.connection(), sheet, sheet.rows_limit(session, self.actor), wanted))
 
     def _through_services(self, session: Session, sheet: SheetSpec, plan: SheetPlan, data: SheetInput,
                           db: DbRows) -> Applied:
@@ -611,6 +630,10 @@ def _rows_with_problems(book: WorkbookInput, spec: WorkbookSpec, issues: list[Ce
             groups = {r.values.get(key) for r in data.rows if r.row in rows}
             rows.update(r.row for r in data.rows if r.values.get(key) in groups)
     return held
+
+
+def _chunks(ids: list[int], size: int = 1000) -> list[list[int]]:
+    return [ids[start:start + size] for start in range(0, len(ids), size)]
 
 
 def _row_of(cell: str | None) -> int | None:
