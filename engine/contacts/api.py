@@ -31,7 +31,7 @@ from engine.api.support import (
     update,
     with_etag,
 )
-from engine.contacts import queries, services
+from engine.contacts import channels, queries, services
 
 router = APIRouter(prefix="/contacts", tags=["contacts"], route_class=ExactNumbers)
 
@@ -117,3 +117,114 @@ def delete_contact(who: CallerDep, contact_id: RecordId, if_match: IfMatch = Non
     with who.work() as session:
         services.delete_contact(session, who.actor, contact_id, version)
     return Response(status_code=204)
+
+
+# -- a contact's lists of e-mail addresses and phone numbers --------------------------------
+
+class EmailIn(BaseModel):
+    address: Words = None
+    kind: Words = None
+    primary: bool = Field(default=False, description="Make it the contact's primary address (its `email`).")
+
+
+class PhoneIn(BaseModel):
+    number: Words = None
+    kind: Words = None
+    primary: bool = Field(default=False, description="Make it the contact's primary number (its `phone`).")
+
+
+class EmailChange(BaseModel):
+    """Only the fields sent are changed; `primary` true makes it the primary one."""
+
+    address: Words = None
+    kind: Words = None
+    primary: bool | None = None
+
+
+class PhoneChange(BaseModel):
+    """Only the fields sent are changed; `primary` true makes it the primary one."""
+
+    number: Words = None
+    kind: Words = None
+    primary: bool | None = None
+
+
+def _add(request: Request, who: Any, which: str, contact_id: int, body: BaseModel, key: str | None,
+         digest: str) -> Response:
+    data = body.model_dump()
+    value = data.pop("address" if which == "email" else "number")
+
+    def make(session: Any) -> dict[str, Any]:
+        entry = channels.add_entry(session, who.actor, which, contact_id, value, data["kind"], data["primary"])
+        return queries.entry(session, who.actor, which, entry.id)
+
+    return create(request, who, key, digest, make)
+
+
+def _change(request: Request, who: Any, which: str, contact_id: int, entry_id: int, changes: dict[str, Any],
+            if_match: str | None) -> Response:
+    if "primary" in changes:
+        changes["is_primary"] = changes.pop("primary")
+    return update(request, who, if_match,
+                  lambda session, version: channels.change_entry(session, who.actor, which, entry_id, version,
+                                                                 changes, of_contact=contact_id),
+                  lambda session: queries.entry(session, who.actor, which, entry_id, contact_id))
+
+
+def _remove(who: Any, which: str, contact_id: int, entry_id: int, if_match: str | None) -> Response:
+    version = expected_version(if_match)
+    with who.work() as session:
+        channels.remove_entry(session, who.actor, which, entry_id, version, of_contact=contact_id)
+    return Response(status_code=204)
+
+
+@router.post("/{contact_id}/emails", status_code=201,
+             summary="Add an e-mail address to a contact (the first one, or with primary, is its `email`)")
+def add_email(request: Request, who: CallerDep, contact_id: RecordId, body: EmailIn, key: IdempotencyKey = None,
+              digest: Digest = "") -> Response:
+    return _add(request, who, "email", contact_id, body, key, digest)
+
+
+@router.patch("/{contact_id}/emails/{entry_id}", summary="Change one of a contact's e-mail addresses (needs If-Match)")
+def change_email(request: Request, who: CallerDep, contact_id: RecordId, entry_id: RecordId, body: EmailChange,
+                 if_match: IfMatch = None) -> Response:
+    return _change(request, who, "email", contact_id, entry_id, body.model_dump(exclude_unset=True), if_match)
+
+
+@router.post("/{contact_id}/emails/{entry_id}/primary",
+             summary="Make an e-mail address the contact's primary one (needs If-Match)")
+def primary_email(request: Request, who: CallerDep, contact_id: RecordId, entry_id: RecordId,
+                  if_match: IfMatch = None) -> Response:
+    return _change(request, who, "email", contact_id, entry_id, {"primary": True}, if_match)
+
+
+@router.delete("/{contact_id}/emails/{entry_id}", status_code=204,
+               summary="Remove one of a contact's e-mail addresses (needs If-Match)")
+def remove_email(who: CallerDep, contact_id: RecordId, entry_id: RecordId, if_match: IfMatch = None) -> Response:
+    return _remove(who, "email", contact_id, entry_id, if_match)
+
+
+@router.post("/{contact_id}/phones", status_code=201,
+             summary="Add a phone number to a contact (the first one, or with primary, is its `phone`)")
+def add_phone(request: Request, who: CallerDep, contact_id: RecordId, body: PhoneIn, key: IdempotencyKey = None,
+              digest: Digest = "") -> Response:
+    return _add(request, who, "phone", contact_id, body, key, digest)
+
+
+@router.patch("/{contact_id}/phones/{entry_id}", summary="Change one of a contact's phone numbers (needs If-Match)")
+def change_phone(request: Request, who: CallerDep, contact_id: RecordId, entry_id: RecordId, body: PhoneChange,
+                 if_match: IfMatch = None) -> Response:
+    return _change(request, who, "phone", contact_id, entry_id, body.model_dump(exclude_unset=True), if_match)
+
+
+@router.post("/{contact_id}/phones/{entry_id}/primary",
+             summary="Make a phone number the contact's primary one (needs If-Match)")
+def primary_phone(request: Request, who: CallerDep, contact_id: RecordId, entry_id: RecordId,
+                  if_match: IfMatch = None) -> Response:
+    return _change(request, who, "phone", contact_id, entry_id, {"primary": True}, if_match)
+
+
+@router.delete("/{contact_id}/phones/{entry_id}", status_code=204,
+               summary="Remove one of a contact's phone numbers (needs If-Match)")
+def remove_phone(who: CallerDep, contact_id: RecordId, entry_id: RecordId, if_match: IfMatch = None) -> Response:
+    return _remove(who, "phone", contact_id, entry_id, if_match)

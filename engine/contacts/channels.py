@@ -152,9 +152,10 @@ def _contact(session: Session, contact_id: Any) -> Contact:
     return found
 
 
-def _entry(session: Session, ch: Channel, entry_id: int) -> tuple[Contact, Any]:
+def _entry(session: Session, ch: Channel, entry_id: int, of_contact: int | None = None) -> tuple[Contact, Any]:
+    """The entry and its contact (locked); `of_contact`: the contact it must belong to."""
     contact_id = session.scalar(select(ch.model.contact_id).where(ch.model.id == entry_id))
-    if contact_id is None:
+    if contact_id is None or of_contact not in (None, contact_id):
         raise NotFound(f"there is no {ch.what} #{entry_id}; `backoffice contacts show CONTACT` lists them")
     contact = _contact(session, contact_id)
     return contact, next(e for e in ch.entries(contact) if e.id == entry_id)
@@ -204,12 +205,12 @@ def add_entry(session: Session, actor: Actor, which: str, contact_id: int, value
 
 
 def change_entry(session: Session, actor: Actor, which: str, entry_id: int, expected_version: int | None,
-                 changes: Mapping[str, Any]) -> Any:
+                 changes: Mapping[str, Any], of_contact: int | None = None) -> Any:
     """Change an entry's value, kind or primary mark (`is_primary` true makes it the
     primary; false on the primary makes the oldest other entry primary)."""
     actor.require("write", "contacts")
     ch = channel(which)
-    contact, entry = _entry(session, ch, entry_id)
+    contact, entry = _entry(session, ch, entry_id, of_contact)
     require_version(entry, expected_version)
     if "contact_id" in changes and changes["contact_id"] != contact.id:
         raise ValidationFailed([Problem("contact_id", "set_once", "an entry stays with its contact: "
@@ -239,21 +240,25 @@ def change_entry(session: Session, actor: Actor, which: str, entry_id: int, expe
 
 
 def make_primary(session: Session, actor: Actor, which: str, entry_id: int,
-                 expected_version: int | None = None) -> Any:
-    return change_entry(session, actor, which, entry_id, expected_version, {"is_primary": True})
+                 expected_version: int | None = None, of_contact: int | None = None) -> Any:
+    return change_entry(session, actor, which, entry_id, expected_version, {"is_primary": True}, of_contact)
 
 
 def remove_entry(session: Session, actor: Actor, which: str, entry_id: int,
-                 expected_version: int | None = None) -> Contact:
+                 expected_version: int | None = None, of_contact: int | None = None) -> Contact:
     """Remove an entry; if it was the primary, the oldest remaining one becomes primary."""
     actor.require("write", "contacts")
     ch = channel(which)
-    contact, entry = _entry(session, ch, entry_id)
+    contact, entry = _entry(session, ch, entry_id, of_contact)
     require_version(entry, expected_version)
     ch.entries(contact).remove(entry)
     settle(contact, ch, actor.login)
     session.flush()
     return contact
+
+
+def get_entry(session: Session, which: str, entry_id: int, of_contact: int | None = None) -> Any:
+    return _entry(session, channel(which), entry_id, of_contact)[1]
 
 
 def entry_dict(ch: Channel, entry: Any) -> dict[str, Any]:
