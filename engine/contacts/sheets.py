@@ -121,12 +121,20 @@ def _entries_sheet(ch: channels.Channel, name: str, label: str, width: float) ->
         return channels.add_entry(session, actor, ch.name, values["contact_id"], values.get(ch.value),
                                   values.get("kind"), bool(values.get("is_primary")))
 
-    def change(session: Any, actor: Any, entry_id: int, version: int, changes: dict[str, Any]) -> Any:
-        return channels.change_entry(session, actor, ch.name, entry_id, version, changes)
+    # The versions the merge saw were checked (and the records locked) before any row went
+    # through a service: ticking Primary on one row changes the others of its list.
+    def change(session: Any, actor: Any, entry_id: int, _version: int, changes: dict[str, Any]) -> Any:
+        return channels.change_entry(session, actor, ch.name, entry_id, None, changes)
 
-    def settle_removed(session: Any, actor: Any, sheet: str, saved: Saved) -> channels.Changed | None:
-        gone = {row["contact_id"] for row in saved.deleted}
-        return channels.settle_contacts(session, actor.login, gone) if gone else None
+    def remove(session: Any, actor: Any, sheet: str, deletes: list[Any]) -> None:
+        for gone in deletes:
+            channels.remove_entry(session, actor, ch.name, gone.record_id)
+
+    def shown_again(session: Any, actor: Any, sheet: str, saved: Saved) -> channels.Changed:
+        """The contacts whose lists changed, and their entries, for the refresh."""
+        touched = {row["contact_id"] for row in (*saved.inserted, *saved.deleted)}
+        touched.update(after["contact_id"] for _before, after in saved.updated)
+        return channels.settle_contacts(session, actor.login, touched)
 
     return SheetSpec(
         name=name, model=ch.model, area="contacts", can_delete=True,
@@ -138,8 +146,8 @@ def _entries_sheet(ch: channels.Channel, name: str, label: str, width: float) ->
             Column(ch.value, label, required=True, width=width),
             Column("is_primary", "Primary", type="bool", width=9),
         ),
-        rule=ch.check, derive=derive, post=post_each(add, ch.value), update=update_each(change),
-        after=settle_removed, order_by=("contact_id", "id"),
+        rule=ch.check, derive=derive, post=post_each(add, ch.value), update=update_each(change), delete=remove,
+        after=shown_again, order_by=("contact_id", "id"),
     )
 
 

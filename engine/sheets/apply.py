@@ -46,6 +46,9 @@ class Applied:
     inserted_ids: dict[int, int] = field(default_factory=dict)   # workbook row -> new id
     updated: int = 0
     deleted: int = 0
+    # sheet name -> records a sheet's `after` step added to it (shown without the mark of
+    # records others added: they came with this sync's own changes)
+    added_alongside: dict[str, set[int]] = field(default_factory=dict)
     kept_copy: Path | None = None     # where the refreshed workbook went when it could not replace the file
     not_replaced: str = ""            # and why it could not
 
@@ -225,19 +228,40 @@ def update_plan(session, actor, spec: SheetSpec, plan: SheetPlan, data: SheetInp
     """
     if not plan.updates:
         return Applied()
-    table: Table = spec.model.__table__
-    wanted = {upd.record_id: upd for upd in plan.updates}
-    found = dict(session.execute(select(table.c.id, table.c.version).where(table.c.id.in_(list(wanted)))
-                                 .with_for_update()).all())
-    moved = [upd for rid, upd in wanted.items() if found.get(rid) != upd.version]
-    if moved:
-        raise ApplyConflict([CellIssue(spec.name, data.cell(upd.row, next(iter(upd.changes), None)),
-                                       data.label(next(iter(upd.changes), None)), upd.record_id, "conflict",
-                                       f"record {upd.record_id} was changed by someone else while syncing; "
-                                       "sync again", conflict=True) for upd in moved])
+    lock_at_versions(session, spec, data, plan.updates)
     with refusals_at_cells(spec, data):
         spec.update(session, actor, spec.name, plan.updates)
     return Applied(updated=len(plan.updates))
+
+
+def delete_plan(session, actor, spec: SheetSpec, plan: SheetPlan, data: SheetInput) -> Applied:
+    """Deleted rows that go through the module's service (see SheetSpec.delete); their
+    versions were checked (`lock_at_versions`) before any of the sheet's changes were made."""
+    if not plan.deletes:
+        return Applied()
+    with refusals_at_cells(spec, data):
+        spec.delete(session, actor, spec.name, plan.deletes)
+    return Applied(deleted=len(plan.deletes))
+
+
+def lock_at_versions(session, spec: SheetSpec, data: SheetInput, changes: list[Any]) -> None:
+    """Lock the records of `changes` (Update or Delete) and check that each is still at the
+    version the merge saw; if one moved, the sync is planned again (ApplyConflict)."""
+    if not changes:
+        return
+    table: Table = spec.model.__table__
+    wanted = {change.record_id: change for change in changes}
+    found = dict(session.execute(select(table.c.id, table.c.version).where(table.c.id.in_(list(wanted)))
+                                 .with_for_update()).all())
+    moved = [change for rid, change in wanted.items() if found.get(rid) != change.version]
+    if moved:
+        def key(change: Any) -> str | None:
+            return next(iter(getattr(change, "changes", None) or ()), None)
+
+        raise ApplyConflict([CellIssue(spec.name, data.cell(change.row, key(change)) if hasattr(change, "row") else None,
+                                       data.label(key(change)), change.record_id, "conflict",
+                                       f"record {change.record_id} was changed by someone else while syncing; "
+                                       "sync again", conflict=True) for change in moved])
 
 
 def saved_rows(plan: SheetPlan, applied: Applied, before: dict[int, dict[str, Any]],

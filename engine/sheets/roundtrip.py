@@ -42,7 +42,9 @@ from engine.sheets.apply import (
     Applied,
     ApplyConflict,
     apply_plan,
+    delete_plan,
     load_rows,
+    lock_at_versions,
     post_plan,
     refusals_at_cells,
     saved_rows,
@@ -404,7 +406,7 @@ class RoundTrip:
             sheet = spec.sheet(name)
             before = ({c.record_id: db_rows[name][c.record_id][1] for c in (*plan.updates, *plan.deletes)}
                       if sheet.after is not None else {})
-            if sheet.post is not None or sheet.update is not None:
+            if sheet.post is not None or sheet.update is not None or sheet.delete is not None:
                 done = self._through_services(session, sheet, plan, book.sheets[name], db_rows[name])
                 # as the services stored them
                 db_rows[name] = load_rows(session.connection(), sheet, sheet.rows_limit(session, self.actor))
@@ -414,31 +416,42 @@ class RoundTrip:
             if sheet.after is not None:
                 with refusals_at_cells(sheet, book.sheets[name]):
                     changed = sheet.after(session, self.actor, name, saved_rows(plan, done, before, db_rows[name]))
-                self._read_again(session, spec, db_rows, changed or {})
+                for other, added in self._read_again(session, spec, db_rows, changed or {}).items():
+                    total.added_alongside.setdefault(other, set()).update(added)
             total.inserted_ids.update({(name, row): rid for row, rid in done.inserted_ids.items()})
             total.updated += done.updated
             total.deleted += done.deleted
         return total
 
     def _read_again(self, session: Session, spec: WorkbookSpec, db_rows: dict[str, DbRows],
-                    changed: Mapping[str, Iterable[int]]) -> None:
+                    changed: Mapping[str, Iterable[int]]) -> dict[str, set[int]]:
         """The records a sheet's `after` step changed ({table: ids}), read again into every
-        sheet over their tables that the user may read, for the refresh."""
+        sheet over their tables that the user may read, for the refresh; returns, per sheet,
+        those new to it."""
+        added: dict[str, set[int]] = {}
         for name, db in db_rows.items():
             sheet = spec.sheet(name)
             ids = changed.get(sheet.model.__table__.name)
             if ids and self.actor.may("read", sheet.area):
                 for wanted in _chunks(sorted(set(ids))):
-                    db.update(load_rows(session.connection(), sheet, sheet.rows_limit(session, self.actor), wanted))
+                    found = load_rows(session.connection(), sheet, sheet.rows_limit(session, self.actor), wanted)
+                    added.setdefault(name, set()).update(found.keys() - db.keys())
+                    db.update(found)
+        return added
 
     def _through_services(self, session: Session, sheet: SheetSpec, plan: SheetPlan, data: SheetInput,
                           db: DbRows) -> Applied:
-        """A sheet some of whose writes go through the module's services (`update`, `post`);
-        the rest in bulk. Changes to saved rows come first: a request rejected in the same
+        """A sheet some of whose writes go through the module's services (`update`, `post`,
+        `delete`); the rest in bulk. Changes to saved rows come first: a request rejected in the same
         sync no longer stands in the way of a new one for the same days."""
+        if sheet.delete is not None:   # checked before the updates' services change anything
+            lock_at_versions(session, sheet, data, plan.deletes)
         done = update_plan(session, self.actor, sheet, plan, data) if sheet.update is not None else Applied()
+        if sheet.delete is not None:
+            done.deleted += delete_plan(session, self.actor, sheet, plan, data).deleted
         rest = SheetPlan(sheet.name, inserts=[] if sheet.post is not None else plan.inserts,
-                         updates=[] if sheet.update is not None else plan.updates, deletes=plan.deletes)
+                         updates=[] if sheet.update is not None else plan.updates,
+                         deletes=[] if sheet.delete is not None else plan.deletes)
         if not rest.empty:
             bulk = apply_plan(session.connection(), sheet, rest, db, session.info["audit"])
             done.inserted_ids.update(bulk.inserted_ids)
@@ -483,7 +496,7 @@ class RoundTrip:
                         **book.meta.labels.get(column.labels, {})}
             sheets[name] = annotate.refresh_sheet(data, base, db, computed, inserted, keep_edits,
                                                   clear_marks=book.meta.marked, out_of_reach=out_of_reach,
-                                                  labels=labels)
+                                                  labels=labels, alongside=applied.added_alongside.get(name, set()))
         for table, values in handed.items():
             read_audited(session, table, values)
         book.meta.shown = {}     # the file now shows the database's values as its base

@@ -143,6 +143,11 @@ class SheetSpec:
     # saved. Each record is still at the version the merge saw (checked and locked first).
     # It raises RowsRefused naming every refused row; the sync is then rolled back.
     update: Callable[[Session, Any, str, list[Any]], None] | None = None
+    # Deleted rows that only the module's service may remove (an entry of a contact's list:
+    # removing the primary makes another one primary), instead of the bulk delete:
+    # delete(session, actor, sheet name, [merge.Delete]), after the sheet's updates; each
+    # record was checked to be at the version the merge saw before any change was made.
+    delete: Callable[[Session, Any, str, list[Any]], None] | None = None
     # Saved rows the module no longer lets change (a decided leave request), from the row's
     # stored values: the file locks all their cells, as it does every row of a sheet that
     # cannot be updated (posted movements) and set-once cells of saved rows.
