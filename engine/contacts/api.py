@@ -178,53 +178,34 @@ def _remove(who: Any, which: str, contact_id: int, entry_id: int, if_match: str 
     return Response(status_code=204)
 
 
-@router.post("/{contact_id}/emails", status_code=201,
-             summary="Add an e-mail address to a contact (the first one, or with primary, is its `email`)")
-def add_email(request: Request, who: CallerDep, contact_id: RecordId, body: EmailIn, key: IdempotencyKey = None,
-              digest: Digest = "") -> Response:
-    return _add(request, who, "email", contact_id, body, key, digest)
+def _list_routes(which: str, plural: str, what: str, many: str, body_in: type[BaseModel], body_change: type[BaseModel]) -> None:
+    """The routes of one of a contact's lists (`/contacts/{id}/emails`, `/contacts/{id}/phones`)."""
+    def add(request: Request, who: CallerDep, contact_id: RecordId, body: BaseModel, key: IdempotencyKey = None,
+            digest: Digest = "") -> Response:
+        return _add(request, who, which, contact_id, body, key, digest)
+
+    def change(request: Request, who: CallerDep, contact_id: RecordId, entry_id: RecordId, body: BaseModel,
+               if_match: IfMatch = None) -> Response:
+        return _change(request, who, which, contact_id, entry_id, body.model_dump(exclude_unset=True), if_match)
+
+    def primary(request: Request, who: CallerDep, contact_id: RecordId, entry_id: RecordId,
+                if_match: IfMatch = None) -> Response:
+        return _change(request, who, which, contact_id, entry_id, {"primary": True}, if_match)
+
+    def remove(who: CallerDep, contact_id: RecordId, entry_id: RecordId, if_match: IfMatch = None) -> Response:
+        return _remove(who, which, contact_id, entry_id, if_match)
+
+    add.__annotations__["body"], change.__annotations__["body"] = body_in, body_change   # each list's own body
+    field = "email" if which == "email" else "phone"
+    router.post(f"/{{contact_id}}/{plural}", status_code=201, name=f"add_{which}",
+                summary=f"Add {what} to a contact (the first one, or with primary, is its `{field}`)")(add)
+    router.patch(f"/{{contact_id}}/{plural}/{{entry_id}}", name=f"change_{which}",
+                 summary=f"Change one of a contact's {many} (needs If-Match)")(change)
+    router.post(f"/{{contact_id}}/{plural}/{{entry_id}}/primary", name=f"primary_{which}",
+                summary=f"Make {what} the contact's primary one (needs If-Match)")(primary)
+    router.delete(f"/{{contact_id}}/{plural}/{{entry_id}}", status_code=204, name=f"remove_{which}",
+                  summary=f"Remove {what} from a contact's list (needs If-Match)")(remove)
 
 
-@router.patch("/{contact_id}/emails/{entry_id}", summary="Change one of a contact's e-mail addresses (needs If-Match)")
-def change_email(request: Request, who: CallerDep, contact_id: RecordId, entry_id: RecordId, body: EmailChange,
-                 if_match: IfMatch = None) -> Response:
-    return _change(request, who, "email", contact_id, entry_id, body.model_dump(exclude_unset=True), if_match)
-
-
-@router.post("/{contact_id}/emails/{entry_id}/primary",
-             summary="Make an e-mail address the contact's primary one (needs If-Match)")
-def primary_email(request: Request, who: CallerDep, contact_id: RecordId, entry_id: RecordId,
-                  if_match: IfMatch = None) -> Response:
-    return _change(request, who, "email", contact_id, entry_id, {"primary": True}, if_match)
-
-
-@router.delete("/{contact_id}/emails/{entry_id}", status_code=204,
-               summary="Remove one of a contact's e-mail addresses (needs If-Match)")
-def remove_email(who: CallerDep, contact_id: RecordId, entry_id: RecordId, if_match: IfMatch = None) -> Response:
-    return _remove(who, "email", contact_id, entry_id, if_match)
-
-
-@router.post("/{contact_id}/phones", status_code=201,
-             summary="Add a phone number to a contact (the first one, or with primary, is its `phone`)")
-def add_phone(request: Request, who: CallerDep, contact_id: RecordId, body: PhoneIn, key: IdempotencyKey = None,
-              digest: Digest = "") -> Response:
-    return _add(request, who, "phone", contact_id, body, key, digest)
-
-
-@router.patch("/{contact_id}/phones/{entry_id}", summary="Change one of a contact's phone numbers (needs If-Match)")
-def change_phone(request: Request, who: CallerDep, contact_id: RecordId, entry_id: RecordId, body: PhoneChange,
-                 if_match: IfMatch = None) -> Response:
-    return _change(request, who, "phone", contact_id, entry_id, body.model_dump(exclude_unset=True), if_match)
-
-
-@router.post("/{contact_id}/phones/{entry_id}/primary",
-             summary="Make a phone number the contact's primary one (needs If-Match)")
-def primary_phone(request: Request, who: CallerDep, contact_id: RecordId, entry_id: RecordId,
-                  if_match: IfMatch = None) -> Response:
-    return _change(request, who, "phone", contact_id, entry_id, {"primary": True}, if_match)
-
-
-@router.delete("/{contact_id}/phones/{entry_id}", status_code=204,
-               summary="Remove one of a contact's phone numbers (needs If-Match)")
-def remove_phone(who: CallerDep, contact_id: RecordId, entry_id: RecordId, if_match: IfMatch = None) -> Response:
-    return _remove(who, "phone", contact_id, entry_id, if_match)
+_list_routes("email", "emails", "an e-mail address", "e-mail addresses", EmailIn, EmailChange)
+_list_routes("phone", "phones", "a phone number", "phone numbers", PhoneIn, PhoneChange)
