@@ -134,6 +134,14 @@ def follow(contact: Contact, ch: Channel, login: str) -> None:
     settle(contact, ch, login)
 
 
+def clear_lists(contact: Contact) -> None:
+    """Remove every entry of both lists, and so the contact's e-mail and phone (a person
+    forgotten)."""
+    for ch in CHANNELS.values():
+        ch.entries(contact).clear()     # (delete-orphan: the entries are deleted)
+        setattr(contact, ch.field, None)
+
+
 def follow_all(contact: Contact, login: str) -> None:
     for ch in CHANNELS.values():
         follow(contact, ch, login)
