@@ -320,6 +320,7 @@ def add_primaries(session: Session, rows: Iterable[Mapping[str, Any]]) -> Change
     """The primary entries of new contacts (`rows`: their stored values, with id) saved in
     bulk with their audit rows: a sheet of 10,000 new people is three inserts, not 30,000."""
     context = session.info["audit"]
+    sheet = context.posting_row[0] if context.posting_row else None
     now = utcnow()
     common = {"version": 1, "created_at": now, "updated_at": now, "updated_by": context.actor}
     connection = session.connection()
@@ -334,7 +335,7 @@ def add_primaries(session: Session, rows: Iterable[Mapping[str, Any]]) -> Change
         added[ch.model.__tablename__] = [row["id"] for row in new]
         insert_many(connection, ch.model.__table__, new)
         write_audit(connection, context, [
-            {"table_name": ch.model.__tablename__, "record_id": n["id"], "action": "insert",
+            {"table_name": ch.model.__tablename__, "record_id": n["id"], "action": "insert", "sheet": sheet,
              "changes": {k: (None, n[k]) for k in ("contact_id", "kind", ch.value, "is_primary")}}
             for n in new])
     return added

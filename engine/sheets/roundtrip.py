@@ -414,8 +414,12 @@ class RoundTrip:
                 done = apply_plan(session.connection(), sheet, plan, db_rows[name], context,
                                   progress=lambda n, name=name: self.progress(f"saving {name}", n))
             if sheet.after is not None:
-                with refusals_at_cells(sheet, book.sheets[name]):
-                    changed = sheet.after(session, self.actor, name, saved_rows(plan, done, before, db_rows[name]))
+                context.posting_row = (name, None)     # what it writes is audited as the sheet's
+                try:
+                    with refusals_at_cells(sheet, book.sheets[name]):
+                        changed = sheet.after(session, self.actor, name, saved_rows(plan, done, before, db_rows[name]))
+                finally:
+                    context.posting_row = None
                 for other, added in self._read_again(session, spec, db_rows, changed or {}).items():
                     total.added_alongside.setdefault(other, set()).update(added)
             total.inserted_ids.update({(name, row): rid for row, rid in done.inserted_ids.items()})
