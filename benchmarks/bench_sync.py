@@ -61,9 +61,8 @@ def make_workbook(folder: Path, rows: int) -> None:
         "email": f"person{n}@example.org", "phone": f"+44 20 {n:07d}", "country": rng.choice(COUNTRIES),
         "tags": rng.choice(["customer", "supplier", "vip"]), "opt_out": n % 17 == 0,
     } for n in range(rows)]
-    sheets = [SheetData(spec.sheet("Organisations"), spec.sheet("Organisations").columns, []),
-              SheetData(spec.sheet("People"), spec.sheet("People").columns, [], new_rows=new_rows),
-              SheetData(spec.sheet("Addresses"), spec.sheet("Addresses").columns, [])]
+    sheets = [SheetData(sheet, sheet.columns, [], new_rows=new_rows if sheet.name == "People" else [])
+              for sheet in spec.sheets]
     meta = _meta(spec, ours.installation_id, actor)
     write_workbook(folder / "fresh.xlsx", meta, sheets, {"countries": COUNTRIES}, spare_rows=0, key=ours.key)
     db.dispose()

@@ -31,7 +31,7 @@ from engine.api.support import (
     update,
     with_etag,
 )
-from engine.contacts import queries, services
+from engine.contacts import channels, queries, services
 
 router = APIRouter(prefix="/contacts", tags=["contacts"], route_class=ExactNumbers)
 
@@ -117,3 +117,95 @@ def delete_contact(who: CallerDep, contact_id: RecordId, if_match: IfMatch = Non
     with who.work() as session:
         services.delete_contact(session, who.actor, contact_id, version)
     return Response(status_code=204)
+
+
+# -- a contact's lists of e-mail addresses and phone numbers --------------------------------
+
+class EmailIn(BaseModel):
+    address: Words = None
+    kind: Words = None
+    primary: bool = Field(default=False, description="Make it the contact's primary address (its `email`).")
+
+
+class PhoneIn(BaseModel):
+    number: Words = None
+    kind: Words = None
+    primary: bool = Field(default=False, description="Make it the contact's primary number (its `phone`).")
+
+
+class EmailChange(BaseModel):
+    """Only the fields sent are changed; `primary` true makes it the primary one."""
+
+    address: Words = None
+    kind: Words = None
+    primary: bool | None = None
+
+
+class PhoneChange(BaseModel):
+    """Only the fields sent are changed; `primary` true makes it the primary one."""
+
+    number: Words = None
+    kind: Words = None
+    primary: bool | None = None
+
+
+def _add(request: Request, who: Any, which: str, contact_id: int, body: BaseModel, key: str | None,
+         digest: str) -> Response:
+    data = body.model_dump()
+    value = data.pop("address" if which == "email" else "number")
+
+    def make(session: Any) -> dict[str, Any]:
+        entry = channels.add_entry(session, who.actor, which, contact_id, value, data["kind"], data["primary"])
+        return queries.entry(session, who.actor, which, entry.id)
+
+    return create(request, who, key, digest, make)
+
+
+def _change(request: Request, who: Any, which: str, contact_id: int, entry_id: int, changes: dict[str, Any],
+            if_match: str | None) -> Response:
+    if "primary" in changes:
+        changes["is_primary"] = changes.pop("primary")
+    return update(request, who, if_match,
+                  lambda session, version: channels.change_entry(session, who.actor, which, entry_id, version,
+                                                                 changes, of_contact=contact_id),
+                  lambda session: queries.entry(session, who.actor, which, entry_id, contact_id))
+
+
+def _remove(who: Any, which: str, contact_id: int, entry_id: int, if_match: str | None) -> Response:
+    version = expected_version(if_match)
+    with who.work() as session:
+        channels.remove_entry(session, who.actor, which, entry_id, version, of_contact=contact_id)
+    return Response(status_code=204)
+
+
+def _list_routes(which: str, plural: str, what: str, many: str, body_in: type[BaseModel], body_change: type[BaseModel]) -> None:
+    """The routes of one of a contact's lists (`/contacts/{id}/emails`, `/contacts/{id}/phones`)."""
+    def add(request: Request, who: CallerDep, contact_id: RecordId, body: BaseModel, key: IdempotencyKey = None,
+            digest: Digest = "") -> Response:
+        return _add(request, who, which, contact_id, body, key, digest)
+
+    def change(request: Request, who: CallerDep, contact_id: RecordId, entry_id: RecordId, body: BaseModel,
+               if_match: IfMatch = None) -> Response:
+        return _change(request, who, which, contact_id, entry_id, body.model_dump(exclude_unset=True), if_match)
+
+    def primary(request: Request, who: CallerDep, contact_id: RecordId, entry_id: RecordId,
+                if_match: IfMatch = None) -> Response:
+        return _change(request, who, which, contact_id, entry_id, {"primary": True}, if_match)
+
+    def remove(who: CallerDep, contact_id: RecordId, entry_id: RecordId, if_match: IfMatch = None) -> Response:
+        return _remove(who, which, contact_id, entry_id, if_match)
+
+    add.__annotations__["body"], change.__annotations__["body"] = body_in, body_change   # each list's own body
+    field = "email" if which == "email" else "phone"
+    router.post(f"/{{contact_id}}/{plural}", status_code=201, name=f"add_{which}",
+                summary=f"Add {what} to a contact (the first one, or with primary, is its `{field}`)")(add)
+    router.patch(f"/{{contact_id}}/{plural}/{{entry_id}}", name=f"change_{which}",
+                 summary=f"Change one of a contact's {many} (needs If-Match)")(change)
+    router.post(f"/{{contact_id}}/{plural}/{{entry_id}}/primary", name=f"primary_{which}",
+                summary=f"Make {what} the contact's primary one (needs If-Match)")(primary)
+    router.delete(f"/{{contact_id}}/{plural}/{{entry_id}}", status_code=204, name=f"remove_{which}",
+                  summary=f"Remove {what} from a contact's list (needs If-Match)")(remove)
+
+
+_list_routes("email", "emails", "an e-mail address", "e-mail addresses", EmailIn, EmailChange)
+_list_routes("phone", "phones", "a phone number", "phone numbers", PhoneIn, PhoneChange)

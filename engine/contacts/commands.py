@@ -19,7 +19,8 @@ from engine.cli_support import (
     say_warning,
     settings,
 )
-from engine.contacts import erasure, export, queries, services
+from engine.contacts import channels, erasure, export, queries, services
+from engine.contacts.models import EMAIL_KINDS, PHONE_KINDS
 from engine.db.json_values import dump_json
 from engine.office.files import write_private
 
@@ -98,17 +99,22 @@ def list_(
 @contacts_app.command("show")
 @handles_errors
 def show(contact_id: int, as_json: JsonOption = False, user: UserOption = None) -> None:
-    """Show one contact with its addresses."""
+    """Show one contact with its addresses, e-mail addresses and phone numbers."""
     data = fetch(user, lambda session, actor: queries.contact(session, actor, contact_id),
                  (f"/contacts/{contact_id}", None))
     if as_json:
         print_json(data)
         return
     for key, value in data.items():
-        if key != "addresses" and value not in (None, ""):
+        if key not in ("addresses", "emails", "phones") and value not in (None, ""):
             out.print(f"{key:>16}: {value}")
     for a in data["addresses"]:
         out.print(f"{a['kind']:>16}: {a['line1']}, {a['postcode'] or ''} {a['city']}, {a['country']}")
+    for key, field in (("emails", "address"), ("phones", "number")):
+        for n, entry in enumerate(data.get(key) or (), 1):
+            label = key[:-1].replace("email", "e-mail") if n == 1 else ""
+            mark = ", primary" if entry["primary"] else ""
+            out.print(f"{label:>16}{':' if label else ' '} {entry[field]} ({entry['kind']}{mark})")
 
 
 @contacts_app.command("export")
@@ -165,3 +171,68 @@ def erase(
         out.print(f"  {done}: {r['what']} ({r['records']} in {r['table']}, {r['action']})", soft_wrap=True)
     for k in result["kept"]:
         out.print(f"  kept: {k['what']} ({k['table']}): {k['reason']}", soft_wrap=True)
+
+
+# -- a contact's lists: `contacts email ...` and `contacts phone ...` -----------------------
+
+ContactArg = Annotated[int, typer.Argument(metavar="CONTACT", help="The contact's id.")]
+ValueArg = Annotated[str, typer.Argument(metavar="VALUE", help="The e-mail address or phone number.")]
+
+
+KindOption = Annotated[str, typer.Option(help=f"E-mail: {', '.join(EMAIL_KINDS)}; phone: {', '.join(PHONE_KINDS)}.")]
+PrimaryFlag = Annotated[bool, typer.Option("--primary", help="Make it the primary one.")]
+
+
+def _list_app(which: str, value: str) -> typer.Typer:
+    """The commands of one list (`contacts email` or `contacts phone`): add, remove, primary."""
+    app = typer.Typer(help=f"A contact's {value}s (one is primary: the contact's {which}).", no_args_is_help=True)
+
+    def report(entry: dict, what: str, as_json: bool) -> None:
+        if as_json:
+            print_json(entry)
+            return
+        mark = ", primary" if entry["primary"] else ""
+        out.print(f"{what} {entry[channels.channel(which).value]} ({entry['kind']}{mark}) "
+                  f"of contact #{entry['contact_id']}")
+
+    @app.command("add")
+    @handles_errors
+    def add(contact: ContactArg, text: ValueArg,
+            kind: KindOption = channels.DEFAULT_KIND, primary: PrimaryFlag = False,
+            as_json: JsonOption = False, user: UserOption = None) -> None:
+        """Add an entry to a contact's list (the first one is primary)."""
+        with acting_as(user) as (_db, actor, session):
+            entry = channels.add_entry(session, actor, which, contact, text, kind, primary)
+            result = channels.entry_dict(channels.channel(which), entry)
+        report(result, "added", as_json)
+
+    @app.command("remove")
+    @handles_errors
+    def remove(contact: ContactArg, text: ValueArg, as_json: JsonOption = False, user: UserOption = None) -> None:
+        """Remove an entry (if it was primary, the oldest remaining one becomes primary)."""
+        with acting_as(user) as (_db, actor, session):
+            entry = channels.find_entry(session, actor, which, contact, text)
+            result = channels.entry_dict(channels.channel(which), entry)
+            left = channels.remove_entry(session, actor, which, entry.id)
+            result["now_primary"] = getattr(left, which)
+        if as_json:
+            print_json(result)
+            return
+        report(result, "removed", False)
+        out.print(f"primary {value}: {result['now_primary'] or '(none)'}")
+
+    @app.command("primary")
+    @handles_errors
+    def primary_(contact: ContactArg, text: ValueArg, as_json: JsonOption = False, user: UserOption = None) -> None:
+        """Make an entry the contact's primary one (the one letters and e-mails use)."""
+        with acting_as(user) as (_db, actor, session):
+            entry = channels.make_primary(session, actor, which,
+                                          channels.find_entry(session, actor, which, contact, text).id)
+            result = channels.entry_dict(channels.channel(which), entry)
+        report(result, "primary:", as_json)
+
+    return app
+
+
+contacts_app.add_typer(_list_app("email", "e-mail address"), name="email")
+contacts_app.add_typer(_list_app("phone", "phone number"), name="phone")

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from engine.contacts import services
+from engine.contacts import channels, services
 from engine.errors import NotFound, PermissionDenied
 from engine.security import gate
 from engine.security.roles import Actor
@@ -19,6 +19,14 @@ def contact(session: Session, actor: Actor, contact_id: int) -> dict[str, Any]:
     """One contact with its addresses, as `actor` may see it."""
     actor.require("read", "contacts")
     return gate.project_one(session, actor, "contacts", services.as_dict(services.get_contact(session, contact_id)))
+
+
+def entry(session: Session, actor: Actor, which: str, entry_id: int, contact_id: int | None = None) -> dict[str, Any]:
+    """One entry of a contact's list of e-mail addresses or phone numbers ("email", "phone")."""
+    actor.require("read", "contacts")
+    ch = channels.channel(which)
+    found = channels.get_entry(session, which, entry_id, contact_id)
+    return gate.project_one(session, actor, ch.model.__tablename__, channels.entry_dict(ch, found))
 
 
 def contacts(session: Session, actor: Actor, **filters: str | None) -> list[dict[str, Any]]:

@@ -13,7 +13,16 @@ from typing import Any
 
 import pycountry
 
-from engine.contacts.models import ADDRESS_KINDS, CONTACT_KINDS, Address, Contact
+from engine.contacts.models import (
+    ADDRESS_KINDS,
+    CONTACT_KINDS,
+    EMAIL_KINDS,
+    PHONE_KINDS,
+    Address,
+    Contact,
+    ContactEmail,
+    ContactPhone,
+)
 from engine.emails import check_email  # (shared with staff and user accounts)
 from engine.limits import within_limits
 from engine.problems import Problem
@@ -130,3 +139,74 @@ def normalise_contact(values: dict[str, Any]) -> dict[str, Any]:
         # trimmed already, so the common case needs no display_name
         values["name"] = f"{first} {last}" if first and last else display_name(first, last)
     return values
+
+
+# -- a contact's lists of e-mail addresses and phone numbers -------------------------------
+
+MIN_PHONE_DIGITS = 5     # an extension ("x21") or a short code is not a number to call
+MAX_PHONE_DIGITS = 20    # E.164 allows 15; a few more for an extension
+
+
+def phone_digits(number: str | None) -> str:
+    """A phone number as digits only, for matching: '+44 (0)20 7946-0000' -> '4402079460000'.
+
+    The + of an international number is dropped, and so is a leading international prefix
+    00, so '+44 20 7946 0000' and '0044 20 7946 0000' give the same digits; a number written
+    nationally ('020 7946 0000') keeps its trunk 0 and does not (match those on their last
+    digits). Migration 0017 filled in `contact_phones.digits` the same way."""
+    digits = re.sub(r"\D", "", number or "")
+    return digits[2:] if digits.startswith("00") else digits
+
+
+def check_phone(number: str | None) -> str | None:
+    """The problem with a phone number, or None if it is acceptable (or empty)."""
+    if not number:
+        return None
+    count = len(phone_digits(number))
+    if count < MIN_PHONE_DIGITS:
+        return f"{number!r} is not a phone number (it needs at least {MIN_PHONE_DIGITS} digits)"
+    if count > MAX_PHONE_DIGITS:
+        return f"{number!r} is not a phone number (more than {MAX_PHONE_DIGITS} digits)"
+    if re.search(r"[^\d\s+()./\-xX]|[xX].*[xX]", number.replace("ext", "x")):
+        return f"{number!r} is not a phone number (only digits, spaces, + ( ) - . / and an extension x)"
+    return None
+
+
+def channel_key(channel: str, value: str | None) -> str:
+    """What makes two entries of one list the same: an address in any case, a number in any
+    punctuation ('020 7946 0000' is '020-7946-0000')."""
+    return phone_digits(value) if channel == "phone" else (value or "").strip().lower()
+
+
+def _check_entry(data: Mapping[str, Any], value_field: str, kinds: tuple[str, ...], check, what: str) -> list[Problem]:
+    problems = []
+    if data.get("kind") not in kinds:
+        problems.append(Problem("kind", "invalid" if data.get("kind") else "required",
+                                f"the kind of {what} must be one of {', '.join(kinds)}"))
+    value = data.get(value_field)
+    if not value:
+        problems.append(Problem(value_field, "required", f"{what} is required"))
+    elif (message := check(value)) is not None:
+        problems.append(Problem(value_field, "invalid", message))
+    return problems
+
+
+def check_email_entry(data: Mapping[str, Any]) -> list[Problem]:
+    """Every problem of one of a contact's e-mail entries (kind, address) as stored."""
+    problems = _check_entry(data, "address", EMAIL_KINDS, check_email, "an e-mail address")
+    return within_limits(problems, ContactEmail, data)
+
+
+def check_phone_entry(data: Mapping[str, Any]) -> list[Problem]:
+    """Every problem of one of a contact's phone entries (kind, number) as stored."""
+    problems = _check_entry(data, "number", PHONE_KINDS, check_phone, "a phone number")
+    return within_limits(problems, ContactPhone, data)
+
+
+def check_once(channel: str, value: str, field: str, taken: Any) -> list[Problem]:
+    """An address or number is on a contact's list once: `taken` holds the `channel_key`s
+    of the contact's other entries."""
+    if channel_key(channel, value) in taken:
+        what = "e-mail address" if channel == "email" else "phone number"
+        return [Problem(field, "duplicate", f"the contact already has the {what} {value}")]
+    return []

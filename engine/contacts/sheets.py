@@ -7,10 +7,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine.contacts import rules
+from engine.contacts import channels, rules
 from engine.contacts.models import ADDRESS_KINDS, Address, Contact
 from engine.sheets.labels import labelled
-from engine.sheets.spec import Column, SheetSpec, WorkbookSpec
+from engine.sheets.posting import post_each, update_each
+from engine.sheets.spec import Column, Saved, SheetSpec, WorkbookSpec
 
 COUNTRY = Column("country", "Country", required=True, lookup="countries", width=9)  # checked by the rule
 EMAIL = Column("email", "E-mail", width=28)
@@ -29,6 +30,18 @@ def _derive_contact(row: dict[str, Any]) -> dict[str, Any]:
 
 def _contact_keys(values: Mapping[str, Any]) -> dict[str, Any]:
     return {"name_key": rules.name_key(values.get("name") or "")}
+
+
+def _keep_lists(session: Any, actor: Any, sheet: str, saved: Saved) -> channels.Changed:
+    """Contacts saved in bulk: the primary entries of their lists follow their E-mail and
+    Phone cells (new contacts get theirs in bulk too)."""
+    changed = channels.add_primaries(session, saved.inserted)
+    edited = [after["id"] for before, after in saved.updated
+              if before.get("email") != after.get("email") or before.get("phone") != after.get("phone")]
+    if edited:
+        for table, ids in channels.follow_contacts(session, actor.login, edited).items():
+            changed[table] = changed.get(table, []) + ids
+    return changed
 
 
 def _derive_address(row: dict[str, Any]) -> dict[str, Any]:
@@ -53,6 +66,7 @@ def contacts_workbook() -> WorkbookSpec:
             Column("notes", "Notes", width=30),
         ),
         rule=rules.check_contact, derive=_derive_contact, search_keys=_contact_keys, order_by=("name", "id"),
+        after=_keep_lists,
     )
     people = SheetSpec(
         name="People", model=Contact, area="contacts", scope={"kind": "person"},
@@ -65,7 +79,7 @@ def contacts_workbook() -> WorkbookSpec:
             EMAIL, PHONE, COUNTRY, TAGS, OPT_OUT,
         ),
         rule=rules.check_contact, derive=_derive_contact, search_keys=_contact_keys,
-        order_by=("last_name", "first_name", "id"),
+        order_by=("last_name", "first_name", "id"), after=_keep_lists,
     )
     addresses = SheetSpec(
         name="Addresses", model=Address, area="contacts", can_delete=True,
@@ -91,3 +105,58 @@ def contacts_workbook() -> WorkbookSpec:
             "contacts": contact_choices,
         },
     )
+
+
+def _entries_sheet(ch: channels.Channel, name: str, label: str, width: float) -> SheetSpec:
+    """One of a contact's lists as a sheet: each row an entry, through the list services
+    (a new row is added, a changed one changed, a ticked Primary makes it the primary); a
+    deleted row is removed, the oldest remaining entry then becoming primary."""
+    def derive(row: dict[str, Any]) -> dict[str, Any]:
+        row[ch.value] = ch.tidy(row.get(ch.value))
+        row["kind"] = (row.get("kind") or channels.DEFAULT_KIND).lower()
+        row["is_primary"] = bool(row.get("is_primary"))
+        return row
+
+    def add(session: Any, actor: Any, values: dict[str, Any]) -> Any:
+        return channels.add_entry(session, actor, ch.name, values["contact_id"], values.get(ch.value),
+                                  values.get("kind"), bool(values.get("is_primary")))
+
+    # The versions the merge saw were checked (and the records locked) before any row went
+    # through a service: ticking Primary on one row changes the others of its list.
+    def change(session: Any, actor: Any, entry_id: int, _version: int, changes: dict[str, Any]) -> Any:
+        return channels.change_entry(session, actor, ch.name, entry_id, None, changes)
+
+    def remove(session: Any, actor: Any, sheet: str, deletes: list[Any]) -> None:
+        for gone in deletes:
+            channels.remove_entry(session, actor, ch.name, gone.record_id)
+
+    def shown_again(session: Any, actor: Any, sheet: str, saved: Saved) -> channels.Changed:
+        """The contacts whose lists changed, and their entries, for the refresh."""
+        touched = {row["contact_id"] for row in (*saved.inserted, *saved.deleted)}
+        touched.update(after["contact_id"] for _before, after in saved.updated)
+        return channels.settle_contacts(session, actor.login, touched)
+
+    return SheetSpec(
+        name=name, model=ch.model, area="contacts", can_delete=True,
+        columns=(
+            Column("contact_id", "Contact", type="integer", required=True, lookup="contacts",
+                   references="contacts", labels="contacts", width=28, set_once=True,
+                   locked_because="an entry stays with its contact: delete the row and add one to the other contact"),
+            Column("kind", "Kind", type="choice", choices=ch.kinds, required=True, width=10),
+            Column(ch.value, label, required=True, width=width),
+            Column("is_primary", "Primary", type="bool", width=9),
+        ),
+        rule=ch.check, derive=derive, post=post_each(add, ch.value), update=update_each(change), delete=remove,
+        after=shown_again, order_by=("contact_id", "id"),
+    )
+
+
+def email_phone_sheets() -> tuple[SheetSpec, SheetSpec]:
+    """The sheets "E-mails" and "Phones" of the CRM workbook: every contact's addresses and
+    numbers, one row each. (Not in the Contacts workbook: a clerk adding 10,000 people there
+    would wait for 20,000 list rows to be written back into their file.)
+
+    Two sheets, not one: the round trip keeps one table per sheet (each row is a record of
+    it, with its id and version), and the two lists are two tables."""
+    return (_entries_sheet(channels.EMAIL, "E-mails", "E-mail", 32),
+            _entries_sheet(channels.PHONE, "Phones", "Phone", 20))

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.contacts.sheets import contacts_workbook
+from engine.contacts.sheets import contacts_workbook, email_phone_sheets
 from engine.crm import queries, rules, services
 from engine.crm.models import INTERACTION_KINDS, Interaction, Opportunity
 from engine.security.models import User
@@ -111,9 +111,7 @@ def crm_workbook() -> WorkbookSpec:
     return WorkbookSpec(
         module="crm", title="CRM",
         sheets=(
-            organisations, people,
-            # (the sheet "E-mails and phones" of engine/contacts/sheets.py goes here, after People)
-            interactions, opportunities,
+            organisations, people, *email_phone_sheets(), interactions, opportunities,
         ),
         lookups={
             **contacts.lookups,

@@ -33,9 +33,20 @@ class Marks:
         self._fills_seen = 0
         self._marked: dict[tuple[int, str], int] = {}
         self._unmarked: dict[tuple[int, int | None], int] = {}
+        # style -> its kind: a format, once in the part, keeps its fill, and a fill its colour
+        # (every new cell of appended rows asks about the style of the cell above it)
+        self._kinds: dict[int, str | None] = {}
 
     def kind(self, style: int) -> str | None:
         """ "problem" or "changed" if the format `style` carries our fill, else None."""
+        if style not in self._kinds:
+            found = self._kind(style)
+            if found is None and not 0 <= style < len(self.styles.items("cellXfs")):
+                return None    # (not yet in the part: not remembered)
+            self._kinds[style] = found
+        return self._kinds[style]
+
+    def _kind(self, style: int) -> str | None:
         xfs = self.styles.items("cellXfs")
         if not 0 <= style < len(xfs):
             return None

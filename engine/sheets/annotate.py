@@ -120,13 +120,15 @@ def refresh_sheet(
     clear_marks: bool = True,
     out_of_reach: Set[int] = frozenset(),
     labels: Mapping[str, Labels] = MappingProxyType({}),
+    alongside: Set[int] = frozenset(),
 ) -> RefreshedSheet:
     """Bring one sheet up to the database.
 
     After a sync (`keep_edits=False`) every cell ends equal to the database. For `refresh`
     (`keep_edits=True`) the user's unsynced edits stay; a cell the database changed is
     written and marked, and a cell both changed differently is marked as a conflict.
-    Records others added are appended; rows of records others deleted are emptied and marked.
+    Records others added are appended and marked (those in `alongside`, added with this
+    sync's own changes, unmarked); rows of records others deleted are emptied and marked.
     Rows of records that exist but are not among those the user may see (`out_of_reach`: a
     report who moved to another team) are emptied too, so the file keeps nothing of them.
     `labels`: column key -> the Labels of a labelled column; its cells get the record's label
@@ -251,7 +253,7 @@ def refresh_sheet(
         put(next_row, "id", rid)
         put(next_row, "version", version)
         for n, key in enumerate(keys):
-            if n == 0:
+            if n == 0 and rid not in alongside:
                 put(next_row, key, values.get(key), "changed", "Added in the database.")
             else:
                 put(next_row, key, values.get(key))

@@ -27,7 +27,7 @@ from engine.security.identity import unreadable_columns
 from engine.sheets.issues import CellIssue
 from engine.sheets.merge import SheetPlan
 from engine.sheets.read import SheetInput
-from engine.sheets.spec import RowsRefused, SheetSpec
+from engine.sheets.spec import RowsRefused, Saved, SheetSpec
 
 CHUNK = 5000  # rows per INSERT batch
 log = logging.getLogger(__name__)
@@ -46,13 +46,17 @@ class Applied:
     inserted_ids: dict[int, int] = field(default_factory=dict)   # workbook row -> new id
     updated: int = 0
     deleted: int = 0
+    # sheet name -> records a sheet's `after` step added to it (shown without the mark of
+    # records others added: they came with this sync's own changes)
+    added_alongside: dict[str, set[int]] = field(default_factory=dict)
     kept_copy: Path | None = None     # where the refreshed workbook went when it could not replace the file
     not_replaced: str = ""            # and why it could not
 
 
-def load_rows(connection: Connection, spec: SheetSpec, limit: Any = None) -> dict[int, tuple[int, dict[str, Any]]]:
+def load_rows(connection: Connection, spec: SheetSpec, limit: Any = None,
+              only: list[int] | None = None) -> dict[int, tuple[int, dict[str, Any]]]:
     """Every record of the sheet's scope: id -> (version, stored values); `limit`, the
-    sheet's `rows_limit` for the user, keeps those they may see.
+    sheet's `rows_limit` for the user, keeps those they may see; `only`, those of these ids.
 
     Only what a merge, a check or a refresh looks at: the id, the version and the business
     columns. Time stamps and who saved last are left out (parsing 200,000 time stamps was
@@ -70,6 +74,8 @@ def load_rows(connection: Connection, spec: SheetSpec, limit: Any = None) -> dic
         *(table.c[k] for k in spec.order_by))
     if limit is not None:
         query = query.where(limit)
+    if only is not None:
+        query = query.where(table.c.id.in_(only))
     result = connection.execute(query)
     keys = list(result.keys())
     rows = {}
@@ -208,7 +214,7 @@ def post_plan(session, actor, spec: SheetSpec, plan: SheetPlan, data: SheetInput
     derive = spec.derive or (lambda row: row)
     rows = [(ins.row, ins.stored if ins.stored is not None else derive({**spec.scope, **ins.values}))
             for ins in plan.inserts]
-    with _refusals_at_cells(spec, data):
+    with refusals_at_cells(spec, data):
         ids = spec.post(session, actor, spec.name, rows)
     return Applied(inserted_ids={row: new_id for (row, _), new_id in zip(rows, ids, strict=True)})
 
@@ -222,23 +228,53 @@ def update_plan(session, actor, spec: SheetSpec, plan: SheetPlan, data: SheetInp
     """
     if not plan.updates:
         return Applied()
-    table: Table = spec.model.__table__
-    wanted = {upd.record_id: upd for upd in plan.updates}
-    found = dict(session.execute(select(table.c.id, table.c.version).where(table.c.id.in_(list(wanted)))
-                                 .with_for_update()).all())
-    moved = [upd for rid, upd in wanted.items() if found.get(rid) != upd.version]
-    if moved:
-        raise ApplyConflict([CellIssue(spec.name, data.cell(upd.row, next(iter(upd.changes), None)),
-                                       data.label(next(iter(upd.changes), None)), upd.record_id, "conflict",
-                                       f"record {upd.record_id} was changed by someone else while syncing; "
-                                       "sync again", conflict=True) for upd in moved])
-    with _refusals_at_cells(spec, data):
+    lock_at_versions(session, spec, data, plan.updates)
+    with refusals_at_cells(spec, data):
         spec.update(session, actor, spec.name, plan.updates)
     return Applied(updated=len(plan.updates))
 
 
+def delete_plan(session, actor, spec: SheetSpec, plan: SheetPlan, data: SheetInput) -> Applied:
+    """Deleted rows that go through the module's service (see SheetSpec.delete); their
+    versions were checked (`lock_at_versions`) before any of the sheet's changes were made."""
+    if not plan.deletes:
+        return Applied()
+    with refusals_at_cells(spec, data):
+        spec.delete(session, actor, spec.name, plan.deletes)
+    return Applied(deleted=len(plan.deletes))
+
+
+def lock_at_versions(session, spec: SheetSpec, data: SheetInput, changes: list[Any]) -> None:
+    """Lock the records of `changes` (Update or Delete) and check that each is still at the
+    version the merge saw; if one moved, the sync is planned again (ApplyConflict)."""
+    if not changes:
+        return
+    table: Table = spec.model.__table__
+    wanted = {change.record_id: change for change in changes}
+    found = dict(session.execute(select(table.c.id, table.c.version).where(table.c.id.in_(list(wanted)))
+                                 .with_for_update()).all())
+    moved = [change for rid, change in wanted.items() if found.get(rid) != change.version]
+    if moved:
+        def key(change: Any) -> str | None:
+            return next(iter(getattr(change, "changes", None) or ()), None)
+
+        raise ApplyConflict([CellIssue(spec.name, data.cell(change.row, key(change)) if hasattr(change, "row") else None,
+                                       data.label(key(change)), change.record_id, "conflict",
+                                       f"record {change.record_id} was changed by someone else while syncing; "
+                                       "sync again", conflict=True) for change in moved])
+
+
+def saved_rows(plan: SheetPlan, applied: Applied, before: dict[int, dict[str, Any]],
+               db: dict[int, tuple[int, dict[str, Any]]]) -> Saved:
+    """What was saved of a sheet (see SheetSpec.after): `before`, the stored values of the
+    updated and deleted records before the apply; `db`, the sheet's records after it."""
+    return Saved(inserted=[db[rid][1] for rid in applied.inserted_ids.values() if rid in db],
+                 updated=[(before[u.record_id], db[u.record_id][1]) for u in plan.updates if u.record_id in db],
+                 deleted=[before[d.record_id] for d in plan.deletes if d.record_id in before])
+
+
 @contextmanager
-def _refusals_at_cells(spec: SheetSpec, data: SheetInput):
+def refusals_at_cells(spec: SheetSpec, data: SheetInput):
     """A module's refusals (RowsRefused), and what the database refuses of its writes, as
     problems at their cells: the whole sync is then rolled back."""
     try:

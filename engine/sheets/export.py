@@ -9,6 +9,7 @@ typed into the database can never become a formula in someone's Excel.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -180,7 +181,8 @@ def _write_sheet(book, styles: _Styles, data: SheetData, list_ranges: dict[str, 
     deletable = spec.can_delete and any(c.editable for c in columns)
     headers = [ID, VERSION, *(c.label for c in columns), *([DELETE] if deletable else [])]
     sheet.add_table(0, 0, last_row, len(headers) - 1, {
-        "name": spec.name.replace(" ", "_"), "style": "Table Style Light 9",  # no spaces in Table names
+        # a Table's name holds letters, digits, _ and . only ("Stock take", "E-mails")
+        "name": re.sub(r"[^\w.]", "_", spec.name), "style": "Table Style Light 9",
         "columns": [{"header": h, "header_format": styles.header} for h in headers],
     })
     sheet.set_row(0, 30)

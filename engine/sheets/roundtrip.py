@@ -18,7 +18,7 @@ import glob
 import os
 import tempfile
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -42,8 +42,12 @@ from engine.sheets.apply import (
     Applied,
     ApplyConflict,
     apply_plan,
+    delete_plan,
     load_rows,
+    lock_at_versions,
     post_plan,
+    refusals_at_cells,
+    saved_rows,
     update_plan,
 )
 from engine.sheets.checks import check_plan
@@ -400,26 +404,58 @@ class RoundTrip:
             if plan.empty:
                 continue
             sheet = spec.sheet(name)
-            if sheet.post is not None or sheet.update is not None:
+            before = ({c.record_id: db_rows[name][c.record_id][1] for c in (*plan.updates, *plan.deletes)}
+                      if sheet.after is not None else {})
+            if sheet.post is not None or sheet.update is not None or sheet.delete is not None:
                 done = self._through_services(session, sheet, plan, book.sheets[name], db_rows[name])
                 # as the services stored them
                 db_rows[name] = load_rows(session.connection(), sheet, sheet.rows_limit(session, self.actor))
             else:
                 done = apply_plan(session.connection(), sheet, plan, db_rows[name], context,
                                   progress=lambda n, name=name: self.progress(f"saving {name}", n))
+            if sheet.after is not None:
+                context.posting_row = (name, None)     # what it writes is audited as the sheet's
+                try:
+                    with refusals_at_cells(sheet, book.sheets[name]):
+                        changed = sheet.after(session, self.actor, name, saved_rows(plan, done, before, db_rows[name]))
+                finally:
+                    context.posting_row = None
+                for other, added in self._read_again(session, spec, db_rows, changed or {}).items():
+                    total.added_alongside.setdefault(other, set()).update(added)
             total.inserted_ids.update({(name, row): rid for row, rid in done.inserted_ids.items()})
             total.updated += done.updated
             total.deleted += done.deleted
         return total
 
+    def _read_again(self, session: Session, spec: WorkbookSpec, db_rows: dict[str, DbRows],
+                    changed: Mapping[str, Iterable[int]]) -> dict[str, set[int]]:
+        """The records a sheet's `after` step changed ({table: ids}), read again into every
+        sheet over their tables that the user may read, for the refresh; returns, per sheet,
+        those new to it."""
+        added: dict[str, set[int]] = {}
+        for name, db in db_rows.items():
+            sheet = spec.sheet(name)
+            ids = changed.get(sheet.model.__table__.name)
+            if ids and self.actor.may("read", sheet.area):
+                for wanted in _chunks(sorted(set(ids))):
+                    found = load_rows(session.connection(), sheet, sheet.rows_limit(session, self.actor), wanted)
+                    added.setdefault(name, set()).update(found.keys() - db.keys())
+                    db.update(found)
+        return added
+
     def _through_services(self, session: Session, sheet: SheetSpec, plan: SheetPlan, data: SheetInput,
                           db: DbRows) -> Applied:
-        """A sheet some of whose writes go through the module's services (`update`, `post`);
-        the rest in bulk. Changes to saved rows come first: a request rejected in the same
+        """A sheet some of whose writes go through the module's services (`update`, `post`,
+        `delete`); the rest in bulk. Changes to saved rows come first: a request rejected in the same
         sync no longer stands in the way of a new one for the same days."""
+        if sheet.delete is not None:   # checked before the updates' services change anything
+            lock_at_versions(session, sheet, data, plan.deletes)
         done = update_plan(session, self.actor, sheet, plan, data) if sheet.update is not None else Applied()
+        if sheet.delete is not None:
+            done.deleted += delete_plan(session, self.actor, sheet, plan, data).deleted
         rest = SheetPlan(sheet.name, inserts=[] if sheet.post is not None else plan.inserts,
-                         updates=[] if sheet.update is not None else plan.updates, deletes=plan.deletes)
+                         updates=[] if sheet.update is not None else plan.updates,
+                         deletes=[] if sheet.delete is not None else plan.deletes)
         if not rest.empty:
             bulk = apply_plan(session.connection(), sheet, rest, db, session.info["audit"])
             done.inserted_ids.update(bulk.inserted_ids)
@@ -464,7 +500,7 @@ class RoundTrip:
                         **book.meta.labels.get(column.labels, {})}
             sheets[name] = annotate.refresh_sheet(data, base, db, computed, inserted, keep_edits,
                                                   clear_marks=book.meta.marked, out_of_reach=out_of_reach,
-                                                  labels=labels)
+                                                  labels=labels, alongside=applied.added_alongside.get(name, set()))
         for table, values in handed.items():
             read_audited(session, table, values)
         book.meta.shown = {}     # the file now shows the database's values as its base
@@ -611,6 +647,10 @@ def _rows_with_problems(book: WorkbookInput, spec: WorkbookSpec, issues: list[Ce
             groups = {r.values.get(key) for r in data.rows if r.row in rows}
             rows.update(r.row for r in data.rows if r.values.get(key) in groups)
     return held
+
+
+def _chunks(ids: list[int], size: int = 1000) -> list[list[int]]:
+    return [ids[start:start + size] for start in range(0, len(ids), size)]
 
 
 def _row_of(cell: str | None) -> int | None:

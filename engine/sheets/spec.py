@@ -76,6 +76,17 @@ class Column:
 
 
 RowRule = Callable[[Mapping[str, Any]], list[Problem]]
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What a sync saved of one sheet, as stored values (with id and version): the rows
+    inserted, the rows updated as (before, after), and the rows deleted as they were."""
+
+    inserted: list[dict[str, Any]]
+    updated: list[tuple[dict[str, Any], dict[str, Any]]]
+    deleted: list[dict[str, Any]]
+
 Derive = Callable[[dict[str, Any]], dict[str, Any]]
 # The WHERE clause limiting a sheet to the rows one user may see (a manager's own team), or
 # None for all of them: (session, actor) -> a SQLAlchemy condition on the sheet's table.
@@ -132,10 +143,22 @@ class SheetSpec:
     # saved. Each record is still at the version the merge saw (checked and locked first).
     # It raises RowsRefused naming every refused row; the sync is then rolled back.
     update: Callable[[Session, Any, str, list[Any]], None] | None = None
+    # Deleted rows that only the module's service may remove (an entry of a contact's list:
+    # removing the primary makes another one primary), instead of the bulk delete:
+    # delete(session, actor, sheet name, [merge.Delete]), after the sheet's updates; each
+    # record was checked to be at the version the merge saw before any change was made.
+    delete: Callable[[Session, Any, str, list[Any]], None] | None = None
     # Saved rows the module no longer lets change (a decided leave request), from the row's
     # stored values: the file locks all their cells, as it does every row of a sheet that
     # cannot be updated (posted movements) and set-once cells of saved rows.
     settled: Callable[[Mapping[str, Any]], bool] | None = None
+    # What the module keeps in step with the sheet's records (a contact's e-mail and the
+    # primary entry of its list of addresses): after(session, actor, sheet name, Saved),
+    # run once the sheet's changes are saved, in the same transaction, whichever path saved
+    # them (bulk or services). It returns the records it changed, {table name: ids} (or
+    # None), read again for the refresh of every sheet over those tables, so the synced
+    # workbook shows them. It raises RowsRefused, as `post` does.
+    after: Callable[[Session, Any, str, Saved], Mapping[str, Iterable[int]] | None] | None = None
 
     def __post_init__(self) -> None:
         if self.model is not None:

@@ -29,6 +29,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
+from engine.contacts.channels import clear_lists
 from engine.contacts.models import Address, Contact
 from engine.contacts.services import add_contact, update_contact
 from engine.db.audit import write_audit
@@ -474,6 +475,7 @@ def _forget_person(session: Session, actor: Actor, contact_id: int, employee_id:
     """The person's contact record keeps nothing that names them (other records may still
     point at the row, so it is emptied rather than deleted)."""
     person = session.get(Contact, contact_id)
+    clear_lists(person)   # its e-mail addresses and phone numbers
     for address in session.scalars(select(Address).where(Address.contact_id == contact_id)):
         session.delete(address)
     person.first_name = person.last_name = person.email = person.phone = person.job_title = None

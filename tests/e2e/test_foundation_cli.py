@@ -1,5 +1,6 @@
 """The foundation commands, end to end: demo, users, contacts, audit, config, db."""
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -17,9 +18,11 @@ def test_demo_fills_a_fresh_database_and_a_second_run_changes_nothing(backoffice
     assert reminders["sent"] >= 3 and len(drafts) == reminders["sent"]
     assert reminders["skipped"]                 # an opted-out customer: listed, not written to
     assert all(b"X-Unsent: 1" in d.read_bytes() for d in drafts)
-    latest = backoffice("audit", "--limit", "3", "--json", user="admin").json()
-    assert [(e["source"], e["sheet"]) for e in latest[:2]] == [("workbook", "People")] * 2
-    assert (latest[2]["table"], latest[2]["action"]) == ("installation", "demo")   # the demo marker comes last
+    latest = backoffice("audit", "--limit", "8", "--json", user="admin").json()
+    assert (latest[-1]["table"], latest[-1]["action"]) == ("installation", "demo")   # the demo marker comes last
+    job = list(itertools.takewhile(lambda e: e["source"] == "workbook", reversed(latest[:-1])))
+    assert {e["sheet"] for e in job} == {"People"}          # the job's contacts, and their lists' entries with them
+    assert [e["table"] for e in job].count("contacts") == 2
     audit_rows = len(backoffice("audit", "--json", user="admin").json())
     again = backoffice("demo", "--json")
     assert again.code == 0 and again.json()["already_present"] is True

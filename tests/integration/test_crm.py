@@ -284,7 +284,7 @@ def test_the_crm_workbook_round_trip_goes_through_the_crm_rules_marked_at_their_
     new_workbook(crm, sam, "crm", path)
     book = openpyxl.load_workbook(path)
     assert [s for s in book.sheetnames if not s.startswith("_")] == [
-        "Organisations", "People", "Interactions", "Opportunities", "Pipeline"]
+        "Organisations", "People", "E-mails", "Phones", "Interactions", "Opportunities", "Pipeline"]
     assert read_sheet(path, "Pipeline")[1][:5] == ["qualified", "EUR", 1, 800, 200]
     logged_row = find_row(path, "Interactions", "Message-ID", "<m1@x>")
     assert book["Interactions"][f"{column_letter(path, 'Interactions', 'Summary')}{logged_row}"].protection.locked

@@ -11,7 +11,8 @@ from decimal import Decimal as D
 import pytest
 import sqlalchemy as sa
 
-from engine.contacts.models import Contact
+from engine.contacts import channels
+from engine.contacts.models import Contact, ContactEmail
 from engine.db.audit import AuditEntry
 from engine.errors import PermissionDenied, ValidationFailed
 from engine.security.gate import record_reads as read_audited
@@ -155,6 +156,7 @@ def test_a_leaver_is_purged_only_after_the_retention_period_and_the_figures_stay
         request_leave(session, HANA, staff["ann"], "sick", date(2025, 3, 3), date(2025, 3, 4), reason="ill",
                       medical_reason="back pain")
         session.get(Employee, staff["ann"]).end_date = date(2025, 6, 30)
+        channels.add_entry(session, SYSTEM, "email", session.get(Employee, staff["ann"]).contact_id, "ann@home.example")
     with db.reading() as session:
         before = department_figures(session, HANA, 2025)
     assert [(f.month.month, f.headcount, f.cost) for f in before if f.department == "Sales"][5] == (6, 3, D(3000))
@@ -176,6 +178,7 @@ def test_a_leaver_is_purged_only_after_the_retention_period_and_the_figures_stay
         assert session.scalars(sa.select(Contract.salary)).all() == [None]
         assert session.scalars(sa.select(LeaveRequest.medical_reason)).all() == [None]
         assert not session.scalars(sa.select(Contact).where(Contact.first_name == "Ann")).all()
+        assert not session.scalars(sa.select(ContactEmail.address)).all()     # her addresses went too
         [purge] = session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "purge")).all()
     assert (purge.actor, purge.record_id) == ("hana", staff["ann"])
     with pytest.raises(ValidationFailed, match="purged already"):

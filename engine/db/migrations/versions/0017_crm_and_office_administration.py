@@ -265,7 +265,7 @@ def _primary_entries_from_contacts() -> None:
         if email:
             emails.append({**common, "contact_id": contact_id, "address": email})
         if phone:
-            phones.append({**common, "contact_id": contact_id, "number": phone, "digits": re.sub(r"\D", "", phone)})
+            phones.append({**common, "contact_id": contact_id, "number": phone, "digits": _digits(phone)})
     stamp = engine.db.base.UTCDateTime()
 
     def columns() -> list[sa.ColumnClause]:
@@ -278,6 +278,12 @@ def _primary_entries_from_contacts() -> None:
     if phones:
         table = sa.table("contact_phones", *columns(), sa.column("number"), sa.column("digits"))
         connection.execute(table.insert(), phones)
+
+
+def _digits(number: str) -> str:
+    """As engine.contacts.rules.phone_digits: digits only, a leading 00 (international) dropped."""
+    digits = re.sub(r"\D", "", number)
+    return digits[2:] if digits.startswith("00") else digits
 
 
 def downgrade() -> None:
