@@ -39,7 +39,7 @@ def backoffice(database_url, tmp_path):
     """Call the CLI against the test database, made first as `backoffice db upgrade` makes one
     (a command refuses a SQLite file that does not exist); returns a Result."""
     from engine.config import Settings
-    from tests.conftest import new_database
+    from tests.templates import new_database
 
     new_database(Settings(database_url=database_url)).dispose()
     env = cli_env(database_url)

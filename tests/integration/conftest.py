@@ -19,7 +19,8 @@ from engine.contacts import services
 from engine.db.session import Database
 from engine.security.roles import SYSTEM
 from engine.security.users import add_user, resolve_actor
-from tests.conftest import actor_with, new_database
+from tests.conftest import actor_with
+from tests.templates import new_database
 
 
 @pytest.fixture
