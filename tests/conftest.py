@@ -2,6 +2,8 @@
 
 PostgreSQL comes from BACKOFFICE_TEST_PG_URL; each test gets a fresh schema, dropped after.
 With CI=true an unreachable or unset PostgreSQL fails the run instead of skipping it.
+
+A new database is the migrated template's copy: tests/templates.py.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from engine import app
 from engine.config import Settings
 from engine.db.session import Database
 from engine.security.roles import SYSTEM, Actor, load_roles
+from tests import templates
+from tests.templates import new_database
 
 PG_URL = os.environ.get("BACKOFFICE_TEST_PG_URL")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -30,6 +34,15 @@ def application():
     registry = app.start(app.configured_modules())
     yield registry
     app.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _templates(tmp_path_factory) -> Iterator[None]:
+    """This process's migrated templates (tests/templates.py) live in the run's temporary
+    folder and are removed when the run ends."""
+    templates.FOLDER = tmp_path_factory.mktemp("template")
+    yield
+    templates.remove()
 
 
 def _postgres_unavailable(reason: str) -> None:
@@ -77,10 +90,13 @@ def settings(database_url) -> Settings:
 @pytest.fixture
 def db(settings) -> Iterator[Database]:
     """A new database, made the way `backoffice db upgrade` and `demo` make one (the only
-    ways a SQLite file is created; every other command refuses a file that does not exist)."""
-    database = Database.open(settings, create=True)
+    ways a SQLite file is created; every other command refuses a file that does not exist):
+    by the migrations, run on this process's template (tests/templates.py)."""
+    database = new_database(settings)
     yield database
     database.dispose()
+
+
 
 
 def actor_with(*roles: str, login: str = "tester") -> Actor:

@@ -39,9 +39,9 @@ def backoffice(database_url, tmp_path):
     """Call the CLI against the test database, made first as `backoffice db upgrade` makes one
     (a command refuses a SQLite file that does not exist); returns a Result."""
     from engine.config import Settings
-    from engine.db.session import Database
+    from tests.templates import new_database
 
-    Database.open(Settings(database_url=database_url), create=True).dispose()
+    new_database(Settings(database_url=database_url)).dispose()
     env = cli_env(database_url)
 
     def run(*args: str, user: str | None = None, extra_env: dict | None = None) -> Result:

@@ -20,6 +20,7 @@ from engine.db.session import Database
 from engine.security.roles import SYSTEM
 from engine.security.users import add_user, resolve_actor
 from tests.conftest import actor_with
+from tests.templates import new_database
 
 
 @pytest.fixture
@@ -59,7 +60,7 @@ def second_database(database_url: str, pg_admin_engine, folder: Path) -> Iterato
             conn.execute(sa.schema.CreateSchema(schema))
         url = make_url(database_url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
             hide_password=False)
-    database = Database.open(Settings(database_url=url), create=True)
+    database = new_database(Settings(database_url=url))
     try:
         yield database
     finally:
