@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine.config import LedgerSettings, Settings
+from engine.config import AdminSettings, LedgerSettings, Settings
 from engine.db.audit import AuditContext, install_audit
 from engine.db.engine import READ_ONLY, check_reachable, create_db_engine
 from engine.db.schema_version import is_current
@@ -35,6 +35,7 @@ class Database:
         install_audit(self.sessions)
         install_audit(self.read_sessions)
         self.ledger = LedgerSettings()  # how the books are kept (services read it from session.info)
+        self.admin = AdminSettings()    # whether and where the asset register posts (likewise)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True, create: bool = False) -> Database:
@@ -53,6 +54,7 @@ class Database:
             db.dispose()
             raise
         db.ledger = settings.ledger
+        db.admin = settings.admin
         if migrate and not is_current(db.engine):
             from engine.db.migrate import ensure_current  # here: Alembic is a slow import
 
@@ -69,6 +71,7 @@ class Database:
             session.info["audit"] = context
             session.info["actor"] = actor
             session.info["ledger"] = self.ledger
+            session.info["admin"] = self.admin
             try:
                 yield session
                 session.commit()
