@@ -15,7 +15,7 @@ Attribute VB_Name = "Backoffice"
 ' Keep this file ASCII: the VBA editor reads it in the system's code page.
 Option Explicit
 
-Private Const WORKBOOKS_OFFERED As String = "contacts,inventory,ledger,quality,staff,team"
+Private Const WORKBOOKS_OFFERED As String = "contacts,inventory,ledger,office,quality,staff,team"
 Private Const REPORTS_OFFERED As String = "staff"
 Private Const TEMPLATES_OFFERED As String = "announcement,details_check,overdue_reminder"
 

@@ -22,6 +22,11 @@ from engine.security.roles import Actor
 from engine.staff.models import Employee
 
 
+def _plain(value: Decimal | None) -> Decimal | None:
+    """A rate as typed: 0.25, not 0.2500 (the column's places)."""
+    return None if value is None else Decimal(format(value.normalize(), "f"))
+
+
 def _read(actor: Actor) -> None:
     actor.require("read", AREA)
 
@@ -44,7 +49,7 @@ def _record(asset: Asset, supplier: str | None, people: dict[int, tuple[str, str
             "employee": holder[0] if holder else None, "employee_name": holder[1] if holder else None,
             "warranty_ends_on": asset.warranty_ends_on, "method": asset.method,
             "useful_life_months": asset.useful_life_months, "residual_value": asset.residual_value,
-            "declining_rate": asset.declining_rate, "accumulated_depreciation": accumulated,
+            "declining_rate": _plain(asset.declining_rate), "accumulated_depreciation": accumulated,
             "book_value": ZERO if asset.disposed_on and asset.disposed_on <= on else asset.cost - accumulated,
             "disposed_on": asset.disposed_on, "disposal_proceeds": asset.disposal_proceeds,
             "disposal_reason": asset.disposal_reason}
@@ -94,7 +99,7 @@ def schedule(session: Session, actor: Actor, tag: str) -> dict[str, Any]:
                                     .where(DepreciationPosting.asset_id == found.id)).all())
     return {"tag": found.tag, "description": found.description, "method": found.method, "cost": found.cost,
             "residual_value": found.residual_value, "useful_life_months": found.useful_life_months,
-            "declining_rate": found.declining_rate, "disposed_on": found.disposed_on,
+            "declining_rate": _plain(found.declining_rate), "disposed_on": found.disposed_on,
             "months": [{"month": m.month.strftime("%Y-%m"), "depreciation": m.depreciation,
                         "accumulated": m.accumulated, "book_value": m.book_value, "recorded": m.month in recorded,
                         "in_books": recorded.get(m.month) is not None} for m in asset_schedule(found)]}
@@ -128,3 +133,19 @@ def assets_to_return(session: Session, employee_id: int, items: list[dict[str, A
     for tag, description in session.execute(select(Asset.tag, Asset.description)
                                             .where(Asset.employee_id == employee_id).order_by(Asset.tag)):
         items.append({"module": "admin", "item": f"return asset {tag} ({description})"})
+
+
+def depreciation_postings(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    """Every month of depreciation recorded, by month and tag, with each asset's accumulated
+    depreciation and book value after it, and whether it is in the books."""
+    _read(actor)
+    rows, running = [], defaultdict(lambda: ZERO)
+    for p, tag, description, cost in session.execute(
+            select(DepreciationPosting, Asset.tag, Asset.description, Asset.cost)
+            .join(Asset, Asset.id == DepreciationPosting.asset_id)
+            .order_by(DepreciationPosting.month, Asset.tag)):
+        running[p.asset_id] += p.amount
+        rows.append({"month": p.month.strftime("%Y-%m"), "tag": tag, "description": description,
+                     "depreciation": p.amount, "accumulated": running[p.asset_id],
+                     "book_value": cost - running[p.asset_id], "in_books": p.entry_id is not None})
+    return rows

@@ -16,10 +16,10 @@ Codes (besides `required`, `invalid`, `places`, `too_large`, `negative`):
                     return; disposal: dispose)
     assigned        assigning an asset someone has: it must be returned first
     not_assigned    returning an asset nobody has
-    leaver          assigning to an employee whose last day is recorded (or who was purged)
+    leaver          assigning to an employee after their last day (or who was purged)
     disposed        assigning, returning or disposing of a disposed asset
     overlaps        an assignment dated before the previous one ended, a return before its
-                    assignment
+                    assignment, a disposal before the asset's last assignment or return
     posted_after    a disposal dated in or before a month whose depreciation is recorded
 """
 
@@ -151,9 +151,10 @@ def check_assignment(asset: Holding, on: date, employee_left: date | None, purge
     if asset.holder is not None:
         problems.append(Problem("employee_id", "assigned", f"the asset is assigned since {asset.assigned_on}: "
                                                            "return it first (`backoffice assets return`)"))
-    if purged or employee_left is not None:
+    if purged or (employee_left is not None and on > employee_left):
         problems.append(Problem("employee_id", "leaver", "the employee's records were purged" if purged else
-                                f"the employee is a leaver (last day {employee_left}): they cannot receive an asset"))
+                                f"the employee is a leaver (last day {employee_left}): they cannot receive an asset "
+                                f"after it"))
     if on < asset.purchased_on:
         problems.append(Problem("assigned_on", "before_purchase", f"{on} is before the asset was bought "
                                                                   f"({asset.purchased_on})"))
@@ -186,5 +187,8 @@ def check_disposal(asset: Holding, on: date, proceeds: Any, last_posted: date | 
                                 f"-{last_posted.month % 12 + 1:02d}-01 or later"))
     elif asset.assigned_on is not None and on < asset.assigned_on:
         problems.append(Problem("disposed_on", "overlaps", f"{on} is before the asset was assigned "
-                                                           f"({asset.assigned_on}): return it first"))
+                                                           f"({asset.assigned_on})"))
+    elif asset.last_returned_on is not None and on < asset.last_returned_on:
+        problems.append(Problem("disposed_on", "overlaps", f"{on} is before the asset was last returned "
+                                                           f"({asset.last_returned_on})"))
     return problems

@@ -140,6 +140,25 @@ def change_asset(session: Session, actor: Actor, asset_id: int, expected_version
     return asset
 
 
+DISPOSAL = ("disposed_on", "disposal_proceeds", "disposal_reason")
+
+
+def edit_asset(session: Session, actor: Actor, asset_id: int, expected_version: int | None,
+               changes: Mapping[str, Any]) -> Asset:
+    """A row of the Assets sheet changed: its disposal typed in (a date, proceeds, a reason)
+    disposes of it (`dispose_asset`); any other change is `change_asset`'s."""
+    disposal = {k: v for k, v in changes.items() if k in DISPOSAL}
+    rest = {k: v for k, v in changes.items() if k not in DISPOSAL}
+    asset = change_asset(session, actor, asset_id, expected_version, rest) if rest else _asset(session, asset_id)
+    if disposal:
+        require_version(asset, expected_version if not rest else None, f"asset {asset.tag}")
+        if disposal.get("disposed_on") is None:
+            _refuse([Problem("disposed_on", "required", "a disposal needs its date")])
+        asset = dispose_asset(session, actor, asset_id, disposal["disposed_on"], disposal.get("disposal_proceeds"),
+                              disposal.get("disposal_reason"))
+    return asset
+
+
 # -- who has it ---------------------------------------------------------------------------------
 
 def assign_asset(session: Session, actor: Actor, asset_id: int, employee_id: int, on: date,
@@ -175,6 +194,36 @@ def _end_assignment(session: Session, actor: Actor, asset: Asset, on: date) -> A
     asset.employee_id, asset.updated_by = None, actor.login
     session.flush()
     return assignment
+
+
+def record_assignment(session: Session, actor: Actor, values: Mapping[str, Any]) -> AssetAssignment:
+    """A new row of the Assignments sheet: the asset assigned, and returned too when the row
+    says so (an assignment that is over, typed in afterwards)."""
+    assignment = assign_asset(session, actor, values["asset_id"], values["employee_id"], values["assigned_on"],
+                              values.get("notes"))
+    if values.get("returned_on") is not None:
+        assignment = return_asset(session, actor, values["asset_id"], values["returned_on"])
+    return assignment
+
+
+def change_assignment(session: Session, actor: Actor, assignment_id: int, expected_version: int | None,
+                      changes: Mapping[str, Any]) -> AssetAssignment:
+    """A changed row of the Assignments sheet: a return date typed on the open assignment
+    returns the asset; the notes may change; the rest of the history stays as it happened."""
+    actor.require("write", AREA)
+    found = session.get(AssetAssignment, assignment_id)
+    if found is None:
+        raise NotFound(f"there is no assignment #{assignment_id}", "id")
+    require_version(found, expected_version, "the assignment")
+    _refuse([Problem(k, "fixed", f"{k.replace('_', ' ')} of an assignment stays as it happened: return the asset and "
+                                 "assign it again") for k in changes if k not in ("returned_on", "notes")]
+            + ([Problem("returned_on", "fixed", "the asset was returned already: the date stays as it happened")]
+               if "returned_on" in changes and found.returned_on is not None else []))
+    if "returned_on" in changes and changes["returned_on"] is not None:
+        return_asset(session, actor, found.asset_id, changes["returned_on"])
+    if "notes" in changes:
+        apply_changes(session, found, {"notes": changes["notes"]}, actor.login)
+    return found
 
 
 # -- disposal -----------------------------------------------------------------------------------

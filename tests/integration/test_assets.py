@@ -125,8 +125,8 @@ def test_one_holder_at_a_time_no_leaver_and_the_history_kept(books):
         with pytest.raises(ValidationFailed) as twice:
             assets.assign_asset(session, OLGA, laptop.id, people["E2"], date(2025, 5, 1))
         assets.return_asset(session, OLGA, laptop.id, date(2025, 5, 1))
-        with pytest.raises(ValidationFailed) as leaver:
-            assets.assign_asset(session, OLGA, laptop.id, people["E9"], date(2025, 5, 2))
+        with pytest.raises(ValidationFailed) as leaver:     # E9's last day was 30 June 2025
+            assets.assign_asset(session, OLGA, laptop.id, people["E9"], date(2025, 7, 1))
         with pytest.raises(ValidationFailed) as early:
             assets.assign_asset(session, OLGA, laptop.id, people["E2"], date(2025, 4, 20))
         assets.assign_asset(session, OLGA, laptop.id, people["E2"], date(2025, 5, 2))
