@@ -15,11 +15,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from engine.admin.assets import AREA, asset_schedule, asset_tagged
-from engine.admin.depreciation import ZERO, accumulated_through
+from engine.admin.depreciation import ZERO, accumulated_through, cents
 from engine.admin.models import Asset, AssetAssignment, DepreciationPosting
 from engine.contacts.models import Contact
 from engine.security.roles import Actor
 from engine.staff.models import Employee
+
+
+def _cents(value: Decimal | None) -> Decimal | None:
+    """Money as the register keeps it, in cents: 1200.00, not the column's 1200.0000."""
+    return None if value is None else cents(value)
 
 
 def _plain(value: Decimal | None) -> Decimal | None:
@@ -44,14 +49,14 @@ def _record(asset: Asset, supplier: str | None, people: dict[int, tuple[str, str
     accumulated = accumulated_through(asset_schedule(asset), on)
     holder = people.get(asset.employee_id) if asset.employee_id else None
     return {"id": asset.id, "version": asset.version, "tag": asset.tag, "description": asset.description,
-            "category": asset.category, "purchased_on": asset.purchased_on, "cost": asset.cost,
+            "category": asset.category, "purchased_on": asset.purchased_on, "cost": _cents(asset.cost),
             "supplier_id": asset.supplier_id, "supplier": supplier, "location": asset.location,
             "employee": holder[0] if holder else None, "employee_name": holder[1] if holder else None,
             "warranty_ends_on": asset.warranty_ends_on, "method": asset.method,
-            "useful_life_months": asset.useful_life_months, "residual_value": asset.residual_value,
+            "useful_life_months": asset.useful_life_months, "residual_value": _cents(asset.residual_value),
             "declining_rate": _plain(asset.declining_rate), "accumulated_depreciation": accumulated,
-            "book_value": ZERO if asset.disposed_on and asset.disposed_on <= on else asset.cost - accumulated,
-            "disposed_on": asset.disposed_on, "disposal_proceeds": asset.disposal_proceeds,
+            "book_value": ZERO if asset.disposed_on and asset.disposed_on <= on else _cents(asset.cost - accumulated),
+            "disposed_on": asset.disposed_on, "disposal_proceeds": _cents(asset.disposal_proceeds),
             "disposal_reason": asset.disposal_reason}
 
 
@@ -97,8 +102,8 @@ def schedule(session: Session, actor: Actor, tag: str) -> dict[str, Any]:
     found = asset_tagged(session, tag)
     recorded = dict(session.execute(select(DepreciationPosting.month, DepreciationPosting.entry_id)
                                     .where(DepreciationPosting.asset_id == found.id)).all())
-    return {"tag": found.tag, "description": found.description, "method": found.method, "cost": found.cost,
-            "residual_value": found.residual_value, "useful_life_months": found.useful_life_months,
+    return {"tag": found.tag, "description": found.description, "method": found.method, "cost": _cents(found.cost),
+            "residual_value": _cents(found.residual_value), "useful_life_months": found.useful_life_months,
             "declining_rate": _plain(found.declining_rate), "disposed_on": found.disposed_on,
             "months": [{"month": m.month.strftime("%Y-%m"), "depreciation": m.depreciation,
                         "accumulated": m.accumulated, "book_value": m.book_value, "recorded": m.month in recorded,
@@ -116,7 +121,7 @@ def value(session: Session, actor: Actor, on: date | None = None) -> dict[str, A
     for a in session.scalars(held):
         counted = sums[a.category]
         counted[0] += 1
-        counted[1] += a.cost
+        counted[1] += _cents(a.cost)
         counted[2] += accumulated_through(asset_schedule(a), on)
 
     def row(n: int, cost: Decimal, accumulated: Decimal) -> dict[str, Any]:
@@ -144,8 +149,8 @@ def depreciation_postings(session: Session, actor: Actor) -> list[dict[str, Any]
             select(DepreciationPosting, Asset.tag, Asset.description, Asset.cost)
             .join(Asset, Asset.id == DepreciationPosting.asset_id)
             .order_by(DepreciationPosting.month, Asset.tag)):
-        running[p.asset_id] += p.amount
+        running[p.asset_id] += _cents(p.amount)
         rows.append({"month": p.month.strftime("%Y-%m"), "tag": tag, "description": description,
-                     "depreciation": p.amount, "accumulated": running[p.asset_id],
-                     "book_value": cost - running[p.asset_id], "in_books": p.entry_id is not None})
+                     "depreciation": _cents(p.amount), "accumulated": running[p.asset_id],
+                     "book_value": _cents(cost - running[p.asset_id]), "in_books": p.entry_id is not None})
     return rows

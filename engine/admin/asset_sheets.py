@@ -34,7 +34,7 @@ def _asset_details(session: Session, rows: dict[int, dict[str, Any]]) -> dict[in
     """Who has each asset now, its depreciation so far and its book value (today)."""
     found = {a.id: a for a in session.scalars(select(Asset).where(Asset.id.in_(list(rows))))} if rows else {}
     held = {e for e in (a.employee_id for a in found.values()) if e}
-    people = dict(session.execute(select(Employee.id, Employee.employee_number).where(Employee.id.in_(held)))) \
+    people = dict(session.execute(select(Employee.id, Employee.employee_number).where(Employee.id.in_(held))).all()) \
         if held else {}
     today = date.today()
     details = {}

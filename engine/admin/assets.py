@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from engine.admin import asset_rules as rules
 from engine.admin import hooks
-from engine.admin.depreciation import Month, add_months, month_of, schedule
+from engine.admin.depreciation import Month, add_months, cents, month_of, schedule
 from engine.admin.models import Asset, AssetAssignment, DepreciationPosting
 from engine.contacts.models import Contact
 from engine.db.base import apply_changes, require_version
@@ -290,5 +290,5 @@ def depreciation_run(session: Session, actor: Actor, through: date | None = None
     last = month_of(through) if through is not None else add_months(month_of(date.today()), -1)
     done = record_depreciation(session, actor, last, progress=progress)
     return {"through": f"{last:%Y-%m}",
-            "months": [{"month": f"{m:%Y-%m}", "assets": len(p), "depreciation": sum((x.amount for x in p), Decimal(0)),
+            "months": [{"month": f"{m:%Y-%m}", "assets": len(p), "depreciation": cents(sum((x.amount for x in p), Decimal(0))),
                         "in_books": any(x.entry_id for x in p)} for m, p in sorted(done.items())]}
