@@ -29,7 +29,7 @@ def staffed(people_db):
 
 
 def cli(db, *args: str) -> object:
-    from engine.cli import app   # here: the command line, beside the server, on the same database
+    from engine.cli import app  # here: the command line, beside the server, on the same database
 
     url = db.engine.url.render_as_string(hide_password=False)
     result = CliRunner().invoke(app, ["--database-url", url, *args, "--json", "--user", "ada"])
