@@ -15,7 +15,8 @@ def register(registry: Registry) -> None:
     # -- the asset register ---------------------------------------------------------------------
     registry.commands("assets", "engine.admin.asset_commands:assets_app",
                       "Assets: the register, who has each, depreciation schedules and postings, value.",
-                      server_routes={"add": "POST /admin/assets", "assign": "POST /admin/assets/{tag}/assign",
+                      server_routes={"add": "POST /admin/assets", "change": "PATCH /admin/assets/{tag}",
+                                     "assign": "POST /admin/assets/{tag}/assign",
                                      "return": "POST /admin/assets/{tag}/return",
                                      "dispose": "POST /admin/assets/{tag}/dispose",
                                      "depreciate": "POST /admin/asset-depreciation"})

@@ -30,12 +30,14 @@ from engine.api.support import (
     Digest,
     ExactNumbers,
     IdempotencyKey,
+    IfMatch,
     JSONReply,
     Limit,
     Sort,
     Text,
     create,
     page,
+    update,
     with_etag,
 )
 
@@ -116,6 +118,18 @@ def add_asset(request: Request, who: CallerDep, body: AssetIn, key: IdempotencyK
         return queries.asset(session, who.actor, added.tag)
 
     return create(request, who, key, digest, make)
+
+
+@router.patch("/assets/{tag}", summary="Change an asset (needs If-Match): how it is valued only until its "
+                                       "depreciation is recorded, nothing once disposed of")
+def change_asset(request: Request, who: CallerDep, tag: TagPath, body: AssetIn, if_match: IfMatch = None) -> Response:
+    changes = body.model_dump(exclude_unset=True)
+
+    def change(session: Session, version: int) -> None:
+        services.change_asset(session, who.actor, services.asset_tagged(session, tag).id, version, changes)
+
+    return update(request, who, if_match, change,
+                  lambda session: queries.asset(session, who.actor, changes.get("tag") or tag))
 
 
 def _act(request: Request, who: Any, key: str | None, digest: str, tag: str, act) -> Response:

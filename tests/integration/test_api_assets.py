@@ -68,6 +68,14 @@ def test_an_asset_is_added_assigned_depreciated_and_disposed_of_over_http(api, s
     assert [r["tag"] for r in api.get("/admin/assets", headers=stef).json()["items"]] == ["LAP-1"]
     assert api.get("/admin/assets/LAP-1/schedule", headers=stef).json() == cli(staffed, "assets", "schedule", "LAP-1")
 
+    changed = api.patch("/admin/assets/LAP-1", json={"location": "HQ", "cost": "1000"},
+                        headers={**ada, "If-Match": shown.headers["ETag"]})
+    assert [(p["field"], p["code"]) for p in changed.json()["problems"]] == [("cost", "fixed")]
+    changed = api.patch("/admin/assets/LAP-1", json={"location": "HQ"}, headers={**ada, "If-Match": shown.headers["ETag"]})
+    assert changed.status_code == 200 and changed.json()["location"] == "HQ"
+    stale = api.patch("/admin/assets/LAP-1", json={"location": "Attic"}, headers={**ada, "If-Match": shown.headers["ETag"]})
+    assert stale.status_code == 412
+
     early = api.post("/admin/assets/LAP-1/dispose", json={"on": "2025-05-20"}, headers=ada)
     assert [(p["field"], p["code"]) for p in early.json()["problems"]] == [("disposed_on", "posted_after")]
     gone = api.post("/admin/assets/LAP-1/dispose", json={"on": "2025-06-20", "proceeds": "700", "reason": "sold"},

@@ -113,8 +113,12 @@ def test_a_closed_period_refuses_the_run_and_nothing_is_recorded(books):
     with pytest.raises(ValidationFailed) as refused, db.unit_of_work(OLGA) as session:
         assets.record_depreciation(session, OLGA, date(2025, 6, 1))
     assert [(p.field, p.code) for p in refused.value.problems] == [("month", "period_closed")]
+    with pytest.raises(ValidationFailed) as bought, db.unit_of_work(OLGA) as session:
+        assets.add_asset(session, OLGA, {**PRESS, "purchased_on": date(2025, 2, 3)})
+    assert [(p.field, p.code) for p in bought.value.problems] == [("purchased_on", "period_closed")]
     with db.reading() as session:
         assert session.query(DepreciationPosting).count() == 0
+        assert session.query(Asset).count() == 1
 
 
 def test_one_holder_at_a_time_no_leaver_and_the_history_kept(books):
