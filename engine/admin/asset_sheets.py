@@ -66,7 +66,7 @@ LOOKUPS = {
 def asset_sheets() -> tuple[SheetSpec, ...]:
     register = SheetSpec(
         name="Assets", model=Asset, area=AREA, order_by=("tag",),
-        post=post_each(assets.add_asset, default="tag"), update=update_each(assets.edit_asset),
+        post=post_each(assets.record_asset, default="tag"), update=update_each(assets.edit_asset),
         settled=lambda row: row.get("disposed_on") is not None,
         columns=(
             Column("tag", "Tag", required=True, unique=True, width=12),

@@ -159,6 +159,15 @@ def edit_asset(session: Session, actor: Actor, asset_id: int, expected_version: 
     return asset
 
 
+def record_asset(session: Session, actor: Actor, values: Mapping[str, Any]) -> Asset:
+    """A new row of the Assets sheet: the asset added, and disposed of too when the row
+    gives its disposal (an asset typed in after it was sold)."""
+    asset = add_asset(session, actor, values)
+    if any(values.get(k) is not None for k in DISPOSAL):
+        asset = edit_asset(session, actor, asset.id, None, {k: values.get(k) for k in DISPOSAL})
+    return asset
+
+
 # -- who has it ---------------------------------------------------------------------------------
 
 def assign_asset(session: Session, actor: Actor, asset_id: int, employee_id: int, on: date,

@@ -53,6 +53,14 @@ def test_assets_are_added_assigned_returned_and_disposed_of_in_the_office_workbo
     given = len(read_sheet(path, "Assignments")) + 1
     edit_by_label(path, "Assignments", given, {"Asset": "LAP-1", "Employee": "E1", "Assigned": date(2025, 2, 1)})
     edit_by_label(path, "Assignments", given + 1, {"Asset": "LAP-1", "Employee": "E2", "Assigned": date(2025, 3, 1)})
+    edit_by_label(path, "Assets", row + 1, {"Tag": "PHN-0", "Description": "Old phone", "Category": "phones",
+                                            "Bought": date(2024, 6, 2), "Cost": 300, "Life (months)": 24,
+                                            "Proceeds": 20})
+    result = trip.sync(path)
+    assert result.status == "rejected"          # proceeds without a disposal date: nothing saved
+    assert {(p.code, p.cell) for p in result.problems} == {
+        ("required", f"{column_letter(path, 'Assets', 'Disposed on')}{row + 1}")}
+    edit_by_label(path, "Assets", row + 1, {"Disposed on": date(2025, 5, 2), "Disposal reason": "sold"})
     result = trip.sync(path)
     assert result.status == "rejected"          # the second holder while the first has it: nothing saved
     assert {(p.code, p.cell) for p in result.problems} == {
@@ -60,7 +68,7 @@ def test_assets_are_added_assigned_returned_and_disposed_of_in_the_office_workbo
 
     edit_by_label(path, "Assignments", given + 1, {"Asset": None, "Employee": None, "Assigned": None})
     result = trip.sync(path)
-    assert (result.status, result.inserted) == ("applied", 2), result.as_json()
+    assert (result.status, result.inserted) == ("applied", 3), result.problems
     edit_by_label(path, "Assignments", find_row(path, "Assignments", "Asset", "LAP-1 Laptop"),
                   {"Returned": date(2025, 4, 30)})
     assert trip.sync(path).status == "applied"
@@ -75,6 +83,7 @@ def test_assets_are_added_assigned_returned_and_disposed_of_in_the_office_workbo
     assert (sold.disposed_on, sold.disposal_proceeds, sold.employee_id) == (date(2025, 6, 15), D(400), None)
     assert [(h.assigned_on, h.returned_on) for h in history] == [(date(2025, 2, 1), date(2025, 4, 30))]
     assert (phone.cost, phone.method, phone.residual_value) == (D(600), "straight_line", D(0))
+    assert [r[0] for r in read_sheet(path, "Depreciation")[1:] if r[1] == "PHN-0"][-1] == "2025-04"   # sold in May
     # the disposal recorded the months before June: February to May
     assert [r[0] for r in read_sheet(path, "Depreciation")[1:] if r[1] == "LAP-1"] == [
         "2025-02", "2025-03", "2025-04", "2025-05"]
