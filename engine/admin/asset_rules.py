@@ -32,6 +32,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from engine.admin.models import DEPRECIATION_METHODS, RATE, Asset
+from engine.inventory.rules import check_number
 from engine.limits import within_limits
 from engine.problems import Problem
 
@@ -74,15 +75,12 @@ def asset_defaults(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _money(field: str, value: Any) -> list[Problem]:
+    """An amount in cents, not below zero, that the database can hold."""
     if value is None:
         return []
-    if not isinstance(value, Decimal) or not value.is_finite():
+    if not isinstance(value, Decimal):
         return [Problem(field, "invalid", f"{value!r} is not an amount of money")]
-    if value < 0:
-        return [Problem(field, "negative", f"cannot be below zero (it is {value})")]
-    if value != value.quantize(Decimal("0.01")):
-        return [Problem(field, "places", f"{value} has more than 2 decimal places (cents)")]
-    return []
+    return check_number(field, value, 2, below_zero=False)
 
 
 def check_asset(values: Mapping[str, Any]) -> list[Problem]:
@@ -90,8 +88,8 @@ def check_asset(values: Mapping[str, Any]) -> list[Problem]:
     problems = [Problem(f, "required", f"an asset needs its {NAMES[f]}") for f in NAMES if values.get(f) in (None, "")]
     problems += _money("cost", values.get("cost")) + _money("residual_value", values.get("residual_value"))
     cost, residual = values.get("cost"), values.get("residual_value")
-    if (isinstance(cost, Decimal) and isinstance(residual, Decimal) and cost.is_finite() and residual.is_finite()
-            and residual > cost):
+    if not any(p.field in ("cost", "residual_value") for p in problems) and isinstance(cost, Decimal) \
+            and isinstance(residual, Decimal) and residual > cost:
         problems.append(Problem("residual_value", "residual", f"the residual value {residual} is above the cost {cost}"))
     life = values.get("useful_life_months")
     if life is not None and (not isinstance(life, int) or isinstance(life, bool) or not 1 <= life <= MAX_LIFE_MONTHS):
@@ -103,7 +101,7 @@ def check_asset(values: Mapping[str, Any]) -> list[Problem]:
                                                       f"{', '.join(DEPRECIATION_METHODS)}"))
     rate = values.get("declining_rate")
     if method == "declining_balance":
-        if not isinstance(rate, Decimal) or not rate.is_finite() or not 0 < rate < 1:
+        if not isinstance(rate, Decimal) or not rate.is_finite() or not 0 < rate < 1:  # (a huge one too)
             problems.append(Problem("declining_rate", "rate", "a declining-balance asset needs its yearly rate, "
                                                               "above 0 and below 1 (0.25 for 25 % a year)"))
         elif rate != rate.quantize(Decimal(1).scaleb(-RATE)):
@@ -115,7 +113,8 @@ def check_asset(values: Mapping[str, Any]) -> list[Problem]:
     if isinstance(bought, date) and isinstance(warranty, date) and warranty < bought:
         problems.append(Problem("warranty_ends_on", "before_purchase",
                                 f"the warranty ends ({warranty}) before the asset was bought ({bought})"))
-    return within_limits(problems, Asset, values)
+    finite = {k: v for k, v in values.items() if not (isinstance(v, Decimal) and not v.is_finite())}   # (reported)
+    return within_limits(problems, Asset, finite)
 
 
 def check_change(before: Mapping[str, Any], after: Mapping[str, Any], *, valued: bool, disposed: bool) -> list[Problem]:
