@@ -3,7 +3,14 @@
 from datetime import date
 from decimal import Decimal as D
 
-from engine.admin.asset_rules import Holding, asset_defaults, check_asset, check_assignment, check_change, check_disposal
+from engine.admin.asset_rules import (
+    Holding,
+    asset_defaults,
+    check_asset,
+    check_assignment,
+    check_change,
+    check_disposal,
+)
 
 BOUGHT = date(2025, 3, 12)
 
