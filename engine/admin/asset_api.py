@@ -126,7 +126,7 @@ def change_asset(request: Request, who: CallerDep, tag: TagPath, body: AssetIn, 
     changes = body.model_dump(exclude_unset=True)
 
     def change(session: Session, version: int) -> None:
-        services.change_asset(session, who.actor, services.asset_tagged(session, tag).id, version, changes)
+        services.change_asset(session, who.actor, queries.find_asset(session, who.actor, tag).id, version, changes)
 
     return update(request, who, if_match, change,
                   lambda session: queries.asset(session, who.actor, changes.get("tag") or tag))
@@ -134,7 +134,7 @@ def change_asset(request: Request, who: CallerDep, tag: TagPath, body: AssetIn, 
 
 def _act(request: Request, who: Any, key: str | None, digest: str, tag: str, act) -> Response:
     def make(session: Session) -> dict[str, Any]:
-        act(session, services.asset_tagged(session, tag))
+        act(session, queries.find_asset(session, who.actor, tag))
         return queries.asset(session, who.actor, tag)
 
     return create(request, who, key, digest, make, status=200)

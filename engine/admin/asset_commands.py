@@ -66,7 +66,7 @@ def _say(verb: str, r: dict[str, Any]) -> None:
 def _one(tag: str, as_json: bool, verb: str, user: str | None, act) -> None:
     """Run `act(session, actor, asset)` on the asset tagged `tag`, then show it."""
     with acting_as(user) as (_db, actor, session):
-        act(session, actor, services.asset_tagged(session, tag))
+        act(session, actor, queries.find_asset(session, actor, tag))
         record = queries.asset(session, actor, tag)
     if as_json:
         print_json(record)
@@ -122,7 +122,7 @@ def change(
     if new_tag:
         changes["tag"] = new_tag
     with acting_as(user) as (_db, actor, session):
-        found = services.asset_tagged(session, tag)
+        found = queries.find_asset(session, actor, tag)
         services.change_asset(session, actor, found.id, None, changes)
         record = queries.asset(session, actor, found.tag)
     if as_json:

@@ -67,6 +67,12 @@ def _rows(session: Session, query, on: date) -> list[dict[str, Any]]:
     return [_record(a, name, people, on) for a, name in found]
 
 
+def find_asset(session: Session, actor: Actor, tag: str) -> Asset:
+    """An asset by its tag, for a reader of admin (a change names it so)."""
+    _read(actor)
+    return asset_tagged(session, tag)
+
+
 def assets(session: Session, actor: Actor, category: str | None = None, employee: str | None = None,
            disposed: bool = False, on: date | None = None) -> list[dict[str, Any]]:
     """The assets by tag (those disposed of only with `disposed`), with their depreciation
