@@ -149,6 +149,11 @@ class AdminSettings:
     asset_account: str = "1500"                    # the assets' cost
     accumulated_depreciation_account: str = "1590"  # what has been written off (a contra asset)
     depreciation_expense_account: str = "6600"
+    # What an asset's cost is credited to when it is registered, and its sale proceeds
+    # debited to when disposed of: the supplier's bill (the buyer's invoice) is posted against
+    # it and clears it, as goods received, not invoiced does for stock.
+    clearing_account: str = "2160"
+    disposal_account: str = "4950"                 # the gain or loss on a disposal
 
 
 @dataclass

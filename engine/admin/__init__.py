@@ -29,3 +29,22 @@ def register(registry: Registry) -> None:
     # Erasing a person's data: the tasks about them deleted.
     registry.bridge("admin_personal_data", needs=["contacts", "admin"],
                     listens=[("engine.contacts.hooks:erasing", "engine.admin.personal_data:plan_erasure")])
+    # -- the asset register ---------------------------------------------------------------------
+    registry.commands("assets", "engine.admin.asset_commands:assets_app",
+                      "Assets: the register, who has each, depreciation schedules and postings, value.",
+                      server_routes={"add": "POST /admin/assets", "change": "PATCH /admin/assets/{tag}",
+                                     "assign": "POST /admin/assets/{tag}/assign",
+                                     "return": "POST /admin/assets/{tag}/return",
+                                     "dispose": "POST /admin/assets/{tag}/dispose",
+                                     "depreciate": "POST /admin/asset-depreciation"})
+    registry.api("engine.admin.asset_api:router")
+    registry.demo_step("assets", "engine.admin.asset_demo:seed_assets", order=50)
+    # Depreciation in the books: needs the ledger too, acts when admin.post_depreciation is on.
+    registry.bridge("asset_depreciation", needs=["admin", "ledger"],
+                    listens=[("engine.admin.hooks:asset_acquired", "engine.bridges.asset_depreciation:post_acquisition"),
+                             ("engine.admin.hooks:depreciation_posted", "engine.bridges.asset_depreciation:post_month"),
+                             ("engine.admin.hooks:asset_disposed", "engine.bridges.asset_depreciation:post_disposal")],
+                    setting="admin.post_depreciation")
+    # A leaver's checklist lists the assets they have to return.
+    registry.bridge("leaver_assets", needs=["staff", "admin"],
+                    listens=[("engine.staff.hooks:leaving_checklist", "engine.admin.asset_queries:assets_to_return")])

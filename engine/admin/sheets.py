@@ -1,4 +1,5 @@
-"""The Office workbook: Tasks (tasks and reminders; the asset register's sheets join it).
+"""The Office workbook: Tasks (tasks and reminders), and the asset register's Assets,
+Assignments and Depreciation (engine/admin/asset_sheets.py).
 
 Every write goes through the task services, never a bulk insert: an owner must be a user, a
 task is linked to one record at most (of a module switched on), and marking a recurring task
@@ -8,8 +9,7 @@ the cell of its problem's field. Those who only read admin get their own tasks o
 
 A task's linked record is one column per kind (Contact, Invoice, Asset, NCR, Employee,
 Opportunity), each with a drop-down of those records; the kinds of modules switched off are
-left out. `office_workbook` builds the workbook from `office_sheets()` and `office_lookups()`,
-so more sheets join it by adding to both.
+left out. `office_workbook` builds the workbook from `office_sheets()` and `office_lookups()`.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from sqlalchemy.orm import Session
 from engine import registry
 from engine.admin import task_rules as rules
 from engine.admin import tasks as services
+from engine.admin.asset_sheets import DEPRECIATION, asset_sheets
+from engine.admin.asset_sheets import LOOKUPS as ASSET_LOOKUPS
 from engine.admin.models import RECURRENCES, TASK_LINKS, TASK_PRIORITIES, TASK_STATUSES, Asset, Task
 from engine.contacts.models import Contact
 from engine.contacts.sheets import contact_choices
@@ -120,12 +122,15 @@ def task_lookups() -> dict[str, Lookup]:
 
 
 def office_sheets() -> tuple[SheetSpec, ...]:
-    return (task_sheet(),)
+    return (task_sheet(), *asset_sheets())
 
 
 def office_lookups() -> dict[str, Lookup]:
-    return task_lookups()
+    """The tasks' drop-downs and the asset register's (one list of assets and of employees,
+    as the register labels them, for both)."""
+    return task_lookups() | ASSET_LOOKUPS | {"contacts": contact_choices}
 
 
 def office_workbook() -> WorkbookSpec:
-    return WorkbookSpec(module="office", title="Office", sheets=office_sheets(), lookups=office_lookups())
+    return WorkbookSpec(module="office", title="Office", sheets=office_sheets(), lookups=office_lookups(),
+                        reports=(DEPRECIATION,))

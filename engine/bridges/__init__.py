@@ -5,6 +5,8 @@ installed by the composition root only when every module it needs is switched on
 
     perpetual_inventory   inventory + ledger: each posted stock movement's value to the books
                           (setting `ledger.perpetual_inventory`)
+    asset_depreciation    admin + ledger: the asset register's purchases, monthly depreciation
+                          and disposals to the books (setting `admin.post_depreciation`)
 
 Quality is built on inventory, so its listeners live in the quality module itself and are
 declared there as bridges (connected only when both are on):

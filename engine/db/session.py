@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine.config import CrmSettings, LedgerSettings, Settings
+from engine.config import AdminSettings, CrmSettings, LedgerSettings, Settings
 from engine.db.audit import AuditContext, install_audit
 from engine.db.engine import READ_ONLY, check_reachable, create_db_engine
 from engine.db.schema_version import is_current
@@ -36,6 +36,7 @@ class Database:
         install_audit(self.read_sessions)
         self.ledger = LedgerSettings()  # how the books are kept (services read it from session.info)
         self.crm = CrmSettings()        # the CRM's opportunity stages (likewise)
+        self.admin = AdminSettings()    # whether and where the asset register posts (likewise)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True, create: bool = False) -> Database:
@@ -55,6 +56,7 @@ class Database:
             raise
         db.ledger = settings.ledger
         db.crm = settings.crm
+        db.admin = settings.admin
         if migrate and not is_current(db.engine):
             from engine.db.migrate import ensure_current  # here: Alembic is a slow import
 
@@ -72,6 +74,7 @@ class Database:
             session.info["actor"] = actor
             session.info["ledger"] = self.ledger
             session.info["crm"] = self.crm
+            session.info["admin"] = self.admin
             try:
                 yield session
                 session.commit()

@@ -24,9 +24,11 @@ DEFAULT_CHART = [
     ("1300", "Inventory", "asset", "1000"),
     ("1400", "VAT receivable", "asset", "1000"),
     ("1500", "Equipment", "asset", "1000"),
+    ("1590", "Accumulated depreciation", "asset", "1000"),
     ("2000", "Liabilities", "liability", None),
     ("2100", "Accounts payable", "liability", "2000"),
     ("2150", "Goods received, not invoiced", "liability", "2000"),
+    ("2160", "Assets bought or sold, not invoiced", "liability", "2000"),
     ("2200", "VAT payable", "liability", "2000"),
     ("2300", "Wages payable", "liability", "2000"),
     ("2400", "Loans", "liability", "2000"),
@@ -37,6 +39,7 @@ DEFAULT_CHART = [
     ("4100", "Sales", "income", "4000"),
     ("4200", "Services", "income", "4000"),
     ("4900", "Other income", "income", "4000"),
+    ("4950", "Gain or loss on disposal of assets", "income", "4000"),
     ("5000", "Cost of sales", "expense", None),
     ("5100", "Cost of goods sold", "expense", "5000"),
     ("5200", "Inventory adjustments", "expense", "5000"),
@@ -46,6 +49,7 @@ DEFAULT_CHART = [
     ("6300", "Utilities", "expense", "6000"),
     ("6400", "Office and supplies", "expense", "6000"),
     ("6500", "Travel", "expense", "6000"),
+    ("6600", "Depreciation", "expense", "6000"),
     ("6900", "Bank charges", "expense", "6000"),
 ]
 

@@ -135,6 +135,13 @@ def read_employee(who: CallerDep, number: NumberPath, year: YearQuery = None) ->
         return with_etag(_file(session, who, number, year))
 
 
+@router.get("/employees/{number}/leaving", summary="A leaver's checklist: last day, open leave, leave left, "
+                                                   "and what other modules add (assets to return)")
+def leaving_checklist(who: CallerDep, number: NumberPath) -> Response:
+    with who.work() as session:
+        return JSONReply(queries.leaving_checklist(session, who.actor, number))
+
+
 @router.post("/employees", status_code=201, summary="Hire someone (HR): the person in contacts, the "
                                                     "employment record beside it")
 def hire(request: Request, who: CallerDep, body: EmployeeIn, key: IdempotencyKey = None,

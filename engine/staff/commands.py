@@ -334,6 +334,26 @@ def leaver(
                     "the last day")
 
 
+@staff_app.command("leaving")
+@handles_errors
+def leaving(employee: EmployeeArg, as_json: JsonOption = False, user: UserOption = None) -> None:
+    """A leaver's checklist: last day, open leave, leave left, and what other modules add
+    (the assets to return)."""
+    found = fetch(user, lambda session, actor: queries.leaving_checklist(session, actor, employee),
+                  (f"/staff/employees/{quote(employee.strip(), safe='')}/leaving", None))
+    if as_json:
+        print_json(found)
+        return
+    last = found["last_day"] or "not recorded"
+    out.print(f"{_who(found['employee'])} leaving: last day {last}")
+    for r in found["remaining_leave"]:
+        out.print(f"  {r['leave_type']}: {r['remaining']} day(s) left in {found['year']}")
+    for item in found["items"]:
+        out.print(f"  [ ] {item['item']}")
+    if not found["items"]:
+        out.print("  nothing left to do")
+
+
 # -- leave ------------------------------------------------------------------------------------
 
 @leave_app.command("types")

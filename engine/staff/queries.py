@@ -28,7 +28,7 @@ from engine.contacts.models import Contact
 from engine.errors import NotFound, PermissionDenied
 from engine.security.gate import project, sees
 from engine.security.roles import Actor
-from engine.staff import leave
+from engine.staff import hooks, leave
 from engine.staff.models import Contract, Department, Employee, LeaveRequest, LeaveType
 from engine.staff.services import AREA, TEAM, department_figures, visible_employees
 
@@ -323,3 +323,29 @@ def readable_records(session: Session, actor: Actor, table: str) -> set[int] | N
         raise PermissionDenied(f"user {actor.login!r} (roles: {', '.join(actor.role_names)}) may not read "
                                f"{table.replace('_', ' ')}: they are for those who read all staff records (HR)")
     return set(session.scalars(select(by_employee.id).where(by_employee.employee_id.in_(sorted(allowed)))))
+
+
+def leaving_checklist(session: Session, actor: Actor, number: str) -> dict[str, Any]:
+    """What has to be done before an employee leaves: their last day (if recorded), leave
+    still requested or approved from today or after their last day, what is left of their
+    leave this year, and what the other modules add (`hooks.leaving_checklist`: the assets
+    they have to return, ...)."""
+    e = find_employee(session, actor, number)
+    last_day = e.end_date
+    today = date.today()
+    year = (last_day or today).year
+    pending = [leave_request_record(session, actor, r) for r in session.scalars(
+        select(LeaveRequest).where(LeaveRequest.employee_id == e.id, LeaveRequest.status.in_(leave.COUNTED),
+                                   LeaveRequest.ends_on >= min(today, last_day or today))
+        .order_by(LeaveRequest.starts_on))]
+    remaining = [{"leave_type": kind.code, "remaining": leave.balance(session, e, kind, year).remaining}
+                 for kind in session.scalars(select(LeaveType).where(LeaveType.needs_balance).order_by(LeaveType.code))]
+    items: list[dict[str, Any]] = []
+    if last_day is None:
+        items.append({"module": "staff", "item": f"record the last day (`backoffice staff leaver {e.employee_number} "
+                                                 "--last-day DATE`)"})
+    items += [{"module": "staff", "item": f"settle leave request #{r['id']} ({r['starts_on']} to {r['ends_on']}, "
+                                          f"{r['status']})"} for r in pending]
+    hooks.leaving_checklist.announce(session, e.id, items)
+    return {"employee": employee_record(session, actor, e), "last_day": last_day, "year": year,
+            "open_leave": pending, "remaining_leave": remaining, "items": items}

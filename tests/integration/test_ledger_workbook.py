@@ -262,12 +262,12 @@ def test_a_bill_line_needs_its_account_and_a_rate_typed_as_a_whole_number_is_cau
 
 def test_accounts_are_added_and_renamed_but_a_code_once_saved_is_locked(ledger, books, settings, tmp_path):
     path = export(books, "alex", tmp_path / "ledger.xlsx")
-    [new] = type_rows(path, "Accounts", [{"Code": "6600", "Name": "Insurance", "Type": "expense",
+    [new] = type_rows(path, "Accounts", [{"Code": "6700", "Name": "Insurance", "Type": "expense",
                                           "Parent": "6000"}])      # the code alone is understood
     edit_by_label(path, "Accounts", find_row(path, "Accounts", "Code", "6200"), {"Name": "Rent and rates"})
     assert sync(books, settings, "alex", path).status == "applied"
     with books.reading() as session:
-        assert session.scalars(sa.select(Account.name).where(Account.code.in_(["6200", "6600"]))
+        assert session.scalars(sa.select(Account.name).where(Account.code.in_(["6200", "6700"]))
                                .order_by(Account.code)).all() == ["Rent and rates", "Insurance"]
     assert read_sheet(path, "Accounts")[new - 1][read_sheet(path, "Accounts")[0].index("Parent")].startswith("6000 ")
 
