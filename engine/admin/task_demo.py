@@ -61,10 +61,12 @@ def _unpaid(session: Session) -> list[str]:
     return [f"invoice:{i.number}" for i in late if open_balance(session, i, END) > 0][:4]
 
 
-# (title, owner, days from END it is due, priority, recurrence, the kind of record and which one)
+# (title, owner, days from END it is due, priority, recurrence, the kind of record and which one).
+# An overdue task linked to a customer is listed in the `task_reminder` the customer receives
+# (mail merge's overdue-tasks): such titles say what we owe them, never how we chase them.
 OPEN = [
-    ("Chase the overdue invoice by phone", "alex", -12, "high", "none", ("invoice", 0)),
-    ("Agree a payment plan", "alex", -4, "normal", "none", ("invoice", 1)),
+    ("Send the copy of the signed delivery note", "alex", -12, "high", "none", ("invoice", 0)),
+    ("Confirm the agreed payment plan in writing", "alex", -4, "normal", "none", ("invoice", 1)),
     ("Send the revised quotation", "sam", -6, "high", "none", ("contact", 0)),
     ("Call back about the delivery dates", "sam", -2, "normal", "none", ("contact", 1)),
     ("Review the corrective actions", "quinn", -3, "high", "none", ("ncr", 0)),
