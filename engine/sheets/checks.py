@@ -118,7 +118,7 @@ def _check_unique(data: SheetInput, plan: SheetPlan, db: DbRows) -> list[CellIss
         for key, value in final.items():
             if value is not None:
                 holders[canonical(value).casefold()].append(key)
-        for value, keys in holders.items():
+        for keys in holders.values():
             if len(keys) < 2:
                 continue
             for key in keys:
