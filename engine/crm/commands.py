@@ -124,10 +124,14 @@ def interaction_delete(interaction_id: RecordNumber, as_json: JsonOption = False
 
 
 def _interaction_table(rows: list[dict[str, Any]], first: str) -> None:
-    table = new_table("#", first, "kind", "contact", "owner", "follow up", "summary")
+    """History (`first` "date": when, then its follow-up) or follow-ups ("due": the follow-up,
+    then the day of the interaction it follows up)."""
+    history = first == "date"
+    table = new_table("#", first, "kind", "contact", "owner", "follow up" if history else "of", "summary")
     for r in rows:
-        table.add_row(str(r["id"]), str(r["occurred_on"] if first == "date" else r["follow_up_on"]), r["kind"],
-                      r["contact"] or "", r["owner"], str(r["follow_up_on"] or ""), r["summary"])
+        first_day, other = (r["occurred_on"], r["follow_up_on"]) if history else (r["follow_up_on"], r["occurred_on"])
+        table.add_row(str(r["id"]), str(first_day), r["kind"], r["contact"] or "", r["owner"], str(other or ""),
+                      r["summary"])
     out.print(table)
 
 
