@@ -32,14 +32,15 @@ from engine.security.users import add_user, user_count
 
 SEED = 20261127
 
+# Everyone but the administrator and the manager is staff too: they see their own tasks.
 DEMO_USERS = [
     ("admin", "Ada Admin", ["admin"]),
     ("mia", "Mia Manager", ["manager"]),
-    ("alex", "Alex Accountant", ["accountant"]),
-    ("wes", "Wes Warehouse", ["warehouse"]),
-    ("hana", "Hana HR", ["hr"]),
-    ("sam", "Sam Sales", ["sales"]),
-    ("quinn", "Quinn Quality", ["quality"]),
+    ("alex", "Alex Accountant", ["accountant", "staff"]),
+    ("wes", "Wes Warehouse", ["warehouse", "staff"]),
+    ("hana", "Hana HR", ["hr", "staff"]),
+    ("sam", "Sam Sales", ["sales", "staff"]),
+    ("quinn", "Quinn Quality", ["quality", "staff"]),
     ("stef", "Stef Staff", ["staff"]),
 ]
 

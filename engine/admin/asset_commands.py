@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any
 
 import typer
@@ -29,7 +30,7 @@ from engine.cli_support import (
     print_json,
 )
 from engine.errors import BackofficeError
-from engine.formats import money, parse_date, parse_number
+from engine.formats import money, parse_date, parse_number, quantity_text
 
 assets_app = typer.Typer(help="The asset register: assets, who has them, depreciation and value.",
                          no_args_is_help=True)
@@ -162,7 +163,7 @@ def show(tag: TagArg, as_json: JsonOption = False, user: UserOption = None) -> N
         print_json(r)
         return
     _say("asset", r)
-    rate = f" at {r['declining_rate']} a year" if r["declining_rate"] else ""
+    rate = f" at {quantity_text(Decimal(str(r['declining_rate'])) * 100)}% a year" if r["declining_rate"] else ""
     out.print(f"  bought {r['purchased_on']}, {r['method'].replace('_', ' ')}{rate} over {r['useful_life_months']} "
               f"months, residual {money(r['residual_value'])}; depreciation so far {money(r['accumulated_depreciation'])}")
     if r["disposed_on"]:

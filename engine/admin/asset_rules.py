@@ -141,6 +141,7 @@ class Holding:
     holder: int | None                 # who has it now (employee id)
     assigned_on: date | None           # since when (the open assignment)
     last_returned_on: date | None      # the latest return of a closed assignment
+    holder_name: str | None = None     # who has it, as people know them ("E0032 Annabel Galijn")
 
 
 def check_assignment(asset: Holding, on: date, employee_left: date | None, purged: bool) -> list[Problem]:
@@ -148,8 +149,9 @@ def check_assignment(asset: Holding, on: date, employee_left: date | None, purge
     if asset.disposed_on is not None:
         problems.append(Problem("tag", "disposed", f"the asset was disposed of on {asset.disposed_on}"))
     if asset.holder is not None:
-        problems.append(Problem("employee_id", "assigned", f"the asset is assigned since {asset.assigned_on}: "
-                                                           "return it first (`backoffice assets return`)"))
+        problems.append(Problem("employee_id", "assigned", f"the asset is with {asset.holder_name or 'someone'} "
+                                f"since {asset.assigned_on}: return it first (give that assignment its "
+                                "returned date, or `backoffice assets return`)"))
     if purged or (employee_left is not None and on > employee_left):
         problems.append(Problem("employee_id", "leaver", "the employee's records were purged" if purged else
                                 f"the employee is a leaver (last day {employee_left}): they cannot receive an asset "

@@ -86,8 +86,13 @@ def open_assignment(session: Session, asset_id: int) -> AssetAssignment | None:
 def _holding(session: Session, asset: Asset) -> rules.Holding:
     current = open_assignment(session, asset.id)
     last = session.scalar(select(func.max(AssetAssignment.returned_on)).where(AssetAssignment.asset_id == asset.id))
+    holder = None
+    if asset.employee_id is not None:       # named in a refusal: who has it
+        holder = " ".join(n for n in session.execute(
+            select(Employee.employee_number, Contact.name).outerjoin(Contact, Contact.id == Employee.contact_id)
+            .where(Employee.id == asset.employee_id)).one() if n)
     return rules.Holding(asset.purchased_on, asset.disposed_on, asset.employee_id,
-                         current.assigned_on if current else None, last)
+                         current.assigned_on if current else None, last, holder)
 
 
 def last_posted_month(session: Session, asset_id: int) -> date | None:

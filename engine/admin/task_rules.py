@@ -78,8 +78,9 @@ def check_task(row: Mapping[str, Any]) -> list[Problem]:
     problems += _choice("recurrence", row.get("recurrence"), RECURRENCES)
     linked = [kind for kind, column in TASK_LINKS.items() if row.get(column) is not None]
     if len(linked) > 1:
-        problems.append(Problem("link", "one_link", f"a task is linked to one record at most, not to a "
-                                                    f"{' and a '.join(linked)}; clear all but one"))
+        named = " and ".join(f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}" for kind in linked)
+        problems.append(Problem("link", "one_link", f"a task is linked to one record at most, not to {named}; "
+                                                    "clear all but one"))
     return problems
 
 

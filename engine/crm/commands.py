@@ -24,7 +24,7 @@ from engine.cli_support import (
 from engine.crm import queries, services
 from engine.crm.models import INTERACTION_KINDS
 from engine.errors import BackofficeError
-from engine.formats import parse_date
+from engine.formats import money, parse_date
 
 crm_app = typer.Typer(help="CRM: interactions with contacts, opportunities and the sales pipeline.",
                       no_args_is_help=True)
@@ -124,10 +124,14 @@ def interaction_delete(interaction_id: RecordNumber, as_json: JsonOption = False
 
 
 def _interaction_table(rows: list[dict[str, Any]], first: str) -> None:
-    table = new_table("#", first, "kind", "contact", "owner", "follow up", "summary")
+    """History (`first` "date": when, then its follow-up) or follow-ups ("due": the follow-up,
+    then the day of the interaction it follows up)."""
+    history = first == "date"
+    table = new_table("#", first, "kind", "contact", "owner", "follow up" if history else "of", "summary")
     for r in rows:
-        table.add_row(str(r["id"]), str(r["occurred_on"] if first == "date" else r["follow_up_on"]), r["kind"],
-                      r["contact"] or "", r["owner"], str(r["follow_up_on"] or ""), r["summary"])
+        first_day, other = (r["occurred_on"], r["follow_up_on"]) if history else (r["follow_up_on"], r["occurred_on"])
+        table.add_row(str(r["id"]), str(first_day), r["kind"], r["contact"] or "", r["owner"], str(other or ""),
+                      r["summary"])
     out.print(table)
 
 
@@ -177,7 +181,7 @@ def _opportunity_line(r: dict[str, Any]) -> str:
     closed = f", closed {r['closed_on']}" if r.get("closed_on") else ""
     invoice = f", invoice #{r['invoice_id']}" if r.get("invoice_id") else ""
     reason = f" ({r['lost_reason']})" if r.get("lost_reason") else ""
-    return (f"#{r['id']} {r['title']} with {r['contact']}: {r['stage']}{reason}, {r['value']} {r['currency']} "
+    return (f"#{r['id']} {r['title']} with {r['contact']}: {r['stage']}{reason}, {money(r['value'], r['currency'])} "
             f"(owner {r['owner']}{closed}{invoice})")
 
 
@@ -270,8 +274,8 @@ def opportunity_list(
         return
     table = new_table("#", "title", "contact", "stage", "value", "currency", "weighted", "owner", "closes")
     for r in rows:
-        table.add_row(str(r["id"]), r["title"], r["contact"] or "", r["stage"], str(r["value"]), r["currency"],
-                      str(r["weighted"] or ""), r["owner"], str(r["closed_on"] or r["expected_close_on"] or ""))
+        table.add_row(str(r["id"]), r["title"], r["contact"] or "", r["stage"], money(r["value"]), r["currency"],
+                      money(r["weighted"]), r["owner"], str(r["closed_on"] or r["expected_close_on"] or ""))
     out.print(table)
     out.print(f"{len(rows)} opportunities")
 
@@ -287,7 +291,8 @@ def opportunity_show(opportunity_id: RecordNumber, as_json: JsonOption = False, 
         return
     for key, value in record.items():
         if value not in (None, ""):
-            out.print(f"{key:>18}: {value}", soft_wrap=True)
+            shown = money(value) if key in ("value", "weighted") else value
+            out.print(f"{key:>18}: {shown}", soft_wrap=True)
 
 
 @crm_app.command("pipeline")
@@ -308,7 +313,7 @@ def pipeline(
         return
     table = new_table(by, "currency", "count", "value", "weighted")
     for r in rows:
-        table.add_row(r[by], r["currency"], str(r["count"]), str(r["value"]), str(r["weighted"]))
+        table.add_row(r[by], r["currency"], str(r["count"]), money(r["value"]), money(r["weighted"]))
     out.print(table)
 
 
@@ -330,5 +335,5 @@ def won_lost(
     rate = f"{float(found['win_rate']) * 100:.1f}%" if found["win_rate"] is not None else "none closed"
     out.print(f"{found['from']} to {found['to']}: {found['won']} won, {found['lost']} lost, win rate {rate}")
     for r in found["by_currency"]:
-        out.print(f"  {r['currency']}: won {r['won_count']} worth {r['won_value']}, lost {r['lost_count']} worth "
-                  f"{r['lost_value']}")
+        out.print(f"  {r['currency']}: won {r['won_count']} worth {money(r['won_value'])}, lost {r['lost_count']} worth "
+                  f"{money(r['lost_value'])}")

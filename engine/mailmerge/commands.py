@@ -123,7 +123,7 @@ def _report(report: RunReport, as_json: bool) -> None:
         out.print(f"run {report.run_id} ({report.transport}): {report.sent} sent, {len(report.failed)} failed, "
                   f"{report.printed} letters to print, {report.left} left; {report.status}")
         if report.retried:
-            out.print(f"tried again {len(report.retried)} that had failed:")
+            out.print(f"tried again {len(report.retried)} that had failed (the reason they had failed then):")
             for r in report.retried:
                 out.print(f"  {visible(r['name'])} (contact {r['contact_id']}), {r['kind']}: {r['error']}")
         for f in report.failed:

@@ -118,7 +118,7 @@ def _check_unique(data: SheetInput, plan: SheetPlan, db: DbRows) -> list[CellIss
         for key, value in final.items():
             if value is not None:
                 holders[canonical(value).casefold()].append(key)
-        for value, keys in holders.items():
+        for keys in holders.values():
             if len(keys) < 2:
                 continue
             for key in keys:
@@ -127,7 +127,7 @@ def _check_unique(data: SheetInput, plan: SheetPlan, db: DbRows) -> list[CellIss
                     issues.append(CellIssue(
                         data.spec.name, data.cell(rows_of[key], column.key), column.label,
                         key if isinstance(key, int) else None, "duplicate",
-                        f"{column.label} {value!r} is already used (also by {_describe(others)}); it must be unique"))
+                        f"{column.label} {final[key]!r} is already used (also by {_describe(others)}); it must be unique"))
     return issues
 
 

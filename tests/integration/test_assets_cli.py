@@ -83,3 +83,6 @@ def test_an_asset_is_registered_assigned_depreciated_and_disposed_of_from_the_co
     text = office("assets", "show", "LAP-1", as_json=False)[1]
     assert "disposed of on 2025-08-10 for 500.00: sold" in text
     assert office("staff", "leaving", "E1", user="hana")[1]["items"][-1]["module"] == "staff"
+    office("assets", "add", "MCH-1", "--description", "Press", "--category", "machines", "--purchased", "2025-01-20",
+           "--cost", "10000", "--life", "60", "--method", "declining-balance", "--rate", "0.2")
+    assert "declining balance at 20% a year over 60 months" in office("assets", "show", "MCH-1", as_json=False)[1]

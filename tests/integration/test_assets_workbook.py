@@ -69,6 +69,10 @@ def test_assets_are_added_assigned_returned_and_disposed_of_in_the_office_workbo
     edit_by_label(path, "Assignments", given + 1, {"Asset": None, "Employee": None, "Assigned": None})
     result = trip.sync(path)
     assert (result.status, result.inserted) == ("applied", 3), result.problems
+    edit_by_label(path, "Assets", find_row(path, "Assets", "Tag", "PHN-1"), {"Tag": "LAP-1"})
+    [taken] = trip.sync(path).problems
+    assert taken.code == "duplicate" and "Tag 'LAP-1' is already used" in taken.message     # as typed
+    edit_by_label(path, "Assets", find_row(path, "Assets", "Description", "Phone"), {"Tag": "PHN-1"})
     edit_by_label(path, "Assignments", find_row(path, "Assignments", "Asset", "LAP-1 Laptop"),
                   {"Returned": date(2025, 4, 30)})
     assert trip.sync(path).status == "applied"

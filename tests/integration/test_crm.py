@@ -253,6 +253,10 @@ def test_the_commands_record_and_show_what_the_queries_give(crm):
                 "--on", "2026-03-01", "--follow-up", "2026-03-04")
     assert (added["owner"], added["contact"], added["follow_up_on"]) == ("sam", "Acme Ltd", "2026-03-04")
     assert cli(crm, "sam", "crm", "follow-ups", "--due", "2026-03-04")[0]["id"] == added["id"]
+    url = crm.engine.url.render_as_string(hide_password=False)
+    shown = CliRunner().invoke(cli_app, ["--database-url", url, "crm", "follow-ups", "--due", "2026-03-04",
+                                         "--user", "sam"]).stdout
+    assert "2026-03-04" in shown and "2026-03-01" in shown       # when it is due, and what it follows up
     cli(crm, "sam", "crm", "interaction", "change", str(added["id"]), "--done")
     assert cli(crm, "sam", "crm", "follow-ups", "--due", "2026-03-04") == []
     assert [h["id"] for h in cli(crm, "sam", "crm", "history", str(crm.acme))] == [added["id"]]
@@ -262,6 +266,8 @@ def test_the_commands_record_and_show_what_the_queries_give(crm):
     assert (opp["value"], opp["currency"], opp["weighted"], opp["probability"]) == ("2000", "EUR", "1000.00", "50")
     assert cli(crm, "sam", "crm", "pipeline")[0] == {"stage": "proposal", "currency": "EUR", "count": 1,
                                                      "value": "2000", "weighted": "1000.00", "probability": "50"}
+    shown = CliRunner().invoke(cli_app, ["--database-url", url, "crm", "pipeline", "--user", "sam"]).stdout
+    assert "2,000.00" in shown and "1,000.00" in shown       # money as every other command shows it
     refused = cli(crm, "alex", "crm", "opportunity", "lose", str(opp["id"]), "--reason", "", code=1)
     assert refused["problems"][0]["code"] == "lost_reason"
     won = cli(crm, "alex", "crm", "opportunity", "win", str(opp["id"]), "--on", "2026-03-02", "--invoice")

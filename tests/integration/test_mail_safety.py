@@ -237,7 +237,7 @@ def test_resume_says_which_failed_messages_it_tried_again(db, readers, backoffic
     first = report_of(backoffice(*MERGE, "--json", BACKOFFICE_MAIL__SENDER=""), 1)
     text = backoffice("mail", "resume", str(first["run_id"]))
     assert text.exit_code == 0, text.stderr
-    assert "tried again 1 that had failed:" in text.stdout and "Ada (contact" in text.stdout
+    assert "tried again 1 that had failed (the reason they had failed then):" in text.stdout and "Ada (contact" in text.stdout
     assert "configuration: set mail.sender" in text.stdout
 
 

@@ -14,7 +14,7 @@ from engine.admin import task_demo
 from engine.admin.models import Task
 from engine.demo import DEMO_USERS, DemoSummary, build_demo
 from engine.inventory.demo import END
-from engine.security.roles import SYSTEM
+from engine.security.roles import SYSTEM, Actor, load_roles
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -30,6 +30,9 @@ def test_the_demo_tasks(db):
         tasks = session.scalars(sa.select(Task).order_by(Task.id)).all()
     owners = {t.owner for t in tasks}
     assert owners <= {login for login, _, _ in DEMO_USERS} and {"alex", "sam", "stef", "hana"} <= owners
+    everyone = load_roles()
+    assert all(Actor(login, tuple(everyone[r] for r in roles)).may("read", "admin")   # their own tasks
+               for login, _, roles in DEMO_USERS if login in owners)
     assert {t.status for t in tasks} == {"open", "done", "cancelled"}
     overdue = [t for t in tasks if t.status == "open" and t.due_on < END]
     assert len(overdue) >= 6 and any(t.contact_id for t in overdue)

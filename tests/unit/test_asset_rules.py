@@ -60,7 +60,9 @@ def test_one_holder_at_a_time_and_no_leaver_after_their_last_day():
     gone = Holding(BOUGHT, date(2025, 9, 1), None, None, None)
     assert check_assignment(free, date(2025, 6, 1), None, False) == []
     assert codes(check_assignment(free, date(2025, 5, 1), None, False)) == [("assigned_on", "overlaps")]
-    assert codes(check_assignment(held, date(2025, 6, 1), None, False)) == [("employee_id", "assigned")]
+    [taken] = check_assignment(Holding(BOUGHT, None, 7, date(2025, 4, 1), None, "E7 Ann Lee"), date(2025, 6, 1),
+                               None, False)
+    assert (taken.field, taken.code) == ("employee_id", "assigned") and "with E7 Ann Lee since 2025-04-01" in taken.message
     assert codes(check_assignment(free, date(2025, 7, 1), date(2025, 6, 30), False)) == [("employee_id", "leaver")]
     assert check_assignment(free, date(2025, 6, 30), date(2025, 6, 30), False) == []
     assert codes(check_assignment(gone, date(2025, 10, 1), None, False)) == [("tag", "disposed")]

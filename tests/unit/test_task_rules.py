@@ -40,6 +40,9 @@ def test_every_problem_of_a_task_is_given_with_its_field_and_code():
     assert {(p.field, p.code) for p in check_task(row)} == {
         ("title", "required"), ("due_on", "invalid"), ("owner", "required"), ("priority", "invalid"),
         ("recurrence", "invalid"), ("status", "invalid"), ("link", "one_link")}
+    [two] = check_task(task_defaults({"title": "x", "due_on": date(2026, 3, 1), "owner": "mia", "contact_id": 1,
+                                      "asset_id": 2}))
+    assert "not to a contact and an asset;" in two.message
     assert task_defaults({"priority": "HIGH"})["priority"] == "high"
     assert (task_defaults({})["status"], task_defaults({})["priority"], task_defaults({})["recurrence"]) == (
         "open", "normal", "none")
