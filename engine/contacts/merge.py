@@ -13,7 +13,8 @@ to the plan.
 The contact's own lists move deduplicated: an e-mail address, a phone number (compared by its
 last digits) or a postal address the kept contact already has is removed, and the dropped
 contact's primary e-mail or phone becomes a secondary one when the kept contact has its own.
-The kept contact keeps its values; its empty fields are filled from the dropped one; it is
+The kept contact keeps its values (the dropped one's that differ are listed in the plan as
+`not_kept`, for the person merging to see first); its empty fields are filled from the dropped one; it is
 opted out if either was (never write to someone who asked not to be written to); tags are
 united and notes joined.
 
@@ -91,6 +92,9 @@ class MergePlan:
     conflicts: list[Problem] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
     filled: dict[str, Any] = field(default_factory=dict)   # the kept contact's fields that change
+    # The dropped contact's values that differ from the kept one's and are not kept:
+    # {field: [dropped value, kept value]}, for the person deciding to see before they merge.
+    not_kept: dict[str, list[Any]] = field(default_factory=dict)
     done: bool = False
 
     def refuse(self, field: str, code: str, message: str) -> None:
@@ -106,6 +110,7 @@ class MergePlan:
     def as_dict(self) -> dict[str, Any]:
         return {"keep": {"id": self.keep, "name": self.keep_name}, "drop": {"id": self.drop, "name": self.drop_name},
                 "merged": self.done, "changes": [c.as_dict() for c in self.changes], "filled": dict(self.filled),
+                "not_kept": dict(self.not_kept),
                 "rows": sum(c.rows for c in self.changes)}
 
 
@@ -165,6 +170,7 @@ def plan_merge(session: Session, actor: Actor, keep_id: int, drop_id: int) -> Me
                     lambda ref=ref: repoint(session, actor, ref.table, ref.column, drop.id, keep.id))
     _plan_lists(session, actor, plan, keep, drop)
     plan.filled = _filled(plan, keep, drop)
+    plan.not_kept = _not_kept(keep, drop)
     hooks.merging.announce(session, actor, keep, drop, plan)
     return plan
 
@@ -283,6 +289,15 @@ def _filled(plan: MergePlan, keep: Contact, drop: Contact) -> dict[str, Any]:
         values["notes"] = f"{keep.notes}\n{joined}" if keep.notes else joined
     rules.normalise_contact(values)           # a person's name from the first and last names
     return {name: value for name, value in values.items() if value != getattr(keep, name) and name != "kind"}
+
+
+def _not_kept(keep: Contact, drop: Contact) -> dict[str, list[Any]]:
+    """The dropped contact's own values the kept one's win over (its e-mail and phone are not
+    lost: they join the kept contact's lists; a person's name follows their first and last)."""
+    fields = ("first_name", "last_name", "job_title", "website") if keep.kind == "person" else ("name", "website")
+    return {name: [getattr(drop, name), getattr(keep, name)] for name in fields
+            if getattr(drop, name) not in (None, "") and getattr(keep, name) not in (None, "")
+            and getattr(drop, name) != getattr(keep, name)}
 
 
 # -- the contact's own lists ------------------------------------------------------------------

@@ -72,6 +72,8 @@ def merge(
         out.print(table)
     for name, value in result["filled"].items():
         out.print(f"{keep_label}: {name.replace('_', ' ')} becomes {value!r}")
+    for name, (dropped, kept) in result["not_kept"].items():
+        out.print(f"{drop_label}: {name.replace('_', ' ')} {dropped!r} is not kept ({keep_label} keeps {kept!r})")
     if dry_run:
         out.print(f"dry run: merging {drop_label} into {keep_label} would change {_rows(result['rows'])}; "
                   "nothing was changed")

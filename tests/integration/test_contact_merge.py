@@ -227,6 +227,7 @@ def test_a_merge_a_person_must_decide_is_refused_naming_the_fields_and_changes_n
         plan = merge.merge_contacts(session, ADMIN, ann.id, person(session, "Anne", "Lee", phone="0161 496 0000").id,
                                     dry_run=True)
     assert (plan.done, plan.filled) == (False, {"phone": "0161 496 0000"})
+    assert plan.not_kept == {"first_name": ["Anne", "Ann"]}      # said before anyone merges
     with db.reading() as session:
         assert session.get(Contact, ann.id).phone is None
         # (the contact the test added, and its phone number's entry)
@@ -276,6 +277,9 @@ def test_duplicates_and_merge_from_the_command_line(db):
     assert code == 0 and "ACME Limited" in text and "1 likely duplicate" in text
     code, text = run("merge", str(keep.id), str(drop.id), "--dry-run", "--json")
     assert (code, json.loads(text)["merged"]) == (0, False)
+    assert json.loads(text)["not_kept"] == {"name": ["ACME Limited", "Acme Ltd"]}
+    code, text = run("merge", str(keep.id), str(drop.id), "--dry-run")
+    assert code == 0 and f"#{drop.id} ACME Limited: name 'ACME Limited' is not kept (#{keep.id} Acme Ltd keeps" in text
     code, text = run("merge", str(keep.id), str(drop.id), "--json", user="wes")
     assert code == 2 and "permission" in text
     code, text = run("merge", str(keep.id), str(keep.id), "--json")
