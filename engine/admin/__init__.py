@@ -45,6 +45,7 @@ def register(registry: Registry) -> None:
                              ("engine.admin.hooks:depreciation_posted", "engine.bridges.asset_depreciation:post_month"),
                              ("engine.admin.hooks:asset_disposed", "engine.bridges.asset_depreciation:post_disposal")],
                     setting="admin.post_depreciation")
-    # A leaver's checklist lists the assets they have to return.
-    registry.bridge("leaver_assets", needs=["staff", "admin"],
-                    listens=[("engine.staff.hooks:leaving_checklist", "engine.admin.asset_queries:assets_to_return")])
+    # A leaver's checklist lists the assets they have to return and the open tasks to hand over.
+    registry.bridge("leavers_checklist", needs=["staff", "admin"],
+                    listens=[("engine.staff.hooks:leaving_checklist", "engine.admin.asset_queries:assets_to_return"),
+                             ("engine.staff.hooks:leaving_checklist", "engine.admin.task_queries:tasks_to_hand_over")])

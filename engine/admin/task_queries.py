@@ -18,6 +18,7 @@ from engine.admin.tasks import LINKED, get_task, own_only
 from engine.contacts.models import Contact
 from engine.errors import BackofficeError, PermissionDenied
 from engine.security.roles import Actor
+from engine.staff.models import Employee
 
 RECORD_FIELDS = ("id", "version", "title", "due_on", "owner", "status", "priority", "recurrence", "notes", "done_on",
                  "next_id")
@@ -131,3 +132,15 @@ def overdue_summary(session: Session, actor: Actor, as_of: date | None = None) -
             "by_priority": [{"priority": p, "count": by_priority[p]} for p in reversed(TASK_PRIORITIES)
                             if by_priority[p]],
             "tasks": _records(session, found, as_of)}
+
+
+def tasks_to_hand_over(session: Session, employee_id: int, items: list[dict[str, Any]]) -> None:
+    """A leaver's checklist (staff's `leaving_checklist` hook): the open tasks they own, to be
+    given to someone else before they go (an employee owns tasks through their login)."""
+    login = session.scalar(select(Employee.login).where(Employee.id == employee_id))
+    if login is None:
+        return
+    for task_id, title, due_on in session.execute(select(Task.id, Task.title, Task.due_on)
+                                                  .where(Task.owner == login, Task.status == "open")
+                                                  .order_by(Task.due_on, Task.id)):
+        items.append({"module": "admin", "item": f"hand over task #{task_id} {title} (due {due_on:%Y-%m-%d})"})

@@ -38,6 +38,7 @@ from engine.security.users import add_user, resolve_actor
 from engine.sheets.exporting import new_workbook
 from engine.sheets.roundtrip import RoundTrip
 from engine.staff.models import Department, Employee
+from engine.staff.queries import leaving_checklist
 from tests.integration.api_client import serving
 from tests.integration.conftest import column_letter, edit_by_label, find_row, read_sheet
 
@@ -164,6 +165,19 @@ def test_a_recurring_task_makes_its_next_once_keeping_its_day_where_the_month_ha
         act(office, "mia", services.done_task, cancelled.id, None)
     assert [(p.field, p.code) for p in caught.value.problems] == [("status", "workflow")]
     assert act(office, "mia", services.reopen_task, cancelled.id).status == "open"
+
+
+def test_a_leavers_open_tasks_are_on_their_leaving_checklist_to_hand_over(office):
+    with office.unit_of_work(SYSTEM, source="system") as session:
+        session.get(Employee, office.ids["employee"]).login = "stef"
+    add(office, title="Order the toner", due_on=date(2026, 6, 1), owner="stef")
+    add(office, title="Old one", due_on=date(2026, 5, 1), owner="stef")
+    act(office, "mia", services.done_task, add(office, title="Done", due_on=date(2026, 4, 1), owner="stef")["id"], None)
+    add(office, title="Not stef's", due_on=date(2026, 5, 1), owner="tom")
+    with office.unit_of_work(SYSTEM) as session:
+        items = leaving_checklist(session, SYSTEM, "E1")["items"]
+    handed = [i["item"] for i in items if i["item"].startswith("hand over")]
+    assert [h.split(" ", 4)[4] for h in handed] == ["Old one (due 2026-05-01)", "Order the toner (due 2026-06-01)"]
 
 
 def test_members_of_staff_see_their_own_tasks_only_and_writers_of_admin_every_one(office):
