@@ -41,9 +41,14 @@ def _names(session: Session, ids: set[int]) -> dict[int, str]:
     return dict(session.execute(select(Contact.id, Contact.name).where(Contact.id.in_(ids))).all())
 
 
+CENT = Decimal("0.01")
+
+
 def plain(value: Decimal) -> Decimal:
-    """A stored amount as typed: 1200.5, not 1200.5000."""
-    return Decimal(format(value.normalize(), "f"))
+    """A stored amount as money is written, to the cent (1200.50, not 1200.5000 nor 1200.5),
+    and to more places only where it has them."""
+    exact = value.normalize()
+    return exact.quantize(CENT) if exact.as_tuple().exponent >= -2 else Decimal(format(exact, "f"))
 
 
 # -- interactions ------------------------------------------------------------------------------

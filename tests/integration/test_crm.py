@@ -263,9 +263,9 @@ def test_the_commands_record_and_show_what_the_queries_give(crm):
 
     opp = cli(crm, "alex", "crm", "opportunity", "add", str(crm.acme), "--title", "Bolts", "--value", "2,000",
               "--stage", "proposal")
-    assert (opp["value"], opp["currency"], opp["weighted"], opp["probability"]) == ("2000", "EUR", "1000.00", "50")
+    assert (opp["value"], opp["currency"], opp["weighted"], opp["probability"]) == ("2000.00", "EUR", "1000.00", "50")
     assert cli(crm, "sam", "crm", "pipeline")[0] == {"stage": "proposal", "currency": "EUR", "count": 1,
-                                                     "value": "2000", "weighted": "1000.00", "probability": "50"}
+                                                     "value": "2000.00", "weighted": "1000.00", "probability": "50"}
     shown = CliRunner().invoke(cli_app, ["--database-url", url, "crm", "pipeline", "--user", "sam"]).stdout
     assert "2,000.00" in shown and "1,000.00" in shown       # money as every other command shows it
     refused = cli(crm, "alex", "crm", "opportunity", "lose", str(opp["id"]), "--reason", "", code=1)
@@ -356,7 +356,7 @@ def test_the_crm_routes_answer_what_the_commands_print_with_etags_and_problem_de
 
     deal = api.post("/crm/opportunities", json={"contact_id": crm.acme, "title": "Bolts", "value": "1200.50",
                                                 "stage": "qualified"}, headers=sam).json()
-    assert (deal["value"], deal["currency"], deal["weighted"]) == ("1200.5", "EUR", "300.12")
+    assert (deal["value"], deal["currency"], deal["weighted"]) == ("1200.50", "EUR", "300.12")
     stale = api.patch(f"/crm/opportunities/{deal['id']}", json={"stage": "proposal"}, headers={**sam, "If-Match": '"7"'})
     assert stale.status_code == 412
     moved = api.patch(f"/crm/opportunities/{deal['id']}", json={"stage": "proposal"}, headers={**sam, "If-Match": '"1"'})
