@@ -16,6 +16,7 @@ from decimal import Decimal as D
 from email.policy import default as parsed
 
 import docx
+import openpyxl
 import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
@@ -312,6 +313,11 @@ def test_the_office_workbook_edits_tasks_through_their_rules_and_gives_staff_the
     new_workbook(office, actor(office, "stef"), "office", mine)
     assert sorted(r["Title"] for r in tasks_in(mine) if r["Title"]) == [
         "Bank reconciliation", "Bank reconciliation", "Two links"]                    # not Tom's call
+    # Stef reads no ledger and no quality: no list of invoices and their customers, nor of NCRs.
+    listed = {c.value for row in openpyxl.load_workbook(mine)["_lists"].iter_rows() for c in row if c.value}
+    assert not any("INV-1" in str(v) or "Burrs" in str(v) for v in listed) and "LAP-1 Laptop" in listed
+    everything = {c.value for row in openpyxl.load_workbook(path)["_lists"].iter_rows() for c in row if c.value}
+    assert any("INV-1" in str(v) for v in everything) and any("Burrs" in str(v) for v in everything)
 
 
 def test_tasks_over_http(office, settings):
