@@ -35,7 +35,7 @@ from engine.quality.models import Nonconformance
 from engine.security.models import User
 from engine.sheets.labels import Choice, choices, labelled
 from engine.sheets.posting import post_each, update_each
-from engine.sheets.spec import Column, Lookup, PerUser, SheetSpec, WorkbookSpec, asked_by
+from engine.sheets.spec import Column, Lookup, SheetSpec, WorkbookSpec, for_readers_of
 from engine.staff.models import Employee
 
 AREA = services.AREA
@@ -118,21 +118,11 @@ def task_lookups() -> dict[str, Lookup]:
                               .outerjoin(Contact, Contact.id == Employee.contact_id).order_by(Employee.employee_number)),
         "opportunities": labelled(lambda: select(Opportunity.id, Opportunity.title).order_by(Opportunity.id)),
     }
-    return {"users": _logins} | {LINK_COLUMNS[kind][2]: _for_readers_of(rules.LINK_MODULES[kind],
-                                                                       every[LINK_COLUMNS[kind][2]])
-                                 for kind in _links_on()}
-
-
-def _for_readers_of(module: str, source: Lookup) -> PerUser:
-    """A link's drop-down for those who may read the records it lists (a member of staff who
-    reads no ledger gets no list of invoices and their customers; a task of theirs linked to
-    one shows it by its #ID)."""
-    area = registry.current().modules[module].area
-
-    def values(session: Session, actor) -> list[Any]:
-        return asked_by(source, session, actor) if actor.may("read", area) else []
-
-    return PerUser(values)
+    # Each kind's records only for those who may read them (no invoices for who reads no ledger).
+    return {"users": _logins} | {
+        LINK_COLUMNS[kind][2]: for_readers_of(registry.current().modules[rules.LINK_MODULES[kind]].area,
+                                              every[LINK_COLUMNS[kind][2]])
+        for kind in _links_on()}
 
 
 def office_sheets() -> tuple[SheetSpec, ...]:

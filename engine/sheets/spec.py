@@ -249,6 +249,17 @@ def asked_by(source: Lookup, session: Session, actor: Any) -> list[Any]:
     return source.values(session, actor) if isinstance(source, PerUser) else source(session)
 
 
+def for_readers_of(area: str, source: Lookup) -> PerUser:
+    """A lookup listing records of `area`, offered only to those who may read that area: a
+    sheet of one area with a drop-down of another's records (a task's invoice) would
+    otherwise hand those records to anyone who reads the sheet. A reader who may not gets an
+    empty list, and a record of theirs linked to one shows it by its #ID."""
+    def values(session: Session, actor: Any) -> list[Any]:
+        return asked_by(source, session, actor) if actor.may("read", area) else []
+
+    return PerUser(values)
+
+
 # What a sheet's `post` hook gets, and what it refuses: (workbook row, stored values) and
 # (workbook row, column key or None, message[, code]); a refusal without a code is "refused".
 NewRows = list[tuple[int, dict[str, Any]]]
