@@ -157,6 +157,16 @@ class AdminSettings:
 
 
 @dataclass
+class OrganisationSettings:
+    """Who the reports are of, and how they write numbers and dates: `locale` is a language
+    and country code such as en_GB, de_DE or fr_CH (1,234.50 and 3 Dec 2026 in en_GB;
+    1.234,50 and 03.12.2026 in de_DE)."""
+
+    name: str = ""
+    locale: str = "en_GB"
+
+
+@dataclass
 class SmtpSettings:
     """An SMTP server: its password comes from BACKOFFICE_SMTP_PASSWORD only."""
 
@@ -227,6 +237,7 @@ class Settings:
     staff: StaffSettings = field(default_factory=StaffSettings)
     crm: CrmSettings = field(default_factory=CrmSettings)
     admin: AdminSettings = field(default_factory=AdminSettings)
+    organisation: OrganisationSettings = field(default_factory=OrganisationSettings)
     mail: MailSettings = field(default_factory=MailSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
     # Set on a branch office's computer: the commands work through this server (with `token`)

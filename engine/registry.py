@@ -111,12 +111,31 @@ class Selection:
 
 @dataclass(frozen=True)
 class Report:
-    """A Word report: `target(session, actor, **options)` gives its context."""
+    """A Word report: `target(session, actor, **options)` gives its context. `options` name
+    what it is asked for, from the reports door's list (`engine.reports.options`: period,
+    as_of, year, customer, lot, employee); `summary(context)` gives what the door says of a
+    report once written (a line, and figures for --json)."""
 
     name: str
     target: str
     template: str        # relative to the templates folder, e.g. "reports/staff.docx"
     module: str
+    options: tuple[str, ...] = ()
+    help: str = ""
+    summary: str | None = None
+
+
+@dataclass(frozen=True)
+class PackSection:
+    """A module's part of the monthly management pack: `target(session, actor, month)` gives
+    an `engine.office.report_body.Section`, or None when it has nothing to say. Readers whose
+    roles may not read the module's area get a note in its place; `order` places it."""
+
+    name: str
+    target: str
+    title: str
+    module: str
+    order: int
 
 
 @dataclass(frozen=True)
@@ -160,6 +179,7 @@ class Registry:
     demo_steps: list[DemoStep] = field(default_factory=list)
     selections: list[Selection] = field(default_factory=list)
     reports: list[Report] = field(default_factory=list)
+    pack_sections: list[PackSection] = field(default_factory=list)
     bridges: list[Bridge] = field(default_factory=list)
     off: Registry | None = None
     _declaring: str = ""
@@ -199,8 +219,12 @@ class Registry:
     def selection(self, name: str, target: str, help: str, options: Iterable[str] = ()) -> None:
         self.selections.append(Selection(name, target, help, self._declaring, tuple(options)))
 
-    def report(self, name: str, target: str, template: str) -> None:
-        self.reports.append(Report(name, target, template, self._declaring))
+    def report(self, name: str, target: str, template: str, *, options: Iterable[str] = (), help: str = "",
+               summary: str | None = None) -> None:
+        self.reports.append(Report(name, target, template, self._declaring, tuple(options), help, summary))
+
+    def pack_section(self, name: str, target: str, title: str, order: int) -> None:
+        self.pack_sections.append(PackSection(name, target, title, self._declaring, order))
 
     def bridge(self, name: str, needs: Iterable[str], listens: Iterable[tuple[str, str]],
                setting: str | None = None) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine.config import AdminSettings, CrmSettings, LedgerSettings, Settings
+from engine.config import AdminSettings, CrmSettings, LedgerSettings, OrganisationSettings, Settings
 from engine.db.audit import AuditContext, install_audit
 from engine.db.engine import READ_ONLY, check_reachable, create_db_engine
 from engine.db.schema_version import is_current
@@ -37,6 +37,7 @@ class Database:
         self.ledger = LedgerSettings()  # how the books are kept (services read it from session.info)
         self.crm = CrmSettings()        # the CRM's opportunity stages (likewise)
         self.admin = AdminSettings()    # whether and where the asset register posts (likewise)
+        self.organisation = OrganisationSettings()   # whose reports, in which locale (likewise)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True, create: bool = False) -> Database:
@@ -57,6 +58,7 @@ class Database:
         db.ledger = settings.ledger
         db.crm = settings.crm
         db.admin = settings.admin
+        db.organisation = settings.organisation
         if migrate and not is_current(db.engine):
             from engine.db.migrate import ensure_current  # here: Alembic is a slow import
 
@@ -75,6 +77,7 @@ class Database:
             session.info["ledger"] = self.ledger
             session.info["crm"] = self.crm
             session.info["admin"] = self.admin
+            session.info["organisation"] = self.organisation
             try:
                 yield session
                 session.commit()
@@ -90,6 +93,7 @@ class Database:
         """A read-only session: any attempt to write fails at flush time."""
         with self.read_sessions() as session:  # closing ends the transaction, keeps loaded objects
             session.info["crm"] = self.crm      # (the stages a workbook offers and weighs by)
+            session.info["organisation"] = self.organisation
             yield session
 
     def dispose(self) -> None:

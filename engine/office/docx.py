@@ -37,15 +37,12 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 
 from engine.errors import BackofficeError
 from engine.office.files import keep_mode, make_private
+from engine.office.report_body import Body, KeyFigures
+from engine.office.xml_text import xml_safe
 from engine.paths import templates_dir
 
-__all__ = ["NeedsLibreOffice", "ReportTemplateError", "convert", "render_docx", "report_environment", "soffice",
+__all__ = ["NeedsLibreOffice", "ReportTemplateError", "convert", "convert_to_pdf", "pdf_pages", "render_docx", "report_environment", "soffice",
            "templates_dir", "xml_safe"]
-
-# Control characters XML 1.0 cannot hold (tab and line feed can; docxtpl turns them into tabs
-# and line breaks). docxtpl would also turn \a and \f into paragraphs and page breaks.
-_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
 
 class ReportTemplateError(BackofficeError):
     """A template that cannot be filled in: a syntax error, an unknown name, or an unsafe tag."""
@@ -60,28 +57,29 @@ def report_environment() -> SandboxedEnvironment:
     return ImmutableSandboxedEnvironment(autoescape=True, undefined=StrictUndefined)
 
 
-def xml_safe(value: Any) -> Any:
-    """`value` (and every string in it) without characters XML cannot hold."""
-    if isinstance(value, str):
-        return _NOT_IN_XML.sub(" ", value)
-    if isinstance(value, Mapping):
-        return {k: xml_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [xml_safe(v) for v in value]
-    return value
-
-
-def render_docx(template: Path, context: Mapping[str, Any], target: Path) -> Path:
+def render_docx(template: Path, context: Mapping[str, Any], target: Path, locale: str = "en_GB") -> Path:
     """Fill `template` in with `context` and write the document to `target`, readable by its
-    owner only (reports and letters hold people's data; `engine.office.files`)."""
+    owner only (reports and letters hold people's data; `engine.office.files`). A value that
+    is a report's `Body` or `KeyFigures` (`engine.office.report_body`) is laid out as Word
+    content by `engine.office.word`, its numbers and dates in `locale`."""
     from docxtpl import DocxTemplate  # here: docxtpl (with python-docx and lxml) is a slow import
 
     template, target = Path(template), Path(target)
     if not template.is_file():
         raise ReportTemplateError(f"there is no report template {template}")
     document = DocxTemplate(template)
+    values = xml_safe(dict(context))
+    if any(isinstance(v, Body | KeyFigures) for v in values.values()):
+        from engine.office.locale import (
+            Formatter,  # here: Babel's locale data, for reports with a body
+        )
+        from engine.office.word import subdocument  # here: python-docx's layout, likewise
+
+        fmt = Formatter(locale)
+        values = {k: subdocument(document, v, fmt) if isinstance(v, Body | KeyFigures) else v
+                  for k, v in values.items()}
     try:
-        document.render(xml_safe(dict(context)), jinja_env=report_environment(), autoescape=True)
+        document.render(values, jinja_env=report_environment(), autoescape=True)
     except TemplateError as exc:
         where = f" (line {exc.lineno} of its XML)" if getattr(exc, "lineno", None) else ""
         raise ReportTemplateError(f"the template {template.name} cannot be filled in{where}: {exc}") from exc
@@ -129,4 +127,24 @@ def convert(document: Path, to: str = "pdf", timeout: float = 180) -> Path:
         raise BackofficeError(f"LibreOffice could not convert {document.name}: "
                               f"{(done.stderr or done.stdout).strip() or 'no output'}")
     keep_mode(document, result)
+    return result
+
+
+_PAGE = re.compile(rb"/Type\s*/Page(?![a-zA-Z])")
+
+
+def pdf_pages(path: Path) -> int:
+    """How many pages the PDF at `path` has (its page objects, as LibreOffice writes them
+    uncompressed)."""
+    return len(_PAGE.findall(Path(path).read_bytes()))
+
+
+def convert_to_pdf(document: Path, timeout: float = 180) -> Path:
+    """`document` as a PDF beside it, checked to hold pages: LibreOffice can exit 0 having
+    written nothing, or an empty document."""
+    result = convert(document, "pdf", timeout)
+    if pdf_pages(result) == 0:
+        result.unlink(missing_ok=True)
+        raise BackofficeError(f"LibreOffice wrote no pages for {Path(document).name}; the Word file {document} "
+                              "is complete: open it in Word and save it as PDF")
     return result

@@ -1,7 +1,9 @@
-"""Word reports: the `backoffice report` commands. What a report holds comes from the module
-that registers it (`registry.report`, e.g. staff's `reports.py`), which leaves out the fields
-the reader may not see; the rendering (a sandboxed docxtpl) is a file adapter in
-`engine.office.docx`, and `make_templates` writes the standard templates."""
+"""Word reports: the `backoffice report` commands and the monthly management pack. What a
+report holds comes from the module that registers it (`registry.report`, e.g. staff's
+`reports.py`), and each module's part of the pack from its section (`registry.pack_section`),
+both leaving out what the reader may not see; the rendering (a sandboxed docxtpl, the body
+laid out by `engine.office.word`) is a file adapter, and `make_templates` writes the standard
+templates."""
 
 from __future__ import annotations
 
@@ -16,3 +18,7 @@ def register(registry: Registry) -> None:
     registry.commands("report", "engine.reports.commands:offered_reports",
                       "Word reports, holding only what the reader's roles may see.")
     registry.api("engine.reports.api:router")
+    registry.report("pack", "engine.reports.pack:pack_context", template="reports/pack.docx", options=("period",),
+                    summary="engine.reports.pack:pack_summary",
+                    help="The monthly management pack: key figures, the books, stock, quality, staff, sales "
+                         "and tasks of a month, with charts.")

@@ -4,17 +4,17 @@
 (`engine.reports.render.write_report`), for the caller (their roles decide what it holds),
 into a temporary folder removed once the bytes are read; the audit rows of the reading are
 committed before the answer is sent, so a report nobody could account for is never handed
-out. The options are the command line's, but for those naming files on the server
-(`--out`, `--template`) and `--pdf`. The `Backoffice-Report` header says, as JSON, what the
-command line says of the report (`render.summary`): departments, employees, scope, the
-confidential columns it holds and whether it holds medical reasons.
+out. The body holds the report's options as the command line's flags take them
+(`{"period": "2026-11"}`, `{"customer": "C0012", "period": "2026-11"}`), read by the same
+code (`engine.reports.options`); not those naming files on the server (`--out`,
+`--template`), nor `--pdf`. The `Backoffice-Report` header says, as JSON, what the command
+line says of the report (its line and figures).
 """
 
 from __future__ import annotations
 
 import json
 import tempfile
-from datetime import date
 from pathlib import Path
 
 from fastapi import APIRouter
@@ -22,7 +22,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from engine.api.support import CallerDep, ExactNumbers, JSONReply
-from engine.reports.render import check_year, offered, report_named, summary, write_report
+from engine.reports import options as report_options
+from engine.reports.render import offered, report_named, write_report
 
 router = APIRouter(prefix="/reports", tags=["reports"], route_class=ExactNumbers)
 
@@ -30,7 +31,14 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 class ReportIn(BaseModel):
+    """A report's options (each report takes some of them: `GET /reports` says which)."""
+
+    period: str | None = Field(default=None, description="The month it covers, YYYY-MM (default: last month).")
+    as_of: str | None = Field(default=None, description="The day it is as of, YYYY-MM-DD (default: today).")
     year: int | None = Field(default=None, description="The year it covers (default: this year).")
+    customer: str | None = Field(default=None, description="The customer: their contact number or exact name.")
+    lot: str | None = Field(default=None, description="The lot: its lot number.")
+    employee: str | None = Field(default=None, description="The employee: their employee number.")
 
 
 @router.get("", summary="The reports on offer (those of the modules switched on), with their options")
@@ -41,14 +49,14 @@ def list_reports(who: CallerDep) -> Response:
 @router.post("/{name}", summary="Write a report for the caller; the answer is the .docx",
              responses={200: {"content": {DOCX: {}}, "description": "The Word document."}})
 def write(who: CallerDep, name: str, body: ReportIn | None = None) -> Response:
-    report_named(name)
-    year = check_year((body.year if body else None) or date.today().year)
-    file_name = f"{name}-{year}.docx"
+    report = report_named(name)
+    values = report_options.read(report.options, (body or ReportIn()).model_dump(exclude_none=True))
+    file_name = "-".join(p for p in (name, report_options.label(values)) if p) + ".docx"
     with tempfile.TemporaryDirectory(prefix="backoffice-report-") as folder:
         target = Path(folder) / file_name
         with who.work() as session:
-            context = write_report(session, who.actor, name, target, year=year)
+            written = write_report(session, who.actor, name, target, **values)
         data = target.read_bytes()
-    # What the command line says of it (engine.reports.render.summary), as JSON in ASCII.
+    # What the command line says of it, as JSON in ASCII.
     return Response(data, media_type=DOCX, headers={"Content-Disposition": f'attachment; filename="{file_name}"',
-                                                    "Backoffice-Report": json.dumps(summary(context))})
+                                                    "Backoffice-Report": json.dumps(written.summary)})

@@ -3,15 +3,16 @@
 Thin, like every command group: the module that registers a report (`registry.report`)
 builds its context (leaving out what the reader's roles may not see, and auditing what must
 be), `engine.office.docx` fills the template in inside the sandbox, and LibreOffice turns it
-into a PDF when asked. A report whose module is switched off is not offered.
-The audit rows of a report are committed only once its file is written; if they cannot be,
-the file is removed again.
+into a PDF when asked. Each report of a module switched on is a command of its own, with the
+options it takes (`engine.reports.options`); a report whose module is switched off is not
+offered. The audit rows of a report are committed only once its file is written; if they
+cannot be, the file is removed again.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -29,21 +30,16 @@ from engine.cli_support import (
     settings,
 )
 from engine.errors import BackofficeError
-from engine.office.docx import NeedsLibreOffice, convert, soffice, templates_dir
-from engine.reports.render import check_year, report_named, summary, write_report
+from engine.office.docx import NeedsLibreOffice, convert_to_pdf, soffice, templates_dir
+from engine.registry import Report
+from engine.reports import options as report_options
+from engine.reports.render import offered, report_named, write_report
 
 if TYPE_CHECKING:
     from engine.remote import Server
 
-report_app = typer.Typer(help="Word reports, holding only what the reader's roles may see.", no_args_is_help=True)
-
-Pdf = Annotated[bool, typer.Option("--pdf", help="Also convert it to PDF (needs LibreOffice).")]
-Template = Annotated[Path | None, typer.Option(
-    "--template", metavar="FILE.docx", help="Use this docxtpl template instead of the standard one.")]
-
-
-def _count(n: int, thing: str) -> str:
-    return f"{n} {thing}" + ("" if n == 1 else "s")
+HELP = "Word reports, holding only what the reader's roles may see."
+report_app = typer.Typer(help=HELP, no_args_is_help=True)
 
 
 def _docx_target(out_path: Path | None, default: Path) -> Path:
@@ -53,24 +49,15 @@ def _docx_target(out_path: Path | None, default: Path) -> Path:
     return target
 
 
-@report_app.command("staff")
-@handles_errors
-def staff(
-    year: Annotated[int | None, typer.Option(help="The year it covers (default: this year).")] = None,
-    out_path: Annotated[Path | None, typer.Option(
-        "--out", metavar="FILE.docx", help="Where to write it (default: OUTPUT_DIR/staff-YEAR-LOGIN.docx).")] = None,
-    pdf: Pdf = False,
-    template: Template = None,
-    as_json: JsonOption = False,
-    user: UserOption = None,
-) -> None:
-    """The staff report (Word): departments, employees, leave; sensitive fields only for roles that see them."""
-    report_named("staff")
-    year = check_year(year or date.today().year)
+def make(report: Report, given: dict[str, Any], out_path: Path | None, pdf: bool, template: Path | None,
+         as_json: bool, user: str | None) -> None:
+    """Write `report` for the acting user (here, or through the server), and say so."""
+    values = report_options.read(report.options, given)   # refused before anything is written
     if pdf and soffice() is None:   # say so before anything is written or audited
         raise NeedsLibreOffice("--pdf needs LibreOffice (the `soffice` command, e.g. the libreoffice-writer "
                                "package); run without --pdf for the Word file, which Word can save as PDF")
     config = settings(user=user)    # the default file names the reader: two people never overwrite each other's
+    named = "-".join(p for p in (report.name, report_options.label(values)) if p)
     server = remote_server(config)
     if server is not None:
         if template is not None:
@@ -78,45 +65,80 @@ def staff(
                                   "is filled in on the server, with its standard template; run without --template")
         with server:
             server.check_user(config.user)
-            target = _docx_target(out_path, config.output_dir / f"staff-{year}-{server.me()['login']}.docx")
-            made = _through(server, "staff", year, target)
+            target = _docx_target(out_path, config.output_dir / f"{named}-{server.me()['login']}.docx")
+            said = _through(server, report.name, values, target)
     else:
-        target = _docx_target(out_path, config.output_dir / f"staff-{year}-{config.user or 'nobody'}.docx")
+        target = _docx_target(out_path, config.output_dir / f"{named}-{config.user or 'nobody'}.docx")
         written = False
         try:
             with acting_as(user) as (_db, actor, session):
-                made = summary(write_report(session, actor, "staff", target, template, year=year))
+                said = write_report(session, actor, report.name, target, template, **values).summary
                 written = True
         except BaseException:
             if written:               # the audit rows were not saved: neither is the report
                 target.unlink(missing_ok=True)
             raise
-    pdf_path = convert(target, "pdf") if pdf else None
+    pdf_path = convert_to_pdf(target) if pdf else None
     if as_json:
-        print_json({"file": str(target), "pdf": str(pdf_path) if pdf_path else None, "year": year,
-                    "departments": made["departments"], "employees": made["employees"]})
+        print_json({"report": report.name, "file": str(target), "pdf": str(pdf_path) if pdf_path else None,
+                    **report_options.as_text(values), **{k: v for k, v in said.items() if k not in ("line", "notice")}})
         return
-    out.print(f"wrote {target}" + (f" and {pdf_path}" if pdf_path else "")
-              + f": staff report {year} on {made['scope']}, {_count(made['departments'], 'department')}, "
-              f"{_count(made['employees'], 'employee')}", soft_wrap=True)
-    shown = made["extra_columns"] + (["medical reasons"] if made["medical"] else [])
-    if shown:
-        out.print(f"it holds {', '.join(shown).lower()}: handle it as confidential"
-                  + ("; handing over the medical reasons was recorded in the audit log" if made["medical"]
-                     else ""), soft_wrap=True)
+    out.print(f"wrote {target}" + (f" and {pdf_path}" if pdf_path else "") + f": {said['line']}", soft_wrap=True)
+    if said.get("notice"):
+        out.print(said["notice"], soft_wrap=True)
 
 
-def _through(server: Server, name: str, year: int, target: Path) -> dict[str, Any]:
+def _through(server: Server, name: str, values: dict[str, Any], target: Path) -> dict[str, Any]:
     """Report `name` written by the server for the token's user (`POST /reports/{name}`), put
     at `target` readable by its owner only, as the local command writes it; what the command
-    says of it (`render.summary`, sent in the `Backoffice-Report` header)."""
+    says of it (the module's summary, sent in the `Backoffice-Report` header)."""
     from engine.office.files import (
         write_private,  # here: only a report from the server writes it so
     )
 
-    reply = server.request("POST", f"/reports/{name}", json={"year": year})
+    reply = server.request("POST", f"/reports/{name}", json=report_options.as_text(values))
     write_private(target, reply.content)
-    return json.loads(reply.headers.get("Backoffice-Report") or "{}")
+    return json.loads(reply.headers.get("Backoffice-Report") or "{}") or {"line": name}
+
+
+def _command(report: Report):
+    """The command writing `report`: a flag for each option it takes, then the common ones."""
+    def run(**given: Any) -> None:
+        common = {k: given.pop(k) for k in ("out_path", "pdf", "template", "as_json", "user")}
+        make(report_named(report.name), given, **common)
+
+    parameters = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
+        str | None, typer.Option(option.flag, metavar=option.metavar, help=option.help)])
+        for name in report.options for option in [report_options.OPTIONS[name]]]
+    parameters += [
+        inspect.Parameter("out_path", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
+            Path | None, typer.Option("--out", metavar="FILE.docx",
+                                      help="Where to write it (default: OUTPUT_DIR/NAME-OPTIONS-LOGIN.docx).")]),
+        inspect.Parameter("pdf", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=Annotated[
+            bool, typer.Option("--pdf", help="Also convert it to PDF (needs LibreOffice).")]),
+        inspect.Parameter("template", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
+            Path | None, typer.Option("--template", metavar="FILE.docx",
+                                      help="Use this template (a copy of the standard one, restyled).")]),
+        inspect.Parameter("as_json", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=JsonOption),
+        inspect.Parameter("user", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=UserOption),
+    ]
+    run.__signature__ = inspect.Signature(parameters)
+    run.__doc__ = report.help or f"The {report.name} report (Word)."
+    run.__name__ = report.name
+    return handles_errors(run)
+
+
+@report_app.command("list")
+@handles_errors
+def list_reports(as_json: JsonOption = False) -> None:
+    """The reports on offer (those of the modules switched on), with their options."""
+    found = offered()
+    if as_json:
+        print_json({"items": found})
+        return
+    for report in found:
+        flags = " ".join(report_options.OPTIONS[o].flag for o in report["options"])
+        out.print(f"{report['name']:<12} {flags:<28} {report['help']}", soft_wrap=True)
 
 
 @report_app.command("templates")
@@ -135,14 +157,16 @@ def templates(folder: Annotated[Path | None, typer.Option(
         out.print(f"wrote {path}")
 
 
-
-_REPORTS = ("staff",)   # the commands above that are a module's report (`registry.report`)
+RESERVED = ("list", "templates", "fields", "check")   # the group's own commands, never a report's name
 
 
 def offered_reports() -> typer.Typer:
-    """The report group as the command line shows it: the reports of the modules switched on,
-    and `templates`."""
-    on = {r.name for r in registry.current().reports}
-    group = typer.Typer(help=report_app.info.help, no_args_is_help=True)
-    group.registered_commands = [c for c in report_app.registered_commands if c.name not in _REPORTS or c.name in on]
+    """The report group as the command line shows it: its own commands, and a command for each
+    report of the modules switched on."""
+    group = typer.Typer(help=HELP, no_args_is_help=True)
+    group.registered_commands = list(report_app.registered_commands)
+    for report in registry.current().reports:
+        if report.name in RESERVED:
+            raise RuntimeError(f"a report may not be named {report.name!r}: it is a command of `backoffice report`")
+        group.command(report.name, help=report.help)(_command(report))
     return group

@@ -25,6 +25,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 
 from engine.office.docx import templates_dir
+from engine.reports.page_templates import pack_template, standard_template
 
 FIXED_TIME = datetime(2026, 1, 1)   # the file's own metadata: the same template, the same file
 
@@ -121,7 +122,7 @@ def staff_template() -> Document:
     return document
 
 
-TEMPLATES = {"staff.docx": staff_template}
+TEMPLATES = {"staff.docx": staff_template, "pack.docx": pack_template, "standard.docx": standard_template}
 
 
 def write_templates(folder: Path | None = None) -> list[Path]:

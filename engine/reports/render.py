@@ -3,25 +3,26 @@
 
 The module that registers a report (`registry.report`) builds its context for the reader
 (leaving out what their roles may not see, auditing what must be); the template is filled in
-by `engine.office.docx` inside its sandbox. The caller's unit of work holds the audit rows
-of the reading: the caller commits them once the file is written, and removes the file if
-they cannot be.
+by `engine.office.docx` inside its sandbox, numbers and dates in the organisation's locale.
+The caller's unit of work holds the audit rows of the reading: the caller commits them once
+the file is written, and removes the file if they cannot be.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from engine import registry
+from engine.config import OrganisationSettings
 from engine.errors import BackofficeError, NotFound
 from engine.office.docx import render_docx, templates_dir
 from engine.registry import Report
+from engine.reports import options as report_options
 from engine.security.roles import Actor
-
-OPTIONS = {"staff": ("year",)}   # each report's options (besides where the file goes)
 
 
 def report_named(name: str) -> Report:
@@ -40,30 +41,40 @@ def report_named(name: str) -> Report:
 
 def offered() -> list[dict[str, Any]]:
     """The reports of the modules switched on, with their options."""
-    return [{"name": r.name, "module": r.module, "options": list(OPTIONS.get(r.name, ()))}
+    return [{"name": r.name, "module": r.module, "help": r.help, "options": list(r.options)}
             for r in registry.current().reports]
 
 
-def check_year(year: int) -> int:
-    if not 1900 < year < 3000:
-        raise BackofficeError(f"--year {year} is not a year to report on")
-    return year
+@dataclass
+class Written:
+    """A report written: its file, the options it was made with, and what the door says of it
+    (`summary`: a `line`, perhaps a `notice`, and figures for --json)."""
+
+    target: Path
+    options: dict[str, Any]
+    summary: dict[str, Any]
 
 
-def summary(context: dict[str, Any]) -> dict[str, Any]:
-    """What `backoffice report NAME` says of a report it wrote (how many departments and
-    employees, for whom, which confidential parts it holds), from the report's context; the
-    server sends it beside the file (`Backoffice-Report`), so the line is the same there."""
-    departments = context.get("departments") or []
-    return {"departments": len(departments), "employees": sum(len(d.get("employees") or ()) for d in departments),
-            "scope": context.get("scope"), "extra_columns": list(context.get("extra_columns") or ()),
-            "medical": "sick_leave" in context}
+def summary(report: Report, context: dict[str, Any]) -> dict[str, Any]:
+    """What the doors say of a report written (the server sends it in `Backoffice-Report`): the
+    module's own summary where it registered one, else the report's title."""
+    if report.summary:
+        return registry.load(report.summary)(context)
+    return {"line": str(context.get("title") or report.name)}
+
+
+def organisation(session: Session) -> OrganisationSettings:
+    return session.info.get("organisation") or OrganisationSettings()
 
 
 def write_report(session: Session, actor: Actor, name: str, target: Path, template: Path | None = None,
-                 **options: Any) -> dict[str, Any]:
-    """Write report `name` for `actor` to `target` (a .docx); returns its context."""
+                 **given: Any) -> Written:
+    """Write report `name` for `actor` to `target` (a .docx), with the options `given` (text as
+    typed, or values already read; the defaults for those not given)."""
     report = report_named(name)
-    context = registry.load(report.target)(session, actor, **options)
-    render_docx(template or templates_dir() / report.template, context, target)
-    return context
+    values = report_options.read(report.options, given)
+    context = registry.load(report.target)(session, actor, **values)
+    settings = organisation(session)
+    context.setdefault("organisation", settings.name)
+    render_docx(template or templates_dir() / report.template, context, target, locale=settings.locale)
+    return Written(target, values, summary(report, context))

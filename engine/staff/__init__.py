@@ -23,7 +23,10 @@ def register(registry: Registry) -> None:
     registry.workbook("team", "engine.staff.sheets:team_workbook")
     registry.api("engine.staff.api:router")
     registry.demo_step("staff", "engine.staff.demo:seed_staff", order=20)
-    registry.report("staff", "engine.staff.reports:staff_report_context", template="reports/staff.docx")
+    registry.report("staff", "engine.staff.reports:staff_report_context", template="reports/staff.docx",
+                    options=("year",), summary="engine.staff.reports:staff_report_summary",
+                    help="The staff report (Word): departments, employees, leave; sensitive fields only for roles "
+                         "that see them.")
     # Erasing a person's data: refused while an employee record is not purged.
     registry.bridge("staff_personal_data", needs=["contacts", "staff"],
                     listens=[("engine.contacts.hooks:erasing", "engine.staff.personal_data:plan_erasure")])

@@ -226,6 +226,28 @@ def staff_report_context(session: Session, actor: Actor, year: int, today: date 
     return context
 
 
+def _count(n: int, thing: str) -> str:
+    return f"{n} {thing}" + ("" if n == 1 else "s")
+
+
+def staff_report_summary(context: dict[str, Any]) -> dict[str, Any]:
+    """What the doors say of a staff report written: whom it covers, how many departments and
+    employees, and, when it holds confidential columns or medical reasons, that it must be
+    handled as confidential (and that handing the reasons over was audited)."""
+    departments = context.get("departments") or []
+    employees = sum(len(d.get("employees") or ()) for d in departments)
+    medical = "sick_leave" in context
+    shown = [*context.get("extra_columns", ()), *(["medical reasons"] if medical else [])]
+    notice = ""
+    if shown:
+        notice = (f"it holds {', '.join(shown).lower()}: handle it as confidential"
+                  + ("; handing over the medical reasons was recorded in the audit log" if medical else ""))
+    return {"line": f"staff report {context['year']} on {context['scope']}, {_count(len(departments), 'department')}, "
+                    f"{_count(employees, 'employee')}",
+            "notice": notice, "departments": len(departments), "employees": employees, "scope": context.get("scope"),
+            "extra_columns": list(context.get("extra_columns") or ()), "medical": medical}
+
+
 def _reader(session: Session, actor: Actor) -> str:
     name = session.scalar(select(User.name).where(User.login == actor.login))
     return f"{name} ({actor.login})" if name else actor.login

@@ -28,7 +28,9 @@ def test_report_staff_gives_a_manager_their_team_and_hr_everything(backoffice, d
 
     mine = backoffice("report", "staff", "--year", "2026", "--out", "mo.docx", "--json", user="mo")
     assert mine.code == 0, mine.stderr
-    assert mine.json() == {"file": "mo.docx", "pdf": None, "year": 2026, "departments": 1, "employees": 2}
+    assert mine.json() == {"report": "staff", "file": "mo.docx", "pdf": None, "year": 2026, "departments": 1,
+                           "employees": 2, "scope": mine.json()["scope"], "extra_columns": [], "medical": False}
+    assert mine.json()["scope"].startswith("the team of")
     report = tmp_path / "mo.docx"
     assert "Ann Tester" in document_text(report) and "Made on" in document_text(report)
     raw = every_part(report)
