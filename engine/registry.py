@@ -129,13 +129,15 @@ class Report:
 class PackSection:
     """A module's part of the monthly management pack: `target(session, actor, month)` gives
     an `engine.office.report_body.Section`, or None when it has nothing to say. Readers whose
-    roles may not read the module's area get a note in its place; `order` places it."""
+    roles may not read `area` (default: the module's) get a note in its place; `order` places
+    it."""
 
     name: str
     target: str
     title: str
     module: str
     order: int
+    area: str | None = None
 
 
 @dataclass(frozen=True)
@@ -223,8 +225,8 @@ class Registry:
                summary: str | None = None) -> None:
         self.reports.append(Report(name, target, template, self._declaring, tuple(options), help, summary))
 
-    def pack_section(self, name: str, target: str, title: str, order: int) -> None:
-        self.pack_sections.append(PackSection(name, target, title, self._declaring, order))
+    def pack_section(self, name: str, target: str, title: str, order: int, area: str | None = None) -> None:
+        self.pack_sections.append(PackSection(name, target, title, self._declaring, order, area))
 
     def bridge(self, name: str, needs: Iterable[str], listens: Iterable[tuple[str, str]],
                setting: str | None = None) -> None:

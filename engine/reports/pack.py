@@ -29,7 +29,7 @@ def sections_for(session: Session, actor: Actor, period: Month) -> tuple[list[Se
     notes: list[str] = []
     current = registry.current()
     for part in sorted(current.pack_sections, key=lambda p: p.order):
-        area = current.modules[part.module].area
+        area = part.area or current.modules[part.module].area
         if not actor.may("read", area):
             notes.append(f"{part.title} is left out: your roles do not let you read {area}.")
             continue
