@@ -125,3 +125,7 @@ def test_a_report_downloads_as_a_docx_python_docx_opens_and_its_temporary_file_i
     refused = api.post("/reports/staff", json={"year": 2026}, headers=api.as_("sam"))
     assert refused.status_code == 403 and refused.headers["content-type"] == "application/problem+json"
     assert api.post("/reports/nonsense", headers=api.as_("ada")).status_code == 404
+    bad = api.post("/reports/pack", json={"period": "2026-13"}, headers=api.as_("ada"))
+    assert bad.status_code in (400, 422) and bad.json()["problems"][0]["field"] == "period", bad.text
+    wrong = api.post("/reports/pack", json={"year": 2026}, headers=api.as_("ada"))
+    assert wrong.status_code in (400, 422) and wrong.json()["problems"][0]["field"] == "year", wrong.text
