@@ -1,7 +1,8 @@
 """`backoffice demo` end to end: the sample data of the modules switched on, then the main
 job as an office worker does it (export a workbook, edit it, sync it back, and see the result
-in the database and the audit log), and the accountant's overdue reminders when mail merge and
-the ledger are on."""
+in the database and the audit log), the accountant's overdue reminders when mail merge and
+the ledger are on, and the manager's monthly pack for the last month that has ended when
+reports are on."""
 
 from __future__ import annotations
 
@@ -56,6 +57,8 @@ def run_demo(settings: Settings, open_database: Callable[..., Database], reset: 
         on = registry.current()
         if on.is_on("mailmerge") and on.selection_named("overdue"):
             result["reminders"] = send_reminders(db, settings)
+        if on.report_named("pack"):
+            result["pack"] = write_pack(db, settings)
         if "contacts" in {w.name for w in on.workbooks}:
             path, synced = run_main_job(db, settings)
             result["main_job"] = {"workbook": str(path), **synced.as_json()}
@@ -91,6 +94,26 @@ def run_main_job(db: Database, settings: Settings) -> tuple[Path, FileResult]:
 
 DEMO_SENDER = ("accounts@backoffice.example", "Backoffice Demo Ltd")
 REMINDER_DAYS = 30
+
+
+PACK_READER = "mia"   # the demo's manager
+
+
+def write_pack(db: Database, settings: Settings) -> dict[str, Any]:
+    """The monthly management pack of the last month that has ended, for the demo's manager,
+    as `backoffice report pack --user mia` writes it."""
+    from engine.reports.render import write_report  # here: only with reports on; python-docx is a slow import
+    from engine.reports.options import last_month  # here: likewise
+
+    period = last_month()
+    target = settings.output_dir / f"pack-{period}-{PACK_READER}.docx"
+    if not settings.organisation.name:   # the demo's organisation has a name of its own
+        db.organisation = replace(settings.organisation, name=DEMO_SENDER[1])
+    with db.reading() as session:
+        actor = resolve_actor(session, PACK_READER)
+    with db.unit_of_work(actor) as session:
+        written = write_report(session, actor, "pack", target, period=period)
+    return {"file": str(target), "period": str(period), "for": PACK_READER, **written.summary}
 
 
 def send_reminders(db: Database, settings: Settings) -> dict:

@@ -73,6 +73,11 @@ def demo(
                   f"(open them in Outlook as drafts)" + (f", {reminders['letters']} letters to print in "
                                                          f"{reminders['letters_file']}" if reminders["letters"] else "")
                   + "; `backoffice mail runs --user alex` lists the run.")
+    pack = result.get("pack")
+    if pack:
+        out.print(f"Management pack: {pack['file']}, {pack['line']}, for {pack['for']} (the demo's manager); "
+                  f"`backoffice report pack --period {pack['period']} --pdf --user {pack['for']}` writes it again "
+                  "with its PDF.", soft_wrap=True)
     if job:
         out.print("Next: open the workbook, edit it, then `backoffice sync " + job["workbook"] + " --user mia`;"
                   " `backoffice audit --limit 5 --user admin` shows what changed.")
