@@ -102,8 +102,10 @@ PACK_READER = "mia"   # the demo's manager
 def write_pack(db: Database, settings: Settings) -> dict[str, Any]:
     """The monthly management pack of the last month that has ended, for the demo's manager,
     as `backoffice report pack --user mia` writes it."""
-    from engine.reports.render import write_report  # here: only with reports on; python-docx is a slow import
     from engine.reports.options import last_month  # here: likewise
+    from engine.reports.render import (
+        write_report,  # here: only with reports on; python-docx is a slow import
+    )
 
     period = last_month()
     target = settings.output_dir / f"pack-{period}-{PACK_READER}.docx"
