@@ -73,10 +73,10 @@ def render_docx(template: Path, context: Mapping[str, Any], target: Path, locale
         from engine.office.locale import (
             Formatter,  # here: Babel's locale data, for reports with a body
         )
-        from engine.office.word import subdocument  # here: python-docx's layout, likewise
+        from engine.office.word import markup  # here: the layout, likewise
 
         fmt = Formatter(locale)
-        values = {k: subdocument(document, v, fmt) if isinstance(v, Body | KeyFigures) else v
+        values = {k: markup(document, v, fmt) if isinstance(v, Body | KeyFigures) else v
                   for k, v in values.items()}
     try:
         document.render(values, jinja_env=report_environment(), autoescape=True)
