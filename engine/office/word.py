@@ -23,7 +23,17 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from engine.office.locale import Formatter
-from engine.office.report_body import Body, Chart, Column, Figure, Heading, KeyFigures, Section, Table, Text
+from engine.office.report_body import (
+    Body,
+    Chart,
+    Column,
+    Figure,
+    Heading,
+    KeyFigures,
+    Section,
+    Table,
+    Text,
+)
 from engine.office.xml_text import xml_safe
 
 NUMBERS = ("money", "count", "quantity", "percent", "change")
