@@ -11,7 +11,6 @@ round trip shows it: a note at the cell, a fill, the Issues sheet first.
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -99,25 +98,30 @@ def new_workbook(module: str) -> dict[str, Any]:
 
 
 def report(name: str, period: str) -> dict[str, Any]:
-    """Report `name` (Word) for `period` (a year), written to the output folder."""
+    """Report `name` (Word) for `period`, written to the output folder: the text typed is the
+    report's year, month or day, whichever of them it takes (2026 for the staff report,
+    2026-11 for the pack), read by the reports' own options."""
+    from engine.reports import options  # here: one button's need
+    from engine.reports.render import report_named  # here: likewise
+
     book = xw.Book.caller()
     try:
-        year = int(str(period).strip() or date.today().year)
-    except ValueError:
-        return _said(book, f"{period!r} is not a year: type one like {date.today().year}.",
-                     {"status": "refused", "exit_code": 2})
-    try:
+        found = report_named(name)
+        when = next((o for o in found.options if o in options.TIMES), None)
+        values = options.read(found.options, {when: str(period).strip() or None} if when else {})
+        named = "-".join(p for p in (name, options.label(values)) if p)
         with connect(book) as link:
-            target = Path(link.settings.output_dir).resolve() / f"{name}-{year}-{link.user}.docx"
+            target = Path(link.settings.output_dir).resolve() / f"{named}-{link.user}.docx"
             target.parent.mkdir(parents=True, exist_ok=True)
             if link.remote:
-                reply = link.server.request("POST", f"/reports/{name}", json={"year": year})
+                reply = link.server.request("POST", f"/reports/{name}", json=options.as_text(values))
                 _write_private(target, reply.content)
             else:
-                _report_here(link, name, year, target)
+                _report_here(link, name, values, target)
     except BackofficeError as exc:
         return _refused(book, exc)
-    return _said(book, f"Wrote the {name} report for {year}: {target}", {"file": str(target)})
+    covers = f" for {options.label(values)}" if values else ""
+    return _said(book, f"Wrote the {name} report{covers}: {target}", {"file": str(target)})
 
 
 def mail_preview(template: str) -> dict[str, Any]:
@@ -151,7 +155,7 @@ def mail_preview(template: str) -> dict[str, Any]:
     return _said(book, message, shown)
 
 
-def _report_here(link: Connection, name: str, year: int, target: Path) -> None:
+def _report_here(link: Connection, name: str, values: dict[str, Any], target: Path) -> None:
     """The report written locally, in a unit of work (a report handing out audited fields
     writes their audit rows): if those are not saved, neither is the report, as at the
     command line."""
@@ -160,7 +164,7 @@ def _report_here(link: Connection, name: str, year: int, target: Path) -> None:
     written = False
     try:
         with link.unit_of_work() as session:
-            write_report(session, link.actor, name, target, year=year)
+            write_report(session, link.actor, name, target, **values)
             written = True
     except BaseException:
         if written:

@@ -16,7 +16,7 @@ Attribute VB_Name = "Backoffice"
 Option Explicit
 
 Private Const WORKBOOKS_OFFERED As String = "contacts,crm,inventory,ledger,office,quality,staff,team"
-Private Const REPORTS_OFFERED As String = "staff"
+Private Const REPORTS_OFFERED As String = "pack,staff"
 Private Const TEMPLATES_OFFERED As String = "announcement,details_check,overdue_reminder,task_reminder"
 
 Public Sub BoNewWorkbook(control As IRibbonControl)
@@ -111,19 +111,23 @@ Private Function ChooseFrom(title As String, question As String, offered As Stri
 End Function
 
 Private Function AskPeriod() As String
-    ' The year a report covers (2025); "" when cancelled.
+    ' What a report covers: a year (2026), a month (2026-11) or a day (2026-11-30), as the
+    ' report takes it (Python reads it with the report's own options); "" when cancelled.
     Dim answer As String
     Do
-        answer = Trim$(InputBox("Which year does the report cover?", "Report", CStr(Year(Date))))
+        answer = Trim$(InputBox("Which period does the report cover? A year (" & Year(Date) & ") for the staff " & _
+                                "report, a month (" & Format$(DateAdd("m", -1, Date), "yyyy-mm") & ") for the pack.", _
+                                "Report", Format$(DateAdd("m", -1, Date), "yyyy-mm")))
         If answer = "" Then
             AskPeriod = ""
             Exit Function
         End If
-        If answer Like "####" Then
+        If answer Like "####" Or answer Like "####-##" Or answer Like "####-##-##" Then
             AskPeriod = answer
             Exit Function
         End If
-        MsgBox """" & answer & """ is not a year; type one like " & Year(Date) & ".", vbExclamation, "Report"
+        MsgBox """" & answer & """ is not a period; type a year like " & Year(Date) & " or a month like " & _
+               Format$(DateAdd("m", -1, Date), "yyyy-mm") & ".", vbExclamation, "Report"
     Loop
 End Function
 

@@ -24,7 +24,7 @@ ACTIONS = {
     "refresh": ("refresh", ()),
     "sync-dry-run": ("sync_dry_run", ()),
     "new-workbook": ("new_workbook", ("MODULE",)),
-    "report": ("report", ("NAME", "YEAR")),
+    "report": ("report", ("NAME", "PERIOD")),
     "mail-preview": ("mail_preview", ("TEMPLATE",)),
     "who-am-i": ("who_am_i", ()),
 }
@@ -36,7 +36,7 @@ def run(
     action: Annotated[str, typer.Argument(metavar="ACTION", help=f"One of: {', '.join(ACTIONS)}.")],
     path: Annotated[Path, typer.Argument(metavar="PATH", help="The workbook (.xlsx) the button is pressed in.")],
     arguments: Annotated[list[str] | None, typer.Argument(
-        metavar="[ARGS]...", help="The button's choices: new-workbook MODULE, report NAME YEAR, mail-preview TEMPLATE.")]
+        metavar="[ARGS]...", help="The button's choices: new-workbook MODULE, report NAME PERIOD (a year, YYYY-MM or a day, as the report takes), mail-preview TEMPLATE.")]
     = None,
     rows: Annotated[str | None, typer.Option(
         metavar="SHEET!FIRST:LAST", help="mail-preview: the selected rows, e.g. People!2:5.")] = None,

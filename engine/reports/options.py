@@ -84,6 +84,9 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
 )}
 
 
+TIMES = ("period", "year", "as_of")   # the options saying when a report is of (what a button asks for)
+
+
 def read(names: tuple[str, ...], given: Mapping[str, Any]) -> dict[str, Any]:
     """The report's options from what was typed or sent (text, or a value already read), the
     defaults for those not given; refused naming the first option that is wrong or missing,

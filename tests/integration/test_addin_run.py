@@ -116,3 +116,8 @@ def test_new_workbook_and_report_buttons_write_their_files(people_db, workbook, 
     assert Path(answer["file"]).read_bytes()[:2] == b"PK" and Path(answer["file"]).stat().st_mode & 0o077 == 0
     code, answer = _run(people_db, "report", str(workbook), "staff", "2026", user="wes")
     assert code == 2 and answer["error"]["problems"][0]["code"] == "permission", answer
+    code, answer = _run(people_db, "report", str(workbook), "pack", "2026-11", user="ada")
+    assert code == 0 and answer["message"].startswith("Wrote the pack report for 2026-11"), answer
+    assert Path(answer["file"]) == (tmp_path / "out" / "pack-2026-11-ada.docx").resolve()
+    code, answer = _run(people_db, "report", str(workbook), "pack", "2026-13", user="ada")
+    assert code == 2 and answer["error"]["problems"][0]["field"] == "period", answer
