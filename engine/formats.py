@@ -12,7 +12,7 @@ money and quantities through these functions, so the same amount never prints tw
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -75,3 +75,19 @@ def money(value: Any, currency: str = "") -> str:
         raise ValueError(f"money: {value!r} is not an amount") from None
     shown = f"{amount.quantize(CENT, rounding=ROUND_HALF_UP):,}"
     return f"{shown} {currency}".strip()
+
+
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+          "October", "November", "December")
+
+
+def long_date(value: Any) -> str:
+    """A date as a letter prints it: `31 March 2026` (the same in every locale). Empty for no
+    value; an ISO date's text is read as that date."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = date.fromisoformat(value)
+    if isinstance(value, datetime):
+        value = value.date()
+    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"

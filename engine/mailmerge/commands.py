@@ -3,6 +3,8 @@
     backoffice mail merge overdue_reminder --to overdue --days 30 [--via smtp] [--dry-run] [--limit N] [--again]
     backoffice mail runs
     backoffice mail resume 12
+    backoffice mail fields overdue_reminder [--selection overdue]
+    backoffice mail check overdue_reminder [--selection overdue]
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from engine.cli_support import (
     settings,
 )
 from engine.mailmerge import recipients as chosen
+from engine.mailmerge.checks import check, template_fields
 from engine.mailmerge.message import visible
 from engine.mailmerge.runs import (
     RunReport,
@@ -103,6 +106,61 @@ def runs(as_json: JsonOption = False, user: UserOption = None) -> None:
                       str(m.get("failed", 0)), str(m.get("pending", 0) + m.get("sending", 0)),
                       str(m.get("printed", 0)), str(r["skipped"]))
     out.print(table)
+
+
+Selection = Annotated[str | None, typer.Option(
+    "--selection", "--to", metavar="SELECTION",
+    help="Take the fields from this selection's recipients (as --to of mail merge); default: a sample of every "
+         "selection's fields.")]
+Days = Annotated[int, typer.Option(help="For --selection overdue (or overdue-tasks): more than this many days late.")]
+AsOf = Annotated[str | None, typer.Option("--as-of", help="For --selection overdue (or overdue-tasks): late as of this day.")]
+Named = Annotated[str, typer.Argument(metavar="TEMPLATE",
+                                      help="A template in templates/mail/ (with its letter), or a letter's FILE.docx.")]
+
+
+@mail_app.command("fields")
+@handles_errors
+def fields(template: Named, selection: Selection = None, days: Days = 30, as_of: AsOf = None,
+           as_json: JsonOption = False, user: UserOption = None) -> None:
+    """The fields TEMPLATE may use, each with a sample value: as a Jinja template writes it and
+    as a Word merge field names it (Insert > Quick Parts > Field > MergeField)."""
+    config = settings(user=user)
+    name, options = chosen.selection_of(selection, days, as_of) if selection else (None, {})
+    with acting_as(user) as (db, actor, _session):
+        shown = template_fields(db, config, actor, template, name, options)
+    if as_json:
+        print_json(shown)
+        return
+    out.print(f"fields of {template}" + (f" (its letter: {shown['letter']})" if shown["letter"] else "")
+              + f", from {shown['from']}:", soft_wrap=True)
+    table = new_table("field", "Word merge field", "sample")
+    for f in shown["fields"]:
+        table.add_row(f["field"], f["word"] or "(a list's items: docxtpl only)", visible(f["sample"]))
+    out.print(table)
+
+
+@mail_app.command("check")
+@handles_errors
+def check_command(template: Named, selection: Selection = None, days: Days = 30, as_of: AsOf = None,
+                  as_json: JsonOption = False, user: UserOption = None) -> None:
+    """Check TEMPLATE before merging it: every field the recipients do not have, with where it is
+    (subject, body, letter: header, body or footer and the paragraph), and anything no template
+    may do. Exit 1 when there is a problem."""
+    config = settings(user=user)
+    name, options = chosen.selection_of(selection, days, as_of) if selection else (None, {})
+    with acting_as(user) as (db, actor, _session):
+        checked = check(db, config, actor, template, name, options)
+    if as_json:
+        print_json(checked)
+    elif checked["ok"]:
+        out.print(f"{template}: no problems (checked against {checked['from']})", soft_wrap=True)
+    else:
+        out.print(f"{template}: {len(checked['problems'])} problem(s) (checked against {checked['from']}):",
+                  soft_wrap=True)
+        for p in checked["problems"]:
+            say_warning(f"{p['code']}: {p['message']}")
+    if not checked["ok"]:
+        raise typer.Exit(1)
 
 
 def _process(db, config, actor, run_id: int, transport: str, limit: int | None, as_json: bool) -> RunReport:

@@ -3,64 +3,47 @@ before anything is sent or stored.
 
 Templates are strict (an unknown name stops the filling in), but that strictness only shows
 when a message is filled in: a misspelt `{{ contact.nmae }}` would fail every message of a
-run, one by one. So the templates' fields are read once from their parsed form (Jinja's
-syntax tree: `contact.name`, `row["Region"]`, `i.number` inside `{% for i in invoices %}`)
-and looked up in the shape of the recipients' data (the keys of every mapping, the items of
-every list); a field no recipient has is refused, naming it and where it is (subject, body
-or letter), and nothing is sent.
+run, one by one. So the templates' fields are read once from their parsed form
+(`engine.office.template_fields`: Jinja's syntax tree for the subject, the bodies and a
+docxtpl letter; Word's MERGEFIELDs for a letter written in Word, `engine.office.word_fields`)
+and looked up in the shape of the recipients' data; a field no recipient has is refused,
+naming it and where it is (subject, body or letter; in a letter, the part, header, body or
+footer, and the paragraph's text), and nothing is sent. What a template may not do (reach
+into Python's internals, include another file, call a method; in a Word letter, a field that
+reaches outside the document) is refused the same way (`UnsafeTemplate`).
 
-Only lookups in the data's mappings are checked: an attribute of a value (`name.upper()`), a
-name the template sets itself (`{% set %}`, a macro's argument) and Jinja's own (`loop`,
-`range`) are left to Jinja.
+A Word merge field names a field with its steps joined by dots (`contact.name`); it shows one
+value, so a mapping (`contact`) or a list's items (`invoices[].number`) are refused there.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, nodes
+from jinja2 import TemplateSyntaxError
 
 from engine.errors import BackofficeError
 from engine.mailmerge.templates import MailTemplate, has_letter, letter_path, mail_environment
-from engine.problems import Problem
+from engine.office.template_fields import (
+    ITEM,
+    FieldUse,
+    Key,
+    Shape,
+    TemplateProblem,
+    docx_parts,
+    located,
+    spelled,
+    unsafe,
+    uses,
+)
+from engine.office.word_fields import MERGEFIELD, field_problems, has_merge_fields, read_fields
 
-ITEM = "[]"                       # a step into a list's items
-
-
-class Key(str):
-    """A step written as a subscript (`row["Region"]`): the same key, shown as written."""
-
-    __slots__ = ()
-JINJA_OWN = {"loop", "self", "super", "caller", "varargs", "kwargs"}
-
-
-@dataclass(frozen=True)
-class FieldUse:
-    path: tuple[str, ...]         # ("contact", "name"), ("invoices", "[]", "number")
-    part: str                     # subject | body | letter
-    source: str                   # the file, as the user knows it (overdue_reminder/body.txt)
-    line: int | None
-
-    @property
-    def field(self) -> str:
-        return spelled(self.path)
-
-
-def spelled(path: tuple[str, ...]) -> str:
-    """A field as a template writes it: `contact.name`, `invoices[].number`, `row["Region"]`."""
-    text = ""
-    for step in path:
-        if step == ITEM:
-            text += ITEM
-        elif step.isidentifier() and not isinstance(step, Key):
-            text += f".{step}" if text else step
-        else:
-            text += f"[{step!r}]".replace("'", '"')
-    return text
+__all__ = ["ITEM", "FieldUse", "Key", "Shape", "UnknownFields", "UnsafeTemplate", "check_fields", "check_template",
+           "letter_reading", "spelled", "template_problems", "template_uses", "unknown_uses", "unsafe_constructs",
+           "uses"]
 
 
 class UnknownFields(BackofficeError):
@@ -71,135 +54,38 @@ class UnknownFields(BackofficeError):
 
     def __init__(self, template: str, selection: str, unknown: list[FieldUse], known: list[str]):
         self.unknown = unknown
-        self._problems = [Problem(u.part, self.code, f"{u.source}{f' line {u.line}' if u.line else ''} uses "
-                                                     f"`{u.field}`, which no recipient of `{selection}` has")
-                          for u in unknown]
+        self._problems = [unknown_problem(u, selection) for u in unknown]
         super().__init__(f"the template {template} uses {len(unknown)} field(s) that the selection `{selection}` "
                          f"does not provide, so nothing was sent: "
                          + "; ".join(p.message for p in self._problems)
                          + f". Correct the template; the fields there are: {', '.join(known)}")
 
     @property
-    def problems(self) -> list[Problem]:
+    def problems(self) -> list[TemplateProblem]:
         return self._problems
 
 
-@dataclass
-class Shape:
-    """What the recipients' data holds: every path to a value, and which of them are mappings
-    (whose keys are checked) and lists (whose items are)."""
-
-    paths: set[tuple[str, ...]]
-    mappings: set[tuple[str, ...]]
-    lists: set[tuple[str, ...]]
-
-    @classmethod
-    def of(cls, contexts: Iterable[Mapping[str, Any]]) -> Shape:
-        shape = cls(set(), set(), set())
-        for context in contexts:
-            shape._add((), context)
-        return shape
-
-    def _add(self, path: tuple[str, ...], value: Any) -> None:
-        self.paths.add(path)
-        if isinstance(value, Mapping):
-            self.mappings.add(path)
-            for key, inner in value.items():
-                self._add((*path, str(key)), inner)
-        elif isinstance(value, list | tuple):
-            self.lists.add(path)
-            for inner in value:
-                self._add((*path, ITEM), inner)
-
-    def unknown_part(self, path: tuple[str, ...]) -> tuple[str, ...] | None:
-        """The first step of `path` that looks up a key a mapping of the data does not have."""
-        for n in range(1, len(path) + 1):
-            parent, step = path[:n - 1], path[n - 1]
-            if parent in self.lists and step == ITEM:
-                continue
-            if parent not in self.mappings:
-                return None            # a value's own attribute, a list's item: Jinja's business
-            if path[:n] not in self.paths and not (parent and hasattr(dict, step)):
-                return path[:n]
-        return None
-
-    def listed(self) -> list[str]:
-        """The fields there are, as a template writes them (for the refusal's hint)."""
-        return sorted(spelled(p) for p in self.paths if p and ITEM not in p[-1:] and len(p) <= 2)
+def unknown_problem(use: FieldUse, selection: str) -> TemplateProblem:
+    """A field no recipient has (or, in a Word letter, one a merge field cannot show), placed."""
+    why = use.note or f"`{use.field}`, which no recipient of `{selection}` has"
+    return TemplateProblem(use.part, "not_a_value" if use.note else UnknownFields.code, f"{use.where} uses {why}",
+                           use.line, use.field, use.source, use.place or "", use.paragraph or "")
 
 
-def uses(source: nodes.Template, part: str, where: str, environment: Environment) -> list[FieldUse]:
-    """Every lookup of the data in a parsed template (the longest chain of each)."""
-    local = {n.name for n in source.find_all(nodes.Name) if n.ctx in ("store", "param")}
-    local |= {n.name for n in source.find_all(nodes.Macro)}
-    local |= {n.target for n in source.find_all(nodes.Import)}
-    local |= {name if isinstance(name, str) else name[-1] for n in source.find_all(nodes.FromImport) for name in n.names}
-    local |= JINJA_OWN | set(environment.globals)
-    found: list[FieldUse] = []
+class UnsafeTemplate(BackofficeError):
+    """A template doing what no template may (see `engine.office.template_fields` and
+    `engine.office.word_fields`): refused before anything is sent or stored."""
 
-    def path_of(node: nodes.Node, scope: dict[str, tuple[str, ...] | None]) -> tuple[str, ...] | None:
-        if isinstance(node, nodes.Name):
-            if node.name in scope:
-                return scope[node.name]
-            return None if node.name in local else (node.name,)
-        if isinstance(node, nodes.Getattr):
-            base = path_of(node.node, scope)
-            return (*base, node.attr) if base is not None else None
-        if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
-            base = path_of(node.node, scope)
-            key = node.arg.value
-            if base is None or not isinstance(key, str | int):
-                return None
-            return (*base, Key(key) if isinstance(key, str) else ITEM)
-        return None
+    code = "unsafe_template"
 
-    def visit(node: nodes.Node, scope: dict[str, tuple[str, ...] | None]) -> None:
-        if isinstance(node, nodes.For):
-            visit(node.iter, scope)
-            items = path_of(node.iter, scope)
-            inner = dict(scope)
-            for target in node.target.find_all(nodes.Name) if not isinstance(node.target, nodes.Name) else ():
-                inner[target.name] = None
-            if isinstance(node.target, nodes.Name):
-                inner[node.target.name] = (*items, ITEM) if items is not None else None
-            for child in (*node.body, *([node.test] if node.test else [])):
-                visit(child, inner)
-            for child in node.else_:
-                visit(child, scope)
-            return
-        if isinstance(node, nodes.Test) and node.name in ("defined", "undefined"):
-            return                     # `x is defined`: asking is allowed
-        if isinstance(node, nodes.Filter) and node.name in ("default", "d") and node.node is not None:
-            for child in (*node.args, *(k.value for k in node.kwargs)):   # `x | default(...)`: x may be missing
-                visit(child, scope)
-            return
-        if isinstance(node, nodes.Name | nodes.Getattr | nodes.Getitem) and getattr(node, "ctx", "load") == "load":
-            path = path_of(node, scope)
-            if path is not None:
-                found.append(FieldUse(path, part, where, node.lineno if part != "letter" else None))
-                if isinstance(node, nodes.Getitem) and not isinstance(node.arg, nodes.Const):
-                    visit(node.arg, scope)
-                return
-        for child in node.iter_child_nodes():
-            visit(child, scope)
+    def __init__(self, template: str, problems: list[TemplateProblem]):
+        self._problems = problems
+        super().__init__(f"the template {template} cannot be used, so nothing was sent: "
+                         + "; ".join(p.message for p in problems))
 
-    visit(source, {})
-    return found
-
-
-def letter_source(path: Path) -> str:
-    """A letter template's Jinja text: its body, headers and footers as docxtpl fills them."""
-    # docxtpl and python-docx are slow imports: only for a template that has a letter.
-    from docx.oxml import parse_xml
-    from docxtpl import DocxTemplate
-
-    template = DocxTemplate(path)
-    document = template.get_docx()
-    text = template.patch_xml(template.xml_to_string(document._element.body))
-    for relation in document.part.rels.values():
-        if relation.reltype in (template.HEADER_URI, template.FOOTER_URI) and relation.target_part.blob:
-            text += template.patch_xml(template.xml_to_string(parse_xml(relation.target_part.blob)))
-    return text
+    @property
+    def problems(self) -> list[TemplateProblem]:
+        return self._problems
 
 
 def template_uses(mail: MailTemplate) -> list[FieldUse]:
@@ -210,17 +96,85 @@ def template_uses(mail: MailTemplate) -> list[FieldUse]:
         part = "subject" if file == "subject.txt" else "body"
         found += uses(environment.parse(source), part, f"{mail.name}/{file}", environment)
     if has_letter(mail.name):
-        path = letter_path(mail.name)
-        found += _letter_uses(str(path), path.stat().st_mtime_ns)
+        found += letter_reading(letter_path(mail.name))[0]
     return found
 
 
-@functools.lru_cache(maxsize=16)
-def _letter_uses(path: str, _modified: int) -> list[FieldUse]:
-    """A letter's fields, read once per version of its file (reading a .docx takes a while;
-    a merge checks them when it starts and again when it sends)."""
+def unsafe_constructs(mail: MailTemplate) -> list[TemplateProblem]:
+    """What the mail template's subject, bodies and letter may not do, each placed."""
     environment = mail_environment(html=False)
-    return uses(environment.parse(letter_source(Path(path))), "letter", f"letters/{Path(path).name}", environment)
+    found = []
+    for file, source in mail.sources:
+        part = "subject" if file == "subject.txt" else "body"
+        found += unsafe(environment.parse(source), part, f"{mail.name}/{file}")
+    if has_letter(mail.name):
+        found += letter_reading(letter_path(mail.name))[1]
+    return found
+
+
+def letter_reading(path: Path, source: str | None = None) -> tuple[list[FieldUse], list[TemplateProblem]]:
+    """A letter's fields and what it may not do, read once per version of its file (reading a
+    .docx takes a while; a merge checks them when it starts and again when it sends).
+    `source`: the file as messages name it (default letters/<name>.docx)."""
+    path = Path(path)
+    return _letter_reading(str(path), path.stat().st_mtime_ns, source or f"letters/{path.name}")
+
+
+@functools.lru_cache(maxsize=16)
+def _letter_reading(path: str, _modified: int, source: str) -> tuple[list[FieldUse], list[TemplateProblem]]:
+    letter = Path(path)
+    if has_merge_fields(letter):
+        found = [FieldUse(tuple(f.name.split(".")), "letter", source, None, f.paragraph, f.place, f.name)
+                 for f in read_fields(letter) if f.kind == MERGEFIELD and f.name]
+        return found, field_problems(letter, source)
+    environment = mail_environment(html=False)
+    found, problems = [], []
+    for part in docx_parts(letter):
+        try:
+            parsed = environment.parse(part.source)
+        except TemplateSyntaxError as exc:
+            paragraph = part.paragraphs[exc.lineno - 1] if 0 < (exc.lineno or 0) <= len(part.paragraphs) else ""
+            problems.append(TemplateProblem("letter", "syntax", f"{located(source, None, part.place, paragraph)}: "
+                                            f"{exc.message}", None, "", source, part.place, paragraph))
+            continue
+        found += uses(parsed, "letter", source, environment, part.paragraphs, part.place)
+        problems += unsafe(parsed, "letter", source, part.paragraphs, part.place)
+    return found, problems
+
+
+def unknown_uses(used: list[FieldUse], contexts: list[Mapping[str, Any]]) -> list[FieldUse]:
+    """The uses of fields none of `contexts` has, each once per file; a Word merge field also
+    when it names more than one value (a mapping, a list's items)."""
+    shape = Shape.of(contexts)
+    names = shape.word_names()
+    unknown, seen = [], set()
+    for use in used:
+        if use.written is not None:
+            wrong = _word_refusal(use, shape, names)
+        else:
+            path = shape.unknown_part(use.path)
+            wrong = FieldUse(path, use.part, use.source, use.line, use.paragraph, use.place) if path else None
+        if wrong is not None and (wrong.field, wrong.source) not in seen:
+            seen.add((wrong.field, wrong.source))
+            unknown.append(wrong)
+    return unknown
+
+
+def _word_refusal(use: FieldUse, shape: Shape, names: dict[str, tuple[str, ...]]) -> FieldUse | None:
+    if use.written in names:
+        return None
+    path = tuple(use.written.split("."))
+    if ITEM in use.written or path in shape.paths:
+        note = (f"the merge field {use.written}, which is not one value: "
+                + ("a list's items need a docxtpl template (a {%tr for %} row)" if ITEM in use.written or
+                   path in shape.lists else f"name one of its fields, such as {_first_inside(path, names)}"))
+        return FieldUse(path, use.part, use.source, None, use.paragraph, use.place, use.written, note)
+    return FieldUse(path, use.part, use.source, None, use.paragraph, use.place, use.written)
+
+
+def _first_inside(path: tuple[str, ...], names: dict[str, tuple[str, ...]]) -> str:
+    inside = sorted(name for name, p in names.items() if p[:len(path)] == path)
+    return inside[0] if inside else f"{'.'.join(path)}.name"
 
 
 def check_fields(template: str, selection: str, used: list[FieldUse], contexts: list[Mapping[str, Any]]) -> None:
@@ -228,12 +182,22 @@ def check_fields(template: str, selection: str, used: list[FieldUse], contexts: 
     recipient at all there is nothing to check against (and nothing is sent)."""
     if not contexts:
         return
-    shape = Shape.of(contexts)
-    unknown, seen = [], set()
-    for use in used:
-        wrong = shape.unknown_part(use.path)
-        if wrong is not None and (wrong, use.source) not in seen:
-            seen.add((wrong, use.source))
-            unknown.append(FieldUse(wrong, use.part, use.source, use.line))
+    unknown = unknown_uses(used, contexts)
     if unknown:
-        raise UnknownFields(template, selection, unknown, shape.listed())
+        raise UnknownFields(template, selection, unknown, Shape.of(contexts).listed())
+
+
+def check_template(mail: MailTemplate, selection: str, contexts: list[Mapping[str, Any]]) -> None:
+    """Refuse what no template may do (UnsafeTemplate), then a field the recipients do not
+    have (UnknownFields): before anything is sent or stored."""
+    refused = unsafe_constructs(mail)
+    if refused:
+        raise UnsafeTemplate(mail.name, refused)
+    check_fields(mail.name, selection, template_uses(mail), contexts)
+
+
+def template_problems(used: list[FieldUse], refused: list[TemplateProblem], selection: str,
+                      contexts: list[Mapping[str, Any]]) -> list[TemplateProblem]:
+    """Every problem of a template at once (`mail check`): what it may not do, then every field
+    `contexts` do not have."""
+    return [*refused, *(unknown_problem(u, selection) for u in unknown_uses(used, contexts))]

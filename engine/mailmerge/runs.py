@@ -18,9 +18,9 @@ failed recipient never stops the run: a value that cannot go into a header (a na
 line break) fails that message alone, naming the contact and the field.
 
 Before anything is stored or sent, the template's fields are checked against what the
-selection's recipients provide (`engine.mailmerge.fields`), and a second merge of the same
-template to the same selection with the same options on the same day is refused unless asked
-for again (`again`).
+selection's recipients provide and what no template may do is refused
+(`engine.mailmerge.fields`), and a second merge of the same template to the same selection
+with the same options on the same day is refused unless asked for again (`again`).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from engine.db.session import Database
 from engine.errors import BackofficeError, NotFound, ValidationFailed
 from engine.mailmerge import recipients as chosen
 from engine.mailmerge.failures import SenderMissing, why_not_built
-from engine.mailmerge.fields import check_fields, template_uses
+from engine.mailmerge.fields import check_template
 from engine.mailmerge.hooks import message_sent
 from engine.mailmerge.letters import print_batch
 from engine.mailmerge.message import Attachment, Outgoing, build_message
@@ -92,8 +92,8 @@ def start_run(db: Database, settings: Settings, actor: Actor, template: str, sel
     actor.require("write", "contacts")
     mail = MailTemplate.load(template)   # a misspelt template stops here, before anything is stored
     with db.unit_of_work(actor) as session:
-        recipients, skipped = _select(session, actor, settings, selection, options)
-        check_fields(template, selection, template_uses(mail), [r.context for r in recipients])
+        recipients, skipped = select_recipients(session, actor, settings, selection, options)
+        check_template(mail, selection, [r.context for r in recipients])
         earlier = earlier_today(session, template, selection, options)
         if earlier and not again:
             raise RepeatedMerge(repeated_message(template, selection, options, earlier))
@@ -120,11 +120,11 @@ def process_run(db: Database, settings: Settings, actor: Actor, run_id: int, tra
         template, selection, options, via = run.template, run.selection, dict(run.options), run.transport
         domain_key = installation_id(session)[:8]
         # The context is worked out now: an invoice paid since the run began is not in a reminder.
-        fresh = {r.contact_id: r for r in _select(session, actor, settings, selection, options)[0]} if todo else {}
+        fresh = {r.contact_id: r for r in select_recipients(session, actor, settings, selection, options)[0]} if todo else {}
     report = RunReport(run_id, "running", via)
     mail = MailTemplate.load(template)
     if todo:   # (the template may have been edited since the run began)
-        check_fields(template, selection, template_uses(mail), [r.context for r in fresh.values()])
+        check_template(mail, selection, [r.context for r in fresh.values()])
     emails = [m for m in todo if m.channel == "email"]
     letters = [m for m in todo if m.channel == "letter"]
     transport = transport or make_transport(settings, via)
@@ -333,7 +333,7 @@ class _Pace:
             self.last = time.monotonic()
 
 
-def _select(session, actor: Actor, settings: Settings, selection: str, options: dict[str, Any]):
+def select_recipients(session, actor: Actor, settings: Settings, selection: str, options: dict[str, Any]):
     """The selection's recipients, with who the letters come from (settings) and the run's
     own options (as stored: dates as ISO text)."""
     mail = settings.mail
@@ -397,9 +397,9 @@ def preview(db: Database, settings: Settings, actor: Actor, template: str, selec
     actor.require("read", "contacts")
     mail = MailTemplate.load(template)
     with db.reading() as session:
-        recipients, skipped = _select(session, actor, settings, selection, options)
+        recipients, skipped = select_recipients(session, actor, settings, selection, options)
         earlier = earlier_today(session, template, selection, options)
-    check_fields(template, selection, template_uses(mail), [r.context for r in recipients])
+    check_template(mail, selection, [r.context for r in recipients])
     folder = preview_folder(settings, actor, template)
     _clear_previews(folder)
     drafts, problems, written = OutboxTransport(folder), [], 0

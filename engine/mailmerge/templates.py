@@ -3,7 +3,8 @@
     templates/mail/<name>/subject.txt   the subject line (one line)
     templates/mail/<name>/body.html     the HTML body (optional: without it, text only)
     templates/mail/<name>/body.txt      the plain-text body
-    templates/letters/<name>.docx       the printed letter (docxtpl), for recipients without e-mail
+    templates/letters/<name>.docx       the printed letter (docxtpl, or Word's own merge fields), for
+                                        recipients without e-mail, and attached to the e-mail
 
 Every template is filled in a sandboxed Jinja environment (`ImmutableSandboxedEnvironment`,
 as Word reports are): a tag such as `{{ ''.__class__ }}` stops the merge with an error
@@ -30,7 +31,6 @@ import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -38,11 +38,17 @@ from typing import Any
 from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from engine.formats import money
-from engine.office.docx import ReportTemplateError, templates_dir, xml_safe
+from engine.formats import long_date, money
+from engine.office.docx import (
+    NoOtherFiles,
+    ReportTemplateError,
+    filling_failed,
+    templates_dir,
+    xml_safe,
+)
+from engine.office.template_fields import word_values
+from engine.office.word_fields import fill, has_merge_fields
 
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-          "October", "November", "December")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 # Control characters a text body should not hold (tab, line feed and carriage return may).
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -54,13 +60,7 @@ class MailTemplateError(ReportTemplateError):
 
 def longdate(value: Any) -> str:
     """A date as a letter prints it: `31 March 2026` (the same in every locale)."""
-    if value is None or value == "":
-        return ""
-    if isinstance(value, str):
-        value = date.fromisoformat(value)
-    if isinstance(value, datetime):
-        value = value.date()
-    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
+    return long_date(value)
 
 
 FILTERS = {"money": money, "longdate": longdate}
@@ -69,7 +69,7 @@ FILTERS = {"money": money, "longdate": longdate}
 def mail_environment(html: bool) -> ImmutableSandboxedEnvironment:
     """The sandbox a mail template is filled in: autoescaped for HTML, strict about names."""
     env = ImmutableSandboxedEnvironment(autoescape=html, undefined=StrictUndefined, keep_trailing_newline=True,
-                                        trim_blocks=True, lstrip_blocks=True)
+                                        trim_blocks=True, lstrip_blocks=True, loader=NoOtherFiles())
     env.filters.update(FILTERS)
     return env
 
@@ -94,7 +94,7 @@ def _fill(template: Template, where: str, context: Mapping[str, Any]) -> str:
     try:
         return template.render(context)
     except TemplateError as exc:
-        raise MailTemplateError(f"the template {where} cannot be filled in: {exc}") from exc
+        raise MailTemplateError(filling_failed(where, exc, "")) from exc
     except (ValueError, TypeError, ArithmeticError) as exc:   # a filter given what it cannot format
         raise MailTemplateError(f"the template {where} cannot be filled in: {exc}") from exc
 
@@ -170,7 +170,7 @@ class _CompiledOnce(ImmutableSandboxedEnvironment):
     LIMIT = 64   # sources kept (a letter has a body, headers and footers)
 
     def __init__(self) -> None:
-        super().__init__(autoescape=True, undefined=StrictUndefined)
+        super().__init__(autoescape=True, undefined=StrictUndefined, loader=NoOtherFiles())
         self.filters.update(FILTERS)
         self._compiled: dict[str, Template] = {}
 
@@ -192,21 +192,27 @@ def _letter_environment() -> _CompiledOnce:
 
 def render_letter(name: str, context: Mapping[str, Any], template: Path | None = None) -> bytes:
     """templates/letters/<name>.docx (or `template`) filled in for one recipient: the .docx's
-    bytes. Rendered as Word reports are (engine.office.docx: sandboxed, autoescaped, strict,
-    values made XML-safe), with the mail filters (`money`, `longdate`) added."""
+    bytes. A docxtpl letter is rendered as Word reports are (engine.office.docx: sandboxed,
+    autoescaped, strict, values made XML-safe), with the mail filters (`money`, `longdate`)
+    added; a letter written with Word's merge fields is filled in by docx-mailmerge2
+    (engine.office.word_fields), each value printed as those filters print it."""
     from docxtpl import DocxTemplate  # here: docxtpl (with python-docx and lxml) is a slow import
 
     path = Path(template) if template else letter_path(name)
     if not path.is_file():
         raise MailTemplateError(f"there is no letter template {path}; "
                                 "`backoffice report templates` writes the standard ones")
+    if has_merge_fields(path):
+        try:
+            return fill(path, word_values(context), f"letters/{path.name}")
+        except ReportTemplateError as exc:
+            raise MailTemplateError(str(exc)) from exc
     environment = _letter_environment()
     document = DocxTemplate(path)
     try:
         document.render(xml_safe(dict(context)), jinja_env=environment, autoescape=True)
     except TemplateError as exc:
-        where = f" (line {exc.lineno} of its XML)" if getattr(exc, "lineno", None) else ""
-        raise MailTemplateError(f"the letter template {path.name} cannot be filled in{where}: {exc}") from exc
+        raise MailTemplateError(filling_failed(f"letters/{path.name}", exc)) from exc
     except (ValueError, TypeError, ArithmeticError) as exc:
         raise MailTemplateError(f"the letter template {path.name} cannot be filled in: {exc}") from exc
     buffer = BytesIO()

@@ -12,6 +12,9 @@ run Python through one, and text from the database must come out as typed. So:
 - autoescape is on: a name such as `R&D <Sales>` is written into the document's XML as
   `R&amp;D &lt;Sales&gt;`, so Word shows it as typed and it cannot add XML of its own; text that
   looks like Jinja (`{{ 7*7 }}`) is printed literally, because values are never rendered twice;
+- a template is one file: `{% include %}`, `{% import %}` and `{% extends %}` are refused
+  (`ReportTemplateError`, saying so) whatever file they name, so no template can pull in the
+  settings or another template from outside the templates folder;
 - an undefined name fails loudly (`StrictUndefined`) rather than printing nothing: a
   template asks `{% if x is defined %}` for what some readers do not get;
 - characters XML cannot hold (control characters such as a form feed) are replaced by spaces
@@ -32,7 +35,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import BaseLoader, StrictUndefined, TemplateError
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 
 from engine.errors import BackofficeError
@@ -41,8 +45,8 @@ from engine.office.report_body import Body, KeyFigures
 from engine.office.xml_text import xml_safe
 from engine.paths import templates_dir
 
-__all__ = ["NeedsLibreOffice", "ReportTemplateError", "convert", "convert_to_pdf", "pdf_pages", "render_docx", "report_environment", "soffice",
-           "templates_dir", "xml_safe"]
+__all__ = ["NeedsLibreOffice", "NoOtherFiles", "ReportTemplateError", "convert", "convert_to_pdf", "filling_failed",
+           "pdf_pages", "render_docx", "report_environment", "soffice", "templates_dir", "xml_safe"]
 
 class ReportTemplateError(BackofficeError):
     """A template that cannot be filled in: a syntax error, an unknown name, or an unsafe tag."""
@@ -52,9 +56,34 @@ class NeedsLibreOffice(BackofficeError):
     """PDF output was asked for but LibreOffice (soffice) is not installed."""
 
 
+class IncludesFile(TemplateError):
+    """`{% include %}`, `{% import %}` or `{% extends %}` in a template: refused, whatever it names."""
+
+    def __init__(self, name: str):
+        super().__init__(f"it asks for another file ({name!r}) with include, import or extends; a template may not "
+                         "include other files: put what it needs into the template itself")
+
+
+class NoOtherFiles(BaseLoader):
+    """The loader of every template environment: it hands out no file at all."""
+
+    def get_source(self, environment, template):   # noqa: ARG002 (Jinja's signature)
+        raise IncludesFile(template)
+
+
 def report_environment() -> SandboxedEnvironment:
-    """The Jinja environment every report is rendered in: sandboxed, autoescaped, strict."""
-    return ImmutableSandboxedEnvironment(autoescape=True, undefined=StrictUndefined)
+    """The Jinja environment every report is rendered in: sandboxed, autoescaped, strict,
+    and with no file to include."""
+    return ImmutableSandboxedEnvironment(autoescape=True, undefined=StrictUndefined, loader=NoOtherFiles())
+
+
+def filling_failed(template: str, exc: TemplateError, lines: str = " of its XML") -> str:
+    """Why `template` cannot be filled in, said plainly (the sandbox's refusal named)."""
+    where = f" (line {exc.lineno}{lines})" if getattr(exc, "lineno", None) else ""
+    if isinstance(exc, SecurityError):
+        return (f"the template {template} cannot be filled in{where}: it reaches for something the sandbox refuses "
+                f"({exc}); a template shows fields, it may not reach into Python's internals or change the data")
+    return f"the template {template} cannot be filled in{where}: {exc}"
 
 
 def render_docx(template: Path, context: Mapping[str, Any], target: Path, locale: str = "en_GB") -> Path:
@@ -81,8 +110,7 @@ def render_docx(template: Path, context: Mapping[str, Any], target: Path, locale
     try:
         document.render(values, jinja_env=report_environment(), autoescape=True)
     except TemplateError as exc:
-        where = f" (line {exc.lineno} of its XML)" if getattr(exc, "lineno", None) else ""
-        raise ReportTemplateError(f"the template {template.name} cannot be filled in{where}: {exc}") from exc
+        raise ReportTemplateError(filling_failed(template.name, exc)) from exc
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, partial = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=".docx", dir=target.parent)
     os.close(fd)

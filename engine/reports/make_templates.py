@@ -21,7 +21,7 @@ from docx import Document
 from docx.enum.section import WD_ORIENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
+from docx.oxml.ns import nsmap, qn
 from docx.shared import Cm, Pt
 
 from engine.office.docx import templates_dir
@@ -130,10 +130,22 @@ def write_templates(folder: Path | None = None) -> list[Path]:
     return _write(TEMPLATES, folder or templates_dir() / "reports")
 
 
+CORE_PROPERTIES = "http://schemas.openxmlformats.org/package/2006/metadata/core-properties"
+
+
 def _write(builders: dict, folder: Path) -> list[Path]:
+    """Build and save each template. python-docx's `cp` prefix is its core properties' while it
+    does: docxcompose (imported with docxtpl) repoints it at the custom properties, which
+    would write the author and revision into the wrong namespace, and the same template as
+    another file, whenever docxtpl was imported first in the process."""
     folder.mkdir(parents=True, exist_ok=True)
-    for name, build in builders.items():
-        build().save(folder / name)
+    kept = nsmap.get("cp")
+    nsmap["cp"] = CORE_PROPERTIES
+    try:
+        for name, build in builders.items():
+            build().save(folder / name)
+    finally:
+        nsmap["cp"] = kept
     return [folder / name for name in builders]
 
 
@@ -284,8 +296,87 @@ def task_reminder_letter() -> Document:
     return document
 
 
+# -- a letter written with Word's own merge fields (engine.office.word_fields), as an office
+# worker writes one in Word: no Jinja, each field `{ MERGEFIELD name \* MERGEFORMAT }` showing
+# «name» until it is filled in, named as `backoffice mail fields` lists the fields.
+
+def _word_field(paragraph, code: str, shown: str):
+    """A field as Word writes it: begin, its code (instrText), separate, what it shows, end."""
+    def char(kind: str) -> None:
+        element = OxmlElement("w:fldChar")
+        element.set(qn("w:fldCharType"), kind)
+        paragraph.add_run()._r.append(element)
+
+    char("begin")
+    instruction = OxmlElement("w:instrText")
+    instruction.set(qn("xml:space"), "preserve")
+    instruction.text = f" {code} "
+    paragraph.add_run()._r.append(instruction)
+    char("separate")
+    paragraph.add_run(shown)
+    char("end")
+    return paragraph
+
+
+def _merged(document, *pieces: str, bold: bool = False, size: int | None = None):
+    """A paragraph of text and merge fields: a piece `«name»` is the merge field `name`."""
+    paragraph = document.add_paragraph()
+    for piece in pieces:
+        if piece.startswith("«") and piece.endswith("»"):
+            name = piece[1:-1]
+            _word_field(paragraph, f"MERGEFIELD {name} \\* MERGEFORMAT", piece)
+        else:
+            paragraph.add_run(piece)
+    for run in paragraph.runs:
+        run.bold = bold
+        if size:
+            run.font.size = Pt(size)
+    return paragraph
+
+
+def welcome_letter() -> Document:
+    """A welcome to new contacts (the `welcome` mail's letter, e.g. `--to tag:new`), written
+    with Word's merge fields: the example an office worker copies to write a letter in Word."""
+    document = Document()
+    section = document.sections[0]
+    section.page_width, section.page_height = Cm(21.0), Cm(29.7)
+    section.left_margin, section.right_margin = Cm(2.5), Cm(2.0)
+    section.top_margin, section.bottom_margin = Cm(2.0), Cm(2.0)
+    props = document.core_properties
+    props.title, props.author, props.last_modified_by = "Welcome", "Backoffice", "Backoffice"
+    props.comments = "Made by Backoffice"
+    props.created = props.modified = FIXED_TIME
+    props.revision = 1
+    normal = document.styles["Normal"]
+    normal.font.size = Pt(11)
+    normal.paragraph_format.space_after = Pt(0)
+    for pieces, bold in ((("«sender.name»",), True), (("«sender.address»",), False),
+                         (("«sender.email»", "  ", "«sender.phone»"), False)):
+        _merged(document, *pieces, bold=bold).alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    block = _merged(document, "«address»")
+    block.paragraph_format.space_before = Cm(2.0)
+    block.paragraph_format.space_after = Cm(1.5)
+    dated = _merged(document, "«today»")
+    dated.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    dated.paragraph_format.space_after = Pt(18)
+    _gap(_merged(document, "Welcome to ", "«sender.name»", bold=True, size=13), 14)
+    _gap(_merged(document, "Dear ", "«contact.name»", ","))
+    _gap(_merged(document, "Thank you for choosing us. Your customer number is ", "«contact.id»",
+                 ": please quote it when you write to us or call us."))
+    _gap(_merged(document, "If you have a question, or anything we hold about you is not right, call us on ",
+                 "«sender.phone»", " or write to ", "«sender.email»", ". We look forward to working with you."))
+    _gap(_p(document, "Yours sincerely,"), 36)
+    _merged(document, "«sender.name»")
+    footer = section.footer.paragraphs[0]
+    footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    footer.add_run("Page ")
+    _word_field(footer, "PAGE", "1")
+    return document
+
+
 LETTER_TEMPLATES = {"overdue_reminder.docx": overdue_reminder_letter, "announcement.docx": announcement_letter,
-                    "details_check.docx": details_check_letter, "task_reminder.docx": task_reminder_letter}
+                    "details_check.docx": details_check_letter, "task_reminder.docx": task_reminder_letter,
+                    "welcome.docx": welcome_letter}
 
 
 def write_letter_templates(folder: Path | None = None) -> list[Path]:
