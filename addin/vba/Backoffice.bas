@@ -17,7 +17,7 @@ Option Explicit
 
 Private Const WORKBOOKS_OFFERED As String = "contacts,crm,inventory,ledger,office,quality,staff,team"
 Private Const REPORTS_OFFERED As String = "pack,staff"
-Private Const TEMPLATES_OFFERED As String = "announcement,details_check,overdue_reminder,task_reminder"
+Private Const TEMPLATES_OFFERED As String = "announcement,details_check,overdue_reminder,task_reminder,welcome"
 
 Public Sub BoNewWorkbook(control As IRibbonControl)
     Dim module As String

@@ -24,9 +24,11 @@ from engine.cli_support import (
     UserOption,
     acting_as,
     handles_errors,
+    new_table,
     out,
     print_json,
     remote_server,
+    say_warning,
     settings,
 )
 from engine.errors import BackofficeError
@@ -155,6 +157,79 @@ def templates(folder: Annotated[Path | None, typer.Option(
     root = folder or templates_dir()
     for path in [*write_templates(root / "reports"), *write_letter_templates(root / "letters")]:
         out.print(f"wrote {path}")
+
+
+def _given(period: str | None, as_of: str | None, year: str | None, customer: str | None, lot: str | None,
+           employee: str | None) -> dict[str, Any]:
+    return {k: v for k, v in {"period": period, "as_of": as_of, "year": year, "customer": customer, "lot": lot,
+                              "employee": employee}.items() if v is not None}
+
+
+def _option(name: str) -> Any:
+    option = report_options.OPTIONS[name]
+    return typer.Option(option.flag, metavar=option.metavar, help=option.help + " (as the report takes it)")
+
+
+Period = Annotated[str | None, _option("period")]
+AsOf = Annotated[str | None, _option("as_of")]
+Year = Annotated[str | None, _option("year")]
+Customer = Annotated[str | None, _option("customer")]
+Lot = Annotated[str | None, _option("lot")]
+Employee = Annotated[str | None, _option("employee")]
+
+
+@report_app.command("fields")
+@handles_errors
+def fields(name: Annotated[str, typer.Argument(metavar="NAME", help="The report (see `report list`).")],
+           period: Period = None, as_of: AsOf = None, year: Year = None, customer: Customer = None, lot: Lot = None,
+           employee: Employee = None, as_json: JsonOption = False, user: UserOption = None) -> None:
+    """The fields report NAME's template may use, each with a sample value from the report as you
+    would get it: as a docxtpl template writes it and as a Word merge field names it."""
+    from engine.reports.fields import (
+        report_fields,  # here: the template readers, for this command only
+    )
+
+    with acting_as(user) as (_db, actor, session):
+        shown = report_fields(session, actor, name, **_given(period, as_of, year, customer, lot, employee))
+    if as_json:
+        print_json(shown)
+        return
+    table = new_table("field", "Word merge field", "sample")
+    for f in shown["fields"]:
+        table.add_row(f["field"], f["word"] or "(a list's items: docxtpl only)", f["sample"])
+    out.print(f"fields of the {shown['report']} report (templates/{shown['template']}):", soft_wrap=True)
+    out.print(table)
+
+
+@report_app.command("check")
+@handles_errors
+def check(template: Annotated[Path, typer.Argument(metavar="TEMPLATE.docx", help="The template to check.")],
+          report: Annotated[str | None, typer.Option(
+              "--report", metavar="NAME", help="The report it is for (default: the one whose template has its name).")]
+          = None,
+          period: Period = None, as_of: AsOf = None, year: Year = None, customer: Customer = None, lot: Lot = None,
+          employee: Employee = None, as_json: JsonOption = False, user: UserOption = None) -> None:
+    """Check a report template before using it (`--template`): every field the report does not
+    provide, with where it is (header, body or footer, and the paragraph), and anything no
+    template may do. Exit 1 when there is a problem."""
+    from engine.reports.fields import (
+        report_check,  # here: the template readers, for this command only
+    )
+
+    with acting_as(user) as (_db, actor, session):
+        checked = report_check(session, actor, template, report,
+                               **_given(period, as_of, year, customer, lot, employee))
+    if as_json:
+        print_json(checked)
+    elif checked["ok"]:
+        out.print(f"{template}: no problems (checked as the {checked['report']} report's template)", soft_wrap=True)
+    else:
+        out.print(f"{template}: {len(checked['problems'])} problem(s) as the {checked['report']} report's template:",
+                  soft_wrap=True)
+        for p in checked["problems"]:
+            say_warning(f"{p['code']}: {p['message']}")
+    if not checked["ok"]:
+        raise typer.Exit(1)
 
 
 RESERVED = ("list", "templates", "fields", "check")   # the group's own commands, never a report's name

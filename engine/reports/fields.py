@@ -117,3 +117,4 @@ def render_merge_fields(template: Path, fields: Mapping[str, str], target: Path)
         raise BackofficeError(f"the fields {', '.join(not_text)} are not text; a merge field is filled in with text "
                               "(engine.office.template_fields.word_values formats a report's values)")
     return _render_merge_fields(template, fields, target)
+

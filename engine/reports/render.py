@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 
 from engine import registry
 from engine.config import OrganisationSettings
-from engine.errors import BackofficeError, NotFound
+from engine.errors import BackofficeError, NotFound, ValidationFailed
 from engine.office.docx import render_docx, templates_dir
+from engine.office.report_body import Body, KeyFigures
 from engine.registry import Report
 from engine.reports import options as report_options
 from engine.security.roles import Actor
@@ -67,14 +68,50 @@ def organisation(session: Session) -> OrganisationSettings:
     return session.info.get("organisation") or OrganisationSettings()
 
 
-def write_report(session: Session, actor: Actor, name: str, target: Path, template: Path | None = None,
-                 **given: Any) -> Written:
-    """Write report `name` for `actor` to `target` (a .docx), with the options `given` (text as
-    typed, or values already read; the defaults for those not given)."""
+def build_context(session: Session, actor: Actor, name: str, **given: Any) -> tuple[Report, dict[str, Any],
+                                                                                  dict[str, Any]]:
+    """Report `name`, its options read from `given` (text as typed, or values already read; the
+    defaults for those not given), and its context for `actor`."""
     report = report_named(name)
     values = report_options.read(report.options, given)
     context = registry.load(report.target)(session, actor, **values)
-    settings = organisation(session)
-    context.setdefault("organisation", settings.name)
-    render_docx(template or templates_dir() / report.template, context, target, locale=settings.locale)
+    context.setdefault("organisation", organisation(session).name)
+    return report, values, context
+
+
+def write_report(session: Session, actor: Actor, name: str, target: Path, template: Path | None = None,
+                 **given: Any) -> Written:
+    """Write report `name` for `actor` to `target` (a .docx), with the options `given`. A
+    template of the reader's own (`template`) is checked first, and every problem of it named
+    (`engine.reports.fields.check_template`); one written with Word's merge fields is filled
+    in by them (a simple report: its values, not its tables)."""
+    report, values, context = build_context(session, actor, name, **given)
+    path = template or templates_dir() / report.template
+    if template is not None:
+        from engine.office.template_fields import (
+            word_values,  # here: only for a template of the reader's own
+        )
+        from engine.office.word_fields import has_merge_fields  # here: likewise
+        from engine.reports.fields import check_template, render_merge_fields  # here: likewise
+
+        problems = check_template(path, plain(context))
+        if problems:
+            raise ValidationFailed(list(problems))
+        if has_merge_fields(path):
+            render_merge_fields(path, word_values(plain(context)), target)
+            return Written(target, values, summary(report, context))
+    render_docx(path, context, target, locale=organisation(session).locale)
     return Written(target, values, summary(report, context))
+
+
+def plain(context: dict[str, Any]) -> dict[str, Any]:
+    """`context` as a template's fields show it: a report's body and key figures, which only
+    the layout writes, stand as a line saying what they hold."""
+    def said(value: Any) -> Any:
+        if isinstance(value, Body):
+            return f"(laid out by Backoffice: {len(value.sections)} sections: " + \
+                ", ".join(s.title for s in value.sections) + ")"
+        if isinstance(value, KeyFigures):
+            return f"(laid out by Backoffice: {len(value.figures)} key figures)"
+        return value
+    return {k: said(v) for k, v in context.items()}
