@@ -185,7 +185,7 @@ def fields(name: Annotated[str, typer.Argument(metavar="NAME", help="The report 
            employee: Employee = None, as_json: JsonOption = False, user: UserOption = None) -> None:
     """The fields report NAME's template may use, each with a sample value from the report as you
     would get it: as a docxtpl template writes it and as a Word merge field names it."""
-    from engine.reports.fields import (
+    from engine.reports.template_check import (
         report_fields,  # here: the template readers, for this command only
     )
 
@@ -212,7 +212,7 @@ def check(template: Annotated[Path, typer.Argument(metavar="TEMPLATE.docx", help
     """Check a report template before using it (`--template`): every field the report does not
     provide, with where it is (header, body or footer, and the paragraph), and anything no
     template may do. Exit 1 when there is a problem."""
-    from engine.reports.fields import (
+    from engine.reports.template_check import (
         report_check,  # here: the template readers, for this command only
     )
 
