@@ -19,3 +19,7 @@ def register(registry: Registry) -> None:
     registry.workbook("inventory", "engine.inventory.sheets:inventory_workbook")
     registry.api("engine.inventory.api:router")
     registry.demo_step("inventory", "engine.inventory.demo:seed_inventory", order=30)
+    registry.pack_section("inventory", "engine.inventory.pack:section", title="Stock", order=20)
+    registry.report("stock-valuation", "engine.inventory.pack:stock_valuation_report", template="reports/standard.docx",
+                    options=("as_of",), help="The stock valuation (Word): every item's quantity, unit cost and value "
+                                             "by its costing method at the end of a day, with the totals.")

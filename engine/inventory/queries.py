@@ -10,7 +10,7 @@ of a date adds up the movements' value changes up to that date (one indexed pass
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -21,7 +21,7 @@ from engine.contacts.models import Contact
 from engine.db.exact import Exact
 from engine.errors import NotFound
 from engine.formats import exact_money, quantity_text
-from engine.inventory import services
+from engine.inventory import services, valuation
 from engine.inventory.models import (
     QUANTITY,
     Item,
@@ -81,21 +81,102 @@ class ItemValue:
     quantity: Decimal
     value: Decimal
 
+    @property
+    def unit_cost(self) -> Decimal | None:
+        """What a unit of the stock held costs by the item's method: the moving average, or
+        (FIFO) the layers' value over their units; None with nothing on hand."""
+        return valuation.average_cost(self.quantity, self.value)
 
-def stock_value(session: Session, actor: Actor, as_of: date) -> list[ItemValue]:
-    """Quantity and value of every item holding stock at the end of `as_of`."""
-    actor.require("read", AREA)
+
+def _held_as_of(as_of: date):
+    """Each item's quantity and value at the end of `as_of`, from the movements up to it
+    (one indexed pass): a subquery of item_id, quantity, value."""
     change = case((StockMovement.kind == "receipt", StockMovement.quantity),
                   (StockMovement.kind == "issue", -StockMovement.quantity),
                   (StockMovement.kind == "transfer", 0),
                   else_=StockMovement.quantity)
-    totals = (select(StockMovement.item_id, func.sum(change, type_=Exact(QUANTITY)).label("quantity"),
-                     func.sum(StockMovement.value).label("value"))
-              .where(StockMovement.moved_on <= as_of).group_by(StockMovement.item_id).subquery())
+    return (select(StockMovement.item_id, func.sum(change, type_=Exact(QUANTITY)).label("quantity"),
+                   func.sum(StockMovement.value).label("value"))
+            .where(StockMovement.moved_on <= as_of).group_by(StockMovement.item_id).subquery())
+
+
+def stock_value(session: Session, actor: Actor, as_of: date) -> list[ItemValue]:
+    """Quantity and value of every item holding stock at the end of `as_of`."""
+    actor.require("read", AREA)
+    totals = _held_as_of(as_of)
     query = (select(Item.sku, Item.name, Item.valuation, totals.c.quantity, totals.c.value)
              .join(totals, totals.c.item_id == Item.id).order_by(Item.sku))
     # SUM and COALESCE of an exact column keep its type: the totals come back as Decimals.
     return [ItemValue(*row) for row in session.execute(query) if row.quantity != 0 or row.value != 0]
+
+
+@dataclass(frozen=True)
+class ValuedItem:
+    """An item's stock at the end of a day as a valuation lists it: `stock_value`'s figures
+    with the item's category and unit."""
+
+    sku: str
+    item: str
+    category: str | None
+    unit: str
+    valuation: str
+    quantity: Decimal
+    unit_cost: Decimal | None
+    value: Decimal
+
+
+def stock_valuation(session: Session, actor: Actor, as_of: date) -> list[ValuedItem]:
+    """Every item holding stock at the end of `as_of` (`stock_value`), by SKU, with its
+    category, unit and unit cost."""
+    values = stock_value(session, actor, as_of)
+    details = {sku: (category, unit) for sku, category, unit in session.execute(
+        select(Item.sku, Item.category, Item.unit).where(Item.sku.in_([v.sku for v in values])))}
+    return [ValuedItem(v.sku, v.item, *details[v.sku], v.valuation, v.quantity, v.unit_cost, v.value)
+            for v in values]
+
+
+@dataclass(frozen=True)
+class CategoryValue:
+    category: str
+    items: int
+    value: Decimal
+
+
+NO_CATEGORY = "(no category)"
+
+
+def value_by_category(session: Session, actor: Actor, as_of: date) -> list[CategoryValue]:
+    """Stock value at the end of `as_of` per item category, the most valuable first."""
+    totals: dict[str, tuple[int, Decimal]] = {}
+    for v in stock_valuation(session, actor, as_of):
+        count, value = totals.get(v.category or NO_CATEGORY, (0, Decimal(0)))
+        totals[v.category or NO_CATEGORY] = (count + 1, value + v.value)
+    return sorted((CategoryValue(name, count, value) for name, (count, value) in totals.items()),
+                  key=lambda c: (-c.value, c.category))
+
+
+@dataclass(frozen=True)
+class SlowMover:
+    sku: str
+    item: str
+    quantity: Decimal
+    unit: str
+    value: Decimal
+    last_out: date | None       # the last day stock of it went out (issued, sold, used), if ever
+
+
+def slow_movers(session: Session, actor: Actor, as_of: date, days: int = 90) -> list[SlowMover]:
+    """Items holding stock at the end of `as_of` of which none went out (no issue: sold,
+    consumed, issued or returned) in the `days` days up to it, the most valuable first:
+    stock that ties up money without being used."""
+    since = as_of - timedelta(days=days - 1)
+    held = [v for v in stock_valuation(session, actor, as_of) if v.quantity > 0]
+    last_out = dict(session.execute(
+        select(Item.sku, func.max(StockMovement.moved_on)).join(Item, Item.id == StockMovement.item_id)
+        .where(StockMovement.kind == "issue", StockMovement.moved_on <= as_of).group_by(Item.sku)).all())
+    slow = [SlowMover(v.sku, v.item, v.quantity, v.unit, v.value, last_out.get(v.sku))
+            for v in held if last_out.get(v.sku) is None or last_out[v.sku] < since]
+    return sorted(slow, key=lambda s: (-s.value, s.sku))
 
 
 @dataclass(frozen=True)
@@ -108,13 +189,20 @@ class Reorder:
     supplier: str | None
 
 
-def reorder_list(session: Session, actor: Actor) -> list[Reorder]:
+def reorder_list(session: Session, actor: Actor, as_of: date | None = None) -> list[Reorder]:
     """Active items at or below their reorder point, with how many to order and from whom:
-    the reorder quantity, or more if that would still leave the item below its point."""
+    the reorder quantity, or more if that would still leave the item below its point. With
+    `as_of`, by the stock held at the end of that day (a month-end report), against the
+    items' reorder points and suppliers as they are now."""
     actor.require("read", AREA)
-    quantity = func.coalesce(ItemCost.quantity, Decimal(0))
+    if as_of is None:
+        held = ItemCost
+        quantity = func.coalesce(ItemCost.quantity, Decimal(0))
+    else:
+        held = _held_as_of(as_of)
+        quantity = func.coalesce(held.c.quantity, Decimal(0))
     query = (select(Item, quantity, Contact.name)
-             .outerjoin(ItemCost, ItemCost.item_id == Item.id)
+             .outerjoin(held, held.item_id == Item.id if as_of is None else held.c.item_id == Item.id)
              .outerjoin(Contact, Contact.id == Item.preferred_supplier_id)
              .where(Item.active.is_(True), Item.reorder_point > 0, quantity <= Item.reorder_point)
              .order_by(Item.sku))

@@ -30,6 +30,11 @@ def register(registry: Registry) -> None:
     registry.workbook("quality", "engine.quality.sheets:quality_workbook")
     registry.api("engine.quality.api:router")
     registry.demo_step("quality", "engine.quality.demo:seed_quality", order=35)
+    registry.pack_section("quality", "engine.quality.pack:section", title="Quality", order=30)
+    registry.report("inspection-certificate", "engine.quality.pack:certificate_report",
+                    template="reports/standard.docx", options=("lot",),
+                    help="The inspection certificate of a lot (Word): item, supplier, quantity, plan and sample, "
+                         "every characteristic's results, and the decision with who made it and when.")
     # Receiving stock of an item with a plan holds its lot for inspection.
     registry.bridge("inspection_on_receipt", needs=["inventory", "quality"],
                     listens=[("engine.inventory.hooks:lots_received", "engine.quality.services:hold_for_inspection")])

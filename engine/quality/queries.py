@@ -266,9 +266,15 @@ def action_done_record(action: Action) -> dict[str, Any]:
 
 
 def open_ncrs_by_age(session: Session, actor: Actor, as_of: date) -> dict[str, list[dict[str, Any]]]:
-    """Open nonconformances grouped by how long they have been open on `as_of`."""
+    """Nonconformances open on `as_of` (opened by then, not closed by then), grouped by how
+    long they had been open that day."""
+    _read(actor)
+    query = (select(Nonconformance).where(Nonconformance.opened_on <= as_of,
+                                          Nonconformance.closed_on.is_(None) | (Nonconformance.closed_on > as_of))
+             .order_by(Nonconformance.opened_on, Nonconformance.id))
+    found = list(session.scalars(query))
     bands: dict[str, list[dict[str, Any]]] = {label: [] for _, label in AGE_BANDS}
-    for ncr in ncrs(session, actor, open_only=True):
+    for ncr in [ncr_record(n, names=names) for n, names in zip(found, _names(session, found), strict=True)]:
         age = (as_of - ncr["opened_on"]).days
         label = next(label for limit, label in AGE_BANDS if limit is None or age <= limit)
         bands[label].append({**ncr, "age_days": age})
@@ -276,10 +282,12 @@ def open_ncrs_by_age(session: Session, actor: Actor, as_of: date) -> dict[str, l
 
 
 def overdue_actions(session: Session, actor: Actor, as_of: date) -> list[dict[str, Any]]:
-    """Open actions past their due date on `as_of`, the most overdue first."""
+    """Actions open on `as_of` (not done by then) and past their due date, the most overdue
+    first."""
     _read(actor)
+    still_open = (Action.status == "open") | (Action.done_on > as_of)
     query = (select(Action, Nonconformance.title).join(Nonconformance, Nonconformance.id == Action.ncr_id)
-             .where(Action.status == "open", Action.due_on < as_of).order_by(Action.due_on, Action.id))
+             .where(still_open, Action.due_on < as_of).order_by(Action.due_on, Action.id))
     return [{"id": a.id, "ncr_id": a.ncr_id, "ncr": title, "kind": a.kind, "description": a.description,
              "owner": a.owner, "due_on": a.due_on, "days_overdue": (as_of - a.due_on).days}
             for a, title in session.execute(query)]
@@ -299,11 +307,14 @@ class CharacteristicCapability:
 
 
 def capability(session: Session, actor: Actor, sku: str, characteristic: str | None = None,
-               supplier_id: int | None = None) -> list[CharacteristicCapability]:
+               supplier_id: int | None = None, plan: str | None = None, since: date | None = None,
+               until: date | None = None) -> list[CharacteristicCapability]:
     """Cp, Cpk and a control chart for each measured characteristic of an item's plans (or
     the one named), from the measurements of its inspections in the order taken: X-bar/R
     with each inspection a subgroup when every sample has the same size of 2 to 10,
-    individuals otherwise. With `supplier_id`, that supplier's lots only."""
+    individuals otherwise. With `supplier_id`, that supplier's lots only; with `plan` (its
+    code), that plan's characteristics only; with `since`/`until`, the inspections of those
+    days only (both included)."""
     _read(actor)
     item = session.scalars(select(Item).where(Item.sku == sku)).first()
     if item is None:
@@ -314,6 +325,8 @@ def capability(session: Session, actor: Actor, sku: str, characteristic: str | N
              .order_by(InspectionPlan.code, Characteristic.id))
     if characteristic:
         query = query.where(Characteristic.name == characteristic)
+    if plan:
+        query = query.where(InspectionPlan.code == plan)
     found = []
     for c, _plan_supplier in session.execute(query):
         values = (select(Measurement.inspection_id, Measurement.value).join(Inspection,
@@ -323,6 +336,10 @@ def capability(session: Session, actor: Actor, sku: str, characteristic: str | N
                   .order_by(Inspection.inspected_on, Inspection.id, Measurement.sample_number))
         if supplier_id is not None:
             values = values.where(Inspection.supplier_id == supplier_id)
+        if since is not None:
+            values = values.where(Inspection.inspected_on >= since)
+        if until is not None:
+            values = values.where(Inspection.inspected_on <= until)
         groups: dict[int, list[Decimal]] = defaultdict(list)
         for inspection, value in session.execute(values):
             groups[inspection].append(value)
@@ -340,6 +357,35 @@ def capability(session: Session, actor: Actor, sku: str, characteristic: str | N
         raise NotFound(f"item {sku} has no measured characteristic {characteristic!r} with measurements",
                        "characteristic")
     return found
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A measured characteristic of a plan and how many values were measured of it."""
+
+    sku: str
+    plan: str
+    characteristic: str
+    unit: str | None
+    measurements: int
+
+
+def most_measured(session: Session, actor: Actor, since: date, until: date) -> Measured | None:
+    """The measured characteristic with the most values measured on original inspections
+    between `since` and `until` (both included): the process a report charts. Ties go to the
+    plan and characteristic first by code and name; None if nothing was measured."""
+    _read(actor)
+    count = func.count(Measurement.id)
+    query = (select(Item.sku, InspectionPlan.code, Characteristic.name, Characteristic.unit, count)
+             .select_from(Measurement).join(Characteristic, Characteristic.id == Measurement.characteristic_id)
+             .join(InspectionPlan, InspectionPlan.id == Characteristic.plan_id).join(Item, Item.id == InspectionPlan.item_id)
+             .join(Inspection, Inspection.id == Measurement.inspection_id)
+             .where(Characteristic.kind == "measured", Measurement.value.is_not(None), Inspection.original.is_(True),
+                    Inspection.inspected_on >= since, Inspection.inspected_on <= until)
+             .group_by(Characteristic.id, Item.sku, InspectionPlan.code, Characteristic.name, Characteristic.unit)
+             .order_by(count.desc(), InspectionPlan.code, Characteristic.name).limit(1))
+    found = session.execute(query).first()
+    return Measured(*found) if found else None
 
 
 THREE = Decimal("0.001")

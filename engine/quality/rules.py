@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -257,6 +258,23 @@ def check_disposition(lot_status: str, lot_number: str, decision: str | None, re
         problems.append(Problem("lot_id", "not_held", f"lot {lot_number} is {lot_status}: only a lot awaiting "
                                                       "inspection or quarantined is disposed of"))
     return problems
+
+
+def check_certifiable(lot: str, status: str, inspected_on: date | None, accepted: bool | None,
+                      disposition: str | None) -> list[Problem]:
+    """A certificate states a decision: refused for a lot never inspected, one inspected
+    again after rework and not yet decided, or one rejected and not yet disposed of."""
+    if inspected_on is None:
+        return [Problem("lot", "not_inspected", f"lot {lot} has not been inspected (it is {status}): a "
+                                                "certificate states an inspection's decision")]
+    if status == "awaiting inspection":
+        return [Problem("lot", "not_decided", f"lot {lot} was reworked and awaits its inspection again: no "
+                                              "certificate until that inspection decides it")]
+    if not accepted and disposition is None:
+        return [Problem("lot", "not_decided", f"lot {lot} was rejected on {inspected_on.isoformat()} and is "
+                                              f"{status}, waiting for its disposition: no certificate until "
+                                              "it is decided")]
+    return []
 
 
 # -- nonconformances and actions ---------------------------------------------------------------
