@@ -22,6 +22,7 @@ def register(registry: Registry) -> None:
     registry.workbook("office", "engine.admin.sheets:office_workbook")
     registry.api("engine.admin.api:router")
     registry.demo_step("tasks", "engine.admin.task_demo:seed_tasks", order=55)
+    registry.pack_section("tasks", "engine.admin.pack:section", title="Tasks", order=60)
     # Mail merge's "overdue-tasks" selection is admin's: mail knows no task.
     registry.selection("overdue-tasks", "engine.admin.task_selections:overdue_task_contacts",
                        "contacts linked to open tasks more than `days` days past due, with those tasks",
@@ -38,6 +39,10 @@ def register(registry: Registry) -> None:
                                      "dispose": "POST /admin/assets/{tag}/dispose",
                                      "depreciate": "POST /admin/asset-depreciation"})
     registry.api("engine.admin.asset_api:router")
+    registry.report("asset-register", "engine.admin.pack:asset_register_report", template="reports/standard.docx",
+                    options=("as_of",),
+                    help="The asset register (Word) on a day: every asset held with its holder, cost, accumulated "
+                         "depreciation and net book value, by category with totals.")
     registry.demo_step("assets", "engine.admin.asset_demo:seed_assets", order=50)
     # Depreciation in the books: needs the ledger too, acts when admin.post_depreciation is on.
     registry.bridge("asset_depreciation", needs=["admin", "ledger"],

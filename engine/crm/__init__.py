@@ -25,6 +25,7 @@ def register(registry: Registry) -> None:
                           "opportunity lose": "POST /crm/opportunities/{id}/lose"})
     registry.workbook("crm", "engine.crm.sheets:crm_workbook")
     registry.api("engine.crm.api:router")
+    registry.pack_section("crm", "engine.crm.pack:section", title="Sales pipeline", order=50)
     registry.demo_step("crm", "engine.crm.demo:seed_crm", order=45)
     # Every letter and e-mail the mail merge sends is logged in the contact's history.
     registry.bridge("mail_history", needs=["crm", "mailmerge"],

@@ -27,6 +27,12 @@ def register(registry: Registry) -> None:
                     options=("year",), summary="engine.staff.reports:staff_report_summary",
                     help="The staff report (Word): departments, employees, leave; sensitive fields only for roles "
                          "that see them.")
+    registry.pack_section("staff", "engine.staff.pack:section", title="Staff", order=40)
+    registry.report("leave-statement", "engine.staff.pack:leave_statement_report", template="reports/standard.docx",
+                    options=("employee", "year"),
+                    help="An employee's leave statement (Word) for a year: per leave type the entitlement, carried "
+                         "over, taken, requested and left, and the year's requests; HR for anyone, a manager for "
+                         "their team, an employee their own.")
     # Erasing a person's data: refused while an employee record is not purged.
     registry.bridge("staff_personal_data", needs=["contacts", "staff"],
                     listens=[("engine.contacts.hooks:erasing", "engine.staff.personal_data:plan_erasure")])

@@ -30,7 +30,7 @@ from engine.security.gate import project, sees
 from engine.security.roles import Actor
 from engine.staff import hooks, leave
 from engine.staff.models import Contract, Department, Employee, LeaveRequest, LeaveType
-from engine.staff.services import AREA, TEAM, department_figures, visible_employees
+from engine.staff.services import AREA, TEAM, department_figures, employee_of, visible_employees
 
 # Keys of the shown records that are not columns, with the column each comes from: hidden
 # with it, should a policy ever declare that column sensitive.
@@ -275,13 +275,92 @@ def leave_balances(session: Session, actor: Actor, number: str, year: int) -> Ba
     (approved), requested (waiting, already counted against what is left) and what is left
     (for types held to a balance)."""
     e = find_employee(session, actor, number)
+    return Balances(employee_record(session, actor, e), year, _balance_rows(session, e, year))
+
+
+def _balance_rows(session: Session, e: Employee, year: int) -> list[dict[str, Any]]:
     rows = []
     for kind in session.scalars(select(LeaveType).order_by(LeaveType.code)):
         held = leave.balance(session, e, kind, year)
         rows.append({"leave_type": kind.code, "name": kind.name, "balance": kind.needs_balance,
                      "allowance": held.allowance, "carried_over": held.carried_over, "taken": held.taken,
                      "requested": held.requested, "remaining": held.remaining if kind.needs_balance else None})
-    return Balances(employee_record(session, actor, e), year, rows)
+    return rows
+
+
+@dataclass(frozen=True)
+class LeaveStatement:
+    balances: Balances
+    requests: list[dict[str, Any]]    # the year's requests, without medical reasons
+    own: bool                         # the employee asking for their own
+
+
+def leave_statement(session: Session, actor: Actor, number: str, year: int) -> LeaveStatement:
+    """An employee's leave statement for `year`: the balances per leave type and the year's
+    requests, never a medical reason. HR may ask for anyone, a manager for their team, and
+    every employee for their own (a signed-in user linked to the record by its login), even
+    without a role that reads staff; asking for someone else's is refused without saying
+    whether they exist. An unknown number is refused naming the field `employee`."""
+    me = employee_of(session, actor)
+    own = me is not None and me.employee_number.upper() == number.strip().upper()
+    if own:
+        e = me
+    elif not (actor.may("read", AREA) or actor.may("read", TEAM)):
+        raise PermissionDenied(f"user {actor.login!r} (roles: {', '.join(actor.role_names)}) may ask for their own "
+                               "leave statement only: HR asks for anyone's, a manager for their team's",
+                               field="employee")
+    else:
+        e = find_employee(session, actor, number, field="employee")
+    requests = [leave_request_record(session, actor, r) for r in session.scalars(_leave_query(None, e.id, year=year))]
+    return LeaveStatement(Balances(employee_record(session, actor, e), year, _balance_rows(session, e, year)),
+                          requests, own)
+
+
+# -- aggregates for the monthly pack: counts and days, never a person's row ------------------------
+
+def _of_visible(query, allowed: set[int] | None, column=Employee.id):
+    return query if allowed is None else query.where(column.in_(sorted(allowed)))
+
+
+def headcount(session: Session, actor: Actor, on: date) -> dict[str, int]:
+    """How many people are employed on `on`, by department name (the departments with
+    anyone): HR counts everyone, a manager their own team. Purged leavers count too (their
+    dates are kept)."""
+    allowed = visible(session, actor)
+    rows = session.execute(_of_visible(
+        select(Department.name, func.count(Employee.id)).join(Department, Department.id == Employee.department_id)
+        .where(employed_on(on)), allowed).group_by(Department.name)).all()
+    return {name: n for name, n in sorted(rows)}
+
+
+def joiners_and_leavers(session: Session, actor: Actor, first: date, last: date) -> dict[str, dict[str, int]]:
+    """By department name: how many started (`joiners`) and how many had their last day
+    (`leavers`) from `first` to `last`, as `headcount` counts them."""
+    allowed = visible(session, actor)
+    counts: dict[str, dict[str, int]] = {}
+    for key, column in (("joiners", Employee.start_date), ("leavers", Employee.end_date)):
+        for name, n in session.execute(_of_visible(
+                select(Department.name, func.count(Employee.id)).join(Department, Department.id == Employee.department_id)
+                .where(column >= first, column <= last), allowed).group_by(Department.name)):
+            counts.setdefault(name, {"joiners": 0, "leavers": 0})[key] = n
+    return dict(sorted(counts.items()))
+
+
+def leave_days(session: Session, actor: Actor, first: date, last: date) -> dict[str, Decimal]:
+    """The working days of approved leave falling from `first` to `last`, by leave type name
+    (a request running into the days before or after counts only its days inside; a half
+    day at its own first or last day counts a half). Days only: no names, no reasons."""
+    allowed = visible(session, actor)
+    days: dict[str, Decimal] = {}
+    for r, name in session.execute(_of_visible(
+            select(LeaveRequest, LeaveType.name).join(LeaveType, LeaveType.id == LeaveRequest.leave_type_id)
+            .where(LeaveRequest.status == "approved", LeaveRequest.starts_on <= last, LeaveRequest.ends_on >= first),
+            allowed, LeaveRequest.employee_id)):
+        inside = leave.working_days(max(r.starts_on, first), min(r.ends_on, last),
+                                    r.half_day_start and r.starts_on >= first, r.half_day_end and r.ends_on <= last)
+        if inside:
+            days[name] = days.get(name, Decimal(0)) + inside
+    return dict(sorted(days.items()))
 
 
 def staff_costs(session: Session, actor: Actor, year: int) -> dict[str, Any]:
