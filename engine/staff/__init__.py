@@ -27,7 +27,9 @@ def register(registry: Registry) -> None:
                     options=("year",), summary="engine.staff.reports:staff_report_summary",
                     help="The staff report (Word): departments, employees, leave; sensitive fields only for roles "
                          "that see them.")
-    registry.pack_section("staff", "engine.staff.pack:section", title="Staff", order=40)
+    # For the readers of teams: HR's covers everyone, a manager's their own team (the section's
+    # queries decide which), in aggregates only.
+    registry.pack_section("staff", "engine.staff.pack:section", title="Staff", order=40, area="team")
     registry.report("leave-statement", "engine.staff.pack:leave_statement_report", template="reports/standard.docx",
                     options=("employee", "year"),
                     help="An employee's leave statement (Word) for a year: per leave type the entitlement, carried "
