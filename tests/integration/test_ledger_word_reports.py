@@ -17,11 +17,12 @@ import docx
 import pytest
 
 from engine.config import Settings
+from engine.contacts.services import add_contact
 from engine.demo import build_demo
 from engine.errors import NotFound, PermissionDenied
 from engine.ledger.invoices import AGE_BUCKETS, aging, open_invoices, statement
 from engine.ledger.pack import section
-from engine.ledger.queries import find_customer
+from engine.ledger.queries import AmbiguousCustomer, find_customer
 from engine.ledger.reports import balance_sheet, cash_at, profit_and_loss, trial_balance
 from engine.office.locale import Formatter
 from engine.office.report_body import Month
@@ -232,6 +233,12 @@ def test_a_customers_statement_by_name_or_number_is_the_ledgers_statement(books,
         assert f"{name} (contact {owing.contact_id}), November 2026" in paragraphs(path)
     assert still_open[-1][4] == fmt.money(owing.total)         # the open items are the aging's
     assert not (tmp_path / "unknown.docx").exists()
+
+    with books.unit_of_work(ALEX) as session:                  # a second contact of the same name
+        twin, _ = add_contact(session, ALEX, {"kind": "organisation", "name": name, "country": "GB"})
+        with pytest.raises(AmbiguousCustomer, match=f"numbers {owing.contact_id}, {twin.id}") as refused:
+            write_report(session, ALEX, "statement", tmp_path / "twin.docx", customer=name, period=str(MONTH))
+        assert refused.value.field == "customer"
 
 
 @pytest.mark.libreoffice
