@@ -22,6 +22,14 @@ def register(registry: Registry) -> None:
                           "post-invoice": "POST /ledger/invoices/{id}/post", "pay": "POST /ledger/payments"})
     registry.workbook("ledger", "engine.ledger.sheets:ledger_workbook")
     registry.api("engine.ledger.api:router")
+    registry.pack_section("ledger", "engine.ledger.pack:section", title="The books", order=10)
+    registry.report("trial-balance", "engine.ledger.word_reports:trial_balance_report",
+                    template="reports/standard.docx", options=("as_of",),
+                    help="The trial balance (Word): every account's debit or credit balance on a day, and the totals.")
+    registry.report("statement", "engine.ledger.word_reports:statement_report", template="reports/standard.docx",
+                    options=("customer", "period"),
+                    help="A customer's statement of account for a month (Word): what they owed at its start, "
+                         "invoices and payments, what they owe at its end, and the invoices still open with their age.")
     registry.demo_step("ledger", "engine.ledger.demo:seed_ledger", order=40)
     # Mail merge's "overdue" selection is the ledger's: mail knows no invoice.
     registry.selection("overdue", "engine.ledger.selections:overdue_customers",

@@ -54,10 +54,12 @@ DEFAULT_CHART = [
 ]
 
 ROLES = {
-    "bank": "1100", "receivables": "1200", "inventory": "1300", "input_tax": "1400",
+    "bank": "1100", "cash": "1110", "receivables": "1200", "inventory": "1300", "input_tax": "1400",
     "payables": "2100", "received_not_invoiced": "2150", "output_tax": "2200",
     "retained_earnings": "3200", "sales": "4100", "cost_of_goods": "5100", "stock_adjustments": "5200",
 }
+# The accounts whose balance is the money the business holds (`reports.cash_at`).
+CASH_ROLES = ("bank", "cash")
 
 
 def install_chart(session: Session, actor: Actor, chart: list[tuple[str, str, str, str | None]] = DEFAULT_CHART) -> int:

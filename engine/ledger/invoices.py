@@ -40,7 +40,7 @@ from engine.problems import Problem
 from engine.security.roles import Actor
 
 __all__ = ["LineIn", "create_invoice", "post_invoice", "record_payment", "allocate", "open_balance", "aging",
-           "statement", "line_amounts"]
+           "open_invoices", "age_bucket", "statement", "line_amounts"]
 
 CENT = Decimal("0.01")  # invoices are in whole cents: what a customer is asked to pay
 PAYMENT_TERMS = timedelta(days=30)   # an invoice given no due date is due this long after its date
@@ -241,32 +241,73 @@ class AgingRow:
     def total(self) -> Decimal:
         return self.current + self.days_1_30 + self.days_31_60 + self.days_61_90 + self.over_90
 
+    @property
+    def overdue(self) -> Decimal:
+        """What is past its due date: everything but `current`."""
+        return self.total - self.current
 
-def aging(session: Session, actor: Actor, kind: str, as_of: date) -> list[AgingRow]:
-    """Open balances of posted invoices (kind "sales": receivables; "purchase": payables) by
-    how many days past their due date they are on `as_of`."""
+
+AGE_BUCKETS = ("current", "days_1_30", "days_31_60", "days_61_90", "over_90")
+
+
+def age_bucket(days_late: int) -> int:
+    """The place in `AGE_BUCKETS` of an invoice `days_late` days past its due date (0 or
+    less: not yet due)."""
+    return 0 if days_late <= 0 else 1 if days_late <= 30 else 2 if days_late <= 60 else 3 if days_late <= 90 else 4
+
+
+@dataclass(frozen=True)
+class OpenInvoice:
+    """A posted invoice (or bill) with something still open on it on a day."""
+
+    id: int
+    number: str
+    contact_id: int
+    contact: str
+    issued_on: date
+    due_on: date
+    gross: Decimal
+    open: Decimal          # what is still owed on it that day
+    days_late: int         # days past its due date that day (0 or less: not yet due)
+
+
+def open_invoices(session: Session, actor: Actor, kind: str, as_of: date,
+                  contact_id: int | None = None) -> list[OpenInvoice]:
+    """Posted invoices (kind "sales") or bills ("purchase") issued by `as_of` with something
+    open on them that day (payments made by then taken off), by contact name and due date;
+    one contact's only, given `contact_id`. The aging and a statement's open items are
+    these, so they always agree."""
     actor.require("read", AREA)
-    buckets: dict[int, list[Decimal]] = {}
-    names = {}
-    query = (select(Invoice, Contact.name).join(Contact, Contact.id == Invoice.contact_id)
-             .where(Invoice.kind == kind, Invoice.status == "posted", Invoice.issued_on <= as_of)
-             .order_by(Contact.name, Invoice.due_on))
+    mine = [Invoice.kind == kind, Invoice.status == "posted", Invoice.issued_on <= as_of]
+    if contact_id is not None:
+        mine.append(Invoice.contact_id == contact_id)
     # What was paid on each invoice by then, in one read (not one per invoice: the add-in asks
     # for every customer's total at once).
     paid = dict(session.execute(
         select(Allocation.invoice_id, func.sum(Allocation.amount)).join(Payment, Payment.id == Allocation.payment_id)
         .join(Invoice, Invoice.id == Allocation.invoice_id)
-        .where(Invoice.kind == kind, Invoice.status == "posted", Payment.paid_on <= as_of)
+        .where(*mine, Payment.paid_on <= as_of)
         .group_by(Allocation.invoice_id)).all())
-    for invoice, name in session.execute(query):
+    found = []
+    for invoice, name in session.execute(
+            select(Invoice, Contact.name).join(Contact, Contact.id == Invoice.contact_id).where(*mine)
+            .order_by(Contact.name, Invoice.contact_id, Invoice.due_on, Invoice.id)):
         owed = invoice.gross - (paid.get(invoice.id) or Decimal(0))
-        if owed == 0:
-            continue
-        late = (as_of - invoice.due_on).days
-        slot = 0 if late <= 0 else 1 if late <= 30 else 2 if late <= 60 else 3 if late <= 90 else 4
-        row = buckets.setdefault(invoice.contact_id, [Decimal(0)] * 5)
-        row[slot] += owed
-        names[invoice.contact_id] = name
+        if owed:
+            found.append(OpenInvoice(invoice.id, invoice.number, invoice.contact_id, name, invoice.issued_on,
+                                     invoice.due_on, invoice.gross, owed, (as_of - invoice.due_on).days))
+    return found
+
+
+def aging(session: Session, actor: Actor, kind: str, as_of: date) -> list[AgingRow]:
+    """Open balances of posted invoices (kind "sales": receivables; "purchase": payables) by
+    how many days past their due date they are on `as_of` (`age_bucket`)."""
+    buckets: dict[int, list[Decimal]] = {}
+    names = {}
+    for item in open_invoices(session, actor, kind, as_of):
+        row = buckets.setdefault(item.contact_id, [Decimal(0)] * len(AGE_BUCKETS))
+        row[age_bucket(item.days_late)] += item.open
+        names[item.contact_id] = item.contact
     return [AgingRow(cid, names[cid], *row) for cid, row in buckets.items()]
 
 

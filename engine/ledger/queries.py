@@ -18,7 +18,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from engine.errors import NotFound
+from engine.contacts.models import Contact
+from engine.errors import BackofficeError, NotFound
 from engine.ledger.invoices import aging, open_balance
 from engine.ledger.models import (
     Account,
@@ -305,3 +306,32 @@ def amounts_owing(session: Session, actor: Actor, as_of: date) -> dict[int, Deci
     receivables aging (posted sales invoices less what was paid on them by then); a contact
     owing nothing is not in it. The add-in's BO_OWING asks it once per recalculation."""
     return {row.contact_id: row.total for row in aging(session, actor, "sales", as_of)}
+
+
+# -- whom a report is about --------------------------------------------------------------------
+
+class AmbiguousCustomer(BackofficeError):
+    """A name that more than one contact bears: the contact number says which."""
+
+    code = "ambiguous"
+    field = "customer"
+
+
+def find_customer(session: Session, actor: Actor, key: str) -> tuple[int, str]:
+    """(contact number, name) of the customer a report is asked about: by their contact
+    number (as `backoffice ledger statement` takes it) or their exact name. Refused naming
+    `customer` when no contact is so numbered or named, or several are so named."""
+    actor.require("read", AREA)
+    key = key.strip()
+    if key.isdigit():
+        found = session.execute(select(Contact.id, Contact.name).where(Contact.id == int(key))).all()
+    else:
+        found = session.execute(select(Contact.id, Contact.name).where(Contact.name == key)
+                                .order_by(Contact.id)).all()
+    if not found:
+        raise NotFound(f"there is no customer {key!r}: give their contact number or exact name "
+                       "(`backoffice contacts list` shows both)", field="customer")
+    if len(found) > 1:
+        numbers = ", ".join(str(i) for i, _ in found)
+        raise AmbiguousCustomer(f"more than one contact is named {key!r} (numbers {numbers}): give the contact number")
+    return found[0][0], found[0][1]

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, aliased
 from engine.errors import NotFound, ValidationFailed
 from engine.formats import exact_money
 from engine.ledger import rules
+from engine.ledger.chart import CASH_ROLES, ROLES
 from engine.ledger.models import DEBIT_NORMAL, Account, JournalEntry, JournalLine
 from engine.security.roles import Actor
 
@@ -231,6 +232,51 @@ def balance_sheet(session: Session, actor: Actor, as_of: date) -> BalanceSheet:
                         total_assets=sum((r.amount for r in assets), ZERO),
                         total_liabilities_and_equity=sum((r.amount for r in liabilities + equity), ZERO)
                         + current_earnings)
+
+
+@dataclass(frozen=True)
+class PeriodResult:
+    """Income, expenses and their result over one span, as `profit_and_loss` totals them."""
+
+    start: date
+    end: date
+    income: Decimal
+    expenses: Decimal
+
+    @property
+    def result(self) -> Decimal:
+        return self.income - self.expenses
+
+
+def results_by_period(session: Session, actor: Actor, spans: list[tuple[date, date]]) -> list[PeriodResult]:
+    """Total income and expenses of each span (the months of a chart), closing entries left
+    out as in `profit_and_loss`, whose totals these are."""
+    actor.require("read", AREA)
+    accounts, found = _accounts(session), []
+    for start, end in spans:
+        _check_range(start, end)
+        totals = {"income": ZERO, "expense": ZERO}
+        for i, net in _net(session, start, end, without_closing=True).items():
+            if accounts[i].type in totals:
+                totals[accounts[i].type] += _shown(accounts[i], net)
+        found.append(PeriodResult(start, end, totals["income"], totals["expense"]))
+    return found
+
+
+def books_start(session: Session, actor: Actor) -> date | None:
+    """The date of the first entry in the books (None while they are empty): a comparison
+    with a month before it has nothing to compare with."""
+    actor.require("read", AREA)
+    return session.scalar(select(func.min(JournalEntry.entry_date)))
+
+
+def cash_at(session: Session, actor: Actor, as_of: date) -> Decimal:
+    """The money held at the end of `as_of`: the balance of the bank and cash accounts
+    (`chart.CASH_ROLES`), closing entries included, as the balance sheet shows them."""
+    actor.require("read", AREA)
+    codes = {ROLES[role] for role in CASH_ROLES}
+    accounts, net = _accounts(session), _net(session, end=as_of)
+    return sum((balance for i, balance in net.items() if accounts[i].code in codes), ZERO)
 
 
 def _check_range(start: date, end: date) -> None:
