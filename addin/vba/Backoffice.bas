@@ -16,7 +16,7 @@ Attribute VB_Name = "Backoffice"
 Option Explicit
 
 Private Const WORKBOOKS_OFFERED As String = "contacts,crm,inventory,ledger,office,quality,staff,team"
-Private Const REPORTS_OFFERED As String = "pack,staff,stock-valuation"
+Private Const REPORTS_OFFERED As String = "asset-register,pack,staff,stock-valuation,trial-balance"
 Private Const TEMPLATES_OFFERED As String = "announcement,details_check,overdue_reminder,task_reminder,welcome"
 
 Public Sub BoNewWorkbook(control As IRibbonControl)
