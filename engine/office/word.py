@@ -38,6 +38,10 @@ from engine.office.xml_text import xml_safe
 
 NUMBERS = ("money", "count", "quantity", "percent", "change")
 EMU_PER_CM = 360_000
+TEXT_WIDTH = 9_638     # 17 cm in twentieths of a point: an A4 page between 2 cm margins
+CHAR = 100             # a character of 8.5 pt text, about (twentieths of a point)
+CELL_MARGINS = 230     # a cell's left and right margins, and a little air
+SHORT = 14 * CHAR + CELL_MARGINS   # a column this wide or less is kept whole
 
 
 class Markup(str):
@@ -62,26 +66,49 @@ def _paragraph(text: str = "", style: str | None = None, right: bool = False, ce
     return f"<w:p>{f'<w:pPr>{props}</w:pPr>' if props else ''}{_run(text, **run) if text else ''}</w:p>"
 
 
-def _cell(text: str, right: bool, bold: bool = False) -> str:
-    return f'<w:tc><w:tcPr><w:tcW w:w="0" w:type="auto"/></w:tcPr>{_paragraph(text, right=right, tight=True, bold=bold, half_points=17)}</w:tc>'
+def _cell(text: str, width: int, right: bool, bold: bool = False) -> str:
+    return (f'<w:tc><w:tcPr><w:tcW w:w="{width}" w:type="dxa"/></w:tcPr>'
+            f"{_paragraph(text, right=right, tight=True, bold=bold, half_points=17)}</w:tc>")
+
+
+def widths(titles: list[str], rows: list[list[str]], total: int = TEXT_WIDTH) -> list[int]:
+    """Each column's width (twentieths of a point) out of `total`: what its longest text needs
+    (a title by its longest word, as it may wrap there), short columns (amounts, dates, counts)
+    kept whole and the long ones (names, descriptions) sharing what is left, so neither a name
+    is squeezed into the width of an amount nor "On hand" broken into letters."""
+    natural = []
+    for c, title in enumerate(titles):
+        word = max([len(w) for w in title.split()] + [1]) + 2       # (bold)
+        text = max([len(row[c]) for row in rows] + [1])
+        natural.append(min(max(word, text, 4), 60) * CHAR + CELL_MARGINS)
+    if sum(natural) <= total:
+        return [total * n // sum(natural) for n in natural]
+    short = [n <= SHORT for n in natural]
+    left = total - sum(n for n, is_short in zip(natural, short, strict=True) if is_short)
+    long_total = sum(n for n, is_short in zip(natural, short, strict=True) if not is_short)
+    if left <= 0 or not long_total:
+        return [total * n // sum(natural) for n in natural]
+    return [n if is_short else left * n // long_total for n, is_short in zip(natural, short, strict=True)]
 
 
 def _grid(titles: list[tuple[str, bool]], rows: list[list[str]], bold_last: bool = False,
           bold_first_column: bool = False) -> str:
-    """A Table Grid table: a header row repeated on every page, then the rows (text already
-    written); `titles` pairs each column's title with whether it is right-aligned."""
-    header = "".join(_cell(title, right, bold=True) for title, right in titles)
+    """A Table Grid table across the text's width: a header row repeated on every page, then
+    the rows (text already written); `titles` pairs each column's title with whether it is
+    right-aligned."""
+    sizes = widths([t for t, _right in titles], rows)
+    header = "".join(_cell(title, size, right, bold=True) for (title, right), size in zip(titles, sizes, strict=True))
     body = []
     for r, row in enumerate(rows):
         last = bold_last and r == len(rows) - 1
         body.append("<w:tr><w:trPr><w:cantSplit/></w:trPr>" + "".join(
-            _cell(text, right, bold=last or (bold_first_column and c == 0))
-            for c, (text, (_title, right)) in enumerate(zip(row, titles, strict=True))) + "</w:tr>")
-    return ('<w:tbl><w:tblPr><w:tblStyle w:val="TableGrid"/><w:tblW w:w="0" w:type="auto"/>'
-            '<w:jc w:val="center"/><w:tblLook w:val="04A0" w:firstRow="1" w:lastRow="0" w:firstColumn="1" '
-            'w:lastColumn="0" w:noHBand="0" w:noVBand="1"/></w:tblPr><w:tblGrid>'
-            + "<w:gridCol/>" * len(titles) + '</w:tblGrid><w:tr><w:trPr><w:tblHeader/></w:trPr>'
-            + header + "</w:tr>" + "".join(body) + "</w:tbl>")
+            _cell(text, size, right, bold=last or (bold_first_column and c == 0))
+            for c, (text, (_title, right), size) in enumerate(zip(row, titles, sizes, strict=True))) + "</w:tr>")
+    return (f'<w:tbl><w:tblPr><w:tblStyle w:val="TableGrid"/><w:tblW w:w="{sum(sizes)}" w:type="dxa"/>'
+            '<w:jc w:val="center"/><w:tblLayout w:type="fixed"/><w:tblLook w:val="04A0" w:firstRow="1" '
+            'w:lastRow="0" w:firstColumn="1" w:lastColumn="0" w:noHBand="0" w:noVBand="1"/></w:tblPr><w:tblGrid>'
+            + "".join(f'<w:gridCol w:w="{size}"/>' for size in sizes) + '</w:tblGrid>'
+            '<w:tr><w:trPr><w:tblHeader/></w:trPr>' + header + "</w:tr>" + "".join(body) + "</w:tbl>")
 
 
 def table(found: Table, fmt: Formatter) -> str:

@@ -83,7 +83,7 @@ def pack_template():
     """The monthly management pack: a cover with the organisation, the month, when and for
     whom; the key figures and what was left out on it; then every section."""
     document = _page("Management pack")
-    _running_heads(document, "{{ organisation }} · Management pack {{ period_name }}",
+    _running_heads(document, "{% if organisation %}{{ organisation }} · {% endif %}Management pack {{ period_name }}",
                    "Management pack {{ period_name }} · made on {{ made_on }} for {{ made_for }}")
     cover = _p(document, "{{ organisation }}", size=14)
     cover.paragraph_format.space_before = Cm(3)
@@ -105,7 +105,8 @@ def pack_template():
 def standard_template():
     """A module's report: its title, what it covers, when and for whom, then its body."""
     document = _page("{{ title }}")
-    _running_heads(document, "{{ organisation }} · {{ title }}", "{{ title }} · {{ subtitle }}")
+    _running_heads(document, "{% if organisation %}{{ organisation }} · {% endif %}{{ title }}",
+                   "{{ title }} · {{ subtitle }}")
     document.add_heading("{{ title }}", 0)
     _p(document, "{{ subtitle }}", size=13, bold=True)
     _p(document, "Made on {{ made_on }} for {{ made_for }}.", italic=True)

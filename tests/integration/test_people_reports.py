@@ -248,7 +248,7 @@ def test_who_sees_what_of_the_people_sections(demo, tmp_path):
     # the accountant may not read staff: a note, and no salary anywhere in the pack
     alex = write(demo, "alex", "pack", tmp_path / "alex.docx", period="2026-11")
     text = text_of(blocks(alex))
-    assert "Staff is left out: your roles do not let you read staff." in text
+    assert "Staff is left out: your roles do not let you read team." in text
     assert not any(h == "Staff" for k, h in blocks(alex) if k == "h1")
     # HR (and the administrator) read staff: the section is there, still with no salary and no name in it
     for login in ("alex", "hana", "admin"):
@@ -268,6 +268,8 @@ def test_who_sees_what_of_the_people_sections(demo, tmp_path):
         theirs = staff_queries.headcount(session, mia, MONTH.end)
         everyone = staff_queries.headcount(session, hana, MONTH.end)
     assert team.title == "Staff: your team" and "your team only" in team.blocks[0].text
+    managers = text_of(blocks(write(demo, "mia", "pack", tmp_path / "mia.docx", period="2026-11")))
+    assert "Staff: your team" in managers and "Staff is left out" not in managers     # the pack as she gets it
     assert 0 < sum(theirs.values()) < sum(everyone.values())
     assert team.figures[0].label == "Headcount of your team at month end"
     assert team.figures[0].value == sum(theirs.values())
