@@ -47,9 +47,10 @@ class Formatter:
         return format_decimal(Decimal(value).normalize(), "#,##0.####", locale=self.locale)
 
     def percent(self, value: Decimal | int) -> str:
-        """A percentage given in percent (12.5 -> "12.5 %" in en_GB)."""
+        """A percentage given in percent (12.5 -> "12.5 %" in en_GB; the space does not break, so
+        the sign stays with its number in a narrow column)."""
         shown = format_decimal(Decimal(value).quantize(TENTH, rounding=ROUND_HALF_UP), "#,##0.0", locale=self.locale)
-        return f"{shown} %"
+        return f"{shown}\u00a0%"
 
     def change(self, value: Decimal | int | None, before: Decimal | int | None) -> str:
         """The change from `before` to `value` in percent, signed ("+12.5 %"); a dash where

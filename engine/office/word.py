@@ -39,7 +39,7 @@ from engine.office.xml_text import xml_safe
 NUMBERS = ("money", "count", "quantity", "percent", "change")
 EMU_PER_CM = 360_000
 TEXT_WIDTH = 9_638     # 17 cm in twentieths of a point: an A4 page between 2 cm margins
-CHAR = 100             # a character of 8.5 pt text, about (twentieths of a point)
+CHAR = 105             # a character of 8.5 pt text, about (twentieths of a point)
 CELL_MARGINS = 230     # a cell's left and right margins, and a little air
 SHORT = 14 * CHAR + CELL_MARGINS   # a column this wide or less is kept whole
 

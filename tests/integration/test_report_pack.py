@@ -75,7 +75,7 @@ def test_the_pack_holds_what_the_reader_may_read_and_a_note_for_the_rest(section
     text = text_of(target)
     fmt = Formatter("en_GB")
     assert "November 2026" in text and "Stock (test)" in text
-    assert fmt.money(Decimal("1234.565")) == "1,234.57" and "1,234.57" in text and "+23.5 %" in text
+    assert fmt.money(Decimal("1234.565")) == "1,234.57" and "1,234.57" in text and "+23.5\xa0%" in text
     assert "Bolt <M6> & nut" in text
     assert "Refusing (test) is left out: only the test's own readers may read this." in text
     assert "People (test) is left out: your roles do not let you read staff." in text

@@ -38,7 +38,7 @@ def test_money_is_written_from_the_decimal_rounded_half_up_in_the_locale():
     assert fr.money(Decimal("1234.5")).replace("\u202f", " ").replace("\xa0", " ") == "1 234,50"
     assert en.money(Decimal("12345678901.2345")) == "12,345,678,901.23"   # no float on the way
     assert en.count(1234) == "1,234" and en.quantity(Decimal("2.5000")) == "2.5"
-    assert en.percent(Decimal("12.25")) == "12.3 %"
+    assert en.percent(Decimal("12.25")) == "12.3\xa0%"
 
 
 def test_dates_and_months_are_written_as_the_locale_writes_them():
@@ -51,9 +51,9 @@ def test_dates_and_months_are_written_as_the_locale_writes_them():
 
 def test_a_change_is_signed_and_a_dash_where_there_is_nothing_to_compare_with():
     fmt = Formatter("en_GB")
-    assert fmt.change(Decimal(110), Decimal(100)) == "+10.0 %"
-    assert fmt.change(Decimal(90), Decimal(100)) == "−10.0 %"
-    assert fmt.change(Decimal(-50), Decimal(-100)) == "+50.0 %"      # a loss halved is better
+    assert fmt.change(Decimal(110), Decimal(100)) == "+10.0\xa0%"
+    assert fmt.change(Decimal(90), Decimal(100)) == "−10.0\xa0%"
+    assert fmt.change(Decimal(-50), Decimal(-100)) == "+50.0\xa0%"      # a loss halved is better
     assert fmt.change(Decimal(5), Decimal(0)) == "–" and fmt.change(Decimal(5), None) == "–"
 
 
