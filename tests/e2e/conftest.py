@@ -52,4 +52,5 @@ def backoffice(database_url, tmp_path):
                               env=env | (extra_env or {}), timeout=300)
         return Result(done.returncode, done.stdout, done.stderr)
 
+    run.cwd = tmp_path      # where the commands run (and write out/)
     return run

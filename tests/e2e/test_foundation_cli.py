@@ -18,6 +18,12 @@ def test_demo_fills_a_fresh_database_and_a_second_run_changes_nothing(backoffice
     assert reminders["sent"] >= 3 and len(drafts) == reminders["sent"]
     assert reminders["skipped"]                 # an opted-out customer: listed, not written to
     assert all(b"X-Unsent: 1" in d.read_bytes() for d in drafts)
+    pack = first.json()["pack"]                 # the manager's monthly pack of the last month that has ended
+    assert pack["for"] == "mia" and len(pack["sections"]) == 6 and not pack["left_out"], pack
+    import docx  # here: only this check reads the Word file
+
+    written = docx.Document(str(Path(backoffice.cwd) / pack["file"]))
+    assert written.paragraphs[0].text == "Backoffice Demo Ltd" and "Management pack" in written.paragraphs[1].text
     latest = backoffice("audit", "--limit", "8", "--json", user="admin").json()
     assert (latest[-1]["table"], latest[-1]["action"]) == ("installation", "demo")   # the demo marker comes last
     job = list(itertools.takewhile(lambda e: e["source"] == "workbook", reversed(latest[:-1])))
