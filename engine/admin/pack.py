@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from engine.admin import asset_queries, task_queries
 from engine.admin.tasks import own_only
-from engine.office.locale import Formatter
+from engine.office.locale import of_reader
 from engine.office.report_body import (
     Column,
     Figure,
@@ -88,6 +88,5 @@ def asset_register_report(session: Session, actor: Actor, as_of: date) -> dict[s
     if listed:
         sections[-1].add(Text("Depreciation is accumulated over the schedule's months ended by the day; the holder "
                               "is who has the asset now.", note=True))
-    settings = session.info.get("organisation")
-    day = Formatter(settings.locale if settings else "en_GB").date(as_of)
+    day = of_reader(session).date(as_of)
     return report_context(session, actor, "Asset register", f"Assets held on {day}", sections, as_of=as_of)

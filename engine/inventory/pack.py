@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from engine.inventory import queries
 from engine.office import charts
-from engine.office.locale import Formatter
+from engine.office.locale import of_reader
 from engine.office.report_body import (
     Column,
     Figure,
@@ -41,16 +41,10 @@ def total_value(session: Session, actor: Actor, as_of: date) -> Decimal:
     return sum((v.value for v in queries.stock_value(session, actor, as_of)), Decimal(0))
 
 
-def locale_of(session: Session) -> Formatter:
-    """The organisation's way of writing dates, for the few a sentence of a report holds."""
-    settings = session.info.get("organisation")
-    return Formatter(settings.locale if settings else "en_GB")
-
-
 def section(session: Session, actor: Actor, month: Month) -> Section:
     """Stock at the end of `month`: its value against the month and year before, by
     category, the value month by month, the slow movers and the items to reorder."""
-    fmt = locale_of(session)
+    fmt = of_reader(session)
     end, day = month.end, fmt.date(month.end)
     value = total_value(session, actor, end)
     found = Section("Stock", figures=[Figure("Stock value at month end", value,
@@ -116,4 +110,4 @@ def stock_valuation_report(session: Session, actor: Actor, as_of: date) -> dict[
              for v in of],
             total=[f"{len(of)} items", "", "", None, None, sum((v.value for v in of), Decimal(0))]))
     return report_context(session, actor, "Stock valuation",
-                          f"Stock held at the end of {locale_of(session).date(as_of)}", [summary, items])
+                          f"Stock held at the end of {of_reader(session).date(as_of)}", [summary, items])

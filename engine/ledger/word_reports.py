@@ -19,16 +19,11 @@ from sqlalchemy.orm import Session
 from engine.ledger.invoices import open_invoices, statement
 from engine.ledger.queries import find_customer
 from engine.ledger.reports import trial_balance
-from engine.office.locale import Formatter
+from engine.office.locale import of_reader
 from engine.office.report_body import Column, Heading, Month, Section, Table, Text, report_context
 from engine.security.roles import Actor
 
 ZERO = Decimal(0)
-
-
-def _fmt(session: Session) -> Formatter:
-    settings = session.info.get("organisation")
-    return Formatter(settings.locale if settings else "en_GB")
 
 
 def trial_balance_report(session: Session, actor: Actor, as_of: date) -> dict[str, Any]:
@@ -41,7 +36,7 @@ def trial_balance_report(session: Session, actor: Actor, as_of: date) -> dict[st
                   ["", "Total", "", found.total_debit, found.total_credit], empty="Nothing is posted by then.")
     part = Section("Balances at the end of the day", [table,
                    Text("Closing entries are included: these are the books as they stand that day.", note=True)])
-    return report_context(session, actor, "Trial balance", f"as of {_fmt(session).date(as_of)}", [part])
+    return report_context(session, actor, "Trial balance", f"as of {of_reader(session).date(as_of)}", [part])
 
 
 def statement_report(session: Session, actor: Actor, customer: str, period: Month) -> dict[str, Any]:
@@ -70,7 +65,7 @@ def statement_report(session: Session, actor: Actor, customer: str, period: Mont
     if still_open != sheet.closing:
         part.add(Text("What is owed and the open invoices differ by payments not yet set against an invoice "
                       "(held on the customer's account).", note=True))
-    fmt = _fmt(session)
+    fmt = of_reader(session)
     return report_context(session, actor, "Statement of account",
                           f"{name} (contact {number}), {fmt.month(period.year, period.month)}", [part],
                           customer=name, customer_number=number)

@@ -27,6 +27,14 @@ class UnknownLocale(BackofficeError):
     field = "organisation.locale"
 
 
+def of_reader(session: Any) -> Formatter:
+    """The Formatter of the organisation's locale, as the unit of work `session` carries its
+    settings (`session.info["organisation"]`; en_GB outside one): for the dates and numbers a
+    report's own sentences hold."""
+    settings = session.info.get("organisation")
+    return Formatter(settings.locale if settings else "en_GB")
+
+
 class Formatter:
     """Writes a report's values in one locale."""
 

@@ -182,9 +182,7 @@ def report_context(session: Any, actor: Any, title: str, subtitle: str, sections
     """The context of a report laid out by the standard template (templates/reports/
     standard.docx): its title and subtitle (what it covers), when and for whom it was made,
     and its body. `more` adds what a template of its own may print besides."""
-    from engine.office.locale import Formatter  # here: Babel's locale data
+    from engine.office.locale import of_reader  # here: Babel's locale data
 
-    settings = session.info.get("organisation")
-    fmt = Formatter(settings.locale if settings else "en_GB")
-    return {"title": title, "subtitle": subtitle, "made_on": fmt.date(date.today()),
+    return {"title": title, "subtitle": subtitle, "made_on": of_reader(session).date(date.today()),
             "made_for": reader_name(session, actor.login), "body": Body(sections), **more}

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from engine.office import charts
-from engine.office.locale import Formatter
+from engine.office.locale import Formatter, of_reader
 from engine.office.report_body import (
     Column,
     Figure,
@@ -35,11 +35,6 @@ HUNDRED = Decimal(100)
 CHART_KINDS = {"xbar-r": "X-bar chart, each inspection's sample a subgroup", "individuals": "individuals chart"}
 
 
-def locale_of(session: Session) -> Formatter:
-    settings = session.info.get("organisation")
-    return Formatter(settings.locale if settings else "en_GB")
-
-
 def month_rate(session: Session, actor: Actor, month: Month) -> queries.Rate:
     """Every supplier's lots inspected in `month` together (`queries.rates` added up)."""
     found = queries.rates(session, actor, "supplier", since=month.start, until=month.end)
@@ -54,7 +49,7 @@ def open_ncr_count(session: Session, actor: Actor, month: Month) -> int:
 def section(session: Session, actor: Actor, month: Month) -> Section:
     """Quality in `month`: rejection rates, open NCRs and overdue actions at its end, and the
     control chart of the process measured most in the year to it."""
-    fmt = locale_of(session)
+    fmt = of_reader(session)
     day, name = fmt.date(month.end), fmt.month(month.year, month.month)
     rates = queries.rates(session, actor, "supplier", since=month.start, until=month.end)
     total = month_rate(session, actor, month)
@@ -136,7 +131,7 @@ def certificate_report(session: Session, actor: Actor, lot: str) -> dict[str, An
     """The inspection certificate of `lot`: what was inspected, by which plan and sample,
     every characteristic's results, and the decision with who made it and when."""
     found = certificate(session, actor, lot)
-    fmt = locale_of(session)
+    fmt = of_reader(session)
     return report_context(session, actor, "Inspection certificate",
                           f"Lot {found.lot} of {found.sku} {found.item}",
                           [lot_section(found, fmt), results_section(found, fmt)])
