@@ -58,10 +58,11 @@ class Written:
 
 def summary(report: Report, context: dict[str, Any]) -> dict[str, Any]:
     """What the doors say of a report written (the server sends it in `Backoffice-Report`): the
-    module's own summary where it registered one, else the report's title."""
+    module's own summary where it registered one, else the report's title and what it covers."""
     if report.summary:
         return registry.load(report.summary)(context)
-    return {"line": str(context.get("title") or report.name)}
+    title, subtitle = str(context.get("title") or report.name), context.get("subtitle")
+    return {"line": f"{title}, {subtitle}" if subtitle else title}
 
 
 def organisation(session: Session) -> OrganisationSettings:
