@@ -60,7 +60,7 @@ def pack_context(session: Session, actor: Actor, period: Month) -> dict[str, Any
 
 def pack_summary(context: dict[str, Any]) -> dict[str, Any]:
     """What the doors say of a pack written: its month, its sections, and what was left out."""
-    left_out = len(context["notes"])
-    return {"line": f"management pack {context['period']}, {len(context['sections'])} sections"
+    left_out, count = len(context["notes"]), len(context["sections"])
+    return {"line": f"management pack {context['period']}, {count} section{'' if count == 1 else 's'}"
                     + (f" ({left_out} left out: see its first page)" if left_out else ""),
             "sections": context["sections"], "left_out": context["notes"]}

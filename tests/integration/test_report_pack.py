@@ -82,7 +82,7 @@ def test_the_pack_holds_what_the_reader_may_read_and_a_note_for_the_rest(section
     assert "Silent (test)" not in text
     assert written.summary["sections"] == ["Stock (test)"]
     assert len(written.summary["left_out"]) == 2
-    assert written.summary["line"] == "management pack 2026-11, 1 sections (2 left out: see its first page)"
+    assert written.summary["line"] == "management pack 2026-11, 1 section (2 left out: see its first page)"
     assert len(docx.Document(str(target)).inline_shapes) == 1     # the chart
 
 
