@@ -1,8 +1,8 @@
 """`backoffice demo` end to end: the sample data of the modules switched on, then the main
 job as an office worker does it (export a workbook, edit it, sync it back, and see the result
 in the database and the audit log), the accountant's overdue reminders when mail merge and
-the ledger are on, and the manager's monthly pack for the last month that has ended when
-reports are on."""
+the ledger are on, and the manager's monthly pack of the latest closed month when reports
+are on."""
 
 from __future__ import annotations
 
@@ -99,20 +99,33 @@ REMINDER_DAYS = 30
 PACK_READER = "mia"   # the demo's manager
 
 
-def write_pack(db: Database, settings: Settings) -> dict[str, Any]:
-    """The monthly management pack of the last month that has ended, for the demo's manager,
-    as `backoffice report pack --user mia` writes it."""
+def latest_closed_month(session: Any, actor: Any) -> Any:
+    """The last month whose books are closed (the demo closes those ending three months
+    before its "today"), or the last month that has ended when there are no books."""
+    from engine.office.report_body import Month  # here: only for the pack
     from engine.reports.options import last_month  # here: likewise
+
+    if not registry.current().is_on("ledger"):
+        return last_month()
+    from engine.ledger.queries import periods  # here: only with the ledger on
+
+    closed = [p.starts_on for p in periods(session, actor) if p.status == "closed"]
+    return Month.of(max(closed)) if closed else last_month()
+
+
+def write_pack(db: Database, settings: Settings) -> dict[str, Any]:
+    """The monthly management pack of the latest closed month, for the demo's manager, as
+    `backoffice report pack --period YYYY-MM --user mia` writes it."""
     from engine.reports.render import (
         write_report,  # here: only with reports on; python-docx is a slow import
     )
 
-    period = last_month()
-    target = settings.output_dir / f"pack-{period}-{PACK_READER}.docx"
     if not settings.organisation.name:   # the demo's organisation has a name of its own
         db.organisation = replace(settings.organisation, name=DEMO_SENDER[1])
     with db.reading() as session:
         actor = resolve_actor(session, PACK_READER)
+        period = latest_closed_month(session, actor)
+    target = settings.output_dir / f"pack-{period}-{PACK_READER}.docx"
     with db.unit_of_work(actor) as session:
         written = write_report(session, actor, "pack", target, period=period)
     return {"file": str(target), "period": str(period), "for": PACK_READER, **written.summary}

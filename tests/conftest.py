@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -80,6 +81,32 @@ def database_url(request, tmp_path, pg_admin_engine) -> Iterator[str]:
     finally:
         with pg_admin_engine.begin() as conn:
             conn.execute(sa.schema.DropSchema(schema, cascade=True))
+
+
+@contextmanager
+def shared_database(kind: str, folder, pg_admin_engine: sa.Engine | None) -> Iterator[Database]:
+    """A database of `kind` ("sqlite" in `folder`, or a fresh PostgreSQL schema) for the tests
+    of one module to build once and read together, removed afterwards: for data only read
+    (a demo a report is written from), where building it for each test would cost minutes."""
+    schema = None
+    if kind == "sqlite":
+        url = f"sqlite:///{folder / 'backoffice.db'}"
+    else:
+        if pg_admin_engine is None:
+            _postgres_unavailable("BACKOFFICE_TEST_PG_URL is not set")
+        schema = f"test_{uuid.uuid4().hex[:12]}"
+        with pg_admin_engine.begin() as conn:
+            conn.execute(sa.schema.CreateSchema(schema))
+        url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+            hide_password=False)
+    database = new_database(Settings(database_url=url))
+    try:
+        yield database
+    finally:
+        database.dispose()
+        if schema is not None:
+            with pg_admin_engine.begin() as conn:
+                conn.execute(sa.schema.DropSchema(schema, cascade=True))
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ def test_demo_fills_a_fresh_database_and_a_second_run_changes_nothing(backoffice
     assert all(b"X-Unsent: 1" in d.read_bytes() for d in drafts)
     pack = first.json()["pack"]                 # the manager's monthly pack of the last month that has ended
     assert pack["for"] == "mia" and len(pack["sections"]) == 6 and not pack["left_out"], pack
+    assert pack["period"] == "2026-07"          # the latest closed month of the demo's books
     import docx  # here: only this check reads the Word file
 
     written = docx.Document(str(Path(backoffice.cwd) / pack["file"]))

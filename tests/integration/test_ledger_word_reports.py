@@ -9,6 +9,7 @@ not read the ledger gets a note in the pack and a refusal for the reports."""
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal as D
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 
 from engine.config import Settings
 from engine.contacts.services import add_contact
+from engine.db.session import Database
 from engine.demo import build_demo
 from engine.errors import NotFound, PermissionDenied
 from engine.ledger.invoices import AGE_BUCKETS, aging, open_invoices, statement
@@ -28,7 +30,7 @@ from engine.office.locale import Formatter
 from engine.office.report_body import Month
 from engine.reports.render import write_report
 from engine.security.roles import SYSTEM
-from tests.conftest import actor_with
+from tests.conftest import actor_with, shared_database
 from tests.templates import new_database
 
 ALEX = actor_with("accountant", login="alex")
@@ -45,8 +47,18 @@ def build_books(db) -> None:
 
 @pytest.fixture
 def books(db):
+    """The demo's books, for a test that adds to them."""
     build_books(db)
     return db
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def read_books(request, tmp_path_factory, pg_admin_engine) -> Iterator[Database]:
+    """The demo's books, built once for the module on each database, for the tests that only
+    write reports from them."""
+    with shared_database(request.param, tmp_path_factory.mktemp("books"), pg_admin_engine) as database:
+        build_books(database)
+        yield database
 
 
 def tables(path: Path) -> dict[str, list[list[list[str]]]]:
@@ -85,9 +97,9 @@ def ages(rows, title: str) -> list[list[str]]:
             ["Total open", fmt.money(total), fmt.percent(100)]]
 
 
-def test_the_packs_books_are_the_ledgers_own_figures(books, tmp_path):
+def test_the_packs_books_are_the_ledgers_own_figures(read_books, tmp_path):
     target = tmp_path / "pack.docx"
-    with books.unit_of_work(ALEX) as session:
+    with read_books.unit_of_work(ALEX) as session:
         write_report(session, ALEX, "pack", target, period=str(MONTH))
         before, year, next_end = MONTH.previous, MONTH.year_before, MONTH.shifted(1).end
         now = profit_and_loss(session, ALEX, MONTH.start, MONTH.end)
@@ -161,9 +173,9 @@ def test_the_packs_books_are_the_ledgers_own_figures(books, tmp_path):
     assert "Receivables by age at the month's end" in text and "Revenue and expenses of each month" in text
 
 
-def test_a_year_before_is_compared_once_the_books_hold_that_whole_month(books):
+def test_a_year_before_is_compared_once_the_books_hold_that_whole_month(read_books):
     later = Month(2026, 12)                       # a year before: 2025-12, wholly in the books
-    with books.unit_of_work(ALEX) as session:
+    with read_books.unit_of_work(ALEX) as session:
         figures = {f.label: f for f in section(session, ALEX, later).figures}
         year = profit_and_loss(session, ALEX, date(2025, 12, 1), date(2025, 12, 31))
         cash = cash_at(session, ALEX, date(2025, 12, 31))
@@ -172,8 +184,8 @@ def test_a_year_before_is_compared_once_the_books_hold_that_whole_month(books):
     assert figures["Cash and bank"].year_before == cash
 
 
-def test_a_clerk_who_may_not_read_the_books_gets_a_note_instead_and_no_ledger_report(books, tmp_path):
-    with books.unit_of_work(WES) as session:
+def test_a_clerk_who_may_not_read_the_books_gets_a_note_instead_and_no_ledger_report(read_books, tmp_path):
+    with read_books.unit_of_work(WES) as session:
         write_report(session, WES, "pack", tmp_path / "pack.docx", period=str(MONTH))
         for name, options in (("trial-balance", {"as_of": "2026-11-30"}),
                               ("statement", {"customer": "1", "period": str(MONTH)})):
@@ -188,9 +200,9 @@ def test_a_clerk_who_may_not_read_the_books_gets_a_note_instead_and_no_ledger_re
     assert not (tmp_path / "trial-balance.docx").exists() and not (tmp_path / "statement.docx").exists()
 
 
-def test_the_trial_balance_shows_every_account_and_equal_totals(books, tmp_path):
+def test_the_trial_balance_shows_every_account_and_equal_totals(read_books, tmp_path):
     day = date(2026, 11, 30)
-    with books.unit_of_work(ALEX) as session:
+    with read_books.unit_of_work(ALEX) as session:
         write_report(session, ALEX, "trial-balance", tmp_path / "tb.docx", as_of=day.isoformat())
         found = trial_balance(session, ALEX, day)
     [shown] = tables(tmp_path / "tb.docx")["Code"]

@@ -8,7 +8,6 @@ lot that is unknown, not inspected or not decided."""
 from __future__ import annotations
 
 import subprocess
-import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
@@ -16,7 +15,6 @@ from decimal import Decimal
 import docx
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from engine.config import Settings
 from engine.db.session import Database
@@ -32,8 +30,7 @@ from engine.quality.certificate import certificate
 from engine.quality.models import Disposition, Inspection
 from engine.reports.render import write_report
 from engine.security.roles import SYSTEM
-from tests.conftest import PG_URL, _postgres_unavailable, actor_with
-from tests.templates import new_database
+from tests.conftest import actor_with, shared_database
 
 FMT = Formatter("en_GB")
 MONTH = Month(2026, 11)
@@ -52,26 +49,9 @@ def build(db: Database) -> None:
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def demo(request, tmp_path_factory, pg_admin_engine) -> Iterator[Database]:
     """The demo's year, built once for the module on each database (the reports only read it)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('stock-quality') / 'backoffice.db'}"
-        schema = None
-    else:
-        if pg_admin_engine is None:
-            _postgres_unavailable("BACKOFFICE_TEST_PG_URL is not set")
-        schema = f"test_{uuid.uuid4().hex[:12]}"
-        with pg_admin_engine.begin() as conn:
-            conn.execute(sa.schema.CreateSchema(schema))
-        url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False)
-    database = new_database(Settings(database_url=url))
-    try:
+    with shared_database(request.param, tmp_path_factory.mktemp("stock-quality"), pg_admin_engine) as database:
         build(database)
         yield database
-    finally:
-        database.dispose()
-        if schema is not None:
-            with pg_admin_engine.begin() as conn:
-                conn.execute(sa.schema.DropSchema(schema, cascade=True))
 
 
 def tables(path) -> list[list[list[str]]]:
