@@ -84,13 +84,13 @@ def database_url(request, tmp_path, pg_admin_engine) -> Iterator[str]:
 
 
 @contextmanager
-def shared_database(kind: str, folder, pg_admin_engine: sa.Engine | None) -> Iterator[Database]:
+def shared_database(kind: str, folder, pg_admin_engine: sa.Engine | None, file: str = "backoffice.db") -> Iterator[Database]:
     """A database of `kind` ("sqlite" in `folder`, or a fresh PostgreSQL schema) for the tests
     of one module to build once and read together, removed afterwards: for data only read
     (a demo a report is written from), where building it for each test would cost minutes."""
     schema = None
     if kind == "sqlite":
-        url = f"sqlite:///{folder / 'backoffice.db'}"
+        url = f"sqlite:///{folder / file}"
     else:
         if pg_admin_engine is None:
             _postgres_unavailable("BACKOFFICE_TEST_PG_URL is not set")

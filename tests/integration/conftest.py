@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,16 +10,12 @@ from typing import Any
 import openpyxl
 import pytest
 import python_calamine
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
-from engine.config import Settings
 from engine.contacts import services
 from engine.db.session import Database
 from engine.security.roles import SYSTEM
 from engine.security.users import add_user, resolve_actor
-from tests.conftest import actor_with
-from tests.templates import new_database
+from tests.conftest import actor_with, shared_database
 
 
 @pytest.fixture
@@ -51,23 +46,9 @@ def fill_people(db):
 def second_database(database_url: str, pg_admin_engine, folder: Path) -> Iterator[Database]:
     """Another empty database of the same kind as `database_url` (a SQLite file in `folder`,
     or a PostgreSQL schema of its own), made as `db` is; disposed and dropped afterwards."""
-    schema = None
-    if database_url.startswith("sqlite"):
-        url = f"sqlite:///{folder / 'twin.db'}"
-    else:
-        schema = f"test_{uuid.uuid4().hex[:12]}"
-        with pg_admin_engine.begin() as conn:
-            conn.execute(sa.schema.CreateSchema(schema))
-        url = make_url(database_url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False)
-    database = new_database(Settings(database_url=url))
-    try:
+    kind = "sqlite" if database_url.startswith("sqlite") else "postgresql"
+    with shared_database(kind, folder, pg_admin_engine, file="twin.db") as database:
         yield database
-    finally:
-        database.dispose()
-        if schema:
-            with pg_admin_engine.begin() as conn:
-                conn.execute(sa.schema.DropSchema(schema, cascade=True))
 
 
 @pytest.fixture
