@@ -94,3 +94,15 @@ def test_a_chart_draws_the_same_png_for_the_same_figures():
     assert first.startswith(b"\x89PNG") and first == draw()
     control = charts.control("Weight", [Decimal(1), Decimal(5), Decimal(2)], Decimal(2), Decimal(0), Decimal(4))
     assert control.png.startswith(b"\x89PNG") and control.title == "Weight"
+
+
+def test_a_tables_short_columns_keep_their_width_and_the_long_ones_share_the_rest():
+    from engine.office.word import SHORT, TEXT_WIDTH, widths
+
+    rows = [["LED panel 600x600 4000 K 40 W with a very long description indeed, and more", "7", "337.68"]]
+    sized = widths(["Item", "On hand", "Value"], rows)
+    assert sum(sized) <= TEXT_WIDTH and sized[1] <= SHORT and sized[2] <= SHORT
+    assert sized[0] > 3 * sized[1]                   # the description takes what the numbers leave
+    assert sized[1] >= len("hand") * 105              # "On hand" never breaks into letters
+    narrow = widths(["A", "B"], [["x", "y"]])
+    assert sum(narrow) <= TEXT_WIDTH and abs(narrow[0] - narrow[1]) <= 1   # a small table spreads evenly
