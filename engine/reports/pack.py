@@ -36,7 +36,7 @@ def sections_for(session: Session, actor: Actor, period: Month) -> tuple[list[Se
         try:
             section = registry.load(part.target)(session, actor, period)
         except PermissionDenied as refused:
-            notes.append(f"{part.title} is left out: {refused}.")
+            notes.append(f"{part.title} is left out: {str(refused).rstrip('.')}.")
             continue
         if section is not None:
             found.append(section)
