@@ -301,3 +301,19 @@ def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise typer.Exit(3) from None
 
     return wrapper
+
+
+def print_check(checked: dict[str, Any], template: object, against: str, as_json: bool) -> None:
+    """What a template check found (`mail check`, `report check`): --json prints it whole;
+    else no problems, or each problem with its code, `against` saying what it was checked
+    against. Exit 1 when there is a problem."""
+    if as_json:
+        print_json(checked)
+    elif checked["ok"]:
+        out.print(f"{template}: no problems ({against})", soft_wrap=True)
+    else:
+        out.print(f"{template}: {len(checked['problems'])} problem(s) ({against}):", soft_wrap=True)
+        for p in checked["problems"]:
+            say_warning(f"{p['code']}: {p['message']}")
+    if not checked["ok"]:
+        raise typer.Exit(1)

@@ -24,6 +24,7 @@ from engine.cli_support import (
     handles_errors,
     new_table,
     out,
+    print_check,
     print_json,
     say_warning,
     settings,
@@ -150,17 +151,7 @@ def check_command(template: Named, selection: Selection = None, days: Days = 30,
     name, options = chosen.selection_of(selection, days, as_of) if selection else (None, {})
     with acting_as(user) as (db, actor, _session):
         checked = check(db, config, actor, template, name, options)
-    if as_json:
-        print_json(checked)
-    elif checked["ok"]:
-        out.print(f"{template}: no problems (checked against {checked['from']})", soft_wrap=True)
-    else:
-        out.print(f"{template}: {len(checked['problems'])} problem(s) (checked against {checked['from']}):",
-                  soft_wrap=True)
-        for p in checked["problems"]:
-            say_warning(f"{p['code']}: {p['message']}")
-    if not checked["ok"]:
-        raise typer.Exit(1)
+    print_check(checked, template, f"checked against {checked['from']}", as_json)
 
 
 def _process(db, config, actor, run_id: int, transport: str, limit: int | None, as_json: bool) -> RunReport:

@@ -26,9 +26,9 @@ from engine.cli_support import (
     handles_errors,
     new_table,
     out,
+    print_check,
     print_json,
     remote_server,
-    say_warning,
     settings,
 )
 from engine.errors import BackofficeError
@@ -219,17 +219,7 @@ def check(template: Annotated[Path, typer.Argument(metavar="TEMPLATE.docx", help
     with acting_as(user) as (_db, actor, session):
         checked = report_check(session, actor, template, report,
                                **_given(period, as_of, year, customer, lot, employee))
-    if as_json:
-        print_json(checked)
-    elif checked["ok"]:
-        out.print(f"{template}: no problems (checked as the {checked['report']} report's template)", soft_wrap=True)
-    else:
-        out.print(f"{template}: {len(checked['problems'])} problem(s) as the {checked['report']} report's template:",
-                  soft_wrap=True)
-        for p in checked["problems"]:
-            say_warning(f"{p['code']}: {p['message']}")
-    if not checked["ok"]:
-        raise typer.Exit(1)
+    print_check(checked, template, f"checked as the {checked['report']} report's template", as_json)
 
 
 RESERVED = ("list", "templates", "fields", "check")   # the group's own commands, never a report's name

@@ -155,9 +155,8 @@ def _write(builders: dict, folder: Path) -> list[Path]:
 # selection adds (overdue: invoices, total_overdue, currency, as_of). Filters: money, longdate.
 # Headers and footers hold no merge fields: a batch of letters shares them.
 
-def _letter(title: str) -> Document:
-    """An A4 letter: the sender at the top right, the recipient's address block where a
-    window envelope shows it, and the date."""
+def _letter_page(title: str) -> Document:
+    """An empty A4 letter in 11 pt, its margins leaving room for a window envelope."""
     document = Document()
     section = document.sections[0]
     section.page_width, section.page_height = Cm(21.0), Cm(29.7)
@@ -171,6 +170,13 @@ def _letter(title: str) -> Document:
     normal = document.styles["Normal"]
     normal.font.size = Pt(11)
     normal.paragraph_format.space_after = Pt(0)
+    return document
+
+
+def _letter(title: str) -> Document:
+    """An A4 letter: the sender at the top right, the recipient's address block where a
+    window envelope shows it, and the date."""
+    document = _letter_page(title)
     for text, bold in (("{%p if sender.name %}", False), ("{{ sender.name }}", True), ("{%p endif %}", False),
                        ("{%p if sender.address %}", False), ('{{ sender.address | join("\\n") }}', False),
                        ("{%p endif %}", False),
@@ -337,19 +343,7 @@ def _merged(document, *pieces: str, bold: bool = False, size: int | None = None)
 def welcome_letter() -> Document:
     """A welcome to new contacts (the `welcome` mail's letter, e.g. `--to tag:new`), written
     with Word's merge fields: the example an office worker copies to write a letter in Word."""
-    document = Document()
-    section = document.sections[0]
-    section.page_width, section.page_height = Cm(21.0), Cm(29.7)
-    section.left_margin, section.right_margin = Cm(2.5), Cm(2.0)
-    section.top_margin, section.bottom_margin = Cm(2.0), Cm(2.0)
-    props = document.core_properties
-    props.title, props.author, props.last_modified_by = "Welcome", "Backoffice", "Backoffice"
-    props.comments = "Made by Backoffice"
-    props.created = props.modified = FIXED_TIME
-    props.revision = 1
-    normal = document.styles["Normal"]
-    normal.font.size = Pt(11)
-    normal.paragraph_format.space_after = Pt(0)
+    document = _letter_page("Welcome")
     for pieces, bold in ((("«sender.name»",), True), (("«sender.address»",), False),
                          (("«sender.email»", "  ", "«sender.phone»"), False)):
         _merged(document, *pieces, bold=bold).alignment = WD_ALIGN_PARAGRAPH.RIGHT
@@ -367,7 +361,7 @@ def welcome_letter() -> Document:
                  "«sender.phone»", " or write to ", "«sender.email»", ". We look forward to working with you."))
     _gap(_p(document, "Yours sincerely,"), 36)
     _merged(document, "«sender.name»")
-    footer = section.footer.paragraphs[0]
+    footer = document.sections[0].footer.paragraphs[0]
     footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
     footer.add_run("Page ")
     _word_field(footer, "PAGE", "1")
