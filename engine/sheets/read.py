@@ -7,7 +7,7 @@ their cell. Every problem is collected; nothing stops at the first.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,8 +53,39 @@ class SheetInput:
     spec: SheetSpec
     columns: list[Column]             # the spec columns present in the sheet, in sheet order
     positions: dict[str, int]         # column key -> 0-based column index ("id" -> 0, "version" -> 1)
-    rows: list[RowInput] = field(default_factory=list)
-    last_row: int = 1                 # the last non-blank row
+    _rows: list[RowInput] | None = None   # every row, once read whole (see `rows`)
+    last_row: int = 1                 # the last non-blank row (of those read so far)
+    _source: _RowSource | None = None  # where rows not yet read come from (see `chunks`)
+
+    @property
+    def rows(self) -> list[RowInput]:
+        """Every row of the sheet, typed, read once and kept. A sheet too large to keep whole
+        is read a chunk at a time instead (`chunks`)."""
+        if self._rows is None:
+            self._rows = [row for chunk in self.chunks(1 << 62) for row in chunk]
+            self._source = None
+        return self._rows
+
+    @rows.setter
+    def rows(self, rows: list[RowInput]) -> None:
+        self._rows, self._source = rows, None
+
+    @property
+    def kept_whole(self) -> bool:
+        """Whether every row is read and kept (otherwise each pass reads them anew)."""
+        return self._rows is not None
+
+    def chunks(self, size: int) -> Iterator[list[RowInput]]:
+        """The rows, `size` at a time, read from the file unless kept (each pass reads anew)."""
+        if self._rows is not None:
+            for start in range(0, len(self._rows), size):
+                yield self._rows[start:start + size]
+        elif self._source is not None:
+            yield from self._source.chunks(self, size)
+
+    def part(self, rows: list[RowInput]) -> SheetInput:
+        """This sheet holding only `rows` (a chunk): what merge, checks and refresh take."""
+        return SheetInput(self.spec, self.columns, self.positions, rows, self.last_row)
 
     def cell(self, row: int | None, key: str | None) -> str | None:
         if row is None:
@@ -133,7 +164,9 @@ def read_open_workbook(snapshot: BookSnapshot, spec_for, limits: WorkbookLimits,
 
 def _read(path: Path, package: PackageInfo, rows_of: Callable[[str], list[list[Any]]],
           special_of: Callable[[str], list[SpecialCell]], spec_for, limits: WorkbookLimits,
-          seal: Seal | None) -> WorkbookInput:
+          seal: Seal | None, streamed: Callable[[str], bool] = lambda name: False) -> WorkbookInput:
+    """The workbook's meta and sheets; a sheet for which `streamed(name)` is true is read a
+    chunk at a time whenever its rows are asked for (see SheetInput.chunks), the others whole now."""
     try:
         meta = WorkbookMeta.from_rows(rows_of(META_SHEET), seal, limits.max_snapshot_bytes)
     except ValueError as exc:
@@ -157,17 +190,34 @@ def _read(path: Path, package: PackageInfo, rows_of: Callable[[str], list[list[A
                 issues.append(CellIssue(sheet_spec.name, None, None, None, "missing-sheet",
                                         f"sheet {sheet_spec.name!r} is missing{hint}; rename it back"))
             continue
-        rows = rows_of(sheet_spec.name)
-        if len(rows) > limits.max_rows:
-            raise UnusableInput(path, f"sheet {sheet_spec.name!r} has {len(rows)} rows, over the limit of {limits.max_rows}")
-        sheets[sheet_spec.name] = _read_sheet(sheet_spec, base.columns if base else None, rows,
-                                              special_of(sheet_spec.name), package.date1904, issues)
+        data = sheets[sheet_spec.name] = _read_sheet(
+            sheet_spec, base.columns if base else None, _capped(path, sheet_spec.name, rows_of, limits.max_rows),
+            special_of(sheet_spec.name), package.date1904, issues)
+        if not streamed(sheet_spec.name):
+            data.rows  # noqa: B018  (read whole now: its reading problems come in sheet order)
     return WorkbookInput(path, meta, package, sheets, issues, seal)
 
 
-def _read_sheet(spec: SheetSpec, expected: list[str] | None, rows: list[list[Any]], special,
+RawRows = Callable[[], Iterable[tuple[int, list[Any]]]]   # (Excel row number, cells), read anew on each call
+
+
+def _capped(path: Path, name: str, rows_of: Callable[[str], list[list[Any]]], max_rows: int) -> RawRows:
+    """The sheet's rows, read anew on each call, refused past the row limit (the guard
+    refuses a sheet whose declared size is over it before anything is read)."""
+    def rows() -> Iterator[tuple[int, list[Any]]]:
+        for number, cells in enumerate(rows_of(name), start=1):
+            if number > max_rows:
+                raise UnusableInput(path, f"sheet {name!r} has more than {max_rows} rows, the limit "
+                                          "(workbook.max_rows); split it into smaller workbooks")
+            yield number, cells
+    return rows
+
+
+def _read_sheet(spec: SheetSpec, expected: list[str] | None, rows: RawRows, special,
                 date1904: bool, issues: list[CellIssue]) -> SheetInput:
-    header = [str(v).strip() if v is not None else "" for v in (rows[0] if rows else [])]
+    """The sheet's header, checked now; its rows typed as they are asked for (`SheetInput.chunks`)."""
+    first = next(iter(rows()), None)
+    header = [str(v).strip() if v is not None else "" for v in (first[1] if first and first[0] == 1 else [])]
     by_label = {c.label: c for c in spec.columns}
     positions: dict[str, int] = {}
     columns: list[Column] = []
@@ -196,31 +246,71 @@ def _read_sheet(spec: SheetSpec, expected: list[str] | None, rows: list[list[Any
             issues.append(CellIssue(spec.name, None, label, None, "missing-column",
                                     f"column {label!r} is missing (renamed or deleted?); put it back"))
     if "id" not in positions:
+        data._rows = []
         return data
     bad_cells = {cell.ref: cell for cell in special}
-    # calamine reads an error cell as "": a row holding only errors must not pass as blank
-    rows_with_bad_cells = {int(ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")) for ref in bad_cells}
-    width = max(positions.values()) + 1
-    # Blank rows are skipped (a row of spaces only is dropped below, once its cells are typed).
-    kept = [(r, raw) for r, raw in enumerate(rows[1:], start=2)
-            if raw.count("") != len(raw) or r in rows_with_bad_cells]
-    if not kept:
-        return data
+    data._source = _RowSource(rows, bad_cells, date1904, issues)
+    return data
+
+
+@dataclass
+class _RowSource:
+    """Where a sheet's rows come from: its cells read anew on each pass, typed a chunk at a
+    time. Reading problems are reported once, on the first pass."""
+
+    raw: RawRows
+    bad_cells: dict[str, SpecialCell]
+    date1904: bool
+    issues: list[CellIssue]
+    labels_of: Callable[[SheetSpec, Column], Labels] | None = None
+    passes: int = 0
+
+    def chunks(self, data: SheetInput, size: int) -> Iterator[list[RowInput]]:
+        issues = self.issues if self.passes == 0 else []
+        self.passes += 1
+        # calamine reads an error cell as "": a row holding only errors must not pass as blank
+        bad_rows: dict[int, list[SpecialCell]] = {}
+        for ref, cell in self.bad_cells.items():
+            bad_rows.setdefault(int(ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")), []).append(cell)
+        pending: list[tuple[int, list[Any]]] = []
+        for number, raw in self.raw():
+            if number == 1:
+                continue
+            # Blank rows are skipped (a row of spaces only is dropped once its cells are typed).
+            if raw.count("") != len(raw) or number in bad_rows:
+                pending.append((number, raw))
+            if len(pending) >= size:
+                yield self._typed(data, pending, bad_rows, issues)
+                pending = []
+        if pending:
+            yield self._typed(data, pending, bad_rows, issues)
+
+    def _typed(self, data: SheetInput, kept: list[tuple[int, list[Any]]], bad_rows, issues) -> list[RowInput]:
+        rows = _type_rows(data, kept, bad_rows, self.date1904, issues)
+        data.last_row = max(data.last_row, kept[-1][0])
+        if self.labels_of is not None:
+            _resolve_rows(data, rows, self.labels_of, issues)
+        return rows
+
+
+def _type_rows(data: SheetInput, kept: list[tuple[int, list[Any]]], bad_rows: dict[int, list[SpecialCell]],
+               date1904: bool, issues: list[CellIssue]) -> list[RowInput]:
+    """Type a chunk of the sheet's non-blank rows ((row number, cells)), column by column."""
+    spec, columns, positions = data.spec, data.columns, data.positions
     numbers = [r for r, _ in kept]
+    width = max(positions.values()) + 1
     lines = [raw if len(raw) >= width else raw + [""] * (width - len(raw)) for _, raw in kept]
-    data.last_row = numbers[-1]
     cells_of = list(zip(*lines, strict=False))  # column -> its cells (columns past `width` unused)
 
     # Column by column: each column's cells converted in one pass (see convert_column).
     failed: dict[int, dict[str, tuple[str, str]]] = {}   # row index -> key -> (code, message)
-    if bad_cells:
-        index_of_row = {r: i for i, r in enumerate(numbers)}
+    if bad_rows:
         key_of_letters = {xl_col_to_name(i): k for k, i in positions.items()}
-        for ref, cell in bad_cells.items():
-            letters = ref.rstrip("0123456789")
-            key, i = key_of_letters.get(letters), index_of_row.get(int(ref[len(letters):]))
-            if key is not None and i is not None:
-                failed.setdefault(i, {})[key] = (cell.kind, _special_message(cell))
+        for i, number in enumerate(numbers):
+            for cell in bad_rows.get(number, ()):
+                key = key_of_letters.get(cell.ref.rstrip("0123456789"))
+                if key is not None:
+                    failed.setdefault(i, {})[key] = (cell.kind, _special_message(cell))
     managed = {}
     for key in ("id", "version"):
         if key in positions:
@@ -276,8 +366,7 @@ def _read_sheet(spec: SheetSpec, expected: list[str] | None, rows: list[list[Any
                 row.deleted = True
     if "delete" in positions:
         _marked_for_deletion(data, rows_in, cells_of[positions["delete"]], skipped, issues)
-    data.rows = [row for i, row in enumerate(rows_in) if i not in skipped] if skipped else rows_in
-    return data
+    return [row for i, row in enumerate(rows_in) if i not in skipped] if skipped else rows_in
 
 
 _DELETE = Column("delete", DELETE, type="bool")
@@ -288,29 +377,38 @@ def resolve_labels(book: WorkbookInput, labels_of: Callable[[SheetSpec, Column],
     """Turn the labels read in labelled columns into the ids of their records (see
     engine.sheets.labels); `labels_of(sheet, column)` gives the column's Labels. A label
     naming no record, or several, is a problem at its cell, and the cell is left out.
+    Rows typed already are resolved now; rows still to be read, as each chunk is typed.
     One dictionary look-up per cell: 100,000 rows take milliseconds."""
     for data in book.sheets.values():
-        for column in data.columns:
-            if column.labels is None or column.computed:
+        if data._rows is not None:
+            _resolve_rows(data, data._rows, labels_of, book.issues)
+        elif data._source is not None:
+            data._source.labels_of = labels_of
+
+
+def _resolve_rows(data: SheetInput, rows: list[RowInput], labels_of: Callable[[SheetSpec, Column], Labels],
+                  issues: list[CellIssue]) -> None:
+    for column in data.columns:
+        if column.labels is None or column.computed:
+            continue
+        labels, key = labels_of(data.spec, column), column.key
+        exact = labels.exact
+        for row in rows:
+            text = row.values.get(key)
+            if text is None:
                 continue
-            labels, key = labels_of(data.spec, column), column.key
-            exact = labels.exact
-            for row in data.rows:
-                text = row.values.get(key)
-                if text is None:
+            found = exact.get(text)
+            if found is None:
+                try:
+                    found = labels.resolve(text, column.label)
+                except LabelError as exc:
+                    del row.values[key]
+                    row.invalid = True
+                    issues.append(CellIssue(data.spec.name, data.cell(row.row, key), column.label,
+                                            row.record_id, exc.code, str(exc)))
                     continue
-                found = exact.get(text)
-                if found is None:
-                    try:
-                        found = labels.resolve(text, column.label)
-                    except LabelError as exc:
-                        del row.values[key]
-                        row.invalid = True
-                        book.issues.append(CellIssue(data.spec.name, data.cell(row.row, key), column.label,
-                                                     row.record_id, exc.code, str(exc)))
-                        continue
-                    row.retyped += (key,)
-                row.values[key] = found
+                row.retyped += (key,)
+            row.values[key] = found
 
 
 def _marked_for_deletion(data: SheetInput, rows: list[RowInput], cells: Sequence[Any], skipped: set[int],
