@@ -92,6 +92,9 @@ class WorkbookLimits:
     # snapshot unpacked. A few kilobytes can claim gigabytes of either.
     max_text_bytes: int = 256 * 1024 * 1024
     max_snapshot_bytes: int = 256 * 1024 * 1024
+    # A sheet over this many rows is read, checked and saved this many rows at a time, never
+    # held whole in memory (a 1,048,000-row sheet then syncs in bounded memory).
+    chunk_rows: int = 50_000
 
 
 SECRET_FIELDS = ("database_password", "smtp_password", "graph_client_secret", "ews_password", "token")

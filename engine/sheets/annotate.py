@@ -121,6 +121,7 @@ def refresh_sheet(
     out_of_reach: Set[int] = frozenset(),
     labels: Mapping[str, Labels] = MappingProxyType({}),
     alongside: Set[int] = frozenset(),
+    into: RefreshedSheet | None = None,
 ) -> RefreshedSheet:
     """Bring one sheet up to the database.
 
@@ -133,14 +134,17 @@ def refresh_sheet(
     report who moved to another team) are emptied too, so the file keeps nothing of them.
     `labels`: column key -> the Labels of a labelled column; its cells get the record's label
     (values compared, and the base, stay ids).
+    `into`: a sheet read in chunks is refreshed a chunk at a time into one patch and base
+    (`data` the chunk's rows, `db` their records); the records others added are appended by
+    a last call with no rows and those records.
     """
     keys = [c.key for c in data.columns if not c.computed]
     computed_keys = [c.key for c in data.columns if c.computed]
     entered = data.spec.entered_keys
     column_of = {key: index + 1 for key, index in data.positions.items()}  # 1-based, as the patcher counts
-    patch = SheetPatch(clear_marks=clear_marks)
+    refreshed = into or RefreshedSheet(SheetPatch(clear_marks=clear_marks), SheetBase(columns=keys))
+    patch, base, counts = refreshed.patch, refreshed.base, refreshed.counts
     cells = patch.cells
-    base = SheetBase(columns=keys)
     old_rows = old_base.rows if old_base else {}
     old_columns = old_base.columns if old_base else []
 
@@ -174,7 +178,6 @@ def refresh_sheet(
 
     shown: set[int] = set()
     lock_after: list[tuple[int, dict[str, Any]]] = []
-    counts = RefreshCounts()
     for row in data.rows:
         rid = row.record_id or inserted_ids.get(row.row)
         if rid is None:
@@ -264,10 +267,10 @@ def refresh_sheet(
         next_row += 1
     for r, values in lock_after:
         lock(r, values)
-    counts.added = next_row - data.last_row - 1
+    counts.added += next_row - data.last_row - 1
     if next_row > data.last_row + 1:
         patch.table_last_row = next_row - 1 + SPARE_ROWS
-    return RefreshedSheet(patch, base, counts)
+    return refreshed
 
 
 def write_refresh(book: WorkbookInput, sheets: dict[str, RefreshedSheet], meta: WorkbookMeta,

@@ -54,9 +54,10 @@ class Applied:
 
 
 def load_rows(connection: Connection, spec: SheetSpec, limit: Any = None,
-              only: list[int] | None = None) -> dict[int, tuple[int, dict[str, Any]]]:
+              only: list[int] | None = None, columns: list[str] | None = None) -> dict[int, tuple[int, dict[str, Any]]]:
     """Every record of the sheet's scope: id -> (version, stored values); `limit`, the
-    sheet's `rows_limit` for the user, keeps those they may see; `only`, those of these ids.
+    sheet's `rows_limit` for the user, keeps those they may see; `only`, those of these ids;
+    `columns`, only these of its values (the unique ones of a sheet read in chunks).
 
     Only what a merge, a check or a refresh looks at: the id, the version and the business
     columns. Time stamps and who saved last are left out (parsing 200,000 time stamps was
@@ -67,10 +68,10 @@ def load_rows(connection: Connection, spec: SheetSpec, limit: Any = None,
     # (engine.security.db_roles): those are left out and read as empty, as the policy gate
     # leaves them out of what that person is shown anyway.
     hidden = unreadable_columns(connection).get(table.name, set())
-    columns = [table.c.id, table.c.version,
-               *(c for c in table.c if c.key not in COMMON_COLUMNS and c.name not in hidden)]
-    blank = {c.key: None for c in table.c if c.name in hidden}
-    query = select(*columns).where(*(table.c[k] == v for k, v in spec.scope.items())).order_by(
+    wanted = [c for c in table.c if c.key not in COMMON_COLUMNS and (columns is None or c.key in columns)]
+    selected = [table.c.id, table.c.version, *(c for c in wanted if c.name not in hidden)]
+    blank = {c.key: None for c in wanted if c.name in hidden}
+    query = select(*selected).where(*(table.c[k] == v for k, v in spec.scope.items())).order_by(
         *(table.c[k] for k in spec.order_by))
     if limit is not None:
         query = query.where(limit)

@@ -10,14 +10,17 @@ from typing import Any
 
 from engine.limits import Limit, check_value, limits_of
 from engine.sheets.issues import CellIssue
-from engine.sheets.merge import DbRows, SheetPlan
+from engine.sheets.merge import DbRows, Insert, SheetPlan, Update
 from engine.sheets.read import SheetInput
 from engine.sheets.spec import as_refusal
 from engine.sheets.values import canonical
 
 
-def check_plan(data: SheetInput, plan: SheetPlan, db: DbRows, lookups: Mapping[str, set]) -> list[CellIssue]:
-    """Every problem of the planned inserts and updates; also sets each one's `stored` row."""
+def check_plan(data: SheetInput, plan: SheetPlan, db: DbRows, lookups: Mapping[str, set],
+               unique: bool = True) -> list[CellIssue]:
+    """Every problem of the planned inserts and updates; also sets each one's `stored` row.
+    `unique` False: the unique columns are checked for the whole sheet afterwards (a sheet
+    read in chunks, see UniqueValues)."""
     spec = data.spec
     issues: list[CellIssue] = []
     present = [c for c in data.columns if not c.computed]
@@ -77,8 +80,35 @@ def check_plan(data: SheetInput, plan: SheetPlan, db: DbRows, lookups: Mapping[s
         for refusal in spec.check_new([(i.row, i.stored) for i in plan.inserts]):
             row, key, message, code = as_refusal(refusal, "invalid")
             problem(row, key, None, code, message)
-    issues += _check_unique(data, plan, db)
+    if unique:
+        issues += _check_unique(data, plan, db)
     return issues
+
+
+class UniqueValues:
+    """What the rows of a sheet read in chunks ask of its unique columns (new rows' values,
+    changed values, deleted records), gathered chunk by chunk and checked once against every
+    record of the sheet (`check`). Only the unique columns' values are kept, and only for a
+    sheet that has such a column."""
+
+    def __init__(self, data: SheetInput):
+        self.keys = [c.key for c in data.columns if c.unique and not c.computed]
+        self.plan = SheetPlan(data.spec.name)
+
+    def add(self, plan: SheetPlan) -> None:
+        if not self.keys:
+            return
+        for insert in plan.inserts:
+            self.plan.inserts.append(Insert(insert.row, {k: insert.values.get(k) for k in self.keys}))
+        for update in plan.updates:
+            changes = {k: update.changes[k] for k in self.keys if k in update.changes}
+            if changes:
+                self.plan.updates.append(Update(update.row, update.record_id, update.version, changes))
+        self.plan.deletes += plan.deletes
+
+    def check(self, data: SheetInput, db: DbRows) -> list[CellIssue]:
+        """`db`: every record of the sheet the user may see, with (at least) its unique columns."""
+        return _check_unique(data, self.plan, db) if self.keys and not self.plan.empty else []
 
 
 _TYPED = {"text": Limit("text"), "date": Limit("date"), "integer": Limit("integer")}

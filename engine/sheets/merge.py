@@ -51,10 +51,27 @@ class SheetPlan:
     issues: list[CellIssue] = field(default_factory=list)
     # (record id, column key) -> (version, value): the database's side of each conflict shown
     shown: dict[tuple[int, str], tuple[int, str]] = field(default_factory=dict)
+    # A sheet read in chunks keeps no list of its changes, only how many (see `tally`).
+    tallied: list[int] | None = None
+
+    @property
+    def counts(self) -> tuple[int, int, int]:
+        """How many inserts, updates and deletes."""
+        if self.tallied is not None:
+            return self.tallied[0], self.tallied[1], self.tallied[2]
+        return len(self.inserts), len(self.updates), len(self.deletes)
 
     @property
     def empty(self) -> bool:
-        return not (self.inserts or self.updates or self.deletes)
+        return not any(self.counts)
+
+    def tally(self, part: SheetPlan) -> None:
+        """Count a chunk's plan in (its changes are not kept), and the conflicts it showed."""
+        if self.tallied is None:
+            self.tallied = [0, 0, 0]
+        for n, count in enumerate(part.counts):
+            self.tallied[n] += count
+        self.shown.update(part.shown)
 
 
 DbRows = dict[int, tuple[int, dict[str, Any]]]   # id -> (version, values by column key)
@@ -69,6 +86,8 @@ def merge_sheet(
     saved: Mapping[int, int] = MappingProxyType({}),
     shown: Mapping[int, Mapping[str, tuple[int, str]]] = MappingProxyType({}),
     changed_by: Callable[[int, str], str | None] | None = None,
+    seen: set[int] | None = None,
+    deletions: bool = True,
 ) -> SheetPlan:
     """Plan the changes a workbook sheet asks for; `writable` are the column keys the user may change.
 
@@ -80,6 +99,10 @@ def merge_sheet(
     `shown`: record id -> column key -> (version, value) of the database's side of conflicts
     the workbook was shown at its last rejected sync; `changed_by(record id, key)` says who
     changed a conflicting value and when, for the note.
+    A sheet read in chunks is merged a chunk at a time: `seen` (the records of the rows
+    merged so far, shared by the calls) finds an ID given twice across chunks, and the base's
+    records missing from the sheet are planned for deletion once, after the last chunk
+    (`deletions` False before it).
     """
     spec = data.spec
     plan = SheetPlan(spec.name)
@@ -87,7 +110,7 @@ def merge_sheet(
     base_cols = base.columns if base else []
     # (key, position in the base's value list) for each base column the sheet has
     compared = [(key, n) for n, key in enumerate(base_cols) if key in data.positions]
-    seen: set[int] = set()
+    seen = set() if seen is None else seen
     set_once = {c.key: c.locked_because for c in spec.columns if c.set_once}
     filled_in_by = spec.filled_in_by
 
@@ -109,11 +132,12 @@ def merge_sheet(
             issue(row.row, "id", rid, "duplicate-id", f"ID {rid} appears twice; each record has one row")
             continue
         seen.add(rid)
-        if rid not in base_rows:
+        exported = base_rows.get(rid)
+        if exported is None:
             issue(row.row, "id", rid, "unknown-id",
                   f"ID {rid} was not exported in this workbook; leave ID empty for a new record")
             continue
-        base_version, base_values = base_rows[rid]
+        base_version, base_values = exported
         if row.record_id is not None and row.version != base_version:
             issue(row.row, "version", rid, "read-only", "Version is managed by Backoffice; undo this change")
             continue
@@ -174,10 +198,11 @@ def merge_sheet(
         if changes:
             plan.updates.append(Update(row.row, rid, db_version, changes))
 
-    for rid, (base_version, _values) in base_rows.items():
-        if rid in seen or rid not in db:
-            continue
-        _plan_delete(plan, issue, spec, None, rid, base_version, db[rid][0])
+    if deletions and base is not None:
+        for rid, base_version in base.rows.versions():
+            if rid in seen or rid not in db:
+                continue
+            _plan_delete(plan, issue, spec, None, rid, base_version, db[rid][0])
     return plan
 
 

@@ -131,21 +131,42 @@ def read_workbook(path: Path, spec_for, limits: WorkbookLimits, seal: Seal | Non
     if META_SHEET not in package.sheet_names:
         raise UnusableInput(path, "not a Backoffice workbook (it has no _backoffice sheet); "
                                   "get one with `backoffice workbook new MODULE`")
+    def streamed(name: str) -> bool:
+        """A sheet over `limits.chunk_rows` rows is read a chunk at a time, never kept whole."""
+        return package.dimensions.get(name, (0, 0))[0] > limits.chunk_rows
+
     with TextBudget(path, limits.max_text_bytes) as budget:
         budget.charge(META_SHEET, package.sheet_parts[META_SHEET])
         book = open_calamine(path, package)
         try:
+            charged = {META_SHEET}
+
             def rows_of(name: str) -> list[list[Any]]:
-                if name != META_SHEET:
+                if name not in charged:
+                    charged.add(name)
                     budget.charge(name, package.sheet_parts[name])
+                if name != META_SHEET and streamed(name):
+                    return _read_anew(path, package, name)
                 return read_rows(path, book, name, skip_empty_area=False)
 
             def special_of(name: str) -> list[SpecialCell]:
                 return special_cells(path, package.sheet_parts[name])
 
-            return _read(path, package, rows_of, special_of, spec_for, limits, seal)
+            return _read(path, package, rows_of, special_of, spec_for, limits, seal, streamed)
         finally:
             book.close()
+
+
+def _read_anew(path: Path, package: PackageInfo, name: str) -> Iterable[list[Any]]:
+    """A streamed sheet's rows, from the file opened again for each pass."""
+    class Rows:
+        def __iter__(self) -> Iterator[list[Any]]:
+            book = open_calamine(path, package)
+            try:
+                yield from read_rows(path, book, name, skip_empty_area=False)
+            finally:
+                book.close()
+    return Rows()
 
 
 def read_open_workbook(snapshot: BookSnapshot, spec_for, limits: WorkbookLimits, seal: Seal | None) -> WorkbookInput:
@@ -205,7 +226,8 @@ def _capped(path: Path, name: str, rows_of: Callable[[str], list[list[Any]]], ma
     """The sheet's rows, read anew on each call, refused past the row limit (the guard
     refuses a sheet whose declared size is over it before anything is read)."""
     def rows() -> Iterator[tuple[int, list[Any]]]:
-        for number, cells in enumerate(rows_of(name), start=1):
+        read = rows_of(name)      # on each pass, so that a streamed sheet is read anew
+        for number, cells in enumerate(read, start=1):
             if number > max_rows:
                 raise UnusableInput(path, f"sheet {name!r} has more than {max_rows} rows, the limit "
                                           "(workbook.max_rows); split it into smaller workbooks")
@@ -249,7 +271,7 @@ def _read_sheet(spec: SheetSpec, expected: list[str] | None, rows: RawRows, spec
         data._rows = []
         return data
     bad_cells = {cell.ref: cell for cell in special}
-    data._source = _RowSource(rows, bad_cells, date1904, issues)
+    data._source = _RowSource(rows, bad_cells, date1904, issues, list(columns))
     return data
 
 
@@ -262,6 +284,9 @@ class _RowSource:
     bad_cells: dict[str, SpecialCell]
     date1904: bool
     issues: list[CellIssue]
+    # the columns the header named: each is typed, even one then left out of what is checked
+    # (a column the user may not see), so that an edit in it is found and refused
+    columns: list[Column]
     labels_of: Callable[[SheetSpec, Column], Labels] | None = None
     passes: int = 0
 
@@ -286,7 +311,7 @@ class _RowSource:
             yield self._typed(data, pending, bad_rows, issues)
 
     def _typed(self, data: SheetInput, kept: list[tuple[int, list[Any]]], bad_rows, issues) -> list[RowInput]:
-        rows = _type_rows(data, kept, bad_rows, self.date1904, issues)
+        rows = _type_rows(SheetInput(data.spec, self.columns, data.positions), kept, bad_rows, self.date1904, issues)
         data.last_row = max(data.last_row, kept[-1][0])
         if self.labels_of is not None:
             _resolve_rows(data, rows, self.labels_of, issues)
@@ -382,8 +407,9 @@ def resolve_labels(book: WorkbookInput, labels_of: Callable[[SheetSpec, Column],
     for data in book.sheets.values():
         if data._rows is not None:
             _resolve_rows(data, data._rows, labels_of, book.issues)
-        elif data._source is not None:
-            data._source.labels_of = labels_of
+        elif data._source is not None:   # looked up now, while `labels_of` may still read
+            made = {c.key: labels_of(data.spec, c) for c in data.columns if c.labels and not c.computed}
+            data._source.labels_of = lambda _sheet, column, made=made: made[column.key]
 
 
 def _resolve_rows(data: SheetInput, rows: list[RowInput], labels_of: Callable[[SheetSpec, Column], Labels],

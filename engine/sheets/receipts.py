@@ -22,6 +22,7 @@ copies share one workbook id, and one person's rows must never be matched to ano
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -61,14 +62,16 @@ def _as_stored(values: dict[str, Any]) -> bytes:
 
 
 def remember(session: Session, book: WorkbookInput, inserted: dict[tuple[str, int], int],
-             versions: dict[str, dict[int, int]]) -> None:
+             versions: dict[str, dict[int, int]], rows: Iterable[tuple[str, RowInput]] | None = None) -> None:
     """The receipts of the rows this sync inserted (`inserted`: (sheet, row) -> record id;
-    `versions`: sheet -> record id -> version once saved), in the sync's transaction."""
+    `versions`: sheet -> record id -> version once saved), in the sync's transaction.
+    `rows`: the (sheet, row) read that hold them (a chunk's), when not every row is kept."""
     meta = book.meta
     if meta.installation_id is None or not inserted:
         return
-    values_of = {(name, row.row): row.values for name, data in book.sheets.items() for row in data.rows
-                 if row.record_id is None}
+    if rows is None:
+        rows = ((name, row) for name, data in book.sheets.items() for row in data.rows)
+    values_of = {(name, row.row): row.values for name, row in rows if row.record_id is None}
     packers: dict[str, tuple[Any, list[bytes]]] = {}   # sheet -> compressor, output: bounded memory
     for (name, number), rid in inserted.items():
         if name in packers:

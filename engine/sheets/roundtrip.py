@@ -18,7 +18,7 @@ import glob
 import os
 import tempfile
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -50,7 +50,7 @@ from engine.sheets.apply import (
     saved_rows,
     update_plan,
 )
-from engine.sheets.checks import check_plan
+from engine.sheets.checks import UniqueValues, check_plan
 from engine.sheets.issues import CellIssue
 from engine.sheets.labels import Labels, as_ids
 from engine.sheets.live import BookSnapshot
@@ -221,6 +221,8 @@ class RoundTrip:
         people editing different cells of one record both get their change; only when the
         same cells differ, or after `RACE_RETRIES` races, is a conflict shown at its cell.
         Returns (plans, issues, applied); `applied` is None when nothing was saved."""
+        if not all(data.kept_whole for data in book.sheets.values()):
+            return self._attempt_in_chunks(book, spec, rehearsal, target)
         for attempt in range(RACE_RETRIES + 1):
             with self.db.unit_of_work(self.actor, source="workbook", workbook_id=book.meta.workbook_id) as session:
                 plans, issues, db_rows = self._plan(session, book, spec)
@@ -247,6 +249,151 @@ class RoundTrip:
                 self._write_back(session, book, spec, plans, applied, db_rows, target)
                 return plans, [], applied
         raise AssertionError("unreachable: the last attempt returns")
+
+    def _attempt_in_chunks(self, book: WorkbookInput, spec: WorkbookSpec, rehearsal: bool,
+                           target: Path | None) -> tuple[dict[str, SheetPlan], list[CellIssue], Applied | None]:
+        """`_attempt` for a workbook with a sheet too large to keep whole in memory (over
+        `workbook.chunk_rows` rows, see SheetInput.chunks): every sheet is merged, checked and
+        saved `chunk_rows` rows at a time, in sheet order, in the one transaction, which is
+        committed only if no chunk had a problem. What differs from a workbook kept whole:
+        a sheet is planned after the sheets before it were saved (in the same transaction),
+        and the plans keep counts, not every change (a dry run keeps them)."""
+        for attempt in range(RACE_RETRIES + 1):
+            with self.db.unit_of_work(self.actor, source="workbook", workbook_id=book.meta.workbook_id) as session:
+                try:
+                    plans, issues, applied = self._save_in_chunks(session, book, spec, keep_plans=rehearsal)
+                except ApplyConflict as conflict:
+                    session.rollback()
+                    if attempt < RACE_RETRIES:
+                        continue                     # someone saved meanwhile: merge again
+                    with self.db.reading() as again:  # show the conflict at its cell, both values
+                        plans, issues, _saved = self._save_in_chunks(again, book, spec, keep_plans=False, save=False)
+                    return plans, issues or conflict.issues, None
+                if issues or rehearsal:
+                    session.rollback()
+                    return plans, issues, None
+                receipts.forget_older(session, book.meta)
+                self._write_back(session, book, spec, plans, applied, None, target)
+                return plans, [], applied
+        raise AssertionError("unreachable: the last attempt returns")
+
+    def _save_in_chunks(self, session: Session, book: WorkbookInput, spec: WorkbookSpec, keep_plans: bool,
+                        save: bool = True) -> tuple[dict[str, SheetPlan], list[CellIssue], Applied]:
+        """Each sheet a chunk at a time: merge, check, save (in a savepoint, so that one
+        chunk's refusal leaves the transaction usable for finding the problems of the rest).
+        Once a chunk has a problem the sync will be refused: the later chunks are still
+        checked, and their rows rehearsed for the posting problems, as a workbook kept whole.
+        `save` False: merged and checked only (to show a race's conflicts)."""
+        book.saved = receipts.recover(session, book)
+        issues: list[CellIssue] = list(book.issues)
+        reported = len(book.issues)
+        plans: dict[str, SheetPlan] = {}
+        total = Applied()
+        lookups: dict[str, set] | None = None
+        size = self.settings.workbook.chunk_rows
+        for name, data in book.sheets.items():
+            sheet, base = spec.sheet(name), book.meta.base.get(name)
+            if not self.actor.may("read", sheet.area):
+                plans[name] = plan = _refuse_every_change(data, base)
+                issues += plan.issues
+                continue
+            if lookups is None:
+                lookups = {name: {v.upper() if isinstance(v, str) else v for v in as_ids(values)}
+                           for name, values in spec.lookup_values(session, self.actor).items()}
+            may_write = self.actor.may("write", sheet.area)
+            writable = {c.key for c in sheet.columns if c.editable and may_write and self.actor.sees(c.sensitivity)}
+            saved, shown, changed_by = _rows_of(book.saved, name), _shown_in(book.meta, name), _changed_by(session, sheet)
+            plans[name] = whole = SheetPlan(name)
+            seen: set[int] = set()
+            unique = UniqueValues(data)
+
+            for rows in data.chunks(size):
+                part = data.part(rows)
+                reading, reported = book.issues[reported:], len(book.issues)
+                db = self._load_records(session, sheet, [
+                    row.record_id if row.record_id is not None else saved.get(row.row) for row in rows])
+                plan = merge_sheet(part, base, db, writable, _out_of_reach(session, sheet, part, None, db),
+                                   saved=saved, shown=shown, changed_by=changed_by, seen=seen, deletions=False)
+                plan.issues += _permission_issues(part, plan, may_write, writable)
+                found = [*reading, *plan.issues, *check_plan(part, plan, db, lookups, unique=False)]
+                issues += found + self._take_chunk(session, book, spec, part, plan, db, found,
+                                                   bool(issues), total, whole, unique, keep_plans, save)
+                self.progress(f"checked {name}", len(rows))
+            # the records of the base no row shows any more: deleted in the workbook
+            gone = [rid for rid in (base.rows if base else ()) if rid not in seen]
+            if gone:
+                part, db = data.part([]), self._load_records(session, sheet, gone)
+                plan = merge_sheet(part, base, db, writable, seen=seen)
+                plan.issues += _permission_issues(part, plan, may_write, writable)
+                issues += plan.issues + self._take_chunk(session, book, spec, part, plan, db, plan.issues,
+                                                         bool(issues), total, whole, unique, keep_plans, save)
+            if unique.keys:   # against the records as they were: those this sync added are its new rows
+                added = {rid for (n, _row), rid in total.inserted_ids.items() if n == name}
+                stored = load_rows(session.connection(), sheet, sheet.rows_limit(session, self.actor), columns=unique.keys)
+                issues += unique.check(data, {rid: row for rid, row in stored.items() if rid not in added})
+        return plans, issues, total
+
+    def _take_chunk(self, session: Session, book: WorkbookInput, spec: WorkbookSpec, part: SheetInput,
+                    plan: SheetPlan, db: DbRows, found: list[CellIssue], refused: bool, total: Applied,
+                    whole: SheetPlan, unique: UniqueValues, keep_plans: bool, save: bool) -> list[CellIssue]:
+        """Count a chunk's plan into its sheet's (`whole`, every change kept only if
+        `keep_plans`), its unique values into `unique`, and save it (`_save_chunk`) if `save`."""
+        unique.add(plan)
+        if keep_plans:
+            whole.inserts += plan.inserts
+            whole.updates += plan.updates
+            whole.deletes += plan.deletes
+            whole.shown.update(plan.shown)
+        else:
+            whole.tally(plan)
+        if not save:
+            return []
+        return self._save_chunk(session, book, spec, part, plan, db, found, refused, total)
+
+    def _save_chunk(self, session: Session, book: WorkbookInput, spec: WorkbookSpec, part: SheetInput,
+                    plan: SheetPlan, db: DbRows, found: list[CellIssue], refused: bool, total: Applied) -> list[CellIssue]:
+        """Save one chunk's plan in a savepoint, kept unless the sync is `refused` already;
+        a chunk with problems of its own (`found`) has its other rows rehearsed instead.
+        Returns the problems saving met; a race with another sync raises ApplyConflict."""
+        name = plan.sheet
+        if found:
+            return self._problems_beside(session, book, spec, {name: plan}, found, {name: db})
+        if plan.empty:
+            return []
+        savepoint = session.begin_nested()
+        db_rows = {name: db}
+        try:
+            done = self._apply(session, book, spec, {name: plan}, db_rows, False)  # (not whole)
+        except ApplyConflict as conflict:
+            savepoint.rollback()
+            if all(i.conflict for i in conflict.issues):
+                raise
+            return conflict.issues
+        if refused:
+            savepoint.rollback()     # rehearsed only: the sync is refused already
+            return []
+        savepoint.commit()
+        total.inserted_ids.update(done.inserted_ids)
+        total.updated += done.updated
+        total.deleted += done.deleted
+        for other, added in done.added_alongside.items():
+            total.added_alongside.setdefault(other, set()).update(added)
+        new = {row for (_n, row) in done.inserted_ids}
+        receipts.remember(session, book, done.inserted_ids,
+                          {name: {rid: db_rows[name][rid][0] for rid in done.inserted_ids.values() if rid in db_rows[name]}},
+                          rows=((name, row) for row in part.rows if row.row in new))
+        return []
+
+    def _load_records(self, session: Session, sheet: SheetSpec, ids: Iterable[int | None]) -> DbRows:
+        """The records of `ids` the user may see (a chunk's), read a thousand at a time."""
+        wanted = sorted({rid for rid in ids if rid is not None})
+        limit = sheet.rows_limit(session, self.actor)
+        db: DbRows = {}
+        for some in _chunks(wanted):
+            db.update(load_rows(session.connection(), sheet, limit, only=some))
+        if db and sheet.update is not None and sheet.entered_keys:
+            db = _with_entered(session, sheet, db)
+        return db
 
     def _problems_beside(self, session: Session, book: WorkbookInput, spec: WorkbookSpec, plans, issues,
                          db_rows) -> list[CellIssue]:
@@ -397,7 +544,10 @@ class RoundTrip:
             db = _with_entered(session, sheet, db)
         return db
 
-    def _apply(self, session: Session, book: WorkbookInput, spec: WorkbookSpec, plans, db_rows) -> Applied:
+    def _apply(self, session: Session, book: WorkbookInput, spec: WorkbookSpec, plans, db_rows,
+               whole: bool = True) -> Applied:
+        """Save the plans; `db_rows` (each sheet's records as loaded) is brought up to date.
+        `whole` False: the plans are a chunk's, and only its records are read again."""
         total = Applied()
         context = session.info["audit"]
         for name, plan in plans.items():
@@ -409,7 +559,8 @@ class RoundTrip:
             if sheet.post is not None or sheet.update is not None or sheet.delete is not None:
                 done = self._through_services(session, sheet, plan, book.sheets[name], db_rows[name])
                 # as the services stored them
-                db_rows[name] = load_rows(session.connection(), sheet, sheet.rows_limit(session, self.actor))
+                db_rows[name] = (load_rows(session.connection(), sheet, sheet.rows_limit(session, self.actor)) if whole
+                                 else self._load_records(session, sheet, [*db_rows[name], *done.inserted_ids.values()]))
             else:
                 done = apply_plan(session.connection(), sheet, plan, db_rows[name], context,
                                   progress=lambda n, name=name: self.progress(f"saving {name}", n))
@@ -483,24 +634,31 @@ class RoundTrip:
                 if base is not None:
                     sheets[name] = annotate.RefreshedSheet(SheetPatch(clear_marks=book.meta.marked), base)
                 continue
-            db = db_rows[name] if db_rows is not None else self._load(session, sheet)
-            out_of_reach = _out_of_reach(session, sheet, data, base, db)
-            computed = sheet.computed(session, {k: v for k, (_ver, v) in db.items()}) if sheet.computed else {}
             inserted = {row: rid for (n, row), rid in applied.inserted_ids.items() if n == name}
             inserted.update(_rows_of(book.saved, name))
             audited = audited_keys(sheet, data.columns)
-            if audited:
-                handed.setdefault(sheet.model.__table__.name, {}).update(
-                    _newly_shown(data, base, db, audited, inserted))
             labels = {c.key: labels_of(sheet, c) for c in data.columns if c.labels and not c.computed}
             for column in data.columns:   # the labels now written mean their records from now on
                 if column.key in labels:
                     book.meta.labels[column.labels] = {
                         **{label: rid for rid, label in labels[column.key].label_of.items()},
                         **book.meta.labels.get(column.labels, {})}
-            sheets[name] = annotate.refresh_sheet(data, base, db, computed, inserted, keep_edits,
-                                                  clear_marks=book.meta.marked, out_of_reach=out_of_reach,
-                                                  labels=labels, alongside=applied.added_alongside.get(name, set()))
+            refreshed = None
+            if data.kept_whole:
+                db = db_rows[name] if db_rows is not None else self._load(session, sheet)
+                parts: Iterable[tuple[SheetInput, DbRows]] = [(data, db)]
+            else:
+                parts = self._chunks_to_refresh(session, sheet, data, base, inserted)
+            for part, db in parts:
+                computed = sheet.computed(session, {k: v for k, (_ver, v) in db.items()}) if sheet.computed else {}
+                if audited:
+                    handed.setdefault(sheet.model.__table__.name, {}).update(
+                        _newly_shown(part, base, db, audited, inserted))
+                refreshed = annotate.refresh_sheet(
+                    part, base, db, computed, inserted, keep_edits, clear_marks=book.meta.marked,
+                    out_of_reach=_out_of_reach(session, sheet, part, base if data.kept_whole else None, db),
+                    labels=labels, alongside=applied.added_alongside.get(name, set()), into=refreshed)
+            sheets[name] = refreshed
         for table, values in handed.items():
             read_audited(session, table, values)
         book.meta.shown = {}     # the file now shows the database's values as its base
@@ -519,6 +677,24 @@ class RoundTrip:
         annotate.write_refresh(book, sheets, book.meta, target, reports=self._reports(session, spec))
         return counts
 
+    def _chunks_to_refresh(self, session: Session, sheet: SheetSpec, data: SheetInput, base: SheetBase | None,
+                           inserted: Mapping[int, int]) -> Iterator[tuple[SheetInput, DbRows]]:
+        """A sheet read in chunks, refreshed a chunk at a time: each chunk of rows read anew
+        with its records; then, with no rows, the records the user may see that neither the
+        sheet nor its base shows (added by others: appended after the last row)."""
+        shown: set[int] = set()
+        for rows in data.chunks(self.settings.workbook.chunk_rows):
+            ids = [row.record_id or inserted.get(row.row) for row in rows]
+            shown.update(rid for rid in ids if rid is not None)
+            yield data.part(rows), self._load_records(session, sheet, ids)
+        table = sheet.model.__table__
+        every = select(table.c.id).where(*(table.c[k] == v for k, v in sheet.scope.items()))
+        limit = sheet.rows_limit(session, self.actor)
+        if limit is not None:
+            every = every.where(limit)
+        others = [rid for rid in session.scalars(every) if rid not in shown and (base is None or rid not in base.rows)]
+        yield data.part([]), self._load_records(session, sheet, others)
+
     def _reports(self, session: Session, spec: WorkbookSpec) -> dict[str, OwnedSheet]:
         """The read-only sheets, rebuilt from the database (those the user's role may read)."""
         return {r.name: OwnedSheet(rows=[[label for label, _ in r.columns], *r.shown_to(session, self.actor)],
@@ -536,9 +712,8 @@ class RoundTrip:
         if applied is not None:
             result.inserted, result.updated, result.deleted = len(applied.inserted_ids), applied.updated, applied.deleted
         elif counts and status != "rejected":
-            result.inserted = sum(len(p.inserts) for p in plans.values())
-            result.updated = sum(len(p.updates) for p in plans.values())
-            result.deleted = sum(len(p.deletes) for p in plans.values())
+            result.inserted, result.updated, result.deleted = (
+                sum(p.counts[n] for p in plans.values()) for n in range(3))
         return result
 
 
