@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, func, select, text, update
+from sqlalchemy import Table, delete, func, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from engine.db.audit import AuditContext, write_audit
 from engine.db.base import COMMON_COLUMNS, utcnow
-from engine.db.bulk import insert_many
+from engine.db.bulk import insert_many, update_many
 from engine.security.identity import unreadable_columns
 from engine.sheets.issues import CellIssue
 from engine.sheets.merge import SheetPlan
@@ -99,13 +99,6 @@ def allocate_ids(connection: Connection, table: Table, count: int) -> list[int]:
     return list(range(start, start + count))
 
 
-def _execute_counted(connection: Connection, statement, rows: list[dict[str, Any]]) -> int:
-    """Rows matched by an executemany UPDATE/DELETE (one by one where the driver cannot count)."""
-    if connection.dialect.supports_sane_multi_rowcount:
-        return connection.execute(statement, rows).rowcount
-    return sum(connection.execute(statement, row).rowcount for row in rows)
-
-
 def _check_derive_contract(spec: SheetSpec, plan: SheetPlan, stored: set[str]) -> None:
     """A spec's derive must give table columns only (the bulk insert takes its rows as they are)."""
     sample = next((i.stored for i in plan.inserts if i.stored is not None), None)
@@ -162,8 +155,8 @@ def apply_plan(
         write_audit(connection, context, new_audit)
         progress(len(new_rows))
 
-    # Updates that change the same columns go in one executemany, each guarded by its
-    # version; if fewer rows match than were sent, someone else saved in between.
+    # Updates that change the same columns go in one batch (`update_many`), each guarded by
+    # its version; if fewer rows match than were sent, someone else saved in between.
     batches: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for upd in plan.updates:
         before = db[upd.record_id][1]
@@ -179,10 +172,7 @@ def apply_plan(
         audit.append({"table_name": table.name, "record_id": upd.record_id, "action": "update",
                       "sheet": spec.name, "row_number": upd.row, "changes": changes})
     for columns, rows in batches.items():
-        statement = update(table).where(table.c.id == bindparam("_id"), table.c.version == bindparam("_version"))
-        statement = statement.values(version=bindparam("_version") + 1, updated_at=now, updated_by=who,
-                                     **{k: bindparam(k) for k in columns})
-        matched = _execute_counted(connection, statement, rows)
+        matched = update_many(connection, table, columns, rows, {"updated_at": now, "updated_by": who})
         if matched != len(rows):
             raise ApplyConflict([CellIssue(spec.name, None, None, None, "conflict",
                                            "records were changed by someone else while syncing; sync again",

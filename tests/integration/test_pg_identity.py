@@ -18,8 +18,10 @@ from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from engine.cli import app
+from engine.db import bulk, pg_copy
 from engine.security.db_roles import grant_plan
 from tests.conftest import PG_URL, _postgres_unavailable
+from tests.integration.conftest import edit_by_label, find_row, read_sheet
 
 
 class Install:
@@ -230,3 +232,29 @@ def test_identity_rules_leave_a_superuser_free_to_act_for_anyone(pg_admin_engine
             assert c.execute(sa.text("SELECT count(*) FROM pg_roles WHERE rolname = 'ada'")).scalar() == 0
     finally:
         db.dispose()
+
+
+def test_a_persons_own_login_saves_a_sync_by_copy_with_its_grants_only(office, tmp_path, monkeypatch):
+    """The bulk paths (COPY into the table and the audit log, a temporary batch table for the
+    version-guarded updates) need nothing a person's login lacks, and the audit rows they
+    write are in its own name (the database's check holds for COPY as for INSERT)."""
+    monkeypatch.setattr(bulk, "COPY_FROM", 1)
+    monkeypatch.setattr(bulk, "COPY_UPDATES_FROM", 1)
+    copies, real = [], pg_copy.copy_rows
+    monkeypatch.setattr(pg_copy, "copy_rows", lambda c, table, names, rows: (copies.append(table.name),
+                                                                             real(c, table, names, rows)))
+    sam, path = office.login("sam"), tmp_path / "contacts.xlsx"
+    assert office.cli(sam, "workbook", "new", "contacts", "--out", str(path)).exit_code == 0
+    edit_by_label(path, "Organisations", len(read_sheet(path, "Organisations")) + 1,
+                  {"Name": "Copy Ltd", "Country": "GB"})
+    added = office.cli(sam, "sync", str(path), "--json")
+    assert added.exit_code == 0, added.output
+    edit_by_label(path, "Organisations", find_row(path, "Organisations", "Name", "Copy Ltd"), {"Phone": "+44 1"})
+    changed = office.cli(sam, "sync", str(path), "--json")
+    assert changed.exit_code == 0, changed.output
+    assert {"contacts", "audit_log", "bulk_contacts"} <= set(copies)
+    with office.connect(office.owner) as owner:
+        saved = owner.execute("SELECT id, phone, version, updated_by FROM contacts WHERE name = 'Copy Ltd'").fetchone()
+        actors = owner.execute("SELECT DISTINCT actor FROM audit_log WHERE table_name = 'contacts' "
+                               "AND record_id = %s", (saved[0],)).fetchall()
+    assert saved[1:] == ("+44 1", 2, sam) and actors == [(sam,)]

@@ -1,0 +1,248 @@
+"""The bulk writes of a workbook sync (engine.db.bulk): on PostgreSQL by COPY from a few dozen
+rows up, and what COPY stores is exactly what Core's INSERT or UPDATE stores, column by column,
+for every kind of column the models use."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from engine.db import bulk, pg_copy
+from engine.db.audit import AuditContext, AuditEntry, write_audit
+from engine.db.audit_chain import CONTENT, verify_chain
+from engine.db.base import UTCDateTime, utcnow
+from engine.db.exact import Exact
+from engine.db.json_values import dump_json
+
+ONLY_POSTGRESQL = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+CORE_ID = 1000        # Core's twin of COPY's row n is row CORE_ID + n
+
+# One column of each kind the models use (and Numeric, which they could), plus the record's
+# own bookkeeping; `flag` is left out of the rows: its default is Core's to add, and COPY's.
+# (`on` and `count` are SQL words: the names are quoted.)
+probe_metadata = sa.MetaData()
+PROBE = sa.Table(
+    "bulk_probe", probe_metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False, default=utcnow),
+    sa.Column("updated_by", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("notes", sa.Text),
+    sa.Column("count", sa.Integer),
+    sa.Column("quantity", Exact(4)),
+    sa.Column("price", sa.Numeric(14, 4)),
+    sa.Column("on", sa.Date),
+    sa.Column("at", UTCDateTime),
+    sa.Column("zoned", sa.DateTime(timezone=True)),
+    sa.Column("active", sa.Boolean),
+    sa.Column("changes", sa.JSON, nullable=False),
+    sa.Column("flag", sa.Boolean, nullable=False, default=True),
+)
+TEXTS = ["plain", "", "tab\there", "two\nlines\r\n", "back\\slash", "\\N", "quote ' and \"", "Zoë Ångström ✓",
+         "=SUM(A1:A3)", "  spaces  "]
+BERLIN = timezone(timedelta(hours=2))
+
+
+def probe_rows(count: int) -> list[dict]:
+    """`count` rows cycling through awkward values of every column (None where it may be)."""
+    base = datetime(2026, 3, 29, 1, 30, 15, 123456, tzinfo=UTC)
+    rows = []
+    for n in range(count):
+        text = TEXTS[n % len(TEXTS)]
+        empty = n % 7 == 3
+        rows.append({
+            "id": n + 1, "version": 1, "updated_at": base, "updated_by": "ada", "name": text,
+            "notes": None if empty else text * 3, "count": None if empty else (-1) ** n * n * 1000003,
+            "quantity": None if empty else Decimal(n) / 16 - Decimal("12.3456"),
+            "price": None if empty else Decimal("-0.0001") * n + Decimal("1234567890.1200"),
+            "on": None if empty else date(2024, 2, 29) + timedelta(days=n),
+            "at": None if empty else (base + timedelta(microseconds=n)).astimezone(BERLIN),
+            "zoned": None if empty else (base - timedelta(days=n)).astimezone(BERLIN),
+            "active": None if empty else n % 2 == 0,
+            "changes": None if n % 11 == 5 else {
+                "price": (Decimal("0.10"), Decimal("19.99")), "when": (None, base), "on": (date(2026, 1, 1), None),
+                "text": [text, None], "flag": (True, False), "n": n},
+        })
+    return rows
+
+
+@pytest.fixture
+def probe(db):
+    """`bulk_probe`, made in the test's own schema (dropped with it)."""
+    probe_metadata.create_all(db.engine)
+    return db
+
+
+@pytest.fixture
+def copies(monkeypatch) -> list[str]:
+    """The tables each COPY went to, in order (a test that means to exercise COPY checks it did)."""
+    seen: list[str] = []
+    real = pg_copy.copy_rows
+
+    def spy(connection, table, names, rows):
+        seen.append(table.name)
+        return real(connection, table, names, rows)
+
+    monkeypatch.setattr(pg_copy, "copy_rows", spy)
+    return seen
+
+
+def stored_text(connection, table: sa.Table, ids: list[int], leave_out: tuple[str, ...] = ("id",)) -> list[tuple]:
+    """Each row of `ids` as the database keeps it: every column's value cast to text (None
+    for NULL), so a difference in a stored form (JSON's spelling, a time stamp's instant, an
+    empty text against NULL) shows even where reading it back would hide it."""
+    columns = [sa.cast(c, sa.Text) for c in table.c if c.name not in leave_out]
+    query = sa.select(*columns).where(table.c.id.in_(ids)).order_by(table.c.id)
+    return [tuple(row) for row in connection.execute(query)]
+
+
+def core_only(monkeypatch) -> None:
+    monkeypatch.setattr(bulk, "COPY_FROM", 10**9)
+    monkeypatch.setattr(bulk, "COPY_UPDATES_FROM", 10**9)
+
+
+@ONLY_POSTGRESQL
+def test_rows_copied_are_stored_as_core_stores_them_column_by_column(probe, copies, monkeypatch):
+    rows = probe_rows(max(bulk.COPY_FROM, 3 * len(TEXTS)))
+    with probe.engine.begin() as connection:
+        bulk.insert_many(connection, PROBE, rows)
+    assert copies == ["bulk_probe"]
+    core_only(monkeypatch)
+    with probe.engine.begin() as connection:
+        bulk.insert_many(connection, PROBE, [{**row, "id": CORE_ID + row["id"]} for row in rows])
+    assert copies == ["bulk_probe"]
+    with probe.engine.connect() as connection:
+        by_copy = stored_text(connection, PROBE, [r["id"] for r in rows])
+        by_core = stored_text(connection, PROBE, [CORE_ID + r["id"] for r in rows])
+    assert len(by_copy) == len(rows)
+    names = [c.name for c in PROBE.c if c.name != "id"]
+    for n, (copied, core) in enumerate(zip(by_copy, by_core, strict=True)):
+        assert dict(zip(names, copied, strict=True)) == dict(zip(names, core, strict=True)), f"row {n + 1}"
+
+
+@ONLY_POSTGRESQL
+def test_rows_copied_read_back_exactly_as_written(probe, copies):
+    rows = probe_rows(bulk.COPY_FROM)
+    with probe.engine.begin() as connection:
+        bulk.insert_many(connection, PROBE, rows)
+    assert copies == ["bulk_probe"]
+    with probe.engine.connect() as connection:
+        back = connection.execute(sa.select(PROBE).order_by(PROBE.c.id)).mappings().all()
+    for row, got in zip(rows, back, strict=True):
+        expected = {**row, "flag": True, "changes": sa_json(row["changes"])}
+        assert dict(got) == expected
+        assert got["at"] is None or got["at"].tzinfo == UTC
+
+
+def sa_json(value):
+    """A JSON column's value as read back: the engine's exact forms (money and dates as text)."""
+    return json.loads(dump_json(value))
+
+
+@ONLY_POSTGRESQL
+def test_people_and_audit_rows_copied_are_stored_as_core_stores_them(db, copies, monkeypatch):
+    from engine.contacts.models import Contact
+
+    people = Contact.__table__
+    now = utcnow()
+    rows = [{"id": n, "version": 1, "created_at": now, "updated_at": now, "updated_by": "ada", "kind": "person",
+             "name": f"Jo Smith {n}", "first_name": "Jo", "last_name": f"Smith {n}", "organisation_id": None,
+             "job_title": TEXTS[n % len(TEXTS)] or None, "email": f"jo{n}@example.org", "phone": None,
+             "website": None, "country": "GB", "tags": "vip", "notes": "a\tb\nc" if n % 3 else None,
+             "name_key": f"jo smith {n}"} for n in range(1, bulk.COPY_FROM + 1)]     # opt_out: its default
+    audit = [{"table_name": "contacts", "record_id": r["id"], "action": "insert", "sheet": "People",
+              "row_number": r["id"] + 1, "changes": {k: (None, v) for k, v in r.items() if v is not None}}
+             for r in rows]
+    context = AuditContext("ada", "workbook", workbook_id="wb-1")
+    with db.engine.begin() as connection:
+        bulk.insert_many(connection, people, rows)
+        write_audit(connection, context, audit)
+    assert copies == ["contacts", "audit_log"]
+    core_only(monkeypatch)
+    with db.engine.begin() as connection:
+        bulk.insert_many(connection, people, [{**r, "id": CORE_ID + r["id"]} for r in rows])
+        write_audit(connection, context, [{**a, "record_id": CORE_ID + a["record_id"]} for a in audit])
+    assert copies == ["contacts", "audit_log"]
+    with db.engine.connect() as connection:
+        by_copy = stored_text(connection, people, [r["id"] for r in rows])
+        by_core = stored_text(connection, people, [CORE_ID + r["id"] for r in rows])
+        assert by_copy == by_core and len(by_copy) == len(rows)
+        entries = AuditEntry.__table__
+        content = [entries.c[c] for c in CONTENT if c not in ("at", "record_id")]
+        written = connection.execute(sa.select(entries.c.record_id, *(sa.cast(c, sa.Text) for c in content))
+                                     .order_by(entries.c.id)).all()
+        assert [tuple(w[1:]) for w in written[:len(rows)]] == [tuple(w[1:]) for w in written[len(rows):]]
+        assert [w[0] for w in written] == [r["id"] for r in rows] + [CORE_ID + r["id"] for r in rows]
+        assert verify_chain(connection, entries)["intact"]
+
+
+@ONLY_POSTGRESQL
+def test_updates_copied_are_stored_as_core_stores_them(probe, copies, monkeypatch):
+    count = bulk.COPY_UPDATES_FROM
+    rows = probe_rows(count)
+    with probe.engine.begin() as connection:
+        bulk.insert_many(connection, PROBE, rows + [{**r, "id": CORE_ID + r["id"]} for r in rows])
+    copies.clear()
+    keys = ("name", "notes", "count", "quantity", "price", "on", "at", "zoned", "active", "changes")
+    new = probe_rows(count + 3)[3:]          # other values of every column, None among them
+    changes = [{"_id": r["id"], "_version": 1, **{k: n[k] for k in keys}} for r, n in zip(rows, new, strict=True)]
+    stamp = {"updated_at": utcnow(), "updated_by": "bo"}
+    with probe.engine.begin() as connection:
+        assert bulk.update_many(connection, PROBE, keys, changes, stamp) == count
+        batch_table = connection.scalar(sa.text("SELECT to_regclass('pg_temp.bulk_bulk_probe')"))
+    assert copies == ["bulk_bulk_probe"] and batch_table is None     # the batch table, dropped at once
+    core_only(monkeypatch)
+    with probe.engine.begin() as connection:
+        twins = [{**c, "_id": CORE_ID + c["_id"]} for c in changes]
+        assert bulk.update_many(connection, PROBE, keys, twins, stamp) == count
+    with probe.engine.connect() as connection:
+        by_copy = stored_text(connection, PROBE, [r["id"] for r in rows])
+        by_core = stored_text(connection, PROBE, [CORE_ID + r["id"] for r in rows])
+    assert by_copy == by_core
+    assert {(v[0], v[2]) for v in by_copy} == {("2", "bo")}           # version raised, stamped
+    assert [v[3] for v in by_copy] == [n["name"] for n in new] != [r["name"] for r in rows]
+
+
+@pytest.mark.parametrize("count", [3, "copy"])
+def test_an_update_of_a_record_whose_version_moved_is_not_counted(probe, copies, count):
+    """The guard of every path: a record saved by someone else in between does not match."""
+    count = bulk.COPY_UPDATES_FROM if count == "copy" else count
+    rows = probe_rows(count)
+    with probe.engine.begin() as connection:
+        bulk.insert_many(connection, PROBE, rows)
+        connection.execute(sa.update(PROBE).where(PROBE.c.id == 2).values(version=2))
+    copies.clear()
+    changes = [{"_id": r["id"], "_version": 1, "name": "changed"} for r in rows]
+    with probe.engine.begin() as connection:
+        matched = bulk.update_many(connection, PROBE, ("name",), changes, {"updated_at": utcnow(), "updated_by": "bo"})
+        names = dict(connection.execute(sa.select(PROBE.c.id, PROBE.c.name)).all())
+    assert matched == count - 1
+    assert names[2] == rows[1]["name"] and all(names[r["id"]] == "changed" for r in rows if r["id"] != 2)
+    uses_copy = probe.engine.dialect.name == "postgresql" and count >= bulk.COPY_UPDATES_FROM
+    assert copies == (["bulk_bulk_probe"] if uses_copy else [])   # the batch table
+
+
+@ONLY_POSTGRESQL
+def test_a_duplicate_copied_is_refused_as_core_refuses_it(probe, copies):
+    rows = probe_rows(bulk.COPY_FROM)
+    with probe.engine.begin() as connection:
+        bulk.insert_many(connection, PROBE, rows[:1])
+    with pytest.raises(sa.exc.IntegrityError) as refused, probe.engine.begin() as connection:
+        bulk.insert_many(connection, PROBE, rows)
+    assert copies == ["bulk_probe"] and "bulk_probe_pkey" in str(refused.value.orig)
+    with probe.engine.connect() as connection:
+        assert connection.scalar(sa.select(sa.func.count()).select_from(PROBE)) == 1
+
+
+def test_a_default_computed_by_a_function_leaves_the_insert_to_core(probe, copies):
+    """COPY cannot call a column's Python default: such rows go through Core, which does."""
+    rows = [{k: v for k, v in r.items() if k != "updated_at"} for r in probe_rows(bulk.COPY_FROM)]
+    with probe.engine.begin() as connection:
+        bulk.insert_many(connection, PROBE, rows)
+        stamps = connection.execute(sa.select(PROBE.c.updated_at)).scalars().all()
+    assert copies == [] and len(stamps) == len(rows) and all(s is not None for s in stamps)
