@@ -39,9 +39,20 @@ _LOCK = text("SELECT pg_advisory_xact_lock(CAST(CAST(to_regclass('audit_log') AS
 def canonical_content(row: Mapping[str, Any]) -> bytes:
     """The row's content as hashed: every column but id and the hashes, `at` in UTC to the
     microsecond (what both databases keep)."""
-    at: datetime = row["at"]
-    values = [at.astimezone(UTC).isoformat(timespec="microseconds"), *(row[c] for c in CONTENT[1:])]
-    return canonical_json(values)
+    return canonical_json([_utc_text(row["at"]), *map(row.__getitem__, CONTENT[1:])])
+
+
+_last_at: tuple[Any, str] = (None, "")
+
+
+def _utc_text(at: datetime) -> str:
+    """`at` in UTC as text; the rows of one write share one time stamp, written once (the
+    last one kept as one tuple, read and replaced whole: safe across threads)."""
+    global _last_at
+    last = _last_at
+    if last[0] is not at:
+        _last_at = last = (at, at.astimezone(UTC).isoformat(timespec="microseconds"))
+    return last[1]
 
 
 def row_hash(prev_hash: str, row: Mapping[str, Any]) -> str:
