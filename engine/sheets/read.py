@@ -18,7 +18,7 @@ from engine.config import WorkbookLimits
 from engine.db.installation import Seal
 from engine.errors import BackofficeError, UnusableInput
 from engine.office.sheet_scan import SpecialCell, special_cells
-from engine.office.xlsx_guard import PackageInfo, check_package, open_calamine, read_rows
+from engine.office.xlsx_guard import PackageInfo, check_package, open_calamine, read_rows, too_large
 from engine.office.xlsx_text import TextBudget
 from engine.sheets.issues import CellIssue
 from engine.sheets.labels import LabelError, Labels
@@ -107,7 +107,7 @@ def read_workbook(path: Path, spec_for, limits: WorkbookLimits, seal: Seal | Non
             def rows_of(name: str) -> list[list[Any]]:
                 if name != META_SHEET:
                     budget.charge(name, package.sheet_parts[name])
-                return read_rows(path, book, name, skip_empty_area=False)
+                return read_rows(path, book, name, skip_empty_area=False, limits=limits)
 
             def special_of(name: str) -> list[SpecialCell]:
                 return special_cells(path, package.sheet_parts[name])
@@ -159,7 +159,7 @@ def _read(path: Path, package: PackageInfo, rows_of: Callable[[str], list[list[A
             continue
         rows = rows_of(sheet_spec.name)
         if len(rows) > limits.max_rows:
-            raise UnusableInput(path, f"sheet {sheet_spec.name!r} has {len(rows)} rows, over the limit of {limits.max_rows}")
+            raise UnusableInput(path, too_large(sheet_spec.name, f"{len(rows)} rows", limits, rows=len(rows)))
         sheets[sheet_spec.name] = _read_sheet(sheet_spec, base.columns if base else None, rows,
                                               special_of(sheet_spec.name), package.date1904, issues)
     return WorkbookInput(path, meta, package, sheets, issues, seal)
