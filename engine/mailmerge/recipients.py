@@ -50,7 +50,7 @@ from engine.contacts.models import Contact
 from engine.contacts.sheets import contact_choices
 from engine.errors import BackofficeError, UnusableInput, ValidationFailed
 from engine.mailmerge.addresses import address_block, country_name
-from engine.office.xlsx_guard import check_package, open_calamine, read_rows
+from engine.office.xlsx_guard import check_package, open_calamine, read_rows, too_large
 from engine.office.xlsx_text import TextBudget
 from engine.problems import Problem
 from engine.security import gate
@@ -231,11 +231,11 @@ def _sheet_rows(path: Path, sheet: str, limits: WorkbookLimits) -> tuple[list[li
             meta = read_rows(path, book, META_SHEET, skip_empty_area=False)
             if meta and meta[0] and meta[0][0] == MAGIC:
                 module = next((r[1] for r in meta if len(r) > 1 and r[0] == "module"), None)
-        rows = read_rows(path, book, sheet, skip_empty_area=False)
+        rows = read_rows(path, book, sheet, skip_empty_area=False, limits=limits)
     finally:
         book.close()
     if len(rows) > limits.max_rows:
-        raise UnusableInput(path, f"sheet {sheet!r} has {len(rows)} rows, over the limit of {limits.max_rows}")
+        raise UnusableInput(path, too_large(sheet, f"{len(rows)} rows", limits, rows=len(rows)))
     headers = [_header(v) for v in (rows[0] if rows else [])]
     label = ID if module == "contacts" and sheet in CONTACT_SHEETS else CONTACT_ID
     if label == CONTACT_ID and label not in headers and module is not None and CONTACT in headers:

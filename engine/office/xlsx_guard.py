@@ -5,8 +5,10 @@ a zip bomb, an XML entity bomb, an encrypted file or an old .xls should be stopp
 message an office worker can act on ("<file>: password-protected ...: remove the password"),
 not a stack trace or a machine out of memory. `check_package` reads the zip directory, streams
 each XML part once in bounded chunks, and parses only the small structural parts (with
-defusedxml); the sheets themselves are left to the reader. `open_calamine` and `read_rows`
-turn calamine's own failures on odd files into the same kind of clear refusal.
+defusedxml); the sheets themselves are left to the reader. A sheet past the row or column cap
+is refused from its declared dimension, or, where that is missing or not believable, from a
+scan of its XML that stops at the first row past the cap (`sheet_extent`). `open_calamine`
+and `read_rows` turn calamine's own failures on odd files into the same kind of clear refusal.
 """
 
 from __future__ import annotations
@@ -29,11 +31,14 @@ from defusedxml import DefusedXmlException
 from engine.config import WorkbookLimits
 from engine.errors import UnusableInput
 from engine.office import sheet_scan
+from engine.office.sheet_extent import find_overrun
 from engine.office.sheet_scan import iter_member
 
 OLE_SIGNATURE = bytes.fromhex("D0CF11E0A1B11AE1")
 TINY_MEMBER = 1 << 20  # compression ratios of parts smaller than this mean nothing
 STRUCTURE_CAP = 32 << 20  # content types, workbook and its rels are small in any real file
+ALWAYS_SCAN = 2 << 20  # a sheet part this small is scanned for how far it reaches, dimension or not
+BYTES_PER_CELL = 2048  # more XML than this per declared cell: the dimension is not believed
 MACRO_MARKERS = ("macroenabled", "vbaproject", "macrosheet")
 # What zipfile raises on a broken archive (RuntimeError: a member needing a zip password).
 ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, RuntimeError)
@@ -115,6 +120,35 @@ def _file_head(path: Path, limits: WorkbookLimits) -> bytes:
     if not head:
         raise UnusableInput(path, "empty (0 bytes): it was not saved completely; save it again")
     return head
+
+
+def too_large(sheet: str, extent: str, limits: WorkbookLimits, *, rows: int = 0, columns: int = 0) -> str:
+    """The refusal of a sheet past the row or column cap: what it holds (`extent`), the
+    limit, and what to do about it (`rows`, `columns`: how far it reaches, 0 if unknown)."""
+    limit = f"the limit is {limits.max_rows} rows x {limits.max_columns} columns"
+    fixes, settings = [], []
+    if rows > limits.max_rows:
+        fixes.append(f"split it into workbooks of at most {limits.max_rows} rows (or delete the rows not needed)")
+        settings.append("workbook.max_rows")
+    if columns > limits.max_columns:
+        fixes.append("delete the columns not needed")
+        settings.append("workbook.max_columns")
+    fix = " and ".join(fixes) or "delete the unused rows and columns or split the sheet"
+    setting = " or ".join(settings) or "workbook.max_rows or workbook.max_columns"
+    return (f"sheet '{sheet}' is too large ({extent}; {limit}): {fix}, then save it again; "
+            f"or raise the setting {setting}")
+
+
+def _worth_scanning(size: tuple[int, int] | None, info: zipfile.ZipInfo) -> bool:
+    """Whether a sheet's XML must be scanned for how far it reaches: it declares no usable
+    dimension; or it is small (the scan costs next to nothing, and a few hundred bytes can
+    name a cell a million rows away); or it holds far more XML than its declared cells could
+    take (a dimension that lies). A believable dimension is trusted: the reader counts the
+    rows calamine read, so a sheet holding more than it declares is still refused there."""
+    if size is None or size == FULL_GRID or info.file_size <= ALWAYS_SCAN:
+        return True
+    rows, cols = size
+    return info.file_size > ALWAYS_SCAN + rows * cols * BYTES_PER_CELL
 
 
 def _ole_reason(path: Path) -> str:
@@ -200,17 +234,18 @@ class _Package:
                 self.fail(f"{ENTITIES} (in {info.filename}): {FRESH_COPY}")
         dimensions: dict[str, tuple[int, int]] = {}
         for name, member in parts.items():
-            size = sheet_scan.declared_dimension(self.zf, self.zf.getinfo(member))
-            if size is None or size == FULL_GRID:
-                # No <dimension>, or the whole grid (Gnumeric writes that for any sheet):
-                # the reader counts the rows itself; the size limits above bound the rest.
-                continue
-            dimensions[name] = rows, cols = size
-            if rows > limits.max_rows or cols > limits.max_columns:
-                limit = f"the limit is {limits.max_rows} x {limits.max_columns}"
-                extent = f"{rows} rows x {cols} columns; {limit}"
-                fix = "delete the unused rows and columns or split the sheet, then save it again"
-                self.fail(f"sheet '{name}' is too large ({extent}): {fix}")
+            info = self.zf.getinfo(member)
+            size = sheet_scan.declared_dimension(self.zf, info)
+            if size is not None and size != FULL_GRID:  # Gnumeric writes the whole grid for any sheet
+                dimensions[name] = rows, cols = size
+                if rows > limits.max_rows or cols > limits.max_columns:
+                    self.fail(too_large(name, f"{rows} rows x {cols} columns", limits, rows=rows, columns=cols))
+            if _worth_scanning(size, info):
+                over = find_overrun(self.zf, info, limits.max_rows, limits.max_columns)
+                if over:
+                    reached = f"it reaches row {over.row}" if over.row > limits.max_rows else \
+                        f"it reaches column {sheet_scan.column_letters(over.column)}"
+                    self.fail(too_large(name, reached, limits, rows=over.row, columns=over.column))
         return PackageInfo(names, parts, has_macros, date1904, dimensions, hidden)
 
     def parse(self, key: str) -> Element:
@@ -333,8 +368,15 @@ FULL_GRID = (1_048_576, 16_384)
 
 
 def read_rows(
-    path: Path, workbook: Any, sheet: str, *, skip_empty_area: bool = True
+    path: Path, workbook: Any, sheet: str, *, skip_empty_area: bool = True, limits: WorkbookLimits | None = None
 ) -> list[list[Any]]:
-    """One sheet's values as lists (calamine's `to_python`), its failures as UnusableInput."""
+    """One sheet's values as lists (calamine's `to_python`), its failures as UnusableInput.
+
+    With `limits`, a sheet reaching past the row cap (one whose dimension lied to the guard)
+    is refused before its cells become Python values, the larger part of the memory."""
     with _calamine_errors(path, f"sheet '{sheet}' cannot be read: "):
-        return workbook.get_sheet_by_name(sheet).to_python(skip_empty_area=skip_empty_area)
+        found = workbook.get_sheet_by_name(sheet)
+        reach = found.end[0] + 1 if found.end else 0  # rows from row 1, as to_python gives them
+        if limits is not None and reach > limits.max_rows:
+            raise UnusableInput(path, too_large(sheet, f"{reach} rows", limits, rows=reach))
+        return found.to_python(skip_empty_area=skip_empty_area)

@@ -18,7 +18,7 @@ from engine.config import WorkbookLimits
 from engine.db.installation import Seal
 from engine.errors import BackofficeError, UnusableInput
 from engine.office.sheet_scan import SpecialCell, special_cells
-from engine.office.xlsx_guard import PackageInfo, check_package, open_calamine, read_rows
+from engine.office.xlsx_guard import PackageInfo, check_package, open_calamine, read_rows, too_large
 from engine.office.xlsx_text import TextBudget
 from engine.sheets.issues import CellIssue
 from engine.sheets.labels import LabelError, Labels
@@ -146,8 +146,8 @@ def read_workbook(path: Path, spec_for, limits: WorkbookLimits, seal: Seal | Non
                     charged.add(name)
                     budget.charge(name, package.sheet_parts[name])
                 if name != META_SHEET and streamed(name):
-                    return _read_anew(path, package, name)
-                return read_rows(path, book, name, skip_empty_area=False)
+                    return _read_anew(path, package, name, limits)
+                return read_rows(path, book, name, skip_empty_area=False, limits=limits)
 
             def special_of(name: str) -> list[SpecialCell]:
                 return special_cells(path, package.sheet_parts[name])
@@ -157,13 +157,13 @@ def read_workbook(path: Path, spec_for, limits: WorkbookLimits, seal: Seal | Non
             book.close()
 
 
-def _read_anew(path: Path, package: PackageInfo, name: str) -> Iterable[list[Any]]:
+def _read_anew(path: Path, package: PackageInfo, name: str, limits: WorkbookLimits) -> Iterable[list[Any]]:
     """A streamed sheet's rows, from the file opened again for each pass."""
     class Rows:
         def __iter__(self) -> Iterator[list[Any]]:
             book = open_calamine(path, package)
             try:
-                yield from read_rows(path, book, name, skip_empty_area=False)
+                yield from read_rows(path, book, name, skip_empty_area=False, limits=limits)
             finally:
                 book.close()
     return Rows()
@@ -212,7 +212,7 @@ def _read(path: Path, package: PackageInfo, rows_of: Callable[[str], list[list[A
                                         f"sheet {sheet_spec.name!r} is missing{hint}; rename it back"))
             continue
         data = sheets[sheet_spec.name] = _read_sheet(
-            sheet_spec, base.columns if base else None, _capped(path, sheet_spec.name, rows_of, limits.max_rows),
+            sheet_spec, base.columns if base else None, _capped(path, sheet_spec.name, rows_of, limits),
             special_of(sheet_spec.name), package.date1904, issues)
         if not streamed(sheet_spec.name):
             data.rows  # noqa: B018  (read whole now: its reading problems come in sheet order)
@@ -222,15 +222,14 @@ def _read(path: Path, package: PackageInfo, rows_of: Callable[[str], list[list[A
 RawRows = Callable[[], Iterable[tuple[int, list[Any]]]]   # (Excel row number, cells), read anew on each call
 
 
-def _capped(path: Path, name: str, rows_of: Callable[[str], list[list[Any]]], max_rows: int) -> RawRows:
+def _capped(path: Path, name: str, rows_of: Callable[[str], list[list[Any]]], limits: WorkbookLimits) -> RawRows:
     """The sheet's rows, read anew on each call, refused past the row limit (the guard
     refuses a sheet whose declared size is over it before anything is read)."""
     def rows() -> Iterator[tuple[int, list[Any]]]:
         read = rows_of(name)      # on each pass, so that a streamed sheet is read anew
         for number, cells in enumerate(read, start=1):
-            if number > max_rows:
-                raise UnusableInput(path, f"sheet {name!r} has more than {max_rows} rows, the limit "
-                                          "(workbook.max_rows); split it into smaller workbooks")
+            if number > limits.max_rows:
+                raise UnusableInput(path, too_large(name, f"more than {limits.max_rows} rows", limits, rows=number))
             yield number, cells
     return rows
 
