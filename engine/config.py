@@ -90,7 +90,7 @@ class WorkbookLimits:
     # What a workbook may bring once read: the text of all the cells of the sheets read (a
     # short shared string used by a million cells counts a million times), and its base
     # snapshot unpacked. A few kilobytes can claim gigabytes of either.
-    max_text_bytes: int = 256 * 1024 * 1024
+    max_text_bytes: int = 1024 * 1024 * 1024   # a full 1,048,576-row sheet of ten text columns brings ~270 MB
     max_snapshot_bytes: int = 256 * 1024 * 1024
     # A sheet over this many rows is read, checked and saved this many rows at a time, never
     # held whole in memory (a 1,048,000-row sheet then syncs in bounded memory).
