@@ -47,6 +47,8 @@ from engine.office.xlsx_styles import DATE_FORMAT, DATETIME_FORMAT, MAIN_NS, MAR
 from engine.office.xlsx_workbook import Workbook
 from engine.office.xlsx_zip import DeflatedPart
 
+FILL_FROM = 1000  # plain values to write from which the fill pass pays off (xlsx_sheet)
+
 __all__ = [
     "UNCHANGED",
     "CellPatch",
@@ -183,20 +185,20 @@ def _patch_sheet(
             result.notes[name] = sorted(outcome.ours)
         return outcome.tail
 
-    new_tail = None
+    noted = None  # the tail with the notes, when worked out before the rows
     if not edits and not clear_styles:  # at most notes: the rows stay as they are
         tail = reader.read_tail()
-        new_tail = notes_done(reader.prefix, tail)
-        if new_tail == tail:
+        noted = notes_done(reader.prefix, tail)
+        if noted == tail:
             _resize(book, part, patch)
             return False
-        reader = SheetReader(book.package.stream(part))
+        reader = SheetReader(book.package.stream(part))  # once more, to write the new tail
     rewriter = SheetRewriter(reader.prefix, edits, plan, book.date1904, clear_styles,
-                             fill=not clear_styles and edits.plain_at_least(1000))
+                             fill=edits.plain_at_least(FILL_FROM))
     out = DeflatedPart()
     try:
-        rewriter.write(reader, out.write, (lambda tail: new_tail) if new_tail is not None
-                       else (lambda tail: notes_done(reader.prefix, tail)))
+        rewriter.write(reader, out.write,
+                       lambda tail: noted if noted is not None else notes_done(reader.prefix, tail))
         out.finish()
     except BaseException:
         out.close()

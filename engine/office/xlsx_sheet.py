@@ -20,8 +20,6 @@ import re
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator
-from decimal import Decimal
-from functools import lru_cache
 from itertools import islice
 
 from engine.office.xlsx_cell_edits import (
@@ -35,11 +33,11 @@ from engine.office.xlsx_cell_edits import (
 )
 from engine.office.xlsx_cells import (
     cell_ref,
-    cell_xml,
     column_letters,
     parse_range,
     range_text,
 )
+from engine.office.xlsx_fill import fill_empty_cells, plain_rows
 from engine.office.xlsx_formulas import FormulaGuard
 from engine.office.xlsx_package import NotPatchable, get_attribute, root_prefix
 from engine.office.xlsx_sheet_edits import SheetEdits
@@ -47,7 +45,6 @@ from engine.office.xlsx_sheet_edits import SheetEdits
 _SPANS_ATTRIBUTE = re.compile(rb"""\sspans\s*=\s*["'][^"']*["']""")
 _SLICE = 4 << 20  # rows are handled in slices of about this many bytes
 _HEAD_CHECK = 4096
-_NOT_HERE = object()
 
 
 class SheetReader:
@@ -201,7 +198,7 @@ class SheetRewriter:
         out(head)
         for rows in reader.slices():
             if self._fill:
-                rows = fill_empty_cells(rows, self.prefix, self.edits, self.date1904)
+                rows = fill_empty_cells(rows, self.prefix, self.edits, self.date1904, self._clear_styles)
             for chunk in self._slice(rows):
                 if len(chunk):
                     out(chunk)
@@ -226,6 +223,8 @@ class SheetRewriter:
         out: list = []
         emitted, index, count = 0, 0, len(numbers)
         targets = sorted(self._by_row)
+        if targets or self.formulas.pending or self._marked:
+            offsets = self._offsets()
         next_target = 0
         while index < count:
             if not (self.formulas.pending or self._marked):  # straight to the next edited row
@@ -258,17 +257,20 @@ class SheetRewriter:
         self._pass_slice()
         return out
 
-    def _rows_of(self, xml: bytes) -> tuple[array, array]:
-        """Number and offset of each row of the slice; raises if they are out of order."""
+    def _rows_of(self, xml: bytes) -> tuple[array, array | None]:
+        """Number and offset of each row of the slice; raises if they are out of order.
+
+        Where every row starts `<row r="` the offsets are left to `_offsets`, on demand: a
+        slice whose values all went in by the fill pass needs none of them.
+        """
         p = self.prefix.encode()
-        found = [(match.start(), match.group(1)) for match in _plain_rows(p).finditer(xml)]
-        if len(found) == xml.count(b"<" + p + b"row"):  # every row starts <row r="..."
-            offsets = array("q", [at for at, _ in found])
-            numbers = array("l", [int(number) for _, number in found])
-            if numbers and (numbers[0] > self._previous
-                            and all(map(operator.lt, numbers, islice(numbers, 1, None)))):
+        numbers = array("l", map(int, plain_rows(p).findall(xml)))
+        if len(numbers) == xml.count(b"<" + p + b"row") and (
+            not numbers or (numbers[0] > self._previous
+                            and all(map(operator.lt, numbers, islice(numbers, 1, None))))):
+            if numbers:
                 self._previous = numbers[-1]
-                return numbers, offsets
+            return numbers, None
         numbers, offsets, previous = array("l"), array("q"), self._previous
         for match in self._row_start.finditer(xml):
             found = R_ATTRIBUTE.search(match.group(1))
@@ -418,6 +420,11 @@ class SheetRewriter:
         reading rows one by one (a column empty for a whole slice costs one search).
         """
         count = len(self._seen_rows)
+        if self._seen_offsets is None:  # the last row first: it mostly has the cell
+            last = self._xml.rfind(b"<" + self.prefix.encode() + b'row r="')
+            hit = self._cell_at(last, self._seen_rows[-1], column)
+            if hit is not None or first == count - 1:
+                return hit
         for index in range(count - 1, max(first, count - 4) - 1, -1):
             hit = self._cell_in_row(index, column)
             if hit is not None:
@@ -433,7 +440,7 @@ class SheetRewriter:
                     return hit
             return None
         needle = b"<" + p + b'c r="' + column_letters(column).encode()
-        low, high = self._seen_offsets[first], self._seen_offsets[rest]
+        low, high = self._offsets()[first], self._offsets()[rest]
         at = xml.rfind(needle, low, high)
         while at >= 0 and not xml[at + len(needle) : at + len(needle) + 1].isdigit():
             at = xml.rfind(needle, low, at + len(needle) - 1)
@@ -443,8 +450,17 @@ class SheetRewriter:
         cell = self.cells.pattern.match(xml, at)
         return cell_ref(self._seen_rows[index], column), style_of(cell.group(1))
 
+    def _offsets(self) -> array:
+        if self._seen_offsets is None:
+            pattern = plain_rows(self.prefix.encode())
+            self._seen_offsets = array("q", [match.start() for match in pattern.finditer(self._xml)])
+        return self._seen_offsets
+
     def _cell_in_row(self, index: int, column: int) -> tuple[str, int] | None:
-        number, start = self._seen_rows[index], self._seen_offsets[index]
+        return self._cell_at(self._offsets()[index], self._seen_rows[index], column)
+
+    def _cell_at(self, start: int, number: int, column: int) -> tuple[str, int] | None:
+        """(ref, style) of the column's cell in the row starting at `start`; None if it has none."""
         xml = self._xml
         opening = self._row_start.match(xml, start)
         if opening.group(2):
@@ -481,82 +497,3 @@ def _refs_everywhere(xml: bytes, p: bytes) -> bool:
     if any(opening + after in xml for after in (b">", b"/", b"\t", b"\n", b"\r")):
         return False
     return xml.count(opening + b" ") == xml.count(opening + b' r="')
-
-
-@lru_cache(maxsize=8)
-def _plain_rows(p: bytes) -> re.Pattern[bytes]:
-    return re.compile(rb"<" + re.escape(p) + rb'row r="([0-9]{1,7})"')
-
-
-@lru_cache(maxsize=64)
-def _empty_cell(p: bytes, letters: tuple[bytes, ...]) -> re.Pattern[bytes]:
-    """An empty cell `<c r="A7" s="3"/>` of one of the columns named."""
-    columns = b"|".join(letters)
-    return re.compile(rb"<" + re.escape(p) + rb'c r="(' + columns + rb')([0-9]{1,7})"(?: s="[0-9]+")?\s*/>')
-
-
-def _row_number(tag: re.Match | None) -> int | None:
-    found = R_ATTRIBUTE.search(tag.group(1)) if tag else None
-    return int(found.group(1)) if found and found.group(1).isdigit() else None
-
-
-def fill_empty_cells(rows: bytes, prefix: str, edits: SheetEdits, date1904: bool) -> bytes:
-    """Write plain values into cells of a slice of rows that exist but are empty, in one pass.
-
-    A sync writes the ID and Version of every new row: two million such cells in a
-    million-row sheet. Each is an empty `<c r="A7" s="3"/>` left by the export; here it becomes
-    `<c r="A7" s="3"><v>123</v></c>` by a regular-expression substitution, instead of a
-    row-by-row rewrite. The edits done are marked done in `edits`; anything unusual (a formula
-    in the slice, a mark, other attributes) is left to SheetRewriter.
-    """
-    p = prefix.encode()
-    if rows.find(b"<" + p + b"f") >= 0:
-        return rows
-    row_start = _plain_rows(p)
-    first = row_start.search(rows)
-    last_at = rows.rfind(b"<" + p + b'row r="')
-    last = row_start.match(rows, last_at) if last_at >= 0 else None
-    if first is None or last is None:
-        return rows
-    fillable = edits.fillable(int(first.group(1)), int(last.group(1)))
-    table = fillable.table
-    if not any(table.values()):
-        return rows
-    empty_cell = _empty_cell(p, tuple(sorted(table)))
-    if not _mostly_empty(rows, p, fillable.sample(), empty_cell):
-        return rows  # values into filled cells (a resync's new versions): not for this pass
-
-    def fill(match: re.Match) -> bytes:
-        # Called once per empty cell of the edited columns: kept to the bare minimum of work.
-        letters, digits = match.group(1, 2)
-        value = table[letters].pop(int(digits), _NOT_HERE)
-        if value is _NOT_HERE:
-            return match.group(0)
-        if value.__class__ is int:  # `<c r="A7" s="3"/>` -> `<c r="A7" s="3"><v>123</v></c>`
-            return b"%s><%sv>%d</%sv></%sc>" % (match.group(0)[:-2].rstrip(), p, value, p, p)
-        if value.__class__ is Decimal and value.is_finite():
-            return b"%s><%sv>%s</%sv></%sc>" % (match.group(0)[:-2].rstrip(), p, str(value).encode(), p, p)
-        style = re.search(rb's="([0-9]+)"', match.group(0))
-        ref = (letters + digits).decode()
-        return cell_xml(prefix, ref, int(style.group(1)) if style else 0, value, date1904).encode("utf-8")
-
-    rows = empty_cell.sub(fill, rows)
-    fillable.filled()
-    return rows
-
-
-def _mostly_empty(xml: bytes, p: bytes, sample: list[tuple[int, bytes]], empty_cell: re.Pattern) -> bool:
-    """Whether most of a sample of the cells to write are empty `<c .../>` elements.
-
-    The fill pass pays off for the ID and Version cells of new rows, not for new versions
-    written over old ones. The sample cells are looked up in one forward pass (rows come in
-    order), so deciding costs at most one read of the slice.
-    """
-    at, empty = 0, 0
-    opening = b"<" + p + b'c r="'
-    for row, letters in sample:
-        at = xml.find(opening + letters + b"%d" % row + b'"', at)
-        if at < 0:
-            break  # not there (a cell to create): the rest would be searched for in vain
-        empty += empty_cell.match(xml, at) is not None
-    return bool(sample) and empty * 2 >= len(sample)

@@ -78,8 +78,6 @@ class SheetEdits:
 
     def plain_at_least(self, count: int) -> bool:
         """Whether at least `count` edits are plain values the fill pass may write."""
-        if self.clear:
-            return False
         found = sum(1 for edit in self._whole.values() if _is_plain(edit))
         for lane in self.lanes.values():
             if found >= count:
@@ -149,7 +147,7 @@ class SheetEdits:
             table[column_letters(lane.number).encode()] = values_of
             taken.append((lane, at, end, values_of, whole))
         from_whole = []
-        if self._whole and not self.clear:
+        if self._whole:
             for (row, column), edit in self._whole.items():
                 if first <= row <= last and _is_plain(edit):
                     table.setdefault(column_letters(column).encode(), {})[row] = edit.value
@@ -228,5 +226,7 @@ class Fillable:
 
 
 def _is_plain(edit: CellEdit) -> bool:
-    return (edit.value.__class__ in PLAIN and edit.mark is UNCHANGED and not edit.clear
-            and not edit.lock)
+    """A value the fill pass may write: no mark, no lock. A clear edit (clear_marks) is one
+    too: the pass leaves cells wearing our mark to the rewriter, and on any other cell
+    clearing our mark changes nothing."""
+    return edit.value.__class__ in PLAIN and edit.mark is UNCHANGED and not edit.lock

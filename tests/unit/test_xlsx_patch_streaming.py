@@ -15,9 +15,15 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from engine.office import xlsx_package, xlsx_sheet, xlsx_zip
+from engine.office import xlsx_package, xlsx_patch, xlsx_sheet, xlsx_zip
 from engine.office.xlsx_cell_store import CellPatches
-from engine.office.xlsx_patch import CellPatch, OwnedSheet, SheetPatch, patch_xlsx
+from engine.office.xlsx_patch import (
+    CellPatch,
+    OwnedSheet,
+    SheetPatch,
+    WorkbookPatchError,
+    patch_xlsx,
+)
 from tests.unit.test_xlsx_patch import member, people_workbook, replace_member
 
 SHEET_PART = "xl/worksheets/sheet1.xml"
@@ -187,6 +193,31 @@ def test_a_locked_value_written_in_bulk_is_locked(tmp_path):
     assert sheet["A901"].value == 901 and sheet["B900"].value == 1
 
 
+def test_ids_written_while_clearing_marks_take_the_bulk_path_and_the_marks_come_off(tmp_path, monkeypatch):
+    """A sync of a workbook we marked before writes its new IDs with clear_marks: the bulk
+    fill writes the unmarked empty cells, the rewriter the marked ones, and the file is the
+    same as the row-by-row writer makes it."""
+    src = sheet_with_rows(tmp_path / "in.xlsx", new_rows(2, 1501))
+    marked = patch_xlsx(src, tmp_path / "marked.xlsx", {"People": SheetPatch(cells={
+        (10, 1): CellPatch(mark="problem"), (20, 2): CellPatch(value=5, mark="changed")})}).marks
+
+    def ids() -> SheetPatch:
+        patch = SheetPatch(clear_marks=True)
+        for row in range(2, 1502):
+            patch.cells[(row, 1)] = CellPatch(row)
+        return patch
+
+    patch_xlsx(tmp_path / "marked.xlsx", tmp_path / "bulk.xlsx", {"People": ids()}, previous_marks=marked)
+    monkeypatch.setattr(xlsx_patch, "FILL_FROM", 10**9)
+    patch_xlsx(tmp_path / "marked.xlsx", tmp_path / "rows.xlsx", {"People": ids()}, previous_marks=marked)
+
+    assert member(tmp_path / "bulk.xlsx", SHEET_PART) == member(tmp_path / "rows.xlsx", SHEET_PART)
+    sheet = openpyxl.load_workbook(tmp_path / "bulk.xlsx")["People"]
+    assert [sheet["A10"].value, sheet["B20"].value, sheet["A1501"].value] == [10, 5, 1501]
+    assert sheet["A10"].fill.fgColor.rgb != "FFFFC7CE" and sheet["B20"].fill.fgColor.rgb != "FFFFEB9C"
+    assert sheet["A10"].style_id == sheet["A11"].style_id
+
+
 def test_patching_a_big_sheet_holds_a_small_share_of_it(tmp_path, monkeypatch):
     """The sheet is never held whole, nor its rewritten copy: Python's peak while patching
     40,000 rows (5 MB of XML) stays a fraction of the sheet, in slices of 64 KB."""
@@ -209,3 +240,23 @@ def test_patching_a_big_sheet_holds_a_small_share_of_it(tmp_path, monkeypatch):
     assert peak < size / 2, f"peak {peak:,} bytes for a sheet of {size:,}"
     sheet = openpyxl.load_workbook(tmp_path / "out.xlsx", read_only=True)["People"]
     assert [cell.value for cell in next(sheet.iter_rows(min_row=40_001, max_row=40_001))][:2] == [40_001, 1]
+
+
+@pytest.mark.parametrize("slice_bytes", [4 << 20, 100])
+def test_rows_out_of_order_are_refused_wherever_the_slices_end(tmp_path, monkeypatch, slice_bytes):
+    monkeypatch.setattr(xlsx_sheet, "_SLICE", slice_bytes)
+    src = sheet_with_rows(tmp_path / "in.xlsx", new_rows(2, 40) + new_rows(30, 31))
+    with pytest.raises(WorkbookPatchError, match="row 30 comes after row 40"):
+        patch_xlsx(src, src, {"People": SheetPatch(cells={(2, 1): CellPatch(1)})})
+
+
+def test_an_empty_sheet_data_gets_its_rows(tmp_path):
+    src = people_workbook(tmp_path / "in.xlsx")
+    replace_member(src, SHEET_PART, b'<?xml version="1.0" encoding="UTF-8"?><worksheet ' + NS
+                   + b'><dimension ref="A1"/><sheetData/><pageMargins left="0.7" right="0.7" top="0.75" '
+                   b'bottom="0.75" header="0.3" footer="0.3"/></worksheet>')
+    patch_xlsx(src, src, {"People": SheetPatch(cells={(2, 2): CellPatch("b2"), (1, 1): CellPatch(1)})})
+
+    sheet = member(src, SHEET_PART)
+    assert b'<dimension ref="A1:B2"/>' in sheet and b"</sheetData><pageMargins" in sheet
+    assert openpyxl.load_workbook(src)["People"]["B2"].value == "b2"
