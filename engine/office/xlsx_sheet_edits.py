@@ -3,7 +3,7 @@
 The rewriter streams the sheet's rows; for each slice of rows it takes the edits of those rows
 (`take`), never a dict of every cell. Value-only patches stay in their columns (see
 xlsx_cell_store) and become a CellEdit only for the slice being written; the fill pass
-(xlsx_sheet.fill_empty_cells) writes most of them straight into empty cells and marks them
+(xlsx_fill.fill_empty_cells) writes most of them straight into empty cells and marks them
 `done`, so they are never materialised at all.
 """
 

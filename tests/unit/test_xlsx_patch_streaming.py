@@ -96,7 +96,7 @@ def test_value_only_patches_are_kept_as_arrays_not_objects():
     finally:
         tracemalloc.stop()
     assert isinstance(patch.cells, CellPatches) and not patch.cells.whole
-    assert held < 4_000_000, f"{held:,} bytes for 200,000 value-only patches"  # a dict: ~50 MB
+    assert held < 8_000_000, f"{held:,} bytes for 200,000 value-only patches"  # a dict: 41 MB
     assert len(patch.cells) == 200_000 and patch.cells[(500, 1)] == CellPatch(3500)
 
 
@@ -220,15 +220,15 @@ def test_ids_written_while_clearing_marks_take_the_bulk_path_and_the_marks_come_
 
 def test_patching_a_big_sheet_holds_a_small_share_of_it(tmp_path, monkeypatch):
     """The sheet is never held whole, nor its rewritten copy: Python's peak while patching
-    40,000 rows (5 MB of XML) stays a fraction of the sheet, in slices of 64 KB."""
-    src = sheet_with_rows(tmp_path / "in.xlsx", new_rows(2, 40_001), b"A1:C40001")
+    60,000 rows (7 MB of XML) stays a fraction of the sheet, in slices of 64 KB."""
+    src = sheet_with_rows(tmp_path / "in.xlsx", new_rows(2, 60_001), b"A1:C60001")
     size = zipfile.ZipFile(src).getinfo(SHEET_PART).file_size
-    assert size > 3_000_000
+    assert size > 6_000_000
     monkeypatch.setattr(xlsx_sheet, "_SLICE", 64 << 10)
     monkeypatch.setattr(xlsx_package, "STREAM_CHUNK", 64 << 10)
     monkeypatch.setattr(xlsx_zip, "_WRITE_BATCH", 64 << 10)
     patch = SheetPatch()
-    for row in range(2, 40_002):
+    for row in range(2, 60_002):
         patch.cells[(row, 1)] = CellPatch(row)
         patch.cells[(row, 2)] = CellPatch(1)
     tracemalloc.start()
@@ -238,8 +238,8 @@ def test_patching_a_big_sheet_holds_a_small_share_of_it(tmp_path, monkeypatch):
     finally:
         tracemalloc.stop()
     assert peak < size / 2, f"peak {peak:,} bytes for a sheet of {size:,}"
-    sheet = openpyxl.load_workbook(tmp_path / "out.xlsx", read_only=True)["People"]
-    assert [cell.value for cell in next(sheet.iter_rows(min_row=40_001, max_row=40_001))][:2] == [40_001, 1]
+    assert b'<c r="A60001" s="1"><v>60001</v></c><c r="B60001" s="1"><v>1</v></c>' in member(
+        tmp_path / "out.xlsx", SHEET_PART)
 
 
 @pytest.mark.parametrize("slice_bytes", [4 << 20, 100])
