@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 
 from engine.office.xlsx_cells import escape_text, parse_range
 from engine.office.xlsx_package import get_attribute
@@ -81,9 +82,14 @@ class FormulaGuard:
         return content[: formula.start()] + plain + content[formula.end() :]
 
     def array_firsts_to_drop(
-        self, rows: bytes, written: list[tuple[int, int]]
+        self, rows: bytes, written_in: Callable[[int, int, int, int], bool]
     ) -> set[tuple[int, int]]:
-        """First cells of array formulas whose range holds a cell in `written` (row, column)."""
+        """First cells of the array formulas in `rows` whose range holds a cell written to.
+
+        `written_in(top, left, bottom, right)` tells whether a value is written into the range.
+        An array formula stands in its range's first cell, so it is met before the cells it
+        covers: the rows can be handled as they stream by.
+        """
         if b'"array"' not in rows and b'"dataTable"' not in rows:
             return set()
         found = set()
@@ -94,6 +100,6 @@ class FormulaGuard:
                 top, left, bottom, right = parse_range(get_attribute(formula.group(1), "ref") or "")
             except ValueError:
                 continue
-            if any(top <= row <= bottom and left <= column <= right for row, column in written):
+            if written_in(top, left, bottom, right):
                 found.add((top, left))
         return found

@@ -11,19 +11,22 @@ from __future__ import annotations
 import posixpath
 import re
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, unquote
 
 from defusedxml import ElementTree
 
 from engine.errors import UnusableInput
-from engine.office.xlsx_zip import PackageWriter, new_entry
+from engine.office.sheet_scan import iter_member
+from engine.office.xlsx_zip import DeflatedPart, PackageWriter, new_entry
 
 PACKAGE_RELS_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 TRANSITIONAL_RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 STRICT_RELS = "http://purl.oclc.org/ooxml/officeDocument/relationships"
+STREAM_CHUNK = 1 << 20  # a big part is read in chunks of this many bytes (inflated)
 _XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 
 
@@ -82,8 +85,21 @@ def get_attribute(start_tag: str | bytes, name: str) -> str | None:
     return match.group(2) if match else None
 
 
+@dataclass(frozen=True)
+class _NewHead:
+    """A part's original bytes with its first `old_length` bytes replaced by `head`."""
+
+    head: bytes
+    old_length: int
+
+
 class Package:
-    """An .xlsx opened for patching; `save` writes the result to a new zip file."""
+    """An .xlsx opened for patching; `save` writes the result to a new zip file.
+
+    A part's new content is bytes, chunks (a list, or a generator consumed by `save`), a
+    DeflatedPart (a big sheet, deflated as it was rewritten), or a new head on the original
+    bytes (`write_head`); parts are read whole (`read`, the small ones) or in chunks (`stream`).
+    """
 
     def __init__(self, path: Path):
         self.path = path
@@ -100,11 +116,14 @@ class Package:
             raise WorkbookPatchError(path, "the package holds two members with the same name")
         self._by_key = {_key(info.filename): info for info in self.members if not info.is_dir()}
         self._backslashes = any("\\" in name for name in names)
-        self._new: dict[str, tuple[str, bytes | Iterable[bytes]]] = {}  # key -> (name, content)
+        self._new: dict[str, tuple[str, Any]] = {}  # key -> (name, content)
         self._removed: set[str] = set()
         self._cache: dict[str, bytes] = {}
 
     def close(self) -> None:
+        for _, content in self._new.values():
+            if isinstance(content, DeflatedPart):
+                content.close()
         self.zip.close()
 
     # -- reading -------------------------------------------------------------------------
@@ -117,6 +136,8 @@ class Package:
         key = _key(part)
         if key in self._new and isinstance(self._new[key][1], bytes):
             return self._new[key][1]
+        if key in self._new and isinstance(self._new[key][1], _NewHead):
+            return b"".join(self.stream(part))
         if key not in self._cache:
             info = self._by_key.get(key)
             if info is None:
@@ -128,6 +149,34 @@ class Package:
                     self.path, f"the part {part} cannot be read: {exc}"
                 ) from exc
         return self._cache[key]
+
+    def stream(self, part: str) -> Iterator[bytes]:
+        """A part's content in chunks of a megabyte: a big sheet is never read whole.
+
+        The original is inflated as it is read, never past the size its zip entry declares.
+        """
+        key = _key(part)
+        content = self._new.get(key, (None, None))[1]
+        if isinstance(content, bytes):
+            yield content
+            return
+        if content is not None and not isinstance(content, _NewHead):
+            raise NotPatchable(f"the part {part} was rewritten already")
+        info = self._by_key.get(key)
+        if info is None:
+            raise WorkbookPatchError(self.path, f"the part {part} is missing")
+        skip = 0
+        if content is not None:
+            yield content.head
+            skip = content.old_length
+        try:
+            for chunk in iter_member(self.zip, info, chunk=STREAM_CHUNK):
+                if skip:
+                    chunk, skip = chunk[skip:], max(skip - len(chunk), 0)
+                if chunk:
+                    yield chunk
+        except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError, EOFError) as exc:
+            raise WorkbookPatchError(self.path, f"the part {part} cannot be read: {exc}") from exc
 
     def part_names(self) -> list[str]:
         names = [_part_name(info.filename) for info in self.members if not info.is_dir()]
@@ -165,13 +214,29 @@ class Package:
 
     # -- editing -------------------------------------------------------------------------
 
-    def write(self, part: str, content: bytes | Iterable[bytes]) -> None:
-        """Replace (or add) a part; `content` may be a list of chunks for a big part."""
+    def write(self, part: str, content: bytes | Iterable[bytes] | DeflatedPart) -> None:
+        """Replace (or add) a part; `content` may be chunks or a DeflatedPart for a big part."""
         key = _key(part)
         self._removed.discard(key)
         self._cache.pop(key, None)
         existing = self._by_key.get(key)
         self._new[key] = (_part_name(existing.filename) if existing else part, content)
+
+    def write_head(self, part: str, old_length: int, head: bytes) -> None:
+        """Replace the first `old_length` bytes of a part by `head`, the rest kept as it is
+        (and streamed when saved: a sheet's tab selection without reading its rows)."""
+        key = _key(part)
+        content = self._new.get(key, (None, None))[1]
+        if isinstance(content, bytes):
+            self.write(part, head + content[old_length:])
+        elif content is None:
+            self.write(part, _NewHead(head, old_length))
+        elif isinstance(content, _NewHead) and old_length >= len(content.head):
+            self.write(part, _NewHead(head, content.old_length + old_length - len(content.head)))
+        elif isinstance(content, _NewHead):
+            self.write(part, _NewHead(head + content.head[old_length:], content.old_length))
+        else:
+            raise NotPatchable(f"the part {part} was rewritten already")
 
     def remove(self, part: str) -> None:
         key = _key(part)
@@ -273,13 +338,21 @@ class Package:
                 if key in self._removed:
                     continue
                 if key in new_by_key:
-                    out.write(new_entry(info.filename, info), new_by_key.pop(key)[1])
+                    self._write(out, new_entry(info.filename, info), new_by_key.pop(key)[1], info)
                 else:
                     out.copy(info, lambda info=info: self._original(info))
             for name, data in new_by_key.values():
                 entry = new_entry(name.replace("/", "\\") if self._backslashes else name)
                 entry.date_time = when
-                out.write(entry, data)
+                self._write(out, entry, data, None)
+
+    def _write(self, out: PackageWriter, entry: zipfile.ZipInfo, data: Any,
+               original: zipfile.ZipInfo | None) -> None:
+        if isinstance(data, _NewHead):
+            size = original.file_size + len(data.head) - data.old_length
+            out.write(entry, self.stream(_part_name(original.filename)), size)
+        else:
+            out.write(entry, data)
 
 
 def _key(name: str) -> str:

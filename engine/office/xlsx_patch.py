@@ -23,14 +23,14 @@ import datetime as dt
 import os
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from engine.office.files import keep_mode
 from engine.office.xlsx_cell_edits import UNCHANGED, CellEdit
-from engine.office.xlsx_cells import cell_ref, is_date, parse_range, parse_ref, range_text
+from engine.office.xlsx_cell_store import CellPatch, CellPatches
+from engine.office.xlsx_cells import cell_ref, is_date, parse_range, range_text
 from engine.office.xlsx_comments import NoteChanges, update_notes
 from engine.office.xlsx_marks import Marks
 from engine.office.xlsx_owned import OwnedSheet, write_owned_sheet
@@ -41,13 +41,18 @@ from engine.office.xlsx_package import (
     get_attribute,
     set_attribute,
 )
-from engine.office.xlsx_sheet import SheetLayout, SheetRewriter, fill_empty_cells
+from engine.office.xlsx_sheet import SheetReader, SheetRewriter
+from engine.office.xlsx_sheet_edits import SheetEdits
 from engine.office.xlsx_styles import DATE_FORMAT, DATETIME_FORMAT, MAIN_NS, MARK_FILLS, Styles
 from engine.office.xlsx_workbook import Workbook
+from engine.office.xlsx_zip import DeflatedPart
+
+FILL_FROM = 1000  # plain values to write from which the fill pass pays off (xlsx_sheet)
 
 __all__ = [
     "UNCHANGED",
     "CellPatch",
+    "CellPatches",
     "OwnedSheet",
     "PatchResult",
     "SheetPatch",
@@ -56,18 +61,12 @@ __all__ = [
 ]
 
 
-@dataclass(slots=True)  # one per written cell: 200,000 in a large sync
-class CellPatch:
-    value: Any = UNCHANGED  # None empties the cell; str, int, float, Decimal, bool, date, datetime
-    mark: str | None | object = UNCHANGED  # "problem" | "changed" | None (remove our mark)
-    note: str | None | object = UNCHANGED  # our note; None removes our note
-    lock: bool = False  # lock the cell (a row now posted); its value and marks as asked
-
-
 @dataclass
 class SheetPatch:
-    # "C7" or (row, column) -> patch; a large refresh passes tuples, sparing 200,000 parses
-    cells: dict[str | tuple[int, int], CellPatch] = field(default_factory=dict)
+    # "C7" or (row, column) -> patch; a large refresh passes tuples, sparing 200,000 parses.
+    # By default a CellPatches (value-only patches kept compactly: a sync writes two million);
+    # a plain dict does as well.
+    cells: MutableMapping[str | tuple[int, int], CellPatch] = field(default_factory=CellPatches)
     clear_marks: bool = False  # first remove every mark and note of ours on this sheet
     table_last_row: int | None = None  # the sheet's Excel Table (and autoFilter) ends at this row
 
@@ -155,43 +154,63 @@ def _patch_sheet(
     result: PatchResult,
     previous: dict[str, int],
 ) -> bool:
-    """Patch one sheet; returns whether any formula was removed."""
+    """Patch one sheet, its rows streamed through; returns whether any formula was removed."""
     part = book.worksheet_part(name)
-    layout = SheetLayout.of(book.package.read(part))
+    reader = SheetReader(book.package.stream(part))
     marks = result.marks.setdefault(name, {})
-    edits: dict[tuple[int, int], CellEdit] = {}
+    edits = SheetEdits(patch.cells, patch.clear_marks)
     plan = _MarkPlan(Marks(styles), marks, previous)
     clear_styles: set[int] = set()
     if patch.clear_marks:  # every cell wearing our mark, wherever the user moved it since
         marks.clear()
         clear_styles = plan.marks.styles_with_marks()
     notes = NoteChanges(remove_all=patch.clear_marks, known=set(result.notes.get(name, ())))
-    for ref, cell in patch.cells.items():
-        row, column = ref if ref.__class__ is tuple else parse_ref(ref)
+    for (row, column), cell in edits.patches.items():  # value-only patches have no mark or note
         if cell.mark is not UNCHANGED and cell.mark is not None and cell.mark not in MARK_FILLS:
-            raise ValueError(f"{name}!{ref}: a mark is one of {sorted(MARK_FILLS)} or None")
+            raise ValueError(f"{name}!{cell_ref(row, column)}: a mark is one of {sorted(MARK_FILLS)} or None")
         if cell.note is None:
             notes.remove.add(cell_ref(row, column))
         elif cell.note is not UNCHANGED:
             notes.write[cell_ref(row, column)] = str(cell.note)
         if cell.value is UNCHANGED and cell.mark is UNCHANGED and not cell.lock:
             continue
-        edits[(row, column)] = CellEdit(cell.value, cell.mark, clear=patch.clear_marks, lock=cell.lock)
+        edits.add_whole((row, column), CellEdit(cell.value, cell.mark, clear=patch.clear_marks, lock=cell.lock))
+    edits.ready()
 
-    outcome = update_notes(book, part, layout.prefix, layout.tail, notes)
-    if outcome.skipped:
-        result.notes_skipped[name] = outcome.skipped
-    if outcome.ours is not None:
-        result.notes[name] = sorted(outcome.ours)
+    def notes_done(prefix: str, tail: bytes) -> bytes:
+        outcome = update_notes(book, part, prefix, tail, notes)
+        if outcome.skipped:
+            result.notes_skipped[name] = outcome.skipped
+        if outcome.ours is not None:
+            result.notes[name] = sorted(outcome.ours)
+        return outcome.tail
+
+    noted = None  # the tail with the notes, when worked out before the rows
+    if not edits and not clear_styles:  # at most notes: the rows stay as they are
+        tail = reader.read_tail()
+        noted = notes_done(reader.prefix, tail)
+        if noted == tail:
+            _resize(book, part, patch)
+            return False
+        reader = SheetReader(book.package.stream(part))  # once more, to write the new tail
+    rewriter = SheetRewriter(reader.prefix, edits, plan, book.date1904, clear_styles,
+                             fill=edits.plain_at_least(FILL_FROM))
+    out = DeflatedPart()
+    try:
+        rewriter.write(reader, out.write,
+                       lambda tail: noted if noted is not None else notes_done(reader.prefix, tail))
+        out.finish()
+    except BaseException:
+        out.close()
+        raise
+    book.package.write(part, out)
+    _resize(book, part, patch)
+    return rewriter.formulas_removed
+
+
+def _resize(book: Workbook, part: str, patch: SheetPatch) -> None:
     if patch.table_last_row is not None:
         _resize_table(book, part, patch.table_last_row)
-    if not edits and not clear_styles and outcome.tail == layout.tail:
-        return False
-    if not clear_styles:
-        layout = fill_empty_cells(layout, edits, book.date1904)
-    rewriter = SheetRewriter(layout, edits, plan, book.date1904, clear_styles)
-    book.package.write(part, rewriter.chunks(outcome.tail))
-    return rewriter.formulas_removed
 
 
 class _MarkPlan:

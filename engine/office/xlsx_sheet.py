@@ -1,22 +1,29 @@
-"""Rewrite cells of one worksheet's XML without ever building a tree of it.
+"""Rewrite cells of one worksheet's XML as it streams by, without ever holding it whole.
 
-A 100,000-row sheet is tens of megabytes of XML; a DOM of it costs seconds and hundreds of
-megabytes. So the sheet is split into head (before `<sheetData>`), rows and tail; only rows
-with edited cells are parsed (a regular expression per row) and written anew, every other
-row is passed through as the original bytes. Cells are handled in xlsx_cell_edits, formulas
-that depend on overwritten cells in xlsx_formulas.
+A 1,048,000-row sheet is 430 MB of XML. So the part is read in chunks (`SheetReader`): its
+head (before the rows), its rows in slices of whole rows of a few megabytes, and its tail. In
+each slice only rows with edited cells are parsed (a regular expression per row) and written
+anew; every other row is passed through as the original bytes, and the slice goes to the
+output before the next one is read. Edits come slice by slice, in row order, from
+xlsx_sheet_edits. Cells are handled in xlsx_cell_edits, formulas that depend on overwritten
+cells in xlsx_formulas.
+
+Nothing needs a pass over the rows beforehand: the dimension in the head grows to what the
+edits create outside it (known from the edits), an array formula is met in the rows before
+the cells it covers, and the tail (for the notes) is at hand when it is reached.
 """
 
 from __future__ import annotations
 
+import operator
 import re
 from array import array
-from dataclasses import dataclass
-from decimal import Decimal
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
 
 from engine.office.xlsx_cell_edits import (
     R_ATTRIBUTE,
-    UNCHANGED,
     CellEdit,
     CellElement,
     CellWriter,
@@ -24,81 +31,150 @@ from engine.office.xlsx_cell_edits import (
     parse_cell,
     style_of,
 )
-from engine.office.xlsx_cells import cell_ref, cell_xml, column_number, parse_range, range_text
+from engine.office.xlsx_cells import (
+    cell_ref,
+    column_letters,
+    parse_range,
+    range_text,
+)
+from engine.office.xlsx_fill import fill_empty_cells, plain_rows
 from engine.office.xlsx_formulas import FormulaGuard
 from engine.office.xlsx_package import NotPatchable, get_attribute, root_prefix
+from engine.office.xlsx_sheet_edits import SheetEdits
 
 _SPANS_ATTRIBUTE = re.compile(rb"""\sspans\s*=\s*["'][^"']*["']""")
+_SLICE = 4 << 20  # rows are handled in slices of about this many bytes
+_HEAD_CHECK = 4096
 
 
-@dataclass
-class SheetLayout:
-    """Where the rows are: xml[:body_start] is the head, xml[tail_start:] the tail."""
+class SheetReader:
+    """A worksheet part from its chunks: `head` (up to the rows), `slices()`, then `tail`.
 
-    xml: bytes
-    prefix: str
-    body_start: int
-    body_end: int
-    tail_start: int
-    self_closed: bool  # <sheetData/>
+    As SheetLayout did for a part held whole: the head ends with the `<sheetData>` tag (for
+    `<sheetData/>`, before it: `opening` holds the tag), the tail starts with `</sheetData>`
+    (after `<sheetData/>`).
+    """
 
-    @classmethod
-    def of(cls, xml: bytes) -> SheetLayout:
-        declared = re.match(rb"(?:\xef\xbb\xbf)?\s*<\?xml[^>]*encoding\s*=\s*[\"']([\w.-]+)", xml)
-        if xml[:2] in (b"\xff\xfe", b"\xfe\xff") or (
+    def __init__(self, chunks: Iterable[bytes]):
+        self._chunks = iter(chunks)
+        data = b""
+        while len(data) < _HEAD_CHECK:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                break
+            data += chunk
+        declared = re.match(rb"(?:\xef\xbb\xbf)?\s*<\?xml[^>]*encoding\s*=\s*[\"']([\w.-]+)", data)
+        if data[:2] in (b"\xff\xfe", b"\xfe\xff") or (
             declared and declared.group(1).lower() not in (b"utf-8", b"utf8")
         ):
             raise NotPatchable("the sheet is not stored as UTF-8")
-        if not re.search(rb"<(?:[\w.-]+:)?worksheet[\s>]", xml[:4096]):
+        if not re.search(rb"<(?:[\w.-]+:)?worksheet[\s>]", data[:_HEAD_CHECK]):
             raise NotPatchable("the part is not a worksheet (a chart or dialog sheet?)")
-        prefix = root_prefix(xml[:4096], b"worksheet")
-        opening = re.search(rb"<" + re.escape(prefix.encode()) + rb"sheetData\b[^>]*?(/?)>", xml)
-        if not opening:
-            raise NotPatchable("the worksheet has no <sheetData>")
-        if opening.group(1):
-            return cls(xml, prefix, opening.start(), opening.start(), opening.end(), True)
-        closing = xml.find(b"</" + prefix.encode() + b"sheetData>", opening.end())
-        if closing < 0:
-            raise NotPatchable("the worksheet's <sheetData> is not closed")
-        return cls(xml, prefix, opening.end(), closing, closing, False)
+        self.prefix = root_prefix(data[:_HEAD_CHECK], b"worksheet")
+        p = self.prefix.encode()
+        opening_tag = re.compile(rb"<" + re.escape(p) + rb"sheetData\b[^>]*?(/?)>")
+        searched = 0
+        while True:
+            opening = opening_tag.search(data, max(searched - 1024, 0))
+            if opening:
+                break
+            searched = len(data)
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                raise NotPatchable("the worksheet has no <sheetData>")
+            data += chunk
+        self.self_closed = bool(opening.group(1))
+        self.opening = opening.group(0) if self.self_closed else b""
+        self.head = data[: opening.start() if self.self_closed else opening.end()]
+        self._rest = data[opening.end() :]
+        self._closing = b"</" + p + b"sheetData>"
+        self._row_end = b"</" + p + b"row>"
+        self.tail: bytes | None = None
 
-    @property
-    def tail(self) -> bytes:
-        return self.xml[self.tail_start :]
+    def slices(self) -> Iterator[bytes]:
+        """The rows, in slices that end after a row's end tag (the last one: up to the tail)."""
+        if self.self_closed:
+            self.tail = self._rest + b"".join(self._chunks)
+            return
+        closing, row_end = self._closing, self._row_end
+        pending, size = [self._rest], len(self._rest)
+        overlap = len(closing) - 1
+        at = self._rest.find(closing)
+        carry = self._rest[-overlap:]
+        while at < 0:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                raise NotPatchable("the worksheet's <sheetData> is not closed")
+            window = carry + chunk  # the end tag may straddle two chunks
+            pending.append(chunk)
+            size += len(chunk)
+            hit = window.find(closing)
+            if hit >= 0:
+                at = size - len(window) + hit
+                break
+            carry = window[-overlap:]
+            if size >= _SLICE:
+                data = b"".join(pending)
+                start = 0
+                while len(data) - start >= _SLICE:
+                    cut = data.find(row_end, start + _SLICE - len(row_end))
+                    if cut < 0:
+                        break
+                    yield data[start : cut + len(row_end)]
+                    start = cut + len(row_end)
+                rest = data[start:]
+                pending, size = [rest], len(rest)
+        data = b"".join(pending)
+        body, self.tail = data[:at], data[at:] + b"".join(self._chunks)
+        start = 0
+        while len(body) - start > _SLICE:
+            cut = body.find(row_end, start + _SLICE - len(row_end))
+            if cut < 0:
+                break
+            yield body[start : cut + len(row_end)]
+            start = cut + len(row_end)
+        if start < len(body):
+            yield body[start:]
+
+    def read_tail(self) -> bytes:
+        for _ in self.slices():
+            pass
+        return self.tail
 
 
 class SheetRewriter:
-    """One pass over a sheet's rows applying `edits` ((row, column) -> CellEdit)."""
+    """One pass over a sheet's rows applying `edits` (see xlsx_sheet_edits), slice by slice."""
 
     def __init__(
         self,
-        layout: SheetLayout,
-        edits: dict[tuple[int, int], CellEdit],
+        prefix: str,
+        edits: SheetEdits,
         plan: StylePlan,
         date1904: bool,
         clear_styles: set[int] = frozenset(),
+        fill: bool = False,
     ):
-        """`clear_styles`: formats wearing our mark; every cell using one gets a clear edit."""
-        self.layout, self.plan = layout, plan
-        p = re.escape(layout.prefix.encode())
+        """`clear_styles`: formats wearing our mark; every cell using one gets a clear edit.
+
+        `fill`: write plain values into empty cells by substitution first (fill_empty_cells).
+        """
+        self.prefix, self.plan, self.edits = prefix, plan, edits
+        p = re.escape(prefix.encode())
         self._row_start = re.compile(rb"<" + p + rb"row\b([^>]*?)(/?)>")
-        self._row_end = b"</" + layout.prefix.encode() + b"row>"
-        self.formulas = FormulaGuard(layout.prefix)
-        self.cells = CellWriter(layout.prefix, plan, self.formulas, date1904)
-        rows = layout.xml[layout.body_start : layout.body_end]
-        written = [key for key, edit in edits.items() if edit.value is not UNCHANGED]
-        for first in self.formulas.array_firsts_to_drop(rows, written):
-            edit = edits.setdefault(first, CellEdit())
-            edit.drop_formula = edit.value is UNCHANGED
+        self._row_end = b"</" + prefix.encode() + b"row>"
+        self.formulas = FormulaGuard(prefix)
+        self.cells = CellWriter(prefix, plan, self.formulas, date1904)
+        self.date1904, self._fill = date1904, fill
         self._by_row: dict[int, dict[int, CellEdit]] = {}
-        for (row, column), edit in edits.items():
-            self._by_row.setdefault(row, {})[column] = edit
-        self._columns = {column for _, column in edits}
-        # row number and offset of every row passed (compact: one entry per row of the sheet)
+        self._columns = edits.columns
+        # row number and offset of every row of the slice; the first `_current` are passed
         self._seen_rows, self._seen_offsets = array("l"), array("q")
+        self._current = 0
+        self._passed = 0  # rows of the slices before
+        self._xml = b""  # the slice being rewritten
+        self._previous = 0  # the number of the last row met
         # column -> (rows passed already searched, (ref, style) of the nearest cell above)
         self._above: dict[int, tuple[int, tuple[str, int] | None]] = {}
-        self._grown = (0, 0)  # (last row, last column) of the cells we created
         self._clear_styles = clear_styles
         self._marked = None
         if clear_styles:
@@ -109,30 +185,62 @@ class SheetRewriter:
     def formulas_removed(self) -> bool:
         return self.formulas.removed
 
-    def chunks(self, tail: bytes | None = None) -> list:
-        """The new sheet XML as byte chunks (untouched rows are views of the old bytes).
+    def write(self, reader: SheetReader, out: Callable[[bytes], None],
+              new_tail: Callable[[bytes], bytes] | None = None) -> None:
+        """Send the new sheet XML to `out` in chunks (untouched rows as views of the old bytes).
 
-        `tail`, if given, replaces everything after the rows (see SheetLayout.tail).
+        `new_tail`, if given, is called with the old tail (see SheetReader) once the rows are
+        written and returns the tail to write instead.
         """
-        layout, xml = self.layout, self.layout.xml
+        head = self._grown_head(reader.head)
+        if reader.self_closed:  # <sheetData/> becomes <sheetData>...</sheetData>
+            head += reader.opening[:-2].rstrip() + b">"
+        out(head)
+        for rows in reader.slices():
+            if self._fill:
+                rows = fill_empty_cells(rows, self.prefix, self.edits, self.date1904, self._clear_styles)
+            for chunk in self._slice(rows):
+                if len(chunk):
+                    out(chunk)
+        self._by_row = self.edits.take(None)
+        for number in sorted(self._by_row):
+            out(self._new_row(number))
+        tail = reader.tail if new_tail is None else new_tail(reader.tail)
+        if reader.self_closed:
+            tail = b"</" + self.prefix.encode() + b"sheetData>" + tail
+        out(tail)
+
+    def _slice(self, xml: bytes) -> list:
+        numbers, offsets = self._rows_of(xml)
+        if not numbers:
+            return [xml]
+        if b'"array"' in xml or b'"dataTable"' in xml:
+            for top, left in self.formulas.array_firsts_to_drop(xml, self.edits.written_in):
+                self.edits.add_extra(top, left).drop_formula = True
+        self._by_row = self.edits.take(numbers[-1])
+        self._xml, self._seen_rows, self._seen_offsets = xml, numbers, offsets
         view = memoryview(xml)
         out: list = []
-        emitted = layout.body_start
+        emitted, index, count = 0, 0, len(numbers)
         targets = sorted(self._by_row)
-        next_target, previous = 0, 0
-        for match in self._row_start.finditer(xml, layout.body_start, layout.body_end):
-            found = R_ATTRIBUTE.search(match.group(1))
-            number = int(found.group(1)) if found else previous + 1
-            if number <= previous:
-                raise NotPatchable(f"row {number} comes after row {previous}: rows out of order")
-            previous, start = number, match.start()
+        if targets or self.formulas.pending or self._marked:
+            offsets = self._offsets()
+        next_target = 0
+        while index < count:
+            if not (self.formulas.pending or self._marked):  # straight to the next edited row
+                if next_target == len(targets):
+                    break
+                index = bisect_left(numbers, targets[next_target], index)
+            number, start = numbers[index], offsets[index]
+            self._current = index
             while next_target < len(targets) and targets[next_target] < number:
                 out += [view[emitted:start], self._new_row(targets[next_target])]
                 emitted, next_target = start, next_target + 1
             edited = next_target < len(targets) and targets[next_target] == number
-            end = match.end() if match.group(2) else -1
             if edited or self.formulas.pending or self._marked:
-                end = end if end >= 0 else xml.index(self._row_end, start) + len(self._row_end)
+                end = xml.index(b">", start) + 1
+                if xml[end - 2] != 47:  # not <row .../>
+                    end = xml.index(self._row_end, start) + len(self._row_end)
                 edited = (
                     edited
                     or bool(self._marked and self._marked.search(xml, start, end))
@@ -143,16 +251,37 @@ class SheetRewriter:
                 emitted = end
                 if next_target < len(targets) and targets[next_target] == number:
                     next_target += 1
-            self._seen_rows.append(number)
-            self._seen_offsets.append(start)
-        out.append(view[emitted : layout.body_end])
-        out += [self._new_row(row) for row in targets[next_target:]]
-        head = self._grown_head(xml[: layout.body_start])
-        tail = layout.tail if tail is None else tail
-        if layout.self_closed:  # <sheetData/> becomes <sheetData>...</sheetData>
-            head += xml[layout.body_start : layout.tail_start][:-2].rstrip() + b">"
-            tail = b"</" + layout.prefix.encode() + b"sheetData>" + tail
-        return [head, *(chunk for chunk in out if len(chunk)), tail]
+            index += 1
+        out.append(view[emitted:])
+        self._current = count
+        self._pass_slice()
+        return out
+
+    def _rows_of(self, xml: bytes) -> tuple[array, array | None]:
+        """Number and offset of each row of the slice; raises if they are out of order.
+
+        Where every row starts `<row r="` the offsets are left to `_offsets`, on demand: a
+        slice whose values all went in by the fill pass needs none of them.
+        """
+        p = self.prefix.encode()
+        numbers = array("l", map(int, plain_rows(p).findall(xml)))
+        if len(numbers) == xml.count(b"<" + p + b"row") and (
+            not numbers or (numbers[0] > self._previous
+                            and all(map(operator.lt, numbers, islice(numbers, 1, None))))):
+            if numbers:
+                self._previous = numbers[-1]
+            return numbers, None
+        numbers, offsets, previous = array("l"), array("q"), self._previous
+        for match in self._row_start.finditer(xml):
+            found = R_ATTRIBUTE.search(match.group(1))
+            number = int(found.group(1)) if found else previous + 1
+            if number <= previous:
+                raise NotPatchable(f"row {number} comes after row {previous}: rows out of order")
+            numbers.append(number)
+            offsets.append(match.start())
+            previous = number
+        self._previous = previous
+        return numbers, offsets
 
     # -- rows ------------------------------------------------------------------------------
 
@@ -164,7 +293,7 @@ class SheetRewriter:
         ]
         if not cells:
             return b""
-        p = self.layout.prefix.encode()
+        p = self.prefix.encode()
         return b"<" + p + b'row r="%d">' % number + b"".join(cells) + self._row_end
 
     def _rewrite_row(self, row: bytes, number: int) -> bytes:
@@ -206,7 +335,7 @@ class SheetRewriter:
 
     def _marked_cells(self, row: bytes, number: int) -> dict[int, CellEdit] | None:
         """Clear edits for the row's cells wearing our mark; None if one is hard to place."""
-        opening = b"<" + self.layout.prefix.encode() + b"c"
+        opening = b"<" + self.prefix.encode() + b"c"
         found = {}
         for hit in self._marked.finditer(row):
             start = row.rfind(opening, 0, hit.start())
@@ -225,7 +354,7 @@ class SheetRewriter:
         The common case (a value into an existing cell) without parsing the row's other
         cells; None sends the row to the general path.
         """
-        opening = b"<" + self.layout.prefix.encode() + b"c"
+        opening = b"<" + self.prefix.encode() + b"c"
         located = []
         for column, edit in sorted(edits.items()):
             at = row.find(b' r="' + cell_ref(number, column).encode() + b'"')
@@ -251,29 +380,88 @@ class SheetRewriter:
     def _new_cell(self, number: int, column: int, edit: CellEdit) -> bytes:
         ref = cell_ref(number, column)
         style = self.plan.style_for(ref, self._style_above(column), edit)
-        self._grown = (max(self._grown[0], number), max(self._grown[1], column))
-        self._above[column] = (len(self._seen_rows), (ref, style))
+        self._above[column] = (self._passed + self._current, (ref, style))
         return self.cells.new(ref, style, edit)
 
     def _remember(self, number: int, column: int, text: bytes) -> None:
         """This row's cell is now the nearest above for the column (the row is about to pass)."""
         style = style_of(text[: text.index(b">")])
-        self._above[column] = (len(self._seen_rows) + 1, (cell_ref(number, column), style))
+        self._above[column] = (self._passed + self._current + 1, (cell_ref(number, column), style))
 
     def _style_above(self, column: int) -> int:
         """The style of the nearest cell above in the column; each row is searched once."""
         searched, found = self._above.get(column, (0, None))
-        for index in range(len(self._seen_rows) - 1, searched - 1, -1):
+        for index in range(self._current - 1, max(searched - self._passed, 0) - 1, -1):
             hit = self._cell_in_row(index, column)
             if hit is not None:
                 found = hit
                 break
-        self._above[column] = (len(self._seen_rows), found)
+        self._above[column] = (self._passed + self._current, found)
         return self.plan.unmarked(*found) if found else 0
 
+    def _pass_slice(self) -> None:
+        """Before the slice's rows go: note, for each edited column, its last cell in them."""
+        passed, count = self._passed, len(self._seen_rows)
+        for column in self._columns:
+            searched, found = self._above.get(column, (0, None))
+            first = max(searched - passed, 0)
+            if first < count:
+                found = self._last_cell(column, first) or found
+            self._above[column] = (passed + count, found)
+        self._passed += count
+        self._seen_rows, self._seen_offsets = array("l"), array("q")
+        self._xml, self._current = b"", 0
+
+    def _last_cell(self, column: int, first: int) -> tuple[str, int] | None:
+        """(ref, style) of the column's cell in the last row from row index `first` on that has one.
+
+        The last rows are looked at one by one; beyond them, in a slice where every cell starts
+        `<c r="`, the column's last cell is found by a byte search from the end instead of
+        reading rows one by one (a column empty for a whole slice costs one search).
+        """
+        count = len(self._seen_rows)
+        if self._seen_offsets is None:  # the last row first: it mostly has the cell
+            last = self._xml.rfind(b"<" + self.prefix.encode() + b'row r="')
+            hit = self._cell_at(last, self._seen_rows[-1], column)
+            if hit is not None or first == count - 1:
+                return hit
+        for index in range(count - 1, max(first, count - 4) - 1, -1):
+            hit = self._cell_in_row(index, column)
+            if hit is not None:
+                return hit
+        rest = max(first, count - 4)
+        if rest <= first:
+            return None
+        xml, p = self._xml, self.prefix.encode()
+        if not _refs_everywhere(xml, p):
+            for index in range(rest - 1, first - 1, -1):
+                hit = self._cell_in_row(index, column)
+                if hit is not None:
+                    return hit
+            return None
+        needle = b"<" + p + b'c r="' + column_letters(column).encode()
+        low, high = self._offsets()[first], self._offsets()[rest]
+        at = xml.rfind(needle, low, high)
+        while at >= 0 and not xml[at + len(needle) : at + len(needle) + 1].isdigit():
+            at = xml.rfind(needle, low, at + len(needle) - 1)
+        if at < 0:
+            return None
+        index = bisect_right(self._seen_offsets, at) - 1
+        cell = self.cells.pattern.match(xml, at)
+        return cell_ref(self._seen_rows[index], column), style_of(cell.group(1))
+
+    def _offsets(self) -> array:
+        if self._seen_offsets is None:
+            pattern = plain_rows(self.prefix.encode())
+            self._seen_offsets = array("q", [match.start() for match in pattern.finditer(self._xml)])
+        return self._seen_offsets
+
     def _cell_in_row(self, index: int, column: int) -> tuple[str, int] | None:
-        number, start = self._seen_rows[index], self._seen_offsets[index]
-        xml = self.layout.xml
+        return self._cell_at(self._offsets()[index], self._seen_rows[index], column)
+
+    def _cell_at(self, start: int, number: int, column: int) -> tuple[str, int] | None:
+        """(ref, style) of the column's cell in the row starting at `start`; None if it has none."""
+        xml = self._xml
         opening = self._row_start.match(xml, start)
         if opening.group(2):
             return None
@@ -287,19 +475,15 @@ class SheetRewriter:
         return None
 
     def _grown_head(self, head: bytes) -> bytes:
-        """Widen `<dimension ref>` if we wrote cells outside it."""
-        if self._grown == (0, 0):
-            return head
-        found = re.search(
-            rb"<" + re.escape(self.layout.prefix.encode()) + rb"dimension\b[^>]*>", head
-        )
+        """Widen `<dimension ref>` to the cells we create outside it."""
+        found = re.search(rb"<" + re.escape(self.prefix.encode()) + rb"dimension\b[^>]*>", head)
         if not found:
             return head
         try:
             top, left, bottom, right = parse_range(get_attribute(found.group(0), "ref") or "")
         except ValueError:
             return head
-        rows, columns = self._grown
+        rows, columns = self.edits.reach_outside(bottom, right)
         if rows <= bottom and columns <= right:
             return head
         new_ref = range_text(top, left, max(bottom, rows), max(right, columns)).encode()
@@ -307,77 +491,9 @@ class SheetRewriter:
         return head[: found.start()] + tag + head[found.end() :]
 
 
-_SLICE = 4 << 20
-_PLAIN = (int, str, Decimal)  # exactly these classes (bool and dates need styles: the general path)
-
-
-def fill_empty_cells(layout: SheetLayout, edits: dict[tuple[int, int], CellEdit], date1904: bool) -> SheetLayout:
-    """Write plain values into cells that exist but are empty, in one pass over the rows.
-
-    A sync writes the ID and Version of every new row: 200,000 such cells in a 100,000-row
-    sheet. Each is an empty `<c r="A7" s="3"/>` left by the export; here it becomes
-    `<c r="A7" s="3"><v>123</v></c>` by a regular-expression substitution, instead of a
-    row-by-row rewrite. The edits done are removed from `edits`; anything unusual (a formula
-    anywhere in the rows, a mark, other attributes) is left to SheetRewriter.
-    """
-    plain = {key: edit for key, edit in edits.items()
-             if edit.value.__class__ in _PLAIN and edit.mark is UNCHANGED and not edit.clear}
-    p = layout.prefix.encode()
-    if len(plain) < 1000 or layout.xml.find(b"<" + p + b"f", layout.body_start, layout.body_end) >= 0:
-        return layout
-    empty_cell = re.compile(rb'<' + re.escape(p) + rb'c r="([A-Z]{1,3})([0-9]{1,7})"(?: s="[0-9]+")?\s*/>')
-    if not _mostly_empty(layout, list(plain), empty_cell):
-        return layout  # values into filled cells (a resync's new versions): not for this pass
-    columns: dict[bytes, int] = {}
-    prefix = layout.prefix
-
-    def fill(match: re.Match) -> bytes:
-        # Called once per empty cell of the sheet: kept to the bare minimum of work.
-        letters, digits = match.group(1, 2)
-        column = columns.get(letters)
-        if column is None:
-            column = columns[letters] = column_number(letters.decode())
-        key = (int(digits), column)
-        edit = plain.pop(key, None)
-        if edit is None:
-            return match.group(0)
-        del edits[key]
-        value = edit.value
-        if value.__class__ is int:  # `<c r="A7" s="3"/>` -> `<c r="A7" s="3"><v>123</v></c>`
-            return b"%s><%sv>%d</%sv></%sc>" % (match.group(0)[:-2].rstrip(), p, value, p, p)
-        if value.__class__ is Decimal and value.is_finite():
-            return b"%s><%sv>%s</%sv></%sc>" % (match.group(0)[:-2].rstrip(), p, str(value).encode(), p, p)
-        style = re.search(rb's="([0-9]+)"', match.group(0))
-        ref = (letters + digits).decode()
-        return cell_xml(prefix, ref, int(style.group(1)) if style else 0, value, date1904).encode("utf-8")
-
-    # Slice by slice (a few MB of whole rows each): one substitution over a 40 MB sheet would
-    # hold 400,000 pieces at once before joining them, a peak of memory for nothing.
-    xml, end = layout.xml, layout.body_end
-    row_end = b"</" + p + b"row>"
-    parts, start = [xml[: layout.body_start]], layout.body_start
-    while start < end:
-        cut = xml.find(row_end, min(start + _SLICE, end), end)
-        cut = end if cut < 0 else cut + len(row_end)
-        parts.append(empty_cell.sub(fill, xml[start:cut]))
-        start = cut
-    parts.append(xml[end:])
-    return SheetLayout.of(b"".join(parts))
-
-
-def _mostly_empty(layout: SheetLayout, keys: list[tuple[int, int]], empty_cell: re.Pattern) -> bool:
-    """Whether most of a sample of the cells to write are empty `<c .../>` elements.
-
-    The fill pass reads the whole sheet; it pays off for the ID and Version cells of new rows,
-    not for new versions written over old ones. Eight cells spread over the edits are looked
-    up in one forward pass (rows come in order), so deciding costs at most one read.
-    """
-    sample = sorted(keys[:: max(1, len(keys) // 8)][:8])
-    xml, at, empty = layout.xml, layout.body_start, 0
-    opening = b"<" + layout.prefix.encode() + b'c r="'
-    for row, column in sample:
-        at = xml.find(opening + cell_ref(row, column).encode() + b'"', at, layout.body_end)
-        if at < 0:
-            break  # not there (a cell to create): the rest would be searched for in vain
-        empty += empty_cell.match(xml, at) is not None
-    return empty * 2 >= len(sample)
+def _refs_everywhere(xml: bytes, p: bytes) -> bool:
+    """Whether every cell of `xml` starts `<c r="` (as every program we know writes them)."""
+    opening = b"<" + p + b"c"
+    if any(opening + after in xml for after in (b">", b"/", b"\t", b"\n", b"\r")):
+        return False
+    return xml.count(opening + b" ") == xml.count(opening + b' r="')

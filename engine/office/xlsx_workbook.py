@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import posixpath
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from defusedxml import ElementTree
@@ -183,13 +184,10 @@ class Workbook:
         for sheet in self.sheets:
             if sheet.kind != "worksheet" or not sheet.part or not self.package.has(sheet.part):
                 continue
-            xml = self.package.read(sheet.part)
-            head_end = xml.find(b"sheetData")
-            head = xml[: head_end if head_end >= 0 else len(xml)]
+            head = _head(self.package.stream(sheet.part))  # a big sheet's rows stay unread
             if b"tabSelected" not in head:
                 continue
-            unselected = _TAB_SELECTED.sub(b"", head)
-            self.package.write(sheet.part, unselected + xml[len(head) :])
+            self.package.write_head(sheet.part, len(head), _TAB_SELECTED.sub(b"", head))
 
     def place(self, name: str, first: bool) -> None:
         """Move sheet `name` to the first tab and make it the active one (`first`), or to the
@@ -268,6 +266,18 @@ class Workbook:
         ]
         if states and "visible" not in states:
             raise ValueError("at least one sheet of a workbook must stay visible")
+
+
+def _head(chunks: Iterator[bytes]) -> bytes:
+    """A worksheet's bytes before its first `sheetData` (all of them if it has none)."""
+    data = b""
+    for chunk in chunks:
+        searched = max(len(data) - 8, 0)
+        data += chunk
+        at = data.find(b"sheetData", searched)
+        if at >= 0:
+            return data[:at]
+    return data
 
 
 def _local(tag: str) -> str:

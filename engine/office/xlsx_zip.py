@@ -11,9 +11,12 @@ and written the ordinary way instead.
 
 from __future__ import annotations
 
+import shutil
 import struct
+import tempfile
 import zipfile
-from collections.abc import Callable, Iterable
+import zlib
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 COMPRESS_LEVEL = 3  # a 40 MB sheet: 0.18 s at level 3 against 0.40 s at 6, for 14% more bytes
@@ -22,6 +25,58 @@ _LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")  # zipfile.structFileHeader
 _LOCAL_SIGNATURE = b"PK\x03\x04"
 _NAME_LENGTH, _EXTRA_LENGTH = 10, 11  # indexes in the local header
 _ENCRYPTED = 0x1
+_ZIP64_AT = 1 << 30  # a streamed part of unknown size beyond this (the original's) gets ZIP64 sizes
+
+
+class DeflatedPart:
+    """A part deflated as it is produced, into an anonymous temporary file.
+
+    A rewritten 430 MB sheet is never held: its chunks are deflated as they come (about 40 MB
+    on disk), and `PackageWriter` copies those bytes into the zip as they are. It is produced
+    before the package is saved because what it finds on the way (the marks' former styles,
+    formulas removed) decides other parts. Close it when done.
+    """
+
+    def __init__(self) -> None:
+        self.file = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
+        self._deflate = zlib.compressobj(COMPRESS_LEVEL, zlib.DEFLATED, -15)
+        self.crc, self.size, self.compressed = 0, 0, 0
+        self._batch: list = []
+        self._batched = 0
+
+    def write(self, chunk: bytes | memoryview) -> None:
+        self._batch.append(chunk)
+        self._batched += len(chunk)
+        if self._batched >= _WRITE_BATCH:  # a few big calls cost less than many small ones
+            self._flush()
+
+    def _flush(self) -> None:
+        data = b"".join(self._batch)
+        self._batch, self._batched = [], 0
+        self.crc = zlib.crc32(data, self.crc)
+        self.size += len(data)
+        self.file.write(self._deflate.compress(data))
+
+    def finish(self) -> DeflatedPart:
+        self._flush()
+        self.file.write(self._deflate.flush())
+        self.compressed = self.file.tell()
+        return self
+
+    def copy_to(self, out) -> None:
+        self.file.seek(0)
+        shutil.copyfileobj(self.file, out, 1 << 20)
+
+    def chunks(self) -> Iterator[bytes]:
+        """The content again, inflated in chunks (when the zip cannot take the bytes raw)."""
+        self.file.seek(0)
+        inflate = zlib.decompressobj(-15)
+        while block := self.file.read(1 << 20):
+            yield inflate.decompress(block)
+        yield inflate.flush()
+
+    def close(self) -> None:
+        self.file.close()
 
 
 class PackageWriter:
@@ -48,8 +103,13 @@ class PackageWriter:
         if not self._copy_raw(info):
             self.write(_same_entry(info, info.compress_type), read())
 
-    def write(self, info: zipfile.ZipInfo, data: bytes | Iterable[bytes]) -> None:
-        """Write a member from its content: bytes, or chunks for a big part."""
+    def write(self, info: zipfile.ZipInfo, data: bytes | Iterable[bytes] | DeflatedPart,
+              size: int | None = None) -> None:
+        """Write a member from its content: bytes, a deflated part, or chunks for a big part.
+
+        Chunks may come from a generator, consumed as written; `size`, if known, or else the
+        sum of a list's chunks, decides whether the entry needs ZIP64 sizes (over 2 GB).
+        """
         if info.compress_type == zipfile.ZIP_DEFLATED:
             for name in ("compress_level", "_compresslevel"):  # Python 3.13+, then 3.11/3.12
                 if hasattr(info, name):
@@ -58,17 +118,38 @@ class PackageWriter:
         if isinstance(data, bytes):
             self.out.writestr(info, data)
             return
-        chunks = list(data)
-        info.file_size = sum(len(chunk) for chunk in chunks)
-        with self.out.open(info, "w") as stream:
+        if isinstance(data, DeflatedPart):
+            if not self._write_deflated(info, data):
+                self.write(info, data.chunks(), data.size)
+            return
+        if isinstance(data, list | tuple):
+            size = sum(len(chunk) for chunk in data)
+        info.file_size = size or 0
+        with self.out.open(info, "w", force_zip64=size is None or size > _ZIP64_AT) as stream:
             batch, size = [], 0
-            for chunk in chunks:  # a few big writes cost less than many small ones
+            for chunk in data:  # a few big writes cost less than many small ones
                 batch.append(chunk)
                 size += len(chunk)
                 if size >= _WRITE_BATCH:
                     stream.write(b"".join(batch))
                     batch, size = [], 0
             stream.write(b"".join(batch))
+
+    def _write_deflated(self, info: zipfile.ZipInfo, part: DeflatedPart) -> bool:
+        """Put a deflated part's bytes into the zip as they are; False if this zip cannot."""
+        if info.compress_type != zipfile.ZIP_DEFLATED or not all(
+            hasattr(self.out, name) for name in ("fp", "filelist", "NameToInfo", "start_dir")
+        ):
+            return False
+        info.CRC, info.compress_size, info.file_size = part.crc, part.compressed, part.size
+        self.out.fp.seek(self.out.start_dir)
+        info.header_offset = self.out.fp.tell()
+        self.out.fp.write(info.FileHeader())
+        part.copy_to(self.out.fp)
+        self.out.filelist.append(info)
+        self.out.NameToInfo[info.filename] = info
+        self.out.start_dir = self.out.fp.tell()
+        return True
 
     def _copy_raw(self, info: zipfile.ZipInfo) -> bool:
         plain = info.compress_type in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
