@@ -63,6 +63,7 @@ class PackageInfo:
     date1904: bool = False
     dimensions: dict[str, tuple[int, int]] = field(default_factory=dict)  # (rows, columns)
     hidden: dict[str, str] = field(default_factory=dict)  # sheet name -> "hidden" or "veryHidden"
+    workbook_part: str = "xl/workbook.xml"  # its folder holds sharedStrings.xml and styles.xml
 
 
 def check_package(
@@ -211,7 +212,7 @@ class _Package:
                 extent = f"{rows} rows x {cols} columns; {limit}"
                 fix = "delete the unused rows and columns or split the sheet, then save it again"
                 self.fail(f"sheet '{name}' is too large ({extent}): {fix}")
-        return PackageInfo(names, parts, has_macros, date1904, dimensions, hidden)
+        return PackageInfo(names, parts, has_macros, date1904, dimensions, hidden, self.members[main].filename)
 
     def parse(self, key: str) -> Element:
         """Parse a small structural part with defusedxml, which refuses entities and DTDs."""
