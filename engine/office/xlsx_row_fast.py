@@ -129,8 +129,7 @@ def _by_column(letters: list[bytes], digits: list[bytes], attrs: list[bytes], ra
         size += 1
     count = n // size
     numbers = digits[::size]
-    if size * count != n or letters != letters[:size] * count \
-            or any(digits[j::size] != numbers for j in range(1, size)) \
+    if size * count != n or letters != letters[:size] * count or not _same_rows(digits, numbers, size) \
             or not all(map(ne, islice(numbers, 1, None), numbers)):
         return None
     cols = [COLUMN.get(name, MAX_COLUMN) for name in letters[:size]]
@@ -144,26 +143,51 @@ def _by_column(letters: list[bytes], digits: list[bytes], attrs: list[bytes], ra
     grid = [""] * (count * width)
     for place, col in enumerate(cols):
         column_attrs, column_raw = attrs[place::size], raw[place::size]
-        same = column_attrs.count(column_attrs[0]) == count
-        kind = [kinds[column_attrs[0]]] * count if same else list(map(kinds.__getitem__, column_attrs))
-        if INLINE in kind:
-            kind = [EMPTY if k == INLINE else k for k in kind]  # calamine ignores an inline string's <v>
-        if all(column_raw):
-            values = convert.convert(kind[0], column_raw) if same and kind[0] != EMPTY else \
-                _values(kind, column_raw, convert)
+        if column_attrs.count(column_attrs[0]) == count:  # one kind for the whole column
+            values = _column(kinds[column_attrs[0]], column_raw, convert, cursor, col == width - 1)
         else:
-            given, kind = kind, list(map(mul, kind, map(bool, column_raw)))
-            if not EMPTY_IS_VALUE.isdisjoint(compress(given, map(not_, kind))):
-                return None  # an empty <v> or no <v> at all: '' or nothing, the expression cannot tell
-            if col == width - 1:
-                return None  # a row may end before the last column, or hold nothing
-            values = _values(kind, column_raw, convert)
-        if ERROR in kind:
-            cursor.special = True
-        if col == width - 1 and EMPTY in kind:
+            values = _mixed_column(list(map(kinds.__getitem__, column_attrs)), column_raw, convert, cursor,
+                                   col == width - 1)
+        if values is None:
             return None
-        grid[col::width] = values
+        if values:
+            grid[col::width] = values
     return _cut(numbers, grid, width)
+
+
+def _same_rows(digits: list[bytes], numbers: list[bytes], size: int) -> bool:
+    """Whether every cell of each run of `size` has its row's number (joined with a separator
+    no number holds: one comparison of bytes a column, not one a cell)."""
+    expected = b",".join(numbers)
+    return all(b",".join(digits[place::size]) == expected for place in range(1, size))
+
+
+def _column(kind: int, raw: list[bytes | None], convert: Converter, cursor: Cursor, last: bool) -> list[Any] | None:
+    """The values of a column whose cells are all of one kind ([] for none; None: give up)."""
+    if kind == INLINE:
+        kind = EMPTY  # calamine ignores an inline string's <v>
+    if kind == ERROR:
+        cursor.special = True
+    if all(raw) and kind != EMPTY:
+        return convert.convert(kind, raw)
+    if last or kind in EMPTY_IS_VALUE:
+        return None  # a row may end before the last column, or hold nothing; or '' or nothing?
+    if kind == EMPTY or not any(raw):
+        return []
+    return _values(list(map(mul, repeat(kind), map(bool, raw))), raw, convert)
+
+
+def _mixed_column(kind: list[int], raw: list[bytes | None], convert: Converter, cursor: Cursor,
+                  last: bool) -> list[Any] | None:
+    """The values of a column whose cells are of several kinds (None: give up)."""
+    if INLINE in kind:
+        kind = [EMPTY if k == INLINE else k for k in kind]  # calamine ignores an inline string's <v>
+    if ERROR in kind:
+        cursor.special = True
+    given, kind = kind, list(map(mul, kind, map(bool, raw)))
+    if EMPTY in kind and (last or not EMPTY_IS_VALUE.isdisjoint(compress(given, map(not_, kind)))):
+        return None
+    return _values(kind, raw, convert)
 
 
 def _present(raw: bytes | None, text: bytes | None, kept: bytes | None) -> bytes | None:

@@ -28,6 +28,7 @@ import re
 import zipfile
 from collections.abc import Iterator
 from contextlib import closing
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,17 +49,31 @@ _SHEET_DATA_END = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?sheetData\s*>")
 _ROW_END = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?row\s*>")
 
 
+@dataclass
+class _Workbook:
+    """What every reader of one workbook shares: its strings and formats, read once, and the
+    special cells found in its sheets."""
+
+    tools: tuple[Converter, ValueKinds] | None = None
+    special: dict[str, list[SpecialCell]] = field(default_factory=dict)
+
+
 class SheetReader:
     """The sheets of one accepted workbook; use as a context manager (it holds the zip open)."""
 
     def __init__(self, path: Path | str, package: PackageInfo, *, compact: bool = True,
-                 max_rows: int = 1_048_576, max_columns: int = 16_384):
+                 max_rows: int = 1_048_576, max_columns: int = 16_384, _workbook: _Workbook | None = None):
         self.path, self.package, self.compact = Path(path), package, compact
         self.max_rows, self.max_columns = max_rows, max_columns
-        self.special: dict[str, list[SpecialCell]] = {}  # sheet -> its special cells, once read
+        self._workbook = _workbook or _Workbook()
+        self.special = self._workbook.special  # sheet -> its special cells (see iter_rows)
         self._zip = zipfile.ZipFile(self.path)
-        self._convert: Converter | None = None
-        self._kinds: ValueKinds | None = None
+
+    def again(self) -> SheetReader:
+        """A reader of the same file, opened anew (for a later pass over a sheet too big to keep,
+        once this one is closed), sharing the strings, formats and special cells read already."""
+        return SheetReader(self.path, self.package, compact=self.compact, max_rows=self.max_rows,
+                           max_columns=self.max_columns, _workbook=self._workbook)
 
     def __enter__(self) -> SheetReader:
         return self
@@ -198,7 +213,7 @@ class SheetReader:
 
     def _tools(self) -> tuple[Converter, ValueKinds]:
         """The workbook's shared strings and cell formats, read on first use."""
-        if self._convert is None or self._kinds is None:
+        if self._workbook.tools is None:
             folder = posixpath.dirname(self.package.workbook_part.replace("\\", "/").lstrip("/"))
             names = {name.replace("\\", "/").lstrip("/").lower(): name for name in self._zip.namelist()}
 
@@ -209,13 +224,13 @@ class SheetReader:
             try:
                 strings = SharedStrings.read(self._zip, part("sharedStrings.xml"), compact=self.compact)
                 styles = part("styles.xml")
-                self._kinds = ValueKinds(style_kinds(b"".join(iter_member(self._zip, styles)) if styles else None))
+                kinds = ValueKinds(style_kinds(b"".join(iter_member(self._zip, styles)) if styles else None))
             except (BadText, ValueError) as exc:
                 raise UnusableInput(self.path, f"{DAMAGED}: its shared strings cannot be read: {exc}") from None
             except ZIP_ERRORS as exc:
                 raise UnusableInput(self.path, f"{DAMAGED}: {exc}") from exc
-            self._convert = Converter(strings, self.package.date1904)
-        return self._convert, self._kinds
+            self._workbook.tools = Converter(strings, self.package.date1904), kinds
+        return self._workbook.tools
 
 
 def _last_row_end(piece: bytes, prefix: bytes) -> int:

@@ -164,17 +164,19 @@ def read_workbook(path: Path, spec_for, limits: WorkbookLimits, seal: Seal | Non
 
 
 def _read_anew(reader: SheetReader, name: str) -> Iterable[list[Any]]:
-    """A streamed sheet's rows, read anew on each pass: every row from 1 on ([] for a row
-    holding nothing), as python-calamine's `to_python` lists them."""
+    """A streamed sheet's rows, from the file opened again for each pass (the strings and
+    formats `reader` read are kept): every row from 1 on ([] for a row holding nothing), as
+    python-calamine's `to_python` lists them."""
     class Rows:
         def __iter__(self) -> Iterator[list[Any]]:
-            expected = 1
-            for number, values in reader.iter_rows(name):
-                while expected < number:
-                    yield []
+            with reader.again() as again:
+                expected = 1
+                for number, values in again.iter_rows(name):
+                    while expected < number:
+                        yield []
+                        expected += 1
+                    yield values
                     expected += 1
-                yield values
-                expected += 1
     return Rows()
 
 

@@ -259,3 +259,22 @@ def test_a_sheet_damaged_past_what_the_guard_reads_is_refused(tmp_path):
     assert info.file_size > 64 * 1024
     with pytest.raises(UnusableInput, match="stored.xlsx: damaged: .*CRC"):
         read(stored)
+
+
+def test_special_cells_come_before_their_rows_and_a_second_pass_adds_none(tmp_path, monkeypatch):
+    """A reader of a sheet too big to keep looks at the special cells as the rows come: each
+    is in the list before its row; a pass stopped early, then a whole one, list each once."""
+    monkeypatch.setattr(xlsx_rows, "CHUNK", 512)
+    rows = "".join(f'<row r="{r}"><c r="A{r}"><v>{r}</v></c><c r="B{r}" t="e"><v>#N/A</v></c></row>' for r in range(1, 200))
+    path = package(tmp_path / "errors.xlsx", rows)
+    info = check_package(path, WorkbookLimits())
+    with SheetReader(path, info) as reader:
+        found = reader.special.setdefault("Data", [])
+        for number, _ in reader.iter_rows("Data"):
+            assert SpecialCell(f"B{number}", "error", "#N/A") in found
+            if number == 10:
+                break
+    with reader.again() as again:  # the first reader is closed: a later pass opens the file anew
+        assert sum(1 for _ in again.iter_rows("Data")) == 199
+        assert again.special["Data"] is found
+    assert found == [SpecialCell(f"B{r}", "error", "#N/A") for r in range(1, 200)]
