@@ -126,7 +126,7 @@ def _patterns(prefix: bytes) -> tuple[re.Pattern[bytes], ...]:
     # Cell children come in the order f, v, is, extLst: a formula not followed by <v> has no
     # value. An empty self-closing <v/> (openpyxl writes one for every formula) has none either,
     # nor has an empty <v></v> (openpyxl with lxml), unless the cell is text (t="str": a
-    # formula that worked out to ""), which `_scan_piece` checks.
+    # formula that worked out to ""), which `scan_piece` checks.
     formula = re.compile(
         rb"<" + p + rb"f(?:\s[^>]*)?(?:/>|>([^<]*(?:<!\[CDATA\[.*?\]\]>[^<]*)*)</" + p + rb"f>)"
         rb"(?!\s*<" + p + rb"v(?:\s[^>/]*)?>(?!</" + p + rb"v>))",
@@ -154,7 +154,7 @@ def _cell_ref(piece: bytes, pos: int, prefix: bytes) -> tuple[str, int]:
     return (found.group(1).decode("ascii").upper() if found else ""), start
 
 
-def _scan_piece(piece: bytes, prefix: bytes, base: int, out: list[tuple[int, SpecialCell]], end: int | None = None) -> None:
+def scan_piece(piece: bytes, prefix: bytes, base: int, out: list[tuple[int, SpecialCell]], end: int | None = None) -> None:
     """Append the special cells of the complete cells in `piece[:end]` (`base` = its offset in the member)."""
     error, formula, value, has_formula = _patterns(prefix)
     end = len(piece) if end is None else end
@@ -199,6 +199,15 @@ def _last_boundary(piece: bytes, prefix: bytes, start: int) -> int:
     return max(ends, default=0)
 
 
+def worksheet_prefix(head: bytes) -> bytes | None:
+    """The namespace prefix of a worksheet's root element in `head` (b"" or b"x:"), None if
+    `head` does not hold it; cells are named with that prefix."""
+    found = _PREFIX.search(head)
+    if found is None:
+        return None
+    return found.group(1) + b":" if found.group(1) else b""
+
+
 def _open(zf_or_path: zipfile.ZipFile | str | Path) -> tuple[zipfile.ZipFile, bool]:
     if isinstance(zf_or_path, zipfile.ZipFile):
         return zf_or_path, False
@@ -220,22 +229,22 @@ def special_cells(zf_or_path: zipfile.ZipFile | str | Path, member: str) -> list
         for block in iter_member(zf, info, chunk=CHUNK):  # CHUNK read now: tests shrink it
             piece, searched = carry + block, max(len(carry) - 16, 0)
             if prefix is None:  # the root element's prefix ("x:" in <x:worksheet>) names the cells
-                head = _PREFIX.search(piece)
-                if not head and len(piece) < HEAD_BYTES:
+                prefix = worksheet_prefix(piece)
+                if prefix is None and len(piece) < HEAD_BYTES:
                     carry = piece
                     continue
-                prefix = (head.group(1) + b":") if head and head.group(1) else b""
+                prefix = prefix or b""
                 searched = 0
             cut = _last_boundary(piece, prefix, searched)
             if cut:
-                _scan_piece(piece, prefix, offset, found, end=cut)
+                scan_piece(piece, prefix, offset, found, end=cut)
                 carry, offset = piece[cut:], offset + cut
             elif len(piece) > _MAX_CARRY:
                 carry, offset = piece[-_KEEP_TAIL:], offset + len(piece) - _KEEP_TAIL
             else:
                 carry = piece
         if carry:
-            _scan_piece(carry, prefix or b"", offset, found)
+            scan_piece(carry, prefix or b"", offset, found)
         if any(not cell.ref for _, cell in found):
             refs = _refs_at(zf, info, {pos for pos, cell in found if not cell.ref})
             found = [

@@ -68,6 +68,7 @@ class PackageInfo:
     date1904: bool = False
     dimensions: dict[str, tuple[int, int]] = field(default_factory=dict)  # (rows, columns)
     hidden: dict[str, str] = field(default_factory=dict)  # sheet name -> "hidden" or "veryHidden"
+    workbook_part: str = "xl/workbook.xml"  # its folder holds sharedStrings.xml and styles.xml
 
 
 def check_package(
@@ -246,7 +247,7 @@ class _Package:
                     reached = f"it reaches row {over.row}" if over.row > limits.max_rows else \
                         f"it reaches column {sheet_scan.column_letters(over.column)}"
                     self.fail(too_large(name, reached, limits, rows=over.row, columns=over.column))
-        return PackageInfo(names, parts, has_macros, date1904, dimensions, hidden)
+        return PackageInfo(names, parts, has_macros, date1904, dimensions, hidden, self.members[main].filename)
 
     def parse(self, key: str) -> Element:
         """Parse a small structural part with defusedxml, which refuses entities and DTDs."""

@@ -1,8 +1,9 @@
 """Reading a workbook back: the guard, our `_backoffice` sheet, then each sheet's rows, typed.
 
-Values come from python-calamine (fast); cells it would silently turn into '' — Excel error
-values and formulas never calculated — are found by a scan of the sheet XML and reported at
-their cell. Every problem is collected; nothing stops at the first.
+Values come from our streaming reader (engine.office.xlsx_rows: python-calamine's values, a
+sheet read in chunks); cells it reads as '' although they are not empty — Excel error values
+and formulas never calculated — it reports in the same pass, before the rows they are in, and
+they are problems at their cell. Every problem is collected; nothing stops at the first.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from xlsxwriter.utility import xl_col_to_name
 from engine.config import WorkbookLimits
 from engine.db.installation import Seal
 from engine.errors import BackofficeError, UnusableInput
-from engine.office.sheet_scan import SpecialCell, special_cells
-from engine.office.xlsx_guard import PackageInfo, check_package, open_calamine, read_rows, too_large
+from engine.office.sheet_scan import SpecialCell
+from engine.office.xlsx_guard import PackageInfo, check_package, too_large
+from engine.office.xlsx_rows import SheetReader
 from engine.office.xlsx_text import TextBudget
 from engine.sheets.issues import CellIssue
 from engine.sheets.labels import LabelError, Labels
@@ -135,37 +137,46 @@ def read_workbook(path: Path, spec_for, limits: WorkbookLimits, seal: Seal | Non
         """A sheet over `limits.chunk_rows` rows is read a chunk at a time, never kept whole."""
         return package.dimensions.get(name, (0, 0))[0] > limits.chunk_rows
 
-    with TextBudget(path, limits.max_text_bytes) as budget:
+    with TextBudget(path, limits.max_text_bytes) as budget, \
+            SheetReader(path, package, max_rows=limits.max_rows, max_columns=limits.max_columns) as reader:
         budget.charge(META_SHEET, package.sheet_parts[META_SHEET])
-        book = open_calamine(path, package)
-        try:
-            charged = {META_SHEET}
+        charged = {META_SHEET}
+        whole: dict[str, list[list[Any]]] = {}  # a sheet read whole: read once, for its header and its rows
 
-            def rows_of(name: str) -> list[list[Any]]:
-                if name not in charged:
-                    charged.add(name)
-                    budget.charge(name, package.sheet_parts[name])
-                if name != META_SHEET and streamed(name):
-                    return _read_anew(path, package, name, limits)
-                return read_rows(path, book, name, skip_empty_area=False, limits=limits)
+        def rows_of(name: str) -> Iterable[list[Any]]:
+            if name not in charged:
+                charged.add(name)
+                budget.charge(name, package.sheet_parts[name])
+            if name != META_SHEET and streamed(name):
+                return _read_anew(reader, name)
+            if name not in whole:
+                whole[name] = reader.read_rows(name)
+            return whole[name]
 
-            def special_of(name: str) -> list[SpecialCell]:
-                return special_cells(path, package.sheet_parts[name])
+        def special_of(name: str) -> list[SpecialCell]:
+            if name != META_SHEET and streamed(name):
+                # found as the rows are read, each before its row comes (see _RowSource.chunks)
+                return reader.special.setdefault(name, [])
+            rows_of(name)
+            return reader.special[name]
 
-            return _read(path, package, rows_of, special_of, spec_for, limits, seal, streamed)
-        finally:
-            book.close()
+        return _read(path, package, rows_of, special_of, spec_for, limits, seal, streamed)
 
 
-def _read_anew(path: Path, package: PackageInfo, name: str, limits: WorkbookLimits) -> Iterable[list[Any]]:
-    """A streamed sheet's rows, from the file opened again for each pass."""
+def _read_anew(reader: SheetReader, name: str) -> Iterable[list[Any]]:
+    """A streamed sheet's rows, from the file opened again for each pass (the strings and
+    formats `reader` read are kept): every row from 1 on ([] for a row holding nothing), as
+    python-calamine's `to_python` lists them."""
     class Rows:
         def __iter__(self) -> Iterator[list[Any]]:
-            book = open_calamine(path, package)
-            try:
-                yield from read_rows(path, book, name, skip_empty_area=False, limits=limits)
-            finally:
-                book.close()
+            with reader.again() as again:
+                expected = 1
+                for number, values in again.iter_rows(name):
+                    while expected < number:
+                        yield []
+                        expected += 1
+                    yield values
+                    expected += 1
     return Rows()
 
 
@@ -269,8 +280,7 @@ def _read_sheet(spec: SheetSpec, expected: list[str] | None, rows: RawRows, spec
     if "id" not in positions:
         data._rows = []
         return data
-    bad_cells = {cell.ref: cell for cell in special}
-    data._source = _RowSource(rows, bad_cells, date1904, issues, list(columns))
+    data._source = _RowSource(rows, special, date1904, issues, list(columns))
     return data
 
 
@@ -280,7 +290,7 @@ class _RowSource:
     time. Reading problems are reported once, on the first pass."""
 
     raw: RawRows
-    bad_cells: dict[str, SpecialCell]
+    special: list[SpecialCell]  # of a streamed sheet: filled as its rows are read, each before its row
     date1904: bool
     issues: list[CellIssue]
     # the columns the header named: each is typed, even one then left out of what is checked
@@ -294,10 +304,24 @@ class _RowSource:
         self.passes += 1
         # calamine reads an error cell as "": a row holding only errors must not pass as blank
         bad_rows: dict[int, list[SpecialCell]] = {}
-        for ref, cell in self.bad_cells.items():
-            bad_rows.setdefault(int(ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")), []).append(cell)
+        by_ref: dict[str, SpecialCell] = {}  # one problem a cell: the last found
+        seen = 0
+
+        def catch_up() -> None:
+            nonlocal seen
+            for cell in self.special[seen:]:
+                cells = bad_rows.setdefault(int(cell.ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")), [])
+                if cell.ref in by_ref:
+                    cells.remove(by_ref[cell.ref])
+                by_ref[cell.ref] = cell
+                cells.append(cell)
+            seen = len(self.special)
+
+        catch_up()
         pending: list[tuple[int, list[Any]]] = []
         for number, raw in self.raw():
+            if seen != len(self.special):
+                catch_up()
             if number == 1:
                 continue
             # Blank rows are skipped (a row of spaces only is dropped once its cells are typed).
