@@ -46,11 +46,15 @@ class Cursor:
         """Refuse a cell outside the limits (0-based row and column)."""
         if row >= self.max_rows or col >= self.max_columns:
             raise OutsideLimits(f"a cell at {column_letters(col + 1)}{row + 1}, past the limit of "
-                                f"{self.max_rows:,} rows x {self.max_columns:,} columns")
+                                f"{self.max_rows:,} rows x {self.max_columns:,} columns", row + 1, col + 1)
 
 
 class OutsideLimits(BadCell):
     """A cell past the rows or columns a sheet may have: refused before its row is built."""
+
+    def __init__(self, message: str, row: int, column: int):
+        super().__init__(message)
+        self.row, self.column = row, column
 
 
 _TAG = re.compile(rb"<(/?)(?:[A-Za-z_][\w.-]*:)?(row|c)(?=[\s/>])((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>")

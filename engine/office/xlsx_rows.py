@@ -32,10 +32,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.config import WorkbookLimits
 from engine.errors import UnusableInput
-from engine.office.sheet_scan import SpecialCell, iter_member, scan_piece, worksheet_prefix
+from engine.office.sheet_scan import (
+    SpecialCell,
+    column_letters,
+    iter_member,
+    scan_piece,
+    worksheet_prefix,
+)
 from engine.office.xlsx_dates import style_kinds
-from engine.office.xlsx_guard import DAMAGED, ZIP_ERRORS, PackageInfo
+from engine.office.xlsx_guard import DAMAGED, ZIP_ERRORS, PackageInfo, too_large
 from engine.office.xlsx_row_cells import Cursor, OutsideLimits, Rows, general_rows
 from engine.office.xlsx_row_fast import fast_rows
 from engine.office.xlsx_strings import BadText, SharedStrings
@@ -140,8 +147,10 @@ class SheetReader:
                 rows = general_rows(body, kinds, convert, cursor)
             return rows
         except OutsideLimits as exc:
-            raise UnusableInput(self.path, f"sheet '{sheet}' is too large ({exc}): delete the unused rows "
-                                           "and columns or split the sheet, then save it again") from None
+            limits = WorkbookLimits(max_rows=cursor.max_rows, max_columns=cursor.max_columns)
+            reached = (f"it reaches row {exc.row}" if exc.row > cursor.max_rows
+                       else f"it reaches column {column_letters(exc.column)}")
+            raise UnusableInput(self.path, too_large(sheet, reached, limits, rows=exc.row, columns=exc.column)) from None
         except (BadCell, BadText) as exc:
             raise UnusableInput(self.path, f"{DAMAGED}: sheet '{sheet}' cannot be read: {exc}") from None
 

@@ -51,10 +51,12 @@ def test_more_rows_than_the_dimension_declares_are_refused_by_the_reader(
     # Believed (as a large part would be), the dimension lets it through the guard...
     monkeypatch.setattr(xlsx_guard, "ALWAYS_SCAN", 0)
     check_package(path, LIMITS)
-    # ...and the reader refuses it from the rows calamine read.
+    # ...and the reader refuses it at the first row past the limit, before it becomes values
+    # (where the reader meets it first).
     trip = RoundTrip(people_db, dataclasses.replace(settings, workbook=LIMITS), actor_for("ada"))
     reason = _refusal(lambda: trip.validate(path, annotate_file=False), path)
-    assert reason == ("sheet 'People' is too large (403 rows; the limit is 300 rows x 200 columns): split it into "
+    assert reason == ("sheet 'People' is too large (it reaches row 403; the limit is 300 rows x 200 columns): "
+                      "split it into "
                       "workbooks of at most 300 rows (or delete the rows not needed), then save it again; "
                       "or raise the setting workbook.max_rows")
 

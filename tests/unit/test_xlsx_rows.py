@@ -103,7 +103,7 @@ ODD_SHEETS = {
 def test_odd_sheets(tmp_path, way, name):
     path = package(tmp_path / "odd.xlsx", ODD_SHEETS[name], shared=SHARED,
                    number_formats=("yyyy-mm-dd hh:mm", "hh:mm:ss", "[h]:mm", "14", "d-mmm-yy", '"y"0.0'))
-    assert differences(path) == []
+    assert differences(path, WorkbookLimits(max_columns=16_384)) == []   # as far as Excel goes
 
 
 @pytest.mark.parametrize("name", ["attribute order and quotes", "inline rich text, phonetic guide, CDATA",
@@ -157,9 +157,9 @@ def test_files_calamine_refuses_are_refused(tmp_path, way, cells, reason):
 
 def test_a_cell_beyond_the_limits_is_refused_before_any_row_is_built(tmp_path, way):
     path = package(tmp_path / "far.xlsx", '<row r="1"><c r="A1"><v>1</v></c></row><row r="900"><c r="A900"><v>2</v></c></row>')
-    with pytest.raises(UnusableInput, match=r"sheet 'Data' is too large \(a cell at A900, past the limit of 100 rows"):
+    with pytest.raises(UnusableInput, match=r"sheet 'Data' is too large \(it reaches row 900; the limit is 100 rows"):
         read(path, max_rows=100)
-    with pytest.raises(UnusableInput, match="past the limit of 1,048,576 rows x 0 columns"):
+    with pytest.raises(UnusableInput, match="it reaches column A; the limit is 1048576 rows x 0 columns"):
         read(path, max_columns=0)
 
 
