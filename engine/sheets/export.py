@@ -31,7 +31,7 @@ from xlsxwriter.worksheet import Worksheet
 from engine.office.xlsx_owned import HEADER_FILL
 from engine.office.xlsx_rows import MAX_ROWS
 from engine.office.xlsx_splice import DeflatedRows, splice_package
-from engine.sheets.export_rows import Records, write_list_rows, write_sheet_rows
+from engine.sheets.export_rows import Records, write_list_rows, write_sheet_rows, write_text_rows
 from engine.sheets.labels import Choice, Labels
 from engine.sheets.meta import (
     DELETE,
@@ -119,10 +119,14 @@ def write_workbook(
             _write_report(book, styles, report)
         _write_lists(book, lookups)
         meta.labels = {name: made_labels.shown() for name, made_labels in labels.items()}
+        # Its first row written here, the rest (a million records' snapshot: tens of megabytes
+        # of text) as rows of its own, like the data sheets'.
+        first, *rest = meta.to_rows(key)
         meta_sheet = book.add_worksheet(META_SHEET)
-        for r, row in enumerate(meta.to_rows(key)):
-            for c, value in enumerate(row):
-                meta_sheet.write_string(r, c, str(value))
+        for c, value in enumerate(first):
+            meta_sheet.write_string(0, c, str(value))
+        out = rows[f"xl/worksheets/sheet{len(book.worksheets())}.xml"] = DeflatedRows(path.parent)
+        write_text_rows(out, rest, first_row=2)
         meta_sheet.very_hidden()
         meta_sheet.protect()
         book.close()

@@ -13,7 +13,7 @@ ID, Version and computed cells.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 from typing import Any
@@ -43,13 +43,6 @@ class Records:
     def column(self, key: str) -> Sequence[Any]:
         found = self.values.get(key)
         return [None] * len(self.ids) if found is None else found
-
-    @classmethod
-    def of(cls, rows: Sequence[tuple[int, int, Mapping[str, Any]]]) -> Records:
-        """A run from (id, version, values by key) rows."""
-        keys = {key for _rid, _version, values in rows for key in values}
-        return cls([rid for rid, _v, _values in rows], [version for _rid, version, _values in rows],
-                   {key: [values.get(key) for _rid, _v, values in rows] for key in keys})
 
 
 class StyleIndex:
@@ -194,13 +187,13 @@ def _padded(values: Sequence[Any], length: int) -> list[Any]:
     return [*values, *([None] * (length - len(values)))]
 
 
-def runs_of(rows: Iterable[tuple[int, int, Mapping[str, Any]]], size: int = RUN) -> Iterator[Records]:
-    """(id, version, values) rows as runs of `size`."""
-    batch: list[tuple[int, int, Mapping[str, Any]]] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == size:
-            yield Records.of(batch)
-            batch = []
-    if batch:
-        yield Records.of(batch)
+def write_text_rows(out: DeflatedRows, rows: Sequence[Sequence[str]], first_row: int) -> None:
+    """Rows of texts (no format) from row `first_row` (1-based) on: the `_backoffice` sheet's."""
+    width = max(map(len, rows), default=0)
+    letters = [column_letter(n) for n in range(width)]
+    for start in range(0, len(rows), RUN):
+        run = rows[start:start + RUN]
+        numbers = [str(first_row + start + n) for n in range(len(run))]
+        cells = [column_cells(letter, numbers, [row[c] if c < len(row) else None for row in run], "")
+                 for c, letter in enumerate(letters)]
+        out.write(rows_xml(numbers, cells), first_row + start + len(run) - 1)
