@@ -109,7 +109,7 @@ def stage_floor(folder: Path, url: str, rows: int) -> dict:
     raw = engine.raw_connection()
     try:
         with engine.connect() as connection:
-            query, _blank = _rows_query(connection, spec, None, None)
+            query, _blank = _rows_query(connection, spec, None, None, None)
         compiled = query.compile(dialect=engine.dialect)
         params = compiled.construct_params()
         if compiled.positional:

@@ -63,7 +63,7 @@ def load_rows(connection: Connection, spec: SheetSpec, limit: Any = None,
     columns. Time stamps and who saved last are left out (parsing 200,000 time stamps was
     most of the cost of loading 100,000 records).
     """
-    query, blank = _rows_query(connection, spec, limit, only)
+    query, blank = _rows_query(connection, spec, limit, only, columns)
     result = connection.execute(query)
     keys = list(result.keys())
     rows = {}
@@ -81,7 +81,7 @@ def stream_rows(connection: Connection, spec: SheetSpec, limit: Any = None,
     column by column: key -> one value per record (the id and version too). The database
     hands them over as they are read (a server-side cursor on PostgreSQL), so a million
     records are never all in memory."""
-    query, blank = _rows_query(connection, spec, limit, None)
+    query, blank = _rows_query(connection, spec, limit, None, None)
     result = connection.execute(query, execution_options={"stream_results": True, "yield_per": size})
     keys = list(result.keys())
     for run in result.partitions(size):
@@ -91,8 +91,9 @@ def stream_rows(connection: Connection, spec: SheetSpec, limit: Any = None,
         yield columns
 
 
-def _rows_query(connection: Connection, spec: SheetSpec, limit: Any, only: list[int] | None) -> tuple[Any, dict[str, None]]:
-    """The select of a sheet's records, and the keys of the columns read as empty."""
+def _rows_query(connection: Connection, spec: SheetSpec, limit: Any, only: list[int] | None,
+                columns: list[str] | None) -> tuple[Any, dict[str, None]]:
+    """The select of a sheet's records (see `load_rows`), and the keys of the columns read as empty."""
     table: Table = spec.model.__table__
     # A person's own database login may not read the sensitive columns their roles do not see
     # (engine.security.db_roles): those are left out and read as empty, as the policy gate
