@@ -109,7 +109,8 @@ def stage_floor(folder: Path, url: str, rows: int) -> dict:
     raw = engine.raw_connection()
     try:
         with engine.connect() as connection:
-            query, _blank = _rows_query(connection, spec, None, None, None)
+            # the columns the export reads of a sheet without computed values (exporting._records)
+            query, _blank = _rows_query(connection, spec, None, None, [c.key for c in spec.columns if not c.computed])
         compiled = query.compile(dialect=engine.dialect)
         params = compiled.construct_params()
         if compiled.positional:

@@ -207,12 +207,15 @@ def _all_plain(texts: list[str]) -> bool:
     """Whether every text is written as it is (nothing to escape, cut or preserve), found
     by a few scans of the texts joined instead of three regular expressions per text."""
     joined = "".join(texts)
-    if joined.isascii() and joined.isprintable():
+    printable = joined.isascii() and joined.isprintable()
+    if printable:
         special = "&" in joined or "<" in joined or ">" in joined
     else:
         special = _NOT_PLAIN.search(joined) is not None
     if special or "_x" in joined or max(map(len, texts)) > MAX_TEXT // 2:
         return False
+    if printable and " " not in joined:
+        return True     # printable ASCII holds no white space but spaces, and there are none
     # white space at either end (str.strip strips what xlsxwriter's \s finds, and more)
     return list(map(len, texts)) == list(map(len, map(str.strip, texts)))
 

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -75,17 +76,17 @@ def load_rows(connection: Connection, spec: SheetSpec, limit: Any = None,
     return rows
 
 
-def stream_rows(connection: Connection, spec: SheetSpec, limit: Any = None,
-                size: int = 10_000) -> Iterator[dict[str, Sequence[Any]]]:
-    """The records `load_rows` loads, in the same order, as runs of up to `size`, each
-    column by column: key -> one value per record (the id and version too). The database
-    hands them over as they are read (a server-side cursor on PostgreSQL), so a million
-    records are never all in memory."""
-    query, blank = _rows_query(connection, spec, limit, None, None)
+def stream_rows(connection: Connection, spec: SheetSpec, limit: Any = None, size: int = 10_000,
+                columns: list[str] | None = None) -> Iterator[dict[str, Sequence[Any]]]:
+    """The records `load_rows` loads (`columns`: only these of their values), in the same
+    order, as runs of up to `size`, each column by column: key -> one value per record (the
+    id and version too). The database hands them over as they are read (a server-side
+    cursor on PostgreSQL), so a million records are never all in memory."""
+    query, blank = _rows_query(connection, spec, limit, None, columns)
     result = connection.execute(query, execution_options={"stream_results": True, "yield_per": size})
     keys = list(result.keys())
     for run in result.partitions(size):
-        columns: dict[str, Sequence[Any]] = dict(zip(keys, zip(*run, strict=True), strict=True))
+        columns: dict[str, Sequence[Any]] = {key: list(map(itemgetter(n), run)) for n, key in enumerate(keys)}
         for key in blank:
             columns[key] = [None] * len(run)
         yield columns

@@ -166,7 +166,11 @@ def _records(session: Session, actor: Actor, sheet: SheetSpec, columns: Sequence
     """The sheet's records, a run at a time as the database hands them over, with their
     computed values; the audited values handed out are logged run by run."""
     audited = audited_keys(sheet, columns)
-    for values in stream_rows(session.connection(), sheet, sheet.rows_limit(session, actor), size=RUN):
+    # The sheet's own columns are all a sheet without computed values or settled rows looks
+    # at (a million people sorted by name: a third less for the database to sort).
+    needed = None if sheet.computed or sheet.settled else [c.key for c in columns if not c.computed]
+    for values in stream_rows(session.connection(), sheet, sheet.rows_limit(session, actor), size=RUN,
+                              columns=needed):
         ids = values["id"]
         if sheet.computed:
             keys = list(values)
