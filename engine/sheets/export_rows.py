@@ -104,7 +104,7 @@ def write_sheet_rows(out: DeflatedRows, styles: Any, spec: SheetSpec, columns: S
 
 
 def _too_many(spec: SheetSpec, rows: int) -> BackofficeError:
-    return BackofficeError(f"the {spec.name} sheet would hold {rows:,} rows, and an Excel sheet holds at most "
+    return BackofficeError(f"the {spec.name} sheet would hold {rows:,} rows or more, and an Excel sheet holds at most "
                            f"{MAX_ROWS - 1:,} under its header; export fewer records (a workbook per year or "
                            "per team), or archive old ones")
 
