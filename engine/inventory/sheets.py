@@ -55,7 +55,9 @@ AREA = "inventory"
 # -- Items ---------------------------------------------------------------------------------
 
 def _items_on_hand(session: Session, rows: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
-    held = dict(session.execute(select(ItemCost.item_id, ItemCost.quantity)).all())
+    # the items of `rows`' range of ids (an export hands them over a few thousand at a time)
+    held = dict(session.execute(select(ItemCost.item_id, ItemCost.quantity)
+                                .where(ItemCost.item_id.between(min(rows), max(rows)))).all()) if rows else {}
     return {rid: {"on_hand": held.get(rid, Decimal(0))} for rid in rows}
 
 

@@ -23,7 +23,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.contacts.sheets import contact_choices
@@ -232,9 +232,13 @@ def _journal_details(session: Session, rows: dict[int, dict[str, Any]]) -> dict[
     accounts = {i: (code, name) for i, code, name in session.execute(select(Account.id, Account.code, Account.name))}
     wanted = {values["entry_id"] for values in rows.values()}
     entries = {e.id: e for e in session.scalars(select(JournalEntry).where(JournalEntry.id.in_(wanted)))} if wanted else {}
+    # the entries reversing these, and the numbers of those these reverse (an export hands the
+    # lines over a few thousand at a time: a reversed entry's lines may be in another run)
     reversed_by = dict(session.execute(select(JournalEntry.reverses_id, JournalEntry.number)
-                                       .where(JournalEntry.reverses_id.is_not(None))).all())
-    numbers = {e.id: e.number for e in entries.values()}
+                                       .where(JournalEntry.reverses_id.in_(wanted))).all()) if wanted else {}
+    reversed_ids = {e.reverses_id for e in entries.values() if e.reverses_id}
+    numbers = dict(session.execute(select(JournalEntry.id, JournalEntry.number)
+                                   .where(JournalEntry.id.in_(reversed_ids))).all()) if reversed_ids else {}
     details = {}
     for rid, values in rows.items():
         entry = entries[values["entry_id"]]
@@ -320,14 +324,18 @@ def post_invoice_rows(session: Session, actor, sheet: str, rows: NewRows) -> lis
 
 def _invoice_details(session: Session, rows: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
     """A saved line's invoice (number, kind, contact, dates), its net, and on the invoice's
-    first line what is still open on it."""
+    first line what is still open on it. The first line is the invoice's lowest line number
+    in the database, whichever of its lines `rows` holds: an export hands the lines over a
+    few thousand at a time, and an invoice's lines may be split between two of them."""
     wanted = {values["invoice_id"] for values in rows.values()}
     invoices = {i.id: i for i in session.scalars(select(Invoice).where(Invoice.id.in_(wanted)))} if wanted else {}
-    details, first_lines = {}, set()
-    for rid, values in sorted(rows.items(), key=lambda item: (item[1]["invoice_id"], item[1]["line_number"])):
+    first_lines = dict(session.execute(
+        select(InvoiceLine.invoice_id, func.min(InvoiceLine.line_number))
+        .where(InvoiceLine.invoice_id.in_(wanted)).group_by(InvoiceLine.invoice_id)).all()) if wanted else {}
+    details = {}
+    for rid, values in rows.items():
         invoice = invoices[values["invoice_id"]]
-        first = invoice.id not in first_lines
-        first_lines.add(invoice.id)
+        first = first_lines.get(invoice.id) == values["line_number"]
         posted = invoice.status == "posted"
         details[rid] = {
             "invoice": invoice.number or f"draft {invoice.id}", "kind": invoice.kind, "contact_id": invoice.contact_id,
@@ -371,13 +379,20 @@ def _derive_payment(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _payment_details(session: Session, rows: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """Which invoices each payment settles, and its journal entry. Read for the payments of
+    `rows`' range of ids only: an export hands them over a few thousand at a time (a range,
+    not a list of ids, which SQLite takes at most 32,766 of, as a refresh may pass more)."""
+    if not rows:
+        return {}
+    ids = Payment.id.between(min(rows), max(rows))
     settled: dict[int, list[str]] = {}
     for payment, number in session.execute(select(Allocation.payment_id, Invoice.number)
                                            .join(Invoice, Invoice.id == Allocation.invoice_id)
+                                           .where(Allocation.payment_id.between(min(rows), max(rows)))
                                            .order_by(Allocation.payment_id, Allocation.id)):
         settled.setdefault(payment, []).append(number)
     entries = dict(session.execute(select(JournalEntry.id, JournalEntry.number)
-                                   .join(Payment, Payment.entry_id == JournalEntry.id)).all())
+                                   .join(Payment, Payment.entry_id == JournalEntry.id).where(ids)).all())
     return {rid: {"settles": ", ".join(settled.get(rid, [])) or None, "entry": entries.get(values["entry_id"])}
             for rid, values in rows.items()}
 

@@ -10,9 +10,10 @@ workbook without a slow INSERT ... RETURNING.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,37 @@ def load_rows(connection: Connection, spec: SheetSpec, limit: Any = None,
     columns. Time stamps and who saved last are left out (parsing 200,000 time stamps was
     most of the cost of loading 100,000 records).
     """
+    query, blank = _rows_query(connection, spec, limit, only, columns)
+    result = connection.execute(query)
+    keys = list(result.keys())
+    rows = {}
+    for row in result:
+        values = dict(zip(keys, row, strict=True))
+        if blank:
+            values.update(blank)
+        rows[values["id"]] = (values["version"], values)
+    return rows
+
+
+def stream_rows(connection: Connection, spec: SheetSpec, limit: Any = None, size: int = 10_000,
+                columns: list[str] | None = None) -> Iterator[dict[str, Sequence[Any]]]:
+    """The records `load_rows` loads (`columns`: only these of their values), in the same
+    order, as runs of up to `size`, each column by column: key -> one value per record (the
+    id and version too). The database hands them over as they are read (a server-side
+    cursor on PostgreSQL), so a million records are never all in memory."""
+    query, blank = _rows_query(connection, spec, limit, None, columns)
+    result = connection.execute(query, execution_options={"stream_results": True, "yield_per": size})
+    keys = list(result.keys())
+    for run in result.partitions(size):
+        columns: dict[str, Sequence[Any]] = {key: list(map(itemgetter(n), run)) for n, key in enumerate(keys)}
+        for key in blank:
+            columns[key] = [None] * len(run)
+        yield columns
+
+
+def _rows_query(connection: Connection, spec: SheetSpec, limit: Any, only: list[int] | None,
+                columns: list[str] | None) -> tuple[Any, dict[str, None]]:
+    """The select of a sheet's records (see `load_rows`), and the keys of the columns read as empty."""
     table: Table = spec.model.__table__
     # A person's own database login may not read the sensitive columns their roles do not see
     # (engine.security.db_roles): those are left out and read as empty, as the policy gate
@@ -77,15 +109,7 @@ def load_rows(connection: Connection, spec: SheetSpec, limit: Any = None,
         query = query.where(limit)
     if only is not None:
         query = query.where(table.c.id.in_(only))
-    result = connection.execute(query)
-    keys = list(result.keys())
-    rows = {}
-    for row in result:
-        values = dict(zip(keys, row, strict=True))
-        if blank:
-            values.update(blank)
-        rows[values["id"]] = (values["version"], values)
-    return rows
+    return query, blank
 
 
 def allocate_ids(connection: Connection, table: Table, count: int) -> list[int]:

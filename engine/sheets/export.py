@@ -5,10 +5,17 @@ number formats and drop-downs, a frozen header and spare rows for new records. D
 lists live on a very hidden `_lists` sheet; the base snapshot on a very hidden
 `_backoffice` sheet. Text is always written as text, so a value such as "=HYPERLINK(...)"
 typed into the database can never become a formula in someone's Excel.
+
+xlsxwriter writes each sheet's skeleton (its columns, Table, drop-downs, header, protection
+and print set-up), the reports and the `_backoffice` sheet; the rows of the data sheets and
+of `_lists` are made first, a run of records at a time, by engine.sheets.export_rows and
+spliced in when the file is put together (engine.office.xlsx_splice): xlsxwriter holds
+every cell it is given until it closes the file, which a million rows do not fit.
 """
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -18,11 +25,14 @@ from pathlib import Path
 from typing import Any
 
 import xlsxwriter
-from xlsxwriter.utility import xl_col_to_name
+from xlsxwriter.utility import xl_col_to_name, xl_range
 from xlsxwriter.worksheet import Worksheet
 
 from engine.office.xlsx_owned import HEADER_FILL
-from engine.sheets.labels import Choice, Labels, as_shown, labels_shown
+from engine.office.xlsx_row_text import MAX_ROWS
+from engine.office.xlsx_splice import DeflatedRows, splice_package
+from engine.sheets.export_rows import Records, write_list_rows, write_sheet_rows, write_text_rows
+from engine.sheets.labels import Choice, Labels
 from engine.sheets.meta import (
     DELETE,
     DELETE_YES,
@@ -34,7 +44,6 @@ from engine.sheets.meta import (
     WorkbookMeta,
 )
 from engine.sheets.spec import NUMBER_FORMATS, Column, SheetSpec
-from engine.sheets.values import canonical
 
 SPARE_ROWS = 100
 _NO_LABELS = Labels()
@@ -53,12 +62,14 @@ class ReportData:
 
 @dataclass
 class SheetData:
-    """What to write into one sheet: its spec, the visible columns and the records."""
+    """What to write into one sheet: its spec, the visible columns and the records, in runs
+    (read from the database as they are written: each run is let go once written)."""
 
     spec: SheetSpec
     columns: Sequence[Column]
-    records: list[tuple[int, int, dict[str, Any]]]   # (id, version, values by column key)
+    records: Iterable[Records] = ()
     new_rows: list[dict[str, Any]] = field(default_factory=list)   # rows without id: inserted on sync
+    written: int = 0        # how many records were written (set by write_workbook)
 
 
 def write_workbook(
@@ -72,10 +83,12 @@ def write_workbook(
     key: bytes | None = None,
 ) -> None:
     """Write a new workbook; its _backoffice sheet signed with the installation's `key` (None
-    only for an empty layout, which no installation has made yet)."""
+    only for an empty layout, which no installation has made yet). The rows are made first,
+    into temporary files beside `path`; then xlsxwriter writes the rest, knowing how many."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    book = xlsxwriter.Workbook(str(path), {
-        "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
+    skeleton = io.BytesIO()
+    book = xlsxwriter.Workbook(skeleton, {
+        "in_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
     })
     properties = {"title": f"Backoffice: {meta.module}", "comments": f"workbook {meta.workbook_id}"}
     if created is not None:  # a fixed date keeps the committed layouts byte-stable
@@ -84,21 +97,51 @@ def write_workbook(
     styles = _Styles(book)
     list_ranges = _list_ranges(lookups)
     labels = {name: Labels(values) for name, values in lookups.items() if values and isinstance(values[0], Choice)}
-    meta.labels = labels_shown(lookups)
-    for n, sheet in enumerate(sheets):
-        meta.base[sheet.spec.name] = _write_sheet(book, styles, sheet, list_ranges, spare_rows, labels)
-        if n == 0:
-            book.worksheets()[0].activate()
-    for report in reports:
-        _write_report(book, styles, report)
-    _write_lists(book, lookups)
-    meta_sheet = book.add_worksheet(META_SHEET)
-    for r, row in enumerate(meta.to_rows(key)):
-        for c, value in enumerate(row):
-            meta_sheet.write_string(r, c, str(value))
-    meta_sheet.very_hidden()
-    meta_sheet.protect()
-    book.close()
+    rows: dict[str, DeflatedRows] = {}   # sheet part -> its rows (xlsxwriter names part N sheetN.xml)
+    try:
+        made = []
+        for n, sheet in enumerate(sheets, start=1):
+            out = rows[f"xl/worksheets/sheet{n}.xml"] = DeflatedRows(path.parent)
+            shows = {c.key: labels.get(c.labels, _NO_LABELS).show for c in sheet.columns if c.labels}
+            made.append(write_sheet_rows(out, styles, sheet.spec, sheet.columns, sheet.records, sheet.new_rows,
+                                         spare_rows, shows))
+        if lookups:
+            out = rows[f"xl/worksheets/sheet{len(sheets) + len(reports) + 1}.xml"] = DeflatedRows(path.parent)
+            write_list_rows(out, [_shown(values, labels.get(name)) for name, values in sorted(lookups.items())])
+        for n, (sheet, done) in enumerate(zip(sheets, made, strict=True)):
+            sheet.written = done.records
+            meta.base[sheet.spec.name] = SheetBase(columns=[c.key for c in sheet.columns if not c.computed],
+                                                   rows=done.base)
+            _write_sheet(book, styles, sheet, list_ranges, done.last_row)
+            if n == 0:
+                book.worksheets()[0].activate()
+        for report in reports:
+            _write_report(book, styles, report)
+        _write_lists(book, lookups)
+        meta.labels = {name: made_labels.shown() for name, made_labels in labels.items()}
+        # Its first row written here, the rest (a million records' snapshot: tens of megabytes
+        # of text) as rows of its own, like the data sheets'.
+        first, *rest = meta.to_rows(key)
+        meta_sheet = book.add_worksheet(META_SHEET)
+        for c, value in enumerate(first):
+            meta_sheet.write_string(0, c, str(value))
+        out = rows[f"xl/worksheets/sheet{len(book.worksheets())}.xml"] = DeflatedRows(path.parent)
+        write_text_rows(out, rest, first_row=2)
+        meta_sheet.very_hidden()
+        meta_sheet.protect()
+        book.close()
+        skeleton.seek(0)
+        splice_package(skeleton, path, rows)
+    finally:
+        for out in rows.values():
+            out.close()
+
+
+def _shown(values: list[Any], labels: Labels | None) -> list[Any]:
+    """A lookup's values as its drop-down lists them: the labels of Choices (see as_shown)."""
+    if labels is None:
+        return values
+    return [labels.label_of[v.id] for v in values]
 
 
 class _Styles:
@@ -150,37 +193,36 @@ def print_setup(sheet: Worksheet) -> None:
 
 
 def _list_ranges(lookups: dict[str, list[Any]]) -> dict[str, str]:
-    """Lookup name -> the range on `_lists` that a drop-down takes its values from."""
+    """Lookup name -> the range on `_lists` that a drop-down takes its values from (a list
+    longer than a sheet's rows is cut at Excel's last row, as the values are)."""
     ranges = {}
     for c, (name, values) in enumerate(sorted(lookups.items())):
         col = xl_col_to_name(c)
-        ranges[name] = f"={LISTS_SHEET}!${col}$2:${col}${max(len(values), 1) + 1}"
+        ranges[name] = f"={LISTS_SHEET}!${col}$2:${col}${min(max(len(values), 1) + 1, MAX_ROWS)}"
     return ranges
 
 
 def _write_lists(book: xlsxwriter.Workbook, lookups: dict[str, list[Any]]) -> None:
-    """Drop-down sources, on a very hidden sheet after the data sheets."""
+    """Drop-down sources, on a very hidden sheet after the data sheets (their names here;
+    their values are rows of its own, see `write_workbook`)."""
     if not lookups:
         return
     sheet = book.add_worksheet(LISTS_SHEET)
-    for c, (name, values) in enumerate(sorted(lookups.items())):
+    for c, name in enumerate(sorted(lookups)):
         sheet.write_string(0, c, name)
-        for r, value in enumerate(as_shown(values), start=1):
-            _write_value(sheet, r, c, value, None)
     sheet.very_hidden()
     sheet.protect()
 
 
-def _write_sheet(book, styles: _Styles, data: SheetData, list_ranges: dict[str, str], spare_rows: int,
-                 labels: dict[str, Labels]) -> SheetBase:
+def _write_sheet(book, styles: _Styles, data: SheetData, list_ranges: dict[str, str], last_row: int) -> None:
+    """A data sheet's skeleton: its Table down to `last_row` (its rows are made apart, see
+    engine.sheets.export_rows), columns, drop-downs, header, frozen pane, print set-up and
+    protection."""
     spec, columns = data.spec, list(data.columns)
-    # labelled columns show the record's label (ids stay in the base snapshot)
-    shows = {c.key: labels.get(c.labels, _NO_LABELS).show for c in columns if c.labels}
     sheet = book.add_worksheet(spec.name)
-    last_row = max(len(data.records) + len(data.new_rows) + spare_rows, 1)  # a Table needs a data row
     deletable = spec.can_delete and any(c.editable for c in columns)
     headers = [ID, VERSION, *(c.label for c in columns), *([DELETE] if deletable else [])]
-    sheet.add_table(0, 0, last_row, len(headers) - 1, {
+    _add_table(sheet, last_row, len(headers) - 1, {
         # a Table's name holds letters, digits, _ and . only ("Stock take", "E-mails")
         "name": re.sub(r"[^\w.]", "_", spec.name), "style": "Table Style Light 9",
         "columns": [{"header": h, "header_format": styles.header} for h in headers],
@@ -196,43 +238,25 @@ def _write_sheet(book, styles: _Styles, data: SheetData, list_ranges: dict[str, 
         sheet.data_validation(1, c, last_row, c, {
             "validate": "list", "source": [DELETE_YES], "ignore_blank": True, "error_title": DELETE,
             "error_message": f"Choose {DELETE_YES} to delete the record of this row, or leave it empty."})
-    base = SheetBase(columns=[c.key for c in columns if not c.computed])
-    for r, (record_id, version, values) in enumerate(data.records, start=1):
-        sheet.write_number(r, 0, record_id, styles.locked)
-        sheet.write_number(r, 1, version, styles.locked)
-        locked = spec.locked_keys(values)
-        for c, column in enumerate(columns, start=2):
-            value = values.get(column.key)
-            if column.key in shows:
-                value = shows[column.key](value)
-            _write_value(sheet, r, c, value, styles.for_column(column, column.key in locked))
-        if deletable and locked >= {c.key for c in columns}:
-            sheet.write_blank(r, len(headers) - 1, None, styles.locked)
-        base.rows[record_id] = (version, [canonical(values.get(c.key)) for c in columns if not c.computed])
-    for r, values in enumerate(data.new_rows, start=len(data.records) + 1):
-        for c, column in enumerate(columns, start=2):
-            value = values.get(column.key)
-            _write_value(sheet, r, c, shows[column.key](value) if column.key in shows else value,
-                         styles.for_column(column))
-    # Empty ID, Version and computed cells in new and spare rows: a sync fills them in place
-    # (a cell that exists is filled by one fast pass; a missing one means rewriting its row).
-    computed = [(c, column.key, styles.for_column(column)) for c, column in enumerate(columns, start=2)
-                if column.computed]
-    offered = len(data.records) + len(data.new_rows)
-    for r in range(len(data.records) + 1, last_row + 1):
-        sheet.write_blank(r, 0, None, styles.locked)
-        sheet.write_blank(r, 1, None, styles.locked)
-        shown = data.new_rows[r - len(data.records) - 1] if r <= offered else {}
-        for c, key, style in computed:
-            if shown.get(key) is None:
-                sheet.write_blank(r, c, None, style)
     sheet.freeze_panes(1, 0)
     print_setup(sheet)
     sheet.protect("", {
         "format_cells": True, "format_columns": True, "format_rows": True, "sort": True,
         "autofilter": True, "insert_rows": True,
     })
-    return base
+
+
+def _add_table(sheet: Worksheet, last_row: int, last_col: int, options: dict[str, Any]) -> None:
+    """An Excel Table over rows 0 to `last_row` with a header row. xlsxwriter's add_table
+    checks the range for overlaps by storing every cell of it (12 million entries for a
+    full sheet of 12 columns): the Table is added over its header and first row, then given
+    its whole range, as add_table itself would have set it."""
+    if sheet.add_table(0, 0, 1, last_col, options) != 0:
+        raise ValueError(f"xlsxwriter refused the Table of sheet {sheet.name!r} (see its warning)")
+    table = sheet.tables[-1]
+    table["range"] = table["a_range"] = xl_range(0, 0, last_row, last_col)
+    if "autofilter" in table:
+        table["autofilter"] = table["a_range"]
 
 
 def _write_report(book, styles: _Styles, report: ReportData) -> None:

@@ -17,6 +17,7 @@ naming both. Resolving is one dictionary look-up per cell.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -52,8 +53,16 @@ def choices(rows: Iterable[tuple[Any, ...]]) -> list[Choice]:
 
 
 def labelled(query: Callable[[], Any]) -> Callable[[Session], list[Choice]]:
-    """A lookup offering the records `query()` selects as (id, key, name) or (id, name)."""
-    return lambda session: choices(session.execute(query()).all())
+    """A lookup offering the records `query()` selects as (id, key, name) or (id, name).
+
+    The rows are read on the session's connection, as they come (a million contacts: no
+    million ORM rows at once, half a second less), after the flush the session would make."""
+    def lookup(session: Session) -> list[Choice]:
+        if session.autoflush:
+            session.flush()
+        runs = session.connection().execute(query()).partitions(10_000)
+        return choices(row for run in runs for row in run)
+    return lookup
 
 
 class LabelError(ValueError):
@@ -68,19 +77,39 @@ class Labels:
     """One lookup's records, both ways: id -> label shown, and typed text -> id."""
 
     def __init__(self, offered: Iterable[Choice] = (), shown: Mapping[str, int] | None = None):
-        offered = list(offered)
-        counts = Counter(c.label.casefold() for c in offered)
-        self.label_of: dict[int, str] = {
-            c.id: c.label if counts[c.label.casefold()] == 1 else f"{c.label} #{c.id}" for c in offered}
-        # Exact text first: what the file was given, then the labels of today.
-        self.exact: dict[str, int] = {label: rid for rid, label in self.label_of.items()} | dict(shown or {})
-        self.loose: dict[str, set[int]] = {}
-        for c in offered:
+        self._offered = list(offered)
+        self._given = dict(shown or {})
+        labels = [c.label for c in self._offered]
+        folded = list(map(str.casefold, labels))
+        counts = Counter(folded)
+        if len(counts) == len(folded):     # every label names one record (the usual case)
+            self.label_of: dict[int, str] = dict(zip((c.id for c in self._offered), labels, strict=True))
+        else:
+            self.label_of = {c.id: label if counts[key] == 1 else f"{label} #{c.id}"
+                             for c, label, key in zip(self._offered, labels, folded, strict=True)}
+
+    # What typed text is read as is only worked out when a text is read: a workbook export
+    # shows a million contacts' labels and reads none (a set per name took it gigabytes).
+    @functools.cached_property
+    def exact(self) -> dict[str, int]:
+        """Exact text first: what the file was given, then the labels of today."""
+        return self.shown() | self._given
+
+    @functools.cached_property
+    def loose(self) -> dict[str, set[int]]:
+        """Casefolded label, label as shown or key -> the records it names."""
+        loose: dict[str, set[int]] = {}
+        for c in self._offered:
             for name in (c.label, self.label_of[c.id], c.key):
                 if name:
-                    self.loose.setdefault(name.casefold(), set()).add(c.id)
-        for label, rid in (shown or {}).items():
-            self.loose.setdefault(label.casefold(), set()).add(rid)
+                    loose.setdefault(name.casefold(), set()).add(c.id)
+        for label, rid in self._given.items():
+            loose.setdefault(label.casefold(), set()).add(rid)
+        return loose
+
+    def shown(self) -> dict[str, int]:
+        """label shown -> record id, of the records offered (what WorkbookMeta.labels keeps)."""
+        return dict(zip(self.label_of.values(), self.label_of.keys(), strict=True))
 
     def show(self, rid: Any) -> Any:
         """The label of record `rid` ("#12" when it has none here); None stays None."""
@@ -108,8 +137,7 @@ class Labels:
 
 def labels_shown(lookups: Mapping[str, list[Any]]) -> dict[str, dict[str, int]]:
     """lookup -> {label: id} of the drop-down lists written into a file (see WorkbookMeta.labels)."""
-    return {name: {label: rid for rid, label in Labels(values).label_of.items()}
-            for name, values in lookups.items() if values and isinstance(values[0], Choice)}
+    return {name: Labels(values).shown() for name, values in lookups.items() if values and isinstance(values[0], Choice)}
 
 
 def as_ids(values: list[Any]) -> list[Any]:

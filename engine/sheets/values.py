@@ -231,6 +231,20 @@ def canonical(value: Any) -> str:
     return str(value)
 
 
+def canonical_column(values: Sequence[Any]) -> list[str]:
+    """`canonical` of each of a column's values: one comprehension where the column holds
+    only texts or only whole numbers (and empty cells), a call per value otherwise."""
+    kinds = set(map(type, values))
+    kinds.discard(type(None))
+    if kinds <= {str}:
+        return ["" if value is None else value for value in values]
+    if kinds == {int}:
+        return ["" if value is None else str(value) for value in values]
+    if kinds == {bool}:
+        return ["" if value is None else "TRUE" if value else "FALSE" for value in values]
+    return [canonical(value) for value in values]
+
+
 def from_canonical(column: Column, text: str) -> Any:
     """Inverse of `canonical` for the column's type."""
     if text == "":
