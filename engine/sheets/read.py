@@ -225,9 +225,16 @@ def _read(path: Path, package: PackageInfo, rows_of: Callable[[str], list[list[A
         data = sheets[sheet_spec.name] = _read_sheet(
             sheet_spec, base.columns if base else None, _capped(path, sheet_spec.name, rows_of, limits),
             special_of(sheet_spec.name), package.date1904, issues)
-        if not streamed(sheet_spec.name):
+        if not (streamed(sheet_spec.name) and saved_in_bulk(sheet_spec)):
             data.rows  # noqa: B018  (read whole now: its reading problems come in sheet order)
     return WorkbookInput(path, meta, package, sheets, issues, seal)
+
+
+def saved_in_bulk(spec: SheetSpec) -> bool:
+    """Whether a large sheet may be read, checked and saved in chunks: its rows are saved in
+    bulk, not through a module's services (a posting sheet posts in sheet order, with rules
+    over earlier rows) nor in groups (an entry's lines are posted together)."""
+    return not (spec.grouped_by or spec.post or spec.update or spec.delete)
 
 
 RawRows = Callable[[], Iterable[tuple[int, list[Any]]]]   # (Excel row number, cells), read anew on each call
