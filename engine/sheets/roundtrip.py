@@ -192,7 +192,7 @@ class RoundTrip:
             remove_abandoned_temps(workbook)
         book, spec = self._read(workbook)
         if dry_run:     # the whole sync, rolled back: it reports exactly what a sync would
-            plans, issues, _applied = self._attempt(book, spec, rehearsal=True)
+            plans, issues, _applied = self._attempt(book, spec, rehearsal=True, describe=True)
             result = self._result(book, plans, issues, "rejected" if issues else "unchanged")
             with self.db.reading() as session:
                 result.changes = _describe_changes(book, plans, self._labels(session, spec, book.meta.labels))
@@ -212,7 +212,8 @@ class RoundTrip:
         return result
 
     def _attempt(self, book: WorkbookInput, spec: WorkbookSpec, rehearsal: bool,
-                 target: Path | None = None) -> tuple[dict[str, SheetPlan], list[CellIssue], Applied | None]:
+                 target: Path | None = None, describe: bool = False,
+                 ) -> tuple[dict[str, SheetPlan], list[CellIssue], Applied | None]:
         """Plan, check and apply the workbook in one transaction: committed with the
         refreshed file written (a sync), or rolled back (a rehearsal: validate, dry run).
 
@@ -220,9 +221,10 @@ class RoundTrip:
         is not yet a conflict: the sync is planned again against what they saved, so two
         people editing different cells of one record both get their change; only when the
         same cells differ, or after `RACE_RETRIES` races, is a conflict shown at its cell.
-        Returns (plans, issues, applied); `applied` is None when nothing was saved."""
+        Returns (plans, issues, applied); `applied` is None when nothing was saved.
+        `describe`: the plans must keep every change, to be listed (a dry run)."""
         if not all(data.kept_whole for data in book.sheets.values()):
-            return self._attempt_in_chunks(book, spec, rehearsal, target)
+            return self._attempt_in_chunks(book, spec, rehearsal, target, describe)
         for attempt in range(RACE_RETRIES + 1):
             with self.db.unit_of_work(self.actor, source="workbook", workbook_id=book.meta.workbook_id) as session:
                 plans, issues, db_rows = self._plan(session, book, spec)
@@ -251,17 +253,18 @@ class RoundTrip:
         raise AssertionError("unreachable: the last attempt returns")
 
     def _attempt_in_chunks(self, book: WorkbookInput, spec: WorkbookSpec, rehearsal: bool,
-                           target: Path | None) -> tuple[dict[str, SheetPlan], list[CellIssue], Applied | None]:
+                           target: Path | None, describe: bool,
+                           ) -> tuple[dict[str, SheetPlan], list[CellIssue], Applied | None]:
         """`_attempt` for a workbook with a sheet too large to keep whole in memory (over
         `workbook.chunk_rows` rows, see SheetInput.chunks): every sheet is merged, checked and
         saved `chunk_rows` rows at a time, in sheet order, in the one transaction, which is
         committed only if no chunk had a problem. What differs from a workbook kept whole:
         a sheet is planned after the sheets before it were saved (in the same transaction),
-        and the plans keep counts, not every change (a dry run keeps them)."""
+        and the plans keep counts, not every change (unless `describe`: a dry run lists them)."""
         for attempt in range(RACE_RETRIES + 1):
             with self.db.unit_of_work(self.actor, source="workbook", workbook_id=book.meta.workbook_id) as session:
                 try:
-                    plans, issues, applied = self._save_in_chunks(session, book, spec, keep_plans=rehearsal)
+                    plans, issues, applied = self._save_in_chunks(session, book, spec, keep_plans=describe)
                 except ApplyConflict as conflict:
                     session.rollback()
                     if attempt < RACE_RETRIES:

@@ -134,3 +134,12 @@ def test_records_others_added_are_appended_after_the_last_row(exported, trip, pe
     sheet = read_sheet(exported, "People")
     last_names = [row[sheet[0].index("Last name")] for row in sheet]
     assert last_names.index("Added") + 1 > rows[-1]
+
+
+def test_a_dry_run_lists_every_change_of_every_chunk_and_saves_nothing(exported, trip, people_db):
+    type_people(exported, [("Ann", "One"), ("Ben", "Two"), ("Cat", "Three")])
+    before = names(people_db)
+    result = trip().sync(exported, dry_run=True)
+    assert (result.status, result.inserted) == ("unchanged", 3)
+    assert sorted(c["values"]["Last name"] for c in result.changes if c["action"] == "insert") == ["One", "Three", "Two"]
+    assert names(people_db) == before
