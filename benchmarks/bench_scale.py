@@ -33,7 +33,6 @@ import os
 import random
 import resource
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -47,7 +46,7 @@ for folder in (ROOT, HERE):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
-from bench_sync import COUNTRIES, _typed_rows, stage_edit  # noqa: E402  (the round-trip benchmark's own)
+from bench_sync import COUNTRIES, _typed_rows, insert_floor, stage_edit  # noqa: E402  (the round-trip benchmark's own)
 
 FULL_SHEET = 1_048_000
 TARGETS = {"export": 30.0, "sync": 60.0, "validate": 20.0}  # seconds at FULL_SHEET rows
@@ -150,14 +149,7 @@ def step_floor(folder: Path, url: str, rows: int) -> dict:
     parts["read+checks"] = time.perf_counter() - started
     started = time.perf_counter()
     if url.startswith("sqlite"):
-        (folder / "floor.db").unlink(missing_ok=True)
-        con = sqlite3.connect(folder / "floor.db")
-        con.execute("CREATE TABLE people (id INTEGER PRIMARY KEY, first TEXT, last TEXT, org INTEGER, job TEXT, "
-                    "email TEXT, phone TEXT, country TEXT, tags TEXT, opt_out INTEGER)")
-        con.executemany("INSERT INTO people (first, last, org, job, email, phone, country, tags, opt_out) "
-                        "VALUES (?,?,?,?,?,?,?,?,?)", typed)
-        con.commit()
-        con.close()
+        insert_floor(folder / "floor.db", typed)
     else:
         import psycopg
 

@@ -84,6 +84,18 @@ def _typed_rows(path: Path) -> list[tuple]:
     return out
 
 
+def insert_floor(path: Path, typed: list[tuple]) -> None:
+    """The floor's insert: the typed rows into a fresh SQLite table by sqlite3's executemany."""
+    path.unlink(missing_ok=True)  # a fresh database for every run
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE people (id INTEGER PRIMARY KEY, first TEXT, last TEXT, org INTEGER, job TEXT, "
+                "email TEXT, phone TEXT, country TEXT, tags TEXT, opt_out INTEGER)")
+    con.executemany("INSERT INTO people (first, last, org, job, email, phone, country, tags, opt_out) "
+                    "VALUES (?,?,?,?,?,?,?,?,?)", typed)
+    con.commit()
+    con.close()
+
+
 def stage_read_checks(folder: Path) -> None:
     _typed_rows(folder / "fresh.xlsx")
 
@@ -91,14 +103,7 @@ def stage_read_checks(folder: Path) -> None:
 def stage_floor(folder: Path) -> None:
     source = folder / "fresh.xlsx"
     typed = _typed_rows(source)
-    (folder / "floor.db").unlink(missing_ok=True)  # a fresh database for every run
-    con = sqlite3.connect(folder / "floor.db")
-    con.execute("CREATE TABLE people (id INTEGER PRIMARY KEY, first TEXT, last TEXT, org INTEGER, job TEXT, "
-                "email TEXT, phone TEXT, country TEXT, tags TEXT, opt_out INTEGER)")
-    con.executemany("INSERT INTO people (first, last, org, job, email, phone, country, tags, opt_out) "
-                    "VALUES (?,?,?,?,?,?,?,?,?)", typed)
-    con.commit()
-    con.close()
+    insert_floor(folder / "floor.db", typed)
     with zipfile.ZipFile(source) as zin, zipfile.ZipFile(folder / "floor.xlsx", "w", zipfile.ZIP_DEFLATED) as zout:
         for info in zin.infolist():
             zout.writestr(info, zin.read(info))
