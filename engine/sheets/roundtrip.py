@@ -18,7 +18,7 @@ import glob
 import os
 import tempfile
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Set
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -125,6 +125,30 @@ class FileResult:
 
 
 Progress = Callable[[str, int], None]   # (stage description, units done)
+
+
+@dataclass
+class EarlyRefresh:
+    """A sync's refresh of its sheets read in chunks, made a chunk at a time as each chunk is
+    saved (its rows and records are then at hand), instead of reading the sheet again once
+    everything is saved: reading a full sheet again cost a fifth of the sync. Each chunk sees
+    the database as the sync left it so far, which is what the refresh at the end sees of it
+    as long as no later sheet saves anything (`saved_after`) and its own deletions run no
+    `after` step: otherwise it is read again at the end, as before. Kept only while nothing
+    was refused.
+
+    `sheets`: sheet name -> its refresh so far; `handed`: table -> the audited values shown
+    (engine.security.gate.record_reads)."""
+
+    sheets: dict[str, annotate.RefreshedSheet] = field(default_factory=dict)
+    handed: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
+
+    def saved_after(self, name: str) -> None:
+        """Sheet `name` saved changes: the sheets refreshed before it are read again at the
+        end (its services or `after` step may have changed their records, their computed
+        values or their labels: a contact's e-mail follows its E-mails sheet)."""
+        for earlier in [other for other in self.sheets if other != name]:
+            del self.sheets[earlier]
 
 
 def without_cyclic_gc(operation: Callable[..., Any]) -> Callable[..., Any]:
@@ -260,11 +284,20 @@ class RoundTrip:
         saved `chunk_rows` rows at a time, in sheet order, in the one transaction, which is
         committed only if no chunk had a problem. What differs from a workbook kept whole:
         a sheet is planned after the sheets before it were saved (in the same transaction),
-        and the plans keep counts, not every change (unless `describe`: a dry run lists them)."""
+        and the plans keep counts, not every change (unless `describe`: a dry run lists them).
+
+        Validate (a rehearsal that is not a dry run) does not write the rows of a sheet read in
+        chunks: such a sheet is saved in bulk, so nothing of its rows is decided while writing
+        (no posting rules, see `saved_in_bulk`); its checks, references, uniqueness and
+        conflicts are all found without writing, and writing a million rows only to roll them
+        back would cost most of the time (issue 19). Its other sheets are rehearsed as ever."""
         for attempt in range(RACE_RETRIES + 1):
             with self.db.unit_of_work(self.actor, source="workbook", workbook_id=book.meta.workbook_id) as session:
+                early = None if rehearsal else EarlyRefresh()
                 try:
-                    plans, issues, applied = self._save_in_chunks(session, book, spec, keep_plans=describe)
+                    plans, issues, applied = self._save_in_chunks(session, book, spec, keep_plans=describe,
+                                                                  write_chunked=describe or not rehearsal,
+                                                                  early=early)
                 except ApplyConflict as conflict:
                     session.rollback()
                     if attempt < RACE_RETRIES:
@@ -276,17 +309,21 @@ class RoundTrip:
                     session.rollback()
                     return plans, issues, None
                 receipts.forget_older(session, book.meta)
-                self._write_back(session, book, spec, plans, applied, None, target)
+                self._write_back(session, book, spec, plans, applied, None, target, early)
                 return plans, [], applied
         raise AssertionError("unreachable: the last attempt returns")
 
     def _save_in_chunks(self, session: Session, book: WorkbookInput, spec: WorkbookSpec, keep_plans: bool,
-                        save: bool = True) -> tuple[dict[str, SheetPlan], list[CellIssue], Applied]:
+                        save: bool = True, write_chunked: bool = True, early: EarlyRefresh | None = None,
+                        ) -> tuple[dict[str, SheetPlan], list[CellIssue], Applied]:
         """Each sheet a chunk at a time: merge, check, save (in a savepoint, so that one
         chunk's refusal leaves the transaction usable for finding the problems of the rest).
         Once a chunk has a problem the sync will be refused: the later chunks are still
         checked, and their rows rehearsed for the posting problems, as a workbook kept whole.
-        `save` False: merged and checked only (to show a race's conflicts)."""
+        `save` False: merged and checked only (to show a race's conflicts); `write_chunked` False:
+        the same for the sheets read in chunks only (validate, see `_attempt_in_chunks`).
+        `early` (a sync): each chunk of a sheet read in chunks is refreshed into it once saved,
+        while its rows and records are at hand, as long as nothing was refused (see EarlyRefresh)."""
         book.saved = receipts.recover(session, book)
         issues: list[CellIssue] = list(book.issues)
         reported = len(book.issues)
@@ -309,6 +346,10 @@ class RoundTrip:
             plans[name] = whole = SheetPlan(name)
             seen: set[int] = set()
             unique = UniqueValues(data)
+            saving = save and (write_chunked or data.kept_whole)
+            refreshing = early is not None and not data.kept_whole
+            if refreshing:
+                labels = self._sheet_labels(session, spec, sheet, data)
 
             for rows in data.chunks(size):
                 part = data.part(rows)
@@ -320,16 +361,22 @@ class RoundTrip:
                 plan.issues += _permission_issues(part, plan, may_write, writable)
                 found = [*reading, *plan.issues, *check_plan(part, plan, db, lookups, unique=False)]
                 issues += found + self._take_chunk(session, book, spec, part, plan, db, found,
-                                                   bool(issues), total, whole, unique, keep_plans, save)
+                                                   bool(issues), total, whole, unique, keep_plans, saving)
+                if refreshing and not issues:
+                    early.sheets[name] = self._refresh_chunk(session, book, sheet, part, base, db, total,
+                                                             saved, labels, early)
                 self.progress(f"checked {name}", len(rows))
             # the records of the base no row shows any more: deleted in the workbook
             gone = [rid for rid in (base.rows if base else ()) if rid not in seen]
-            if gone:
+            if gone and early is not None and sheet.after is not None:
+                early.sheets.pop(name, None)   # its `after` step may change the records shown
                 part, db = data.part([]), self._load_records(session, sheet, gone)
                 plan = merge_sheet(part, base, db, writable, seen=seen)
                 plan.issues += _permission_issues(part, plan, may_write, writable)
                 issues += plan.issues + self._take_chunk(session, book, spec, part, plan, db, plan.issues,
-                                                         bool(issues), total, whole, unique, keep_plans, save)
+                                                         bool(issues), total, whole, unique, keep_plans, saving)
+            if early is not None and not whole.empty:
+                early.saved_after(name)
             if unique.keys:   # against the records as they were: those this sync added are its new rows
                 added = {rid for (n, _row), rid in total.inserted_ids.items() if n == name}
                 stored = load_rows(session.connection(), sheet, sheet.rows_limit(session, self.actor), columns=unique.keys)
@@ -387,6 +434,21 @@ class RoundTrip:
                           rows=((name, row) for row in part.rows if row.row in new))
         return []
 
+    def _refresh_chunk(self, session: Session, book: WorkbookInput, sheet: SheetSpec, part: SheetInput,
+                       base: SheetBase | None, db: DbRows, total: Applied, saved: Mapping[int, int],
+                       labels: dict[str, Labels], early: EarlyRefresh) -> annotate.RefreshedSheet:
+        """A chunk just saved, refreshed into its sheet's early refresh from `db`, its records
+        as saved: only those its rows show (records added beside them are appended at the end,
+        with the records others added, as `_chunks_to_refresh` does)."""
+        name = sheet.name
+        inserted = {row.row: rid for row in part.rows if row.record_id is None
+                    and (rid := total.inserted_ids.get((name, row.row), saved.get(row.row))) is not None}
+        ids = (row.record_id or inserted.get(row.row) for row in part.rows)
+        shown = {rid: db[rid] for rid in ids if rid in db}
+        return self._refresh_part(session, book, sheet, part, base, shown, inserted, labels, keep_edits=False,
+                                  alongside=frozenset(), into=early.sheets.get(name), handed=early.handed,
+                                  whole=False)
+
     def _load_records(self, session: Session, sheet: SheetSpec, ids: Iterable[int | None]) -> DbRows:
         """The records of `ids` the user may see (a chunk's), read a thousand at a time."""
         wanted = sorted({rid for rid in ids if rid is not None})
@@ -427,7 +489,7 @@ class RoundTrip:
         return []
 
     def _write_back(self, session: Session, book: WorkbookInput, spec: WorkbookSpec, plans, applied: Applied,
-                    db_rows, target: Path) -> None:
+                    db_rows, target: Path, early: EarlyRefresh | None = None) -> None:
         """Commit, with the refreshed workbook written first into a temporary file that
         replaces the original once the commit succeeded. If it cannot replace it (the file
         is open in Excel on Windows, or read-only), the refreshed copy is kept beside it
@@ -437,18 +499,21 @@ class RoundTrip:
         if all(p.empty for p in plans.values()):
             # Nothing to save; the file is rewritten only if the database moved on or old
             # marks need clearing (or an earlier sync's ids were never written into it).
-            self._refresh_into(session, book, spec, applied, keep_edits=False, target=target, db_rows=db_rows)
+            self._refresh_into(session, book, spec, applied, keep_edits=False, target=target, db_rows=db_rows,
+                               early=early)
             return
         book.meta.generation += 1     # the file that arrives says these receipts are done with
         if book.live is not None:
             # An open workbook: its changes are collected, then made by the add-in once this
             # commits (if they never arrive, receipts match its new rows at the next sync).
-            self._refresh_into(session, book, spec, applied, keep_edits=False, target=target, db_rows=db_rows)
+            self._refresh_into(session, book, spec, applied, keep_edits=False, target=target, db_rows=db_rows,
+                               early=early)
             session.commit()
             return
         temp = _temp_beside(target)
         try:
-            self._refresh_into(session, book, spec, applied, keep_edits=False, target=temp, db_rows=db_rows)
+            self._refresh_into(session, book, spec, applied, keep_edits=False, target=temp, db_rows=db_rows,
+                               early=early)
             session.commit()
             applied.kept_copy, applied.not_replaced = put_in_place(temp, target)
         finally:
@@ -620,14 +685,18 @@ class RoundTrip:
         return done
 
     def _refresh_into(self, session: Session, book: WorkbookInput, spec: WorkbookSpec, applied: Applied,
-                      keep_edits: bool, target: Path, db_rows: dict | None = None) -> annotate.RefreshCounts:
+                      keep_edits: bool, target: Path, db_rows: dict | None = None,
+                      early: EarlyRefresh | None = None) -> annotate.RefreshCounts:
         """Write the refreshed workbook to `target` (skipped when nothing would change) and
         count what it brought in.
 
-        `db_rows`, the records as loaded and then updated by the apply step, spares a reload.
+        `db_rows`, the records as loaded and then updated by the apply step, spares a reload;
+        `early`, the sheets read in chunks already refreshed chunk by chunk as they were saved,
+        spares reading them again (only the records others added are still to append).
         """
         sheets = {}
-        handed: dict[str, dict[int, dict[str, Any]]] = {}   # table -> audited values the file gets
+        early = early or EarlyRefresh()
+        handed = early.handed   # table -> audited values the file gets
         labels_of = self._labels(session, spec, {})
         for name, data in book.sheets.items():
             sheet, base = spec.sheet(name), book.meta.base.get(name)
@@ -639,28 +708,22 @@ class RoundTrip:
                 continue
             inserted = {row: rid for (n, row), rid in applied.inserted_ids.items() if n == name}
             inserted.update(_rows_of(book.saved, name))
-            audited = audited_keys(sheet, data.columns)
-            labels = {c.key: labels_of(sheet, c) for c in data.columns if c.labels and not c.computed}
+            labels = self._sheet_labels(session, spec, sheet, data, labels_of)
             for column in data.columns:   # the labels now written mean their records from now on
                 if column.key in labels:
                     book.meta.labels[column.labels] = {
                         **{label: rid for rid, label in labels[column.key].label_of.items()},
                         **book.meta.labels.get(column.labels, {})}
-            refreshed = None
+            refreshed = early.sheets.get(name)
             if data.kept_whole:
                 db = db_rows[name] if db_rows is not None else self._load(session, sheet)
                 parts: Iterable[tuple[SheetInput, DbRows]] = [(data, db)]
             else:
-                parts = self._chunks_to_refresh(session, sheet, data, base, inserted)
+                parts = self._chunks_to_refresh(session, sheet, data, base, inserted, refreshed)
             for part, db in parts:
-                computed = sheet.computed(session, {k: v for k, (_ver, v) in db.items()}) if sheet.computed else {}
-                if audited:
-                    handed.setdefault(sheet.model.__table__.name, {}).update(
-                        _newly_shown(part, base, db, audited, inserted))
-                refreshed = annotate.refresh_sheet(
-                    part, base, db, computed, inserted, keep_edits, clear_marks=book.meta.marked,
-                    out_of_reach=_out_of_reach(session, sheet, part, base if data.kept_whole else None, db),
-                    labels=labels, alongside=applied.added_alongside.get(name, set()), into=refreshed)
+                refreshed = self._refresh_part(session, book, sheet, part, base, db, inserted, labels, keep_edits,
+                                               applied.added_alongside.get(name, set()), refreshed, handed,
+                                               data.kept_whole)
             sheets[name] = refreshed
         for table, values in handed.items():
             read_audited(session, table, values)
@@ -680,16 +743,43 @@ class RoundTrip:
         annotate.write_refresh(book, sheets, book.meta, target, reports=self._reports(session, spec))
         return counts
 
+    def _refresh_part(self, session: Session, book: WorkbookInput, sheet: SheetSpec, part: SheetInput,
+                      base: SheetBase | None, db: DbRows, inserted: Mapping[int, int], labels: dict[str, Labels],
+                      keep_edits: bool, alongside: Set[int], into: annotate.RefreshedSheet | None,
+                      handed: dict[str, dict[int, dict[str, Any]]], whole: bool) -> annotate.RefreshedSheet:
+        """Refresh `part` (a sheet, or a chunk of one: `whole` False) from its records `db`
+        into `into`; the audited values it newly shows are gathered in `handed`."""
+        computed = sheet.computed(session, {k: v for k, (_ver, v) in db.items()}) if sheet.computed else {}
+        audited = audited_keys(sheet, part.columns)
+        if audited:
+            handed.setdefault(sheet.model.__table__.name, {}).update(_newly_shown(part, base, db, audited, inserted))
+        return annotate.refresh_sheet(
+            part, base, db, computed, inserted, keep_edits, clear_marks=book.meta.marked,
+            out_of_reach=_out_of_reach(session, sheet, part, base if whole else None, db),
+            labels=labels, alongside=alongside, into=into)
+
+    def _sheet_labels(self, session: Session, spec: WorkbookSpec, sheet: SheetSpec, data: SheetInput,
+                      labels_of: Callable[[SheetSpec, Column], Labels] | None = None) -> dict[str, Labels]:
+        """The Labels of the sheet's labelled columns, as the database has them now."""
+        labels_of = labels_of or self._labels(session, spec, {})
+        return {c.key: labels_of(sheet, c) for c in data.columns if c.labels and not c.computed}
+
     def _chunks_to_refresh(self, session: Session, sheet: SheetSpec, data: SheetInput, base: SheetBase | None,
-                           inserted: Mapping[int, int]) -> Iterator[tuple[SheetInput, DbRows]]:
+                           inserted: Mapping[int, int], early: annotate.RefreshedSheet | None,
+                           ) -> Iterator[tuple[SheetInput, DbRows]]:
         """A sheet read in chunks, refreshed a chunk at a time: each chunk of rows read anew
-        with its records; then, with no rows, the records the user may see that neither the
+        with its records (unless `early`: refreshed already as the sync saved them, see
+        EarlyRefresh); then, with no rows, the records the user may see that neither the
         sheet nor its base shows (added by others: appended after the last row)."""
-        shown: set[int] = set()
-        for rows in data.chunks(self.settings.workbook.chunk_rows):
-            ids = [row.record_id or inserted.get(row.row) for row in rows]
-            shown.update(rid for rid in ids if rid is not None)
-            yield data.part(rows), self._load_records(session, sheet, ids)
+        shown: Container[int]
+        if early is not None:
+            shown = early.base.rows    # every row's record that still exists is in the new base
+        else:
+            shown = set()
+            for rows in data.chunks(self.settings.workbook.chunk_rows):
+                ids = [row.record_id or inserted.get(row.row) for row in rows]
+                shown.update(rid for rid in ids if rid is not None)
+                yield data.part(rows), self._load_records(session, sheet, ids)
         table = sheet.model.__table__
         every = select(table.c.id).where(*(table.c[k] == v for k, v in sheet.scope.items()))
         limit = sheet.rows_limit(session, self.actor)

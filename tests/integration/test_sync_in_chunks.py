@@ -11,12 +11,13 @@ from dataclasses import replace
 import pytest
 import sqlalchemy as sa
 
-from engine.contacts import services
+from engine.contacts import channels, services
 from engine.contacts.models import Address, Contact
 from engine.db.audit import AuditEntry
 from engine.db.installation import seal
+from engine.sheets import roundtrip
 from engine.sheets.exporting import new_workbook
-from engine.sheets.read import read_workbook
+from engine.sheets.read import SheetInput, read_workbook
 from engine.sheets.roundtrip import RoundTrip
 from engine.sheets.spec import workbook_spec
 from tests.integration.conftest import edit, edit_by_label, find_row, read_meta, read_sheet
@@ -92,12 +93,31 @@ def test_a_problem_in_a_later_chunk_saves_nothing_of_the_earlier_ones(exported, 
     assert read_sheet(exported, "People")[rows[0] - 1][0] in ("", None)   # no id written back
 
 
-def test_validate_rehearses_every_chunk_and_saves_nothing(exported, trip, people_db):
+def test_validate_checks_every_chunk_and_saves_nothing(exported, trip, people_db):
     type_people(exported, [("Ann", "One"), ("Ben", "Two"), ("Cat", "Three")])
     before = names(people_db)
     result = trip().validate(exported)
     assert result.status == "unchanged" and not result.problems
     assert names(people_db) == before
+
+
+def test_validate_finds_the_problems_of_a_sheet_in_chunks_without_writing_its_rows(exported, trip, people_db,
+                                                                                    monkeypatch):
+    """A sheet read in chunks is saved in bulk: validate checks it without writing its rows
+    (writing a million rows to roll them back was most of its time); the sync writes them."""
+    written: list[str] = []
+    real = roundtrip.apply_plan
+    monkeypatch.setattr(roundtrip, "apply_plan", lambda c, sheet, *a, **k: written.append(sheet.name) or real(c, sheet, *a, **k))
+    rows = type_people(exported, [("Ann", "One"), ("Ben", "Two"), ("Cat", "Three")])
+    edit_by_label(exported, "People", rows[1], {"Country": "XX"})                       # not a country
+    edit_by_label(exported, "People", rows[2], {"E-mail": "not an address"})
+    result = trip().validate(exported)
+    assert result.status == "invalid" and written == []
+    assert sorted((p.cell[:1], p.code) for p in result.problems) == [("G", "invalid"), ("I", "invalid")]
+    edit_by_label(exported, "People", rows[1], {"Country": "GB"})
+    edit_by_label(exported, "People", rows[2], {"E-mail": "cat@three.example"})
+    assert trip().validate(exported).status == "unchanged" and written == []
+    assert trip().sync(exported).status == "applied" and "People" in written
 
 
 def test_the_same_id_in_two_chunks_is_refused_at_the_second(exported, trip, people_db):
@@ -143,3 +163,47 @@ def test_a_dry_run_lists_every_change_of_every_chunk_and_saves_nothing(exported,
     assert (result.status, result.inserted) == ("unchanged", 3)
     assert sorted(c["values"]["Last name"] for c in result.changes if c["action"] == "insert") == ["One", "Three", "Two"]
     assert names(people_db) == before
+
+
+def passes_over(monkeypatch) -> dict[str, int]:
+    """How many times each sheet is read a chunk at a time (SheetInput.chunks), from now on."""
+    passes: dict[str, int] = {}
+    real = SheetInput.chunks
+
+    def counted(self, size):
+        passes[self.spec.name] = passes.get(self.spec.name, 0) + 1
+        return real(self, size)
+
+    monkeypatch.setattr(SheetInput, "chunks", counted)
+    return passes
+
+
+def test_a_sync_refreshes_each_chunk_as_it_is_saved_reading_the_sheet_once(exported, trip, people_db, monkeypatch):
+    passes = passes_over(monkeypatch)
+    rows = type_people(exported, [("Ann", "One"), ("Ben", "Two"), ("Cat", "Three")])
+    edit_by_label(exported, "People", rows[0], {"E-mail": "ANN@One.Example"})          # stored in its tidy form
+    assert trip().sync(exported).status == "applied"
+    assert passes["People"] == 1
+    sheet = read_sheet(exported, "People")
+    header = sheet[0]
+    assert sheet[rows[0] - 1][header.index("E-mail")] == "ann@one.example"
+    assert all(isinstance(sheet[row - 1][0], float) for row in rows)
+    assert trip().sync(exported).status == "unchanged"
+
+
+def test_a_later_sheet_changing_the_records_of_a_sheet_in_chunks_has_it_read_again(people_db, actor_for, chunked,
+                                                                                     tmp_path, monkeypatch):
+    """In the CRM workbook, switching Acme's primary e-mail on the E-mails sheet changes Acme's
+    E-mail on the Organisations sheet, saved (and refreshed) before it: it is read again."""
+    with people_db.unit_of_work(actor_for("ada")) as session:
+        channels.add_entry(session, actor_for("ada"), "email", 1, "sales@acme.example", "work")
+    path = tmp_path / "crm.xlsx"
+    new_workbook(people_db, actor_for("sam"), "crm", path)
+    edit_by_label(path, "E-mails", find_row(path, "E-mails", "E-mail", "sales@acme.example"), {"Primary": True})
+    passes = passes_over(monkeypatch)
+    result = RoundTrip(people_db, chunked, actor_for("sam")).sync(path)
+    assert (result.status, result.problems) == ("applied", [])
+    organisations = read_sheet(path, "Organisations")
+    acme = find_row(path, "Organisations", "Name", "Acme Ltd")
+    assert organisations[acme - 1][organisations[0].index("E-mail")] == "sales@acme.example"
+    assert passes["Organisations"] == 2
