@@ -18,7 +18,7 @@ import glob
 import os
 import tempfile
 import uuid
-from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Set
+from collections.abc import Callable, Iterable, Iterator, Mapping, Set
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -771,11 +771,8 @@ class RoundTrip:
         with its records (unless `early`: refreshed already as the sync saved them, see
         EarlyRefresh); then, with no rows, the records the user may see that neither the
         sheet nor its base shows (added by others: appended after the last row)."""
-        shown: Container[int]
-        if early is not None:
-            shown = early.base.rows    # every row's record that still exists is in the new base
-        else:
-            shown = set()
+        shown: set[int] = set()
+        if early is None:
             for rows in data.chunks(self.settings.workbook.chunk_rows):
                 ids = [row.record_id or inserted.get(row.row) for row in rows]
                 shown.update(rid for rid in ids if rid is not None)
@@ -785,7 +782,11 @@ class RoundTrip:
         limit = sheet.rows_limit(session, self.actor)
         if limit is not None:
             every = every.where(limit)
-        others = [rid for rid in session.scalars(every) if rid not in shown and (base is None or rid not in base.rows)]
+        others = [rid for rid in session.scalars(every) if rid not in shown]
+        if early is not None:   # every row's record that still exists is in its new base
+            others = early.base.rows.missing(others)
+        if base is not None:
+            others = base.rows.missing(others)
         yield data.part([]), self._load_records(session, sheet, others)
 
     def _reports(self, session: Session, spec: WorkbookSpec) -> dict[str, OwnedSheet]:
