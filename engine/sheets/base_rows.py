@@ -158,6 +158,25 @@ class BaseRows(MutableMapping[int, Row]):
     def __contains__(self, rid: object) -> bool:
         return isinstance(rid, int) and self._position(rid) is not None
 
+    def subset(self, ids: Iterable[int]) -> dict[int, Row]:
+        """The rows of those of `ids` that are rows here, parsed (a chunk's, for its merge):
+        their positions found with one search over the index instead of one search each."""
+        if self._sorted is None:
+            self._build_index()
+        assert self._sorted is not None and self._order is not None and self._recent is not None
+        wanted = np.fromiter(ids, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self._sorted, wanted), max(len(self._sorted) - 1, 0))
+        hit = (self._sorted[at] == wanted).tolist() if len(self._sorted) else [False] * len(wanted)
+        positions = self._order[at].tolist() if len(self._sorted) else [0] * len(wanted)
+        recent, dead, versions = self._recent, self._dead, self._versions
+        found: dict[int, Row] = {}
+        for rid, position, known in zip(wanted.tolist(), positions, hit, strict=True):
+            if rid in recent:
+                position, known = recent[rid], True
+            if known and position not in dead:
+                found[rid] = (versions[position], orjson.loads(self._line(position)))
+        return found
+
     def missing(self, ids: Iterable[int]) -> list[int]:
         """Those of `ids` that are not rows here, in their order: one set operation over the
         arrays instead of a look-up each (the records of a million-row sheet that its rows

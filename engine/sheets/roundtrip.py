@@ -354,10 +354,11 @@ class RoundTrip:
             for rows in data.chunks(size):
                 part = data.part(rows)
                 reading, reported = book.issues[reported:], len(book.issues)
-                db = self._load_records(session, sheet, [
-                    row.record_id if row.record_id is not None else saved.get(row.row) for row in rows])
+                ids = [row.record_id if row.record_id is not None else saved.get(row.row) for row in rows]
+                db = self._load_records(session, sheet, ids)
                 plan = merge_sheet(part, base, db, writable, _out_of_reach(session, sheet, part, None, db),
-                                   saved=saved, shown=shown, changed_by=changed_by, seen=seen, deletions=False)
+                                   saved=saved, shown=shown, changed_by=changed_by, seen=seen, deletions=False,
+                                   base_rows=base.rows.subset(rid for rid in ids if rid is not None) if base else None)
                 plan.issues += _permission_issues(part, plan, may_write, writable)
                 found = [*reading, *plan.issues, *check_plan(part, plan, db, lookups, unique=False)]
                 issues += found + self._take_chunk(session, book, spec, part, plan, db, found,

@@ -15,6 +15,7 @@ from engine.contacts import services
 from engine.db.session import Database
 from engine.security.roles import SYSTEM
 from engine.security.users import add_user, resolve_actor
+from engine.sheets import roundtrip
 from tests.conftest import actor_with, shared_database
 
 
@@ -196,3 +197,10 @@ def rehearsed(trip, path: Path) -> list[tuple[str, str | None, str]]:
     assert (validated.status == "invalid") == (dry.status == "rejected") == bool(problems_of(dry))
     assert path.read_bytes() == before
     return problems_of(dry)
+
+
+def refuse_to_replace(monkeypatch):
+    """The synced file cannot replace the workbook (open in Excel on Windows, read-only)."""
+    def locked(temp, target):
+        raise PermissionError(13, "Permission denied", str(target))
+    monkeypatch.setattr(roundtrip, "_replace_keeping_mode", locked)

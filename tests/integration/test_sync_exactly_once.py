@@ -18,7 +18,7 @@ from engine.sheets import roundtrip
 from engine.sheets.exporting import new_workbook
 from engine.sheets.receipts import WorkbookReceipt
 from engine.sheets.roundtrip import RoundTrip
-from tests.integration.conftest import edit_by_label, find_row, read_sheet
+from tests.integration.conftest import edit_by_label, find_row, read_sheet, refuse_to_replace
 
 NEW = [{"First name": "Ann", "Last name": "Bauer", "Country": "de"},
        {"First name": "Bo", "Last name": "Chan", "Country": "gb"},
@@ -53,12 +53,6 @@ def receipts(db) -> int:
     """How many new rows the database keeps receipts of."""
     with db.reading() as session:
         return sum(len(orjson.loads(zlib.decompress(packed))) for packed in session.scalars(sa.select(WorkbookReceipt.rows)))
-
-
-def refuse_to_replace(monkeypatch):
-    def locked(temp, target):
-        raise PermissionError(13, "Permission denied", str(target))
-    monkeypatch.setattr(roundtrip, "_replace_keeping_mode", locked)
 
 
 def test_a_workbook_that_cannot_be_replaced_keeps_a_synced_copy_and_syncing_it_again_adds_nothing(

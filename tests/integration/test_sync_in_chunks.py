@@ -20,7 +20,14 @@ from engine.sheets.exporting import new_workbook
 from engine.sheets.read import SheetInput, read_workbook
 from engine.sheets.roundtrip import RoundTrip
 from engine.sheets.spec import workbook_spec
-from tests.integration.conftest import edit, edit_by_label, find_row, read_meta, read_sheet
+from tests.integration.conftest import (
+    edit,
+    edit_by_label,
+    find_row,
+    read_meta,
+    read_sheet,
+    refuse_to_replace,
+)
 
 CHUNK = 2
 
@@ -207,3 +214,20 @@ def test_a_later_sheet_changing_the_records_of_a_sheet_in_chunks_has_it_read_aga
     acme = find_row(path, "Organisations", "Name", "Acme Ltd")
     assert organisations[acme - 1][organisations[0].index("E-mail")] == "sales@acme.example"
     assert passes["Organisations"] == 2
+
+
+def test_rows_saved_by_a_sync_whose_write_back_was_lost_are_matched_in_every_chunk(exported, trip, people_db,
+                                                                                     monkeypatch):
+    """The receipts of a sync whose file could not be replaced match its new rows, chunk by
+    chunk, when the old file is synced again: nothing is added twice, the IDs are written."""
+    rows = type_people(exported, [("Ann", "One"), ("Ben", "Two"), ("Ben", "Two"), ("Dan", "Four")])
+    before, typed = names(people_db), exported.read_bytes()
+    refuse_to_replace(monkeypatch)
+    assert trip().sync(exported).inserted == 4 and exported.read_bytes() == typed
+    monkeypatch.undo()
+    again = trip().sync(exported)
+    assert (again.status, again.inserted, again.recovered) == ("unchanged", 0, 4), again.as_json()
+    assert len(names(people_db)) == len(before) + 4
+    ids = [read_sheet(exported, "People")[row - 1][0] for row in rows]
+    assert all(isinstance(i, float) for i in ids) and len(set(ids)) == 4
+    assert trip().sync(exported).status == "unchanged"

@@ -20,3 +20,16 @@ def test_missing_counts_rows_added_in_bulk_and_one_by_one_alike():
     assert 11 in rows                       # the index is built
     rows.add(13, 1, ["w"])                  # added after it
     assert rows.missing(range(9, 15)) == [9, 14]
+
+
+def test_subset_is_what_looking_up_each_id_gives():
+    rows = BaseRows()
+    rows.add_many([10, 11, 12, 11], [1, 1, 1, 2], [["x"], ["y"], ["z"], ["y2"]])   # 11 given twice: the last counts
+    assert 10 in rows
+    rows.add(13, 1, ["w"])                                                         # after the index was built
+    rows[10] = (3, ["x3"])
+    del rows[12]
+    wanted = [9, 10, 11, 12, 13, 14]
+    assert rows.subset(wanted) == {rid: rows[rid] for rid in wanted if rid in rows}
+    assert rows.subset(wanted) == {10: (3, ["x3"]), 11: (2, ["y2"]), 13: (1, ["w"])}
+    assert BaseRows().subset([1, 2]) == {}
