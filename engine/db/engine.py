@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, StatementError
 
 from engine.db.json_values import dump_json
@@ -171,3 +173,27 @@ def _engine(parsed: URL, busy_timeout_seconds: float, create: bool) -> Engine:
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+# SQLite's page cache while a large sheet is saved (see `large_write_cache`); its default is 2 MB.
+LARGE_WRITE_CACHE_MB = 64
+
+
+@contextmanager
+def large_write_cache(connection: Connection, megabytes: int = LARGE_WRITE_CACHE_MB) -> Iterator[None]:
+    """A larger page cache for this SQLite connection while a large sheet is saved, its own
+    size again afterwards (no-op on PostgreSQL, whose server keeps its own buffers).
+
+    A million new contacts are inserted into indexes on e-mail and name in no particular
+    order: with the default 2 MB cache nearly every insert reads an index page back from
+    the file (a million random index entries took 19 s with it, 12 s with 64 MB). Set for the
+    one transaction only, so the connections a pool keeps stay small."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    before = int(connection.exec_driver_sql("PRAGMA cache_size").scalar_one())
+    connection.exec_driver_sql(f"PRAGMA cache_size = {-int(megabytes) * 1024:d}")
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql(f"PRAGMA cache_size = {before:d}")

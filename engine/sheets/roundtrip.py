@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from engine.config import Settings
 from engine.db.audit import AuditEntry
+from engine.db.engine import large_write_cache
 from engine.db.installation import seal
 from engine.db.session import Database
 from engine.errors import UnusableInput
@@ -295,9 +296,10 @@ class RoundTrip:
             with self.db.unit_of_work(self.actor, source="workbook", workbook_id=book.meta.workbook_id) as session:
                 early = None if rehearsal else EarlyRefresh()
                 try:
-                    plans, issues, applied = self._save_in_chunks(session, book, spec, keep_plans=describe,
-                                                                  write_chunked=describe or not rehearsal,
-                                                                  early=early)
+                    with large_write_cache(session.connection()):
+                        plans, issues, applied = self._save_in_chunks(session, book, spec, keep_plans=describe,
+                                                                      write_chunked=describe or not rehearsal,
+                                                                      early=early)
                 except ApplyConflict as conflict:
                     session.rollback()
                     if attempt < RACE_RETRIES:

@@ -14,6 +14,7 @@ from engine.contacts import services
 from engine.contacts.models import Contact
 from engine.db import migrate
 from engine.db.audit import AuditEntry
+from engine.db.engine import large_write_cache
 from engine.db.session import Database
 from engine.errors import (
     PermissionDenied,
@@ -270,3 +271,18 @@ def test_bulk_and_orm_writes_store_time_stamps_and_json_alike(db):
         entry = session.scalars(sa.select(AuditEntry).order_by(AuditEntry.id.desc())).first()
     assert entry.changes["price"] == ["0.10", "19.99"] and entry.changes["when"][1].endswith("+00:00")
     assert "19.99" in (raw if isinstance(raw, str) else str(raw))
+
+
+def test_a_large_write_gets_a_larger_sqlite_page_cache_for_its_transaction_only(db):
+    with db.engine.connect() as connection:
+        if connection.dialect.name != "sqlite":
+            with large_write_cache(connection):    # PostgreSQL keeps its own buffers: nothing to do
+                assert connection.exec_driver_sql("SELECT 1").scalar_one() == 1
+            return
+        size = connection.exec_driver_sql("PRAGMA cache_size").scalar_one()
+        with large_write_cache(connection, megabytes=32):
+            assert connection.exec_driver_sql("PRAGMA cache_size").scalar_one() == -32 * 1024
+        assert connection.exec_driver_sql("PRAGMA cache_size").scalar_one() == size
+        with pytest.raises(RuntimeError), large_write_cache(connection):
+            raise RuntimeError("the save failed")
+        assert connection.exec_driver_sql("PRAGMA cache_size").scalar_one() == size
