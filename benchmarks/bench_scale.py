@@ -14,6 +14,10 @@ makes databases of its own beside the URL's, bench_scale_<pid>_*, and drops them
   validate  RoundTrip.validate of a fresh workbook with N new People rows
   sync      RoundTrip.sync of that workbook: N inserts, ids written back
   resync    RoundTrip.sync after 1% of the synced workbook's editable cells were changed
+  written   (with sync or resync) the rows a fresh sync writes (each person's contact, primary
+            e-mail and phone entries, and an audit row for each) inserted raw into the real
+            schema by sqlite3's executemany or psycopg's COPY, in one transaction: the least
+            any sync can spend writing, shown beside the floor, not in it
 Each stage runs in its own process (imports done before the clock starts), so its peak
 memory (VmHWM, the process's own) is its own; each runs --repeat times from the same
 starting state (database and file restored) and the fastest counts. Targets (issue 19): at
@@ -171,6 +175,86 @@ def step_floor(folder: Path, url: str, rows: int) -> dict:
     return parts
 
 
+def _written_rows(rows: int) -> dict[str, tuple[list[str], list[tuple]]]:
+    """What a fresh sync of N People rows must write at the least, as plain tuples: the
+    contacts, their primary e-mail and phone entries, and an audit row for each of those
+    (its changes as JSON, 64-character hashes), table -> (columns, rows)."""
+    import hashlib
+
+    import orjson
+
+    now = "2026-12-05 00:00:00.000000"
+    common = (1, now, now, "bench")
+    contacts, emails, phones, audit = [], [], [], []
+    for n, person in enumerate(people(rows), start=1):
+        name = f"{person['first_name']} {person['last_name']}"
+        contacts.append(("person", name, person["first_name"], person["last_name"], person["job_title"],
+                         person["email"], person["phone"], person["country"], person["tags"], person["opt_out"],
+                         name.casefold(), n, *common))
+        emails.append((n, "work", person["email"], True, n, *common))
+        phones.append((n, "work", person["phone"], person["phone"].replace(" ", ""), True, n, *common))
+        for table, changes in (("contacts", {"name": [None, name], "email": [None, person["email"]]}),
+                               ("contact_emails", {"contact_id": [None, n], "address": [None, person["email"]]}),
+                               ("contact_phones", {"contact_id": [None, n], "number": [None, person["phone"]]})):
+            digest = hashlib.sha256(orjson.dumps(changes)).hexdigest()
+            audit.append((now, "bench", "workbook", table, n, "insert", orjson.dumps(changes).decode(),
+                          "bench", "People", n + 1, digest, digest))
+    record = ["version", "created_at", "updated_at", "updated_by"]
+    return {
+        "contacts": (["kind", "name", "first_name", "last_name", "job_title", "email", "phone", "country", "tags",
+                      "opt_out", "name_key", "id", *record], contacts),
+        "contact_emails": (["contact_id", "kind", "address", "is_primary", "id", *record], emails),
+        "contact_phones": (["contact_id", "kind", "number", "digits", "is_primary", "id", *record], phones),
+        "audit_log": (["at", "actor", "source", "table_name", "record_id", "action", "changes", "workbook_id",
+                       "sheet", "row_number", "prev_hash", "row_hash"], audit),
+    }
+
+
+def step_written(folder: Path, url: str, rows: int) -> dict:
+    """The rows a fresh sync writes (`_written_rows`, made before the clock starts) written
+    raw into the real schema, with its indexes, keys and triggers, in one transaction:
+    sqlite3's executemany, or psycopg's COPY. What no sync can go below on writing."""
+    tables = _written_rows(rows)
+    if url.startswith("sqlite"):
+        import sqlite3
+
+        from sqlalchemy import insert
+        from sqlalchemy.dialects import sqlite
+
+        import engine.contacts.models  # noqa: F401  (the tables written)
+        import engine.db.audit  # noqa: F401
+        from engine.db.base import Base
+
+        statements = {}
+        for table, (columns, values) in tables.items():   # SQLAlchemy's INSERT, its values in its order
+            compiled = insert(Base.metadata.tables[table]).compile(dialect=sqlite.dialect(), column_keys=columns)
+            order = [columns.index(key) for key in compiled.positiontup]
+            statements[table] = compiled.string, [tuple(row[n] for n in order) for row in values]
+    started = time.perf_counter()
+    if url.startswith("sqlite"):
+        con = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+        con.execute("PRAGMA foreign_keys = ON")
+        con.execute("PRAGMA journal_mode = WAL")
+        con.execute("PRAGMA synchronous = NORMAL")
+        con.execute("BEGIN IMMEDIATE")
+        for statement, values in statements.values():
+            con.executemany(statement, values)
+        con.execute("COMMIT")
+        con.close()
+    else:
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(_libpq(url)) as con, con.cursor() as cur:
+            for table, (columns, values) in tables.items():
+                statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+                    sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)))
+                with cur.copy(statement) as copy:
+                    for row in values:
+                        copy.write_row(row)
+    return {"written": time.perf_counter() - started, "rows": sum(len(values) for _c, values in tables.values())}
+
+
 def step_validate(folder: Path, url: str, rows: int) -> None:
     trip, db = _trip(url)
     result = trip.validate(folder / "fresh.xlsx", annotate_file=False)
@@ -211,7 +295,7 @@ def step_edit(folder: Path, url: str, rows: int) -> None:
     stage_edit(folder)
 
 
-STEPS = {"make": step_make, "load": step_load, "floor": step_floor, "validate": step_validate,
+STEPS = {"make": step_make, "load": step_load, "floor": step_floor, "written": step_written, "validate": step_validate,
          "sync": step_sync, "resync": step_resync, "export": step_export, "edit": step_edit}
 
 
@@ -340,6 +424,9 @@ def bench(store, rows: int, stages: set[str], repeat: int) -> dict[str, dict]:
         run_step("make", folder, store.url("base"), rows)
         store.empty("floor")
         results = {"floor": best_of(repeat, "floor", folder, store.url("floor"), rows)}
+        if stages & {"sync", "resync"}:
+            results["written"] = best_of(repeat, "written", folder, store.url("written"), rows,
+                                         lambda: store.copy("base", "written"))
         if "validate" in stages:
             results["validate"] = best_of(repeat, "validate", folder, store.url("base"), rows)
         synced = False
@@ -382,6 +469,10 @@ def report(store_name: str, rows: int, r: dict[str, dict]) -> None:
     print(f"\n{rows:,} People rows, {store_name}  (fastest of {len(r['floor']['runs'])}; peak: the stage's process)")
     print(f"  floor     {floor:7.2f} s   peak {r['floor']['peak_mb']:6.0f} MB   ("
           + ", ".join(f"{k} {v:.2f} s" for k, v in parts.items()) + ")")
+    if "written" in r:
+        w = r["written"]
+        print(f"  written   {w['parts']['written']:7.2f} s   peak {w['peak_mb']:6.0f} MB   (the "
+              f"{w['parts']['rows']:,} rows a fresh sync writes, raw into the real schema: what no sync goes below)")
     scale = rows / FULL_SHEET
     for stage in STAGES:
         if stage not in r:
