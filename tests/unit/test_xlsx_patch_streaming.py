@@ -327,6 +327,27 @@ def test_ids_into_the_leading_cells_of_new_rows_come_out_as_the_other_paths_writ
     assert sheet["C40"].comment.text == "Changed in the database."
 
 
+def test_ids_beside_texts_come_out_as_the_substitution_writes_them(tmp_path, monkeypatch):
+    """Integers into the first cells, texts into the next ones: the quick path takes the
+    integers, the substitution the texts, and the sheet is what the substitution alone makes."""
+    src = sheet_with_rows(tmp_path / "in.xlsx", new_rows(2, 1501))
+
+    def patch() -> SheetPatch:
+        patch = SheetPatch()
+        for row in range(2, 1502):
+            patch.cells.add_values(row, {1: row, 2: f"v{row}"})
+        return patch
+
+    monkeypatch.setattr(xlsx_sheet, "_SLICE", 30000)  # a few hundred rows a slice: more than _FEW_ROWS
+    patch_xlsx(src, tmp_path / "quick.xlsx", {"People": patch()})
+    monkeypatch.setattr(xlsx_fill, "leading_cells", lambda *args: None)
+    patch_xlsx(src, tmp_path / "substituted.xlsx", {"People": patch()})
+
+    assert member(tmp_path / "quick.xlsx", SHEET_PART) == member(tmp_path / "substituted.xlsx", SHEET_PART)
+    sheet = openpyxl.load_workbook(tmp_path / "quick.xlsx")["People"]
+    assert [sheet["A1501"].value, sheet["B1501"].value, sheet["B2"].style_id] == [1501, "v1501", sheet["B3"].style_id]
+
+
 def test_ids_written_while_clearing_marks_on_id_cells_come_out_as_the_other_paths_write_them(tmp_path, monkeypatch):
     """A cell wearing a mark being cleared is the rewriter's: the quick path leaves it."""
     src = sheet_with_rows(tmp_path / "in.xlsx", new_rows(2, 1501))
