@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,11 +57,16 @@ class Column:
             self.ordered = False
         rows.append(row)
         self.gone.append(0)
-        if self.values.__class__ is array and not (
-            value.__class__ is int and _INT64[0] <= value <= _INT64[1]
-        ):
-            self.values = list(self.values)
-        self.values.append(value)
+        values = self.values
+        if values.__class__ is array:
+            if value.__class__ is int:
+                try:
+                    values.append(value)
+                    return
+                except OverflowError:  # beyond 64 bits
+                    pass
+            values = self.values = list(values)
+        values.append(value)
 
     def _put(self, index: int, value: Any) -> None:
         if self.values.__class__ is array and not (
@@ -111,17 +116,41 @@ class CellPatches(MutableMapping):
 
     def __setitem__(self, key: Any, cell: CellPatch) -> None:
         if (cell.__class__ is CellPatch and cell.mark is UNCHANGED and cell.note is UNCHANGED
-                and not cell.lock and cell.value is not UNCHANGED and self._cell_key(key)):
-            if self.whole:
-                self.whole.pop(key, None)
-            column = self.columns.get(key[1])
-            if column is None:
-                column = self.columns[key[1]] = Column()
-            column.add(key[0], cell.value)
+                and not cell.lock and cell.value is not UNCHANGED and key.__class__ is tuple
+                and len(key) == 2 and key[0].__class__ is int and key[1].__class__ is int):
+            self.add_value(key[0], key[1], cell.value)
             return
         self.whole[key] = cell
         if self._cell_key(key) and key[1] in self.columns:
             self._shadowed.add(key)
+
+    def add_value(self, row: int, column: int, value: Any) -> None:
+        """`cells[(row, column)] = CellPatch(value)`, without making the CellPatch: a sync
+        writes two million of them. `row` and `column` are ints, counted from 1."""
+        if value is UNCHANGED or row.__class__ is not int or column.__class__ is not int:
+            self[(row, column)] = CellPatch(value)
+            return
+        if self.whole:
+            self.whole.pop((row, column), None)
+        lane = self.columns.get(column)
+        if lane is None:
+            lane = self.columns[column] = Column()
+        rows = lane.rows
+        if rows and row <= rows[-1] or value.__class__ is not int or lane.values.__class__ is not array:
+            lane.add(row, value)
+            return
+        try:  # the usual case, inlined: an integer for a row below the column's last one
+            lane.values.append(value)
+        except OverflowError:
+            lane.add(row, value)
+            return
+        rows.append(row)
+        lane.gone.append(0)
+
+    def add_values(self, row: int, values: Mapping[int, Any]) -> None:
+        """`add_value` for each column -> value of one row (a new row's ID and Version)."""
+        for column, value in values.items():
+            self.add_value(row, column, value)
 
     def _column_entry(self, key: Any) -> tuple[Column, int] | None:
         if not self._cell_key(key):

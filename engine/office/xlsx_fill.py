@@ -4,18 +4,23 @@ A sync writes the ID and Version of every new row: two million cells in a millio
 sheet, each into an empty `<c r="A7" s="3"/>` left by the export. A regular-expression
 substitution over each slice of rows writes them (`<c r="A7" s="3"><v>123</v></c>`), one
 Python call per cell, instead of the row-by-row rewrite (xlsx_sheet) parsing every row.
+Integers into the empty cells that start each row go in quicker still, first, by
+xlsx_leading_cells (`fill_slice`); the substitution takes what that leaves.
 """
 
 from __future__ import annotations
 
 import re
+from array import array
 from decimal import Decimal
 from functools import lru_cache
 
 from engine.office.xlsx_cells import cell_xml
-from engine.office.xlsx_sheet_edits import SheetEdits
+from engine.office.xlsx_leading_cells import leading_cells
+from engine.office.xlsx_sheet_edits import Fillable, SheetEdits
 
 _NOT_HERE = object()
+_FEW_ROWS = 64  # values left to write in at most so many rows of a slice: those rows substituted alone
 
 
 @lru_cache(maxsize=8)
@@ -31,6 +36,36 @@ def _empty_cell(p: bytes, letters: tuple[bytes, ...]) -> re.Pattern[bytes]:
     return re.compile(rb"(<" + re.escape(p) + rb'c r="(' + columns + rb')([0-9]{1,7})"(?: s="([0-9]+)")?)\s*/>')
 
 
+def fill_slice(rows: bytes, prefix: str, edits: SheetEdits, date1904: bool,
+               marked: set[int] = frozenset()) -> tuple[bytes, array | None]:
+    """A slice of rows with plain values written into its empty cells, and the numbers of
+    its rows when they were read on the way (else None).
+
+    Integers into the empty cells that start each row (a sync's IDs and Versions) go in by
+    xlsx_leading_cells; whatever that leaves, by the substitution of `fill_empty_cells`,
+    which decides whether it pays off on the slice as it came, as it would alone.
+    """
+    p = prefix.encode()
+    found = None
+    span = _first_and_last_rows(rows, p)
+    if span is not None:
+        found = leading_cells(rows, p, edits, *span, marked)
+    if found is None:
+        return fill_empty_cells(rows, prefix, edits, date1904, marked), None
+    if found.complete and not edits.left_to_fill(*span, skip=found.columns):
+        return found.write(), found.numbers
+    fillable = _fillable(rows, p, edits)
+    rows = found.write()
+    if fillable is not None:
+        left = edits.rows_left_to_fill(*span, enough=_FEW_ROWS)
+        if len(left) > _FEW_ROWS:
+            rows = _substitute(rows, prefix, fillable, date1904, marked)
+        elif left:  # only their cells can still be empty and written: those rows alone
+            rows = _substitute_rows(rows, prefix, fillable, date1904, marked, left)
+            fillable.filled()
+    return rows, found.numbers
+
+
 def fill_empty_cells(rows: bytes, prefix: str, edits: SheetEdits, date1904: bool,
                      marked: set[int] = frozenset()) -> bytes:
     """Write plain values into cells of a slice of rows that exist but are empty, in one pass.
@@ -42,23 +77,69 @@ def fill_empty_cells(rows: bytes, prefix: str, edits: SheetEdits, date1904: bool
     in the slice, a mark to set, other attributes, a cell wearing one of the `marked` styles
     that clear_marks takes off) is left to SheetRewriter.
     """
-    p = prefix.encode()
-    if rows.find(b"<" + p + b"f") >= 0:
-        return rows
+    fillable = _fillable(rows, prefix.encode(), edits)
+    return rows if fillable is None else _substitute(rows, prefix, fillable, date1904, marked)
+
+
+def _first_and_last_rows(rows: bytes, p: bytes) -> tuple[int, int] | None:
     row_start = plain_rows(p)
     first = row_start.search(rows)
     last_at = rows.rfind(b"<" + p + b'row r="')
     last = row_start.match(rows, last_at) if last_at >= 0 else None
     if first is None or last is None:
-        return rows
-    fillable = edits.fillable(int(first.group(1)), int(last.group(1)))
+        return None
+    return int(first.group(1)), int(last.group(1))
+
+
+def _fillable(rows: bytes, p: bytes, edits: SheetEdits) -> Fillable | None:
+    """The values the substitution writes in the slice; None where it does not pay off (a
+    formula in the slice, nothing to write, the cells to write mostly filled)."""
+    if rows.find(b"<" + p + b"f") >= 0:
+        return None
+    span = _first_and_last_rows(rows, p)
+    if span is None:
+        return None
+    fillable = edits.fillable(*span)
     table = fillable.table
     if not any(table.values()):
-        return rows
+        return None
     empty_cell = _empty_cell(p, tuple(sorted(table)))
     if not _mostly_empty(rows, p, fillable.sample(), empty_cell):
-        return rows  # values into filled cells (a resync's new versions): not for this pass
+        return None  # values into filled cells (a resync's new versions): not for this pass
+    return fillable
 
+
+def _substitute(rows: bytes, prefix: str, fillable: Fillable, date1904: bool, marked: set[int]) -> bytes:
+    empty_cell = _empty_cell(prefix.encode(), tuple(sorted(fillable.table)))
+    rows = empty_cell.sub(_filler(prefix, fillable, date1904, marked), rows)
+    fillable.filled()
+    return rows
+
+
+def _substitute_rows(rows: bytes, prefix: str, fillable: Fillable, date1904: bool, marked: set[int],
+                     numbers: list[int]) -> bytes:
+    """`_substitute` in the rows `numbers` alone (the slice's rows all start `<row r="7"`)."""
+    p = prefix.encode()
+    empty_cell = _empty_cell(p, tuple(sorted(fillable.table)))
+    fill = _filler(prefix, fillable, date1904, marked)
+    pieces, done = [], 0
+    for number in numbers:
+        start = rows.find(b"<" + p + b'row r="%d"' % number, done)
+        if start < 0:
+            continue  # a row to create: the rewriter's
+        end = rows.index(b">", start) + 1
+        if rows[end - 2] != 47:  # not <row .../>
+            end = rows.index(b"</" + p + b"row>", end)
+        pieces += [rows[done:start], empty_cell.sub(fill, rows[start:end])]
+        done = end
+    pieces.append(rows[done:])
+    return b"".join(pieces)
+
+
+def _filler(prefix: str, fillable: Fillable, date1904: bool, marked: set[int]):
+    """The substitution's function: an empty cell's new text, its value taken from the table."""
+    p = prefix.encode()
+    table = fillable.table
     number_cell = b"%s><" + p + b"v>%d</" + p + b"v></" + p + b"c>"  # `<c r="A7" s="3"><v>123</v></c>`
     text_cell = b"%s><" + p + b"v>%s</" + p + b"v></" + p + b"c>"
 
@@ -77,9 +158,7 @@ def fill_empty_cells(rows: bytes, prefix: str, edits: SheetEdits, date1904: bool
         ref = (letters + digits).decode()
         return cell_xml(prefix, ref, int(style) if style else 0, value, date1904).encode("utf-8")
 
-    rows = empty_cell.sub(fill, rows)
-    fillable.filled()
-    return rows
+    return fill
 
 
 def _mostly_empty(xml: bytes, p: bytes, sample: list[tuple[int, bytes]], empty_cell: re.Pattern) -> bool:

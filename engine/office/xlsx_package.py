@@ -20,6 +20,7 @@ from urllib.parse import quote, unquote
 from defusedxml import ElementTree
 
 from engine.errors import UnusableInput
+from engine.office import zip_ahead
 from engine.office.sheet_scan import iter_member
 from engine.office.xlsx_zip import DeflatedPart, PackageWriter, new_entry
 
@@ -27,6 +28,7 @@ PACKAGE_RELS_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 TRANSITIONAL_RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 STRICT_RELS = "http://purl.oclc.org/ooxml/officeDocument/relationships"
 STREAM_CHUNK = 1 << 20  # a big part is read in chunks of this many bytes (inflated)
+_AHEAD = 6  # chunks a streamed part is inflated ahead of its reader (`stream(ahead=True)`)
 _XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 
 
@@ -150,10 +152,11 @@ class Package:
                 ) from exc
         return self._cache[key]
 
-    def stream(self, part: str) -> Iterator[bytes]:
+    def stream(self, part: str, ahead: bool = False) -> Iterator[bytes]:
         """A part's content in chunks of a megabyte: a big sheet is never read whole.
 
-        The original is inflated as it is read, never past the size its zip entry declares.
+        The original is inflated as it is read, never past the size its zip entry declares;
+        `ahead`: by a second thread, a few chunks ahead of the reader (a sheet read to its end).
         """
         key = _key(part)
         content = self._new.get(key, (None, None))[1]
@@ -170,7 +173,8 @@ class Package:
             yield content.head
             skip = content.old_length
         try:
-            for chunk in iter_member(self.zip, info, chunk=STREAM_CHUNK):
+            chunks = iter_member(self.zip, info, chunk=STREAM_CHUNK)
+            for chunk in zip_ahead.ahead(chunks, _AHEAD) if ahead else chunks:
                 if skip:
                     chunk, skip = chunk[skip:], max(skip - len(chunk), 0)
                 if chunk:

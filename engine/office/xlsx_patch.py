@@ -156,7 +156,7 @@ def _patch_sheet(
 ) -> bool:
     """Patch one sheet, its rows streamed through; returns whether any formula was removed."""
     part = book.worksheet_part(name)
-    reader = SheetReader(book.package.stream(part))
+    reader = SheetReader(book.package.stream(part, ahead=True))
     marks = result.marks.setdefault(name, {})
     edits = SheetEdits(patch.cells, patch.clear_marks)
     plan = _MarkPlan(Marks(styles), marks, previous)
@@ -192,7 +192,7 @@ def _patch_sheet(
         if noted == tail:
             _resize(book, part, patch)
             return False
-        reader = SheetReader(book.package.stream(part))  # once more, to write the new tail
+        reader = SheetReader(book.package.stream(part, ahead=True))  # once more, to write the new tail
     rewriter = SheetRewriter(reader.prefix, edits, plan, book.date1904, clear_styles,
                              fill=edits.plain_at_least(FILL_FROM))
     out = DeflatedPart()

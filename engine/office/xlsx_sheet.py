@@ -37,7 +37,7 @@ from engine.office.xlsx_cells import (
     parse_range,
     range_text,
 )
-from engine.office.xlsx_fill import fill_empty_cells, plain_rows
+from engine.office.xlsx_fill import fill_slice, plain_rows
 from engine.office.xlsx_formulas import FormulaGuard
 from engine.office.xlsx_package import NotPatchable, get_attribute, root_prefix
 from engine.office.xlsx_sheet_edits import SheetEdits
@@ -92,7 +92,11 @@ class SheetReader:
         self.tail: bytes | None = None
 
     def slices(self) -> Iterator[bytes]:
-        """The rows, in slices that end after a row's end tag (the last one: up to the tail)."""
+        """The rows, in slices that end after a row's end tag (the last one: up to the tail).
+
+        A slice ends with the first row that reaches `_SLICE` bytes: where slices end decides
+        which rows the fill pass (xlsx_fill) takes together, so it must not depend on chunks.
+        """
         if self.self_closed:
             self.tail = self._rest + b"".join(self._chunks)
             return
@@ -100,19 +104,21 @@ class SheetReader:
         pending, size = [self._rest], len(self._rest)
         overlap = len(closing) - 1
         at = self._rest.find(closing)
-        carry = self._rest[-overlap:]
+        carry = self._rest[-overlap:]  # the stream's last bytes, for an end tag across chunks
         while at < 0:
             chunk = next(self._chunks, None)
             if chunk is None:
                 raise NotPatchable("the worksheet's <sheetData> is not closed")
-            window = carry + chunk  # the end tag may straddle two chunks
+            hit = (carry + chunk[:overlap]).find(closing)
+            if hit >= 0:
+                at = size - len(carry) + hit
+            elif (hit := chunk.find(closing)) >= 0:
+                at = size + hit
             pending.append(chunk)
             size += len(chunk)
-            hit = window.find(closing)
-            if hit >= 0:
-                at = size - len(window) + hit
+            if at >= 0:
                 break
-            carry = window[-overlap:]
+            carry = (carry + chunk[-overlap:])[-overlap:]
             if size >= _SLICE:
                 data = b"".join(pending)
                 start = 0
@@ -197,9 +203,10 @@ class SheetRewriter:
             head += reader.opening[:-2].rstrip() + b">"
         out(head)
         for rows in reader.slices():
+            numbers = None
             if self._fill:
-                rows = fill_empty_cells(rows, self.prefix, self.edits, self.date1904, self._clear_styles)
-            for chunk in self._slice(rows):
+                rows, numbers = fill_slice(rows, self.prefix, self.edits, self.date1904, self._clear_styles)
+            for chunk in self._slice(rows, numbers):
                 if len(chunk):
                     out(chunk)
         self._by_row = self.edits.take(None)
@@ -210,11 +217,13 @@ class SheetRewriter:
             tail = b"</" + self.prefix.encode() + b"sheetData>" + tail
         out(tail)
 
-    def _slice(self, xml: bytes) -> list:
-        numbers, offsets = self._rows_of(xml)
+    def _slice(self, xml: bytes, numbers: array | None = None) -> list:
+        """The slice's new bytes, in pieces; `numbers`: its rows' numbers if known already."""
+        numbers, offsets = self._rows_of(xml, numbers)
         if not numbers:
             return [xml]
-        if b'"array"' in xml or b'"dataTable"' in xml:
+        p = self.prefix.encode()
+        if b"<" + p + b"f" in xml and (b'"array"' in xml or b'"dataTable"' in xml):
             for top, left in self.formulas.array_firsts_to_drop(xml, self.edits.written_in):
                 self.edits.add_extra(top, left).drop_formula = True
         self._by_row = self.edits.take(numbers[-1])
@@ -223,21 +232,29 @@ class SheetRewriter:
         out: list = []
         emitted, index, count = 0, 0, len(numbers)
         targets = sorted(self._by_row)
-        if targets or self.formulas.pending or self._marked:
-            offsets = self._offsets()
+        marked_rows: set[int] = set()  # rows to look at: a style whose mark is cleared is there
+        if self._marked:
+            marked_rows = self._rows_marked(xml).difference(self._by_row)
+            targets = sorted(marked_rows.union(targets))
         next_target = 0
         while index < count:
-            if not (self.formulas.pending or self._marked):  # straight to the next edited row
+            every_row = self.formulas.pending  # cells of an orphaned shared formula may come
+            if every_row:
+                start = self._offsets()[index]
+            else:  # straight to the next row edited or marked
                 if next_target == len(targets):
                     break
                 index = bisect_left(numbers, targets[next_target], index)
-            number, start = numbers[index], offsets[index]
+                start = self._offset(index)
+            number = numbers[index]
             self._current = index
             while next_target < len(targets) and targets[next_target] < number:
                 out += [view[emitted:start], self._new_row(targets[next_target])]
                 emitted, next_target = start, next_target + 1
-            edited = next_target < len(targets) and targets[next_target] == number
-            if edited or self.formulas.pending or self._marked:
+            target = next_target < len(targets) and targets[next_target] == number
+            next_target += target
+            edited = target and number not in marked_rows
+            if target or every_row:
                 end = xml.index(b">", start) + 1
                 if xml[end - 2] != 47:  # not <row .../>
                     end = xml.index(self._row_end, start) + len(self._row_end)
@@ -249,23 +266,25 @@ class SheetRewriter:
             if edited:
                 out += [view[emitted:start], self._rewrite_row(xml[start:end], number)]
                 emitted = end
-                if next_target < len(targets) and targets[next_target] == number:
-                    next_target += 1
             index += 1
         out.append(view[emitted:])
         self._current = count
         self._pass_slice()
         return out
 
-    def _rows_of(self, xml: bytes) -> tuple[array, array | None]:
+    def _rows_of(self, xml: bytes, numbers: array | None = None) -> tuple[array, array | None]:
         """Number and offset of each row of the slice; raises if they are out of order.
 
-        Where every row starts `<row r="` the offsets are left to `_offsets`, on demand: a
-        slice whose values all went in by the fill pass needs none of them.
+        Where every row starts `<row r="` the offsets are left to `_offset`, on demand: a
+        slice whose values all went in by the fill pass needs none of them. `numbers`: those
+        of every row, read already by the fill pass (xlsx_leading_cells), when it read them.
         """
         p = self.prefix.encode()
-        numbers = array("l", map(int, plain_rows(p).findall(xml)))
-        if len(numbers) == xml.count(b"<" + p + b"row") and (
+        plain = numbers is not None  # the fill pass read every row start in full
+        if not plain:
+            numbers = array("l", map(int, plain_rows(p).findall(xml)))
+            plain = len(numbers) == xml.count(b"<" + p + b"row")
+        if plain and (
             not numbers or (numbers[0] > self._previous
                             and all(map(operator.lt, numbers, islice(numbers, 1, None))))):
             if numbers:
@@ -440,24 +459,64 @@ class SheetRewriter:
                     return hit
             return None
         needle = b"<" + p + b'c r="' + column_letters(column).encode()
-        low, high = self._offsets()[first], self._offsets()[rest]
+        low, high = self._offset(first), self._offset(rest)
         at = xml.rfind(needle, low, high)
         while at >= 0 and not xml[at + len(needle) : at + len(needle) + 1].isdigit():
             at = xml.rfind(needle, low, at + len(needle) - 1)
         if at < 0:
             return None
-        index = bisect_right(self._seen_offsets, at) - 1
         cell = self.cells.pattern.match(xml, at)
-        return cell_ref(self._seen_rows[index], column), style_of(cell.group(1))
+        return cell_ref(self._row_number_at(at), column), style_of(cell.group(1))
 
     def _offsets(self) -> array:
+        """The offset of every row of the slice (for a pass over all of them)."""
         if self._seen_offsets is None:
             pattern = plain_rows(self.prefix.encode())
             self._seen_offsets = array("q", [match.start() for match in pattern.finditer(self._xml)])
         return self._seen_offsets
 
+    def _offset(self, index: int) -> int:
+        """Where the slice's row `index` starts: looked up alone where every row starts
+        `<row r="7"` (each number once), searched for near where its share of the slice puts it."""
+        if self._seen_offsets is not None:
+            return self._seen_offsets[index]
+        xml, count = self._xml, len(self._seen_rows)
+        needle = b"<" + self.prefix.encode() + b'row r="%d"' % self._seen_rows[index]
+        guess, reach = len(xml) * index // count, 1 << 16
+        while True:
+            low, high = max(guess - reach, 0), guess + reach
+            at = xml.find(needle, low, high)
+            if at >= 0:
+                return at
+            if low == 0 and high >= len(xml):
+                return self._offsets()[index]  # never: every row is there
+            reach *= 4
+
+    def _row_number_at(self, position: int) -> int:
+        """The number of the slice's row holding `position`."""
+        if self._seen_offsets is not None:
+            return self._seen_rows[bisect_right(self._seen_offsets, position) - 1]
+        p = self.prefix.encode()
+        start = self._xml.rfind(b"<" + p + b'row r="', 0, position)
+        return int(plain_rows(p).match(self._xml, start).group(1)) if start >= 0 else self._seen_rows[0]
+
+    def _rows_marked(self, xml: bytes) -> set[int]:
+        """The rows of the slice where a style whose mark is being cleared may be written
+        (each looked at again with the pattern): found by the style's number in quotes, a
+        few byte searches instead of the pattern tried at every white space of the slice."""
+        found = set()
+        quotes = b"\"'" if b"'" in xml else b'"'
+        for number in self._clear_styles:
+            for quote in quotes:
+                needle = b"%c%d%c" % (quote, number, quote)
+                at = xml.find(needle)
+                while at >= 0:
+                    found.add(self._row_number_at(at))
+                    at = xml.find(needle, at + 1)
+        return found
+
     def _cell_in_row(self, index: int, column: int) -> tuple[str, int] | None:
-        return self._cell_at(self._offsets()[index], self._seen_rows[index], column)
+        return self._cell_at(self._offset(index), self._seen_rows[index], column)
 
     def _cell_at(self, start: int, number: int, column: int) -> tuple[str, int] | None:
         """(ref, style) of the column's cell in the row starting at `start`; None if it has none."""

@@ -55,7 +55,8 @@ class SheetEdits:
             if lane and at < len(lane.rows) and lane.rows[at] == where[0]:
                 lane.done[at] = 1  # "C7" and (7, 3) both given: the whole patch counts
         self._whole: dict[tuple[int, int], CellEdit] = {}
-        self._whole_rows: list[tuple[int, int]] = []
+        self._whole_rows: list[tuple[int, int]] = []  # their cells in sheet order (`ready`)
+        self._whole_order: dict[tuple[int, int], int] = {}  # cell -> place in the order given
         self._whole_at = 0
         self._extra: dict[int, dict[int, CellEdit]] = {}
 
@@ -65,6 +66,7 @@ class SheetEdits:
 
     def ready(self) -> None:
         self._whole_rows = sorted(self._whole)
+        self._whole_order = {key: index for index, key in enumerate(self._whole)}
 
     # -- what the whole sheet's edits are ---------------------------------------------------
 
@@ -123,6 +125,52 @@ class SheetEdits:
 
     # -- the fill pass ------------------------------------------------------------------------
 
+    def integer_lanes(self, first: int, last: int) -> dict[int, tuple[_Lane, int, int]]:
+        """Column -> (lane, at, end): the columns with values still to write in rows
+        first..last (entries at:end), every one of them an integer (xlsx_leading_cells)."""
+        found = {}
+        for number, lane in self.lanes.items():
+            rows, values = lane.rows, lane.values
+            at = bisect_left(rows, first, lane.filled_at)
+            end = bisect_right(rows, last, at)
+            if at == end or lane.done.find(0, at, end) < 0:
+                continue
+            if values.__class__ is list and not all(value.__class__ is int for value in values[at:end]):
+                continue
+            found[number] = (lane, at, end)
+        return found
+
+    def left_to_fill(self, first: int, last: int, skip: set[int] = frozenset()) -> bool:
+        """Whether any plain value is to write in rows first..last (by xlsx_fill), but in
+        the columns `skip` (of value-only patches)."""
+        return bool(self.rows_left_to_fill(first, last, skip, enough=1))
+
+    def rows_left_to_fill(self, first: int, last: int, skip: set[int] = frozenset(),
+                          enough: int = 1 << 62) -> list[int]:
+        """The rows first..last with a plain value to write (by xlsx_fill), ascending, but
+        those of value-only patches in the columns `skip`; more than `enough`: some of them."""
+        found: set[int] = set()
+        for lane in self.lanes.values():
+            if lane.number in skip:
+                continue
+            rows, values, done = lane.rows, lane.values, lane.done
+            at = bisect_left(rows, first)  # (not from filled_at: the slice's fillable may be taken)
+            end = bisect_right(rows, last, at)
+            at = done.find(0, at, end)
+            while at >= 0 and len(found) <= enough:
+                if values.__class__ is not list or values[at].__class__ in PLAIN:
+                    found.add(rows[at])
+                at = done.find(0, at + 1, end)
+        found.update(row for row, column in self._whole_between(first, last) if _is_plain(self._whole[(row, column)]))
+        return sorted(found)
+
+    def _whole_between(self, first: int, last: int) -> list[tuple[int, int]]:
+        """The cells of whole edits still to write in rows first..last, in the order given."""
+        keys = self._whole_rows
+        at, end = bisect_left(keys, (first, 0)), bisect_left(keys, (last + 1, 0))
+        found = [key for key in keys[at:end] if key in self._whole]
+        return sorted(found, key=self._whole_order.__getitem__) if len(found) > 1 else found
+
     def fillable(self, first: int, last: int) -> Fillable:
         """The plain values to write in rows first..last, by column letters and row.
 
@@ -147,11 +195,11 @@ class SheetEdits:
             table[column_letters(lane.number).encode()] = values_of
             taken.append((lane, at, end, values_of, whole))
         from_whole = []
-        if self._whole:
-            for (row, column), edit in self._whole.items():
-                if first <= row <= last and _is_plain(edit):
-                    table.setdefault(column_letters(column).encode(), {})[row] = edit.value
-                    from_whole.append((row, column))
+        for row, column in self._whole_between(first, last):
+            edit = self._whole[(row, column)]
+            if _is_plain(edit):
+                table.setdefault(column_letters(column).encode(), {})[row] = edit.value
+                from_whole.append((row, column))
         return Fillable(table, taken, from_whole, self)
 
     # -- the rewriter -------------------------------------------------------------------------

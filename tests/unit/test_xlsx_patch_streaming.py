@@ -15,7 +15,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from engine.office import xlsx_package, xlsx_patch, xlsx_sheet, xlsx_zip
+from engine.office import xlsx_fill, xlsx_package, xlsx_patch, xlsx_sheet, xlsx_zip
 from engine.office.xlsx_cell_store import CellPatches
 from engine.office.xlsx_patch import (
     CellPatch,
@@ -260,3 +260,131 @@ def test_an_empty_sheet_data_gets_its_rows(tmp_path):
     sheet = member(src, SHEET_PART)
     assert b'<dimension ref="A1:B2"/>' in sheet and b"</sheetData><pageMargins" in sheet
     assert openpyxl.load_workbook(src)["People"]["B2"].value == "b2"
+
+
+# -- the leading cells of new rows (xlsx_leading_cells) ------------------------------------------
+
+
+def odd_new_rows(first: int, last: int) -> bytes:
+    """New rows as `new_rows`, with now and then a row the quick path cannot take whole: an
+    ID cell already filled, styles written `s="0"` or `s="01"`, a cell with another
+    attribute, a space before `/>`, a row without the cells, a formula."""
+    rows = []
+    for n in range(first, last + 1):
+        a, b = b'<c r="A%d" s="1"/>' % n, b'<c r="B%d" s="1"/>' % n
+        if n % 97 == 0:
+            a = b'<c r="A%d" s="1"><v>5</v></c>' % n
+        elif n % 89 == 0:
+            a = b'<c r="A%d" s="0"/>' % n
+        elif n % 83 == 0:
+            b = b'<c r="B%d" s="01"/>' % n
+        elif n % 79 == 0:
+            a = b'<c r="A%d" s="1" ph="1"/>' % n
+        elif n % 73 == 0:
+            b = b'<c r="B%d" s="1" />' % n
+        elif n % 71 == 0:
+            a = b = b""
+        elif n % 67 == 0:
+            b += b'<c r="D%d"><f>A%d*2</f><v>0</v></c>' % (n, n)
+        rows.append(b'<row r="%d">%s%s<c r="C%d" t="inlineStr"><is><t>name %d</t></is></c></row>' % (n, a, b, n, n))
+    return b"".join(rows)
+
+
+def ids_and_versions(last: int, clear_marks: bool = False) -> SheetPatch:
+    patch = SheetPatch(clear_marks=clear_marks)
+    for row in range(2, last + 1):
+        patch.cells.add_values(row, {1: row * 3, 2: 1})
+    patch.cells[(40, 3)] = CellPatch(value="Ann", mark="changed", note="Changed in the database.")
+    patch.cells[(300, 2)] = CellPatch(value=2, lock=True)
+    patch.cells[(301, 1)] = CellPatch(value="a text, not a number")
+    return patch
+
+
+@pytest.mark.parametrize("slice_bytes", [4 << 20, 3000, 300])
+@pytest.mark.parametrize("odd", [False, True])
+def test_ids_into_the_leading_cells_of_new_rows_come_out_as_the_other_paths_write_them(tmp_path, monkeypatch,
+                                                                                         slice_bytes, odd):
+    """The IDs and Versions of new rows go into the empty cells that start each row by one
+    split of each slice (xlsx_leading_cells); the sheet is byte for byte what the substitution
+    of xlsx_fill and the row-by-row rewriter make, however the rows are sliced and whatever
+    odd rows they hold."""
+    src = sheet_with_rows(tmp_path / "in.xlsx", (odd_new_rows if odd else new_rows)(2, 1600), b"A1:D1600")
+    monkeypatch.setattr(xlsx_sheet, "_SLICE", slice_bytes)
+    patch_xlsx(src, tmp_path / "quick.xlsx", {"People": ids_and_versions(1600)})
+    monkeypatch.setattr(xlsx_fill, "leading_cells", lambda *args: None)
+    patch_xlsx(src, tmp_path / "substituted.xlsx", {"People": ids_and_versions(1600)})
+    monkeypatch.setattr(xlsx_patch, "FILL_FROM", 10**9)
+    patch_xlsx(src, tmp_path / "rows.xlsx", {"People": ids_and_versions(1600)})
+
+    quick = member(tmp_path / "quick.xlsx", SHEET_PART)
+    assert quick == member(tmp_path / "substituted.xlsx", SHEET_PART)
+    if not odd:  # (odd cells are written as the substitution writes them, where it takes them)
+        assert quick == member(tmp_path / "rows.xlsx", SHEET_PART)
+    sheet = openpyxl.load_workbook(tmp_path / "quick.xlsx")["People"]
+    assert [sheet["A2"].value, sheet["B2"].value, sheet["A1600"].value, sheet["A301"].value] == [
+        6, 1, 4800, "a text, not a number"]
+    assert sheet["B300"].value == 2 and sheet["B300"].protection.locked
+    assert sheet["C40"].comment.text == "Changed in the database."
+
+
+def test_ids_beside_texts_come_out_as_the_substitution_writes_them(tmp_path, monkeypatch):
+    """Integers into the first cells, texts into the next ones: the quick path takes the
+    integers, the substitution the texts, and the sheet is what the substitution alone makes."""
+    src = sheet_with_rows(tmp_path / "in.xlsx", new_rows(2, 1501))
+
+    def patch() -> SheetPatch:
+        patch = SheetPatch()
+        for row in range(2, 1502):
+            patch.cells.add_values(row, {1: row, 2: f"v{row}"})
+        return patch
+
+    monkeypatch.setattr(xlsx_sheet, "_SLICE", 30000)  # a few hundred rows a slice: more than _FEW_ROWS
+    patch_xlsx(src, tmp_path / "quick.xlsx", {"People": patch()})
+    monkeypatch.setattr(xlsx_fill, "leading_cells", lambda *args: None)
+    patch_xlsx(src, tmp_path / "substituted.xlsx", {"People": patch()})
+
+    assert member(tmp_path / "quick.xlsx", SHEET_PART) == member(tmp_path / "substituted.xlsx", SHEET_PART)
+    sheet = openpyxl.load_workbook(tmp_path / "quick.xlsx")["People"]
+    assert [sheet["A1501"].value, sheet["B1501"].value, sheet["B2"].style_id] == [1501, "v1501", sheet["B3"].style_id]
+
+
+def test_ids_written_while_clearing_marks_on_id_cells_come_out_as_the_other_paths_write_them(tmp_path, monkeypatch):
+    """A cell wearing a mark being cleared is the rewriter's: the quick path leaves it."""
+    src = sheet_with_rows(tmp_path / "in.xlsx", new_rows(2, 1501))
+    marked = patch_xlsx(src, tmp_path / "marked.xlsx", {"People": SheetPatch(cells={
+        (10, 1): CellPatch(mark="problem"), (20, 2): CellPatch(mark="changed"), (30, 3): CellPatch(mark="problem")})}).marks
+    patch_xlsx(tmp_path / "marked.xlsx", tmp_path / "quick.xlsx", {"People": ids_and_versions(1501, True)},
+               previous_marks=marked)
+    monkeypatch.setattr(xlsx_fill, "leading_cells", lambda *args: None)
+    patch_xlsx(tmp_path / "marked.xlsx", tmp_path / "substituted.xlsx", {"People": ids_and_versions(1501, True)},
+               previous_marks=marked)
+
+    assert member(tmp_path / "quick.xlsx", SHEET_PART) == member(tmp_path / "substituted.xlsx", SHEET_PART)
+    sheet = openpyxl.load_workbook(tmp_path / "quick.xlsx")["People"]
+    assert [sheet["A10"].value, sheet["B20"].value] == [30, 1]
+    assert sheet["A10"].fill.fgColor.rgb != "FFFFC7CE" and sheet["A10"].style_id == sheet["A11"].style_id
+
+
+def test_values_added_without_patch_objects_are_the_same_patches():
+    by_object, by_value = CellPatches(), CellPatches()
+    by_object[(7, 3)] = by_value[(7, 3)] = CellPatch(mark="problem")
+    for row in (5, 6, 7, 3, 6):
+        by_object[(row, 1)] = CellPatch(row * 2)
+        by_object[(row, 3)] = CellPatch(f"text {row}")
+        by_value.add_values(row, {1: row * 2, 3: f"text {row}"})
+    by_object[(8, 2)] = CellPatch(2**70)
+    by_value.add_value(8, 2, 2**70)
+    assert dict(by_value.items()) == dict(by_object.items()) and len(by_value) == len(by_object) == 9
+
+
+def test_a_part_deflated_in_its_own_thread_holds_what_was_written_in_order():
+    part = xlsx_zip.DeflatedPart()
+    written = [bytes([n % 251]) * (n * 997 % (3 << 20)) for n in range(1, 40)]
+    try:
+        for chunk in written:
+            part.write(memoryview(chunk) if len(chunk) % 2 else chunk)
+        part.finish()
+        assert b"".join(part.chunks()) == b"".join(written)
+        assert part.size == sum(map(len, written))
+    finally:
+        part.close()
