@@ -13,6 +13,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from engine.office.xlsx_cell_store import CellPatches
 from engine.office.xlsx_patch import CellPatch, OwnedSheet, PatchResult, SheetPatch, patch_xlsx
 from engine.sheets.export import SPARE_ROWS
 from engine.sheets.issues import CellIssue
@@ -145,6 +146,10 @@ def refresh_sheet(
     refreshed = into or RefreshedSheet(SheetPatch(clear_marks=clear_marks), SheetBase(columns=keys))
     patch, base, counts = refreshed.patch, refreshed.base, refreshed.counts
     cells = patch.cells
+    # A value without mark or note goes straight into the patch's store (two million IDs and
+    # Versions after a full sheet's sync), without a CellPatch made for each.
+    add_value = cells.add_value if isinstance(cells, CellPatches) else (
+        lambda row, column, value: cells.__setitem__((row, column), CellPatch(value)))
     old_rows = old_base.rows if old_base else {}
     old_columns = old_base.columns if old_base else []
 
@@ -152,7 +157,10 @@ def refresh_sheet(
         if key in labels:
             value = labels[key].show(value)
         if key in column_of:
-            cells[(row, column_of[key])] = CellPatch(value=value, mark=mark, note=note) if mark else CellPatch(value)
+            if mark:
+                cells[(row, column_of[key])] = CellPatch(value=value, mark=mark, note=note)
+            else:
+                add_value(row, column_of[key], value)
 
     def as_cell(key: str, text: str) -> str:
         """A canonical value as the cell shows it (a labelled column's id as its label)."""
