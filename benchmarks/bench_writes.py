@@ -17,6 +17,10 @@ out the server's work).
 of every stored row (contacts, contact_emails, contact_phones and audit_log, hashes
 included): two versions of the code that store exactly the same rows print the same digest.
 
+--python-only leaves the inserts themselves out (the driver's executemany is not run; a COPY's
+rows are formatted as psycopg formats them, not sent): what this process spends around the
+databases' own work, which the same rows cost whatever the code, measured with less noise.
+
 --against CHECKOUT compares this checkout's `engine` with another's (say, main's before a
 change) in one run: each round runs once with each, alternately, each in a child process
 (`--engine`), and the fastest round of each is printed side by side (with --fixed-time,
@@ -75,6 +79,33 @@ def _plan(sheet, rows: int):
         values = {**person, "organisation_id": None}
         plan.inserts.append(Insert(row=n + 2, values=values, stored=sheet.derive({**sheet.scope, **values})))
     return plan
+
+
+def _leave_the_inserts_out() -> None:
+    """--python-only: a bulk insert's rows are made ready for the driver, not handed to it."""
+    from sqlalchemy.engine import Connection
+
+    from engine.db import pg_copy
+
+    driver_sql = Connection.exec_driver_sql
+
+    def only_the_rest(self, statement, parameters=None, *args, **kwargs):
+        if isinstance(parameters, list) and statement.lstrip().upper().startswith("INSERT"):
+            return None
+        return driver_sql(self, statement, parameters, *args, **kwargs)
+
+    def formatted_only(connection, table, names, rows):
+        # here: psycopg is loaded only on PostgreSQL; its COPY formatter (private), as COPY runs it
+        from psycopg._copy_base import TextFormatter
+        from psycopg.adapt import Transformer
+
+        formatter = TextFormatter(Transformer(connection.connection.driver_connection))
+        for row in rows:
+            formatter.write_row(row)
+            formatter._write_buffer.clear()
+
+    Connection.exec_driver_sql = only_the_rest
+    pg_copy.copy_rows = formatted_only
 
 
 def one_round(url: str, rows: int, profile: cProfile.Profile | None) -> dict[str, float]:
@@ -143,8 +174,8 @@ def compare(args: argparse.Namespace) -> None:
             for name, checkout in checkouts.items():
                 command = [sys.executable, __file__, "--engine", str(checkout), "--json", "--databases", kind,
                            "--rows", str(args.rows), "--repeat", "1", "--pg", args.pg]
-                done = subprocess.run(command + (["--fixed-time"] if args.fixed_time else []),
-                                      capture_output=True, text=True)
+                options = ["--fixed-time"] * args.fixed_time + ["--python-only"] * args.python_only
+                done = subprocess.run(command + options, capture_output=True, text=True)
                 if done.returncode != 0:
                     raise SystemExit(f"{name} ({checkout}) failed:\n{done.stderr[-3000:]}")
                 found = json.loads(done.stdout.strip().splitlines()[-1])
@@ -177,6 +208,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--profile", type=Path, help="write a cProfile of the rounds' writes here (pstats)")
     parser.add_argument("--fixed-time", action="store_true", help="one fixed time stamp; print the rows' digest")
+    parser.add_argument("--python-only", action="store_true", help="leave the inserts themselves out")
     parser.add_argument("--against", type=Path, help="another checkout to compare with, round by round")
     parser.add_argument("--engine", type=Path, help=argparse.SUPPRESS)   # (read before the imports, above)
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)   # a child's report
@@ -190,6 +222,8 @@ def main() -> None:
     app.start()
     if args.fixed_time:
         _fix_the_clock()
+    if args.python_only:
+        _leave_the_inserts_out()
     profile = cProfile.Profile() if args.profile else None
     report = []
     for kind in (k.strip() for k in args.databases.split(",") if k.strip()):

@@ -339,7 +339,8 @@ def add_primaries(session: Session, rows: Iterable[Mapping[str, Any]]) -> Change
         insert_rows(connection, table, ("id", *new[0]),
                     [(new_id, *entry.values()) for new_id, entry in zip(ids, new, strict=True)], same=common)
         write_audit_entries(connection, context, [
-            (name, new_id, "insert", {k: (None, entry[k]) for k in ("contact_id", "kind", ch.value, "is_primary")},
+            (name, new_id, "insert", {"contact_id": (None, entry["contact_id"]), "kind": (None, entry["kind"]),
+                                      ch.value: (None, entry[ch.value]), "is_primary": (None, entry["is_primary"])},
              sheet, None)
             for new_id, entry in zip(ids, new, strict=True)])
     return added

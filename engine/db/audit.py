@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import tee
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import JSON, Index, Integer, String, event, inspect
@@ -83,8 +85,8 @@ def write_audit_entries(connection: Connection, context: AuditContext, entries: 
     row_number), as a bulk write builds them (a sync of 100,000 new people writes 300,000).
 
     The rows of one call share their time stamp, actor, door and workbook: those are given
-    once, the rest go column by column (`insert_columns`), hashed into the chain first
-    (`linked`)."""
+    once, the rest go column by column (`insert_columns`), each row's hashes (`linked`)
+    worked out as the insert takes it."""
     if not entries:
         return
     policies = active_policies()
@@ -93,9 +95,10 @@ def write_audit_entries(connection: Connection, context: AuditContext, entries: 
         entries = [(*entry[:3], policies.hide_values(entry[0], entry[3]), *entry[4:]) for entry in entries]
     shared = {"at": utcnow(), "actor": context.actor, "source": context.source, "workbook_id": context.workbook_id}
     table = AuditEntry.__table__
-    prev_hashes, row_hashes = linked(connection, table, shared, entries)
-    columns = dict(zip(ENTRY, zip(*entries, strict=True), strict=True))
-    insert_columns(connection, table, {**columns, "prev_hash": prev_hashes, "row_hash": row_hashes}, same=shared)
+    hashes, also = tee(linked(connection, table, shared, entries))
+    columns = {**dict(zip(ENTRY, zip(*entries, strict=True), strict=True)),
+               "prev_hash": map(itemgetter(0), hashes), "row_hash": map(itemgetter(1), also)}
+    insert_columns(connection, table, columns, same=shared, count=len(entries))
 
 
 _ENTRY_KEYS = frozenset(ENTRY)

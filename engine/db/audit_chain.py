@@ -79,23 +79,28 @@ SHARED = ("at", "actor", "source", "workbook_id")
 
 
 def linked(connection: Connection, table: Table, shared: Mapping[str, Any],
-           entries: Iterable[Sequence[Any]]) -> tuple[list[str], list[str]]:
+           entries: Iterable[Sequence[Any]]) -> Iterator[tuple[str, str]]:
     """`link_rows` for rows given as tuples: the `prev_hash` and the `row_hash` of each entry
     (the values of ENTRY, in that order), `shared` holding the values of SHARED that every row
     of the batch has (its time stamp is written as text once, not once a row). The hashes
-    are those `row_hash` gives the same rows as dicts."""
+    are those `row_hash` gives the same rows as dicts.
+
+    The lock is taken and the last hash read at once; the hashes are worked out as they are
+    asked for, so a COPY that takes them row by row hashes a row while PostgreSQL stores the
+    ones before it."""
     at, actor, source, workbook_id = (shared[key] for key in SHARED)
-    at = _utc_text(at)
-    previous = _last_hash_locked(connection, table)
+    return _hashes(_last_hash_locked(connection, table), _utc_text(at), actor, source, workbook_id, entries)
+
+
+def _hashes(previous: str, at: str, actor: str, source: str, workbook_id: str | None,
+            entries: Iterable[Sequence[Any]]) -> Iterator[tuple[str, str]]:
     sha256 = hashlib.sha256
-    prev_hashes, row_hashes = [], []
     for table_name, record_id, action, changes, sheet, row_number in entries:
         content = canonical_json([at, actor, source, table_name, record_id, action, changes, workbook_id, sheet,
                                   row_number])   # CONTENT's order
-        prev_hashes.append(previous)
-        previous = sha256(previous.encode("ascii") + b"\n" + content).hexdigest()
-        row_hashes.append(previous)
-    return prev_hashes, row_hashes
+        digest = sha256(previous.encode("ascii") + b"\n" + content).hexdigest()
+        yield previous, digest
+        previous = digest
 
 
 def _last_hash_locked(connection: Connection, table: Table) -> str:

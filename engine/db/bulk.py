@@ -21,7 +21,7 @@ so they are converted once and no dict is built per row.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from itertools import repeat
 from operator import itemgetter
@@ -62,14 +62,17 @@ def insert_rows(connection: Connection, table: Table, keys: Sequence[str], rows:
     insert_columns(connection, table, dict(zip(keys, zip(*rows, strict=True), strict=True)), same)
 
 
-def insert_columns(connection: Connection, table: Table, columns: Mapping[str, Sequence[Any]],
-                   same: Mapping[str, Any] | None = None) -> None:
-    """Insert rows given column by column (column key -> its values, one a row, as long as
-    one another), each row also given the values of `same`: as `insert_rows`, for a caller
-    that builds its rows' values a column at a time. A shared value (a batch's time stamp,
-    author, door) is converted once, not once a row."""
+def insert_columns(connection: Connection, table: Table, columns: Mapping[str, Iterable[Any]],
+                   same: Mapping[str, Any] | None = None, count: int | None = None) -> None:
+    """Insert rows given column by column (column key -> its values, one a row), each row
+    also given the values of `same`: as `insert_rows`, for a caller that builds its rows'
+    values a column at a time. A shared value (a batch's time stamp, author, door) is
+    converted once, not once a row. A column may be an iterator (then `count` says how many
+    rows): by COPY, its values are taken as the rows are sent, while the server stores the
+    ones before."""
     same = same or {}
-    count = len(next(iter(columns.values()))) if columns else 0
+    if count is None:
+        count = len(next(iter(columns.values()))) if columns else 0
     if count == 0:
         return
     if not _in_bulk(connection, table, (*columns, *same), count):
@@ -90,7 +93,7 @@ def _in_bulk(connection: Connection, table: Table, keys: tuple[str, ...], count:
     return dialect.name == "sqlite" and _compiled(table, keys, dialect)[0] is not None
 
 
-def _insert_columns(connection: Connection, table: Table, columns: Mapping[str, Sequence[Any]],
+def _insert_columns(connection: Connection, table: Table, columns: Mapping[str, Iterable[Any]],
                     same: Mapping[str, Any], count: int) -> None:
     """The bulk path chosen by `_in_bulk`, for rows given column by column (and `same`)."""
     dialect = connection.dialect
@@ -141,7 +144,7 @@ def _update_from_copy(connection: Connection, table: Table, keys: Sequence[str],
     return matched
 
 
-def _copy(connection: Connection, table: Table, columns: Mapping[str, Sequence[Any]], same: Mapping[str, Any],
+def _copy(connection: Connection, table: Table, columns: Mapping[str, Iterable[Any]], same: Mapping[str, Any],
           count: int) -> None:
     """The rows (`columns`, and `same`: values every row has, the defaults Core would add for
     missing columns among them) by COPY."""
@@ -208,8 +211,9 @@ def _as_copied(value: Any) -> Any:
     return str(value) if type(value) is datetime else value
 
 
-def _column(dialect, table: Table, key: str, values: Sequence[Any], copy: bool = False) -> Sequence[Any]:
-    """A column's values converted by its bind processor (as they are, if it has none)."""
+def _column(dialect, table: Table, key: str, values: Iterable[Any], copy: bool = False) -> Iterable[Any]:
+    """A column's values converted by its bind processor (as they are, if it has none), as
+    they are taken."""
     process = _processor(table, key, dialect, copy)
     return values if process is None else _converted(values, process)
 
@@ -220,16 +224,19 @@ def _one(dialect, table: Table, key: str, value: Any, copy: bool = False) -> Any
     return value if process is None else process(value)
 
 
-def _converted(values: Sequence[Any], process: Callable[[Any], Any]) -> list[Any]:
-    """`process` applied to every value, converting a repeated value only once: a sync stamps
-    every row with the same time stamp object, and a column of flags holds two objects. (A
-    column whose first two values differ, as JSON documents do, is mapped straight.)"""
-    if len(values) > 1 and values[0] is not values[1]:
-        return list(map(process, values))
-    out = []
+def _converted(values: Iterable[Any], process: Callable[[Any], Any]) -> Iterator[Any]:
+    """`process` applied to every value as it is taken, converting a repeated value only
+    once: a sync stamps every row with the same time stamp object, and a column of flags
+    holds two objects. (A list whose first two values differ, as JSON documents do, is
+    mapped straight.)"""
+    if isinstance(values, Sequence) and len(values) > 1 and values[0] is not values[1]:
+        return map(process, values)
+    return _each_converted_once(values, process)
+
+
+def _each_converted_once(values: Iterable[Any], process: Callable[[Any], Any]) -> Iterator[Any]:
     last, last_out = _UNSET, None
     for value in values:
         if value is not last:
             last, last_out = value, process(value)
-        out.append(last_out)
-    return out
+        yield last_out

@@ -136,10 +136,10 @@ def test_rows_linked_as_tuples_get_the_hashes_rows_linked_as_dicts_get(db):
     table = AuditEntry.__table__
     some_history(db, contacts=1)
     with db.engine.begin() as connection:
-        prev_hashes, row_hashes = linked(connection, table, shared, entries)
+        prev_hashes, row_hashes = zip(*linked(connection, table, shared, entries), strict=True)
         rows = [{**shared, **dict(zip(ENTRY, entry, strict=True))} for entry in entries]
         link_rows(connection, table, rows)
-    assert prev_hashes == [r["prev_hash"] for r in rows] and row_hashes == [r["row_hash"] for r in rows]
+    assert list(prev_hashes) == [r["prev_hash"] for r in rows] and list(row_hashes) == [r["row_hash"] for r in rows]
     assert prev_hashes[1:] == row_hashes[:-1] and prev_hashes[0] != GENESIS
 
 
