@@ -25,9 +25,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from engine.contacts import rules
 from engine.contacts.models import EMAIL_KINDS, PHONE_KINDS, Contact, ContactEmail, ContactPhone
-from engine.db.audit import write_audit
+from engine.db.audit import write_audit_entries
 from engine.db.base import require_version, utcnow
-from engine.db.bulk import insert_many
+from engine.db.bulk import insert_rows
 from engine.errors import NotFound, ValidationFailed
 from engine.problems import Problem
 from engine.security.roles import Actor
@@ -318,7 +318,10 @@ def _loaded(session: Session, contact_ids: Iterable[int]) -> dict[int, Contact]:
 
 def add_primaries(session: Session, rows: Iterable[Mapping[str, Any]]) -> Changed:
     """The primary entries of new contacts (`rows`: their stored values, with id) saved in
-    bulk with their audit rows: a sheet of 10,000 new people is three inserts, not 30,000."""
+    bulk with their audit rows: a sheet of 10,000 new people is three inserts, not 30,000.
+
+    Each entry goes as one tuple, its version, time stamps and author given once for all
+    (`insert_rows`), and its audit row as a tuple too (`write_audit_entries`)."""
     context = session.info["audit"]
     sheet = context.posting_row[0] if context.posting_row else None
     now = utcnow()
@@ -326,16 +329,18 @@ def add_primaries(session: Session, rows: Iterable[Mapping[str, Any]]) -> Change
     connection = session.connection()
     added: Changed = {}
     for ch in CHANNELS.values():
-        new = [{**ch.stored(row["id"], row[ch.field], DEFAULT_KIND, True), **common}
-               for row in rows if row.get(ch.field)]
+        new = [ch.stored(row["id"], row[ch.field], DEFAULT_KIND, True) for row in rows if row.get(ch.field)]
         if not new:
             continue
-        for new_id, row in zip(allocate_ids(connection, ch.model.__table__, len(new)), new, strict=True):
-            row["id"] = new_id
-        added[ch.model.__tablename__] = [row["id"] for row in new]
-        insert_many(connection, ch.model.__table__, new)
-        write_audit(connection, context, [
-            {"table_name": ch.model.__tablename__, "record_id": n["id"], "action": "insert", "sheet": sheet,
-             "changes": {k: (None, n[k]) for k in ("contact_id", "kind", ch.value, "is_primary")}}
-            for n in new])
+        table = ch.model.__table__
+        name = ch.model.__tablename__
+        ids = allocate_ids(connection, table, len(new))
+        added[name] = ids
+        insert_rows(connection, table, ("id", *new[0]),
+                    [(new_id, *entry.values()) for new_id, entry in zip(ids, new, strict=True)], same=common)
+        write_audit_entries(connection, context, [
+            (name, new_id, "insert", {"contact_id": (None, entry["contact_id"]), "kind": (None, entry["kind"]),
+                                      ch.value: (None, entry[ch.value]), "is_primary": (None, entry["is_primary"])},
+             sheet, None)
+            for new_id, entry in zip(ids, new, strict=True)])
     return added

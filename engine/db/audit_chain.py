@@ -18,7 +18,7 @@ commit, so concurrent writers queue for their audit rows); SQLite serialises wri
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -67,12 +67,47 @@ def last_hash(connection: Connection, table: Table) -> str:
 def link_rows(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     """Set `prev_hash` and `row_hash` of `rows` (about to be inserted in this order, after
     every row already in `table`), holding the append lock on PostgreSQL until commit."""
-    if connection.dialect.name == "postgresql":
-        connection.execute(_LOCK)
-    previous = last_hash(connection, table)
+    previous = _last_hash_locked(connection, table)
     for row in rows:
         row["prev_hash"] = previous
         row["row_hash"] = previous = row_hash(previous, row)
+
+
+# The columns of an entry given to `linked`: CONTENT but for the ones a batch shares (SHARED)
+ENTRY = ("table_name", "record_id", "action", "changes", "sheet", "row_number")
+SHARED = ("at", "actor", "source", "workbook_id")
+
+
+def linked(connection: Connection, table: Table, shared: Mapping[str, Any],
+           entries: Iterable[Sequence[Any]]) -> Iterator[tuple[str, str]]:
+    """`link_rows` for rows given as tuples: the `prev_hash` and the `row_hash` of each entry
+    (the values of ENTRY, in that order), `shared` holding the values of SHARED that every row
+    of the batch has (its time stamp is written as text once, not once a row). The hashes
+    are those `row_hash` gives the same rows as dicts.
+
+    The lock is taken and the last hash read at once; the hashes are worked out as they are
+    asked for, so a COPY that takes them row by row hashes a row while PostgreSQL stores the
+    ones before it."""
+    at, actor, source, workbook_id = (shared[key] for key in SHARED)
+    return _hashes(_last_hash_locked(connection, table), _utc_text(at), actor, source, workbook_id, entries)
+
+
+def _hashes(previous: str, at: str, actor: str, source: str, workbook_id: str | None,
+            entries: Iterable[Sequence[Any]]) -> Iterator[tuple[str, str]]:
+    sha256 = hashlib.sha256
+    for table_name, record_id, action, changes, sheet, row_number in entries:
+        content = canonical_json([at, actor, source, table_name, record_id, action, changes, workbook_id, sheet,
+                                  row_number])   # CONTENT's order
+        digest = sha256(previous.encode("ascii") + b"\n" + content).hexdigest()
+        yield previous, digest
+        previous = digest
+
+
+def _last_hash_locked(connection: Connection, table: Table) -> str:
+    """The hash new rows link to, the append lock taken first on PostgreSQL (until commit)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(_LOCK)
+    return last_hash(connection, table)
 
 
 def rows_in_order(connection: Connection, table: Table, batch: int = BATCH) -> Iterator[dict[str, Any]]:

@@ -21,7 +21,7 @@ from sqlalchemy import Table, delete, func, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from engine.db.audit import AuditContext, write_audit
+from engine.db.audit import AuditContext, write_audit, write_audit_entries
 from engine.db.base import COMMON_COLUMNS, utcnow
 from engine.db.bulk import insert_many, update_many
 from engine.security.identity import unreadable_columns
@@ -157,16 +157,16 @@ def apply_plan(
 
     ids = allocate_ids(connection, table, len(plan.inserts))
     common = {"version": 1, "created_at": now, "updated_at": now, "updated_by": who}
+    # The table's name as a plain str for the audit rows: its own (a quoted_name, a subclass)
+    # sends sqlite3 looking for an adapter for each row; the value stored is the same.
+    table_name, sheet = str(table.name), spec.name
     for start in range(0, len(plan.inserts), CHUNK):  # bounded memory, whatever the size
         new_rows, new_audit = [], []
         for new_id, ins in zip(ids[start:start + CHUNK], plan.inserts[start:start + CHUNK], strict=True):
             row = with_search_keys(ins.stored if ins.stored is not None else derive({**spec.scope, **ins.values}))
             ins.stored = None  # handed over to the insert below
-            new_audit.append({
-                "table_name": table.name, "record_id": new_id, "action": "insert", "sheet": spec.name,
-                "row_number": ins.row,
-                "changes": {k: (None, v) for k, v in row.items() if v is not None},
-            })
+            new_audit.append((table_name, new_id, "insert", {k: (None, v) for k, v in row.items() if v is not None},
+                              sheet, ins.row))
             row.update(common)
             row["id"] = new_id
             new_rows.append(row)
@@ -176,7 +176,7 @@ def apply_plan(
             insert_many(connection, table, new_rows)
         except IntegrityError as exc:
             raise ApplyConflict([_refused_by_database(spec, exc)]) from exc
-        write_audit(connection, context, new_audit)
+        write_audit_entries(connection, context, new_audit)
         progress(len(new_rows))
 
     # Updates that change the same columns go in one batch (`update_many`), each guarded by
@@ -193,7 +193,7 @@ def apply_plan(
             {"_id": upd.record_id, "_version": upd.version, **{k: new for k, (_old, new) in changes.items()}})
         db[upd.record_id] = (upd.version + 1, {**before, **{k: new for k, (_old, new) in changes.items()},
                                                "version": upd.version + 1, "updated_at": now, "updated_by": who})
-        audit.append({"table_name": table.name, "record_id": upd.record_id, "action": "update",
+        audit.append({"table_name": table_name, "record_id": upd.record_id, "action": "update",
                       "sheet": spec.name, "row_number": upd.row, "changes": changes})
     for columns, rows in batches.items():
         matched = update_many(connection, table, columns, rows, {"updated_at": now, "updated_by": who})
@@ -217,7 +217,7 @@ def apply_plan(
                                            conflict=True)])
         applied.deleted += 1
         del db[gone.record_id]
-        audit.append({"table_name": table.name, "record_id": gone.record_id, "action": "delete", "sheet": spec.name,
+        audit.append({"table_name": table_name, "record_id": gone.record_id, "action": "delete", "sheet": spec.name,
                       "changes": {k: (before.get(k), None) for k in stored if before.get(k) is not None}})
     write_audit(connection, context, audit)
     return applied

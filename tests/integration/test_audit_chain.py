@@ -6,6 +6,7 @@ migration hashes the rows it finds."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import sqlalchemy as sa
 from alembic import command
@@ -13,6 +14,9 @@ from typer.testing import CliRunner
 
 from engine.cli import app
 from engine.contacts import services
+from engine.db.audit import AuditContext, AuditEntry, write_audit
+from engine.db.audit_chain import ENTRY, GENESIS, link_rows, linked
+from engine.db.base import utcnow
 from engine.db.migrate import alembic_config
 from engine.security.roles import SYSTEM
 from engine.security.users import add_user
@@ -120,3 +124,34 @@ def test_audit_without_verify_still_lists_the_log(db):
     listed = CliRunner().invoke(app, ["--database-url", url, "audit", "--table", "contacts", "--json", "--user", "ada"])
     assert listed.exit_code == 0, listed.output
     assert [r["table"] for r in json.loads(listed.stdout)] == ["contacts"]
+
+
+def test_rows_linked_as_tuples_get_the_hashes_rows_linked_as_dicts_get(db):
+    """`linked` (the bulk writes' way) and `link_rows` (one dict a row) chain the same rows alike."""
+    shared = {"at": utcnow(), "actor": "ada", "source": "workbook", "workbook_id": "wb-1"}
+    entries = [("contacts", 1, "insert", {"price": (Decimal("0.10"), Decimal("19.99")), "when": (None, utcnow()),
+                                          "z": (None, "Zoë"), "a": (None, True)}, "People", 2),
+               ("contacts", 2, "update", {"name": ["a\tb", "c\nd"]}, None, None),
+               ("contact_emails", 3, "delete", {}, "People", None)]
+    table = AuditEntry.__table__
+    some_history(db, contacts=1)
+    with db.engine.begin() as connection:
+        prev_hashes, row_hashes = zip(*linked(connection, table, shared, entries), strict=True)
+        rows = [{**shared, **dict(zip(ENTRY, entry, strict=True))} for entry in entries]
+        link_rows(connection, table, rows)
+    assert list(prev_hashes) == [r["prev_hash"] for r in rows] and list(row_hashes) == [r["row_hash"] for r in rows]
+    assert prev_hashes[1:] == row_hashes[:-1] and prev_hashes[0] != GENESIS
+
+
+def test_audit_rows_of_another_shape_are_written_as_given(db):
+    """A row with a column of its own (here its actor) keeps it, and the chain holds."""
+    some_history(db, contacts=1)
+    with db.engine.begin() as connection:
+        write_audit(connection, AuditContext("ada", "cli"), [
+            {"table_name": "contacts", "record_id": 1, "action": "update", "changes": {"name": ["a", "b"]}},
+            {"table_name": "contacts", "record_id": 1, "action": "update", "changes": {"name": ["b", "c"]},
+             "actor": "grace"}])
+    with db.engine.connect() as connection:
+        actors = connection.execute(sa.text("SELECT actor FROM audit_log ORDER BY id DESC LIMIT 2")).scalars().all()
+    assert actors == ["grace", "ada"]
+    assert verify(db)[0] == 0

@@ -144,6 +144,30 @@ def sa_json(value):
     return json.loads(dump_json(value))
 
 
+@pytest.mark.parametrize("count", [3, "copy"])
+def test_rows_given_as_tuples_or_columns_are_stored_as_rows_given_as_dicts(probe, copies, count):
+    """`insert_rows` and `insert_columns`, the values every row shares given once, store what
+    `insert_many` of the same rows as dicts stores (by COPY or not: below COPY_FROM, Core)."""
+    rows = probe_rows(max(bulk.COPY_FROM, 3 * len(TEXTS)) if count == "copy" else count)
+    shared = ("version", "updated_at", "updated_by")           # the same in every probe row
+    same = {key: rows[0][key] for key in shared}
+    keys = [key for key in rows[0] if key not in shared]
+
+    def moved(row, by):
+        return {**row, "id": by + row["id"]}
+
+    with probe.engine.begin() as connection:
+        bulk.insert_many(connection, PROBE, rows)
+        bulk.insert_rows(connection, PROBE, keys, [tuple(moved(r, CORE_ID)[k] for k in keys) for r in rows], same)
+        bulk.insert_columns(connection, PROBE, {k: [moved(r, 2 * CORE_ID)[k] for r in rows] for k in keys}, same)
+    uses_copy = probe.engine.dialect.name == "postgresql" and count == "copy"
+    assert copies == (["bulk_probe"] * 3 if uses_copy else [])
+    with probe.engine.connect() as connection:
+        as_dicts, as_tuples, as_columns = (stored_text(connection, PROBE, [by + r["id"] for r in rows])
+                                           for by in (0, CORE_ID, 2 * CORE_ID))
+    assert as_tuples == as_dicts and as_columns == as_dicts and len(as_dicts) == len(rows)
+
+
 @ONLY_POSTGRESQL
 def test_people_and_audit_rows_copied_are_stored_as_core_stores_them(db, copies, monkeypatch):
     from engine.contacts.models import Contact
