@@ -22,11 +22,13 @@ Pure: no database is needed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
+from itertools import repeat
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Date, Integer, String, Text
@@ -214,3 +216,87 @@ def within_limits(problems: list[Problem], model: Any, values: Mapping[str, Any]
     problem per field is enough: the rule's own is the more precise)."""
     reported = {(p.field, p.line) for p in problems}
     return problems + [p for p in check_record(model, values, line) if (p.field, p.line) not in reported]
+
+
+# -- a whole column at once (a workbook's rows, a block at a time) ------------------------------
+
+_ASCII_CONTROL = bytes((*range(0x20), 0x7F))   # all that ASCII text holds but cannot print
+
+
+def outside(values: Sequence[Any], limit: Limit) -> list[int]:
+    """The positions in `values` (one column's, None where empty) of the values that may break
+    `limit`: every one `check_value` finds a problem with, perhaps a few more. A column whose
+    values are all plainly fine (as a sheet's nearly always are) costs a few passes in C, not
+    a call per value; only the positions returned need `check_value`."""
+    kind = limit.kind
+    if kind == "text":
+        most = min(limit.length, CELL_TEXT)
+        try:    # every value text (or empty): printable text holds no control character
+            try:
+                whole, texts = "".join(values), values
+            except TypeError:   # an empty one
+                texts = list(filter(None, values))
+                whole = "".join(texts)
+            if _printable(whole) and max(map(len, texts), default=0) <= most:
+                return []
+        except TypeError:
+            pass    # a value of another type (left to the rules): each is looked at
+        return [at for at, v in enumerate(values) if v.__class__ is str and (len(v) > most or not v.isprintable())]
+    if kind == "integer":
+        low, high = INTEGER_RANGE
+        whole = [v for v in values if v.__class__ is int]
+        if not whole or (low <= min(whole) and max(whole) <= high):
+            return []
+        return [at for at, v in enumerate(values) if v.__class__ is int and not low <= v <= high]
+    if kind == "exact":
+        bound = Decimal(10) ** (CELL_DIGITS - limit.places)
+        return [at for at, v in enumerate(values)
+                if v.__class__ is Decimal and not (v.is_finite() and -bound < v < bound)]
+    # a date; a datetime (or any other kind of date) is left to check_date
+    return [at for at, v in enumerate(values)
+            if isinstance(v, date) and not (v.__class__ is date and FIRST_DATE <= v <= LAST_DATE)]
+
+
+def _printable(text: str) -> bool:
+    """str.isprintable, twice as fast for ASCII (the common case), looked at as bytes."""
+    if text.isascii():
+        data = text.encode()
+        return len(data.translate(None, _ASCII_CONTROL)) == len(data)
+    return text.isprintable()
+
+
+class Rows(list):
+    """Rows (dicts, not to change any more) also seen a column at a time: `column(key)` is
+    every row's value of `key`, in order (None where a row has none), and `outside(key,
+    limit)` the positions of those that may break `limit`; each is worked out once."""
+
+    def __init__(self, rows: Iterable[dict[str, Any]] = ()):
+        super().__init__(rows)
+        self._columns: dict[str, list[Any]] = {}
+        self._outside: dict[tuple[str, Limit], list[int]] = {}
+
+    def column(self, key: str) -> list[Any]:
+        values = self._columns.get(key)
+        if values is None:
+            try:
+                values = list(map(itemgetter(key), self))
+            except KeyError:    # not in every row (in none, often: a column the sheet has not)
+                held = any(map(dict.__contains__, self, repeat(key)))
+                values = list(map(dict.get, self, repeat(key))) if held else [None] * len(self)
+            self._columns[key] = values
+        return values
+
+    def outside(self, key: str, limit: Limit) -> list[int]:
+        found = self._outside.get((key, limit))
+        if found is None:
+            found = self._outside[key, limit] = outside(self.column(key), limit)
+        return found
+
+
+def doubtful_rows(model: Any, rows: Rows) -> set[int]:
+    """The positions of the `rows` with a value that may break a limit of `model` (found a
+    column at a time, see `outside`): `check_record` finds no problem in any other row."""
+    doubtful: set[int] = set()
+    for key, limit in limits_of(model).items():
+        doubtful.update(rows.outside(key, limit))
+    return doubtful
