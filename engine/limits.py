@@ -28,7 +28,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from itertools import repeat
-from operator import itemgetter
+from operator import is_, itemgetter
 from typing import Any
 
 from sqlalchemy import Date, Integer, String, Text
@@ -244,9 +244,12 @@ def outside(values: Sequence[Any], limit: Limit) -> list[int]:
         return [at for at, v in enumerate(values) if v.__class__ is str and (len(v) > most or not v.isprintable())]
     if kind == "integer":
         low, high = INTEGER_RANGE
-        whole = [v for v in values if v.__class__ is int]
-        if not whole or (low <= min(whole) and max(whole) <= high):
-            return []
+        numbers = list(filter(None, values))    # 0 (or False) is in range
+        try:    # a NaN among them makes a comparison false, so it is looked at below
+            if not numbers or (low <= min(numbers) and max(numbers) <= high):
+                return []
+        except (TypeError, ArithmeticError):
+            pass    # values that cannot be compared (a decimal NaN): each is looked at
         return [at for at, v in enumerate(values) if v.__class__ is int and not low <= v <= high]
     if kind == "exact":
         bound = Decimal(10) ** (CELL_DIGITS - limit.places)
@@ -289,7 +292,12 @@ class Rows(list):
     def outside(self, key: str, limit: Limit) -> list[int]:
         found = self._outside.get((key, limit))
         if found is None:
-            found = self._outside[key, limit] = outside(self.column(key), limit)
+            values = self.column(key)
+            if values and all(map(is_, values, repeat(values[0]))):   # one value in every row (a scope's, or none)
+                found = list(range(len(values))) if outside(values[:1], limit) else []
+            else:
+                found = outside(values, limit)
+            self._outside[key, limit] = found
         return found
 
 

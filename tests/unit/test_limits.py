@@ -79,7 +79,7 @@ def test_a_line_is_kept():
 ODD_CHARACTERS = "aé ß\t\n\r\x00\x1f\x7f\u2028\u2029\xa0\u200b😀"
 COLUMN_VALUES = st.one_of(
     st.none(), st.text(alphabet="ab ", max_size=6), st.text(alphabet=ODD_CHARACTERS, max_size=6),
-    st.integers(min_value=-(2 ** 33), max_value=2 ** 33), st.booleans(),
+    st.integers(min_value=-(2 ** 33), max_value=2 ** 33), st.booleans(), st.floats(),
     st.decimals(allow_nan=True, allow_infinity=True, places=2), st.decimals(min_value=-10 ** 16, max_value=10 ** 16),
     st.dates(), st.datetimes(),
 )
