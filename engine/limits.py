@@ -28,7 +28,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from itertools import repeat
-from operator import is_, itemgetter
+from operator import contains, is_, itemgetter
 from typing import Any
 
 from sqlalchemy import Date, Integer, String, Text
@@ -269,11 +269,12 @@ def _printable(text: str) -> bool:
 
 
 class Rows(list):
-    """Rows (dicts, not to change any more) also seen a column at a time: `column(key)` is
-    every row's value of `key`, in order (None where a row has none), and `outside(key,
-    limit)` the positions of those that may break `limit`; each is worked out once."""
+    """Rows (column key -> value; not to change any more) also seen a column at a time:
+    `column(key)` is every row's value of `key`, in order (None where a row has none), and
+    `outside(key, limit)` the positions of those that may break `limit`; each is worked out
+    once, for whoever asks first (the sheet's checks and the module's rule share them)."""
 
-    def __init__(self, rows: Iterable[dict[str, Any]] = ()):
+    def __init__(self, rows: Iterable[Mapping[str, Any]] = ()):
         super().__init__(rows)
         self._columns: dict[str, list[Any]] = {}
         self._outside: dict[tuple[str, Limit], list[int]] = {}
@@ -284,8 +285,8 @@ class Rows(list):
             try:
                 values = list(map(itemgetter(key), self))
             except KeyError:    # not in every row (in none, often: a column the sheet has not)
-                held = any(map(dict.__contains__, self, repeat(key)))
-                values = list(map(dict.get, self, repeat(key))) if held else [None] * len(self)
+                held = any(map(contains, self, repeat(key)))
+                values = [row.get(key) for row in self] if held else [None] * len(self)
             self._columns[key] = values
         return values
 
