@@ -7,6 +7,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from engine.limits import narrowed
+
 # The WHATWG "valid e-mail address" (what browsers accept): plain ASCII addresses are checked
 # with this fast pattern; anything else goes to email-validator, which knows the full rules.
 _ADDRESS = (r"[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
@@ -25,17 +27,21 @@ def doubtful_emails(values: Sequence[Any]) -> list[int]:
     """The positions in `values` (a column's, None where empty) of the addresses `check_email`
     may refuse: every one, perhaps a few more. A column of plain addresses (a sheet's, nearly
     always) is found so as a whole, without a call per address."""
+    return narrowed(values, _plain_addresses, lambda value: value and not (value.__class__ is str and _plain(value)))
+
+
+def _plain_addresses(values: Sequence[Any]) -> bool | None:
+    """Whether the addresses (None where empty) are all plain, looked at as one text of one
+    address a line (no line break in one): what is found in it is found in one of them.
+    None: one is not text."""
     texts = list(filter(None, values))
-    try:    # one per line (none holds a line break): what is found in the whole is in one of them
+    try:
         joined = "\n".join(texts)
-        plain = joined.count("\n") == len(texts) - 1 and joined.isascii() and ".." not in joined \
-            and ".@" not in joined and not joined.startswith(".") and "\n." not in joined \
-            and _PLAIN_EMAILS.fullmatch(joined) is not None
     except TypeError:
-        plain = False    # a value that is not text: each is looked at
-    if plain or not texts:
-        return []
-    return [at for at, value in enumerate(values) if value and not (value.__class__ is str and _plain(value))]
+        return None
+    return not texts or (joined.count("\n") == len(texts) - 1 and joined.isascii() and ".." not in joined
+                         and ".@" not in joined and not joined.startswith(".") and "\n." not in joined
+                         and _PLAIN_EMAILS.fullmatch(joined) is not None)
 
 
 def check_email(value: str | None) -> str | None:

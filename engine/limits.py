@@ -22,7 +22,7 @@ Pure: no database is needed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -220,7 +220,26 @@ def within_limits(problems: list[Problem], model: Any, values: Mapping[str, Any]
 
 # -- a whole column at once (a workbook's rows, a block at a time) ------------------------------
 
-_ASCII_CONTROL = bytes((*range(0x20), 0x7F))   # all that ASCII text holds but cannot print
+PART = 64   # values looked at as a whole again when their block, looked at so, was not clear
+
+
+def narrowed(values: Sequence[Any], clear: Callable[[Sequence[Any]], bool | None],
+             doubtful: Callable[[Any], Any]) -> list[int]:
+    """The positions of the `values` that are `doubtful` (looked at one by one) in the parts
+    of `values` that are not `clear` (looked at as a whole: True, nothing there; False,
+    something may be; None, it cannot tell). A few doubtful values in a block cost a few
+    more looks at a part of PART values, not a call per value."""
+    verdict = clear(values)
+    if verdict:
+        return []
+    if verdict is None or len(values) <= PART:
+        return [at for at, value in enumerate(values) if doubtful(value)]
+    found: list[int] = []
+    for start in range(0, len(values), PART):
+        part = values[start:start + PART]
+        if not clear(part):
+            found += [start + at for at, value in enumerate(part) if doubtful(value)]
+    return found
 
 
 def outside(values: Sequence[Any], limit: Limit) -> list[int]:
@@ -230,27 +249,12 @@ def outside(values: Sequence[Any], limit: Limit) -> list[int]:
     a call per value; only the positions returned need `check_value`."""
     kind = limit.kind
     if kind == "text":
-        most = min(limit.length, CELL_TEXT)
-        try:    # every value text (or empty): printable text holds no control character
-            try:
-                whole, texts = "".join(values), values
-            except TypeError:   # an empty one
-                texts = list(filter(None, values))
-                whole = "".join(texts)
-            if _printable(whole) and max(map(len, texts), default=0) <= most:
-                return []
-        except TypeError:
-            pass    # a value of another type (left to the rules): each is looked at
-        return [at for at, v in enumerate(values) if v.__class__ is str and (len(v) > most or not v.isprintable())]
+        most, multiline = min(limit.length, CELL_TEXT), limit.multiline
+        return narrowed(values, lambda part: _plain_text(part, most, multiline),
+                        lambda v: v.__class__ is str and (len(v) > most or not v.isprintable()))
     if kind == "integer":
         low, high = INTEGER_RANGE
-        numbers = list(filter(None, values))    # 0 (or False) is in range
-        try:    # a NaN among them makes a comparison false, so it is looked at below
-            if not numbers or (low <= min(numbers) and max(numbers) <= high):
-                return []
-        except (TypeError, ArithmeticError):
-            pass    # values that cannot be compared (a decimal NaN): each is looked at
-        return [at for at, v in enumerate(values) if v.__class__ is int and not low <= v <= high]
+        return narrowed(values, _whole_numbers_in_range, lambda v: v.__class__ is int and not low <= v <= high)
     if kind == "exact":
         bound = Decimal(10) ** (CELL_DIGITS - limit.places)
         return [at for at, v in enumerate(values)
@@ -260,12 +264,38 @@ def outside(values: Sequence[Any], limit: Limit) -> list[int]:
             if isinstance(v, date) and not (v.__class__ is date and FIRST_DATE <= v <= LAST_DATE)]
 
 
-def _printable(text: str) -> bool:
-    """str.isprintable, twice as fast for ASCII (the common case), looked at as bytes."""
-    if text.isascii():
-        data = text.encode()
-        return len(data.translate(None, _ASCII_CONTROL)) == len(data)
-    return text.isprintable()
+_ASCII_CONTROL = bytes((*range(0x20), 0x7F))            # what ASCII text holds but cannot print
+_ASCII_CONTROL_MULTILINE = _ASCII_CONTROL.translate(None, b"\t\n\r")
+
+
+def _plain_text(values: Sequence[Any], most: int, multiline: bool) -> bool | None:
+    """Whether the values are plainly text within `most` characters and without a control
+    character (line breaks and tabs allowed where `multiline`); None: one is not text."""
+    try:
+        try:
+            whole, texts = "".join(values), values
+        except TypeError:   # an empty one (None)
+            texts = list(filter(None, values))
+            whole = "".join(texts)
+    except TypeError:
+        return None
+    if whole.isascii():     # twice as fast as isprintable, looked at as bytes
+        data = whole.encode()
+        printable = len(data.translate(None, _ASCII_CONTROL_MULTILINE if multiline else _ASCII_CONTROL)) == len(data)
+    else:                   # (every character refused is one isprintable refuses)
+        printable = (whole.replace("\t", "").replace("\n", "").replace("\r", "") if multiline else whole).isprintable()
+    return printable and max(map(len, texts), default=0) <= most
+
+
+def _whole_numbers_in_range(values: Sequence[Any]) -> bool | None:
+    """Whether every whole number among the values is within INTEGER_RANGE (0 and False are);
+    None: they cannot be compared (a decimal NaN, text). A float NaN makes a comparison false."""
+    low, high = INTEGER_RANGE
+    numbers = list(filter(None, values))
+    try:
+        return not numbers or (low <= min(numbers) and max(numbers) <= high)
+    except (TypeError, ArithmeticError):
+        return None
 
 
 class Rows(list):

@@ -24,7 +24,7 @@ from engine.contacts.models import (
     ContactPhone,
 )
 from engine.emails import check_email, doubtful_emails  # (shared with staff and user accounts)
-from engine.limits import Rows, doubtful_rows, within_limits
+from engine.limits import Rows, doubtful_rows, narrowed, within_limits
 from engine.problems import Problem
 
 LEGAL_FORMS = {
@@ -110,24 +110,30 @@ def _doubtful_contacts(rows: Rows) -> set[int]:
         names = rows.column("name")
     else:
         names = [row.get("last_name" if kind == "person" else "name") for row, kind in zip(rows, kinds, strict=True)]
-    try:
-        named = all(map(str.strip, names))     # TypeError: one is not text (or empty)
-    except TypeError:
-        named = False
-    doubtful = set() if named else {at for at, name in enumerate(names) if name.__class__ is not str or not name.strip()}
+    doubtful = set(narrowed(names, _named, lambda name: name.__class__ is not str or not name.strip()))
     if people != len(kinds):
         doubtful.update(at for at, (kind, organisation) in enumerate(zip(kinds, rows.column("organisation_id"), strict=True))
                         if kind != "person" and (kind != "organisation" or organisation))
-    countries = rows.column("country")
-    try:
-        coded = all(code.__class__ is str and code.upper() in COUNTRY_CODES for code in set(countries))
-    except TypeError:   # a value that is not text (nor can be told apart from the others)
-        coded = False
-    if not coded:
-        doubtful.update(at for at, code in enumerate(countries)
-                        if code.__class__ is not str or code.upper() not in COUNTRY_CODES)
+    doubtful.update(narrowed(rows.column("country"), _coded,
+                             lambda code: code.__class__ is not str or code.upper() not in COUNTRY_CODES))
     doubtful.update(doubtful_emails(rows.column("email")))
     return doubtful
+
+
+def _named(names: Sequence[Any]) -> bool:
+    """Whether every name is text that is not blank."""
+    try:
+        return all(map(str.strip, names))
+    except TypeError:   # one is not text (None: no name)
+        return False
+
+
+def _coded(codes: Sequence[Any]) -> bool:
+    """Whether every country is a code (in any case)."""
+    try:
+        return all(code.__class__ is str and code.upper() in COUNTRY_CODES for code in set(codes))
+    except TypeError:   # one that cannot be told apart from the others (not text)
+        return False
 
 
 def _contact_problems(data: Mapping[str, Any]) -> list[Problem]:

@@ -72,3 +72,13 @@ CONTACT_ROWS = st.lists(st.fixed_dictionaries({
 def test_the_rule_over_a_sheets_rows_finds_what_it_finds_in_each(rows):
     """check_contacts (a sheet's rows, a column at a time) is check_contact of each row."""
     assert [list(found) for found in rules.check_contacts(rows)] == [rules.check_contact(row) for row in rows]
+
+
+@settings(deadline=None, max_examples=100)
+@given(CONTACT_ROWS, st.lists(st.integers(min_value=0, max_value=199), max_size=10))
+def test_the_rule_over_many_rows_finds_the_few_odd_ones(odd, where):
+    rows = [{"kind": "person", "last_name": "Lee", "country": "GB", "email": "ann@example.org", "opt_out": False}
+            for _ in range(200)]
+    for row, at in zip(odd, where, strict=False):
+        rows[at] = row
+    assert [list(found) for found in rules.check_contacts(rows)] == [rules.check_contact(row) for row in rows]

@@ -117,3 +117,25 @@ def test_rows_seen_a_column_at_a_time():
     rows = limits.Rows([{"a": 1, "b": "x"}, {"a": 2}])
     assert rows.column("a") == [1, 2] and rows.column("b") == ["x", None] and rows.column("c") == [None, None]
     assert rows.outside("b", limits.Limit("text", length=0)) == [0]
+
+
+FILLER = {"text": "fine", "integer": 7, "exact": D("1.5"), "date": date(2020, 1, 1)}
+
+
+@settings(deadline=None, max_examples=300)
+@given(st.lists(st.tuples(COLUMN_VALUES, st.integers(min_value=0, max_value=299)), max_size=6), COLUMN_LIMITS)
+def test_a_long_columns_look_finds_its_few_odd_values(odd, limit):
+    """A block whose look as a whole fails is looked at again a part at a time."""
+    values = [FILLER[limit.kind]] * 300
+    for value, at in odd:
+        values[at] = value
+    broken = {at for at, value in enumerate(values) if limits.check_value("field", value, limit)}
+    assert broken <= set(limits.outside(values, limit))
+
+
+def test_a_few_doubtful_values_are_found_in_their_parts():
+    looked = []
+    values = [0] * 1000
+    values[5] = values[700] = 1
+    assert limits.narrowed(values, lambda part: looked.append(len(part)) or not any(part), bool) == [5, 700]
+    assert looked == [1000] + [limits.PART] * 15 + [1000 % limits.PART]
