@@ -22,11 +22,13 @@ Pure: no database is needed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
+from itertools import repeat
+from operator import contains, is_, itemgetter
 from typing import Any
 
 from sqlalchemy import Date, Integer, String, Text
@@ -214,3 +216,126 @@ def within_limits(problems: list[Problem], model: Any, values: Mapping[str, Any]
     problem per field is enough: the rule's own is the more precise)."""
     reported = {(p.field, p.line) for p in problems}
     return problems + [p for p in check_record(model, values, line) if (p.field, p.line) not in reported]
+
+
+# -- a whole column at once (a workbook's rows, a block at a time) ------------------------------
+
+PART = 64   # values looked at as a whole again when their block, looked at so, was not clear
+
+
+def narrowed(values: Sequence[Any], clear: Callable[[Sequence[Any]], bool | None],
+             doubtful: Callable[[Any], Any]) -> list[int]:
+    """The positions of the `values` that are `doubtful` (looked at one by one) in the parts
+    of `values` that are not `clear` (looked at as a whole: True, nothing there; False,
+    something may be; None, it cannot tell). A few doubtful values in a block cost a few
+    more looks at a part of PART values, not a call per value."""
+    verdict = clear(values)
+    if verdict:
+        return []
+    if verdict is None or len(values) <= PART:
+        return [at for at, value in enumerate(values) if doubtful(value)]
+    found: list[int] = []
+    for start in range(0, len(values), PART):
+        part = values[start:start + PART]
+        if not clear(part):
+            found += [start + at for at, value in enumerate(part) if doubtful(value)]
+    return found
+
+
+def outside(values: Sequence[Any], limit: Limit) -> list[int]:
+    """The positions in `values` (one column's, None where empty) of the values that may break
+    `limit`: every one `check_value` finds a problem with, perhaps a few more. A column whose
+    values are all plainly fine (as a sheet's nearly always are) costs a few passes in C, not
+    a call per value; only the positions returned need `check_value`."""
+    kind = limit.kind
+    if kind == "text":
+        most, multiline = min(limit.length, CELL_TEXT), limit.multiline
+        return narrowed(values, lambda part: _plain_text(part, most, multiline),
+                        lambda v: v.__class__ is str and (len(v) > most or not v.isprintable()))
+    if kind == "integer":
+        low, high = INTEGER_RANGE
+        return narrowed(values, _whole_numbers_in_range, lambda v: v.__class__ is int and not low <= v <= high)
+    if kind == "exact":
+        bound = Decimal(10) ** (CELL_DIGITS - limit.places)
+        return [at for at, v in enumerate(values)
+                if v.__class__ is Decimal and not (v.is_finite() and -bound < v < bound)]
+    # a date; a datetime (or any other kind of date) is left to check_date
+    return [at for at, v in enumerate(values)
+            if isinstance(v, date) and not (v.__class__ is date and FIRST_DATE <= v <= LAST_DATE)]
+
+
+_ASCII_CONTROL = bytes((*range(0x20), 0x7F))            # what ASCII text holds but cannot print
+_ASCII_CONTROL_MULTILINE = _ASCII_CONTROL.translate(None, b"\t\n\r")
+
+
+def _plain_text(values: Sequence[Any], most: int, multiline: bool) -> bool | None:
+    """Whether the values are plainly text within `most` characters and without a control
+    character (line breaks and tabs allowed where `multiline`); None: one is not text."""
+    try:
+        try:
+            whole, texts = "".join(values), values
+        except TypeError:   # an empty one (None)
+            texts = list(filter(None, values))
+            whole = "".join(texts)
+    except TypeError:
+        return None
+    if whole.isascii():     # twice as fast as isprintable, looked at as bytes
+        data = whole.encode()
+        printable = len(data.translate(None, _ASCII_CONTROL_MULTILINE if multiline else _ASCII_CONTROL)) == len(data)
+    else:                   # (every character refused is one isprintable refuses)
+        printable = (whole.replace("\t", "").replace("\n", "").replace("\r", "") if multiline else whole).isprintable()
+    return printable and max(map(len, texts), default=0) <= most
+
+
+def _whole_numbers_in_range(values: Sequence[Any]) -> bool | None:
+    """Whether every whole number among the values is within INTEGER_RANGE (0 and False are);
+    None: they cannot be compared (a decimal NaN, text). A float NaN makes a comparison false."""
+    low, high = INTEGER_RANGE
+    numbers = list(filter(None, values))
+    try:
+        return not numbers or (low <= min(numbers) and max(numbers) <= high)
+    except (TypeError, ArithmeticError):
+        return None
+
+
+class Rows(list):
+    """Rows (column key -> value; not to change any more) also seen a column at a time:
+    `column(key)` is every row's value of `key`, in order (None where a row has none), and
+    `outside(key, limit)` the positions of those that may break `limit`; each is worked out
+    once, for whoever asks first (the sheet's checks and the module's rule share them)."""
+
+    def __init__(self, rows: Iterable[Mapping[str, Any]] = ()):
+        super().__init__(rows)
+        self._columns: dict[str, list[Any]] = {}
+        self._outside: dict[tuple[str, Limit], list[int]] = {}
+
+    def column(self, key: str) -> list[Any]:
+        values = self._columns.get(key)
+        if values is None:
+            try:
+                values = list(map(itemgetter(key), self))
+            except KeyError:    # not in every row (in none, often: a column the sheet has not)
+                held = any(map(contains, self, repeat(key)))
+                values = [row.get(key) for row in self] if held else [None] * len(self)
+            self._columns[key] = values
+        return values
+
+    def outside(self, key: str, limit: Limit) -> list[int]:
+        found = self._outside.get((key, limit))
+        if found is None:
+            values = self.column(key)
+            if values and all(map(is_, values, repeat(values[0]))):   # one value in every row (a scope's, or none)
+                found = list(range(len(values))) if outside(values[:1], limit) else []
+            else:
+                found = outside(values, limit)
+            self._outside[key, limit] = found
+        return found
+
+
+def doubtful_rows(model: Any, rows: Rows) -> set[int]:
+    """The positions of the `rows` with a value that may break a limit of `model` (found a
+    column at a time, see `outside`): `check_record` finds no problem in any other row."""
+    doubtful: set[int] = set()
+    for key, limit in limits_of(model).items():
+        doubtful.update(rows.outside(key, limit))
+    return doubtful

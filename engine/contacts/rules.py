@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pycountry
@@ -23,8 +23,8 @@ from engine.contacts.models import (
     ContactEmail,
     ContactPhone,
 )
-from engine.emails import check_email  # (shared with staff and user accounts)
-from engine.limits import within_limits
+from engine.emails import check_email, doubtful_emails  # (shared with staff and user accounts)
+from engine.limits import Rows, doubtful_rows, narrowed, within_limits
 from engine.problems import Problem
 
 LEGAL_FORMS = {
@@ -81,7 +81,63 @@ def country_codes() -> list[str]:
 
 
 def check_contact(data: Mapping[str, Any]) -> list[Problem]:
-    """Every problem of a contact as it would be stored (run once per row of a sync: kept lean)."""
+    """Every problem of a contact as it would be stored."""
+    return within_limits(_contact_problems(data), Contact, data)
+
+
+def check_contacts(rows: Sequence[dict[str, Any]]) -> list[Sequence[Problem]]:
+    """`check_contact` of each contact (the same problems), for a sheet's rows (100,000 of
+    them): the values that may have a problem are found a column at a time, and only the
+    rows holding one are checked by `check_contact`; the others have none."""
+    rows = rows if isinstance(rows, Rows) else Rows(rows)
+    doubtful = doubtful_rows(Contact, rows)
+    doubtful.update(_doubtful_contacts(rows))
+    problems: list[Sequence[Problem]] = [()] * len(rows)
+    for at in doubtful:
+        problems[at] = check_contact(rows[at])
+    return problems
+
+
+def _doubtful_contacts(rows: Rows) -> set[int]:
+    """The positions of the rows in which `_contact_problems` may find a problem (perhaps a
+    few more): those of another kind or without a name, an organisation in one, a country
+    that is not a code, an e-mail address that is not plain."""
+    kinds = rows.column("kind")
+    people = kinds.count("person")
+    if people == len(kinds):
+        names = rows.column("last_name")
+    elif not people and kinds.count("organisation") == len(kinds):
+        names = rows.column("name")
+    else:
+        names = [row.get("last_name" if kind == "person" else "name") for row, kind in zip(rows, kinds, strict=True)]
+    doubtful = set(narrowed(names, _named, lambda name: name.__class__ is not str or not name.strip()))
+    if people != len(kinds):
+        doubtful.update(at for at, (kind, organisation) in enumerate(zip(kinds, rows.column("organisation_id"), strict=True))
+                        if kind != "person" and (kind != "organisation" or organisation))
+    doubtful.update(narrowed(rows.column("country"), _coded,
+                             lambda code: code.__class__ is not str or code.upper() not in COUNTRY_CODES))
+    doubtful.update(doubtful_emails(rows.column("email")))
+    return doubtful
+
+
+def _named(names: Sequence[Any]) -> bool:
+    """Whether every name is text that is not blank."""
+    try:
+        return all(map(str.strip, names))
+    except TypeError:   # one is not text (None: no name)
+        return False
+
+
+def _coded(codes: Sequence[Any]) -> bool:
+    """Whether every country is a code (in any case)."""
+    try:
+        return all(code.__class__ is str and code.upper() in COUNTRY_CODES for code in set(codes))
+    except TypeError:   # one that cannot be told apart from the others (not text)
+        return False
+
+
+def _contact_problems(data: Mapping[str, Any]) -> list[Problem]:
+    """A contact's problems but those of the limits (run once per row of a sync: kept lean)."""
     problems: list[Problem] = []
     kind = data.get("kind")
     if kind == "person":
@@ -99,7 +155,7 @@ def check_contact(data: Mapping[str, Any]) -> list[Problem]:
         problems += _check_country(country)
     if (message := check_email(data.get("email"))) is not None:
         problems.append(Problem("email", "invalid", message))
-    return within_limits(problems, Contact, data)
+    return problems
 
 
 def _check_country(code: str | None) -> list[Problem]:

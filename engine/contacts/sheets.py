@@ -65,7 +65,7 @@ def contacts_workbook() -> WorkbookSpec:
             EMAIL, PHONE, Column("website", "Website", width=26), COUNTRY, TAGS, OPT_OUT,
             Column("notes", "Notes", width=30),
         ),
-        rule=rules.check_contact, derive=_derive_contact, search_keys=_contact_keys, order_by=("name", "id"),
+        rule=rules.check_contact, rule_of_rows=rules.check_contacts, derive=_derive_contact, search_keys=_contact_keys, order_by=("name", "id"),
         after=_keep_lists,
     )
     people = SheetSpec(
@@ -78,7 +78,7 @@ def contacts_workbook() -> WorkbookSpec:
             Column("job_title", "Job title", width=22),
             EMAIL, PHONE, COUNTRY, TAGS, OPT_OUT,
         ),
-        rule=rules.check_contact, derive=_derive_contact, search_keys=_contact_keys,
+        rule=rules.check_contact, rule_of_rows=rules.check_contacts, derive=_derive_contact, search_keys=_contact_keys,
         order_by=("last_name", "first_name", "id"), after=_keep_lists,
     )
     addresses = SheetSpec(

@@ -5,22 +5,34 @@ would be after the merge. Every problem is reported at its cell."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Container, Mapping
+from collections.abc import Container, Iterable, Mapping
+from itertools import compress, count
+from operator import is_
 from typing import Any
 
-from engine.limits import Limit, check_value, limits_of
+from engine.limits import Limit, Rows, check_value, limits_of
 from engine.sheets.issues import CellIssue
 from engine.sheets.merge import DbRows, Insert, SheetPlan, Update
 from engine.sheets.read import SheetInput
 from engine.sheets.spec import as_refusal
 from engine.sheets.values import canonical
 
+# Rows checked together, a column at a time: few enough that the rows' values are still at
+# hand (in the processor's cache) from one column to the next.
+BLOCK_ROWS = 1000
+
 
 def check_plan(data: SheetInput, plan: SheetPlan, db: DbRows, lookups: Mapping[str, set],
                unique: bool = True) -> list[CellIssue]:
     """Every problem of the planned inserts and updates; also sets each one's `stored` row.
     `unique` False: the unique columns are checked for the whole sheet afterwards (a sheet
-    read in chunks, see UniqueValues)."""
+    read in chunks, see UniqueValues).
+
+    100,000 rows add up: the rows are checked a block at a time, each check a column at a
+    time over the block (`_doubtful_cells`); only the cells that may have a problem are
+    then checked one by one (`check_cells`), as every cell once was. The module's rule
+    runs over the whole block where it can (`rule_of_rows`). The problems come out row by
+    row, in the order of the plan, as if each row were checked alone."""
     spec = data.spec
     issues: list[CellIssue] = []
     present = [c for c in data.columns if not c.computed]
@@ -33,28 +45,27 @@ def check_plan(data: SheetInput, plan: SheetPlan, db: DbRows, lookups: Mapping[s
     derive = spec.derive or (lambda values: values)
     scope = dict(spec.scope)
 
-    # Only columns with something to check are visited, once per row: 100,000 rows add up.
+    # Only columns with something to check are visited.
     checked = [(c.key, c.label, c.required, lookups.get(c.references) if c.references else None) for c in present]
     checked = [(key, label, required, valid) for key, label, required, valid in checked
                if required or valid is not None]
 
     limits = sheet_limits(data)
 
-    def check_row(row: int, record_id: int | None, full: dict[str, Any], changed: Container[str]) -> dict[str, Any]:
-        """Check one row as it would be stored; returns that stored form."""
-        stored = derive({**scope, **full})
-        reported: set[str] = set()   # one problem per cell is enough
+    def check_cells(row: int, record_id: int | None, cells: Mapping[str, Any], keys: Container[str]) -> set[str]:
+        """The sheet's own checks of one row's cells `keys` (changed cells; any other cell of
+        the row has no problem): limits, then required and references. Returns the keys
+        reported (one problem per cell is enough)."""
+        reported: set[str] = set()
         for key, limit in limits:
-            if key in changed and full.get(key) is not None:
-                for p in check_value(key, full[key], limit):
+            if key in keys and cells.get(key) is not None:
+                for p in check_value(key, cells[key], limit):
                     reported.add(key)
                     problem(row, key, record_id, p.code, p.message)
         for key, label, required, valid in checked:
-            if key not in changed:
+            if key not in keys or key in reported:
                 continue
-            value = full.get(key)
-            if key in reported:
-                continue
+            value = cells[key]
             if value is None:
                 if required:
                     reported.add(key)
@@ -63,18 +74,38 @@ def check_plan(data: SheetInput, plan: SheetPlan, db: DbRows, lookups: Mapping[s
                 reported.add(key)
                 problem(row, key, record_id, "reference",
                         f"{value!r} is not a valid {label}: pick one from the drop-down")
-        if spec.rule is not None:
-            for p in spec.rule(stored):
-                if p.field not in reported and (p.field in changed or p.field not in data.positions):
-                    problem(row, p.field, record_id, p.code, p.message)
-        return stored
+        return reported
 
-    for insert in plan.inserts:
-        # A cell missing from `values` already has a reading problem: don't report it twice.
-        insert.stored = check_row(insert.row, None, insert.values, insert.values)
-    for update in plan.updates:
-        full = {**db[update.record_id][1], **update.changes}
-        update.stored = check_row(update.row, update.record_id, full, update.changes)
+    def check_rows(entries: list[Insert] | list[Update], changed: Rows, stored: Rows) -> None:
+        """Check a block of rows: `changed`, each one's changed cells; `stored`, each as it
+        would be stored (set as its `stored`)."""
+        for entry, row_stored in zip(entries, stored, strict=True):
+            entry.stored = row_stored
+        if spec.rule_of_rows is not None:
+            ruled = spec.rule_of_rows(stored)
+        elif spec.rule is not None:
+            ruled = [spec.rule(row_stored) for row_stored in stored]
+        else:
+            ruled = [()] * len(stored)
+        doubtful = _doubtful_cells(changed, stored, limits, checked)
+        for at in sorted(doubtful.keys() | set(compress(count(), ruled))):    # the rows with a problem
+            entry, cells = entries[at], changed[at]
+            record_id = entry.record_id if isinstance(entry, Update) else None
+            reported = check_cells(entry.row, record_id, cells, doubtful[at]) if at in doubtful else set()
+            for p in ruled[at]:
+                if p.field not in reported and (p.field in cells or p.field not in data.positions):
+                    problem(entry.row, p.field, record_id, p.code, p.message)
+
+    # A block of rows at a time: its rows, new and as stored, are still at hand for each
+    # column's check. A cell missing from a new row's `values` already has a reading
+    # problem: it is not reported twice.
+    for start in range(0, len(plan.inserts), BLOCK_ROWS):
+        inserts = plan.inserts[start:start + BLOCK_ROWS]
+        check_rows(inserts, Rows([i.values for i in inserts]), Rows([derive({**scope, **i.values}) for i in inserts]))
+    for start in range(0, len(plan.updates), BLOCK_ROWS):
+        updates = plan.updates[start:start + BLOCK_ROWS]
+        check_rows(updates, Rows([u.changes for u in updates]),
+                   Rows([derive({**scope, **db[u.record_id][1], **u.changes}) for u in updates]))
 
     if spec.check_new is not None and plan.inserts:
         for refusal in spec.check_new([(i.row, i.stored) for i in plan.inserts]):
@@ -83,6 +114,40 @@ def check_plan(data: SheetInput, plan: SheetPlan, db: DbRows, lookups: Mapping[s
     if unique:
         issues += _check_unique(data, plan, db)
     return issues
+
+
+def _doubtful_cells(changed: Rows, stored: Rows, limits: list[tuple[str, Limit]],
+                    checked: list[tuple[str, str, bool, Container | None]]) -> dict[int, set[str]]:
+    """Row position -> the keys of its changed cells that may have a problem of the sheet's
+    own checks (limits, required, references): every such cell (perhaps a few more), found
+    a column at a time; a cell left out has none. A column whose cells are the very values
+    stored (the derive left them as they were) has their limit problems: it takes the
+    stored values' look (`stored.outside`), which the rule has taken already where it
+    checks its table's limits, rather than looking again."""
+    doubtful: dict[int, set[str]] = defaultdict(set)
+
+    def doubtful_at(key: str, positions: Iterable[int]) -> None:
+        for at in positions:
+            doubtful[at].add(key)
+
+    for key, limit in limits:
+        values = changed.column(key)    # None for a cell a row has not changed
+        same = all(map(is_, values, stored.column(key)))
+        doubtful_at(key, stored.outside(key, limit) if same else changed.outside(key, limit))
+    for key, _label, required, valid in checked:
+        values = changed.column(key)
+        if required and not all(values) and None in values:
+            doubtful_at(key, (at for at, value in enumerate(values) if value is None and key in changed[at]))
+        if valid is not None:
+            try:
+                known = all(value is None or (value.upper() if value.__class__ is str else value) in valid
+                            for value in set(values))
+            except TypeError:   # a value that cannot be told apart from the others: each is looked at
+                known = False
+            if not known:
+                doubtful_at(key, (at for at, value in enumerate(values) if value is not None
+                                  and (value.upper() if value.__class__ is str else value) not in valid))
+    return doubtful
 
 
 class UniqueValues:

@@ -49,3 +49,36 @@ def test_name_key_shortcut_for_tidy_names_agrees_with_the_full_rule(name):
     words = re.findall(r"[a-z0-9]+", rules.strip_accents(name).casefold())
     kept = [w for w in words if w not in rules.LEGAL_FORMS]
     assert rules.name_key(name) == " ".join(kept or words)
+
+
+CONTACT_ROWS = st.lists(st.fixed_dictionaries({
+    "kind": st.sampled_from(["person", "person", "organisation", "robot", None]),
+    "opt_out": st.booleans(),
+}, optional={
+    "name": st.sampled_from(["Acme", "", "  ", None, "N" * 201, "Ac\tme"]),
+    "first_name": st.sampled_from(["Ann", None, "A" * 101, "A\x00"]),
+    "last_name": st.sampled_from(["Lee", "Lee", "", " ", None, "L" * 101, "Le\ne"]),
+    "organisation_id": st.sampled_from([None, 0, 3, 2 ** 31]),
+    "country": st.sampled_from(["GB", "GB", "gb", "XX", "", None, "ß", "G\tB"]),
+    "email": st.sampled_from(["ann@example.org", "ann@example.org", None, "", "Ann@Example.org", "bad", ".a@b.co",
+                              "a..b@c.de", "a.@b.co", "a@b.co\nb@c.de", "ünï@exämple.org", "a@b\t.co"]),
+    "tags": st.sampled_from(["vip", None, "t" * 401]),
+    "notes": st.sampled_from(["two\nlines", "nul\x00"]),
+}), max_size=10)
+
+
+@settings(deadline=None, max_examples=300)
+@given(CONTACT_ROWS)
+def test_the_rule_over_a_sheets_rows_finds_what_it_finds_in_each(rows):
+    """check_contacts (a sheet's rows, a column at a time) is check_contact of each row."""
+    assert [list(found) for found in rules.check_contacts(rows)] == [rules.check_contact(row) for row in rows]
+
+
+@settings(deadline=None, max_examples=100)
+@given(CONTACT_ROWS, st.lists(st.integers(min_value=0, max_value=199), max_size=10))
+def test_the_rule_over_many_rows_finds_the_few_odd_ones(odd, where):
+    rows = [{"kind": "person", "last_name": "Lee", "country": "GB", "email": "ann@example.org", "opt_out": False}
+            for _ in range(200)]
+    for row, at in zip(odd, where, strict=False):
+        rows[at] = row
+    assert [list(found) for found in rules.check_contacts(rows)] == [rules.check_contact(row) for row in rows]

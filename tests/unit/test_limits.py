@@ -6,6 +6,8 @@ from datetime import date
 from decimal import Decimal as D
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine import limits
 from engine.contacts.models import Contact
@@ -70,3 +72,70 @@ def test_a_rules_own_problem_of_a_field_comes_first_and_alone():
 def test_a_line_is_kept():
     [found] = limits.check_record(StockMovement, {"reference": "a\tb"}, line=3)
     assert (found.field, found.code, found.line) == ("reference", "control_character", 3)
+
+
+# -- a whole column at once ---------------------------------------------------------------------
+
+ODD_CHARACTERS = "aé ß\t\n\r\x00\x1f\x7f\u2028\u2029\xa0\u200b😀"
+COLUMN_VALUES = st.one_of(
+    st.none(), st.text(alphabet="ab ", max_size=6), st.text(alphabet=ODD_CHARACTERS, max_size=6),
+    st.integers(min_value=-(2 ** 33), max_value=2 ** 33), st.booleans(), st.floats(),
+    st.decimals(allow_nan=True, allow_infinity=True, places=2), st.decimals(min_value=-10 ** 16, max_value=10 ** 16),
+    st.dates(), st.datetimes(),
+)
+COLUMN_LIMITS = st.sampled_from([limits.Limit("text", length=4), limits.Limit("text", length=4, multiline=True),
+                                 limits.Limit("text"), limits.Limit("integer"), limits.Limit("exact", places=4),
+                                 limits.Limit("exact", places=2), limits.Limit("date")])
+
+
+@settings(deadline=None, max_examples=400)
+@given(st.lists(COLUMN_VALUES, max_size=12), COLUMN_LIMITS)
+def test_a_columns_look_finds_every_value_that_breaks_its_limit(values, limit):
+    """`outside` may name a fine value too (it is then checked alone), never miss one."""
+    broken = {at for at, value in enumerate(values) if limits.check_value("field", value, limit)}
+    assert broken <= set(limits.outside(values, limit))
+
+
+def test_a_column_of_plainly_fine_values_needs_no_value_checked_alone():
+    assert limits.outside(["Acme", None, "Bolt", ""], limits.Limit("text", length=4)) == []
+    assert limits.outside([1, None, 2 ** 31 - 1, True], limits.Limit("integer")) == []
+    assert limits.outside(["Acme", None, "Bo\tlt", "x" * 5], limits.Limit("text", length=4)) == [2, 3]
+
+
+@settings(deadline=None, max_examples=200)
+@given(st.lists(st.fixed_dictionaries({}, optional={
+    "last_name": st.one_of(st.none(), st.text(alphabet=ODD_CHARACTERS, max_size=3), st.just("L" * 101)),
+    "country": st.one_of(st.none(), st.sampled_from(["GB", "GBR", "g\tb", 7])),
+    "organisation_id": st.one_of(st.none(), st.integers(min_value=-(2 ** 32), max_value=2 ** 32)),
+    "notes": st.text(alphabet=ODD_CHARACTERS, max_size=4)}), max_size=8))
+def test_the_rows_that_may_break_a_limit_are_every_one_check_record_refuses(rows):
+    refused = {at for at, row in enumerate(rows) if limits.check_record(Contact, row)}
+    assert refused <= limits.doubtful_rows(Contact, limits.Rows(rows))
+
+
+def test_rows_seen_a_column_at_a_time():
+    rows = limits.Rows([{"a": 1, "b": "x"}, {"a": 2}])
+    assert rows.column("a") == [1, 2] and rows.column("b") == ["x", None] and rows.column("c") == [None, None]
+    assert rows.outside("b", limits.Limit("text", length=0)) == [0]
+
+
+FILLER = {"text": "fine", "integer": 7, "exact": D("1.5"), "date": date(2020, 1, 1)}
+
+
+@settings(deadline=None, max_examples=300)
+@given(st.lists(st.tuples(COLUMN_VALUES, st.integers(min_value=0, max_value=299)), max_size=6), COLUMN_LIMITS)
+def test_a_long_columns_look_finds_its_few_odd_values(odd, limit):
+    """A block whose look as a whole fails is looked at again a part at a time."""
+    values = [FILLER[limit.kind]] * 300
+    for value, at in odd:
+        values[at] = value
+    broken = {at for at, value in enumerate(values) if limits.check_value("field", value, limit)}
+    assert broken <= set(limits.outside(values, limit))
+
+
+def test_a_few_doubtful_values_are_found_in_their_parts():
+    looked = []
+    values = [0] * 1000
+    values[5] = values[700] = 1
+    assert limits.narrowed(values, lambda part: looked.append(len(part)) or not any(part), bool) == [5, 700]
+    assert looked == [1000] + [limits.PART] * 15 + [1000 % limits.PART]
