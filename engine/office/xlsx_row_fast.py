@@ -20,7 +20,7 @@ from typing import Any
 from engine.office.xlsx_cells import MAX_COLUMN
 from engine.office.xlsx_dates import attributes
 from engine.office.xlsx_row_cells import COLUMN, Cursor, Rows, row_of
-from engine.office.xlsx_strings import BadText
+from engine.office.xlsx_strings import BadText, texts_of
 from engine.office.xlsx_values import (
     EMPTY,
     EMPTY_IS_VALUE,
@@ -140,7 +140,7 @@ def _inline_rows(body: bytes, prefix: bytes, with_inline: re.Pattern[bytes], kin
     if b"<c" in between or b":c" in between:
         return _UNSURE
     texts, kept = parts[5::7], parts[6::7]
-    if texts.count(None) == len(texts) and kept.count(None) == len(kept):
+    if not (any(texts) or any(kept)):
         return _UNSURE
     # An <is> the expression did not take as a text (a cell's attributes, a formula's text, a
     # value hold no '<', so it is between the cells), or an empty one: '' or nothing? Give up.
@@ -247,14 +247,22 @@ def _by_column(parts: list[Any], stride: int, kinds: ValueKinds, convert: Conver
 
 
 def _inline_column(texts: list[bytes | None], kept: list[bytes | None], convert: Converter) -> list[Any] | None:
-    """The values of a column of inline strings: every cell's <t> plain, or every one kept
-    (xml:space="preserve"); else None (give up). Whatever its t= says, a cell holding an
-    inline string is that string, and its <v> is ignored (as in `_inline_kind`)."""
+    """The values of a column of inline strings, each cell's <t> plain or kept (xml:space=
+    "preserve", as our patcher writes an edited text); None if a cell holds none (give up).
+    Whatever its t= says, a cell holding an inline string is that string, and its <v> is
+    ignored (as in `_inline_kind`)."""
     if all(texts):
         return convert.convert(INLINE_TEXT, texts)  # type: ignore[arg-type]
     if all(kept):
         return convert.convert(INLINE_KEPT, kept)  # type: ignore[arg-type]
-    return None
+    raw = [text or kept_text for text, kept_text in zip(texts, kept, strict=True)]
+    if not all(raw):
+        return None
+    # both: each cell as convert.convert would give it as INLINE_TEXT or INLINE_KEPT
+    return texts_of(raw, [_KEPT if kept_text else b"" for kept_text in kept])  # type: ignore[arg-type]
+
+
+_KEPT = b' xml:space="preserve"'  # what the <t> of an INLINE_KEPT text holds besides its name
 
 
 def _same_rows(digits: list[bytes], numbers: list[bytes], size: int) -> bool:

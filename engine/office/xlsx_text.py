@@ -19,16 +19,16 @@ from __future__ import annotations
 import re
 import zipfile
 from array import array
-from itertools import filterfalse, repeat
+from itertools import filterfalse
 from pathlib import Path
 
 from engine.errors import UnusableInput
 from engine.office.sheet_scan import iter_member
 
 # The text of a <v> (any value) or a <t> (inline and rich text) element, up to the next tag.
-# Written as `<(?:[\w.-]+:)?[vt](?:\s[^>]*)?>([^<]*)<` reads, matching the same texts, but
-# twice as fast: at each '<' the name without a prefix is tried first, and no part gives
-# back what it took (possessive: a name has no ':', attributes no '>', a text no '<').
+# It finds what `<(?:[\w.-]+:)?[vt](?:\s[^>]*)?>([^<]*)<` finds, a quarter faster: at each '<'
+# the name without a prefix is tried first, and no part gives back what it took (possessive:
+# a name holds no ':', attributes no '>', a text no '<', so giving back could not help).
 _VALUE = re.compile(rb"<(?:[vt]|[\w.-]++:[vt])(?:\s[^>]*+)?>([^<]*+)<")
 _SHARED_ITEM_END = re.compile(rb"</(?:[\w.-]+:)?si\s*>|<(?:[\w.-]+:)?si\s*/>")  # an item's end, or an empty one
 _TEXT = re.compile(rb"<(?:[\w.-]+:)?t(?:\s[^>]*)?>([^<]*)<")
@@ -71,9 +71,11 @@ class TextBudget:
             # for each plain number that names a shared string, that string's length...
             used = sum(map(len, values))
             used += sum(map(shared.__getitem__, filter(count.__gt__, map(int, filter(bytes.isdigit, values)))))
-            # ...then the rest, where " 7" or "+7" may still name string 7.
-            numbers = map(bytes.lstrip, map(bytes.strip, filterfalse(bytes.isdigit, values)), repeat(b"+"))
-            used += sum(map(shared.__getitem__, filter(count.__gt__, map(int, filter(bytes.isdigit, numbers)))))
+            # ...then one by one the rest, where " 7" or "+7" may still name string 7.
+            for value in filterfalse(bytes.isdigit, values):
+                number = value.strip().lstrip(b"+")
+                if number.isdigit() and int(number) < count:
+                    used += shared[int(number)]
             self._add(sheet, used)
             carry = piece[cut:]
         self._add(sheet, len(carry))
