@@ -6,7 +6,9 @@ chunk of them into fields with one regular expression and turns the values into 
 values a batch at a time (engine.office.xlsx_values): a million-row sheet in seconds, where a
 Python step per cell would take a minute. It checks that its expression met every cell of
 the chunk, and gives up (None) on anything else, for engine.office.xlsx_row_cells'
-`general_rows`. Both give the values python-calamine gives.
+`general_rows`. Both give the values python-calamine gives. A chunk whose rows repeat one
+shape (without formulas) is first tried a row at a time, by engine.office.xlsx_row_shapes:
+a match a row instead of a match a cell, five times faster.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 from engine.office.xlsx_cells import MAX_COLUMN
 from engine.office.xlsx_dates import attributes
 from engine.office.xlsx_row_cells import COLUMN, Cursor, Rows, row_of
+from engine.office.xlsx_row_shapes import ERROR_TYPE, shaped_rows
 from engine.office.xlsx_strings import BadText, texts_of
 from engine.office.xlsx_values import (
     EMPTY,
@@ -61,11 +64,16 @@ def fast_rows(body: bytes, prefix: bytes, kinds: ValueKinds, convert: Converter,
     was missed (a cell the expression does not fit leaves its `<c` or `<x:c` in it).
     """
     plain, after_formula, with_inline = _patterns(prefix)
+    inline, formula = b"<" + prefix + b"is>" in body, b"<" + prefix + b"f" in body
+    if not formula:  # rows repeating one shape read a row at a time (engine.office.xlsx_row_shapes)
+        rows = shaped_rows(body, prefix, with_inline if inline else plain, inline, kinds, convert, cursor)
+        if rows is not None:
+            return _ended(body, prefix, rows, cursor)
     # The expression that fits a chunk is used straight away where the chunk says which it is
     # (trying the plain one first cannot fit such a chunk: it only doubled the time).
-    if b"<" + prefix + b"is>" in body:  # inline strings: our export writes them
-        rows = _inline_rows(body, prefix, with_inline, kinds, convert, cursor)
-    elif b"<" + prefix + b"f" in body:  # formulas: LibreOffice writes a boolean as one
+    if inline:  # inline strings: our export writes them
+        rows = _inline_rows(body, prefix, with_inline, formula, kinds, convert, cursor)
+    elif formula:  # formulas: LibreOffice writes a boolean as one
         rows = _formula_rows(body, prefix, after_formula, kinds, convert, cursor)
     else:
         rows = _UNSURE
@@ -103,7 +111,6 @@ def _rows_of_values(parts: list[Any], kinds: ValueKinds, convert: Converter, cur
 
 
 _UNSURE = object()  # what `_inline_rows` and `_formula_rows` give for a chunk to read as any other
-_ERROR_TYPE = re.compile(rb"""\st\s*=\s*["']e["']""")  # as engine.office.sheet_scan finds an error cell
 
 
 def _formula_rows(body: bytes, prefix: bytes, after_formula: re.Pattern[bytes], kinds: ValueKinds,
@@ -126,7 +133,7 @@ def _formula_rows(body: bytes, prefix: bytes, after_formula: re.Pattern[bytes], 
     return _ended(body, prefix, _rows_of_values(parts, kinds, convert, cursor), cursor)
 
 
-def _inline_rows(body: bytes, prefix: bytes, with_inline: re.Pattern[bytes], kinds: ValueKinds,
+def _inline_rows(body: bytes, prefix: bytes, with_inline: re.Pattern[bytes], formula: bool, kinds: ValueKinds,
                  convert: Converter, cursor: Cursor) -> Rows | None | object:
     """The rows of a chunk holding inline strings, read with the inline expression straight
     away (the plain one cannot fit such a cell: trying it first only doubled the time).
@@ -147,9 +154,9 @@ def _inline_rows(body: bytes, prefix: bytes, with_inline: re.Pattern[bytes], kin
     if b"<" + prefix + b"is>" in between or b"" in texts or b"" in kept:
         return None
     # The special cells (engine.office.sheet_scan.scan_piece): an uncalculated formula needs a
-    # formula tag, an error a t="e" in the attributes of its cell (the matched cells hold no
-    # other '<c'). Without either the chunk has none, and the scan need not run.
-    cursor.special = b"<" + prefix + b"f" in body or any(map(_ERROR_TYPE.search, set(parts[3::7])))
+    # formula tag (`formula`: one in the chunk), an error a t="e" in the attributes of its cell
+    # (the matched cells hold no other '<c'). Without either there are none: no scan.
+    cursor.special = formula or any(map(ERROR_TYPE.search, set(parts[3::7])))
     try:  # the usual chunk: every row the same cells, a column at a time
         rows = _by_column(parts, 7, kinds, convert, cursor)
     except (BadCell, BadText):
