@@ -8,8 +8,10 @@ they are problems at their cell. Every problem is collected; nothing stops at th
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -341,7 +343,14 @@ class _RowSource:
             yield self._typed(data, pending, bad_rows, issues)
 
     def _typed(self, data: SheetInput, kept: list[tuple[int, list[Any]]], bad_rows, issues) -> list[RowInput]:
-        rows = _type_rows(SheetInput(data.spec, self.columns, data.positions), kept, bad_rows, self.date1904, issues)
+        enabled = gc.isenabled()
+        gc.disable()  # a row, a dict and a tuple a row, no cycles: the collector would only cost time
+        try:
+            rows = _type_rows(SheetInput(data.spec, self.columns, data.positions), kept, bad_rows, self.date1904,
+                              issues)
+        finally:
+            if enabled:
+                gc.enable()
         data.last_row = max(data.last_row, kept[-1][0])
         if self.labels_of is not None:
             _resolve_rows(data, rows, self.labels_of, issues)
@@ -389,10 +398,10 @@ def _type_rows(data: SheetInput, kept: list[tuple[int, list[Any]]], bad_rows: di
     ids = managed.get("id", [None] * len(numbers))
     versions = managed.get("version", [None] * len(numbers))
 
-    # The rows, built in bulk; then the few that need more are visited one by one.
+    # The rows, built in bulk (maps in C: no step in Python per row but RowInput's own);
+    # then the few that need more are visited one by one.
     typed = list(zip(*converted, strict=True)) if converted else [()] * len(numbers)
-    rows_in = [RowInput(r, record_id, version, dict(zip(stored_keys, values, strict=True)))
-               for r, record_id, version, values in zip(numbers, ids, versions, typed, strict=True)]
+    rows_in = list(map(RowInput, numbers, ids, versions, map(dict, map(zip, repeat(stored_keys), typed))))
     for key, index in shown:
         for row, cell in zip(rows_in, cells_of[index], strict=True):
             row.computed[key] = cell
