@@ -373,6 +373,7 @@ class RoundTrip:
             gone = [rid for rid in (base.rows if base else ()) if rid not in seen]
             if gone and early is not None and sheet.after is not None:
                 early.sheets.pop(name, None)   # its `after` step may change the records shown
+            if gone:
                 part, db = data.part([]), self._load_records(session, sheet, gone)
                 plan = merge_sheet(part, base, db, writable, seen=seen)
                 plan.issues += _permission_issues(part, plan, may_write, writable)

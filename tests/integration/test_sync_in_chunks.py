@@ -231,3 +231,31 @@ def test_rows_saved_by_a_sync_whose_write_back_was_lost_are_matched_in_every_chu
     ids = [read_sheet(exported, "People")[row - 1][0] for row in rows]
     assert all(isinstance(i, float) for i in ids) and len(set(ids)) == 4
     assert trip().sync(exported).status == "unchanged"
+
+
+@pytest.mark.parametrize("operation", ["validate", "dry run", "sync"])
+def test_a_row_removed_from_a_sheet_in_chunks_deletes_its_record(exported, trip, people_db, operation):
+    """A record of the base that no row shows any more (its row cleared) is deleted after the
+    last chunk, by validate's and the dry run's rehearsal as by the sync."""
+    gone = int(read_sheet(exported, "Addresses")[1][0])     # the first address
+    row = find_row(exported, "Addresses", "ID", gone)
+    width = len(read_sheet(exported, "Addresses")[0])
+    edit(exported, "Addresses", {f"{chr(ord('A') + n)}{row}": None for n in range(width)})
+
+    def exists() -> bool:
+        with people_db.reading() as session:
+            return session.get(Address, gone) is not None
+
+    if operation == "validate":
+        result = trip().validate(exported)
+        assert (result.status, result.problems) == ("unchanged", []) and exists()
+    elif operation == "dry run":
+        result = trip().sync(exported, dry_run=True)
+        assert (result.status, result.deleted) == ("unchanged", 1) and exists()
+        assert [c["action"] for c in result.changes] == ["delete"]
+    else:
+        result = trip().sync(exported)
+        assert (result.status, result.deleted) == ("applied", 1), result.as_json()
+        assert not exists()
+        assert gone not in read_meta(exported, people_db).base["Addresses"].rows
+        assert trip().sync(exported).status == "unchanged"
