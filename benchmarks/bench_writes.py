@@ -8,7 +8,7 @@ Each round starts from an empty migrated database and, in one unit of work as a 
 it, runs what a sync runs for a People sheet of N new rows: `apply_plan` (the contacts and
 their audit rows) and the sheet's `after` step (`add_primaries`: the primary e-mail and
 phone entries and their audit rows), then commits, with the cyclic garbage collector paused
-as a sync pauses it (`engine.sheets.roundtrip.without_cyclic_gc`). Printed per round: the
+as a sync pauses it (`engine.sheets.collector.without_cyclic_gc`). Printed per round: the
 seconds of each, of the commit, the microseconds per person, and this process's CPU time (the
 machine is shared: CPU time moves less than the clock when others run; on PostgreSQL it leaves
 out the server's work).

@@ -15,6 +15,7 @@ from typing import Any
 
 from engine.office.xlsx_cell_store import CellPatches
 from engine.office.xlsx_patch import CellPatch, OwnedSheet, PatchResult, SheetPatch, patch_xlsx
+from engine.sheets.base_rows import BaseRows
 from engine.sheets.export import SPARE_ROWS
 from engine.sheets.issues import CellIssue
 from engine.sheets.labels import Labels
@@ -152,6 +153,10 @@ def refresh_sheet(
         lambda row, column, value: cells.__setitem__((row, column), CellPatch(value)))
     old_rows = old_base.rows if old_base else {}
     old_columns = old_base.columns if old_base else []
+    # The old base rows of the records these rows show, looked up at once: a compact base
+    # (BaseRows) searches its index once for the lot, not once a row (and a fresh workbook's
+    # empty base is not asked a million times for rows it does not have).
+    old_of = _rows_of(old_rows, [row.record_id or inserted_ids.get(row.row) for row in data.rows])
 
     def put(row: int, key: str, value: Any, mark: str | None = None, note: str | None = None) -> None:
         if key in labels:
@@ -170,11 +175,13 @@ def refresh_sheet(
         if key in column_of:
             cells[(row, column_of[key])] = CellPatch(mark=kind, note=note)
 
+    every_key = frozenset(keys)
+
     def lock(row: int, values: dict[str, Any]) -> None:
         """Lock the cells the module no longer lets change on a row now saved or settled
         (a movement just posted, a leave request just decided), as the export does."""
         locked = data.spec.locked_keys(values)
-        if locked >= set(keys) and "delete" in column_of:
+        if locked >= every_key and "delete" in column_of:
             locked = locked | {"delete"}
         for key in locked:
             if key in column_of:
@@ -213,7 +220,7 @@ def refresh_sheet(
                 shown_value = Decimal(repr(shown_value))
             if canonical(value) != canonical(None if is_blank(shown_value) else shown_value):
                 put(r, key, value)
-        previous = old_rows.get(rid)
+        previous = old_of.get(rid)
         if previous is not None and previous[0] == version and row.version == version and old_columns == keys:
             # Nobody changed the record since the workbook's base: the database still equals
             # the base, so nothing to write and the base entry stands (the common case).
@@ -241,7 +248,7 @@ def refresh_sheet(
             if typed == db_text:
                 continue
             if old is None:
-                old = dict(zip(old_columns, old_rows.get(rid, (0, []))[1], strict=False))
+                old = dict(zip(old_columns, old_of.get(rid, (0, []))[1], strict=False))
             was = old.get(key)
             if keep_edits and was is not None and typed != was:   # the user's unsynced edit
                 if db_text != was:
@@ -279,6 +286,13 @@ def refresh_sheet(
     if next_row > data.last_row + 1:
         patch.table_last_row = next_row - 1 + SPARE_ROWS
     return refreshed
+
+
+def _rows_of(rows: Mapping[int, tuple[int, list[str]]], ids: list[int | None]) -> Mapping[int, tuple[int, list[str]]]:
+    """The rows of `ids` (None left out) that `rows`, a base's rows, holds."""
+    if isinstance(rows, BaseRows):
+        return rows.subset(rid for rid in ids if rid is not None) if rows else {}
+    return rows
 
 
 def write_refresh(book: WorkbookInput, sheets: dict[str, RefreshedSheet], meta: WorkbookMeta,

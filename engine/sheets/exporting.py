@@ -20,6 +20,7 @@ from engine.office.xlsx_guard import check_package
 from engine.security.gate import record_reads as read_audited
 from engine.security.roles import Actor
 from engine.sheets.apply import stream_rows
+from engine.sheets.collector import without_cyclic_gc
 from engine.sheets.export import ReportData, SheetData, write_workbook
 from engine.sheets.export_rows import Records
 from engine.sheets.labels import Labels
@@ -42,6 +43,7 @@ from engine.sheets.spec import (
 RUN = 10_000
 
 
+@without_cyclic_gc
 def new_workbook(db: Database, actor: Actor, module: str, out: Path, force: bool = False) -> dict[str, int]:
     """Export the records `actor` may see; returns the number of rows per sheet.
 

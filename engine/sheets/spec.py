@@ -9,6 +9,7 @@ permissions and layouts are all derived from it, so no column list is ever writt
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -185,7 +186,16 @@ class SheetSpec:
     def locked_keys(self, values: Mapping[str, Any]) -> frozenset[str]:
         """The columns locked in the file on a saved row holding `values` (see `settled`)."""
         if not self.can_update or (self.settled is not None and self.settled(values)):
-            return frozenset(c.key for c in self.columns)
+            return self._every_key
+        return self._set_once_keys
+
+    # Worked out once a spec: a refresh asks `locked_keys` for every row it saved.
+    @functools.cached_property
+    def _every_key(self) -> frozenset[str]:
+        return frozenset(c.key for c in self.columns)
+
+    @functools.cached_property
+    def _set_once_keys(self) -> frozenset[str]:
         return frozenset(c.key for c in self.columns if c.set_once)
 
     @property
