@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from sqlalchemy.orm import Session
 
 _HASH_ID = re.compile(r"^#\s*(\d{1,18})$")
@@ -74,35 +75,46 @@ class LabelError(ValueError):
 
 
 class Labels:
-    """One lookup's records, both ways: id -> label shown, and typed text -> id."""
+    """One lookup's records, both ways: id -> label shown, and typed text -> id.
+
+    Only the labels shown are kept, and the few things `loose` needs besides them (keys, and
+    the plain labels of records whose label another one shares): a sync of a million
+    contacts holds their labels while it writes the workbook back, and a Choice a record,
+    or a second dict of what the caller gave, was a hundred MB more."""
 
     def __init__(self, offered: Iterable[Choice] = (), shown: Mapping[str, int] | None = None):
-        self._offered = list(offered)
-        self._given = dict(shown or {})
-        labels = [c.label for c in self._offered]
-        folded = list(map(str.casefold, labels))
-        counts = Counter(folded)
-        if len(counts) == len(folded):     # every label names one record (the usual case)
-            self.label_of: dict[int, str] = dict(zip((c.id for c in self._offered), labels, strict=True))
+        offered = offered if isinstance(offered, list) else list(offered)
+        # what the file was given: the caller's own dict (never changed here), not a copy
+        self._given: Mapping[str, int] = shown if shown is not None else {}
+        labels = [c.label for c in offered]
+        if _unique_casefolded(labels):     # every label names one record (the usual case)
+            self.label_of: dict[int, str] = dict(zip((c.id for c in offered), labels, strict=True))
+            self._plain: dict[int, str] = {}
         else:
+            folded = list(map(str.casefold, labels))
+            counts = Counter(folded)
             self.label_of = {c.id: label if counts[key] == 1 else f"{label} #{c.id}"
-                             for c, label, key in zip(self._offered, labels, folded, strict=True)}
+                             for c, label, key in zip(offered, labels, folded, strict=True)}
+            self._plain = {c.id: c.label for c, key in zip(offered, folded, strict=True) if counts[key] > 1}
+        self._keys: dict[int, str] = {c.id: c.key for c in offered if c.key}
 
     # What typed text is read as is only worked out when a text is read: a workbook export
     # shows a million contacts' labels and reads none (a set per name took it gigabytes).
     @functools.cached_property
     def exact(self) -> dict[str, int]:
         """Exact text first: what the file was given, then the labels of today."""
-        return self.shown() | self._given
+        exact = self.shown()
+        exact.update(self._given)
+        return exact
 
     @functools.cached_property
     def loose(self) -> dict[str, set[int]]:
         """Casefolded label, label as shown or key -> the records it names."""
         loose: dict[str, set[int]] = {}
-        for c in self._offered:
-            for name in (c.label, self.label_of[c.id], c.key):
+        for rid, shown in self.label_of.items():
+            for name in (self._plain.get(rid), shown, self._keys.get(rid)):
                 if name:
-                    loose.setdefault(name.casefold(), set()).add(c.id)
+                    loose.setdefault(name.casefold(), set()).add(rid)
         for label, rid in self._given.items():
             loose.setdefault(label.casefold(), set()).add(rid)
         return loose
@@ -133,6 +145,16 @@ class Labels:
                                           f"drop-down of {what}")
         raise LabelError("reference", f"no {what} is called {text!r}: pick one from the drop-down of {what} "
                                       "(or type #ID, the record's ID after #)")
+
+
+def _unique_casefolded(labels: list[str]) -> bool:
+    """Whether no two labels are the same but for case, told from their hashes (an array of
+    numbers, not a set of a million new strings); equal hashes are rare, and then the
+    labels are compared for real."""
+    hashes = np.fromiter(map(hash, map(str.casefold, labels)), dtype=np.int64, count=len(labels))
+    if len(np.unique(hashes)) == len(labels):
+        return True
+    return len(set(map(str.casefold, labels))) == len(labels)
 
 
 def labels_shown(lookups: Mapping[str, list[Any]]) -> dict[str, dict[str, int]]:
