@@ -227,16 +227,28 @@ def _read(path: Path, package: PackageInfo, rows_of: Callable[[str], list[list[A
         data = sheets[sheet_spec.name] = _read_sheet(
             sheet_spec, base.columns if base else None, _capped(path, sheet_spec.name, rows_of, limits),
             special_of(sheet_spec.name), package.date1904, issues)
-        if not (streamed(sheet_spec.name) and saved_in_bulk(sheet_spec)):
+        if not (streamed(sheet_spec.name) and read_in_chunks(sheet_spec)):
             data.rows  # noqa: B018  (read whole now: its reading problems come in sheet order)
     return WorkbookInput(path, meta, package, sheets, issues, seal)
 
 
 def saved_in_bulk(spec: SheetSpec) -> bool:
-    """Whether a large sheet may be read, checked and saved in chunks: its rows are saved in
-    bulk, not through a module's services (a posting sheet posts in sheet order, with rules
-    over earlier rows) nor in groups (an entry's lines are posted together)."""
+    """Whether a sheet's rows are saved in bulk, not through a module's services (a posting
+    sheet posts in sheet order, with rules over earlier rows) nor in groups (an entry's lines
+    are posted together): nothing about its rows is decided while writing them."""
     return not (spec.grouped_by or spec.post or spec.update or spec.delete)
+
+
+def read_in_chunks(spec: SheetSpec) -> bool:
+    """Whether a large sheet may be read, checked and saved a chunk at a time: its rows are
+    saved in bulk, or its new rows are posted by the module's service one chunk after another
+    in sheet order, each after the rows before it, as a sheet read whole posts them (an
+    append-only ledger: stock movements, payments, interactions). Not a sheet whose rows are
+    posted in groups (an entry's lines go together) or whose new rows are checked together
+    (`check_new`), nor one whose saved rows are changed or deleted through a service or that
+    runs a step after saving: those look across the rows of the whole sheet."""
+    return saved_in_bulk(spec) or not (spec.grouped_by or spec.check_new or spec.update or spec.delete
+                                       or spec.after)
 
 
 RawRows = Callable[[], Iterable[tuple[int, list[Any]]]]   # (Excel row number, cells), read anew on each call

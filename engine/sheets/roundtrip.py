@@ -60,9 +60,11 @@ from engine.sheets.meta import ISSUES_SHEET, LISTS_SHEET, SheetBase
 from engine.sheets.read import (
     SheetInput,
     WorkbookInput,
+    read_in_chunks,
     read_open_workbook,
     read_workbook,
     resolve_labels,
+    saved_in_bulk,
 )
 from engine.sheets.spec import (
     Column,
@@ -150,6 +152,9 @@ class EarlyRefresh:
         values or their labels: a contact's e-mail follows its E-mails sheet)."""
         for earlier in [other for other in self.sheets if other != name]:
             del self.sheets[earlier]
+
+
+WHOLE = 1 << 62   # a chunk size no sheet reaches: the sheet in one chunk
 
 
 def _quiet(stage: str, n: int) -> None:
@@ -265,10 +270,11 @@ class RoundTrip:
         and the plans keep counts, not every change (unless `describe`: a dry run lists them).
 
         Validate (a rehearsal that is not a dry run) does not write the rows of a sheet read in
-        chunks: such a sheet is saved in bulk, so nothing of its rows is decided while writing
-        (no posting rules, see `saved_in_bulk`); its checks, references, uniqueness and
-        conflicts are all found without writing, and writing a million rows only to roll them
-        back would cost most of the time (issue 19). Its other sheets are rehearsed as ever."""
+        chunks and saved in bulk: nothing of its rows is decided while writing (no posting
+        rules, see `saved_in_bulk`); its checks, references, uniqueness and conflicts are all
+        found without writing, and writing a million rows only to roll them back would cost
+        most of the time (issue 19). A sheet whose new rows a module's service posts (read in
+        chunks too, see `read_in_chunks`) and the other sheets are rehearsed as ever."""
         for attempt in range(RACE_RETRIES + 1):
             with self.db.unit_of_work(self.actor, source="workbook", workbook_id=book.meta.workbook_id) as session:
                 early = None if rehearsal else EarlyRefresh()
@@ -325,12 +331,15 @@ class RoundTrip:
             plans[name] = whole = SheetPlan(name)
             seen: set[int] = set()
             unique = UniqueValues(data)
-            saving = save and (write_chunked or data.kept_whole)
+            # (validate: a sheet whose new rows a service posts is rehearsed, even in chunks)
+            saving = save and (write_chunked or data.kept_whole or not saved_in_bulk(sheet))
             refreshing = early is not None and not data.kept_whole
             if refreshing:
                 labels = self._sheet_labels(session, spec, sheet, data)
 
-            for rows in data.chunks(size):
+            # A sheet whose rules look across its rows (an entry's lines, checked together) is
+            # read whole and taken as one chunk: a chunk's end must not split an entry.
+            for rows in data.chunks(size if read_in_chunks(sheet) else WHOLE):
                 part = data.part(rows)
                 reading, reported = book.issues[reported:], len(book.issues)
                 ids = [row.record_id if row.record_id is not None else saved.get(row.row) for row in rows]
@@ -383,12 +392,18 @@ class RoundTrip:
 
     def _save_chunk(self, session: Session, book: WorkbookInput, spec: WorkbookSpec, part: SheetInput,
                     plan: SheetPlan, db: DbRows, found: list[CellIssue], refused: bool, total: Applied) -> list[CellIssue]:
-        """Save one chunk's plan in a savepoint, kept unless the sync is `refused` already;
-        a chunk with problems of its own (`found`) has its other rows rehearsed instead.
-        Returns the problems saving met; a race with another sync raises ApplyConflict."""
+        """Save one chunk's plan in a savepoint; a chunk with problems of its own (`found`)
+        has its other rows rehearsed instead. Returns the problems saving met; a race with
+        another sync raises ApplyConflict.
+
+        Once the sync is refused (`refused`, or `found`), what a chunk's rows without problems
+        wrote is still kept until the transaction is rolled back at the end: the later chunks
+        are then checked after them, as a workbook read whole rehearses all its rows without
+        problems together (a movement issuing what an earlier chunk's receipt brought in is
+        not taken for an issue of stock that is not there)."""
         name = plan.sheet
         if found:
-            return self._problems_beside(session, book, spec, {name: plan}, found, {name: db})
+            return self._problems_beside(session, book, spec, {name: plan}, found, {name: db}, keep=True)
         if plan.empty:
             return []
         savepoint = session.begin_nested()
@@ -400,10 +415,12 @@ class RoundTrip:
             if all(i.conflict for i in conflict.issues):
                 raise
             return conflict.issues
-        if refused:
-            savepoint.rollback()     # rehearsed only: the sync is refused already
-            return []
         savepoint.commit()
+        if db_rows[name] is not db:   # read again as the module's services stored them
+            db.clear()
+            db.update(db_rows[name])
+        if refused:
+            return []                # rehearsed: the sync is refused already
         total.inserted_ids.update(done.inserted_ids)
         total.updated += done.updated
         total.deleted += done.deleted
@@ -442,13 +459,14 @@ class RoundTrip:
         return db
 
     def _problems_beside(self, session: Session, book: WorkbookInput, spec: WorkbookSpec, plans, issues,
-                         db_rows) -> list[CellIssue]:
+                         db_rows, keep: bool = False) -> list[CellIssue]:
         """The posting problems (stock on hand, closed periods, leave balances...) of the rows
         that have no problem of their own, found by rehearsing their part of the sync in a
         savepoint rolled back at once: one pass tells every problem, not the type problems
         first and the posting ones only once those are fixed. Rows grouped with a row that has
         a problem (the lines of one entry) are held back with it; a problem of a whole sheet
-        (a missing sheet, a permission) leaves nothing to rehearse."""
+        (a missing sheet, a permission) leaves nothing to rehearse. `keep`: what the rehearsal
+        wrote stays (a chunk's, for the chunks after it: see _save_chunk)."""
         held = _rows_with_problems(book, spec, issues)
         if held is None:
             return []
@@ -463,9 +481,15 @@ class RoundTrip:
         try:
             self._apply(session, book, spec, rest, {name: dict(rows) for name, rows in db_rows.items()})
         except ApplyConflict as refused:
+            savepoint.rollback()
             return [replace(i, message=f"{i.message} (checked without the rows that have other problems)")
                     for i in refused.issues if not i.conflict]
-        finally:
+        except BaseException:
+            savepoint.rollback()
+            raise
+        if keep:        # a chunk's: kept for the chunks after it (see _save_chunk)
+            savepoint.commit()
+        else:
             savepoint.rollback()
         return []
 
@@ -687,15 +711,17 @@ class RoundTrip:
                 if base is not None:
                     sheets[name] = annotate.RefreshedSheet(SheetPatch(clear_marks=book.meta.marked), base)
                 continue
-            inserted = {row: rid for (n, row), rid in applied.inserted_ids.items() if n == name}
-            inserted.update(_rows_of(book.saved, name))
+            refreshed = early.sheets.get(name)
+            inserted: dict[int, int] = {}
+            if refreshed is None or data.kept_whole:   # (refreshed early: its new rows' ids are in already)
+                inserted = {row: rid for (n, row), rid in applied.inserted_ids.items() if n == name}
+                inserted.update(_rows_of(book.saved, name))
             labels = self._sheet_labels(session, spec, sheet, data, labels_of)
             for column in data.columns:   # the labels now written mean their records from now on
                 if column.key in labels:
                     book.meta.labels[column.labels] = {
                         **{label: rid for rid, label in labels[column.key].label_of.items()},
                         **book.meta.labels.get(column.labels, {})}
-            refreshed = early.sheets.get(name)
             if data.kept_whole:
                 db = db_rows[name] if db_rows is not None else self._load(session, sheet)
                 parts: Iterable[tuple[SheetInput, DbRows]] = [(data, db)]
@@ -763,9 +789,11 @@ class RoundTrip:
         limit = sheet.rows_limit(session, self.actor)
         if limit is not None:
             every = every.where(limit)
-        others = [rid for rid in session.scalars(every) if rid not in shown]
-        if early is not None:   # every row's record that still exists is in its new base
-            others = early.base.rows.missing(others)
+        every_id = session.scalars(every)
+        if early is not None:   # every row's record that still exists is in its new base (none shown here)
+            others = early.base.rows.missing(every_id)
+        else:
+            others = [rid for rid in every_id if rid not in shown]
         if base is not None:
             others = base.rows.missing(others)
         yield data.part([]), self._load_records(session, sheet, others)
