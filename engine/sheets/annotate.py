@@ -156,7 +156,7 @@ def refresh_sheet(
     # The old base rows of the records these rows show, looked up at once: a compact base
     # (BaseRows) searches its index once for the lot, not once a row (and a fresh workbook's
     # empty base is not asked a million times for rows it does not have).
-    old_of = _rows_of(old_rows, [row.record_id or inserted_ids.get(row.row) for row in data.rows])
+    old_of = _old_rows_of(old_rows, [row.record_id or inserted_ids.get(row.row) for row in data.rows])
 
     def put(row: int, key: str, value: Any, mark: str | None = None, note: str | None = None) -> None:
         if key in labels:
@@ -288,7 +288,7 @@ def refresh_sheet(
     return refreshed
 
 
-def _rows_of(rows: Mapping[int, tuple[int, list[str]]], ids: list[int | None]) -> Mapping[int, tuple[int, list[str]]]:
+def _old_rows_of(rows: Mapping[int, tuple[int, list[str]]], ids: list[int | None]) -> Mapping[int, tuple[int, list[str]]]:
     """The rows of `ids` (None left out) that `rows`, a base's rows, holds."""
     if isinstance(rows, BaseRows):
         return rows.subset(rid for rid in ids if rid is not None) if rows else {}

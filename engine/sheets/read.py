@@ -243,7 +243,7 @@ def read_in_chunks(spec: SheetSpec) -> bool:
     """Whether a large sheet may be read, checked and saved a chunk at a time: its rows are
     saved in bulk, or its new rows are posted by the module's service one chunk after another
     in sheet order, each after the rows before it, as a sheet read whole posts them (an
-    append-only ledger: stock movements, payments, interactions). Not a sheet whose rows are
+    append-only ledger: stock movements, stock counts, payments). Not a sheet whose rows are
     posted in groups (an entry's lines go together) or whose new rows are checked together
     (`check_new`), nor one whose saved rows are changed or deleted through a service or that
     runs a step after saving: those look across the rows of the whole sheet."""
