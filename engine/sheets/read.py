@@ -391,6 +391,7 @@ def _type_rows(data: SheetInput, kept: list[tuple[int, list[Any]]], bad_rows: di
     for key in ("id", "version"):
         if key in positions:
             managed[key], errors = convert_column(_MANAGED, cells_of[positions[key]])
+            errors = [*errors, *_beyond_the_database(managed[key])]
             for i in errors:
                 failed.setdefault(i, {}).setdefault(key, (
                     "read-only", f"{data.label(key)} is managed by Backoffice; undo this change"))
@@ -506,6 +507,17 @@ def _marked_for_deletion(data: SheetInput, rows: list[RowInput], cells: Sequence
 
 
 _MANAGED = Column("managed", "ID", type="integer")
+_DATABASE_INTEGERS = (-(1 << 63), (1 << 63) - 1)   # what an ID or a Version column can hold
+
+
+def _beyond_the_database(numbers: list[int | None]) -> list[int]:
+    """The positions of numbers no record's ID or version can be (a typed 1E+30): refused at
+    their cell, before one is looked up in the database (SQLite cannot even be asked for it)."""
+    given = [n for n in numbers if n is not None]
+    low, high = _DATABASE_INTEGERS
+    if not given or low <= min(given) and max(given) <= high:   # the usual case: no step a row
+        return []
+    return [i for i, n in enumerate(numbers) if n is not None and not low <= n <= high]
 
 
 def _special_message(cell) -> str:

@@ -312,6 +312,9 @@ class RoundTrip:
         book.saved = receipts.recover(session, book)
         issues: list[CellIssue] = list(book.issues)
         reported = len(book.issues)
+        read_before: dict[str, list[CellIssue]] = {}   # found as the sheets read whole were read
+        for issue in book.issues:
+            read_before.setdefault(issue.sheet, []).append(issue)
         plans: dict[str, SheetPlan] = {}
         total = Applied()
         lookups: dict[str, set] | None = None
@@ -349,7 +352,11 @@ class RoundTrip:
                                    base_rows=base.rows.subset(rid for rid in ids if rid is not None) if base else None)
                 plan.issues += _permission_issues(part, plan, may_write, writable)
                 found = [*reading, *plan.issues, *check_plan(part, plan, db, lookups, unique=False)]
-                issues += found + self._take_chunk(session, book, spec, part, plan, db, found,
+                # and what reading found in these rows (a label naming nobody: its cell is left
+                # out of the row), or in the whole sheet: those rows are not rehearsed either
+                numbers = {row.row for row in rows}
+                earlier = [i for i in read_before.get(name, ()) if (at := _row_of(i.cell)) is None or at in numbers]
+                issues += found + self._take_chunk(session, book, spec, part, plan, db, [*earlier, *found],
                                                    bool(issues), total, whole, unique, keep_plans, saving)
                 if refreshing and not issues:
                     early.sheets[name] = self._refresh_chunk(session, book, sheet, part, base, db, total,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal as D
 from pathlib import Path
@@ -357,6 +358,26 @@ def test_a_manager_enters_leave_for_a_report_and_nobody_else(db, settings, staff
     checked = trip(db, settings, LEE).validate(path)
     assert [(p.code, p.cell) for p in checked.problems] == [
         ("reference", f"{column_letter(path, 'Leave', 'Employee')}{not_mine}")]
+
+
+def test_a_team_workbook_in_chunks_tells_a_report_outside_the_team_at_its_cell(db, settings, staff, tmp_path):
+    """With its Team sheet read in chunks (two rows a chunk), the Leave sheet, read whole,
+    is saved on the chunked path: a row whose Employee names nobody the manager may choose
+    is a problem at its cell, not a row posted without an employee (it raised KeyError)."""
+    chunked = replace(settings, workbook=replace(settings.workbook, chunk_rows=2))
+    path = export(db, LEE, "team", tmp_path / "lee.xlsx")
+    not_mine = type_row(path, "Leave", {"Employee": "E5 Ola Example", "Type": "annual Annual leave",
+                                        "From": weekday(10, 12), "To": weekday(10, 12)})
+    cell = f"{column_letter(path, 'Leave', 'Employee')}{not_mine}"
+
+    def requests() -> int:
+        with db.reading() as session:
+            return session.scalar(sa.select(sa.func.count()).select_from(LeaveRequest))
+
+    before = requests()
+    for result in (trip(db, chunked, LEE).validate(path), trip(db, chunked, LEE).sync(path)):
+        assert [(p.code, p.cell) for p in result.problems] == [("reference", cell)], result.as_json()
+    assert requests() == before
 
 
 # -- field-level privacy at the sync door ------------------------------------------------------

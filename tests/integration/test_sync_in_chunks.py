@@ -140,6 +140,24 @@ def test_the_same_id_in_two_chunks_is_refused_at_the_second(exported, trip, peop
     assert result.problems[0].cell == f"A{rows[-1]}"
 
 
+@pytest.mark.parametrize("typed", [1e30, -1e30, 2.0 ** 63])
+@pytest.mark.parametrize("chunk_rows", [CHUNK, 50_000], ids=["in chunks", "whole"])
+def test_an_id_no_record_can_have_is_refused_at_its_cell(exported, people_db, actor_for, settings, typed, chunk_rows):
+    """A number no database can hold as an ID (found by the reader fuzz test, in chunks: it
+    was looked up, and SQLite cannot be asked for it) is a problem at its cell, like any
+    edit of an ID."""
+    smith = find_row(exported, "People", "Last name", "Smith")
+    edit(exported, "People", {f"A{smith}": typed})
+    before = audit_count(people_db)
+    trip = RoundTrip(people_db, replace(settings, workbook=replace(settings.workbook, chunk_rows=chunk_rows)),
+                     actor_for("ada"))
+    for result in (trip.validate(exported, annotate_file=False), trip.sync(exported)):
+        assert result.status in ("invalid", "rejected"), result.as_json()
+        # (and Smith's record, which no row shows any more, is taken for one to delete)
+        assert ("read-only", f"A{smith}") in [(p.code, p.cell) for p in result.problems]
+    assert audit_count(people_db) == before
+
+
 def test_an_edit_and_a_deletion_across_chunks_are_saved(exported, trip, people_db):
     bolt = find_row(exported, "Organisations", "Name", "Bolt GmbH")
     edit_by_label(exported, "Organisations", bolt, {"Phone": "+49 555"})
