@@ -58,6 +58,7 @@ from engine.sheets.live import BookSnapshot
 from engine.sheets.merge import DbRows, SheetPlan, merge_sheet
 from engine.sheets.meta import ISSUES_SHEET, LISTS_SHEET, SheetBase
 from engine.sheets.read import (
+    RowInput,
     SheetInput,
     WorkbookInput,
     read_in_chunks,
@@ -354,8 +355,7 @@ class RoundTrip:
                 found = [*reading, *plan.issues, *check_plan(part, plan, db, lookups, unique=False)]
                 # and what reading found in these rows (a label naming nobody: its cell is left
                 # out of the row), or in the whole sheet: those rows are not rehearsed either
-                numbers = {row.row for row in rows}
-                earlier = [i for i in read_before.get(name, ()) if (at := _row_of(i.cell)) is None or at in numbers]
+                earlier = _issues_in(read_before.get(name, []), rows)
                 issues += found + self._take_chunk(session, book, spec, part, plan, db, [*earlier, *found],
                                                    bool(issues), total, whole, unique, keep_plans, saving)
                 if refreshing and not issues:
@@ -932,6 +932,14 @@ def _rows_with_problems(book: WorkbookInput, spec: WorkbookSpec, issues: list[Ce
             groups = {r.values.get(key) for r in data.rows if r.row in rows}
             rows.update(r.row for r in data.rows if r.values.get(key) in groups)
     return held
+
+
+def _issues_in(issues: list[CellIssue], rows: list[RowInput]) -> list[CellIssue]:
+    """Those of a sheet's `issues` at a cell of `rows`, or at no cell (the whole sheet's)."""
+    if not issues:
+        return []
+    numbers = {row.row for row in rows}
+    return [i for i in issues if (at := _row_of(i.cell)) is None or at in numbers]
 
 
 def _chunks(ids: list[int], size: int = 1000) -> list[list[int]]:
