@@ -138,6 +138,13 @@ def _hide_values() -> bool:
     return not os.environ.get("BACKOFFICE_DEBUG")
 
 
+# The page size of a new SQLite database: 16 KB, not SQLite's 4 KB. A large sync writes its
+# gigabytes in one transaction, each page going through the write-ahead log and back: the rows
+# a sync of a million new people writes took 39 s raw with 16 KB pages, 44-47 s with 4 KB
+# (benchmarks/bench_scale.py, "written"). It is fixed when the file gets its first page.
+NEW_PAGE_BYTES = 16384
+
+
 def _engine(parsed: URL, busy_timeout_seconds: float, create: bool) -> Engine:
     if parsed.get_backend_name() != "sqlite":
         return create_engine(parsed, pool_pre_ping=True, json_serializer=dump_json, hide_parameters=_hide_values())
@@ -147,7 +154,10 @@ def _engine(parsed: URL, busy_timeout_seconds: float, create: bool) -> Engine:
         refuse_missing_file(parsed)
     elif path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(parsed, connect_args={"timeout": busy_timeout_seconds}, json_serializer=dump_json,
+    # check_same_thread off: a sync commits in a thread of its own while its workbook is
+    # written (engine.db.commit); the pool still hands a connection to one user at a time.
+    engine = create_engine(parsed, connect_args={"timeout": busy_timeout_seconds, "check_same_thread": False},
+                           json_serializer=dump_json,
                            hide_parameters=_hide_values())
     timeout_ms = int(busy_timeout_seconds * 1000)
 
@@ -156,6 +166,8 @@ def _engine(parsed: URL, busy_timeout_seconds: float, create: bool) -> Engine:
         # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite would defer it).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        if create:   # (a file with pages already keeps its size: the pragma does nothing there)
+            cursor.execute(f"PRAGMA page_size = {NEW_PAGE_BYTES:d}")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from engine.config import Settings
 from engine.db.audit import AuditEntry
+from engine.db.commit import commit_while
 from engine.db.engine import large_write_cache
 from engine.db.installation import seal
 from engine.db.session import Database
@@ -155,6 +156,33 @@ class EarlyRefresh:
             del self.sheets[earlier]
 
 
+@dataclass
+class RefreshedBook:
+    """A workbook's refresh, read from the database and not yet written: writing it needs
+    no database, so a sync commits while it is written (`commit_while`)."""
+
+    book: WorkbookInput
+    sheets: dict[str, annotate.RefreshedSheet]
+    reports: dict[str, OwnedSheet]
+
+    @property
+    def counts(self) -> annotate.RefreshCounts:
+        """What the refresh brings into the file."""
+        return sum((s.counts for s in self.sheets.values()), annotate.RefreshCounts())
+
+    def changes_file(self, rewrites_reports: bool) -> bool:
+        """Whether writing it over the file itself changes anything: new values, marks or an
+        Issues sheet to clear, a lists sheet a LibreOffice save unhid, reports to rewrite."""
+        book = self.book
+        lists_shown = (LISTS_SHEET in book.package.sheet_names
+                       and book.package.hidden.get(LISTS_SHEET) != "veryHidden")
+        return (bool(book.meta.marked) or lists_shown or any(s.patch.cells for s in self.sheets.values())
+                or ISSUES_SHEET in book.package.sheet_names or rewrites_reports)
+
+    def write(self, target: Path) -> None:
+        annotate.write_refresh(self.book, self.sheets, self.book.meta, target, reports=self.reports)
+
+
 WHOLE = 1 << 62   # a chunk size no sheet reaches: the sheet in one chunk
 
 
@@ -212,6 +240,10 @@ class RoundTrip:
             result = self._result(book, plans, [], "applied", applied=applied)
             if applied.kept_copy is not None:   # (a file's only: an open workbook is changed in place)
                 kept_beside(result, book.path, applied.kept_copy, applied.not_replaced)
+            elif applied.not_replaced:
+                result.warning = (f"{applied.not_replaced}: the records are saved, and {book.path.name} does not "
+                                  "show them yet. Sync it again once it can be written: rows already saved are "
+                                  "matched to their records, never added twice.")
             return result
         book.meta.shown = _shown_from(plans)
         annotate.annotate(book, issues)
@@ -524,10 +556,14 @@ class RoundTrip:
             return
         temp = _temp_beside(target)
         try:
-            self._refresh_into(session, book, spec, applied, keep_edits=False, target=temp, db_rows=db_rows,
-                               early=early)
-            session.commit()
-            applied.kept_copy, applied.not_replaced = put_in_place(temp, target)
+            refreshed = self._refreshed(session, book, spec, applied, keep_edits=False, db_rows=db_rows, early=early)
+            self.progress("writing the workbook", 0)
+            unwritten = commit_while(session, functools.partial(refreshed.write, temp), tolerate=OSError)
+            if unwritten is None:
+                applied.kept_copy, applied.not_replaced = put_in_place(temp, target)
+            else:   # saved all the same: the next sync matches the rows to their records (receipts)
+                applied.not_replaced = (f"the synced workbook could not be written beside {target.name} "
+                                        f"({unwritten.strerror or unwritten})")
         finally:
             temp.unlink(missing_ok=True)
 
@@ -706,6 +742,17 @@ class RoundTrip:
         `early`, the sheets read in chunks already refreshed chunk by chunk as they were saved,
         spares reading them again (only the records others added are still to append).
         """
+        refreshed = self._refreshed(session, book, spec, applied, keep_edits, db_rows, early)
+        if target != book.path or refreshed.changes_file(keep_edits and bool(spec.reports)):
+            self.progress("writing the workbook", 0)
+            refreshed.write(target)
+        return refreshed.counts
+
+    def _refreshed(self, session: Session, book: WorkbookInput, spec: WorkbookSpec, applied: Applied,
+                   keep_edits: bool, db_rows: dict | None = None, early: EarlyRefresh | None = None,
+                   ) -> RefreshedBook:
+        """`_refresh_into`'s reading: the refreshed sheets and report sheets, everything read
+        from the database, ready to be written without it (`RefreshedBook.write`)."""
         sheets = {}
         early = early or EarlyRefresh()
         handed = early.handed   # table -> audited values the file gets
@@ -746,16 +793,7 @@ class RoundTrip:
             book.meta.installation_id = book.seal.installation_id
             book.meta.workbook_id = uuid.uuid4().hex
             book.meta.user, book.meta.roles = self.actor.login, self.actor.role_names
-        lists_shown = (LISTS_SHEET in book.package.sheet_names   # a LibreOffice save unhides it
-                       and book.package.hidden.get(LISTS_SHEET) != "veryHidden")
-        nothing_new = target == book.path and not book.meta.marked and not lists_shown and not any(
-            s.patch.cells for s in sheets.values())
-        counts = sum((s.counts for s in sheets.values()), annotate.RefreshCounts())
-        if nothing_new and ISSUES_SHEET not in book.package.sheet_names and not (keep_edits and spec.reports):
-            return counts
-        self.progress("writing the workbook", 0)
-        annotate.write_refresh(book, sheets, book.meta, target, reports=self._reports(session, spec))
-        return counts
+        return RefreshedBook(book, sheets, self._reports(session, spec))
 
     def _refresh_part(self, session: Session, book: WorkbookInput, sheet: SheetSpec, part: SheetInput,
                       base: SheetBase | None, db: DbRows, inserted: Mapping[int, int], labels: dict[str, Labels],

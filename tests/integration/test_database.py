@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 
@@ -14,7 +15,7 @@ from engine.contacts import services
 from engine.contacts.models import Contact
 from engine.db import migrate
 from engine.db.audit import AuditEntry
-from engine.db.engine import large_write_cache
+from engine.db.engine import NEW_PAGE_BYTES, large_write_cache
 from engine.db.session import Database
 from engine.errors import (
     PermissionDenied,
@@ -232,6 +233,27 @@ def test_sqlite_is_set_up_for_several_writers(tmp_path):
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 7000
     db.dispose()
+
+
+def test_a_new_sqlite_database_gets_16_kb_pages_and_an_existing_one_keeps_its_own(tmp_path):
+    """Larger pages for the gigabytes a large sync writes (see NEW_PAGE_BYTES); a database
+    made before keeps the size its file has, and works as ever."""
+    new = Database.open(Settings(database_url=f"sqlite:///{tmp_path / 'new.db'}"), create=True)
+    with new.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA page_size").scalar() == NEW_PAGE_BYTES == 16384
+    new.dispose()
+    old_file = tmp_path / "old.db"
+    made_before = sqlite3.connect(old_file)            # a file from before: 4 KB pages, no tables yet
+    made_before.execute("PRAGMA page_size = 4096")
+    made_before.execute("VACUUM")
+    made_before.close()
+    old = Database.open(Settings(database_url=f"sqlite:///{old_file}"), create=True)
+    _add(old, actor_with("admin"))
+    with old.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA page_size").scalar() == 4096
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.execute(sa.select(Contact.name)).scalars().all() == ["Acme Ltd"]
+    old.dispose()
 
 
 def test_the_migrations_build_exactly_the_tables_the_models_declare(db):

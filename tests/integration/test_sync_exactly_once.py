@@ -78,6 +78,36 @@ def test_a_workbook_that_cannot_be_replaced_keeps_a_synced_copy_and_syncing_it_a
     assert trip(people_db, actor_for, settings).sync(exported).status == "unchanged"
 
 
+def test_a_workbook_that_cannot_be_written_as_its_records_are_committed_is_matched_at_the_next_sync(
+        people_db, actor_for, settings, exported, monkeypatch):
+    """The refreshed workbook is written while the commit runs (engine.db.commit): a full
+    disk then leaves the records saved, the file as the user left it, and no half-written
+    file; syncing it again adds nothing."""
+    rows = type_new_people(exported)
+    before, typed = people(people_db), exported.read_bytes()
+
+    def disk_full(book, sheets, meta, dst, **_kw):
+        dst.write_bytes(b"PK half a workbook")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(roundtrip.annotate, "write_refresh", disk_full)
+    result = trip(people_db, actor_for, settings).sync(exported)
+    assert (result.status, result.inserted) == ("applied", 3)
+    assert "could not be written beside contacts.xlsx (No space left on device)" in result.warning
+    assert "the records are saved" in result.warning and result.written_to is None
+    assert exported.read_bytes() == typed
+    assert [p.name for p in exported.parent.iterdir() if p.name.endswith(".xlsx")] == ["contacts.xlsx"]
+    assert not list(exported.parent.glob(f".contacts{roundtrip.TEMP_MARK}*"))
+    assert len(people(people_db)) == len(before) + 3 and receipts(people_db) == 3
+
+    monkeypatch.undo()
+    again = trip(people_db, actor_for, settings).sync(exported)
+    assert (again.status, again.inserted, again.recovered) == ("unchanged", 0, 3), again.as_json()
+    assert len(people(people_db)) == len(before) + 3
+    ids = [r[0] for r in read_sheet(exported, "People")[rows[0] - 1:]]
+    assert ids == [c.id for c in _people_named(people_db, "Ann", "Bo", "Bo")]
+
+
 def test_a_row_edited_after_a_lost_write_back_is_matched_to_nothing_and_others_still_are(
         people_db, actor_for, settings, exported, monkeypatch):
     """Rows are matched by what was typed: the two unchanged rows are the records already
