@@ -85,9 +85,8 @@ class ContactEmail(Record, Base):
         UniqueConstraint("contact_id", "address"),
     )
 
-    contact_id: Mapped[int] = mapped_column(
-        ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False, index=True
-    )
+    # (found by contact through the unique constraint's index, which starts with contact_id)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False)
     kind: Mapped[str] = mapped_column(String(8), nullable=False, default="work")
     address: Mapped[str] = mapped_column(String(254), nullable=False, index=True)
     is_primary: Mapped[bool] = mapped_column(default=False, nullable=False)
@@ -105,9 +104,8 @@ class ContactPhone(Record, Base):
         UniqueConstraint("contact_id", "number"),
     )
 
-    contact_id: Mapped[int] = mapped_column(
-        ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False, index=True
-    )
+    # (found by contact through the unique constraint's index, which starts with contact_id)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False)
     kind: Mapped[str] = mapped_column(String(8), nullable=False, default="work")
     number: Mapped[str] = mapped_column(String(40), nullable=False)
     digits: Mapped[str] = mapped_column(String(40), nullable=False, index=True)

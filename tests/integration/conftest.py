@@ -1,9 +1,12 @@
-"""Fixtures for the workbook round trip: a small contacts database and workbook helpers."""
+"""Fixtures for the workbook round trip: a small contacts database, a warehouse with stock, and
+workbook helpers."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
+from decimal import Decimal as D
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +16,28 @@ import python_calamine
 
 from engine.contacts import services
 from engine.db.session import Database
+from engine.inventory.models import Item, Location
+from engine.inventory.services import Movement, post_movement
 from engine.security.roles import SYSTEM
 from engine.security.users import add_user, resolve_actor
 from engine.sheets import roundtrip
 from tests.conftest import actor_with, shared_database
+
+
+@pytest.fixture
+def stock(db):
+    """A warehouse with 5 bolts in stock; users wes (warehouse) and sam (sales)."""
+    with db.unit_of_work(SYSTEM, source="system") as session:
+        add_user(session, SYSTEM, "wes", "Wes", ["warehouse"], None)
+        add_user(session, SYSTEM, "sam", "Sam", ["sales"], None)
+        main = Location(code="MAIN", name="Main warehouse", kind="warehouse")
+        bolt = Item(sku="BOLT-8", name="Bolt M8", valuation="average", reorder_point=D(10), reorder_quantity=D(100))
+        session.add_all([main, bolt])
+        session.flush()
+        post_movement(session, SYSTEM, Movement("receipt", "received", bolt.id, D(5), date(2026, 3, 1),
+                                                to_location_id=main.id, unit_cost=D("0.20")))
+        ids = {"bolt": bolt.id, "main": main.id}
+    return ids
 
 
 @pytest.fixture

@@ -8,57 +8,15 @@ import threading
 from datetime import date
 from decimal import Decimal as D
 
-import pytest
 import sqlalchemy as sa
 
 from engine.db.audit import AuditEntry
 from engine.inventory import queries
-from engine.inventory.models import Item, Location, StockMovement
-from engine.inventory.services import Movement, post_movement
+from engine.inventory.models import StockMovement
 from engine.security.roles import SYSTEM
-from engine.security.users import add_user, resolve_actor
-from engine.sheets.exporting import new_workbook
 from engine.sheets.roundtrip import RoundTrip
 from tests.integration.conftest import edit_by_label, find_row, problems_of, read_sheet, rehearsed
-
-
-@pytest.fixture
-def stock(db):
-    """A warehouse with 5 bolts in stock; users wes (warehouse) and sam (sales)."""
-    with db.unit_of_work(SYSTEM, source="system") as session:
-        add_user(session, SYSTEM, "wes", "Wes", ["warehouse"], None)
-        add_user(session, SYSTEM, "sam", "Sam", ["sales"], None)
-        main = Location(code="MAIN", name="Main warehouse", kind="warehouse")
-        bolt = Item(sku="BOLT-8", name="Bolt M8", valuation="average", reorder_point=D(10), reorder_quantity=D(100))
-        session.add_all([main, bolt])
-        session.flush()
-        post_movement(session, SYSTEM, Movement("receipt", "received", bolt.id, D(5), date(2026, 3, 1),
-                                                to_location_id=main.id, unit_cost=D("0.20")))
-        ids = {"bolt": bolt.id, "main": main.id}
-    return ids
-
-
-def actor(db, login):
-    with db.reading() as session:
-        return resolve_actor(session, login)
-
-
-def export(db, login, path):
-    new_workbook(db, actor(db, login), "inventory", path)
-    return path
-
-
-def add_movement(path, **cells):
-    """Type a new movement into the first empty row of the Movements sheet."""
-    row = len(read_sheet(path, "Movements")) + 1
-    labels = {"on": "Date", "kind": "Kind", "reason": "Reason", "item": "Item", "quantity": "Quantity",
-              "frm": "From", "to": "To", "cost": "Unit cost"}
-    edit_by_label(path, "Movements", row, {labels[k]: v for k, v in cells.items()})
-    return row
-
-
-def sync(db, settings, login, path):
-    return RoundTrip(db, settings, actor(db, login)).sync(path)
+from tests.integration.inventory_books import actor, add_movement, export, sync
 
 
 def test_the_workbook_shows_items_locations_movements_on_hand_and_reorder(db, stock, tmp_path):

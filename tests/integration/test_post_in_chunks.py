@@ -23,12 +23,7 @@ from engine.sheets.read import read_workbook
 from engine.sheets.roundtrip import RoundTrip
 from engine.sheets.spec import workbook_spec
 from tests.integration.conftest import problems_of, read_sheet, rehearsed
-from tests.integration.test_inventory_workbook import (
-    actor,
-    add_movement,
-    export,
-    stock,  # noqa: F401  (the fixture: 5 bolts in stock)
-)
+from tests.integration.inventory_books import actor, add_movement, export
 
 CHUNK = 2
 BOLT, MAIN = "BOLT-8 Bolt M8", "MAIN Main warehouse"
