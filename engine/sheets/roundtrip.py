@@ -163,7 +163,6 @@ class RefreshedBook:
 
     book: WorkbookInput
     sheets: dict[str, annotate.RefreshedSheet]
-    reports: dict[str, OwnedSheet]
 
     @property
     def counts(self) -> annotate.RefreshCounts:
@@ -179,8 +178,9 @@ class RefreshedBook:
         return (bool(book.meta.marked) or lists_shown or any(s.patch.cells for s in self.sheets.values())
                 or ISSUES_SHEET in book.package.sheet_names or rewrites_reports)
 
-    def write(self, target: Path) -> None:
-        annotate.write_refresh(self.book, self.sheets, self.book.meta, target, reports=self.reports)
+    def write(self, target: Path, reports: dict[str, OwnedSheet]) -> None:
+        """Write it to `target`, with the read-only report sheets `reports` rebuilt."""
+        annotate.write_refresh(self.book, self.sheets, self.book.meta, target, reports=reports)
 
 
 WHOLE = 1 << 62   # a chunk size no sheet reaches: the sheet in one chunk
@@ -557,8 +557,9 @@ class RoundTrip:
         temp = _temp_beside(target)
         try:
             refreshed = self._refreshed(session, book, spec, applied, keep_edits=False, db_rows=db_rows, early=early)
+            reports = self._reports(session, spec)   # (read before the commit: the writing needs no database)
             self.progress("writing the workbook", 0)
-            unwritten = commit_while(session, functools.partial(refreshed.write, temp), tolerate=OSError)
+            unwritten = commit_while(session, functools.partial(refreshed.write, temp, reports), tolerate=OSError)
             if unwritten is None:
                 applied.kept_copy, applied.not_replaced = put_in_place(temp, target)
             else:   # saved all the same: the next sync matches the rows to their records (receipts)
@@ -743,16 +744,17 @@ class RoundTrip:
         spares reading them again (only the records others added are still to append).
         """
         refreshed = self._refreshed(session, book, spec, applied, keep_edits, db_rows, early)
-        if target != book.path or refreshed.changes_file(keep_edits and bool(spec.reports)):
-            self.progress("writing the workbook", 0)
-            refreshed.write(target)
+        if target == book.path and not refreshed.changes_file(keep_edits and bool(spec.reports)):
+            return refreshed.counts
+        self.progress("writing the workbook", 0)
+        refreshed.write(target, self._reports(session, spec))
         return refreshed.counts
 
     def _refreshed(self, session: Session, book: WorkbookInput, spec: WorkbookSpec, applied: Applied,
                    keep_edits: bool, db_rows: dict | None = None, early: EarlyRefresh | None = None,
                    ) -> RefreshedBook:
-        """`_refresh_into`'s reading: the refreshed sheets and report sheets, everything read
-        from the database, ready to be written without it (`RefreshedBook.write`)."""
+        """`_refresh_into`'s reading: the refreshed sheets, everything read from the database,
+        ready to be written without it (`RefreshedBook.write`, given the report sheets)."""
         sheets = {}
         early = early or EarlyRefresh()
         handed = early.handed   # table -> audited values the file gets
@@ -793,7 +795,7 @@ class RoundTrip:
             book.meta.installation_id = book.seal.installation_id
             book.meta.workbook_id = uuid.uuid4().hex
             book.meta.user, book.meta.roles = self.actor.login, self.actor.role_names
-        return RefreshedBook(book, sheets, self._reports(session, spec))
+        return RefreshedBook(book, sheets)
 
     def _refresh_part(self, session: Session, book: WorkbookInput, sheet: SheetSpec, part: SheetInput,
                       base: SheetBase | None, db: DbRows, inserted: Mapping[int, int], labels: dict[str, Labels],
