@@ -168,7 +168,8 @@ def _report(result: FileResult, as_json: bool, command: str) -> None:
         return
     out.print(f"{result.file}: {summary(result, command)}")
     if result.recovered:
-        out.print(f"  {result.recovered} new rows had been saved by an earlier sync whose workbook was never "
+        rows = "1 new row had" if result.recovered == 1 else f"{result.recovered} new rows had"
+        out.print(f"  {rows} been saved by an earlier sync whose workbook was never "
                   "written: matched to those records (not added again), their ids now written in")
     if result.warning:
         say_warning(result.warning)

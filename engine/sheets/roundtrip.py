@@ -241,9 +241,10 @@ class RoundTrip:
             if applied.kept_copy is not None:   # (a file's only: an open workbook is changed in place)
                 kept_beside(result, book.path, applied.kept_copy, applied.not_replaced)
             elif applied.not_replaced:
-                result.warning = (f"{applied.not_replaced}: the records are saved, and {book.path.name} does not "
-                                  "show them yet. Sync it again once it can be written: rows already saved are "
-                                  "matched to their records, never added twice.")
+                result.warning = (f"{applied.not_replaced}: the records are saved, but {book.path.name} does not "
+                                  "show them yet. Free some space on that disk (or let this account write to the "
+                                  f"folder), then sync {book.path.name} again: the rows already saved are matched "
+                                  "to their records, never added twice.")
             return result
         book.meta.shown = _shown_from(plans)
         annotate.annotate(book, issues)

@@ -14,6 +14,7 @@ import engine
 from engine.cli import app
 from engine.contacts import services
 from engine.security.roles import SYSTEM
+from engine.sheets import roundtrip
 from tests.integration.conftest import edit_by_label, find_row, read_sheet
 from tests.unit.test_docs import _command_paths
 
@@ -108,6 +109,29 @@ def test_dry_run_diff_and_summaries_in_words(people_db, tmp_path):
     assert saved.stdout == f"{path}: saved: 1 record added, 1 changed, none deleted\n"
     again = run(people_db, "sync", str(path), "--user", "ada")
     assert again.stdout == f"{path}: nothing to save: the database already holds every value\n"
+
+
+def test_a_workbook_not_written_after_the_commit_is_told_with_what_to_do_and_matched_next_time(
+        people_db, tmp_path, monkeypatch):
+    path = tmp_path / "contacts.xlsx"
+    assert run(people_db, "workbook", "new", "contacts", "--out", str(path), "--user", "ada").exit_code == 0
+    edit_by_label(path, "People", len(read_sheet(path, "People")) + 1,
+                  {"First name": "Ada", "Last name": "King", "Country": "GB"})
+
+    def disk_full(*_args, **_kw):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(roundtrip.annotate, "write_refresh", disk_full)
+    saved = run(people_db, "sync", str(path), "--user", "ada")
+    assert saved.exit_code == 0, saved.output
+    assert saved.stdout.startswith(f"{path}: saved: 1 record added, none changed, none deleted\n")
+    assert ("could not be written beside contacts.xlsx (No space left on device): the records are saved, but "
+            "contacts.xlsx does not show them yet. Free some space on that disk") in " ".join(saved.output.split())
+    monkeypatch.undo()
+    again = run(people_db, "sync", str(path), "--user", "ada")
+    assert again.stdout == (f"{path}: nothing to save: the database already holds every value\n"
+                            "  1 new row had been saved by an earlier sync whose workbook was never written: "
+                            "matched to those records (not added again), their ids now written in\n"), again.stdout
 
 
 def test_refresh_reports_the_rows_it_brought_in(people_db, tmp_path):
