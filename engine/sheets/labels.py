@@ -98,6 +98,15 @@ class Labels:
             self._plain = {c.id: c.label for c, key in zip(offered, folded, strict=True) if counts[key] > 1}
         self._keys: dict[int, str] = {c.id: c.key for c in offered if c.key}
 
+    @property
+    def loaded(self) -> bool:
+        """Whether the records offered are read (see LaterLabels: those of Labels always are)."""
+        return True
+
+    def load(self) -> Labels:
+        """These labels, their records read (see LaterLabels)."""
+        return self
+
     # What typed text is read as is only worked out when a text is read: a workbook export
     # shows a million contacts' labels and reads none (a set per name took it gigabytes).
     @functools.cached_property
@@ -145,6 +154,37 @@ class Labels:
                                           f"drop-down of {what}")
         raise LabelError("reference", f"no {what} is called {text!r}: pick one from the drop-down of {what} "
                                       "(or type #ID, the record's ID after #)")
+
+
+class LaterLabels(Labels):
+    """Labels whose records are read only when first used (shown, resolved or listed).
+
+    A sync writes back every sheet of its workbook, an empty one too, and a sheet's Labels
+    were read whatever it showed: the Contact column of an empty Addresses sheet read the
+    label of every contact (a million of them: about 3 s and 200 MB at the end of a sync, and
+    as long again when the next sync read the file). `load` must still be called while the
+    session `offered` reads from is open."""
+
+    def __init__(self, offered: Callable[[], Iterable[Choice]], shown: Mapping[str, int] | None = None):
+        self._offered, self._shown_given = offered, shown   # (Labels' own attributes: not set yet)
+
+    @property
+    def loaded(self) -> bool:
+        return "label_of" in self.__dict__
+
+    def load(self) -> Labels:
+        if not self.loaded:
+            Labels.__init__(self, self._offered(), self._shown_given)
+        return self
+
+    def __getattr__(self, name: str) -> Any:
+        """Only for an attribute not set yet: Labels' own, set by reading the records."""
+        if name in _LABELS_STATE and not self.loaded:
+            return getattr(self.load(), name)
+        raise AttributeError(name)
+
+
+_LABELS_STATE = frozenset({"label_of", "_plain", "_keys", "_given"})
 
 
 def _unique_casefolded(labels: list[str]) -> bool:

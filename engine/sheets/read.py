@@ -460,7 +460,7 @@ def resolve_labels(book: WorkbookInput, labels_of: Callable[[SheetSpec, Column],
         if data._rows is not None:
             _resolve_rows(data, data._rows, labels_of, book.issues)
         elif data._source is not None:   # looked up now, while `labels_of` may still read
-            made = {c.key: labels_of(data.spec, c) for c in data.columns if c.labels and not c.computed}
+            made = {c.key: labels_of(data.spec, c).load() for c in data.columns if c.labels and not c.computed}
             data._source.labels_of = lambda _sheet, column, made=made: made[column.key]
 
 
@@ -469,7 +469,10 @@ def _resolve_rows(data: SheetInput, rows: list[RowInput], labels_of: Callable[[S
     for column in data.columns:
         if column.labels is None or column.computed:
             continue
-        labels, key = labels_of(data.spec, column), column.key
+        key = column.key
+        if all(row.values.get(key) is None for row in rows):
+            continue   # nothing typed: its labels are not even read (an empty sheet's)
+        labels = labels_of(data.spec, column)
         exact = labels.exact
         for row in rows:
             text = row.values.get(key)

@@ -54,7 +54,7 @@ from engine.sheets.apply import (
 from engine.sheets.checks import UniqueValues, check_plan
 from engine.sheets.collector import without_cyclic_gc
 from engine.sheets.issues import CellIssue
-from engine.sheets.labels import Labels, as_ids
+from engine.sheets.labels import Labels, LaterLabels, as_ids
 from engine.sheets.live import BookSnapshot
 from engine.sheets.merge import DbRows, SheetPlan, merge_sheet
 from engine.sheets.meta import ISSUES_SHEET, LISTS_SHEET, SheetBase
@@ -605,7 +605,9 @@ class RoundTrip:
                 shown: dict[str, dict[str, int]]) -> Callable[[SheetSpec, Column], Labels]:
         """The Labels of a labelled column, read once per lookup: the records it offers this
         user today, and the labels the file was given (`shown`). A sheet of an area the user
-        may not read gets the file's own labels only: nothing is read from the database."""
+        may not read gets the file's own labels only: nothing is read from the database.
+        The records are read when first needed (LaterLabels), in `session`: an empty sheet
+        reads none."""
         made: dict[tuple, Labels] = {}
 
         def labels_of(sheet: SheetSpec, column: Column) -> Labels:
@@ -614,7 +616,8 @@ class RoundTrip:
             if key not in made:
                 given = {**shown.get(column.lookup or "", {}), **shown.get(column.labels or "", {})}
                 source = spec.lookups.get(column.labels or "")
-                made[key] = Labels(asked_by(source, session, self.actor) if readable and source else (), given)
+                offered = functools.partial(asked_by, source, session, self.actor) if readable and source else tuple
+                made[key] = LaterLabels(offered, given)
             return made[key]
 
         return labels_of
@@ -774,11 +777,6 @@ class RoundTrip:
                 inserted = {row: rid for (n, row), rid in applied.inserted_ids.items() if n == name}
                 inserted.update(_rows_of(book.saved, name))
             labels = self._sheet_labels(session, spec, sheet, data, labels_of)
-            for column in data.columns:   # the labels now written mean their records from now on
-                if column.key in labels:
-                    book.meta.labels[column.labels] = {
-                        **{label: rid for rid, label in labels[column.key].label_of.items()},
-                        **book.meta.labels.get(column.labels, {})}
             if data.kept_whole:
                 db = db_rows[name] if db_rows is not None else self._load(session, sheet)
                 parts: Iterable[tuple[SheetInput, DbRows]] = [(data, db)]
@@ -789,6 +787,15 @@ class RoundTrip:
                                                applied.added_alongside.get(name, set()), refreshed, handed,
                                                data.kept_whole)
             sheets[name] = refreshed
+            # The labels now written mean their records from now on; a sheet that shows no
+            # row (an empty Addresses sheet) wrote none, unless it got records others added.
+            shows_rows = not data.kept_whole or bool(data.rows)
+            for column in data.columns:
+                made = labels.get(column.key)
+                if made is not None and (shows_rows or made.loaded):
+                    book.meta.labels[column.labels] = {
+                        **{label: rid for rid, label in made.label_of.items()},
+                        **book.meta.labels.get(column.labels, {})}
         for table, values in handed.items():
             read_audited(session, table, values)
         book.meta.shown = {}     # the file now shows the database's values as its base

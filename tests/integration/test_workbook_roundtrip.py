@@ -475,3 +475,33 @@ def test_a_record_renamed_in_the_database_is_not_taken_for_an_edit(exported, tri
     assert (jo.organisation_id, jo.job_title) == (acme.id, "Buyer")
     assert trip().refresh(exported).status in ("refreshed", "unchanged")
     assert trip().sync(exported).status == "unchanged"
+
+
+def test_an_empty_sheet_reads_no_labels_and_gives_the_file_none_until_it_shows_a_row(
+        people_db, actor_for, trip, tmp_path):
+    """The Addresses sheet's Contact column is labelled by every contact: a sync wrote the
+    label of each into the file even when the sheet showed no address (a million contacts:
+    seconds and hundreds of MB each time). Only a sheet that shows rows gives the file its
+    labels; records others added and appended to an empty sheet count as shown."""
+    ada = actor_for("ada")
+    with people_db.unit_of_work(ada) as session:     # no addresses left: the sheet is empty
+        for name in ("Jo Smith", "Acme Ltd"):
+            contact = session.scalar(sa.select(Contact).where(Contact.name == name))
+            services.delete_contact(session, ada, contact.id, contact.version)
+    path = tmp_path / "no-addresses.xlsx"
+    new_workbook(people_db, ada, "contacts", path)
+    assert len(read_sheet(path, "Addresses")) == 1                      # the header alone
+    with people_db.unit_of_work(ada) as session:
+        services.add_contact(session, ada, {"kind": "organisation", "name": "Zed Ltd", "country": "GB"})
+    lee = find_row(path, "People", "Last name", "Lee")
+    edit_by_label(path, "People", lee, {"Job title": "Buyer"})
+    assert trip().sync(path).status == "applied"
+    assert "Zed Ltd" not in read_meta(path, people_db).labels.get("contacts", {})
+    with people_db.unit_of_work(ada) as session:     # someone adds an address: refreshed into the sheet
+        services.add_contact(session, ada, {"kind": "organisation", "name": "Yew Ltd", "country": "GB"},
+                             [{"kind": "billing", "line1": "3 Elm St", "city": "Hull", "country": "GB"}])
+    assert trip().refresh(path).status == "refreshed"
+    rows = read_sheet(path, "Addresses")
+    assert [row[rows[0].index("Contact")] for row in rows[1:]] == ["Yew Ltd"]
+    given = read_meta(path, people_db).labels["contacts"]
+    assert given["Yew Ltd"] == contact_named(people_db, "Yew Ltd").id and given["Zed Ltd"]

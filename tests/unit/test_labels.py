@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine.sheets import labels as labels_module
-from engine.sheets.labels import Choice, LabelError, Labels
+from engine.sheets.labels import Choice, LabelError, Labels, LaterLabels
 
 
 def test_each_record_shows_its_label_and_is_read_back_from_it():
@@ -57,3 +57,22 @@ def test_labels_unique_but_for_case_are_told_apart_by_hash_and_then_for_real(mon
     monkeypatch.setattr(labels_module, "hash", lambda _text: 0, raising=False)
     assert unique(["a", "b"])
     assert not unique(["x", "X"])
+
+
+def test_later_labels_read_their_records_only_when_first_used_and_once():
+    reads = []
+
+    def offered():
+        reads.append(1)
+        return [Choice(1, "Acme Ltd"), Choice(2, "Bolt & Co")]
+
+    labels = LaterLabels(offered, {"Old Name": 1})
+    assert not labels.loaded and reads == []
+    assert labels.show(2) == "Bolt & Co" and labels.loaded and reads == [1]
+    assert labels.resolve("Old Name", "Contact") == 1 and labels.resolve("acme ltd", "Contact") == 1
+    assert labels.load() is labels and reads == [1]
+    assert LaterLabels(offered).load().shown() == {"Acme Ltd": 1, "Bolt & Co": 2} and reads == [1, 1]
+    with pytest.raises(AttributeError):
+        labels.no_such_thing  # noqa: B018
+    plain = Labels([Choice(1, "Acme Ltd")])
+    assert plain.loaded and plain.load() is plain
