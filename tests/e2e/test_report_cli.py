@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from engine.db.audit import AuditEntry
 from engine.security.roles import SYSTEM
 from engine.security.users import add_user
-from tests.integration.test_staff_report import (
+from tests.integration.staff_report_support import (
     MEDICAL,
     SENSITIVE,
     build_staff,

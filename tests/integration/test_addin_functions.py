@@ -25,7 +25,7 @@ from engine.ledger.invoices import aging
 from engine.security.policies import FieldPolicy, Policies, active_policies, use_policies
 from engine.security.roles import SYSTEM
 from tests.integration.api_client import token_for
-from tests.integration.test_remote_reads import run_local, seed
+from tests.integration.remote_world import run_local, seed
 
 END_OF_MARCH, END_OF_MAY = date(2026, 3, 31), date(2026, 5, 31)
 

@@ -201,7 +201,7 @@ def test_posted_movements_are_saved_and_locked_alike_through_the_ribbon_and_the_
         db, database_url, pg_admin_engine, tmp_path, settings):
     """Inventory: two movements typed into the Movements sheet, synced through each door into
     twin databases: the same movements, the same audit rows, the same cells written and locked."""
-    from tests.integration.test_cross_door_inventory import fill_stock, row
+    from tests.integration.stock_records import fill_stock, row
 
     fill_stock(db)
     before = len(_movements(db))

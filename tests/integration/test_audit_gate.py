@@ -22,7 +22,7 @@ from engine.security.roles import SYSTEM
 from engine.security.users import add_user
 from engine.staff.services import add_contract, request_leave
 from tests.conftest import actor_with
-from tests.integration.test_staff import HANA, MO, staff  # noqa: F401  (the fixture)
+from tests.integration.staff_people import HANA, MO, staff  # noqa: F401  (the fixture)
 
 ALEX = actor_with("accountant", login="alex")
 ADA = actor_with("admin", login="ada")

@@ -16,7 +16,7 @@ from engine.contacts import services
 from engine.security.roles import SYSTEM
 from engine.sheets import roundtrip
 from tests.integration.conftest import edit_by_label, find_row, read_sheet
-from tests.unit.test_docs import _command_paths
+from tests.unit.command_paths import _command_paths
 
 LONG_EMAIL = "accounts.receivable.department@" + "long-subsidiary.example.co.uk"   # 60 characters
 LONG_NAME = "Consolidated International Widget Manufacturing Holdings Limited"

@@ -283,7 +283,8 @@ def test_only_contacts_of_an_organisation_are_indexed_by_it_and_its_members_are_
             plan = " ".join(row[-1] for row in conn.execute(sa.text(f"EXPLAIN QUERY PLAN {members}"), {"org": acme.id}))
         else:
             definition = conn.exec_driver_sql(
-                "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_contacts_organisation_id'").scalar_one()
+                "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+                "AND indexname = 'ix_contacts_organisation_id'").scalar_one()
             conn.exec_driver_sql("SET enable_seqscan = off")   # (three rows: a scan would win on cost)
             plan = " ".join(conn.execute(sa.text(f"EXPLAIN {members}"), {"org": acme.id}).scalars())
         assert conn.execute(sa.text(members), {"org": acme.id}).scalars().all() == [jo.id]

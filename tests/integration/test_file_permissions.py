@@ -17,7 +17,7 @@ from engine.office.files import make_private
 from engine.sheets.exporting import new_workbook
 from engine.sheets.roundtrip import RoundTrip
 from tests.integration.conftest import edit_by_label, find_row
-from tests.integration.test_staff_workbooks import HANA, MO, staff  # noqa: F401  (the fixture)
+from tests.integration.staff_books import HANA, MO, staff  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
 

@@ -18,12 +18,9 @@ from engine.security.roles import SYSTEM
 from engine.security.users import add_user
 from engine.sheets.exporting import new_workbook
 from engine.sheets.roundtrip import RoundTrip
-from tests.integration import test_cross_door_ledger as cross_door_ledger
 from tests.integration.conftest import ACCOUNTANT, edit_by_label, read_sheet
 from tests.integration.doors import fingerprint
-
-CUSTOMER, MEMO_100_KB = cross_door_ledger.CUSTOMER, cross_door_ledger.MEMO_100_KB
-ledger_db = cross_door_ledger.ledger_db   # the ledger's cross-door fixture: the books, alex, an invoice
+from tests.integration.ledger_books import CUSTOMER_NAME, MEMO_100_KB, ledger_db  # noqa: F401  (the fixture)
 
 
 def _cli(db, *args: str, login: str = "alex"):
@@ -33,7 +30,7 @@ def _cli(db, *args: str, login: str = "alex"):
     return CliRunner().invoke(app, ["--database-url", url, *args, "--json", "--user", login])
 
 
-def test_a_100_kb_memo_is_refused_and_the_ledger_workbook_still_syncs(ledger_db, settings, tmp_path):
+def test_a_100_kb_memo_is_refused_and_the_ledger_workbook_still_syncs(ledger_db, settings, tmp_path):  # noqa: F811
     """The memo is refused at the service, the CLI and the workbook; a Ledger workbook made
     afterwards syncs as it is (no record was cut on its way into a cell)."""
     before = fingerprint(ledger_db)
@@ -51,7 +48,7 @@ def test_a_100_kb_memo_is_refused_and_the_ledger_workbook_still_syncs(ledger_db,
     assert fingerprint(ledger_db) == before
 
 
-def test_a_memo_as_long_as_its_column_goes_through_a_workbook_unchanged(ledger_db, settings, tmp_path):
+def test_a_memo_as_long_as_its_column_goes_through_a_workbook_unchanged(ledger_db, settings, tmp_path):  # noqa: F811
     """The longest memo allowed (400 characters) survives export and sync unchanged."""
     memo = "m" * 400
     with ledger_db.unit_of_work(ACCOUNTANT) as session:
@@ -66,7 +63,7 @@ def test_a_memo_as_long_as_its_column_goes_through_a_workbook_unchanged(ledger_d
     assert synced.status != "rejected" and fingerprint(ledger_db) == before
 
 
-def test_an_invoices_second_line_gets_the_default_account_and_a_missing_one_is_a_problem(ledger_db, settings,
+def test_an_invoices_second_line_gets_the_default_account_and_a_missing_one_is_a_problem(ledger_db, settings,  # noqa: F811
                                                                                             tmp_path):
     """A sales invoice typed on two rows, the second without an Account: it is booked to
     sales like the first. A bill's second line without one is `required` at its cell, never
@@ -74,7 +71,7 @@ def test_an_invoices_second_line_gets_the_default_account_and_a_missing_one_is_a
     path = tmp_path / "ledger.xlsx"
     new_workbook(ledger_db, ACCOUNTANT, "ledger", path)
     first = len(read_sheet(path, "Invoices")) + 1
-    edit_by_label(path, "Invoices", first, {"Invoice": "new", "Kind": "sales", "Contact": cross_door_ledger.CUSTOMER_NAME,
+    edit_by_label(path, "Invoices", first, {"Invoice": "new", "Kind": "sales", "Contact": CUSTOMER_NAME,
                                             "Date": date(2026, 3, 6), "Description": "Bolts", "Quantity": 2,
                                             "Unit price": 10})
     edit_by_label(path, "Invoices", first + 1, {"Invoice": "new", "Description": "Nuts", "Quantity": 1,
@@ -87,7 +84,7 @@ def test_an_invoices_second_line_gets_the_default_account_and_a_missing_one_is_a
 
     before = fingerprint(ledger_db)
     first = len(rows) + 1
-    edit_by_label(path, "Invoices", first, {"Invoice": "bill", "Kind": "purchase", "Contact": cross_door_ledger.CUSTOMER_NAME,
+    edit_by_label(path, "Invoices", first, {"Invoice": "bill", "Kind": "purchase", "Contact": CUSTOMER_NAME,
                                             "Date": date(2026, 3, 6), "Description": "Paper", "Quantity": 1,
                                             "Unit price": 10, "Account": "6200"})
     edit_by_label(path, "Invoices", first + 1, {"Invoice": "bill", "Description": "Ink", "Quantity": 1,

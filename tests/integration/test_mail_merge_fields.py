@@ -17,9 +17,7 @@ import pytest
 from engine.mailmerge.runs import process_run, start_run
 from engine.office.docx import soffice
 from engine.reports.make_templates import _word_field
-from tests.integration.test_mail_recipients import customers  # noqa: F401  (the fixture)
-from tests.integration.test_mail_runs import ALEX, settings_for  # noqa: F401  (the fixture)
-from tests.integration.test_mail_safety import (  # noqa: F401  (the fixtures)
+from tests.integration.mail_cli import (  # noqa: F401  (the fixtures)
     _templates,
     backoffice,
     readers,
@@ -27,6 +25,8 @@ from tests.integration.test_mail_safety import (  # noqa: F401  (the fixtures)
     report_of,
     runs,
 )
+from tests.integration.mail_customers import ALEX, customers  # noqa: F401  (the fixture)
+from tests.integration.mail_settings import settings_for  # noqa: F401  (the fixture)
 
 
 def test_a_word_letter_is_attached_printed_and_converted_by_libreoffice(customers, settings_for, tmp_path):  # noqa: F811

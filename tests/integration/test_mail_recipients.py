@@ -17,73 +17,15 @@ import pytest
 
 from engine.contacts import services as contacts
 from engine.errors import BackofficeError, PermissionDenied, UnusableInput
-from engine.ledger.invoices import LineIn, create_invoice, post_invoice, record_payment
 from engine.mailmerge.letters import print_batch
 from engine.mailmerge.message import Outgoing, build_message
 from engine.mailmerge.recipients import OPTED_OUT, UNREACHABLE, Recipient, Skipped, select
 from engine.mailmerge.templates import MailTemplate
 from engine.sheets.exporting import new_workbook
 from tests.conftest import actor_with
-from tests.integration.conftest import ACCOUNTANT
+from tests.integration.mail_customers import ALEX, AS_OF, customers  # noqa: F401  (the fixture)
 
-ALEX = ACCOUNTANT
-AS_OF = date(2026, 5, 4)
 SENDER = {"name": "Widget Works", "email": "accounts@widget.example", "address": ["9 Mill Lane", "YORK", "YO1 7HH"]}
-
-
-def _contact(session, name, country, email=None, address=True, **more):
-    kind = more.pop("kind", "organisation")
-    data = {"kind": kind, "country": country, "email": email, **more}
-    if kind == "person":
-        data["first_name"], data["last_name"] = name.split(" ", 1)
-    else:
-        data["name"] = name
-    places = {"GB": ("1 High St", "Leeds", "LS1 4AP"), "DE": ("Hauptstraße 5", "Berlin", "10115"),
-              "FR": ("3 rue de la Paix", "Paris", "75002"), "US": ("502 S Spring St", "Springfield", "62706")}
-    line1, city, postcode = places[country]
-    addresses = [{"kind": "billing", "line1": line1, "city": city, "postcode": postcode, "country": country}]
-    contact, _ = contacts.add_contact(session, ALEX, data, addresses if address else [])
-    return contact.id
-
-
-def _invoice(session, contact_id, due, amount="100", kind="sales", post=True, issued=None):
-    invoice = create_invoice(session, ALEX, kind, contact_id, issued or date(2026, 1, 5), due,
-                             [LineIn("Widgets", D(1), D(amount), "4100" if kind == "sales" else "6100")])
-    return post_invoice(session, ALEX, invoice.id) if post else invoice
-
-
-@pytest.fixture
-def customers(books):
-    """Customers and their invoices on 4 May 2026:
-    Acme (GB): 1200.50 due 1 March (64 days late), 300 due 1 April half paid in April (33 days
-        late; the other half paid after 4 May), 50 due 1 February paid in full;
-    Bolt (DE): 400 due 29 April (5 days late);   Cog (FR, opted out): 250 due 1 March;
-    Dana Wong (US person, no e-mail): 75.25 due 1 March;   Eve Ltd (no e-mail, no address): 10 due 1 March;
-    Fox (GB): a purchase bill due 1 March and a draft invoice due 1 March, neither a sales invoice owed."""
-    ids = {}
-    with books.unit_of_work(ALEX) as session:
-        ids["acme"] = _contact(session, "Acme Ltd", "GB", "accounts@acme.example", tags="customer, vip")
-        ids["bolt"] = _contact(session, "Bolt GmbH", "DE", "buchhaltung@bolt.example", tags="customer")
-        ids["cog"] = _contact(session, "Cog SARL", "FR", "compta@cog.example", opt_out=True, tags="vip")
-        ids["dana"] = _contact(session, "Dana Wong", "US", None, kind="person", tags="vip")
-        ids["eve"] = _contact(session, "Eve Ltd", "GB", None, address=False)
-        ids["fox"] = _contact(session, "Fox Supplies", "GB", "sales@fox.example", tags="vipers")
-
-        acme_1 = _invoice(session, ids["acme"], date(2026, 3, 1), "1000.42")          # 1200.50 with 20% tax? no tax
-        acme_2 = _invoice(session, ids["acme"], date(2026, 4, 1), "300", issued=date(2026, 3, 2))
-        acme_3 = _invoice(session, ids["acme"], date(2026, 2, 1), "50")
-        record_payment(session, ALEX, "received", ids["acme"], date(2026, 4, 10), D("200"),
-                       [(acme_2.id, D("150")), (acme_3.id, D("50"))])
-        record_payment(session, ALEX, "received", ids["acme"], date(2026, 5, 20), D("150"), [(acme_2.id, D("150"))])
-        _invoice(session, ids["bolt"], date(2026, 4, 29), "400")
-        _invoice(session, ids["cog"], date(2026, 3, 1), "250")
-        _invoice(session, ids["dana"], date(2026, 3, 1), "75.25")
-        _invoice(session, ids["eve"], date(2026, 3, 1), "10")
-        _invoice(session, ids["fox"], date(2026, 3, 1), "99", kind="purchase")
-        _invoice(session, ids["fox"], date(2026, 3, 1), "98", post=False)
-        _invoice(session, ids["fox"], date(2026, 6, 30), "97", issued=date(2026, 6, 1))   # issued after 4 May
-        ids["acme_invoices"] = [acme_1.number, acme_2.number]
-    return books, ids
 
 
 def _select(db, selection, actor=ALEX, **options):
@@ -91,7 +33,7 @@ def _select(db, selection, actor=ALEX, **options):
         return select(session, actor, selection, **options)
 
 
-def test_customers_more_than_n_days_overdue_get_their_overdue_invoices(customers):
+def test_customers_more_than_n_days_overdue_get_their_overdue_invoices(customers):  # noqa: F811
     db, ids = customers
     recipients, skipped = _select(db, "overdue", days=30, as_of=AS_OF, currency="EUR", sender=SENDER,
                                   from_country="GB")
@@ -117,7 +59,7 @@ def test_customers_more_than_n_days_overdue_get_their_overdue_invoices(customers
     assert all(isinstance(s, Skipped) and s.contact_id for s in skipped)
 
 
-def test_the_overdue_threshold_and_date_decide_who_is_selected(customers):
+def test_the_overdue_threshold_and_date_decide_who_is_selected(customers):  # noqa: F811
     db, ids = customers
     recipients, _ = _select(db, "overdue", days=0, as_of=AS_OF)
     assert [r.name for r in recipients] == ["Acme Ltd", "Bolt GmbH", "Dana Wong"]
@@ -131,7 +73,7 @@ def test_the_overdue_threshold_and_date_decide_who_is_selected(customers):
         _select(db, "overdue", days=-1)
 
 
-def test_contacts_with_a_tag(customers):
+def test_contacts_with_a_tag(customers):  # noqa: F811
     db, ids = customers
     recipients, skipped = _select(db, "tag", tag="VIP ")
     assert [(r.name, r.email) for r in recipients] == [("Acme Ltd", "accounts@acme.example"), ("Dana Wong", None)]
@@ -141,7 +83,7 @@ def test_contacts_with_a_tag(customers):
         _select(db, "tag", tag="vip, customer")
 
 
-def test_contacts_chosen_by_id_in_the_order_given_each_once(customers):
+def test_contacts_chosen_by_id_in_the_order_given_each_once(customers):  # noqa: F811
     """The add-in's selected rows: ids as selected, a repeated one once, an unknown one left out."""
     from engine.mailmerge.recipients import selection_of
 
@@ -158,7 +100,7 @@ def test_contacts_chosen_by_id_in_the_order_given_each_once(customers):
         _select(db, "contacts", ids=list(range(1, 5002)))
 
 
-def test_contacts_listed_in_a_contacts_workbook(customers, tmp_path):
+def test_contacts_listed_in_a_contacts_workbook(customers, tmp_path):  # noqa: F811
     db, ids = customers
     path = tmp_path / "contacts.xlsx"
     new_workbook(db, ALEX, "contacts", path)
@@ -175,7 +117,7 @@ def test_contacts_listed_in_a_contacts_workbook(customers, tmp_path):
         _select(db, "sheet", path=path, sheet="Nope")
 
 
-def test_contacts_listed_in_any_sheet_by_a_contact_id_column(customers, tmp_path):
+def test_contacts_listed_in_any_sheet_by_a_contact_id_column(customers, tmp_path):  # noqa: F811
     db, ids = customers
     book = openpyxl.Workbook()
     sheet = book.active
@@ -204,7 +146,7 @@ def test_contacts_listed_in_any_sheet_by_a_contact_id_column(customers, tmp_path
         _select(db, "sheet", path=path, sheet="Invited")
 
 
-def test_a_hostile_workbook_is_refused_before_it_is_read(customers, tmp_path):
+def test_a_hostile_workbook_is_refused_before_it_is_read(customers, tmp_path):  # noqa: F811
     db, ids = customers
     book = openpyxl.Workbook()
     book.active.title = "Invited"
@@ -237,7 +179,7 @@ def test_a_hostile_workbook_is_refused_before_it_is_read(customers, tmp_path):
         _select(db, "sheet", path=macros, sheet="Invited")
 
 
-def test_selections_are_checked(customers):
+def test_selections_are_checked(customers):  # noqa: F811
     db, _ = customers
     with pytest.raises(BackofficeError, match="needs the quality module"):
         _select(db, "suppliers-with-nonconformances")
@@ -249,7 +191,7 @@ def test_selections_are_checked(customers):
         _select(db, "sheet", path="x.xlsx")
 
 
-def test_the_senders_roles_must_read_contacts_and_for_overdue_the_ledger(customers):
+def test_the_senders_roles_must_read_contacts_and_for_overdue_the_ledger(customers):  # noqa: F811
     db, _ = customers
     with pytest.raises(PermissionDenied):
         _select(db, "tag", actor=actor_with(login="nobody"), tag="vip")
@@ -259,7 +201,7 @@ def test_the_senders_roles_must_read_contacts_and_for_overdue_the_ledger(custome
     assert [r.name for r in _select(db, "tag", actor=warehouse, tag="vip")[0]] == ["Acme Ltd", "Dana Wong"]
 
 
-def test_a_merge_from_selection_to_messages_and_printed_letters(customers, tmp_path):
+def test_a_merge_from_selection_to_messages_and_printed_letters(customers, tmp_path):  # noqa: F811
     """What the run does with a selection: an e-mail for those with an address, one printed
     batch for the others."""
     db, ids = customers

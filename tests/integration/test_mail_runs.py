@@ -11,10 +11,8 @@ from email.policy import default as parsed
 from pathlib import Path
 
 import docx
-import pytest
 import sqlalchemy as sa
 
-from engine.config import Settings
 from engine.contacts import services as contacts
 from engine.db.audit import AuditEntry
 from engine.mailmerge.models import MailMessage, MailRun
@@ -23,20 +21,12 @@ from engine.mailmerge.transports import make_transport
 from engine.mailmerge.transports.outbox import OutboxTransport
 from engine.office.docx import soffice
 from tests.integration.conftest import ACCOUNTANT
-from tests.integration.test_mail_recipients import AS_OF, customers  # noqa: F401  (the fixture)
+from tests.integration.mail_customers import AS_OF, customers  # noqa: F401  (the fixture)
+from tests.integration.mail_settings import settings_for  # noqa: F401  (the fixture)
 from tests.mail_servers import SmtpServer
 
 ALEX = ACCOUNTANT
 OVERDUE = {"days": 30, "as_of": AS_OF.isoformat()}
-
-
-@pytest.fixture
-def settings_for(tmp_path, database_url):
-    def make(**mail) -> Settings:
-        return Settings(database_url=database_url, output_dir=tmp_path / "out",
-                        mail={"sender": "accounts@widget.example", "sender_name": "Widget Works",
-                              "outbox_dir": str(tmp_path / "outbox"), **mail})
-    return make
 
 
 def drafts(folder: Path) -> dict[str, email.message.EmailMessage]:
@@ -159,5 +149,5 @@ def test_a_dry_run_writes_previews_and_stores_nothing(customers, settings_for, t
         assert session.scalar(sa.select(sa.func.count()).select_from(MailRun)) == 0
 
 
-def test_the_outbox_is_made_from_the_settings(settings_for, tmp_path):
+def test_the_outbox_is_made_from_the_settings(settings_for, tmp_path):  # noqa: F811
     assert isinstance(make_transport(settings_for()), OutboxTransport)

@@ -15,49 +15,27 @@
 from __future__ import annotations
 
 import email
-import json
-import shutil
 from email.policy import default as parsed
-from pathlib import Path
 
 import docx
 import pytest
 import sqlalchemy as sa
-from typer.testing import CliRunner
 
 from engine.contacts import services as contacts
 from engine.contacts.models import Contact
-from engine.mailmerge.models import MailMessage, MailRun
-from engine.office.docx import templates_dir
-from engine.security.roles import SYSTEM
-from engine.security.users import add_user
-from tests.integration.conftest import ACCOUNTANT
+from engine.mailmerge.models import MailMessage
+from tests.integration.mail_cli import (  # noqa: F401  (the fixtures)
+    ALEX,
+    _templates,
+    backoffice,
+    readers,
+    refusal_of,
+    report_of,
+    runs,
+)
 from tests.mail_servers import SmtpServer
 
-ALEX = ACCOUNTANT
-SENDER = "accounts@widget.example"
 MERGE = ("mail", "merge", "announcement", "--to", "tag:news")
-
-
-@pytest.fixture
-def readers(db):
-    """User alex (accountant); contacts tagged `news`, by name: their ids."""
-    with db.unit_of_work(SYSTEM, source="system") as session:
-        add_user(session, SYSTEM, "alex", "Alex", ["accountant"], None)
-
-    def add(*names: str) -> dict[str, int]:
-        ids = {}
-        with db.unit_of_work(ALEX) as session:
-            for name in names:
-                contact, _ = contacts.add_contact(
-                    session, ALEX, {"kind": "organisation", "name": name, "country": "GB", "tags": "news",
-                                    "email": f"{name.lower()}@example.org"},
-                    [{"kind": "billing", "line1": "1 High St", "city": "Leeds", "postcode": "LS1 4AP",
-                      "country": "GB"}])
-                ids[name] = contact.id
-        return ids
-
-    return add
 
 
 def rename_behind_the_rules(db, contact_id: int, name: str) -> None:
@@ -73,47 +51,14 @@ def correct(db, contact_id: int, name: str) -> None:
         contacts.update_contact(session, ALEX, contact_id, contact.version, {"name": name})
 
 
-@pytest.fixture
-def backoffice(db, tmp_path, monkeypatch):
-    """`backoffice ARGS --user alex` in-process; mail settings through the environment."""
-    url = db.engine.url.render_as_string(hide_password=False)
-    env = {"BACKOFFICE_MAIL__SENDER": SENDER, "BACKOFFICE_MAIL__SENDER_NAME": "Widget Works",
-           "BACKOFFICE_MAIL__OUTBOX_DIR": str(tmp_path / "outbox"), "BACKOFFICE_OUTPUT_DIR": str(tmp_path / "out"),
-           "BACKOFFICE_MAIL__PER_MINUTE": "100000", "COLUMNS": "200", "NO_COLOR": "1"}
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-
-    def run(*args: str, **more: str):
-        from engine.cli import app
-
-        return CliRunner().invoke(app, ["--database-url", url, *args, "--user", "alex"], env=more or None)
-
-    return run
-
-
 def smtp(server: SmtpServer) -> dict[str, str]:
     return {"BACKOFFICE_MAIL__SMTP__HOST": "127.0.0.1", "BACKOFFICE_MAIL__SMTP__PORT": str(server.port),
             "BACKOFFICE_MAIL__SMTP__SECURITY": "none"}
 
 
-def report_of(result, code: int) -> dict:
-    assert result.exit_code == code, (result.stdout, result.stderr)
-    return json.loads(result.stdout)
-
-
-def refusal_of(result, code: int) -> dict:
-    assert result.exit_code == code and result.stdout == "", (result.stdout, result.stderr)
-    return json.loads(result.stderr)
-
-
 def messages(db) -> dict[str, MailMessage]:
     with db.reading() as session:
         return {m.address: m for m in session.scalars(sa.select(MailMessage).order_by(MailMessage.id))}
-
-
-def runs(db) -> list[MailRun]:
-    with db.reading() as session:
-        return list(session.scalars(sa.select(MailRun).order_by(MailRun.id)))
 
 
 # -- 1. a name a header cannot carry -------------------------------------------------------------
@@ -122,7 +67,7 @@ def runs(db) -> list[MailRun]:
                                             ("\u2029", "U+2029 PARAGRAPH SEPARATOR"),
                                             ("\r\n", "U+000D"), ("\x1b", "U+001B")])
 def test_a_name_a_header_cannot_carry_fails_alone_and_the_run_finishes_with_the_others_sent(
-        db, readers, backoffice, bad, named):
+        db, readers, backoffice, bad, named):  # noqa: F811
     ids = readers("Ada", "Cy", "Ben")
     rename_behind_the_rules(db, ids["Cy"], f"Cy{bad}Bcc: everyone@example.net")
     with SmtpServer() as server:
@@ -155,7 +100,7 @@ def test_a_name_a_header_cannot_carry_fails_alone_and_the_run_finishes_with_the_
 
 
 def test_a_subject_merged_from_a_name_with_a_line_separator_fails_alone_in_the_outbox(
-        db, readers, backoffice, tmp_path, monkeypatch):
+        db, readers, backoffice, tmp_path, monkeypatch):  # noqa: F811
     ids = readers("Ada", "Cy")
     rename_behind_the_rules(db, ids["Cy"], "Cy\u2028Subject: hello")
     templates = _templates(tmp_path, monkeypatch)
@@ -171,7 +116,7 @@ def test_a_subject_merged_from_a_name_with_a_line_separator_fails_alone_in_the_o
 # -- 2. a dry run tells which messages would fail ----------------------------------------------
 
 def test_a_dry_run_names_each_message_that_would_fail_writes_the_others_and_exits_1(
-        db, readers, backoffice, tmp_path):
+        db, readers, backoffice, tmp_path):  # noqa: F811
     ids = readers("Ada", "Cy", "Ben")
     rename_behind_the_rules(db, ids["Cy"], "Cy\u2028Lee")
     folder = tmp_path / "out" / "previews" / "announcement-alex"
@@ -193,7 +138,7 @@ def test_a_dry_run_names_each_message_that_would_fail_writes_the_others_and_exit
     assert "3 e-mails and 0 letters would be made, 1 e-mails would fail" in text.stdout
 
 
-def test_a_dry_run_in_which_every_message_would_fail_says_so_and_exits_1(db, readers, backoffice, tmp_path):
+def test_a_dry_run_in_which_every_message_would_fail_says_so_and_exits_1(db, readers, backoffice, tmp_path):  # noqa: F811
     ids = readers("Ada", "Ben")
     shown = report_of(backoffice(*MERGE, "--dry-run", "--json", BACKOFFICE_MAIL__SENDER=""), 1)
     assert sorted(p["contact_id"] for p in shown["problems"]) == sorted(ids.values())
@@ -205,7 +150,7 @@ def test_a_dry_run_in_which_every_message_would_fail_says_so_and_exits_1(db, rea
 
 # -- 3. resume tries again what failed for a reason since fixed ----------------------------------
 
-def test_resume_retries_what_failed_for_the_sender_setting_but_not_a_refused_recipient(db, readers, backoffice):
+def test_resume_retries_what_failed_for_the_sender_setting_but_not_a_refused_recipient(db, readers, backoffice):  # noqa: F811
     ids = readers("Ada", "Ben", "Refused")
     with SmtpServer() as server:
         first = report_of(backoffice(*MERGE, "--via", "smtp", "--json", BACKOFFICE_MAIL__SENDER="", **smtp(server)), 1)
@@ -232,7 +177,7 @@ def test_resume_retries_what_failed_for_the_sender_setting_but_not_a_refused_rec
         "refused@example.org": ("failed", "refused")}
 
 
-def test_resume_says_which_failed_messages_it_tried_again(db, readers, backoffice):
+def test_resume_says_which_failed_messages_it_tried_again(db, readers, backoffice):  # noqa: F811
     readers("Ada")
     first = report_of(backoffice(*MERGE, "--json", BACKOFFICE_MAIL__SENDER=""), 1)
     text = backoffice("mail", "resume", str(first["run_id"]))
@@ -243,17 +188,8 @@ def test_resume_says_which_failed_messages_it_tried_again(db, readers, backoffic
 
 # -- 4. a field no recipient has --------------------------------------------------------------
 
-def _templates(tmp_path: Path, monkeypatch) -> Path:
-    """A copy of the standard templates to edit, used by every command from now on."""
-    copy = tmp_path / "templates"
-    shutil.copytree(templates_dir() / "mail", copy / "mail")
-    shutil.copytree(templates_dir() / "letters", copy / "letters")
-    monkeypatch.setenv("BACKOFFICE_TEMPLATES_DIR", str(copy))
-    return copy
-
-
 def test_a_field_no_recipient_has_stops_the_merge_before_anything_is_sent_or_stored(
-        db, readers, backoffice, tmp_path, monkeypatch):
+        db, readers, backoffice, tmp_path, monkeypatch):  # noqa: F811
     readers("Ada", "Ben")
     templates = _templates(tmp_path, monkeypatch)
     folder = templates / "mail" / "announcement"
@@ -280,7 +216,7 @@ def test_a_field_no_recipient_has_stops_the_merge_before_anything_is_sent_or_sto
 
 
 def test_a_field_misspelt_after_a_run_began_stops_its_resume_before_anything_more_is_sent(
-        db, readers, backoffice, tmp_path, monkeypatch):
+        db, readers, backoffice, tmp_path, monkeypatch):  # noqa: F811
     readers("Ada", "Ben", "Cy")
     templates = _templates(tmp_path, monkeypatch)
     first = report_of(backoffice(*MERGE, "--limit", "1", "--json"), 0)
@@ -295,7 +231,7 @@ def test_a_field_misspelt_after_a_run_began_stops_its_resume_before_anything_mor
 # -- 5. the same merge twice in a day -----------------------------------------------------------
 
 def test_the_same_merge_twice_in_a_day_is_refused_naming_the_earlier_run_unless_again(
-        db, readers, backoffice, tmp_path):
+        db, readers, backoffice, tmp_path):  # noqa: F811
     readers("Ada", "Ben")
     first = report_of(backoffice(*MERGE, "--json"), 0)
     assert first["sent"] == 2
@@ -326,7 +262,7 @@ def test_the_same_merge_twice_in_a_day_is_refused_naming_the_earlier_run_unless_
 
 # -- runs recorded before failures had kinds ------------------------------------------------------
 
-def test_the_upgrade_gives_earlier_failures_their_kind_so_an_empty_sender_is_retried(db, readers, backoffice):
+def test_the_upgrade_gives_earlier_failures_their_kind_so_an_empty_sender_is_retried(db, readers, backoffice):  # noqa: F811
     """A run that failed for the empty sender before kinds were recorded was stored as failed
     for good; after `db upgrade` it is configuration, and resume sends it."""
     from alembic import command

@@ -26,8 +26,7 @@ from tests.integration.conftest import (
     read_meta,
     second_database,
 )
-
-NO_DATABASE = "sqlite:////nonexistent-folder/nothing.db"
+from tests.integration.remote_world import NO_DATABASE
 
 
 @pytest.fixture

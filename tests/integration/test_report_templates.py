@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from engine.cli import app as cli
 from engine.security.roles import SYSTEM
 from engine.security.users import add_user
-from tests.unit.test_template_checks import docxtpl, merge_fields
+from tests.unit.word_files import docxtpl, merge_fields
 
 
 @pytest.fixture

@@ -20,49 +20,16 @@ from engine.security.roles import SYSTEM, Actor
 from engine.staff import leave
 from engine.staff.models import Contract, Employee, LeaveRequest, LeaveType
 from engine.staff.services import (
-    Hire,
-    add_contract,
-    add_department,
     decide_leave,
     department_figures,
-    hire,
     purge_employee,
     request_leave,
     team_of,
 )
-from tests.conftest import actor_with
-
-HANA = actor_with("hr", login="hana")         # HR officer
-MO = actor_with("manager", login="mo")        # heads sales
-MEG = actor_with("manager", login="meg")      # a manager elsewhere
-LEE = actor_with("manager", login="lee")      # under mo, manages ann
+from tests.integration.staff_people import HANA, LEE, MEG, MO, staff  # noqa: F401  (the fixture)
 
 
-@pytest.fixture
-def staff(db):
-    """Sales: mo heads it, lee reports to mo, ann to lee; ops: meg. Annual leave 20 days
-    (5 carry over), sick leave without a balance."""
-    with db.unit_of_work(HANA) as session:
-        sales = add_department(session, HANA, "SAL", "Sales")
-        ops = add_department(session, HANA, "OPS", "Operations")
-        session.add_all([LeaveType(code="annual", name="Annual leave", yearly_allowance=D(20), needs_balance=True,
-                                   carry_over_days=D(5), updated_by="hana"),
-                         LeaveType(code="sick", name="Sick leave", updated_by="hana")])
-
-        def person(number, first, dept, boss=None, login=None, start=date(2025, 1, 6)):
-            return hire(session, HANA, Hire(first, "Test", "GB", number, dept.id, start, manager_id=boss,
-                                            login=login, national_id=f"QQ{number}", bank_account=f"GB00{number}",
-                                            date_of_birth=date(1990, 1, 1)))
-
-        mo = person("E1", "Mo", sales, login="mo")
-        lee = person("E2", "Lee", sales, mo.id, login="lee")
-        ann = person("E3", "Ann", sales, lee.id)
-        meg = person("E4", "Meg", ops, login="meg")
-        add_contract(session, HANA, ann.id, "permanent", D(40), D("36000"), "EUR", date(2025, 1, 6))
-        return {"mo": mo.id, "lee": lee.id, "ann": ann.id, "meg": meg.id, "sales": sales.id}
-
-
-def test_a_managers_team_is_everyone_below_them(db, staff):
+def test_a_managers_team_is_everyone_below_them(db, staff):  # noqa: F811
     with db.reading() as session:
         assert team_of(session, staff["mo"]) == {staff["lee"], staff["ann"]}
         assert team_of(session, staff["lee"]) == {staff["ann"]}
@@ -78,7 +45,7 @@ def test_working_days_count_weekdays_and_half_days():
     assert leave.working_days(date(2026, 3, 7), date(2026, 3, 8)) == 0  # a weekend
 
 
-def test_overlapping_requests_and_requests_beyond_the_balance_are_refused(db, staff):
+def test_overlapping_requests_and_requests_beyond_the_balance_are_refused(db, staff):  # noqa: F811
     with db.unit_of_work(MO) as session:                   # ann's manager's manager enters it
         request_leave(session, MO, staff["ann"], "annual", date(2026, 3, 2), date(2026, 3, 13))     # 10 days
     with pytest.raises(ValidationFailed, match=r"overlaps leave request \d+ \(2026-03-02 to 2026-03-13, requested\)"):
@@ -92,7 +59,7 @@ def test_overlapping_requests_and_requests_beyond_the_balance_are_refused(db, st
         request_leave(session, MO, staff["ann"], "sick", date(2026, 6, 1), date(2026, 6, 30))
 
 
-def test_only_the_employees_managers_decide_and_nobody_their_own(db, staff):
+def test_only_the_employees_managers_decide_and_nobody_their_own(db, staff):  # noqa: F811
     with db.unit_of_work(HANA) as session:
         ask = request_leave(session, HANA, staff["ann"], "annual", date(2026, 4, 6), date(2026, 4, 7)).id
         own = request_leave(session, HANA, staff["lee"], "annual", date(2026, 4, 6), date(2026, 4, 7)).id
@@ -112,7 +79,7 @@ def test_only_the_employees_managers_decide_and_nobody_their_own(db, staff):
             decide_leave(session, LEE, ask, approve=False)
 
 
-def test_unused_days_carry_over_up_to_the_types_limit(db, staff):
+def test_unused_days_carry_over_up_to_the_types_limit(db, staff):  # noqa: F811
     with db.unit_of_work(HANA) as session:
         request_leave(session, HANA, staff["ann"], "annual", date(2025, 5, 5), date(2025, 5, 9))   # 5 of 20
     with db.reading() as session:
@@ -121,14 +88,14 @@ def test_unused_days_carry_over_up_to_the_types_limit(db, staff):
     assert (held.allowance, held.carried_over, held.remaining) == (D(20), D(5), D(25))  # 15 unused, 5 carried
 
 
-def test_a_manager_cannot_record_a_medical_reason(db, staff):
+def test_a_manager_cannot_record_a_medical_reason(db, staff):  # noqa: F811
     with pytest.raises(PermissionDenied, match="medical reasons"):
         with db.unit_of_work(MO) as session:
             request_leave(session, MO, staff["ann"], "sick", date(2026, 5, 4), date(2026, 5, 4),
                           medical_reason="flu")
 
 
-def test_the_audit_log_records_that_a_salary_changed_never_the_salary(db, staff):
+def test_the_audit_log_records_that_a_salary_changed_never_the_salary(db, staff):  # noqa: F811
     with db.unit_of_work(HANA) as session:
         contract = session.scalars(sa.select(Contract)).one()
         contract.salary = D("39000")
@@ -140,7 +107,7 @@ def test_the_audit_log_records_that_a_salary_changed_never_the_salary(db, staff)
     assert {"salary": ["(hidden)", "(hidden)"]} in changes
 
 
-def test_reading_a_medical_reason_is_audited_with_the_reader(db, staff):
+def test_reading_a_medical_reason_is_audited_with_the_reader(db, staff):  # noqa: F811
     with db.unit_of_work(HANA) as session:
         sick = request_leave(session, HANA, staff["ann"], "sick", date(2026, 5, 4), date(2026, 5, 5),
                              medical_reason="migraine").id
@@ -151,7 +118,7 @@ def test_reading_a_medical_reason_is_audited_with_the_reader(db, staff):
     assert (read.actor, read.record_id, read.changes) == ("hana", sick, {"fields_read": ["medical_reason"]})
 
 
-def test_a_leaver_is_purged_only_after_the_retention_period_and_the_figures_stay(db, staff):
+def test_a_leaver_is_purged_only_after_the_retention_period_and_the_figures_stay(db, staff):  # noqa: F811
     with db.unit_of_work(HANA) as session:
         request_leave(session, HANA, staff["ann"], "sick", date(2025, 3, 3), date(2025, 3, 4), reason="ill",
                       medical_reason="back pain")

@@ -13,7 +13,6 @@ import json
 import zipfile
 from dataclasses import replace
 from datetime import date, timedelta
-from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
@@ -25,9 +24,8 @@ from engine.security.roles import Role
 from engine.sheets.exporting import new_workbook
 from engine.sheets.roundtrip import RoundTrip
 from engine.sheets.spec import Column, SheetSpec, workbook_spec
-from engine.staff.models import Contract, Employee, LeaveRequest, LeaveType
-from engine.staff.services import Hire, add_contract, add_department, hire, request_leave
-from tests.conftest import actor_with
+from engine.staff.models import Contract, Employee, LeaveRequest
+from engine.staff.services import request_leave
 from tests.integration.conftest import (
     column_letter,
     edit_by_label,
@@ -37,85 +35,19 @@ from tests.integration.conftest import (
     read_sheet,
     rehearsed,
 )
-
-HANA = actor_with("hr", login="hana")
-MO = actor_with("manager", login="mo")       # heads sales: lee and (through lee) ann
-LEE = actor_with("manager", login="lee")     # manages ann
-MEG = actor_with("manager", login="meg")     # heads operations: ola
-YEAR = date.today().year
-
-
-def weekday(month: int, day: int) -> date:
-    """The first working day on or after the date, this year."""
-    found = date(YEAR, month, day)
-    while found.weekday() >= 5:
-        found += timedelta(days=1)
-    return found
-
-
-def monday(month: int, day: int) -> date:
-    """The first Monday on or after the date, this year."""
-    found = date(YEAR, month, day)
-    return found + timedelta(days=(7 - found.weekday()) % 7)
-
-
-ANN_ANNUAL = (monday(3, 2), monday(3, 2) + timedelta(days=11))       # two working weeks: 10 days
-
-# The sensitive values, each unusual enough that finding it anywhere means it leaked.
-SENSITIVE = {
-    "mo": {"salary": D("91234.57"), "national_id": "QQ918273A", "bank_account": "GB82WEST12345698765432",
-           "date_of_birth": date(1971, 4, 17)},
-    "lee": {"salary": D("67345.18"), "national_id": "QQ564738B", "bank_account": "DE89370400440532013000",
-            "date_of_birth": date(1983, 7, 19)},
-    "ann": {"salary": D("48456.29"), "national_id": "QQ102938C", "bank_account": "FR1420041010050500013M02606",
-            "date_of_birth": date(1994, 11, 23)},
-    "meg": {"salary": D("88567.31"), "national_id": "QQ475869D", "bank_account": "NL91ABNA0417164300",
-            "date_of_birth": date(1968, 2, 29)},
-    "ola": {"salary": D("51678.42"), "national_id": "QQ394857E", "bank_account": "BE68539007547034",
-            "date_of_birth": date(1999, 9, 9)},
-}
-MEDICAL = {"ann": "chronic migraine XJ7", "ola": "fractured wrist QZ9"}
-
-
-@pytest.fixture
-def staff(db):
-    """Sales (mo > lee > ann) and operations (meg > ola), everyone with a contract and the
-    sensitive fields above; annual leave (20 days, kept to a balance) and sick leave (no
-    balance); ann has 10 days of annual leave requested and a sick day with a medical reason,
-    ola a sick day with one."""
-    with db.unit_of_work(HANA) as session:
-        sales = add_department(session, HANA, "SAL", "Sales")
-        ops = add_department(session, HANA, "OPS", "Operations")
-        annual = LeaveType(code="annual", name="Annual leave", yearly_allowance=D(20), needs_balance=True,
-                           updated_by="hana")
-        session.add_all([annual, LeaveType(code="sick", name="Sick leave", updated_by="hana")])
-        session.flush()
-        ids = {"annual": annual.id}
-
-        def person(login, number, dept, boss=None, signs_in=True):
-            private = SENSITIVE[login]
-            employee = hire(session, HANA, Hire(login.title(), "Example", "GB", number, dept.id, date(YEAR, 1, 1),
-                                                job_title=f"{login.title()}'s job", manager_id=boss,
-                                                login=login if signs_in else None,
-                                                national_id=private["national_id"],
-                                                bank_account=private["bank_account"],
-                                                date_of_birth=private["date_of_birth"]))
-            add_contract(session, HANA, employee.id, "permanent", D(40), private["salary"], "EUR", date(YEAR, 1, 1))
-            ids[login] = employee.id
-            return employee.id
-
-        person("mo", "E1", sales)
-        person("lee", "E2", sales, ids["mo"])
-        person("ann", "E3", sales, ids["lee"], signs_in=False)
-        person("meg", "E4", ops)
-        person("ola", "E5", ops, ids["meg"], signs_in=False)
-        ids["sales"], ids["ops"] = sales.id, ops.id
-        ids["ann annual"] = request_leave(session, HANA, ids["ann"], "annual", *ANN_ANNUAL).id
-        ids["ann sick"] = request_leave(session, HANA, ids["ann"], "sick", weekday(5, 4), weekday(5, 4),
-                                        medical_reason=MEDICAL["ann"]).id
-        ids["ola sick"] = request_leave(session, HANA, ids["ola"], "sick", weekday(5, 11), weekday(5, 11),
-                                        reason="doctor", medical_reason=MEDICAL["ola"]).id
-    return ids
+from tests.integration.staff_books import (  # noqa: F401  (the fixture)
+    ANN_ANNUAL,
+    HANA,
+    LEE,
+    MEDICAL,
+    MEG,
+    MO,
+    SENSITIVE,
+    YEAR,
+    monday,
+    staff,
+    weekday,
+)
 
 
 def export(db, actor, module, path: Path) -> Path:
@@ -187,7 +119,7 @@ def leaked(received: bytes) -> list[bytes]:
     return [text for text in sensitive_texts() if text in received]
 
 
-def test_hr_gets_every_column_and_every_record(db, staff, tmp_path):
+def test_hr_gets_every_column_and_every_record(db, staff, tmp_path):  # noqa: F811
     path = export(db, HANA, "staff", tmp_path / "staff.xlsx")
     spec = workbook_spec("staff")
     for sheet in spec.sheets:
@@ -204,7 +136,7 @@ def test_hr_gets_every_column_and_every_record(db, staff, tmp_path):
     assert leaked(everything_in(path, db))     # (the search finds what is there: the checks below mean something)
 
 
-def test_a_managers_team_workbook_holds_their_reports_only(db, staff, tmp_path):
+def test_a_managers_team_workbook_holds_their_reports_only(db, staff, tmp_path):  # noqa: F811
     mo = export(db, MO, "team", tmp_path / "mo.xlsx")
     assert column(mo, "Team", "Number") == ["E2", "E3"]                       # direct and indirect
     assert column(mo, "Team", "Manager") == ["Mo Example", "Lee Example"]
@@ -222,7 +154,7 @@ def test_a_managers_team_workbook_holds_their_reports_only(db, staff, tmp_path):
     assert [row[0] for row in read_sheet(meg, "Balances")[1:]] == ["E5", "E5"]
 
 
-def test_no_sensitive_value_is_anywhere_in_a_managers_workbook(db, staff, tmp_path):
+def test_no_sensitive_value_is_anywhere_in_a_managers_workbook(db, staff, tmp_path):  # noqa: F811
     sensitive_labels = {"Salary (a year)", "National ID", "Bank account", "Date of birth", "Medical reason"}
     for manager in (MO, LEE, MEG):
         path = export(db, manager, "team", tmp_path / f"{manager.login}.xlsx")
@@ -232,14 +164,14 @@ def test_no_sensitive_value_is_anywhere_in_a_managers_workbook(db, staff, tmp_pa
     assert audit_reads(db) == []                      # nothing audited was handed to a manager
 
 
-def test_exporting_medical_reasons_to_hr_is_audited_naming_the_reader(db, staff, tmp_path):
+def test_exporting_medical_reasons_to_hr_is_audited_naming_the_reader(db, staff, tmp_path):  # noqa: F811
     export(db, HANA, "staff", tmp_path / "staff.xlsx")
     reads = audit_reads(db)
     assert reads == [("hana", staff["ann sick"], {"fields_read": ["medical_reason"]}),
                      ("hana", staff["ola sick"], {"fields_read": ["medical_reason"]})]
 
 
-def test_a_refresh_that_hands_hr_a_new_medical_reason_is_audited(db, settings, staff, tmp_path):
+def test_a_refresh_that_hands_hr_a_new_medical_reason_is_audited(db, settings, staff, tmp_path):  # noqa: F811
     path = export(db, HANA, "staff", tmp_path / "staff.xlsx")
     with db.unit_of_work(HANA) as session:
         new = request_leave(session, HANA, staff["lee"], "sick", weekday(6, 1), weekday(6, 1),
@@ -250,7 +182,7 @@ def test_a_refresh_that_hands_hr_a_new_medical_reason_is_audited(db, settings, s
     assert len(audit_reads(db)) == 3                   # the two exported before are not read again
 
 
-def test_a_report_who_moves_to_another_team_leaves_the_managers_workbook_on_refresh(db, settings, staff, tmp_path):
+def test_a_report_who_moves_to_another_team_leaves_the_managers_workbook_on_refresh(db, settings, staff, tmp_path):  # noqa: F811
     path = export(db, MO, "team", tmp_path / "mo.xlsx")
     with db.unit_of_work(HANA) as session:
         session.get(Employee, staff["ann"]).manager_id = staff["meg"]
@@ -266,7 +198,7 @@ def test_a_report_who_moves_to_another_team_leaves_the_managers_workbook_on_refr
 
 # -- deciding and requesting leave in the Team workbook -------------------------------------
 
-def test_a_manager_approves_their_reports_request_by_changing_its_status(db, settings, staff, tmp_path):
+def test_a_manager_approves_their_reports_request_by_changing_its_status(db, settings, staff, tmp_path):  # noqa: F811
     path = export(db, MO, "team", tmp_path / "mo.xlsx")
     row = leave_row(path, staff["ann annual"])
     edit_by_label(path, "Leave", row, {"Status": "approved"})
@@ -284,7 +216,7 @@ def test_a_manager_approves_their_reports_request_by_changing_its_status(db, set
     assert trip(db, settings, MO).sync(path).status == "unchanged"
 
 
-def test_approving_a_request_of_someone_elses_team_is_refused(db, settings, staff, tmp_path):
+def test_approving_a_request_of_someone_elses_team_is_refused(db, settings, staff, tmp_path):  # noqa: F811
     hr_copy = export(db, HANA, "team", tmp_path / "hr-team.xlsx")      # HR's Team workbook: everyone
     row = leave_row(hr_copy, staff["ann annual"])
     edit_by_label(hr_copy, "Leave", row, {"Status": "approved"})
@@ -296,7 +228,7 @@ def test_approving_a_request_of_someone_elses_team_is_refused(db, settings, staf
     assert status_of(db, staff["ann annual"]) == "requested"
 
 
-def test_a_decision_is_final_and_a_refused_row_stops_the_whole_sync(db, settings, staff, tmp_path):
+def test_a_decision_is_final_and_a_refused_row_stops_the_whole_sync(db, settings, staff, tmp_path):  # noqa: F811
     with db.unit_of_work(HANA) as session:
         ola_annual = request_leave(session, HANA, staff["ola"], "annual", weekday(7, 6), weekday(7, 6)).id
         ola_later = request_leave(session, HANA, staff["ola"], "annual", weekday(7, 20), weekday(7, 20)).id
@@ -316,7 +248,7 @@ def test_a_decision_is_final_and_a_refused_row_stops_the_whole_sync(db, settings
     assert (status_of(db, ola_annual), status_of(db, ola_later)) == ("approved", "requested")
 
 
-def test_overlapping_leave_and_leave_beyond_the_balance_are_refused_at_their_cells(db, settings, staff, tmp_path):
+def test_overlapping_leave_and_leave_beyond_the_balance_are_refused_at_their_cells(db, settings, staff, tmp_path):  # noqa: F811
     path = export(db, MO, "team", tmp_path / "mo.xlsx")
     annual = {"Employee": "E3 Ann Example", "Type": "annual Annual leave"}
     overlapping = type_row(path, "Leave", {**annual, "From": ANN_ANNUAL[1], "To": ANN_ANNUAL[1] + timedelta(days=3)})
@@ -339,7 +271,7 @@ def test_overlapping_leave_and_leave_beyond_the_balance_are_refused_at_their_cel
     assert "overlaps leave request" in str(read_sheet(path, "Issues"))
 
 
-def test_a_manager_enters_leave_for_a_report_and_nobody_else(db, settings, staff, tmp_path):
+def test_a_manager_enters_leave_for_a_report_and_nobody_else(db, settings, staff, tmp_path):  # noqa: F811
     path = export(db, LEE, "team", tmp_path / "lee.xlsx")
     mine = type_row(path, "Leave", {"Employee": "E3 Ann Example", "Type": "annual Annual leave", "From": weekday(10, 5),
                                     "To": weekday(10, 5), "Status": "approved"})
@@ -360,7 +292,7 @@ def test_a_manager_enters_leave_for_a_report_and_nobody_else(db, settings, staff
         ("reference", f"{column_letter(path, 'Leave', 'Employee')}{not_mine}")]
 
 
-def test_a_team_workbook_in_chunks_tells_a_report_outside_the_team_at_its_cell(db, settings, staff, tmp_path):
+def test_a_team_workbook_in_chunks_tells_a_report_outside_the_team_at_its_cell(db, settings, staff, tmp_path):  # noqa: F811
     """With its Team sheet read in chunks (two rows a chunk), the Leave sheet, read whole,
     is saved on the chunked path: a row whose Employee names nobody the manager may choose
     is a problem at its cell, not a row posted without an employee (it raised KeyError)."""
@@ -382,7 +314,7 @@ def test_a_team_workbook_in_chunks_tells_a_report_outside_the_team_at_its_cell(d
 
 # -- field-level privacy at the sync door ------------------------------------------------------
 
-def test_a_manager_syncing_hrs_staff_workbook_with_a_salary_edit_is_refused_at_the_cell(db, settings, staff, tmp_path):
+def test_a_manager_syncing_hrs_staff_workbook_with_a_salary_edit_is_refused_at_the_cell(db, settings, staff, tmp_path):  # noqa: F811
     path = export(db, HANA, "staff", tmp_path / "hr-staff.xlsx")
     row = find_row(path, "Contracts", "Employee", "E3 Ann Example")
     edit_by_label(path, "Contracts", row, {"Salary (a year)": 99999})
@@ -402,7 +334,7 @@ STAFF_CLERK = Role("staff clerk", "keeps staff records, sees nothing sensitive",
                    read=frozenset({"staff", "contacts"}), write=frozenset({"staff", "contacts"}), sees=frozenset())
 
 
-def test_a_role_that_does_not_see_a_field_never_gets_it_and_cannot_write_it(db, settings, staff, tmp_path):
+def test_a_role_that_does_not_see_a_field_never_gets_it_and_cannot_write_it(db, settings, staff, tmp_path):  # noqa: F811
     from engine.security.roles import Actor
 
     clerk = Actor("cleo", (STAFF_CLERK,))
@@ -428,7 +360,7 @@ def test_a_role_that_does_not_see_a_field_never_gets_it_and_cannot_write_it(db, 
 
 def test_the_sheets_take_sensitivity_from_the_policy_file():
     policies = load_policies()
-    staff = workbook_spec("staff")
+    staff = workbook_spec("staff")  # noqa: F811
     declared = {(s.model.__table__.name, c.key): c.sensitivity for s in staff.sheets for c in s.columns}
     for table, column_key in (("contracts", "salary"), ("employees", "national_id"), ("employees", "bank_account"),
                               ("employees", "date_of_birth"), ("leave_requests", "medical_reason")):
@@ -439,7 +371,7 @@ def test_the_sheets_take_sensitivity_from_the_policy_file():
 
 # -- adding and changing employees in the Staff workbook ------------------------------------------
 
-def test_hr_hires_and_renames_employees_in_the_staff_workbook(db, settings, staff, tmp_path):
+def test_hr_hires_and_renames_employees_in_the_staff_workbook(db, settings, staff, tmp_path):  # noqa: F811
     path = export(db, HANA, "staff", tmp_path / "staff.xlsx")
     new = type_row(path, "Employees", {"Number": "E6", "First name": "Zoe", "Last name": "Newton", "Country": "gb",
                                        "Department": "SAL Sales", "Manager": "e2",

@@ -3,29 +3,11 @@
 import dataclasses
 from pathlib import Path
 
-import typer.main
-
 from engine.cli import app
 from engine.config import SECRET_FIELDS, Settings, setting_types
+from tests.unit.command_paths import _command_paths
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-
-
-def _command_paths(group: typer.Typer, prefix: str = "backoffice") -> list[str]:
-    """Every command, through the groups' own listing (the root's groups load when asked)."""
-    click_group = typer.main.get_command(group)
-    paths = []
-
-    def walk(command, path):
-        if not hasattr(command, "list_commands"):
-            paths.append(path)
-            return
-        context = click_group.context_class(command)
-        for name in command.list_commands(context):
-            walk(command.get_command(context, name), f"{path} {name}")
-
-    walk(click_group, prefix)
-    return paths
 
 
 def test_every_command_is_in_the_readme():

@@ -10,7 +10,6 @@ from __future__ import annotations
 import stat
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import docx
 import pytest
@@ -20,32 +19,11 @@ from engine.mailmerge.templates import MailTemplate, MailTemplateError
 from engine.office.docx import ReportTemplateError, render_docx
 from engine.office.template_fields import word_values
 from engine.reports.fields import check_template, fields_of, render_merge_fields
-from engine.reports.make_templates import _word_field
+from tests.unit.word_files import docxtpl, merge_fields
 
 CONTEXT = {"title": "Staff report 2026", "made_on": date(2026, 3, 4), "made_for": "ada",
            "departments": [{"name": "Sales", "headcount": 3, "employees": [{"name": "Ann", "salary": Decimal("3000")}]}],
            "totals": {"employees": 3, "payroll": Decimal("9000.5")}}
-
-
-def docxtpl(path: Path, *paragraphs: str, footer: str = "") -> Path:
-    document = docx.Document()
-    for text in paragraphs:
-        document.add_paragraph(text)
-    if footer:
-        document.sections[0].footer.paragraphs[0].text = footer
-    document.save(path)
-    return path
-
-
-def merge_fields(path: Path, *names: str, header: str = "") -> Path:
-    document = docx.Document()
-    for name in names:
-        paragraph = document.add_paragraph(f"{name}: ")
-        _word_field(paragraph, f"MERGEFIELD {name} \\* MERGEFORMAT", f"«{name}»")
-    if header:
-        _word_field(document.sections[0].header.paragraphs[0], f"MERGEFIELD {header}", f"«{header}»")
-    document.save(path)
-    return path
 
 
 def test_the_fields_of_a_report_each_with_a_sample():

@@ -14,7 +14,6 @@ from pathlib import Path
 import openpyxl
 import pytest
 import xlsxwriter
-from openpyxl.utils.datetime import CALENDAR_MAC_1904
 from python_calamine import CalamineWorkbook
 
 from engine.office.xlsx_patch import (
@@ -24,6 +23,7 @@ from engine.office.xlsx_patch import (
     WorkbookPatchError,
     patch_xlsx,
 )
+from tests.unit.xlsx_files import member, members, people_workbook, replace_member
 
 PROBLEM, CHANGED = "FFFFC7CE", "FFFFEB9C"
 
@@ -33,43 +33,6 @@ PROBLEM, CHANGED = "FFFFC7CE", "FFFFEB9C"
 
 def values(path: Path, sheet: str) -> list[list]:
     return CalamineWorkbook.from_path(str(path)).get_sheet_by_name(sheet).to_python()
-
-
-def members(path: Path) -> dict[str, bytes]:
-    with zipfile.ZipFile(path) as package:
-        return {name: package.read(name) for name in package.namelist()}
-
-
-def member(path: Path, name: str) -> bytes:
-    with zipfile.ZipFile(path) as package:
-        return package.read(name)
-
-
-def replace_member(path: Path, name: str, content: bytes) -> None:
-    """Rewrite one member, as another program saving the file would."""
-    old = members(path)
-    old[name] = content
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as package:
-        for each, data in old.items():
-            package.writestr(each, data)
-
-
-def people_workbook(path: Path, **options) -> Path:
-    """A small openpyxl workbook: People (id, name, born as dates), and Notes."""
-    book = openpyxl.Workbook()
-    if options.get("date1904"):
-        book.epoch = CALENDAR_MAC_1904
-    sheet = book.active
-    sheet.title = "People"
-    sheet.append(["id", "name", "born"])
-    sheet.append([1, "Ann", dt.date(1990, 1, 2)])
-    sheet.append([2, "Bob", dt.date(1985, 5, 6)])
-    sheet["B2"].font = openpyxl.styles.Font(bold=True)
-    if options.get("formula"):
-        sheet["D2"] = "=A2*10"
-    book.create_sheet("Notes")["A1"] = "keep me"
-    book.save(path)
-    return path
 
 
 def tiny_png() -> bytes:

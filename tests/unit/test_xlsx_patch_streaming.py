@@ -24,7 +24,7 @@ from engine.office.xlsx_patch import (
     WorkbookPatchError,
     patch_xlsx,
 )
-from tests.unit.test_xlsx_patch import member, people_workbook, replace_member
+from tests.unit.xlsx_files import member, people_workbook, replace_member
 
 SHEET_PART = "xl/worksheets/sheet1.xml"
 NS = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
