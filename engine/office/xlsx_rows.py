@@ -26,7 +26,7 @@ import gc
 import posixpath
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,12 +112,17 @@ class SheetReader:
                 row.extend([""] * (width - len(row)))
         return rows
 
-    def iter_rows(self, sheet: str) -> Iterator[tuple[int, list[Any]]]:
+    def iter_rows(self, sheet: str, taking: Callable[[Rows], None] | None = None) -> Iterator[tuple[int, list[Any]]]:
         """(row number, values) of each row holding a value, in the order of the file.
 
         The sheet's special cells are in the list `self.special[sheet]`: each found before
         the row it is in comes (a reader of the rows may look there as it goes), all of them
         once a pass has ended. A later pass finds the same ones and adds nothing.
+
+        `taking`, if given, is shown each chunk's rows (about 2 MB of the sheet's XML) before
+        the first of them is yielded, and may refuse them by raising (a text budget counting
+        what the rows bring, see engine.office.xlsx_text). A pass over the same file cuts
+        the same chunks.
         """
         member = self.package.sheet_parts[sheet]
         convert, kinds = self._tools()
@@ -136,6 +141,8 @@ class SheetReader:
             finally:
                 if enabled:
                     gc.enable()
+            if taking is not None:
+                taking(rows)
             yield from rows
 
     def _rows(self, sheet: str, body: bytes, prefix: bytes, kinds: ValueKinds, convert: Converter,

@@ -12,6 +12,13 @@ the sheet, as soon as the workbook's total passes the limit. The count does not 
 cell type: any value that is the number of a shared string is charged that string's length
 (a number cell that happens to match is over-counted, never a text cell under-counted), so an
 odd way of writing the type attribute cannot get a cell past it.
+
+A sheet too big to keep whole is read by our own reader a chunk of rows at a time
+(engine.office.xlsx_rows), never more than about 2 MB of its XML at once, each cell naming a
+shared string given that one string, not a copy. Counting it beforehand was a pass of its own
+over the whole sheet (a tenth of a sync's time); it is charged instead as the reader reads it
+(`taking`): each chunk's text, the strings its values are, before any of its rows goes
+further, refused at the same total.
 """
 
 from __future__ import annotations
@@ -19,11 +26,13 @@ from __future__ import annotations
 import re
 import zipfile
 from array import array
+from collections.abc import Callable
 from itertools import filterfalse
 from pathlib import Path
 
 from engine.errors import UnusableInput
 from engine.office.sheet_scan import iter_member
+from engine.office.xlsx_row_cells import Rows
 
 # The text of a <v> (any value) or a <t> (inline and rich text) element, up to the next tag.
 # It finds what `<(?:[\w.-]+:)?[vt](?:\s[^>]*)?>([^<]*)<` finds, a quarter faster: at each '<'
@@ -41,6 +50,7 @@ class TextBudget:
         self.path, self.limit, self.used = Path(path), limit, 0
         self._zip: zipfile.ZipFile | None = None
         self._shared: array | None = None
+        self._taken: dict[str, int] = {}   # sheet -> chunks charged as read (see `taking`)
 
     def __enter__(self) -> TextBudget:
         return self
@@ -79,6 +89,21 @@ class TextBudget:
             self._add(sheet, used)
             carry = piece[cut:]
         self._add(sheet, len(carry))
+
+    def taking(self, sheet: str) -> Callable[[Rows], None]:
+        """For one pass of the reader over a sheet read a chunk at a time (the `taking` of
+        SheetReader.iter_rows): each chunk's rows charged with the text their values are,
+        before they are yielded. A later pass over the sheet cuts the same chunks: only
+        those no earlier pass reached are charged."""
+        chunk = 0
+
+        def take(rows: Rows) -> None:
+            nonlocal chunk
+            if chunk >= self._taken.get(sheet, 0):
+                self._add(sheet, sum([len(v) for _number, values in rows for v in values if v.__class__ is str]))
+                self._taken[sheet] = chunk + 1
+            chunk += 1
+        return take
 
     def _add(self, sheet: str, amount: int) -> None:
         self.used += amount

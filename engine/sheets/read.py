@@ -146,11 +146,13 @@ def read_workbook(path: Path, spec_for, limits: WorkbookLimits, seal: Seal | Non
         whole: dict[str, list[list[Any]]] = {}  # a sheet read whole: read once, for its header and its rows
 
         def rows_of(name: str) -> Iterable[list[Any]]:
+            if name != META_SHEET and streamed(name):
+                # its text charged as it is read, on later passes too (the budget's count
+                # outlives this block: closing it closes only the zip its pre-counts read)
+                return _read_anew(reader, name, budget)
             if name not in charged:
                 charged.add(name)
                 budget.charge(name, package.sheet_parts[name])
-            if name != META_SHEET and streamed(name):
-                return _read_anew(reader, name)
             if name not in whole:
                 whole[name] = reader.read_rows(name)
             return whole[name]
@@ -165,15 +167,16 @@ def read_workbook(path: Path, spec_for, limits: WorkbookLimits, seal: Seal | Non
         return _read(path, package, rows_of, special_of, spec_for, limits, seal, streamed)
 
 
-def _read_anew(reader: SheetReader, name: str) -> Iterable[list[Any]]:
+def _read_anew(reader: SheetReader, name: str, budget: TextBudget) -> Iterable[list[Any]]:
     """A streamed sheet's rows, from the file opened again for each pass (the strings and
     formats `reader` read are kept): every row from 1 on ([] for a row holding nothing), as
-    python-calamine's `to_python` lists them."""
+    python-calamine's `to_python` lists them. The text they bring is charged to `budget` as
+    they are read, each chunk before its rows come (TextBudget.taking)."""
     class Rows:
         def __iter__(self) -> Iterator[list[Any]]:
             with reader.again() as again:
                 expected = 1
-                for number, values in again.iter_rows(name):
+                for number, values in again.iter_rows(name, budget.taking(name)):
                     while expected < number:
                         yield []
                         expected += 1

@@ -265,6 +265,40 @@ def test_the_text_limit_counts_each_cell_naming_a_string(exported, trip):
     assert trip(max_text_bytes=200_000).validate(exported).status == "invalid"
 
 
+
+def _stored(db) -> list[tuple]:
+    with db.engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(sa.select(Contact.__table__).order_by(Contact.id))]
+
+
+def test_a_sheet_read_in_chunks_has_the_text_its_cells_name_counted_as_it_is_read(exported, trip, people_db):
+    """The same 50,000 cells on a sheet too big to keep whole (here any sheet of more than
+    two rows): it is not counted beforehand but as the reader reads it, each chunk before
+    its rows go further. Refused all the same, in bounded memory, nothing saved."""
+    _inflate_shared_strings(exported, "People", copies=50_000, length=30_000)
+    before, kept = _stored(people_db), exported.read_bytes()
+    tracemalloc.start()
+    try:
+        with pytest.raises(UnusableInput, match="max_text_bytes") as refused:
+            trip(chunk_rows=2).sync(exported)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "contacts.xlsx" in str(refused.value) and "'People'" in str(refused.value)
+    assert peak < 64 << 20, f"{peak / (1 << 20):.0f} MB"
+    assert _stored(people_db) == before and exported.read_bytes() == kept
+
+
+def test_a_sheet_read_in_chunks_is_counted_once_however_often_it_is_read(exported, trip):
+    """A sheet read a chunk at a time is read more than once (its header, then its rows):
+    its text counts once. 20 cells naming one 1,000-character string: refused under 20,000
+    characters, read (and refused cell by cell for other reasons) well under twice that."""
+    _inflate_shared_strings(exported, "People", copies=20, length=1000)
+    with pytest.raises(UnusableInput, match="max_text_bytes"):
+        trip(chunk_rows=2, max_text_bytes=19_000).validate(exported)
+    assert trip(chunk_rows=2, max_text_bytes=30_000).validate(exported).status == "invalid"
+
+
 # -- marks ------------------------------------------------------------------------------------
 
 def _issues_first_and_active(path) -> bool:
