@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db.audit_chain import ENTRY, link_rows, linked
 from engine.db.base import COMMON_COLUMNS, Base, Record, UTCDateTime, utcnow
-from engine.db.bulk import insert_columns, insert_many
+from engine.db.bulk import converter, insert_columns, insert_many, rows_inserter
 from engine.security.policies import active_policies
 
 SOURCES = ("cli", "workbook", "addin", "api", "system")
@@ -84,9 +84,11 @@ def write_audit_entries(connection: Connection, context: AuditContext, entries: 
     """`write_audit` of rows given as tuples: (table_name, record_id, action, changes, sheet,
     row_number), as a bulk write builds them (a sync of 100,000 new people writes 300,000).
 
-    The rows of one call share their time stamp, actor, door and workbook: those are given
-    once, the rest go column by column (`insert_columns`), each row's hashes (`linked`)
-    worked out as the insert takes it."""
+    The rows of one call share their time stamp, actor, door and workbook: those are
+    converted once. On SQLite each row is built once as the driver takes it, its hashes
+    (`linked`) worked out as it is built (`rows_inserter`); on PostgreSQL the rows go column
+    by column to COPY (`insert_columns`), each row's hashes worked out as COPY takes it,
+    while the server stores the rows before it."""
     if not entries:
         return
     policies = active_policies()
@@ -95,6 +97,15 @@ def write_audit_entries(connection: Connection, context: AuditContext, entries: 
         entries = [(*entry[:3], policies.hide_values(entry[0], entry[3]), *entry[4:]) for entry in entries]
     shared = {"at": utcnow(), "actor": context.actor, "source": context.source, "workbook_id": context.workbook_id}
     table = AuditEntry.__table__
+    insert = rows_inserter(connection, table, ROW)
+    if insert is not None:   # SQLite: each row built once, in the driver's form
+        to_json = converter(connection, table, "changes")
+        at = converter(connection, table, "at")(shared["at"])
+        actor, source, workbook_id = shared["actor"], shared["source"], shared["workbook_id"]
+        insert([(at, actor, source, name, record_id, action, to_json(changes), workbook_id, sheet, row, before, this)
+                for (name, record_id, action, changes, sheet, row), (before, this)
+                in zip(entries, linked(connection, table, shared, entries), strict=True)])
+        return
     hashes, also = tee(linked(connection, table, shared, entries))
     columns = {**dict(zip(ENTRY, zip(*entries, strict=True), strict=True)),
                "prev_hash": map(itemgetter(0), hashes), "row_hash": map(itemgetter(1), also)}
@@ -102,6 +113,9 @@ def write_audit_entries(connection: Connection, context: AuditContext, entries: 
 
 
 _ENTRY_KEYS = frozenset(ENTRY)
+# An audit row's columns in the order `write_audit_entries` builds them on SQLite
+ROW = ("at", "actor", "source", "table_name", "record_id", "action", "changes", "workbook_id", "sheet", "row_number",
+       "prev_hash", "row_hash")
 
 
 def _write_dicts(connection: Connection, context: AuditContext, rows: list[dict[str, Any]]) -> None:

@@ -8,7 +8,8 @@ from our own table metadata (`engine.db.pg_copy`).
 
 Rows come as dicts (`insert_many`), tuples (`insert_rows`) or columns (`insert_columns`);
 the last two take the values every row shares (a batch's time stamp, author, version) once,
-so they are converted once and no dict is built per row.
+so they are converted once and no dict is built per row. A caller that converts its own
+values as it builds each row hands them to SQLite's executemany as they are (`rows_inserter`).
 
 - SQLite: the compiled INSERT through the driver's executemany.
 - PostgreSQL: COPY from `COPY_FROM` rows up (below, a COPY's fixed cost is more than it
@@ -81,6 +82,35 @@ def insert_columns(connection: Connection, table: Table, columns: Mapping[str, I
                                            for row in zip(*columns.values(), strict=True)])
         return
     _insert_columns(connection, table, columns, same, count)
+
+
+def rows_inserter(connection: Connection, table: Table, keys: Sequence[str]) -> Callable[[list[tuple]], None] | None:
+    """Where rows go by the driver's executemany of the plain compiled INSERT (SQLite): a
+    function inserting rows already in the driver's form (each value converted by its
+    column's bind processor, see `converter`), each a tuple of the values of `keys` in that
+    order, with nothing more done per row. For a caller building every row anyway (the audit
+    log's), that saves turning its rows into columns and back (a fifth of writing 200,000
+    audit rows). None elsewhere: PostgreSQL's COPY converts values its own way
+    (`insert_columns` does)."""
+    dialect = connection.dialect
+    keys = tuple(keys)
+    if dialect.name != "sqlite" or _compiled(table, keys, dialect)[0] is None:
+        return None
+    statement, order = _compiled(table, keys, dialect)
+    if order == list(keys):
+        return lambda rows: connection.exec_driver_sql(statement, rows) if rows else None
+    pick = itemgetter(*(keys.index(key) for key in order))
+    return lambda rows: connection.exec_driver_sql(statement, list(map(pick, rows))) if rows else None
+
+
+def converter(connection: Connection, table: Table, key: str) -> Callable[[Any], Any]:
+    """The column's bind processor on this connection's dialect (what Core applies to each of
+    its values before the driver has them), or the values as they are where it has none."""
+    return _processor(table, key, connection.dialect) or _as_is
+
+
+def _as_is(value: Any) -> Any:
+    return value
 
 
 def _in_bulk(connection: Connection, table: Table, keys: tuple[str, ...], count: int) -> bool:

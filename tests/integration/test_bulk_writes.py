@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from engine.db import bulk, pg_copy
 from engine.db.audit import AuditContext, AuditEntry, write_audit
-from engine.db.audit_chain import CONTENT, verify_chain
+from engine.db.audit_chain import CONTENT, link_rows, verify_chain
 from engine.db.base import UTCDateTime, utcnow
 from engine.db.exact import Exact
 from engine.db.json_values import dump_json
@@ -202,6 +202,35 @@ def test_people_and_audit_rows_copied_are_stored_as_core_stores_them(db, copies,
                                      .order_by(entries.c.id)).all()
         assert [tuple(w[1:]) for w in written[:len(rows)]] == [tuple(w[1:]) for w in written[len(rows):]]
         assert [w[0] for w in written] == [r["id"] for r in rows] + [CORE_ID + r["id"] for r in rows]
+        assert verify_chain(connection, entries)["intact"]
+
+
+
+def test_audit_rows_written_in_bulk_are_stored_as_core_stores_them(db):
+    """`write_audit`'s bulk path (SQLite: each row built once in the driver's form; PostgreSQL:
+    COPY) stores, for awkward values, what Core's INSERT of the same rows linked one by one
+    stores, and the rows of both chain."""
+    entries = AuditEntry.__table__
+    base = datetime(2026, 3, 29, 1, 30, 15, 123456, tzinfo=UTC)
+    audit = [{"table_name": "contacts", "record_id": n, "action": ("insert", "update", "delete")[n % 3],
+              "sheet": None if n % 4 == 1 else "People", "row_number": None if n % 5 == 2 else n + 1,
+              "changes": {"price": (Decimal("0.10"), Decimal(n) / 8), "when": (None, base.astimezone(BERLIN)),
+                          "on": (date(2026, 1, 1), None), "text": [TEXTS[n % len(TEXTS)], None], "flag": (True, False),
+                          "n": n}}
+             for n in range(1, bulk.COPY_FROM + 5)]
+    with db.engine.begin() as connection:
+        write_audit(connection, AuditContext("ada", "workbook", workbook_id="wb-1"), audit)
+    with db.engine.begin() as connection:
+        rows = [{"at": utcnow(), "actor": "ada", "source": "workbook", "workbook_id": "wb-1", **a,
+                 "record_id": CORE_ID + a["record_id"]} for a in audit]
+        link_rows(connection, entries, rows)
+        connection.execute(sa.insert(entries), rows)
+    with db.engine.connect() as connection:
+        content = [entries.c[c] for c in CONTENT if c not in ("at", "record_id")]
+        written = connection.execute(sa.select(entries.c.record_id, *(sa.cast(c, sa.Text) for c in content))
+                                     .order_by(entries.c.id)).all()
+        assert [w[0] for w in written] == [a["record_id"] for a in audit] + [CORE_ID + a["record_id"] for a in audit]
+        assert [tuple(w[1:]) for w in written[:len(audit)]] == [tuple(w[1:]) for w in written[len(audit):]]
         assert verify_chain(connection, entries)["intact"]
 
 
