@@ -16,7 +16,7 @@ value (or becomes primary if the contact had it already), an emptied one removes
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,10 +63,16 @@ class Channel:
         if self.name == "phone":
             entry.digits = rules.phone_digits(value)
 
-    def stored(self, contact_id: int, value: str, kind: str, primary: bool) -> dict[str, Any]:
-        """An entry's columns (bar id and the common ones), for a bulk insert."""
-        extra = {"digits": rules.phone_digits(value)} if self.name == "phone" else {}
-        return {"contact_id": contact_id, "kind": kind, self.value: value, "is_primary": primary, **extra}
+    def new_rows(self, ids: Sequence[int], entries: Sequence[tuple[int, str]]) -> tuple[tuple[str, ...], list[tuple]]:
+        """New entries (contact id, value) with their `ids`, for a bulk insert: (columns,
+        rows), each row its id, contact and value, and a phone's digits too (`set_value`
+        gives the ORM's the same); what all of them share (kind, primary...) goes beside."""
+        if self.name == "phone":
+            return (("id", "contact_id", self.value, "digits"),
+                    [(new_id, contact_id, value, rules.phone_digits(value))
+                     for new_id, (contact_id, value) in zip(ids, entries, strict=True)])
+        return (("id", "contact_id", self.value),
+                [(new_id, contact_id, value) for new_id, (contact_id, value) in zip(ids, entries, strict=True)])
 
 
 EMAIL = Channel("email", ContactEmail, "address", "email", EMAIL_KINDS, "e-mail address")
@@ -325,22 +331,22 @@ def add_primaries(session: Session, rows: Iterable[Mapping[str, Any]]) -> Change
     context = session.info["audit"]
     sheet = context.posting_row[0] if context.posting_row else None
     now = utcnow()
-    common = {"version": 1, "created_at": now, "updated_at": now, "updated_by": context.actor}
     connection = session.connection()
     added: Changed = {}
     for ch in CHANNELS.values():
-        new = [ch.stored(row["id"], row[ch.field], DEFAULT_KIND, True) for row in rows if row.get(ch.field)]
+        new = [(row["id"], row[ch.field]) for row in rows if row.get(ch.field)]
         if not new:
             continue
         table = ch.model.__table__
         name = ch.model.__tablename__
         ids = allocate_ids(connection, table, len(new))
         added[name] = ids
-        insert_rows(connection, table, ("id", *new[0]),
-                    [(new_id, *entry.values()) for new_id, entry in zip(ids, new, strict=True)], same=common)
+        # each a primary entry of the default kind, saved now by the sync's user
+        shared = {"kind": DEFAULT_KIND, "is_primary": True, "version": 1, "created_at": now, "updated_at": now,
+                  "updated_by": context.actor}
+        insert_rows(connection, table, *ch.new_rows(ids, new), same=shared)
         write_audit_entries(connection, context, [
-            (name, new_id, "insert", {"contact_id": (None, entry["contact_id"]), "kind": (None, entry["kind"]),
-                                      ch.value: (None, entry[ch.value]), "is_primary": (None, entry["is_primary"])},
-             sheet, None)
-            for new_id, entry in zip(ids, new, strict=True)])
+            (name, new_id, "insert", {"contact_id": (None, contact_id), "kind": (None, DEFAULT_KIND),
+                                      ch.value: (None, value), "is_primary": (None, True)}, sheet, None)
+            for new_id, (contact_id, value) in zip(ids, new, strict=True)])
     return added

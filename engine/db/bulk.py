@@ -55,11 +55,21 @@ def insert_rows(connection: Connection, table: Table, keys: Sequence[str], rows:
                 same: Mapping[str, Any] | None = None) -> None:
     """Insert `rows`, each a tuple of the values of `keys` in that order, and each also given
     the values of `same` (column key -> the one value every row has): what `insert_many` of
-    the same rows as dicts stores, without a dict per row."""
+    the same rows as dicts stores, without a dict per row. On SQLite, where no column of
+    `keys` converts its values (integers, text), the rows go to the driver as they are, the
+    shared values converted once and added to each, not turned into columns and back."""
     if not rows:
         return
     if len(rows[0]) != len(keys):
         raise ValueError(f"{table.name}: rows of {len(rows[0])} values for {len(keys)} keys")
+    same = same or {}
+    dialect = connection.dialect
+    if not any(_processor(table, key, dialect) for key in keys):   # the rows are as the driver takes them
+        insert = rows_inserter(connection, table, (*keys, *same))
+        if insert is not None:                                       # (SQLite): the shared values added to each
+            tail = tuple(_one(dialect, table, key, value) for key, value in same.items())
+            insert(list(map(tuple.__add__, map(tuple, rows), repeat(tail))) if tail else list(map(tuple, rows)))
+            return
     insert_columns(connection, table, dict(zip(keys, zip(*rows, strict=True), strict=True)), same)
 
 

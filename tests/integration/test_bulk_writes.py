@@ -168,6 +168,28 @@ def test_rows_given_as_tuples_or_columns_are_stored_as_rows_given_as_dicts(probe
     assert as_tuples == as_dicts and as_columns == as_dicts and len(as_dicts) == len(rows)
 
 
+
+@pytest.mark.parametrize("count", [3, "copy"])
+def test_rows_of_plain_values_given_as_tuples_are_stored_as_rows_given_as_dicts(probe, copies, count):
+    """Rows whose own columns convert nothing (integers, text: on SQLite they go to the driver
+    as they are, in an order other than the table's), every converting column given once in
+    `same`, store what `insert_many` of the same rows as dicts stores."""
+    rows = probe_rows(max(bulk.COPY_FROM, 3 * len(TEXTS)) if count == "copy" else count)
+    keys = ("name", "id", "count", "notes")
+    same = {"version": 1, "updated_at": rows[0]["updated_at"], "updated_by": "ada", "active": True,
+            "price": Decimal("19.9900"), "on": date(2024, 2, 29), "at": rows[1]["at"], "changes": rows[0]["changes"],
+            "flag": False}
+    with probe.engine.begin() as connection:
+        bulk.insert_many(connection, PROBE, [{**{k: r[k] for k in keys}, **same} for r in rows])
+        bulk.insert_rows(connection, PROBE, keys, [tuple({**r, "id": CORE_ID + r["id"]}[k] for k in keys)
+                                                   for r in rows], same)
+    uses_copy = probe.engine.dialect.name == "postgresql" and count == "copy"
+    assert copies == (["bulk_probe"] * 2 if uses_copy else [])
+    with probe.engine.connect() as connection:
+        as_dicts, as_tuples = (stored_text(connection, PROBE, [by + r["id"] for r in rows]) for by in (0, CORE_ID))
+    assert as_tuples == as_dicts and len(as_dicts) == len(rows)
+
+
 @ONLY_POSTGRESQL
 def test_people_and_audit_rows_copied_are_stored_as_core_stores_them(db, copies, monkeypatch):
     from engine.contacts.models import Contact
