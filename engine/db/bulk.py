@@ -64,12 +64,12 @@ def insert_rows(connection: Connection, table: Table, keys: Sequence[str], rows:
         raise ValueError(f"{table.name}: rows of {len(rows[0])} values for {len(keys)} keys")
     same = same or {}
     dialect = connection.dialect
-    if not any(_processor(table, key, dialect) for key in keys):   # the rows are as the driver takes them
-        insert = rows_inserter(connection, table, (*keys, *same))
-        if insert is not None:                                       # (SQLite): the shared values added to each
-            tail = tuple(_one(dialect, table, key, value) for key, value in same.items())
-            insert(list(map(tuple.__add__, map(tuple, rows), repeat(tail))) if tail else list(map(tuple, rows)))
-            return
+    insert = rows_inserter(connection, table, (*keys, *same))
+    if insert is not None and not any(_processor(table, key, dialect) for key in keys):
+        # (SQLite, the rows as the driver takes them): the shared values converted once, added to each
+        tail = tuple(_one(dialect, table, key, value) for key, value in same.items())
+        insert(list(map(tuple.__add__, map(tuple, rows), repeat(tail))))
+        return
     insert_columns(connection, table, dict(zip(keys, zip(*rows, strict=True), strict=True)), same)
 
 
@@ -104,9 +104,9 @@ def rows_inserter(connection: Connection, table: Table, keys: Sequence[str]) -> 
     (`insert_columns` does)."""
     dialect = connection.dialect
     keys = tuple(keys)
-    if dialect.name != "sqlite" or _compiled(table, keys, dialect)[0] is None:
+    statement, order = _compiled(table, keys, dialect) if dialect.name == "sqlite" else (None, [])
+    if statement is None:
         return None
-    statement, order = _compiled(table, keys, dialect)
     if order == list(keys):
         return lambda rows: connection.exec_driver_sql(statement, rows) if rows else None
     pick = itemgetter(*(keys.index(key) for key in order))
