@@ -38,7 +38,9 @@ class Contact(Record, Base):
     last_name: Mapped[str | None] = mapped_column(String(100))
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="RESTRICT"))
     job_title: Mapped[str | None] = mapped_column(String(100))
-    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    # The primary e-mail (kept in step with its entry in contact_emails), not indexed here:
+    # look-ups by address go through contact_emails.address, which holds it too (0021).
+    email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(40))
     website: Mapped[str | None] = mapped_column(String(200))
     country: Mapped[str] = mapped_column(String(2), nullable=False)

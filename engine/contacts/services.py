@@ -15,7 +15,7 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from engine.contacts import channels, rules
-from engine.contacts.models import Address, Contact
+from engine.contacts.models import Address, Contact, ContactEmail
 from engine.db.base import flush_guarded
 from engine.errors import NotFound, StaleRecordError, ValidationFailed
 from engine.problems import Problem
@@ -52,12 +52,15 @@ def find_duplicates(
     postcodes: list[str],
     exclude_id: int | None = None,
 ) -> list[Duplicate]:
-    """Contacts with the same normalised name and postcode, or the same e-mail."""
+    """Contacts with the same normalised name and postcode, or the same (primary) e-mail,
+    found through contact_emails' index on address (contacts.email has none of its own)."""
     key = rules.name_key(name)
     wanted = {rules.postcode_key(p) for p in postcodes if p}
     found: dict[int, Duplicate] = {}
     if email:
-        for contact in session.scalars(select(Contact).where(Contact.email == email.lower())):
+        same = (select(Contact).join(ContactEmail, ContactEmail.contact_id == Contact.id)
+                .where(ContactEmail.address == email.lower(), ContactEmail.is_primary))
+        for contact in session.scalars(same):
             found[contact.id] = Duplicate(contact.id, contact.name, f"same e-mail {email.lower()}")
     if wanted:
         query = select(Contact).where(Contact.name_key == key).options(selectinload(Contact.addresses))

@@ -294,6 +294,41 @@ def test_only_contacts_of_an_organisation_are_indexed_by_it_and_its_members_are_
         services.delete_contact(session, admin, acme.id, acme.version)
 
 
+def test_a_contact_added_with_anothers_primary_email_is_warned_of_through_the_lists_index(db, admin):
+    """Migration 0021: contacts.email (the primary address, kept twice) has no index of its
+    own; the duplicate warning finds the contact whose primary e-mail it is, in any case,
+    through contact_emails' index on address, and follows the primary when it changes."""
+    from engine.contacts import channels
+
+    acme, _ = _add(db, admin)                                    # info@acme.example, its primary
+    with db.unit_of_work(admin) as session:
+        channels.add_entry(session, admin, "email", acme.id, "sales@acme.example")   # a second address
+    _, warned = _add(db, admin, {**ACME, "name": "Acme Trading", "email": "INFO@Acme.example"})
+    assert [(d.contact_id, d.reason) for d in warned] == [(acme.id, "same e-mail info@acme.example")]
+
+    def warned_of(email):
+        with db.reading() as session:
+            return [d.contact_id for d in services.find_duplicates(session, name="Zed", email=email, postcodes=[])]
+
+    assert warned_of("Sales@acme.example") == []                 # not a primary address: as before
+    with db.unit_of_work(admin) as session:                      # the second becomes the primary
+        entry = channels.find_entry(session, admin, "email", acme.id, "sales@acme.example")
+        channels.make_primary(session, admin, "email", entry.id)
+    assert warned_of("Sales@acme.example") == [acme.id]
+    assert acme.id not in warned_of("info@acme.example")
+    by_address = "SELECT contact_id FROM contact_emails WHERE address = :address"
+    with db.engine.connect() as conn:
+        indexes = {ix["name"] for ix in sa.inspect(conn).get_indexes("contacts")}
+        if conn.dialect.name == "sqlite":
+            plan = " ".join(row[-1] for row in conn.execute(sa.text(f"EXPLAIN QUERY PLAN {by_address}"),
+                                                          {"address": "x"}))
+        else:
+            conn.exec_driver_sql("SET enable_seqscan = off")   # (a few rows: a scan would win on cost)
+            plan = " ".join(conn.execute(sa.text(f"EXPLAIN {by_address}"), {"address": "x"}).scalars())
+    assert "ix_contacts_email" not in indexes and "ix_contacts_name_key" in indexes
+    assert "ix_contact_emails_address" in plan
+
+
 def test_bulk_and_orm_writes_store_time_stamps_and_json_alike(db):
     """The bulk path (a workbook sync) goes through the same column types as the ORM: the same
     stored form of a time stamp, and JSON with exact values (money as text, never a float)."""
