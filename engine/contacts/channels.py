@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Integer, bindparam, func, insert, literal, select
 from sqlalchemy.orm import Session, selectinload
 
 from engine.contacts import rules
@@ -322,7 +323,7 @@ def _loaded(session: Session, contact_ids: Iterable[int]) -> dict[int, Contact]:
     return found
 
 
-def add_primaries(session: Session, rows: Iterable[Mapping[str, Any]]) -> Changed:
+def add_primaries(session: Session, rows: Sequence[Mapping[str, Any]]) -> Changed:
     """The primary entries of new contacts (`rows`: their stored values, with id) saved in
     bulk with their audit rows: a sheet of 10,000 new people is three inserts, not 30,000.
 
@@ -344,9 +345,41 @@ def add_primaries(session: Session, rows: Iterable[Mapping[str, Any]]) -> Change
         # each a primary entry of the default kind, saved now by the sync's user
         shared = {"kind": DEFAULT_KIND, "is_primary": True, "version": 1, "created_at": now, "updated_at": now,
                   "updated_by": context.actor}
-        insert_rows(connection, table, *ch.new_rows(ids, new), same=shared)
+        if not _copied_from_contacts(connection, ch, ids, new, rows, shared):
+            insert_rows(connection, table, *ch.new_rows(ids, new), same=shared)
         write_audit_entries(connection, context, [
             (name, new_id, "insert", {"contact_id": (None, contact_id), "kind": (None, DEFAULT_KIND),
                                       ch.value: (None, value), "is_primary": (None, True)}, sheet, None)
             for new_id, (contact_id, value) in zip(ids, new, strict=True)])
     return added
+
+
+def _copied_from_contacts(connection: Any, ch: Channel, ids: Sequence[int], new: Sequence[tuple[int, str]],
+                          rows: Sequence[Mapping[str, Any]], shared: Mapping[str, Any]) -> bool:
+    """On SQLite, the primary e-mail entries of new contacts (`new`: contact id and address,
+    in the order of `rows`, the contacts just stored) copied by one INSERT ... SELECT from
+    the contacts table, where their addresses were just stored, instead of sent again row
+    by row: a million entries took 1.9 s that way, 3.4 s by executemany, which binds every
+    value of every row holding Python's lock. Returns whether it did.
+
+    Only where the entries' ids can be counted off in the contacts' order: `rows` are the
+    contacts of one run of ids (every contact in it new now), and `ids` one run too (on
+    SQLite they always are); then the k-th contact with an address in id order gets the k-th
+    id, as `new_rows` gives it. A phone entry also holds its digits, worked out in Python, so
+    phones go row by row. Fewer or more entries than `new` (which cannot happen while `rows`
+    are the contacts as stored) raise, and the sync's transaction is rolled back."""
+    if ch is not EMAIL or connection.dialect.name != "sqlite" or not new:
+        return False
+    first, count = rows[0]["id"], len(rows)
+    if ids[-1] - ids[0] != len(ids) - 1 or list(map(itemgetter("id"), rows)) != list(range(first, first + count)):
+        return False
+    contacts, table = Contact.__table__, ContactEmail.__table__
+    number = func.row_number().over(order_by=contacts.c.id)
+    values = [literal(value, table.c[key].type) for key, value in shared.items()]
+    source = (select(bindparam("before", ids[0] - 1, Integer) + number, contacts.c.id, contacts.c.email, *values)
+              .where(contacts.c.id.between(first, first + count - 1), contacts.c.email.is_not(None),
+                     contacts.c.email != ""))
+    done = connection.execute(insert(table).from_select(["id", "contact_id", "address", *shared], source))
+    if done.rowcount != len(new):
+        raise RuntimeError(f"{len(new)} e-mail entries of new contacts to copy, {done.rowcount} copied")
+    return True

@@ -171,3 +171,55 @@ def test_the_mail_merge_writes_to_the_primary_address_once_it_was_switched(peopl
     with people_db.reading() as session:
         assert session.scalar(sa.select(ContactEmail.address).where(ContactEmail.is_primary,
                                                                     ContactEmail.contact_id == 5)) == "kim@new.example"
+
+
+def test_new_people_synced_in_bulk_get_the_primary_entries_and_audit_rows_the_services_give(
+        people_db, actor_for, settings, tmp_path):
+    """New People rows get their primary entries in bulk (on SQLite the e-mail entries are
+    copied from the contacts just stored, the k-th contact with an address getting the k-th
+    new id): each entry as `add_contact` stores it, and one audit row each naming that
+    entry's id and values, the chain intact, whichever rows in between have no address."""
+    from engine.contacts.models import ContactPhone
+    from engine.db.audit import AuditEntry
+    from engine.db.audit_chain import verify_chain
+
+    with people_db.unit_of_work(SYSTEM, source="system") as session:      # the services' entries, to compare
+        model, _ = services.add_contact(session, SYSTEM, {"kind": "person", "first_name": "Mo", "last_name": "Del",
+                                                          "country": "GB", "email": "mo@del.example"})
+    path = tmp_path / "crm.xlsx"
+    new_workbook(people_db, actor_for("sam"), "crm", path)
+    first = len(read_sheet(path, "People")) + 1
+    typed = [("Ann", "ann@bell.example", "+44 1632 960000"), ("Bob", None, "+44 1632 960001"),
+             ("Cy", "Cy@Bell.example", None), ("Di", None, None), ("Ed", "ed@bell.example", "+44 1632 960004")]
+    for n, (name, address, number) in enumerate(typed):
+        edit_by_label(path, "People", first + n, {"First name": name, "Last name": "Bell", "Country": "GB",
+                                                  "E-mail": address, "Phone": number})
+    result = RoundTrip(people_db, settings, actor_for("sam")).sync(path)
+    assert (result.status, result.problems) == ("applied", [])
+    with people_db.reading() as session:
+        def entries(model_, contact_id):
+            return session.scalars(sa.select(model_).where(model_.contact_id == contact_id)).all()
+
+        [like] = entries(ContactEmail, model.id)
+        made = {c.first_name: c for c in session.scalars(sa.select(Contact).where(Contact.last_name == "Bell"))}
+        audit = {(row.table_name, row.record_id): row for row in session.scalars(
+            sa.select(AuditEntry).where(AuditEntry.table_name.in_(["contact_emails", "contact_phones"]),
+                                        AuditEntry.source == "workbook"))}
+        for name, address, number in typed:
+            contact = made[name]
+            emails, phones = entries(ContactEmail, contact.id), entries(ContactPhone, contact.id)
+            assert [e.address for e in emails] == ([address.lower()] if address else []), name
+            assert [p.number for p in phones] == ([number] if number else []), name
+            for entry in emails:
+                assert (entry.kind, entry.is_primary, entry.version, entry.updated_by) == \
+                    (like.kind, like.is_primary, like.version, "sam")
+                assert contact.created_at <= entry.created_at == entry.updated_at
+                assert audit.pop(("contact_emails", entry.id)).changes == {
+                    "contact_id": [None, contact.id], "kind": [None, "work"], "address": [None, entry.address],
+                    "is_primary": [None, True]}
+            for entry in phones:
+                assert (entry.digits, entry.is_primary, entry.updated_by) == (rules.phone_digits(number), True, "sam")
+                assert audit.pop(("contact_phones", entry.id)).changes["number"] == [None, number]
+        assert audit == {}                                            # no audit row for an entry not made
+    with people_db.engine.connect() as conn:
+        assert verify_chain(conn, AuditEntry.__table__)["intact"]
