@@ -101,6 +101,26 @@ def stored_text(connection, table: sa.Table, ids: list[int], leave_out: tuple[st
     return [tuple(row) for row in connection.execute(query)]
 
 
+@pytest.fixture
+def grouped(monkeypatch) -> list[int]:
+    """SQLite's inserts four rows a statement (`bulk._sqlite_rows`), so a few dozen rows go
+    in groups and a rest; the size of each many-row INSERT compiled, in order (a test that
+    means to exercise them checks there were some)."""
+    monkeypatch.setattr(bulk, "ROWS_A_STATEMENT", 4)
+    monkeypatch.setattr(bulk, "_COMPILED_ROWS", {})
+    seen: list[int] = []
+    real = bulk._compiled_rows
+
+    def spy(table, order, dialect, count):
+        compiled = real(table, order, dialect, count)
+        if compiled is not None:
+            seen.append(count)
+        return compiled
+
+    monkeypatch.setattr(bulk, "_compiled_rows", spy)
+    return seen
+
+
 def core_only(monkeypatch) -> None:
     monkeypatch.setattr(bulk, "COPY_FROM", 10**9)
     monkeypatch.setattr(bulk, "COPY_UPDATES_FROM", 10**9)
@@ -169,12 +189,14 @@ def test_rows_given_as_tuples_or_columns_are_stored_as_rows_given_as_dicts(probe
 
 
 
-@pytest.mark.parametrize("count", [3, "copy"])
-def test_rows_of_plain_values_given_as_tuples_are_stored_as_rows_given_as_dicts(probe, copies, count):
+@pytest.mark.parametrize("count", [3, "copy", "groups"])
+def test_rows_of_plain_values_given_as_tuples_are_stored_as_rows_given_as_dicts(probe, copies, count, request):
     """Rows whose own columns convert nothing (integers, text: on SQLite they go to the driver
-    as they are, in an order other than the table's), every converting column given once in
-    `same`, store what `insert_many` of the same rows as dicts stores."""
-    rows = probe_rows(max(bulk.COPY_FROM, 3 * len(TEXTS)) if count == "copy" else count)
+    as they are, in an order other than the table's, several an INSERT with "groups"),
+    every converting column given once in `same`, store what `insert_many` of the same rows
+    as dicts stores."""
+    groups = request.getfixturevalue("grouped") if count == "groups" else []
+    rows = probe_rows(max(bulk.COPY_FROM, 3 * len(TEXTS)) + 1 if count in ("copy", "groups") else count)
     keys = ("name", "id", "count", "notes")
     same = {"version": 1, "updated_at": rows[0]["updated_at"], "updated_by": "ada", "active": True,
             "price": Decimal("19.9900"), "on": date(2024, 2, 29), "at": rows[1]["at"], "changes": rows[0]["changes"],
@@ -183,11 +205,15 @@ def test_rows_of_plain_values_given_as_tuples_are_stored_as_rows_given_as_dicts(
         bulk.insert_many(connection, PROBE, [{**{k: r[k] for k in keys}, **same} for r in rows])
         bulk.insert_rows(connection, PROBE, keys, [tuple({**r, "id": CORE_ID + r["id"]}[k] for k in keys)
                                                    for r in rows], same)
-    uses_copy = probe.engine.dialect.name == "postgresql" and count == "copy"
+        connection.execute(sa.insert(PROBE), [{**{k: r[k] for k in keys}, **same, "id": 2 * CORE_ID + r["id"]}
+                                              for r in rows])    # Core's own
+    uses_copy = probe.engine.dialect.name == "postgresql" and count in ("copy", "groups")
     assert copies == (["bulk_probe"] * 2 if uses_copy else [])
+    assert groups == ([4] * 2 if count == "groups" and not uses_copy else [])
     with probe.engine.connect() as connection:
-        as_dicts, as_tuples = (stored_text(connection, PROBE, [by + r["id"] for r in rows]) for by in (0, CORE_ID))
-    assert as_tuples == as_dicts and len(as_dicts) == len(rows)
+        as_dicts, as_tuples, by_core = (stored_text(connection, PROBE, [by + r["id"] for r in rows])
+                                        for by in (0, CORE_ID, 2 * CORE_ID))
+    assert as_tuples == as_dicts == by_core and len(as_dicts) == len(rows)
 
 
 @ONLY_POSTGRESQL
@@ -228,10 +254,10 @@ def test_people_and_audit_rows_copied_are_stored_as_core_stores_them(db, copies,
 
 
 
-def test_audit_rows_written_in_bulk_are_stored_as_core_stores_them(db):
-    """`write_audit`'s bulk path (SQLite: each row built once in the driver's form; PostgreSQL:
-    COPY) stores, for awkward values, what Core's INSERT of the same rows linked one by one
-    stores, and the rows of both chain."""
+def test_audit_rows_written_in_bulk_are_stored_as_core_stores_them(db, grouped):
+    """`write_audit`'s bulk path (SQLite: each row built once in the driver's form, several
+    an INSERT; PostgreSQL: COPY) stores, for awkward values, what Core's INSERT of the same
+    rows linked one by one stores, and the rows of both chain."""
     entries = AuditEntry.__table__
     base = datetime(2026, 3, 29, 1, 30, 15, 123456, tzinfo=UTC)
     audit = [{"table_name": "contacts", "record_id": n, "action": ("insert", "update", "delete")[n % 3],
@@ -254,6 +280,7 @@ def test_audit_rows_written_in_bulk_are_stored_as_core_stores_them(db):
         assert [w[0] for w in written] == [a["record_id"] for a in audit] + [CORE_ID + a["record_id"] for a in audit]
         assert [tuple(w[1:]) for w in written[:len(audit)]] == [tuple(w[1:]) for w in written[len(audit):]]
         assert verify_chain(connection, entries)["intact"]
+    assert grouped == ([4] if db.engine.dialect.name == "sqlite" else [])
 
 
 @ONLY_POSTGRESQL
