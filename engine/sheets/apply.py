@@ -112,13 +112,23 @@ def _rows_query(connection: Connection, spec: SheetSpec, limit: Any, only: list[
     return query, blank
 
 
+# `count` ids taken from a table's sequence in one statement, sent back as their first and
+# last when they are one run (as they are unless another session took some in between), or
+# else every one of them: a million ids sent as rows took 0.6 s to read, as two numbers nothing.
+_IDS = text(
+    "SELECT min(id), max(id), CASE WHEN max(id) - min(id) + 1 = count(*) THEN NULL ELSE array_agg(id ORDER BY id) END"
+    " FROM (SELECT nextval(:seq) AS id FROM generate_series(1, :n)) AS taken")
+
+
 def allocate_ids(connection: Connection, table: Table, count: int) -> list[int]:
+    """`count` new ids of `table`, in ascending order (PostgreSQL: from its sequence, so that
+    another session's inserts never take them; SQLite serialises writers: after its largest)."""
     if count == 0:
         return []
     if connection.dialect.name == "postgresql":
         sequence = connection.execute(select(func.pg_get_serial_sequence(table.name, "id"))).scalar_one()
-        return list(connection.execute(
-            text("SELECT nextval(:seq) FROM generate_series(1, :n)"), {"seq": sequence, "n": count}).scalars())
+        first, last, each = connection.execute(_IDS, {"seq": sequence, "n": count}).one()
+        return list(range(first, last + 1)) if each is None else list(each)
     start = (connection.execute(select(func.max(table.c.id))).scalar() or 0) + 1
     return list(range(start, start + count))
 

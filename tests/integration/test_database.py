@@ -369,3 +369,24 @@ def test_a_large_write_gets_a_larger_sqlite_page_cache_for_its_transaction_only(
         with pytest.raises(RuntimeError), large_write_cache(connection):
             raise RuntimeError("the save failed")
         assert connection.exec_driver_sql("PRAGMA cache_size").scalar_one() == size
+
+
+def test_new_ids_are_taken_in_one_run_and_every_one_is_given_when_they_are_not(db):
+    """`allocate_ids` gives as many new ids as asked, ascending and never given before; on
+    PostgreSQL they come from the table's sequence in one statement, sent back as a first and
+    a last when they are one run, and each of them when they are not (here: a sequence that
+    steps by two, as if another session had taken every other one)."""
+    from engine.sheets.apply import allocate_ids
+
+    table = Contact.__table__
+    with db.engine.begin() as conn:
+        first = allocate_ids(conn, table, 5)
+        assert first == list(range(first[0], first[0] + 5))
+        if conn.dialect.name == "postgresql":
+            sequence = conn.execute(sa.select(sa.func.pg_get_serial_sequence("contacts", "id"))).scalar_one()
+            conn.execute(sa.text(f"ALTER SEQUENCE {sequence} INCREMENT BY 2"))   # (our own name, from the catalogue)
+            stepped = allocate_ids(conn, table, 4)
+            assert stepped == [first[-1] + 2 + 2 * n for n in range(4)]
+            conn.execute(sa.text(f"ALTER SEQUENCE {sequence} INCREMENT BY 1"))
+            assert allocate_ids(conn, table, 3) == [stepped[-1] + 1 + n for n in range(3)]
+        assert allocate_ids(conn, table, 0) == []
