@@ -91,7 +91,9 @@ class ContactEmail(Record, Base):
     )
 
     # (found by contact through the unique constraint's index, which starts with contact_id)
-    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False)
+    # (its check may wait for the end of the transaction: see channels.add_primaries, 0022)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE", deferrable=True,
+                                                       initially="IMMEDIATE"), nullable=False)
     kind: Mapped[str] = mapped_column(String(8), nullable=False, default="work")
     address: Mapped[str] = mapped_column(String(254), nullable=False, index=True)
     is_primary: Mapped[bool] = mapped_column(default=False, nullable=False)
@@ -110,7 +112,9 @@ class ContactPhone(Record, Base):
     )
 
     # (found by contact through the unique constraint's index, which starts with contact_id)
-    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False)
+    # (its check may wait for the end of the transaction: see channels.add_primaries, 0022)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE", deferrable=True,
+                                                       initially="IMMEDIATE"), nullable=False)
     kind: Mapped[str] = mapped_column(String(8), nullable=False, default="work")
     number: Mapped[str] = mapped_column(String(40), nullable=False)
     digits: Mapped[str] = mapped_column(String(40), nullable=False, index=True)

@@ -223,3 +223,38 @@ def test_new_people_synced_in_bulk_get_the_primary_entries_and_audit_rows_the_se
         assert audit == {}                                            # no audit row for an entry not made
     with people_db.engine.connect() as conn:
         assert verify_chain(conn, AuditEntry.__table__)["intact"]
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_new_peoples_entries_are_checked_against_their_contacts_at_commit_on_postgresql(people_db):
+    """Migration 0022: the lists' foreign keys to contacts are deferrable, checked at once
+    unless asked; a bulk save of new people's entries asks for the check at commit (the
+    server does it while the workbook is written), and it still refuses the transaction."""
+    from sqlalchemy.exc import IntegrityError
+
+    from engine.db.base import utcnow
+
+    def bogus_entry(connection):     # an e-mail entry naming no contact
+        connection.execute(sa.insert(ContactEmail.__table__), {
+            "contact_id": 999_999, "kind": "work", "address": "nobody@x.example", "is_primary": True, "version": 1,
+            "created_at": utcnow(), "updated_at": utcnow(), "updated_by": "ada"})
+
+    with people_db.engine.connect() as conn:
+        modes = conn.execute(sa.text("SELECT conname, condeferrable, condeferred FROM pg_constraint "
+                                     "WHERE conname IN ('fk_contact_emails_contact_id_contacts', "
+                                     "'fk_contact_phones_contact_id_contacts') ORDER BY conname")).all()
+    assert [tuple(m) for m in modes] == [("fk_contact_emails_contact_id_contacts", True, False),
+                                         ("fk_contact_phones_contact_id_contacts", True, False)]
+    with pytest.raises(IntegrityError), people_db.unit_of_work(SYSTEM, source="system") as session:
+        bogus_entry(session.connection())                     # checked at once, as ever
+    before_commit = []
+    with pytest.raises(IntegrityError), people_db.unit_of_work(SYSTEM, source="workbook") as session:
+        session.info["audit"].posting_row = ("People", 7)
+        channels.add_primaries(session, [{"id": 2, "email": None, "phone": None}])   # asks for the check at commit
+        bogus_entry(session.connection())                     # not refused here ...
+        session.execute(sa.select(Contact.id)).all()          # ... nor by the statements after it
+        before_commit.append("not refused")
+    assert before_commit == ["not refused"]
+    with people_db.reading() as session:                      # ... but at commit: nothing was saved
+        assert session.scalar(sa.select(sa.func.count()).select_from(ContactEmail)
+                              .where(ContactEmail.contact_id == 999_999)) == 0
