@@ -11,7 +11,8 @@ the last two take the values every row shares (a batch's time stamp, author, ver
 so they are converted once and no dict is built per row. A caller that converts its own
 values as it builds each row hands them to SQLite's executemany as they are (`rows_inserter`).
 
-- SQLite: the compiled INSERT through the driver's executemany.
+- SQLite: the compiled INSERT through the driver's executemany, a hundred rows a statement
+  (`_sqlite_rows`: Core's many-row INSERT; the rest of the rows one a statement).
 - PostgreSQL: COPY from `COPY_FROM` rows up (below, a COPY's fixed cost is more than it
   saves); Core's executemany for fewer rows, or when a missing column's default is
   computed in Python (Core would call it; COPY cannot).
