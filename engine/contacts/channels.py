@@ -28,7 +28,7 @@ from engine.contacts import rules
 from engine.contacts.models import EMAIL_KINDS, PHONE_KINDS, Contact, ContactEmail, ContactPhone
 from engine.db.audit import write_audit_entries
 from engine.db.base import require_version, utcnow
-from engine.db.bulk import insert_rows
+from engine.db.bulk import converter, insert_rows, insert_selected, run_in_turn
 from engine.errors import NotFound, ValidationFailed
 from engine.problems import Problem
 from engine.security.roles import Actor
@@ -328,7 +328,9 @@ def add_primaries(session: Session, rows: Sequence[Mapping[str, Any]]) -> Change
     bulk with their audit rows: a sheet of 10,000 new people is three inserts, not 30,000.
 
     Each entry goes as one tuple, its version, time stamps and author given once for all
-    (`insert_rows`), and its audit row as a tuple too (`write_audit_entries`)."""
+    (`insert_rows`), and its audit row as a tuple too (`write_audit_entries`). Both lists'
+    ids are taken before either is written: while a sync writes behind, taking ids on
+    PostgreSQL waits for the rows queued before (engine.db.write_behind), once, not twice."""
     context = session.info["audit"]
     sheet = context.posting_row[0] if context.posting_row else None
     now = utcnow()
@@ -336,13 +338,12 @@ def add_primaries(session: Session, rows: Sequence[Mapping[str, Any]]) -> Change
     added: Changed = {}
     if connection.dialect.name == "postgresql" and rows:
         _contacts_checked_at_commit(connection)
-    for ch in CHANNELS.values():
-        new = [(row["id"], row[ch.field]) for row in rows if row.get(ch.field)]
-        if not new:
-            continue
+    entries = {ch: [(row["id"], row[ch.field]) for row in rows if row.get(ch.field)] for ch in CHANNELS.values()}
+    taken = {ch: allocate_ids(connection, ch.model.__table__, len(new)) for ch, new in entries.items() if new}
+    for ch, ids in taken.items():
+        new = entries[ch]
         table = ch.model.__table__
         name = ch.model.__tablename__
-        ids = allocate_ids(connection, table, len(new))
         added[name] = ids
         # each a primary entry of the default kind, saved now by the sync's user
         shared = {"kind": DEFAULT_KIND, "is_primary": True, "version": 1, "created_at": now, "updated_at": now,
@@ -366,7 +367,7 @@ def _contacts_checked_at_commit(connection: Any) -> None:
     quote = connection.dialect.identifier_preparer.quote
     names = ", ".join(quote(fk.constraint.name) for ch in CHANNELS.values() for fk in ch.model.__table__.foreign_keys
                       if fk.column.table is Contact.__table__)
-    connection.execute(text(f"SET CONSTRAINTS {names} DEFERRED"))   # (names from our own metadata)
+    run_in_turn(connection, text(f"SET CONSTRAINTS {names} DEFERRED"))   # (names from our own metadata)
 
 
 def _copied_from_contacts(connection: Any, ch: Channel, ids: Sequence[int], new: Sequence[tuple[int, str]],
@@ -390,11 +391,10 @@ def _copied_from_contacts(connection: Any, ch: Channel, ids: Sequence[int], new:
         return False
     contacts, table = Contact.__table__, ContactEmail.__table__
     number = func.row_number().over(order_by=contacts.c.id)
-    values = [literal(value, table.c[key].type) for key, value in shared.items()]
+    # (each shared value as the driver takes it, converted here by its column's own type)
+    values = [literal(converter(connection, table, key)(value)) for key, value in shared.items()]
     source = (select(bindparam("before", ids[0] - 1, Integer) + number, contacts.c.id, contacts.c.email, *values)
               .where(contacts.c.id.between(first, first + count - 1), contacts.c.email.is_not(None),
                      contacts.c.email != ""))
-    done = connection.execute(insert(table).from_select(["id", "contact_id", "address", *shared], source))
-    if done.rowcount != len(new):
-        raise RuntimeError(f"{len(new)} e-mail entries of new contacts to copy, {done.rowcount} copied")
+    insert_selected(connection, insert(table).from_select(["id", "contact_id", "address", *shared], source), len(new))
     return True

@@ -210,8 +210,12 @@ def phone_digits(number: str | None) -> str:
     00, so '+44 20 7946 0000' and '0044 20 7946 0000' give the same digits; a number written
     nationally ('020 7946 0000') keeps its trunk 0 and does not (match those on their last
     digits). Migration 0017 filled in `contact_phones.digits` the same way."""
-    digits = re.sub(r"\D", "", number or "")
+    plain = (number or "").replace(" ", "").replace("+", "")
+    digits = plain if plain.isdecimal() else _NOT_DIGIT.sub("", plain)   # (the common case without a regex)
     return digits[2:] if digits.startswith("00") else digits
+
+
+_NOT_DIGIT = re.compile(r"\D")     # (str.isdecimal is true of exactly the characters \d matches)
 
 
 def check_phone(number: str | None) -> str | None:

@@ -26,6 +26,7 @@ from sqlalchemy import Table, func, select, text
 from sqlalchemy.engine import Connection
 
 from engine.db.json_values import canonical_json
+from engine.db.write_behind import behind
 
 GENESIS = "0" * 64          # the `prev_hash` of the first row
 BATCH = 5000                # rows read at a time by `verify_chain` (and the migration)
@@ -71,6 +72,7 @@ def link_rows(connection: Connection, table: Table, rows: list[dict[str, Any]]) 
     for row in rows:
         row["prev_hash"] = previous
         row["row_hash"] = previous = row_hash(previous, row)
+    _goes_on_from(connection, previous)
 
 
 # The columns of an entry given to `linked`: CONTENT but for the ones a batch shares (SHARED)
@@ -87,9 +89,16 @@ def linked(connection: Connection, table: Table, shared: Mapping[str, Any],
 
     The lock is taken and the last hash read at once; the hashes are worked out as they are
     asked for, so a COPY that takes them row by row hashes a row while PostgreSQL stores the
-    ones before it."""
+    ones before it. While the sync writes behind, they are worked out at once: the next
+    rows link to the last of them before these are stored (see `_goes_on_from`)."""
     at, actor, source, workbook_id = (shared[key] for key in SHARED)
-    return _hashes(_last_hash_locked(connection, table), _utc_text(at), actor, source, workbook_id, entries)
+    hashes = _hashes(_last_hash_locked(connection, table), _utc_text(at), actor, source, workbook_id, entries)
+    if behind(connection) is None:
+        return hashes
+    done = list(hashes)
+    if done:
+        _goes_on_from(connection, done[-1][1])
+    return iter(done)
 
 
 def _hashes(previous: str, at: str, actor: str, source: str, workbook_id: str | None,
@@ -104,10 +113,22 @@ def _hashes(previous: str, at: str, actor: str, source: str, workbook_id: str | 
 
 
 def _last_hash_locked(connection: Connection, table: Table) -> str:
-    """The hash new rows link to, the append lock taken first on PostgreSQL (until commit)."""
+    """The hash new rows link to, the append lock taken first on PostgreSQL (until commit).
+    While the sync writes behind, the hash of the last row it queued, once known: the lock
+    is held since it was read (`engine.db.write_behind` forgets it at a rollback)."""
+    writer = behind(connection)
+    if writer is not None and writer.head is not None:
+        return writer.head
     if connection.dialect.name == "postgresql":
         connection.execute(_LOCK)
     return last_hash(connection, table)
+
+
+def _goes_on_from(connection: Connection, head: str) -> None:
+    """The chain's head once the rows just linked are written (queued, while writing behind)."""
+    writer = behind(connection)
+    if writer is not None:
+        writer.head = head
 
 
 def rows_in_order(connection: Connection, table: Table, batch: int = BATCH) -> Iterator[dict[str, Any]]:

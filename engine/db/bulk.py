@@ -12,10 +12,12 @@ so they are converted once and no dict is built per row. A caller that converts 
 values as it builds each row hands them to SQLite's executemany as they are (`rows_inserter`).
 
 - SQLite: the compiled INSERT through the driver's executemany, a hundred rows a statement
-  (`_sqlite_rows`: Core's many-row INSERT; the rest of the rows one a statement).
+  (`_sqlite_rows`: Core's many-row INSERT; the rest of the rows one a statement), a thousand
+  while a sync writes behind (`engine.db.write_behind`: its writer thread then runs them).
 - PostgreSQL: COPY from `COPY_FROM` rows up (below, a COPY's fixed cost is more than it
   saves); Core's executemany for fewer rows, or when a missing column's default is
-  computed in Python (Core would call it; COPY cannot).
+  computed in Python (Core would call it; COPY cannot). While a sync writes behind, its
+  writer thread runs the COPY.
 - Version-guarded updates (`update_many`): Core's executemany, one UPDATE ... WHERE id AND
   version per row; on PostgreSQL from `COPY_UPDATES_FROM` rows up, the rows are copied into
   a temporary table and applied by one UPDATE ... FROM it, which counts matches the same way.
@@ -32,8 +34,13 @@ from typing import Any
 
 from sqlalchemy import Column, MetaData, Table, bindparam, insert, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.schema import CreateTable, DropTable
 from sqlalchemy.sql import sqltypes
+from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.elements import TextClause
+
+from engine.db.write_behind import behind
 
 _UNSET = object()
 # Rows from which COPY beats an executemany on PostgreSQL (benchmarks/bench_pg_bulk.py
@@ -128,10 +135,12 @@ def _as_is(value: Any) -> Any:
 def _in_bulk(connection: Connection, table: Table, keys: tuple[str, ...], count: int) -> bool:
     """Whether these rows go by our bulk path (COPY, or the driver's executemany) rather than
     Core's executemany: COPY from `COPY_FROM` rows up when COPY can add the missing columns'
-    defaults as Core would; SQLite when the compiled INSERT is the plain one expected."""
+    defaults as Core would; SQLite when the compiled INSERT is the plain one expected. While a
+    sync writes behind, COPY whatever the count: its writer sends them, not the sync."""
     dialect = connection.dialect
     if dialect.name == "postgresql":
-        return count >= COPY_FROM and _copy_defaults(table, keys, dialect) is not None
+        many = count >= COPY_FROM or behind(connection) is not None
+        return many and _copy_defaults(table, keys, dialect) is not None
     return dialect.name == "sqlite" and _compiled(table, keys, dialect)[0] is not None
 
 
@@ -150,8 +159,10 @@ def _insert_columns(connection: Connection, table: Table, columns: Mapping[str, 
 
 
 # Rows an INSERT takes on SQLite (`_sqlite_rows`), fewer where the values would pass the
-# connection's limit of parameters in one statement
+# connection's limit of parameters in one statement; more while a sync writes behind, so that
+# its writer thread asks for Python's lock less often (see engine.db.write_behind)
 ROWS_A_STATEMENT = 100
+ROWS_A_STATEMENT_BEHIND = 1000
 
 
 def _sqlite_rows(connection: Connection, table: Table, order: tuple[str, ...], statement: str,
@@ -160,22 +171,74 @@ def _sqlite_rows(connection: Connection, table: Table, order: tuple[str, ...], s
     at a time, by one INSERT of that many rows (Core's compiled INSERT ... VALUES of many
     rows), the rest by `statement`, the one-row INSERT. The values bound are the same, but
     the statement runs once for a hundred rows, not once a row: 300,000 audit rows went
-    into a database with its indexes in 2.8 us each against 3.3 us."""
-    group = _rows_a_statement(connection, len(order))
+    into a database with its indexes in 2.8 us each against 3.3 us. While the sync writes
+    behind, its writer runs them (`ROWS_A_STATEMENT_BEHIND` rows a statement)."""
+    writer = behind(connection)
+    group = _rows_a_statement(connection, len(order), ROWS_A_STATEMENT if writer is None else ROWS_A_STATEMENT_BEHIND)
     full = len(rows) - len(rows) % group
     many = _compiled_rows(table, order, connection.dialect, group) if full else None
-    if many is None:
-        connection.exec_driver_sql(statement, rows)
-        return
     flat = chain.from_iterable
-    connection.exec_driver_sql(many, [tuple(flat(rows[at:at + group])) for at in range(0, full, group)])
-    if full < len(rows):
-        connection.exec_driver_sql(statement, rows[full:])
+    statements = [(statement, rows)] if many is None else [
+        (many, [tuple(flat(rows[at:at + group])) for at in range(0, full, group)]),
+        *([(statement, rows[full:])] if full < len(rows) else [])]
+    for sql, values in statements:
+        if writer is None:
+            connection.exec_driver_sql(sql, values)
+        else:
+            writer.queue(lambda driver, sql=sql, values=values: _executemany(connection, driver, sql, values))
 
 
-def _rows_a_statement(connection: Connection, width: int) -> int:
+def run_in_turn(connection: Connection, statement: TextClause) -> None:
+    """Run a statement without parameters (SET CONSTRAINTS, say) after the rows written
+    before it: by the writer, while a sync writes behind, so as not to wait for them."""
+    writer = behind(connection)
+    if writer is None:
+        connection.execute(statement)
+    else:
+        writer.queue(lambda driver: driver.execute(statement.text))
+
+
+def insert_selected(connection: Connection, statement: Insert, expected: int) -> None:
+    """Run an INSERT ... SELECT (Core's) that must insert `expected` rows, or raise
+    RuntimeError (the caller's transaction is then rolled back). While a sync writes behind,
+    its writer runs it: its parameters must then need no conversion (plain numbers and text,
+    as `converter` gives them), being sent to the driver as compiled."""
+    writer = behind(connection)
+    if writer is None:
+        _counted(statement, connection.execute(statement).rowcount, expected)
+        return
+    compiled = statement.compile(dialect=connection.dialect)
+    given = compiled.construct_params()
+    values = tuple(given[name] for name in compiled.positiontup or ())
+
+    def run(driver: sqlite3.Connection) -> None:
+        try:
+            inserted = driver.execute(compiled.string, values).rowcount
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance(compiled.string, None, exc, sqlite3.Error, hide_parameters=True,
+                                      dialect=connection.dialect) from exc
+        _counted(statement, inserted, expected)
+
+    writer.queue(run)
+
+
+def _counted(statement: Insert, inserted: int, expected: int) -> None:
+    if inserted != expected:
+        raise RuntimeError(f"{statement.table.name}: {expected} rows to insert, {inserted} inserted")
+
+
+def _executemany(connection: Connection, driver: sqlite3.Connection, statement: str, rows: list[tuple]) -> None:
+    """The driver's executemany, run by a writer thread: what it raises, as Core raises it."""
+    try:
+        driver.executemany(statement, rows)
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(statement, None, exc, sqlite3.Error, hide_parameters=True,
+                                  dialect=connection.dialect) from exc
+
+
+def _rows_a_statement(connection: Connection, width: int, most: int = ROWS_A_STATEMENT) -> int:
     limit = connection.connection.dbapi_connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-    return max(1, min(ROWS_A_STATEMENT, limit // width))
+    return max(1, min(most, limit // width))
 
 
 _COMPILED_ROWS: dict[tuple, str | None] = {}
@@ -243,7 +306,12 @@ def _copy(connection: Connection, table: Table, columns: Mapping[str, Iterable[A
     bound = [_column(dialect, table, key, values, copy=True) for key, values in columns.items()]
     bound += [repeat(_one(dialect, table, key, value, copy=True), count) for key, value in same.items()]
     names = [table.c[k].name for k in (*columns, *same)]
-    pg_copy.copy_rows(connection, table, names, zip(*bound, strict=True))
+    writer = behind(connection)
+    if writer is None:
+        pg_copy.copy_rows(connection, table, names, zip(*bound, strict=True))
+    else:   # (the rows taken now: a caller may reuse what it gave once this returns)
+        rows = list(zip(*bound, strict=True))
+        writer.queue(lambda driver: pg_copy.copy_rows(connection, table, names, rows, driver))
 
 
 _DEFAULTS: dict[tuple, dict[str, Any] | None] = {}

@@ -26,14 +26,18 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 
-def copy_rows(connection: Connection, table: Table, names: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+def copy_rows(connection: Connection, table: Table, names: Sequence[str], rows: Iterable[Sequence[Any]],
+              driver: psycopg.Connection | None = None) -> None:
     """Append `rows` (tuples of driver-ready values, in the order of the column `names`) to
-    `table` with one COPY, in the connection's transaction."""
+    `table` with one COPY, in the connection's transaction. `driver`: the connection's own
+    psycopg connection, given by a writer thread (`engine.db.write_behind`), whose
+    connection is in its transaction already."""
     target = sql.Identifier(table.name) if table.schema is None else sql.Identifier(table.schema, table.name)
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(target, sql.SQL(", ").join(map(sql.Identifier, names)))
-    if not connection.in_transaction():
-        connection.begin()   # what Core's execute does first: the rows then commit with the caller's work
-    driver = connection.connection.driver_connection
+    if driver is None:
+        if not connection.in_transaction():
+            connection.begin()   # what Core's execute does first: the rows then commit with the caller's work
+        driver = connection.connection.driver_connection
     try:
         with driver.cursor() as cursor, cursor.copy(statement) as copy:
             for row in rows:

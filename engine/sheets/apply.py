@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from engine.db.audit import AuditContext, write_audit, write_audit_entries
 from engine.db.base import COMMON_COLUMNS, utcnow
 from engine.db.bulk import insert_many, update_many
+from engine.db.write_behind import behind
 from engine.security.identity import unreadable_columns
 from engine.sheets.issues import CellIssue
 from engine.sheets.merge import SheetPlan
@@ -122,14 +123,20 @@ _IDS = text(
 
 def allocate_ids(connection: Connection, table: Table, count: int) -> list[int]:
     """`count` new ids of `table`, in ascending order (PostgreSQL: from its sequence, so that
-    another session's inserts never take them; SQLite serialises writers: after its largest)."""
+    another session's inserts never take them; SQLite serialises writers: after its largest,
+    which a sync writing behind knows without waiting for its rows to be stored)."""
     if count == 0:
         return []
     if connection.dialect.name == "postgresql":
         sequence = connection.execute(select(func.pg_get_serial_sequence(table.name, "id"))).scalar_one()
         first, last, each = connection.execute(_IDS, {"seq": sequence, "n": count}).one()
         return list(range(first, last + 1)) if each is None else list(each)
-    start = (connection.execute(select(func.max(table.c.id))).scalar() or 0) + 1
+    writer = behind(connection)
+    start = writer.next_id(table.name) if writer is not None else None
+    if start is None:
+        start = (connection.execute(select(func.max(table.c.id))).scalar() or 0) + 1
+    if writer is not None:
+        writer.took_ids(table.name, start + count)
     return list(range(start, start + count))
 
 

@@ -27,10 +27,11 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Integer, LargeBinary, String, delete, insert, select
+from sqlalchemy import Integer, LargeBinary, String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db.base import Base, UTCDateTime, utcnow
+from engine.db.bulk import insert_many
 from engine.sheets.meta import SheetBase, WorkbookMeta
 from engine.sheets.read import RowInput, SheetInput, WorkbookInput
 from engine.sheets.values import canonical
@@ -77,7 +78,7 @@ def remember(session: Session, book: WorkbookInput, inserted: dict[tuple[str, in
         packed = packers.get(name) or packers.setdefault(name, _Packed())
         packed.add(orjson.dumps([number, rid, versions.get(name, {}).get(rid, 1), values_of[(name, number)]],
                                 default=str))
-    session.execute(insert(WorkbookReceipt.__table__), [
+    insert_many(session.connection(), WorkbookReceipt.__table__, [   # (behind a sync's rows, when it writes behind)
         {"workbook_id": meta.workbook_id, "generation": meta.generation, "sheet": name, "rows": packed.done(),
          "created_at": utcnow()}
         for name, packed in packers.items()])

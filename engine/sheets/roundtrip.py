@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from engine.config import Settings
 from engine.db.audit import AuditEntry
@@ -32,6 +32,7 @@ from engine.db.commit import commit_while
 from engine.db.engine import large_write_cache
 from engine.db.installation import seal
 from engine.db.session import Database
+from engine.db.write_behind import behind, settle, writing_behind
 from engine.errors import UnusableInput
 from engine.office.files import keep_mode
 from engine.office.xlsx_owned import OwnedSheet
@@ -154,6 +155,35 @@ class EarlyRefresh:
         values or their labels: a contact's e-mail follows its E-mails sheet)."""
         for earlier in [other for other in self.sheets if other != name]:
             del self.sheets[earlier]
+
+
+@dataclass
+class ChunkBehind:
+    """The chunk saved last, while its rows may still be being written behind
+    (engine.db.write_behind): its savepoint, released once they are stored, or rolled back
+    with the refusal they met (`settled`). That is decided once the next chunk is read, before
+    anything of it is looked up, not at once: meanwhile the database stores this chunk's rows
+    while the sync refreshes it and reads the next one (PostgreSQL kept a million-person sync
+    waiting 13 s at the ends of its chunks)."""
+
+    savepoint: SessionTransaction | None = None
+    sheet: SheetSpec | None = None
+    data: SheetInput | None = None
+
+    def settled(self, session: Session) -> list[CellIssue]:
+        """The problems the chunk's rows met being stored (its savepoint then rolled back)."""
+        if self.savepoint is None:
+            return []
+        savepoint, sheet, data = self.savepoint, self.sheet, self.data
+        self.savepoint = self.sheet = self.data = None
+        try:
+            with refusals_at_cells(sheet, data):
+                settle(session.connection())
+        except ApplyConflict as refused:
+            savepoint.rollback()
+            return refused.issues
+        savepoint.commit()
+        return []
 
 
 @dataclass
@@ -313,7 +343,7 @@ class RoundTrip:
             with self.db.unit_of_work(self.actor, source="workbook", workbook_id=book.meta.workbook_id) as session:
                 early = None if rehearsal else EarlyRefresh()
                 try:
-                    with large_write_cache(session.connection()):
+                    with large_write_cache(session.connection()), writing_behind(session.connection()):
                         plans, issues, applied = self._save_in_chunks(session, book, spec, keep_plans=describe,
                                                                       write_chunked=describe or not rehearsal,
                                                                       early=early)
@@ -368,6 +398,7 @@ class RoundTrip:
             plans[name] = whole = SheetPlan(name)
             seen: set[int] = set()
             unique = UniqueValues(data)
+            last = ChunkBehind()
             # (validate: a sheet whose new rows a service posts is rehearsed, even in chunks)
             saving = save and (write_chunked or data.kept_whole or not saved_in_bulk(sheet))
             refreshing = early is not None and not data.kept_whole
@@ -377,6 +408,7 @@ class RoundTrip:
             # A sheet whose rules look across its rows (an entry's lines, checked together) is
             # read whole and taken as one chunk: a chunk's end must not split an entry.
             for rows in data.chunks(size if read_in_chunks(sheet) else WHOLE):
+                issues += last.settled(session)   # the chunk before, its rows stored while this one was read
                 part = data.part(rows)
                 reading, reported = book.issues[reported:], len(book.issues)
                 ids = [row.record_id if row.record_id is not None else saved.get(row.row) for row in rows]
@@ -390,11 +422,12 @@ class RoundTrip:
                 # out of the row), or in the whole sheet: those rows are not rehearsed either
                 earlier = _issues_in(read_before.get(name, []), rows)
                 issues += found + self._take_chunk(session, book, spec, part, plan, db, [*earlier, *found],
-                                                   bool(issues), total, whole, unique, keep_plans, saving)
+                                                   bool(issues), total, whole, unique, keep_plans, saving, last)
                 if refreshing and not issues:
                     early.sheets[name] = self._refresh_chunk(session, book, sheet, part, base, db, total,
                                                              saved, labels, early)
                 self.progress(f"checked {name}", len(rows))
+            issues += last.settled(session)
             # the records of the base no row shows any more: deleted in the workbook
             gone = [rid for rid in (base.rows if base else ()) if rid not in seen]
             if gone and early is not None and sheet.after is not None:
@@ -415,7 +448,8 @@ class RoundTrip:
 
     def _take_chunk(self, session: Session, book: WorkbookInput, spec: WorkbookSpec, part: SheetInput,
                     plan: SheetPlan, db: DbRows, found: list[CellIssue], refused: bool, total: Applied,
-                    whole: SheetPlan, unique: UniqueValues, keep_plans: bool, save: bool) -> list[CellIssue]:
+                    whole: SheetPlan, unique: UniqueValues, keep_plans: bool, save: bool,
+                    last: ChunkBehind | None = None) -> list[CellIssue]:
         """Count a chunk's plan into its sheet's (`whole`, every change kept only if
         `keep_plans`), its unique values into `unique`, and save it (`_save_chunk`) if `save`."""
         unique.add(plan)
@@ -428,13 +462,15 @@ class RoundTrip:
             whole.tally(plan)
         if not save:
             return []
-        return self._save_chunk(session, book, spec, part, plan, db, found, refused, total)
+        return self._save_chunk(session, book, spec, part, plan, db, found, refused, total, last)
 
     def _save_chunk(self, session: Session, book: WorkbookInput, spec: WorkbookSpec, part: SheetInput,
-                    plan: SheetPlan, db: DbRows, found: list[CellIssue], refused: bool, total: Applied) -> list[CellIssue]:
+                    plan: SheetPlan, db: DbRows, found: list[CellIssue], refused: bool, total: Applied,
+                    last: ChunkBehind | None = None) -> list[CellIssue]:
         """Save one chunk's plan in a savepoint; a chunk with problems of its own (`found`)
         has its other rows rehearsed instead. Returns the problems saving met; a race with
-        another sync raises ApplyConflict.
+        another sync raises ApplyConflict. While the sync writes behind, the savepoint is
+        left to `last` (a ChunkBehind), which releases it once the rows are stored.
 
         Once the sync is refused (`refused`, or `found`), what a chunk's rows without problems
         wrote is still kept until the transaction is rolled back at the end: the later chunks
@@ -448,14 +484,18 @@ class RoundTrip:
             return []
         savepoint = session.begin_nested()
         db_rows = {name: db}
+        later = last is not None and behind(session.connection()) is not None
         try:
-            done = self._apply(session, book, spec, {name: plan}, db_rows, False)  # (not whole)
+            done = self._apply(session, book, spec, {name: plan}, db_rows, False, settled=not later)  # (not whole)
         except ApplyConflict as conflict:
             savepoint.rollback()
             if all(i.conflict for i in conflict.issues):
                 raise
             return conflict.issues
-        savepoint.commit()
+        if later:
+            last.savepoint, last.sheet, last.data = savepoint, spec.sheet(name), book.sheets[name]
+        else:
+            savepoint.commit()
         if db_rows[name] is not db:   # read again as the module's services stored them
             db.clear()
             db.update(db_rows[name])
@@ -666,9 +706,11 @@ class RoundTrip:
         return db
 
     def _apply(self, session: Session, book: WorkbookInput, spec: WorkbookSpec, plans, db_rows,
-               whole: bool = True) -> Applied:
+               whole: bool = True, settled: bool = True) -> Applied:
         """Save the plans; `db_rows` (each sheet's records as loaded) is brought up to date.
-        `whole` False: the plans are a chunk's, and only its records are read again."""
+        `whole` False: the plans are a chunk's, and only its records are read again.
+        `settled` False: the rows written behind may still be being stored on return (the
+        caller settles them: see ChunkBehind); else what they met is raised here."""
         total = Applied()
         context = session.info["audit"]
         for name, plan in plans.items():
@@ -682,9 +724,10 @@ class RoundTrip:
                 # as the services stored them
                 db_rows[name] = (load_rows(session.connection(), sheet, sheet.rows_limit(session, self.actor)) if whole
                                  else self._load_records(session, sheet, [*db_rows[name], *done.inserted_ids.values()]))
-            else:
-                done = apply_plan(session.connection(), sheet, plan, db_rows[name], context,
-                                  progress=lambda n, name=name: self.progress(f"saving {name}", n))
+            else:   # (what rows written behind met may be raised by any statement after them)
+                with refusals_at_cells(sheet, book.sheets[name]):
+                    done = apply_plan(session.connection(), sheet, plan, db_rows[name], context,
+                                      progress=lambda n, name=name: self.progress(f"saving {name}", n))
             if sheet.after is not None:
                 context.posting_row = (name, None)     # what it writes is audited as the sheet's
                 try:
@@ -692,8 +735,12 @@ class RoundTrip:
                         changed = sheet.after(session, self.actor, name, saved_rows(plan, done, before, db_rows[name]))
                 finally:
                     context.posting_row = None
-                for other, added in self._read_again(session, spec, db_rows, changed or {}).items():
-                    total.added_alongside.setdefault(other, set()).update(added)
+                with refusals_at_cells(sheet, book.sheets[name]):
+                    for other, added in self._read_again(session, spec, db_rows, changed or {}).items():
+                        total.added_alongside.setdefault(other, set()).update(added)
+            if settled:
+                with refusals_at_cells(sheet, book.sheets[name]):
+                    settle(session.connection())
             total.inserted_ids.update({(name, row): rid for row, rid in done.inserted_ids.items()})
             total.updated += done.updated
             total.deleted += done.deleted

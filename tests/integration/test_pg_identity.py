@@ -241,8 +241,8 @@ def test_a_persons_own_login_saves_a_sync_by_copy_with_its_grants_only(office, t
     monkeypatch.setattr(bulk, "COPY_FROM", 1)
     monkeypatch.setattr(bulk, "COPY_UPDATES_FROM", 1)
     copies, real = [], pg_copy.copy_rows
-    monkeypatch.setattr(pg_copy, "copy_rows", lambda c, table, names, rows: (copies.append(table.name),
-                                                                             real(c, table, names, rows)))
+    monkeypatch.setattr(pg_copy, "copy_rows", lambda c, table, names, rows, *driver: (
+        copies.append(table.name), real(c, table, names, rows, *driver)))
     sam, path = office.login("sam"), tmp_path / "contacts.xlsx"
     assert office.cli(sam, "workbook", "new", "contacts", "--out", str(path)).exit_code == 0
     edit_by_label(path, "Organisations", len(read_sheet(path, "Organisations")) + 1,

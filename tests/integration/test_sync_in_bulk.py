@@ -27,9 +27,9 @@ def copies(monkeypatch) -> list[str]:
     seen: list[str] = []
     real = pg_copy.copy_rows
 
-    def spy(connection, table, names, rows):
+    def spy(connection, table, names, rows, *driver):
         seen.append(table.name)
-        return real(connection, table, names, rows)
+        return real(connection, table, names, rows, *driver)
 
     monkeypatch.setattr(pg_copy, "copy_rows", spy)
     return seen

@@ -6,6 +6,7 @@ the same sync, with the same outcome, as a workbook read whole; all or nothing s
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 
 import pytest
@@ -13,6 +14,7 @@ import sqlalchemy as sa
 
 from engine.contacts import channels, services
 from engine.contacts.models import Address, Contact
+from engine.db import bulk, pg_copy
 from engine.db.audit import AuditEntry
 from engine.db.installation import seal
 from engine.sheets import roundtrip
@@ -277,3 +279,39 @@ def test_a_row_removed_from_a_sheet_in_chunks_deletes_its_record(exported, trip,
         assert not exists()
         assert gone not in read_meta(exported, people_db).base["Addresses"].rows
         assert trip().sync(exported).status == "unchanged"
+
+
+def test_a_refusal_met_by_rows_written_behind_refuses_the_sync_on_its_sheet(exported, trip, people_db, monkeypatch):
+    """Rows of a sheet in chunks are written behind (engine.db.write_behind), so what the
+    database refuses of them (here a rule of its own that no check of ours knows) is found
+    after the chunk was handed over: the sync is still refused, with the problem on its sheet,
+    the later chunks still checked, and nothing saved."""
+    refused_in: list[str] = []     # the threads whose writes the database refused
+
+    def noting_refusals(real):
+        def spy(*args):
+            try:
+                return real(*args)
+            except sa.exc.IntegrityError:
+                refused_in.append(threading.current_thread().name)
+                raise
+        return spy
+
+    for module, name in ((bulk, "_executemany"), (pg_copy, "copy_rows")):
+        monkeypatch.setattr(module, name, noting_refusals(getattr(module, name)))
+    with people_db.engine.begin() as connection:
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("CREATE TRIGGER no_boom BEFORE INSERT ON contacts WHEN NEW.last_name = 'Boom' "
+                                       "BEGIN SELECT RAISE(ABORT, 'no Boom'); END")
+        else:
+            connection.exec_driver_sql("ALTER TABLE contacts ADD CONSTRAINT no_boom CHECK (last_name <> 'Boom')")
+    before, audited = names(people_db), audit_count(people_db)
+    rows = type_people(exported, [("Ann", "One"), ("Ben", "Boom"), ("Cat", "Three"), ("Dan", "Four"), ("Eve", "Five")])
+    edit_by_label(exported, "People", rows[-1], {"Country": "XX"})      # a problem of its own, in a later chunk
+    result = trip().sync(exported)
+    assert result.status == "rejected"
+    assert sorted((p.code, p.sheet, p.column) for p in result.problems) == [
+        ("duplicate", "People", None), ("invalid", "People", "Country")]
+    assert refused_in == ["write-behind"]
+    assert names(people_db) == before and audit_count(people_db) == audited
+    assert read_sheet(exported, "People")[rows[0] - 1][0] in ("", None)  # no id written back
