@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, StatementError
 
@@ -209,3 +209,27 @@ def large_write_cache(connection: Connection, megabytes: int = LARGE_WRITE_CACHE
         yield
     finally:
         connection.exec_driver_sql(f"PRAGMA cache_size = {before:d}")
+
+
+# Rows a large sync must have added to a table for PostgreSQL's statistics of it to be
+# refreshed before it commits (see `statistics_refreshed`)
+ANALYZE_FROM = 10_000
+
+
+def statistics_refreshed(connection: Connection, added: dict[str, int]) -> None:
+    """On PostgreSQL, ANALYZE the tables a large sync added `ANALYZE_FROM` rows or more to
+    (table name -> rows added), in its transaction, before it commits.
+
+    Why: the planner judges a query by its statistics of the table, which the server's
+    autovacuum refreshes only some time after a large load. Right after a sync of 104,800
+    new people, the next sync's look-up of its records a thousand ids at a time was planned
+    as a scan of the whole table each time (20 ms a thousand, against under 2 ms by the
+    index): its re-sync took 8.9 s, 6.5 s once the tables were analyzed. Sampling a table
+    costs a fraction of a second, once. A person whose login does not own the tables gets a
+    warning from the server instead, and the statistics wait for autovacuum as before.
+    No-op on SQLite, whose planner takes a look-up by id by its key whatever it knows."""
+    if connection.dialect.name != "postgresql":
+        return
+    quote = connection.dialect.identifier_preparer.quote
+    for table in sorted(name for name, count in added.items() if count >= ANALYZE_FROM):
+        connection.execute(text(f"ANALYZE {quote(table)}"))   # (a name from our own metadata)

@@ -51,6 +51,8 @@ class Applied:
     # sheet name -> records a sheet's `after` step added to it (shown without the mark of
     # records others added: they came with this sync's own changes)
     added_alongside: dict[str, set[int]] = field(default_factory=dict)
+    # table -> how many records the sheets' `after` steps wrote to it (a new person's list entries)
+    written_beside: dict[str, int] = field(default_factory=dict)
     kept_copy: Path | None = None     # where the refreshed workbook went when it could not replace the file
     not_replaced: str = ""            # and why it could not
 

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from engine.config import Settings
 from engine.db.audit import AuditEntry
 from engine.db.commit import commit_while
-from engine.db.engine import large_write_cache
+from engine.db.engine import large_write_cache, statistics_refreshed
 from engine.db.installation import seal
 from engine.db.session import Database
 from engine.db.write_behind import behind, settle, writing_behind
@@ -358,6 +358,7 @@ class RoundTrip:
                     session.rollback()
                     return plans, issues, None
                 receipts.forget_older(session, book.meta)
+                statistics_refreshed(session.connection(), _rows_added(spec, applied))
                 self._write_back(session, book, spec, plans, applied, None, target, early)
                 return plans, [], applied
         raise AssertionError("unreachable: the last attempt returns")
@@ -506,6 +507,8 @@ class RoundTrip:
         total.deleted += done.deleted
         for other, added in done.added_alongside.items():
             total.added_alongside.setdefault(other, set()).update(added)
+        for table, count in done.written_beside.items():
+            total.written_beside[table] = total.written_beside.get(table, 0) + count
         new = {row for (_n, row) in done.inserted_ids}
         receipts.remember(session, book, done.inserted_ids,
                           {name: {rid: db_rows[name][rid][0] for rid in done.inserted_ids.values() if rid in db_rows[name]}},
@@ -735,6 +738,8 @@ class RoundTrip:
                         changed = sheet.after(session, self.actor, name, saved_rows(plan, done, before, db_rows[name]))
                 finally:
                     context.posting_row = None
+                for table, ids in (changed or {}).items():
+                    total.written_beside[table] = total.written_beside.get(table, 0) + len(ids)
                 with refusals_at_cells(sheet, book.sheets[name]):
                     for other, added in self._read_again(session, spec, db_rows, changed or {}).items():
                         total.added_alongside.setdefault(other, set()).update(added)
@@ -1074,6 +1079,16 @@ def _changed_by(session: Session, sheet: SheetSpec) -> Callable[[int, str], str 
         return None
 
     return who
+
+
+def _rows_added(spec: WorkbookSpec, applied: Applied) -> dict[str, int]:
+    """Table name -> the rows a sync added to it or changed in it: its sheets' new rows, and
+    the records their `after` steps wrote (a new person's e-mail and phone entries)."""
+    added = dict(applied.written_beside)
+    for name, _row in applied.inserted_ids:
+        table = spec.sheet(name).model.__table__.name
+        added[table] = added.get(table, 0) + 1
+    return added
 
 
 def _rows_of(saved: dict[tuple[str, int], int], sheet: str) -> dict[int, int]:

@@ -315,3 +315,37 @@ def test_a_refusal_met_by_rows_written_behind_refuses_the_sync_on_its_sheet(expo
     assert refused_in == ["write-behind"]
     assert names(people_db) == before and audit_count(people_db) == audited
     assert read_sheet(exported, "People")[rows[0] - 1][0] in ("", None)  # no id written back
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_large_sync_has_postgresql_analyze_the_tables_it_filled(exported, trip, people_db, monkeypatch):
+    """Right after a large load, PostgreSQL's planner still judges the tables by what they
+    held before (a look-up of a thousand ids became a scan of the whole table): a sync that
+    added `ANALYZE_FROM` rows or more to a table has it analyzed before it commits; a smaller
+    one leaves that to autovacuum."""
+    from sqlalchemy import event
+
+    from engine.db import engine as db_engine
+
+    analyzed: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_rest):
+        if statement.startswith("ANALYZE"):
+            analyzed.append(statement)
+
+    monkeypatch.setattr(db_engine, "ANALYZE_FROM", 3)
+    event.listen(people_db.engine, "before_cursor_execute", seen)
+    try:
+        rows = type_people(exported, [("Ann", "One"), ("Ben", "Two"), ("Cat", "Three")])
+        for n, row in enumerate(rows):
+            edit_by_label(exported, "People", row, {"E-mail": f"person{n}@example.org"})
+        assert trip().sync(exported).status == "applied"
+        assert analyzed == ["ANALYZE contact_emails", "ANALYZE contacts"]
+        with people_db.engine.connect() as connection:
+            assert connection.scalar(sa.text("SELECT reltuples FROM pg_class WHERE oid = 'contacts'::regclass")) >= 5
+        analyzed.clear()
+        type_people(exported, [("Dan", "Four"), ("Eve", "Five")])
+        assert trip().sync(exported).status == "applied"
+        assert analyzed == []
+    finally:
+        event.remove(people_db.engine, "before_cursor_execute", seen)
