@@ -200,11 +200,11 @@ def run_in_turn(connection: Connection, statement: TextClause) -> None:
 
 def insert_selected(connection: Connection, statement: Insert, expected: int) -> None:
     """Run an INSERT ... SELECT (Core's) that must insert `expected` rows, or raise
-    RuntimeError (the caller's transaction is then rolled back). While a sync writes behind,
-    its writer runs it: its parameters must then need no conversion (plain numbers and text,
-    as `converter` gives them), being sent to the driver as compiled."""
+    RuntimeError (the caller's transaction is then rolled back). While a sync writes behind
+    on SQLite, its writer runs it: its parameters must then need no conversion (plain numbers
+    and text, as `converter` gives them), being sent to the driver as compiled."""
     writer = behind(connection)
-    if writer is None:
+    if writer is None or connection.dialect.name != "sqlite":
         _counted(statement, connection.execute(statement).rowcount, expected)
         return
     compiled = statement.compile(dialect=connection.dialect)

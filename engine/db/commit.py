@@ -24,15 +24,18 @@ E = TypeVar("E", bound=BaseException)
 
 
 def commit_while(session: Session, work: Callable[[], None],
-                 tolerate: type[E] | tuple[type[E], ...] = ()) -> E | None:
+                 tolerate: type[E] | tuple[type[E], ...] = (), first: Callable[[], None] | None = None) -> E | None:
     """Commit `session` in a thread of its own while `work` runs in this one; return once both
-    are done. The session is left to the commit meanwhile: `work` must not use it.
+    are done. The session is left to the commit meanwhile: `work` must not use it. `first`:
+    what the thread does in the session's transaction before committing (PostgreSQL's ANALYZE
+    of the tables a large sync filled, `engine.db.engine.statistics_refreshed`); if it fails,
+    nothing is committed.
 
     The commit's failure is raised (nothing was saved), whatever `work` did. Otherwise what
     `work` raised of `tolerate` is returned (the records are saved; the caller says what was
     not done), and anything else it raised is raised once the commit is done."""
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="commit") as pool:
-        committing = pool.submit(session.commit)
+        committing = pool.submit(_committed, session, first)
         failed: E | None = None
         try:
             work()
@@ -41,3 +44,9 @@ def commit_while(session: Session, work: Callable[[], None],
         finally:
             committing.result()     # (raises the commit's failure, with the work's as its context)
     return failed
+
+
+def _committed(session: Session, first: Callable[[], None] | None) -> None:
+    if first is not None:
+        first()
+    session.commit()

@@ -358,7 +358,6 @@ class RoundTrip:
                     session.rollback()
                     return plans, issues, None
                 receipts.forget_older(session, book.meta)
-                statistics_refreshed(session.connection(), _rows_added(spec, applied))
                 self._write_back(session, book, spec, plans, applied, None, target, early)
                 return plans, [], applied
         raise AssertionError("unreachable: the last attempt returns")
@@ -596,6 +595,7 @@ class RoundTrip:
             # commits (if they never arrive, receipts match its new rows at the next sync).
             self._refresh_into(session, book, spec, applied, keep_edits=False, target=target, db_rows=db_rows,
                                early=early)
+            statistics_refreshed(session.connection(), _rows_added(spec, applied))
             session.commit()
             return
         temp = _temp_beside(target)
@@ -603,7 +603,10 @@ class RoundTrip:
             refreshed = self._refreshed(session, book, spec, applied, keep_edits=False, db_rows=db_rows, early=early)
             reports = self._reports(session, spec)   # (read before the commit: the writing needs no database)
             self.progress("writing the workbook", 0)
-            unwritten = commit_while(session, functools.partial(refreshed.write, temp, reports), tolerate=OSError)
+            # (the statistics of the tables a large sync filled refreshed with the commit, beside the writing)
+            analyze = functools.partial(statistics_refreshed, session.connection(), _rows_added(spec, applied))
+            unwritten = commit_while(session, functools.partial(refreshed.write, temp, reports), tolerate=OSError,
+                                     first=analyze)
             if unwritten is None:
                 applied.kept_copy, applied.not_replaced = put_in_place(temp, target)
             else:   # saved all the same: the next sync matches the rows to their records (receipts)

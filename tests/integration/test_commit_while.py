@@ -87,3 +87,28 @@ def test_work_that_fails_otherwise_is_raised_once_the_commit_is_done(db):
         add_acme(session)
         commit_while(session, work, tolerate=OSError)
     assert names(db) == ["Acme Ltd"]     # committed before the fault was raised
+
+
+def test_what_goes_first_runs_in_the_commits_thread_in_its_transaction_and_if_it_fails_nothing_is_saved(db):
+    """`first` (a large sync's ANALYZE on PostgreSQL) runs on the commit's thread, before the
+    commit and beside the work, and sees the transaction's rows; failing, it saves nothing."""
+    seen = {}
+
+    def first() -> None:
+        seen["thread"] = threading.current_thread().name
+        seen["names"] = [n for (n,) in connection.execute(sa.select(Contact.name))]
+
+    with db.unit_of_work(ADMIN) as session:
+        add_acme(session)
+        connection = session.connection()
+        assert commit_while(session, lambda: None, first=first) is None
+    assert seen["thread"].startswith("commit") and seen["names"] == ["Acme Ltd"]
+    assert names(db) == ["Acme Ltd"]
+
+    def refuse() -> None:
+        raise RuntimeError("no statistics")
+
+    with pytest.raises(RuntimeError, match="no statistics"), db.unit_of_work(ADMIN) as session:
+        services.add_contact(session, ADMIN, {"kind": "organisation", "name": "Beta plc", "country": "GB"}, [])
+        commit_while(session, lambda: None, first=refuse)
+    assert names(db) == ["Acme Ltd"]
