@@ -15,23 +15,11 @@ from engine.db.audit import AuditContext, AuditEntry, write_audit
 from engine.db.audit_chain import verify_chain
 from engine.db.write_behind import behind, writing_behind
 from engine.sheets.apply import allocate_ids
-from tests.integration.test_bulk_writes import (
-    CORE_ID,
-    PROBE,
-    TEXTS,
-    probe_metadata,
-    probe_rows,
-    stored_text,
-)
+from tests.integration import test_bulk_writes
+from tests.integration.test_bulk_writes import CORE_ID, PROBE, TEXTS, probe_rows, stored_text
 
 CONTEXT = AuditContext("ada", "workbook", workbook_id="wb-1")
-
-
-@pytest.fixture
-def probe(db):
-    """`bulk_probe` (test_bulk_writes.py's), made in the test's own schema (dropped with it)."""
-    probe_metadata.create_all(db.engine)
-    return db
+probe = test_bulk_writes.probe     # the fixture: `bulk_probe` made in the test's own schema
 
 
 @pytest.fixture
